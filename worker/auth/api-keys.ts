@@ -1,0 +1,66 @@
+/**
+ * Per-site API keys for server-to-server calls (`Authorization: Bearer KEY`). Only the SHA-256 of
+ * a key is stored; the key itself is shown once, when it is made.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { apiKeys, sites } from "../db/schema";
+import type { AppEnv, Db } from "../env";
+import { apiError } from "../errors";
+import { randomBytes, sha256Hex, timingSafeEqualText, toBase64Url } from "./crypto";
+
+const KEY_PREFIX = "tw_";
+
+export function generateApiKey(): string {
+  return KEY_PREFIX + toBase64Url(randomBytes(32));
+}
+
+export const hashApiKey = sha256Hex;
+
+/** Stores a new key for the site and returns it in clear, the only time it is ever seen. */
+export async function issueApiKey(db: Db, siteId: number, key = generateApiKey()) {
+  const [row] = await db
+    .insert(apiKeys)
+    .values({ siteId, prefix: key.slice(0, 10), hash: await hashApiKey(key) })
+    .returning({ id: apiKeys.id, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt });
+  return { ...row, key };
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}
+
+/** Resolves an API key to its site, or undefined. */
+export async function findSiteByApiKey(db: Db, key: string) {
+  const hash = await hashApiKey(key);
+  const [row] = await db
+    .select({ site: sites, keyHash: apiKeys.hash, keyId: apiKeys.id })
+    .from(apiKeys)
+    .innerJoin(sites, eq(sites.id, apiKeys.siteId))
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  // The lookup is by hash (an index seek); the explicit constant-time check keeps the comparison
+  // itself free of timing differences whatever the database does.
+  if (!row || !(await timingSafeEqualText(row.keyHash, hash))) return undefined;
+  return row;
+}
+
+const UNAUTHORIZED_HEADERS = { "WWW-Authenticate": 'Bearer realm="tagwerk"' };
+
+/**
+ * Management API authentication: a site's API key acts with the admin role on that site only.
+ * Another authenticator (the admin UI's session) may already have set `site`; then this passes.
+ */
+export const requireApiKey = createMiddleware<AppEnv>(async function requireApiKey(c, next) {
+  if (c.get("site")) return next();
+  const key = bearerToken(c.req.header("Authorization"));
+  if (!key) {
+    throw apiError(401, "unauthorized", "Missing API key: send Authorization: Bearer KEY", UNAUTHORIZED_HEADERS);
+  }
+  const found = await findSiteByApiKey(c.var.db, key);
+  if (!found) throw apiError(401, "unauthorized", "Unknown or revoked API key", UNAUTHORIZED_HEADERS);
+  c.set("site", found.site);
+  c.set("role", "admin");
+  await next();
+});

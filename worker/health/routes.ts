@@ -1,0 +1,34 @@
+/** `/healthz`: the Worker answers and its database is reachable. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { createRouter } from "../lib/router";
+
+export const healthRoutes = createRouter();
+
+healthRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/healthz",
+    tags: ["Health"],
+    summary: "Liveness and database reachability",
+    responses: {
+      200: {
+        description: "Healthy",
+        content: { "application/json": { schema: z.object({ ok: z.literal(true), db: z.literal("ok") }) } },
+      },
+      503: {
+        description: "The database does not answer",
+        content: { "application/json": { schema: z.object({ ok: z.literal(false), db: z.string() }) } },
+      },
+    },
+  }),
+  async (c) => {
+    try {
+      await c.var.db.run(sql`select 1`);
+      return c.json({ ok: true as const, db: "ok" as const }, 200);
+    } catch (err) {
+      console.error("healthz: database unreachable", err);
+      return c.json({ ok: false as const, db: "unreachable" }, 503);
+    }
+  },
+);

@@ -1,0 +1,39 @@
+/**
+ * tagwerk's Worker: assembles the capability sub-apps, the global middleware, one error handler.
+ * Each capability lives in its own folder under worker/ with its routes beside its logic.
+ */
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { dbMiddleware } from "./db/client";
+import { registerDocs } from "./docs/routes";
+import { notFound, onError } from "./errors";
+import { healthRoutes } from "./health/routes";
+import { createRouter } from "./lib/router";
+import { sitesRoutes } from "./sites/routes";
+
+const app = createRouter();
+
+app.use(requestId());
+app.use(
+  secureHeaders({
+    // Creatives (/b) are framed by ad networks and the tag (/t.js) is loaded by shops: both are
+    // cross-origin by design. The admin UI sets its own stricter frame and CSP headers.
+    xFrameOptions: false,
+    crossOriginResourcePolicy: "cross-origin",
+    crossOriginOpenerPolicy: false,
+  }),
+);
+app.use(dbMiddleware);
+
+app.route("/", healthRoutes);
+app.route("/", sitesRoutes);
+registerDocs(app);
+
+app.onError(onError);
+app.notFound(notFound);
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;
+
+export { app };

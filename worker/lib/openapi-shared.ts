@@ -1,0 +1,37 @@
+/** Schemas shared by many routes of the API document. */
+import { z } from "@hono/zod-openapi";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "validation_failed" }),
+      message: z.string().openapi({ example: "name: Too small: expected string to have >=1 characters" }),
+    }),
+  })
+  .openapi("Error");
+
+export function errorResponses(...statuses: number[]) {
+  const descriptions: Record<number, string> = {
+    400: "Invalid input; the message names the field",
+    401: "Missing or wrong credentials",
+    403: "Not allowed for this caller",
+    404: "Not found in this site",
+    409: "Conflict",
+    410: "Gone",
+    413: "Payload too large",
+  };
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: descriptions[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  );
+}
+
+export const IdParam = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "id", in: "path" }, example: 1 }),
+});

@@ -1,0 +1,179 @@
+/**
+ * The calling key's own site (`/api/v1/site`), its API keys, and site creation by the operator
+ * (`POST /api/v1/sites`).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "../auth/api-keys";
+import { requireOperator } from "../auth/operator";
+import { requireRole } from "../auth/roles";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { SITE_KEY_PATTERN, SiteSchema, SiteSettingsSchema, siteToJson } from "./site-settings";
+import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./sites";
+
+const CreatedKeySchema = z
+  .object({
+    api_key: z.string().openapi({ description: "Shown once; store it now", example: "tw_Jm3..." }),
+    prefix: z.string(),
+  })
+  .openapi("CreatedApiKey");
+
+const ApiKeySchema = z
+  .object({ id: z.number(), prefix: z.string(), created_at: z.number(), revoked_at: z.number().nullable() })
+  .openapi("ApiKey");
+
+export const sitesRoutes = createRouter();
+
+sitesRoutes.use("/api/v1/site", requireApiKey);
+sitesRoutes.use("/api/v1/site/*", requireApiKey);
+sitesRoutes.use("/api/v1/sites", requireOperator);
+
+sitesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/sites",
+    tags: ["Sites"],
+    summary: "Create a site (operator only) and return its first API key",
+    security: [{ operatorToken: [] }],
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: SiteSettingsSchema.partial()
+              .extend({
+                key: z.string().regex(SITE_KEY_PATTERN, "lower-case letters, digits and - (2-63)"),
+                name: z.string().trim().min(1).max(200),
+              })
+              .strict(),
+          },
+        },
+      },
+    },
+    responses: {
+      201: {
+        description: "Created",
+        content: { "application/json": { schema: SiteSchema.extend({ api_key: z.string() }) } },
+      },
+      ...errorResponses(400, 401, 409),
+    },
+  }),
+  async (c) => {
+    const { site, apiKey } = await createSite(c.var.db, c.req.valid("json"));
+    return c.json({ ...siteToJson(site), api_key: apiKey.key }, 201);
+  },
+);
+
+sitesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/site",
+    tags: ["Sites"],
+    summary: "The calling key's own site",
+    security: [{ apiKey: [] }],
+    responses: {
+      200: { description: "The site", content: { "application/json": { schema: SiteSchema } } },
+      ...errorResponses(401),
+    },
+  }),
+  (c) => c.json(siteToJson(c.var.site), 200),
+);
+
+sitesRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/site",
+    tags: ["Sites"],
+    summary: "Change the site's settings",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: {
+      body: { required: true, content: { "application/json": { schema: SiteSettingsSchema.partial() } } },
+    },
+    responses: {
+      200: { description: "The updated site", content: { "application/json": { schema: SiteSchema } } },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const updated = await updateSite(c.var.db, c.var.site, c.req.valid("json"));
+    return c.json(siteToJson(updated), 200);
+  },
+);
+
+sitesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/site/keys",
+    tags: ["Sites"],
+    summary: "The site's API keys (prefixes only)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    responses: {
+      200: {
+        description: "Keys",
+        content: { "application/json": { schema: z.object({ keys: z.array(ApiKeySchema) }) } },
+      },
+      ...errorResponses(401, 403),
+    },
+  }),
+  async (c) => {
+    const keys = await listApiKeys(c.var.db, c.var.site.id);
+    return c.json(
+      {
+        keys: keys.map((k) => ({ id: k.id, prefix: k.prefix, created_at: k.createdAt, revoked_at: k.revokedAt })),
+      },
+      200,
+    );
+  },
+);
+
+sitesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/site/keys",
+    tags: ["Sites"],
+    summary: "Rotate API keys: issue a new key and (by default) revoke all others",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: {
+      body: {
+        required: false,
+        content: {
+          "application/json": {
+            schema: z.object({ revoke_others: z.boolean().default(true) }).strict(),
+          },
+        },
+      },
+    },
+    responses: {
+      201: {
+        description: "The new key, shown once",
+        content: { "application/json": { schema: CreatedKeySchema.extend({ revoked: z.number() }) } },
+      },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json") ?? { revoke_others: true };
+    const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, body.revoke_others ?? true);
+    return c.json({ api_key: fresh.key, prefix: fresh.prefix, revoked }, 201);
+  },
+);
+
+sitesRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/site/keys/{id}",
+    tags: ["Sites"],
+    summary: "Revoke one API key",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: { params: IdParam },
+    responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    await revokeApiKey(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);

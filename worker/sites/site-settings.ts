@@ -1,0 +1,65 @@
+/** A site's settings as the public contract shows them (`GET /api/v1/site`), and their validation. */
+import { z } from "@hono/zod-openapi";
+import type { Site } from "../env";
+
+const origin = z
+  .string()
+  .max(200)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+    } catch {
+      return false;
+    }
+  }, "must be an origin like https://shop.example (scheme, host and optional port, no path)");
+
+export const SiteSettingsSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    allowed_origins: z.array(origin).max(50),
+    cookie_domain: z
+      .string()
+      .regex(/^\.?([a-z0-9-]+\.)*[a-z0-9-]+$/i, "must be a host name like shop.example")
+      .max(253)
+      .nullable(),
+    consent_mode: z.enum(["required", "implied"]),
+    holdout: z.number().min(0).max(1),
+    retention_days: z.number().int().min(1).max(3650),
+    coupon_param: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "letters, digits, _ and - only (1-40)"),
+  })
+  .strict();
+
+export const SiteSchema = SiteSettingsSchema.extend({
+  key: z.string().openapi({ example: "demo" }),
+}).openapi("Site");
+
+export const SITE_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+export function siteToJson(site: Site): z.infer<typeof SiteSchema> {
+  return {
+    key: site.key,
+    name: site.name,
+    allowed_origins: site.allowedOrigins,
+    cookie_domain: site.cookieDomain,
+    consent_mode: site.consentMode,
+    holdout: site.holdout,
+    retention_days: site.retentionDays,
+    coupon_param: site.couponParam,
+  };
+}
+
+type SettingsPatch = Partial<z.infer<typeof SiteSettingsSchema>>;
+
+/** Maps contract field names onto the drizzle columns. */
+export function settingsToColumns(patch: SettingsPatch) {
+  return {
+    name: patch.name,
+    allowedOrigins: patch.allowed_origins,
+    cookieDomain: patch.cookie_domain,
+    consentMode: patch.consent_mode,
+    holdout: patch.holdout,
+    retentionDays: patch.retention_days,
+    couponParam: patch.coupon_param,
+  };
+}
