@@ -232,6 +232,20 @@ CREATE TABLE `placement_fallbacks` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `placement_fallbacks_idx` ON `placement_fallbacks` (`site_id`,`placement`);--> statement-breakpoint
+CREATE TABLE `products` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`site_id` integer NOT NULL,
+	`sku` text NOT NULL,
+	`name` text,
+	`category` text,
+	`price` real,
+	`url` text,
+	`image_url` text,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`site_id`) REFERENCES `sites`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `products_site_sku_idx` ON `products` (`site_id`,`sku`);--> statement-breakpoint
 CREATE TABLE `rejected_events` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`site_id` integer,

@@ -4,3 +4,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
+declare namespace Cloudflare {
+  interface GlobalProps {
+    /** Types `exports` from "cloudflare:workers" in tests: the Worker's own entry module. */
+    mainModule: typeof import("../worker/index");
+  }
+}

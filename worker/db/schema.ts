@@ -125,6 +125,25 @@ export const visitors = sqliteTable(
   ],
 );
 
+/** The shop's products as the tag reports them (view/cart events) or a catalogue import sends them. */
+export const products = sqliteTable(
+  "products",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    siteId: integer()
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    sku: text().notNull(),
+    name: text(),
+    category: text(),
+    price: real(),
+    url: text(),
+    imageUrl: text(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("products_site_sku_idx").on(t.siteId, t.sku)],
+);
+
 export const partners = sqliteTable(
   "partners",
   {
