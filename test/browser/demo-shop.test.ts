@@ -35,7 +35,7 @@ describe.skipIf(!browserAvailable())("the demo shop and the API reference in Chr
     const res = await page.goto(`${inject("edgeUrl")}/docs`);
     expect(res?.status()).toBe(200);
     expect(await page.locator("h1").textContent()).toContain("tagwerk API");
-    expect(await page.locator("text=/api/v1/site").count()).toBeGreaterThan(0);
+    expect(await page.getByText("/api/v1/site", { exact: true }).count()).toBeGreaterThan(0);
     await screenshot(page, "api-docs");
     await page.close();
   });
