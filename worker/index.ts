@@ -4,11 +4,13 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { createRouter } from "./lib/router";
+import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
 
 const app = createRouter();
@@ -27,6 +29,8 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", creativesRoutes);
+app.route("/", rulesRoutes);
 registerDocs(app);
 
 app.onError(onError);
