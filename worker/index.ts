@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
@@ -27,6 +28,7 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", collectRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -34,6 +36,7 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => consumeQueueBatch(batch, env),
+} satisfies ExportedHandler<Env, QueueMessage>;
 
 export { app };
