@@ -74,8 +74,9 @@ export function couponHolder(ids: { customerId?: string | null; cookieId?: strin
   throw new Error("a coupon holder needs a customer ID or a cookie ID");
 }
 
+/** The raw D1 client: claims and redemptions are hand-written SQL batches, one round trip each. */
 export function toD1(db: Db | D1Like): D1Like {
-  return "$client" in db ? db.$client : db;
+  return "$client" in db ? (db.$client as D1Database) : (db as D1Like);
 }
 
 /**
