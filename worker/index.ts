@@ -10,6 +10,7 @@ import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { createRouter } from "./lib/router";
 import { sitesRoutes } from "./sites/routes";
+import { syncRoutes } from "./sync/routes";
 
 const app = createRouter();
 
@@ -27,6 +28,7 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", syncRoutes);
 registerDocs(app);
 
 app.onError(onError);
