@@ -13,6 +13,7 @@ import { healthRoutes } from "./health/routes";
 import { createRouter } from "./lib/router";
 import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
+import { syncRoutes } from "./sync/routes";
 
 const app = createRouter();
 
@@ -33,6 +34,7 @@ app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
+app.route("/", syncRoutes);
 registerDocs(app);
 
 app.onError(onError);
