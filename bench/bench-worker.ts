@@ -1,0 +1,135 @@
+/**
+ * Bench-only Worker entry (never shipped: wrangler.toml's `main` stays worker/index.ts). It wraps
+ * the real Worker so that, in the same workerd and the same run, the benchmark can compare a
+ * decision with the floors it is measured against:
+ *   /bench/empty      — answers without touching anything (the runtime's own ceiling);
+ *   /bench/one-read   — one keyed D1 read of a visitor (the floor of any personalised decision);
+ *   /bench/direct/e   — POST /e with the queue binding removed, i.e. the direct-write path;
+ *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE).
+ * Every other request goes to the real Worker with a D1 binding that counts round trips; each
+ * response carries `x-bench-d1-calls`, the round trips made before the response was returned.
+ */
+import worker from "../worker/index";
+
+type Counter = { calls: number };
+const total: Counter = { calls: 0 };
+
+/**
+ * Counts every D1 round trip: a statement's first/all/run/raw, a batch, an exec. D1's statement
+ * objects carry private state that `batch` reads, so the wrapper unwraps them before batching.
+ */
+class CountingStatement {
+  constructor(
+    readonly real: D1PreparedStatement,
+    private readonly counters: Counter[],
+  ) {}
+  private count() {
+    for (const c of this.counters) c.calls++;
+  }
+  bind(...values: unknown[]) {
+    return new CountingStatement(this.real.bind(...values), this.counters);
+  }
+  first(column?: string) {
+    this.count();
+    return column === undefined ? this.real.first() : this.real.first(column);
+  }
+  all() {
+    this.count();
+    return this.real.all();
+  }
+  run() {
+    this.count();
+    return this.real.run();
+  }
+  raw(options?: { columnNames?: boolean }) {
+    this.count();
+    // biome-ignore lint/suspicious/noExplicitAny: D1's raw() overloads differ only in their options type.
+    return this.real.raw(options as any);
+  }
+}
+
+type Batchable = Pick<D1Database, "prepare" | "batch">;
+
+function unwrap(statements: (D1PreparedStatement | CountingStatement)[]) {
+  return statements.map((s) => (s instanceof CountingStatement ? s.real : s));
+}
+
+class CountingSession {
+  constructor(
+    private readonly real: D1DatabaseSession,
+    private readonly counters: Counter[],
+  ) {}
+  prepare(query: string) {
+    return new CountingStatement(this.real.prepare(query), this.counters);
+  }
+  batch(statements: (D1PreparedStatement | CountingStatement)[]) {
+    for (const c of this.counters) c.calls++;
+    return this.real.batch(unwrap(statements));
+  }
+  getBookmark() {
+    return this.real.getBookmark();
+  }
+}
+
+class CountingDb {
+  constructor(
+    private readonly real: D1Database,
+    private readonly counters: Counter[],
+  ) {}
+  prepare(query: string) {
+    return new CountingStatement(this.real.prepare(query), this.counters);
+  }
+  batch(statements: (D1PreparedStatement | CountingStatement)[]) {
+    for (const c of this.counters) c.calls++;
+    return this.real.batch(unwrap(statements));
+  }
+  exec(query: string) {
+    for (const c of this.counters) c.calls++;
+    return this.real.exec(query);
+  }
+  dump() {
+    return this.real.dump();
+  }
+  withSession(constraintOrBookmark?: string) {
+    return new CountingSession(this.real.withSession(constraintOrBookmark), this.counters);
+  }
+}
+
+function countingEnv(env: Env, request: Counter): Env {
+  const db = new CountingDb(env.DB, [total, request]) as unknown as D1Database & Batchable;
+  return { ...env, DB: db };
+}
+
+export default {
+  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname === "/bench/empty") return new Response("ok");
+    if (url.pathname === "/bench/one-read") {
+      // The same kind of keyed read the decision starts with: one visitor by (site, cookie).
+      const row = await env.DB.prepare("select id, visits from visitors where site_id = ? and cookie_id = ?")
+        .bind(Number(url.searchParams.get("s") ?? 1), url.searchParams.get("c") ?? "")
+        .first();
+      total.calls++;
+      return Response.json(row);
+    }
+    if (url.pathname === "/bench/d1-count") {
+      if (req.method === "DELETE") total.calls = 0;
+      return Response.json({ calls: total.calls });
+    }
+    const request: Counter = { calls: 0 };
+    let target = req;
+    let workerEnv = countingEnv(env, request);
+    if (url.pathname === "/bench/direct/e") {
+      target = new Request(new URL(`/e${url.search}`, url), req);
+      const { EVENTS_QUEUE: _queue, ...direct } = workerEnv as Env & { EVENTS_QUEUE?: unknown };
+      workerEnv = direct as Env;
+    }
+    const res = await worker.fetch(target, workerEnv, ctx);
+    const counted = new Response(res.body, res);
+    counted.headers.set("x-bench-d1-calls", String(request.calls));
+    return counted;
+  },
+  queue(batch: MessageBatch, env: Env, ctx: ExecutionContext) {
+    return worker.queue(batch as Parameters<typeof worker.queue>[0], countingEnv(env, { calls: 0 }), ctx);
+  },
+} satisfies ExportedHandler<Env>;

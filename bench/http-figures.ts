@@ -1,0 +1,136 @@
+/**
+ * The HTTP figures, all in one workerd and one run: the floors (empty handler, one keyed D1 read)
+ * next to GET /b in the steady state and on first coupon claims, the D1 round trips per decision,
+ * full logged impressions per second, and POST /e batches through the queue and direct.
+ */
+import type { Fixture } from "./generate";
+import { type Figure, type LoadOptions, runPhase } from "./load";
+import { median } from "./results";
+import type { BenchWorker } from "./workerd";
+
+export type HttpFigures = {
+  runs: Record<string, Figure[]>;
+  median: Record<string, Figure>;
+  /** D1 round trips made before the response, per request kind (median over samples). */
+  roundTrips: Record<string, number>;
+  /** Impressions written to D1 per second, load start to queue drained (median over runs). */
+  loggedImpressionsPerSecond: number;
+  /** Events written to D1 per second through the queue (load start to drained). */
+  queuedEventsAppliedPerSecond: number;
+  statuses: Record<string, number>;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function count(db: D1Database, table: "impressions" | "events") {
+  const row = await db.prepare(`select count(*) as n from ${table}`).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Waits until the queue consumer stops writing rows (stable for 1.5 s; at most 60 s). */
+async function drained(db: D1Database, table: "impressions" | "events") {
+  let last = await count(db, table);
+  let stableSince = Date.now();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await sleep(250);
+    const n = await count(db, table);
+    if (n !== last) {
+      last = n;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= 1_500) return { rows: n, at: stableSince };
+  }
+  return { rows: last, at: Date.now() };
+}
+
+function medianFigure(figures: Figure[]): Figure {
+  const pick = (k: keyof Figure) => median(figures.map((f) => f[k]));
+  return { rps: pick("rps"), p50: pick("p50"), p99: pick("p99"), ok: pick("ok"), non2xx: pick("non2xx"), errors: pick("errors"), sent: pick("sent") };
+}
+
+export function eventBatch(n: number, now: number) {
+  const events = [];
+  for (let i = 0; i < n; i++) {
+    const kind = i % 4;
+    const url = `https://shop.bench.example/p/${i}`;
+    if (kind === 0) events.push({ type: "page", ts: now, url, ref: "" });
+    else if (kind === 3) events.push({ type: "cart", ts: now, url, props: { action: "add", sku: `SKU-${i}`, category: "rings", price: 49, qty: 1 } });
+    else events.push({ type: "view", ts: now, url, props: { sku: `SKU-${i}`, category: "earrings", price: 120 } });
+  }
+  return events;
+}
+
+export async function measureHttp(worker: BenchWorker, fx: Fixture, load: Omit<LoadOptions, "url">, runs: number): Promise<HttpFigures> {
+  const opts = { ...load, url: worker.url };
+  const site = encodeURIComponent(fx.siteKey);
+  const b = (placement: string) => () => `/b/${placement}?site=${site}&format=html`;
+  // Fresh visitors: a slice for the round-trip samples, the rest split between the claim runs.
+  const sampleFresh = fx.fresh.slice(0, 20);
+  const perRun = Math.floor((fx.fresh.length - 20) / runs);
+  const statuses: Record<string, number> = {};
+
+  const probe = async (name: string, path: string, cookie?: string, init?: RequestInit) => {
+    const res = await fetch(`${worker.url}${path}`, { ...init, headers: { ...(init?.headers ?? {}), ...(cookie ? { cookie: `tw_id=${cookie}` } : {}) } });
+    await res.arrayBuffer();
+    statuses[name] = res.status;
+    return Number(res.headers.get("x-bench-d1-calls") ?? Number.NaN);
+  };
+
+  // Round trips per request, measured one request at a time (a response header the bench worker adds).
+  const roundTrips: Record<string, number> = {};
+  const sample = async (name: string, path: string, cookies: string[], init?: RequestInit) => {
+    const calls = [];
+    for (const c of cookies.slice(0, 20)) calls.push(await probe(name, path, c, init));
+    roundTrips[name] = median(calls);
+  };
+  await sample("b_steady", b(fx.steadyPlacement)(), fx.all.slice(-20));
+  await sample("b_holder", b(fx.claimPlacement)(), fx.holders.slice(0, 20));
+  await sample("b_claim", b(fx.claimPlacement)(), sampleFresh);
+  const batch = JSON.stringify({ site: fx.siteKey, events: eventBatch(20, Date.now()) });
+  const post = { method: "POST", body: batch, headers: { "content-type": "text/plain", origin: "https://shop.bench.example" } };
+  await sample("e_queue", "/e", fx.all.slice(0, 20), post);
+  await sample("e_direct", "/bench/direct/e", fx.all.slice(0, 20), post);
+  await drained(worker.db, "events");
+
+  const figures: Record<string, Figure[]> = {};
+  const add = (name: string, f: Figure) => {
+    figures[name] ??= [];
+    figures[name].push(f);
+  };
+  const logged: number[] = [];
+  const applied: number[] = [];
+  const eHeaders = { "content-type": "text/plain", origin: "https://shop.bench.example" };
+  for (let run = 0; run < runs; run++) {
+    add("empty", await runPhase(opts, { path: () => "/bench/empty" }));
+    add("one_read", await runPhase(opts, { path: (i) => `/bench/one-read?s=${fx.siteId}&c=${fx.all[i % fx.all.length]}` }));
+
+    await drained(worker.db, "impressions");
+    const before = await count(worker.db, "impressions");
+    const started = Date.now();
+    add("b_steady", await runPhase(opts, { path: b(fx.steadyPlacement), cookies: fx.all }));
+    const done = await drained(worker.db, "impressions");
+    logged.push((done.rows - before) / ((done.at - started) / 1000));
+
+    add("b_holder", await runPhase(opts, { path: b(fx.claimPlacement), cookies: fx.holders }));
+    const fresh = fx.fresh.slice(20 + run * perRun, 20 + (run + 1) * perRun);
+    add("b_claim", await runPhase(opts, { path: b(fx.claimPlacement), cookies: fresh, once: true }));
+    await drained(worker.db, "impressions");
+
+    add("e_direct", await runPhase(opts, { method: "POST", path: () => "/bench/direct/e", cookies: fx.all, headers: eHeaders, body: batch }));
+    await drained(worker.db, "events");
+    const eventsBefore = await count(worker.db, "events");
+    const eStarted = Date.now();
+    add("e_queue", await runPhase(opts, { method: "POST", path: () => "/e", cookies: fx.all, headers: eHeaders, body: batch }));
+    const eDone = await drained(worker.db, "events");
+    applied.push((eDone.rows - eventsBefore) / ((eDone.at - eStarted) / 1000));
+  }
+  const medians = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, medianFigure(v)]));
+  return {
+    runs: figures,
+    median: medians,
+    roundTrips,
+    loggedImpressionsPerSecond: median(logged),
+    queuedEventsAppliedPerSecond: median(applied),
+    statuses,
+  };
+}

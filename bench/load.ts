@@ -1,0 +1,54 @@
+/**
+ * Load phases driven with autocannon against the workerd the bench started, loopback only,
+ * bounded by duration. Each phase rotates through a list of visitors (the `tw_id` cookie) so that
+ * requests hit different rows, as real traffic does.
+ */
+import autocannon, { type Result } from "autocannon";
+
+export type LoadOptions = { url: string; connections: number; duration: number };
+
+export type Phase = {
+  method?: "GET" | "POST";
+  /** Path for the i-th request (visitor rotation happens through `cookies`). */
+  path: (i: number) => string;
+  cookies?: string[];
+  headers?: Record<string, string>;
+  body?: string;
+  /** Visitors are used once each (first claims): stop rotating when they run out. */
+  once?: boolean;
+};
+
+export type Figure = { rps: number; p50: number; p99: number; ok: number; non2xx: number; errors: number; sent: number };
+
+export async function runPhase(opts: LoadOptions, phase: Phase): Promise<Figure> {
+  let i = 0;
+  const cookies = phase.cookies ?? [];
+  const result: Result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: opts.duration,
+    timeout: 10,
+    requests: [
+      {
+        method: phase.method ?? "GET",
+        body: phase.body,
+        headers: phase.headers,
+        setupRequest: (req) => {
+          const n = i++;
+          const headers: Record<string, string> = { ...(phase.headers ?? {}) };
+          if (cookies.length) headers.cookie = `tw_id=${cookies[phase.once ? Math.min(n, cookies.length - 1) : n % cookies.length]}`;
+          return { ...req, path: phase.path(n), headers };
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result["2xx"],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    sent: i,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * `npm run bench` (`-- --tiny` for the smoke run `npm test` makes): builds the tag and a bundle of
+ * the bench Worker, generates a populated local D1 with a fixed seed, serves it in workerd through
+ * Miniflare on loopback, drives it with autocannon and measures the Node-side figures, then writes
+ * bench/RESULTS.md (tiny: bench/.data/tiny/RESULTS.md) and a JSON of every figure beside it.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { measureDecisionLogic } from "./decision-logic";
+import { measureExport } from "./export";
+import { FULL, generateBenchData, TINY } from "./generate";
+import { measureHttp } from "./http-figures";
+import { writeReport } from "./report";
+import { machine } from "./results";
+import { measureSegments } from "./segment-eval";
+import { measureTagSizes } from "./tag-size";
+import { startBenchWorker } from "./workerd";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const tiny = process.argv.includes("--tiny");
+const scale = tiny ? TINY : FULL;
+const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : "full");
+const RESULTS = tiny ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
+const load = tiny ? { connections: 4, duration: 1 } : { connections: 16, duration: 8 };
+const runs = tiny ? 1 : 3;
+
+const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+function run(cmd: string, args: string[]) {
+  const result = spawnSync(cmd, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1" },
+  });
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+const machineBefore = machine(ROOT);
+rmSync(DATA, { recursive: true, force: true });
+mkdirSync(DATA, { recursive: true });
+
+log("building the tag and the bench Worker bundle (wrangler deploy --dry-run)");
+run(process.execPath, [join(ROOT, "tag/build.mjs")]);
+run(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", join(DATA, "dist"), "bench/bench-worker.ts"]);
+const scriptPath = join(DATA, "dist/bench-worker.js");
+const persistDir = join(DATA, "d1");
+
+const now = Date.now();
+let worker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
+log(`workerd ${worker.pid ?? "?"} on ${worker.url}; generating ${scale.visitors} visitors, ${scale.customers} customers, ${scale.rules} rules`);
+const genStarted = performance.now();
+const fixture = await generateBenchData(worker.db, join(ROOT, "migrations"), scale, now);
+const generationMs = performance.now() - genStarted;
+log(`generated in ${(generationMs / 1000).toFixed(1)} s; HTTP load (${runs} runs × ${load.duration} s × ${load.connections} connections)`);
+let http: Awaited<ReturnType<typeof measureHttp>>;
+try {
+  http = await measureHttp(worker, fixture, load, runs);
+} finally {
+  await worker.dispose();
+}
+
+// A fresh workerd for the export, so that its peak memory is the export's own.
+worker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
+log(`audience export of ${scale.audienceRows} rows (workerd ${worker.pid ?? "?"})`);
+let exported: Awaited<ReturnType<typeof measureExport>>;
+try {
+  exported = await measureExport(worker, fixture, scale.audienceRows);
+} finally {
+  await worker.dispose();
+}
+
+log("decision logic and segment evaluation in Node");
+const decision = await measureDecisionLogic({ rules: scale.rules, profiles: tiny ? 200 : 20_000, now });
+const segments = measureSegments({ segments: 1_000, profiles: tiny ? 50 : 2_000, now });
+
+log("tag sizes next to other trackers");
+const tags = await measureTagSizes(ROOT, join(ROOT, "bench/.data/trackers"));
+
+const figures = {
+  tiny,
+  scale,
+  generationMs,
+  machine: { before: machineBefore, after: machine(ROOT) },
+  load: { ...load, runs },
+  http,
+  export: exported,
+  decision,
+  segments,
+  tags,
+};
+writeFileSync(join(DATA, "figures.json"), JSON.stringify(figures, null, 2));
+writeReport(RESULTS, figures);
+log(`wrote ${RESULTS}`);

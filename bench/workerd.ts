@@ -1,0 +1,70 @@
+/**
+ * Serves the bundled bench Worker in workerd through Miniflare's API, on loopback. Miniflare hands
+ * the port to workerd itself, so nothing in Node sits in the request path — unlike `wrangler dev`,
+ * whose dev proxy cuts throughput by two thirds (DESIGN.md, "Budgets").
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+
+export type BenchWorker = { mf: Miniflare; url: string; pid: number | null; db: D1Database; dispose: () => Promise<void> };
+
+/** compatibility_date and flags come from the real wrangler.toml, so the bench runs what ships. */
+function compatibility(root: string) {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? "2026-03-01";
+  const flags = [...(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  return { date, flags };
+}
+
+/** The workerd process Miniflare started: a child of this Node process. */
+function findWorkerdPid(): number | null {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const match = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (match && match[1].startsWith("workerd") && Number(match[2]) === process.pid) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return null;
+}
+
+/** Peak (VmHWM) and current (VmRSS) resident memory of a process, in bytes. */
+export function memoryOf(pid: number): { peak: number; rss: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    return { peak: kb("VmHWM"), rss: kb("VmRSS") };
+  } catch {
+    return null;
+  }
+}
+
+export async function startBenchWorker(opts: { root: string; scriptPath: string; persistDir: string }): Promise<BenchWorker> {
+  const { date, flags } = compatibility(opts.root);
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    modules: true,
+    scriptPath: opts.scriptPath,
+    compatibilityDate: date,
+    compatibilityFlags: flags,
+    d1Databases: { DB: "tagwerk-bench" },
+    d1Persist: opts.persistDir,
+    // As in wrangler.toml: /e and impressions go through the events queue.
+    queueProducers: { EVENTS_QUEUE: { queueName: "tagwerk-events" } },
+    queueConsumers: { "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 } },
+    bindings: {
+      ENVIRONMENT: "bench",
+      OPERATOR_TOKEN: "bench-operator-token",
+      SIGNING_SECRET: "bench-signing-secret-0123456789abcdef",
+      SESSION_SECRET: "bench-session-secret-0123456789abcdef",
+    },
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const db = await mf.getD1Database("DB");
+  return { mf, url, pid: findWorkerdPid(), db, dispose: () => mf.dispose() };
+}
