@@ -4,9 +4,11 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
+import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
@@ -33,6 +35,8 @@ app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
+app.route("/", decideRoutes);
+app.route("/", clicksRoutes);
 registerDocs(app);
 
 app.onError(onError);
