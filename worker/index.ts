@@ -8,6 +8,7 @@ import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { sitesRoutes } from "./sites/routes";
 
@@ -27,6 +28,7 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", importRoutes);
 registerDocs(app);
 
 app.onError(onError);
