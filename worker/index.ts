@@ -12,6 +12,7 @@ import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
@@ -37,6 +38,7 @@ app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
+app.route("/", importRoutes);
 registerDocs(app);
 
 app.onError(onError);

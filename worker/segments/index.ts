@@ -1,11 +1,28 @@
 /**
- * TEMPORARY stand-in until branch issue-4 (the segment language) is merged: same signature as the
- * shared interface; every expression is refused so nothing silently matches.
+ * The segment language (DESIGN.md, "Segment language"): one expression, two back ends that agree
+ * on every profile — a compiled JS predicate for the edge decision and a parameterised SQL
+ * condition for audiences, webhooks and the preview count. Semantics: worker/segments/evaluate.ts.
  */
-import type { Profile } from "./profile";
+import { compileAst, type SegmentPredicate } from "./evaluate";
+import { parseSegment } from "./parser";
 
-export type SegmentPredicate = (profile: Profile, now: number) => boolean;
+export type { SegmentPredicate } from "./evaluate";
+export type { CompareOp, FieldRef, Literal, SegmentAst } from "./parser";
+export { parseSegment, SegmentError } from "./parser";
+export { buildProfile, type Profile, type ProfileContext } from "./profile";
+export {
+  countSegment,
+  PROFILES_FROM,
+  type SegmentProfileRow,
+  segmentWhere,
+  selectSegmentProfiles,
+} from "./query";
 
+/**
+ * Parses and compiles an expression once into `(profile, now) => boolean`; keep the result and
+ * reuse it for every request. Throws SegmentError for an invalid expression. Request-context
+ * fields (`placement`, `country`, `device`) read `profile.context`.
+ */
 export function compileSegment(expression: string): SegmentPredicate {
-  throw new Error(`segments module not merged yet: cannot compile ${JSON.stringify(expression)}`);
+  return compileAst(parseSegment(expression));
 }
