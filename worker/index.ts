@@ -4,12 +4,15 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
+import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
@@ -35,6 +38,9 @@ app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
 app.route("/", syncRoutes);
+app.route("/", decideRoutes);
+app.route("/", clicksRoutes);
+app.route("/", importRoutes);
 registerDocs(app);
 
 app.onError(onError);
