@@ -152,7 +152,9 @@ describe("identify and purchase", () => {
   it("leaves customers alone when an anonymous visitor buys", async () => {
     const site = await siteId();
     await apply(site, newCookieId(), [at("purchase", { order: "O-9", value: 99 })], T0);
-    const n = await env.DB.prepare("select count(*) as n from customers where site_id = ?").bind(site.id).first<{ n: number }>();
+    const n = await env.DB.prepare("select count(*) as n from customers where site_id = ?")
+      .bind(site.id)
+      .first<{ n: number }>();
     expect(n?.n).toBe(0);
   });
 });
@@ -167,8 +169,12 @@ describe("atomicity", () => {
         { reason: "rolled back", payload: null },
       ]),
     ).rejects.toThrow();
-    const events = await env.DB.prepare("select count(*) as n from events where cookie_id = ?").bind(cookie).first<{ n: number }>();
-    const rejected = await env.DB.prepare("select count(*) as n from rejected_events where reason = 'rolled back'").first<{ n: number }>();
+    const events = await env.DB.prepare("select count(*) as n from events where cookie_id = ?")
+      .bind(cookie)
+      .first<{ n: number }>();
+    const rejected = await env.DB.prepare(
+      "select count(*) as n from rejected_events where reason = 'rolled back'",
+    ).first<{ n: number }>();
     expect(events?.n).toBe(0);
     expect(rejected?.n).toBe(0);
   });
