@@ -26,7 +26,7 @@ async function consume(bodies: unknown[], attempts = 1) {
   );
   const ctx = createExecutionContext();
   // The Worker's own handler object: a batch from createMessageBatch cannot cross exports' RPC boundary.
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, env);
   return getQueueResult(batch, ctx);
 }
 
@@ -100,7 +100,7 @@ describe("the events queue", () => {
       receivedAt: 1,
     };
     const early = await consume([body], 1);
-    expect(early.retryMessages.map((m) => m.msgId)).toEqual(["m0"]);
+    expect(early.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m0"]);
     const last = await consume([body], EVENTS_QUEUE_MAX_RETRIES + 1);
     expect(last.explicitAcks).toEqual(["m0"]);
     const row = await env.DB.prepare(
