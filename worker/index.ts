@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { audiencesRoutes } from "./audiences/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
@@ -29,6 +30,7 @@ app.use(dbMiddleware);
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
 app.route("/", syncRoutes);
+app.route("/", audiencesRoutes);
 registerDocs(app);
 
 app.onError(onError);
