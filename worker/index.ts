@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { audiencesRoutes } from "./audiences/routes";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { creativesRoutes } from "./creatives/routes";
@@ -41,6 +42,7 @@ app.route("/", syncRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", importRoutes);
+app.route("/", audiencesRoutes);
 registerDocs(app);
 
 app.onError(onError);
