@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { couponsRoutes } from "./coupons/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
@@ -27,6 +28,7 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", couponsRoutes);
 registerDocs(app);
 
 app.onError(onError);
