@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { couponsRoutes } from "./coupons/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
@@ -28,6 +29,7 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", collectRoutes);
 app.route("/", couponsRoutes);
 registerDocs(app);
 
@@ -36,6 +38,7 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => consumeQueueBatch(batch, env),
+} satisfies ExportedHandler<Env, QueueMessage>;
 
 export { app };
