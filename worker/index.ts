@@ -7,6 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { audiencesRoutes } from "./audiences/routes";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
 import { decideRoutes } from "./decide/routes";
@@ -43,6 +44,7 @@ app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", importRoutes);
 app.route("/", audiencesRoutes);
+app.route("/", couponsRoutes);
 registerDocs(app);
 
 app.onError(onError);
