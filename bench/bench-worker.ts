@@ -11,8 +11,16 @@
  */
 import worker from "../worker/index";
 
-type Counter = { calls: number };
+/** `sql` is filled only for a request sent with `x-bench-trace: 1` (the round trips' SQL, for the report). */
+type Counter = { calls: number; sql?: string[] };
 const total: Counter = { calls: 0 };
+
+function note(counters: Counter[], what: string) {
+  for (const c of counters) {
+    c.calls++;
+    c.sql?.push(what.replace(/\s+/g, " ").slice(0, 160));
+  }
+}
 
 /**
  * Counts every D1 round trip: a statement's first/all/run/raw, a batch, an exec. D1's statement
@@ -22,12 +30,13 @@ class CountingStatement {
   constructor(
     readonly real: D1PreparedStatement,
     private readonly counters: Counter[],
+    private readonly query: string,
   ) {}
   private count() {
-    for (const c of this.counters) c.calls++;
+    note(this.counters, this.query);
   }
   bind(...values: unknown[]) {
-    return new CountingStatement(this.real.bind(...values), this.counters);
+    return new CountingStatement(this.real.bind(...values), this.counters, this.query);
   }
   first(column?: string) {
     this.count();
@@ -54,16 +63,20 @@ function unwrap(statements: (D1PreparedStatement | CountingStatement)[]) {
   return statements.map((s) => (s instanceof CountingStatement ? s.real : s));
 }
 
+function describeBatch(statements: (D1PreparedStatement | CountingStatement)[]) {
+  return `batch[${statements.length}]`;
+}
+
 class CountingSession {
   constructor(
     private readonly real: D1DatabaseSession,
     private readonly counters: Counter[],
   ) {}
   prepare(query: string) {
-    return new CountingStatement(this.real.prepare(query), this.counters);
+    return new CountingStatement(this.real.prepare(query), this.counters, query);
   }
   batch(statements: (D1PreparedStatement | CountingStatement)[]) {
-    for (const c of this.counters) c.calls++;
+    note(this.counters, describeBatch(statements));
     return this.real.batch(unwrap(statements));
   }
   getBookmark() {
@@ -77,14 +90,14 @@ class CountingDb {
     private readonly counters: Counter[],
   ) {}
   prepare(query: string) {
-    return new CountingStatement(this.real.prepare(query), this.counters);
+    return new CountingStatement(this.real.prepare(query), this.counters, query);
   }
   batch(statements: (D1PreparedStatement | CountingStatement)[]) {
-    for (const c of this.counters) c.calls++;
+    note(this.counters, describeBatch(statements));
     return this.real.batch(unwrap(statements));
   }
   exec(query: string) {
-    for (const c of this.counters) c.calls++;
+    note(this.counters, query);
     return this.real.exec(query);
   }
   dump() {
@@ -116,7 +129,7 @@ export default {
       if (req.method === "DELETE") total.calls = 0;
       return Response.json({ calls: total.calls });
     }
-    const request: Counter = { calls: 0 };
+    const request: Counter = { calls: 0, sql: req.headers.get("x-bench-trace") ? [] : undefined };
     let target = req;
     let workerEnv = countingEnv(env, request);
     if (url.pathname === "/bench/direct/e") {
@@ -127,9 +140,10 @@ export default {
     const res = await worker.fetch(target, workerEnv, ctx);
     const counted = new Response(res.body, res);
     counted.headers.set("x-bench-d1-calls", String(request.calls));
+    if (request.sql) counted.headers.set("x-bench-d1-sql", JSON.stringify(request.sql));
     return counted;
   },
-  queue(batch: MessageBatch, env: Env, ctx: ExecutionContext) {
-    return worker.queue(batch as Parameters<typeof worker.queue>[0], countingEnv(env, { calls: 0 }), ctx);
+  queue(batch: MessageBatch, env: Env) {
+    return worker.queue(batch as Parameters<typeof worker.queue>[0], countingEnv(env, { calls: 0 }));
   },
 } satisfies ExportedHandler<Env>;

@@ -89,6 +89,9 @@ async function insertRows(db: D1Database, head: string, rows: string[], rowsPerS
   }
 }
 
+export const creativeTemplate = (i: number) =>
+  `<a href="{{click_url}}"><div class="b${i}"><p>Für Sie: {{discount}} mit Code {{coupon}}</p><p>{{cluster}}</p><small>bis {{expires}}</small></div></a>`;
+
 /** 200 distinct expressions in the segment language, from the shapes DESIGN.md names. */
 export function segmentExpressions(count: number, seed = SEED): string[] {
   const r = createRandom(seed + 7);
@@ -173,11 +176,9 @@ export async function generateBenchData(db: D1Database, migrationsDir: string, s
     "insert into segments (site_id, name, expression)",
     expressions.map((e, i) => `(1,'segment ${i}',${q(e)})`),
   );
-  const template = (i: number) =>
-    `<a href="{{click_url}}"><div class="b${i}"><p>Für Sie: {{discount}} mit Code {{coupon}}</p><p>{{cluster}}</p><small>bis {{expires}}</small></div></a>`;
   const creativeRows = [];
   for (let i = 0; i <= scale.rules; i++) {
-    creativeRows.push(`(1,'creative ${i}','html',${q(template(i))},300,250,'https://shop.bench.example/offer/${i}')`);
+    creativeRows.push(`(1,'creative ${i}','html',${q(creativeTemplate(i))},300,250,'https://shop.bench.example/offer/${i}')`);
   }
   await insertRows(db, "insert into creatives (site_id, name, format, template, width, height, landing_url)", creativeRows);
   const fallbackCreative = scale.rules + 1;
@@ -215,17 +216,22 @@ export async function generateBenchData(db: D1Database, migrationsDir: string, s
     placements.map((p) => `(1,${q(p)},${fallbackCreative},${now})`),
   );
 
-  // Pool codes; the first fifth of the visitors already hold a code of the claim pool.
+  // Pool codes; the first fifth of the visitors already hold a code of the claim pool (a linked
+  // visitor holds it as its customer, so two visitors of one customer share one code).
   const holderCount = Math.floor(scale.visitors / 5);
+  const holderOf = (i: number) => couponHolder({ customerId: linked[i], cookieId: all[i] });
+  const assigned = new Map<string, number>();
+  for (let i = 0; i < holderCount; i++) if (!assigned.has(holderOf(i))) assigned.set(holderOf(i), i);
   const holders = all.slice(0, holderCount);
-  const fresh = all.slice(holderCount);
+  const fresh = all.filter((_, i) => i >= holderCount && !assigned.has(holderOf(i)));
+  const owners = [...assigned.values()];
   const codeRows: string[] = [];
   for (let i = 0; i < scale.poolCodes; i++) {
     const code = `B${i.toString(36).toUpperCase().padStart(6, "0")}`;
-    if (i < holderCount) {
-      const holder = couponHolder({ customerId: linked[i], cookieId: all[i] });
+    const owner = owners[i];
+    if (owner !== undefined) {
       codeRows.push(
-        `(1,1,${q(code)},${q(holder)},${q(all[i])},${linked[i] ? q(linked[i] as string) : "null"},${scale.rules},${now - DAY},${now + 29 * DAY})`,
+        `(1,1,${q(code)},${q(holderOf(owner))},${q(all[owner])},${linked[owner] ? q(linked[owner] as string) : "null"},${scale.rules},${now - DAY},${now + 29 * DAY})`,
       );
     } else codeRows.push(`(1,1,${q(code)},null,null,null,null,null,null)`);
     codeRows.push(`(1,2,${q(`O${code}`)},null,null,null,null,null,null)`);
@@ -250,18 +256,30 @@ export async function generateBenchData(db: D1Database, migrationsDir: string, s
   };
 }
 
-/** Fills the audience with `rows` members, generated inside SQLite (a recursive CTE) in chunks. */
-export async function fillAudience(db: D1Database, audienceId: number, rows: number) {
+/**
+ * Fills the audience with `rows` members, generated inside SQLite (a recursive CTE) in chunks. The
+ * export joins members to visitors, so each member gets a minimal visitor of its own (ids from
+ * 10,000,000 up, clear of the generated ones).
+ */
+export async function fillAudience(db: D1Database, audienceId: number, rows: number, now: number) {
   const chunk = 100_000;
+  const base = 10_000_000;
   for (let start = 0; start < rows; start += chunk) {
     const end = Math.min(rows, start + chunk);
-    await db
-      .prepare(
-        `with recursive n(i) as (select ? union all select i + 1 from n where i + 1 < ?)
-         insert into audience_members (audience_id, visitor_id, cookie_id)
-         select ?, i + 1, printf('%016x%016x', i * 2654435761 % 4294967296, i) from n`,
-      )
-      .bind(start, end, audienceId)
-      .run();
+    const seq = "with recursive n(i) as (select ? union all select i + 1 from n where i + 1 < ?)";
+    await db.batch([
+      db
+        .prepare(
+          `${seq} insert into visitors (id, site_id, cookie_id, first_seen_at, last_seen_at, visits, pageviews)
+           select ? + i, 1, printf('%016x%016x', (i * 2654435761) % 4294967296, i), ?, ?, 1, 1 from n`,
+        )
+        .bind(start, end, base, now, now),
+      db
+        .prepare(
+          `${seq} insert into audience_members (audience_id, visitor_id, cookie_id)
+           select ?, ? + i, printf('%016x%016x', (i * 2654435761) % 4294967296, i) from n`,
+        )
+        .bind(start, end, audienceId, base),
+    ]);
   }
 }

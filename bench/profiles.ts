@@ -1,0 +1,81 @@
+/**
+ * Profiles for the Node-side figures (decision logic, segment evaluation): visitors and linked CRM
+ * customers shaped like the generated database's rows, from the same kind of seeded generator.
+ */
+import { createRandom } from "../scripts/seed/random";
+import { buildProfile, type Profile } from "../worker/segments/profile";
+import type { CustomerRow, VisitorRow } from "../worker/segments/profile";
+import { CLUSTERS } from "./generate";
+
+const DAY = 86_400_000;
+const CATEGORIES = ["rings", "earrings", "necklaces", "watches", "bracelets"];
+
+export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
+  const r = createRandom(seed);
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const out: Profile[] = [];
+  for (let i = 0; i < count; i++) {
+    const cookieId = i.toString(16).padStart(32, "0");
+    const lastSeen = now - r.int(0, 60) * DAY;
+    const interests: Record<string, number> = {};
+    const interestDays: Record<string, Record<string, number>> = {};
+    for (let k = r.int(0, 3); k > 0; k--) {
+      const cat = r.pick(CATEGORIES);
+      const n = r.int(1, 12);
+      interests[cat] = (interests[cat] ?? 0) + n;
+      interestDays[cat] = { [day(lastSeen)]: n };
+    }
+    const visits = r.int(1, 60);
+    const cartItems = r.chance(0.15) ? r.int(1, 4) : 0;
+    const linked = r.chance(0.4);
+    const visitor: VisitorRow = {
+      id: i + 1,
+      siteId: 1,
+      cookieId,
+      customerId: linked ? `C-${i}` : null,
+      firstSeenAt: now - r.int(0, 400) * DAY,
+      lastSeenAt: lastSeen,
+      visits,
+      pageviews: visits * r.int(1, 6),
+      interests,
+      interestDays,
+      visitDays: { [day(lastSeen)]: 1 },
+      cart: [],
+      cartItems,
+      cartValue: cartItems * r.int(20, 400),
+      cartUpdatedAt: cartItems ? now - r.int(1, 72) * 3_600_000 : null,
+      lastPurchaseAt: null,
+      consent: null,
+      lookalikeScore: r.next(),
+      acquisition: null,
+      createdAt: now,
+    };
+    const first = now - r.int(1, 1500) * DAY;
+    const customer: CustomerRow | null = linked
+      ? {
+          id: i + 1,
+          siteId: 1,
+          customerId: `C-${i}`,
+          emailSha256: null,
+          gender: r.chance(0.6) ? "f" : "m",
+          lifetimeRevenue: r.next() * 2000,
+          orders: r.int(1, 30),
+          firstOrderAt: first,
+          lastOrderAt: Math.min(now - DAY, first + r.int(0, 1200) * DAY),
+          couponsRedeemed: r.int(0, 3),
+          clusters: [r.pick(CLUSTERS)],
+          attributes: {},
+          createdAt: now,
+          updatedAt: now,
+        }
+      : null;
+    out.push(
+      buildProfile(visitor, customer, {
+        placement: "p0",
+        country: r.pick(["DE", "AT", "CH", "FR"]),
+        device: r.pick(["desktop", "mobile", "tablet"]),
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,146 @@
+/**
+ * Turns the figures of one `npm run bench` into bench/RESULTS.md's `bench` section: the machine,
+ * every figure with its budget from DESIGN.md and a pass/miss verdict. Notes written by hand go
+ * outside the markers and survive the next run.
+ */
+import type { DecisionFigures } from "./decision-logic";
+import type { ExportFigures } from "./export";
+import type { Scale } from "./generate";
+import type { HttpFigures } from "./http-figures";
+import { fmt, type machine, table, verdict, writeSection } from "./results";
+import type { SegmentFigures } from "./segment-eval";
+import type { Size } from "./tag-size";
+
+export type Figures = {
+  tiny: boolean;
+  scale: Scale;
+  generationMs: number;
+  machine: { before: ReturnType<typeof machine>; after: ReturnType<typeof machine> };
+  load: { connections: number; duration: number; runs: number };
+  http: HttpFigures;
+  export: ExportFigures;
+  decision: DecisionFigures;
+  segments: SegmentFigures;
+  tags: Size[];
+};
+
+/** Revive Adserver's full logged impressions per second on this machine class (DESIGN.md). */
+export const REVIVE_IMPRESSIONS_PER_SECOND = 1_050;
+export const RATIO_BUDGET = 0.8;
+export const DECISION_MICROS_BUDGET = 50;
+export const TAG_GZIP_BUDGET = 1_024;
+/** "Flat memory": the export may not grow workerd's RSS by more than this for a million rows. */
+export const EXPORT_GROWTH_BUDGET = 64 * 2 ** 20;
+
+const mib = (bytes: number) => `${fmt(bytes / 2 ** 20, 1)} MiB`;
+
+export function budgets(f: Figures) {
+  const m = f.http.median;
+  const ratio = m.b_steady.rps / m.one_read.rps;
+  const growth = f.export.rssMaxDuring - f.export.rssBefore;
+  const tag = f.tags[0];
+  return {
+    ratio,
+    ratioPass: ratio >= RATIO_BUDGET,
+    steadyTripsPass: f.http.roundTrips.b_steady === 1 && f.http.roundTrips.b_holder === 1,
+    claimTripsPass: f.http.roundTrips.b_claim <= 2,
+    revivePass: f.http.loggedImpressionsPerSecond > REVIVE_IMPRESSIONS_PER_SECOND,
+    decisionPass: f.decision.worstCaseMicros <= DECISION_MICROS_BUDGET,
+    ingestPass: f.http.roundTrips.e_direct === 1,
+    exportGrowth: growth,
+    exportPass: f.export.rows === f.export.expectedRows && growth <= EXPORT_GROWTH_BUDGET,
+    tagPass: "gzip" in tag ? tag.gzip <= TAG_GZIP_BUDGET : null,
+  };
+}
+
+export function writeReport(file: string, f: Figures) {
+  const m = f.http.median;
+  const b = budgets(f);
+  const mc = f.machine.before;
+  const busy = Number(mc.load.split(" / ")[0]) > 1 || Number(f.machine.after.load.split(" / ")[0]) > 2.5;
+  const row = (name: string, key: keyof typeof m, trips: string, budget: string, pass: boolean | null) => [
+    name,
+    fmt(m[key].rps),
+    `${fmt(m[key].p50, 1)} / ${fmt(m[key].p99, 1)}`,
+    fmt(m[key].rps / m.one_read.rps, 2),
+    trips,
+    budget,
+    verdict(pass),
+  ];
+  const t = f.http.roundTrips;
+  const body = `
+## Benchmarks (\`npm run bench\`)
+
+Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${f.tiny ? " — **tiny smoke run, figures meaningless**" : ""}.
+
+| machine | |
+| --- | --- |
+| CPU | ${mc.cpu}, ${mc.cores} cores |
+| memory | ${mc.memory} |
+| Node / workerd / Miniflare / wrangler / autocannon | ${mc.node} / ${mc.workerd} / ${mc.miniflare} / ${mc.wrangler} / ${mc.autocannon} |
+| load average (1 / 5 / 15 min) at start, at end | ${mc.load}; ${f.machine.after.load} |
+
+${busy ? "**Other work was running on this machine during the run** (load average above): other sessions' test suites share the 2 cores, so absolute figures are lower and noisier than on an idle machine; the ratios measured within one run are the figures to read.\n" : ""}
+Data (fixed seed): ${fmt(f.scale.visitors)} visitors (40 % linked), ${fmt(f.scale.customers)} CRM customers across 8 clusters, ${f.scale.rules} rules with segments over ${f.scale.placements} placements, 2 list pools of ${fmt(f.scale.poolCodes)} codes (a fifth of the visitors already hold one), generated into a local D1 in ${fmt(f.generationMs / 1000, 1)} s. The Worker is the production bundle (\`wrangler deploy --dry-run\`) wrapped by bench/bench-worker.ts, served by workerd through Miniflare's API on 127.0.0.1 with the events queue bound as in wrangler.toml; load from autocannon, ${f.load.connections} connections, ${f.load.duration} s per phase, each figure the median of ${f.load.runs} run(s) interleaved in one workerd.
+
+### Decision path \`GET /b/:placement\`
+
+| handler | req/s | latency p50 / p99 (ms) | ÷ one-read | D1 round trips | budget | verdict |
+| --- | --- | --- | --- | --- | --- | --- |
+${table([], [
+    ["empty handler (/bench/empty)", fmt(m.empty.rps), `${fmt(m.empty.p50, 1)} / ${fmt(m.empty.p99, 1)}`, fmt(m.empty.rps / m.one_read.rps, 2), "0", "—", "—"],
+    row("one keyed D1 read (/bench/one-read)", "one_read", "1", "the floor", null),
+    row("/b steady state, rules without pools", "b_steady", fmt(t.b_steady), `≥ ${RATIO_BUDGET} × one-read, 1 trip`, b.ratioPass && b.steadyTripsPass),
+    row("/b steady state, visitor holds a code", "b_holder", fmt(t.b_holder), "1 trip", t.b_holder === 1),
+    row("/b first coupon claim", "b_claim", fmt(t.b_claim), "≤ 2 trips", b.claimTripsPass),
+  ]).split("\n").slice(2).join("\n")}
+
+- **Budget figure**: /b steady ÷ one-read = **${fmt(b.ratio, 2)}** (budget ≥ ${RATIO_BUDGET}) — ${verdict(b.ratioPass)}.
+- Full logged impressions per second (decisions whose impression row is in D1, from load start until the queue consumer has written the last one): **${fmt(f.http.loggedImpressionsPerSecond)}/s** against Revive Adserver's ≈${fmt(REVIVE_IMPRESSIONS_PER_SECOND)}/s — ${verdict(b.revivePass)}.
+- D1 round trips are counted by the bench worker's counting wrapper of the D1 binding, per request, before the response (medians of 20 sequential requests): steady ${fmt(t.b_steady)}, holder ${fmt(t.b_holder)}, first claim ${fmt(t.b_claim)} — ${verdict(b.steadyTripsPass && b.claimTripsPass)}.
+- Status codes of the sampled requests: ${Object.entries(f.http.statuses).map(([k, v]) => `${k} ${v}`).join(", ")}; non-2xx under load (median per phase): ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v.non2xx)}`).join(", ")}.
+
+### Decision logic alone (Node ${mc.node})
+
+| figure | value | budget | verdict |
+| --- | --- | --- | --- |
+| ${f.decision.rulesWorst} rules on one placement, only the last matches: choose + render, per decision | ${fmt(f.decision.worstCaseMicros, 2)} µs | ≤ ${DECISION_MICROS_BUDGET} µs | ${verdict(b.decisionPass)} |
+| ${f.decision.rulesTypical} rules per placement (as generated): choose + render | ${fmt(f.decision.typicalMicros, 2)} µs | ≤ ${DECISION_MICROS_BUDGET} µs | ${verdict(f.decision.typicalMicros <= DECISION_MICROS_BUDGET)} |
+| signing the click token (jose HS256, WebCrypto), per decision | ${fmt(f.decision.clickTokenMicros, 1)} µs | — | — |
+
+Timed over ${fmt(f.decision.profiles)} generated profiles, median of 5 passes after a warm-up pass (bench/decision-logic.ts).
+
+### Ingestion \`POST /e\` (batches of 20 events)
+
+| path | batches/s | events/s | latency p50 / p99 (ms) | D1 round trips in the request | budget | verdict |
+| --- | --- | --- | --- | --- | --- | --- |
+| through the events queue (default) | ${fmt(m.e_queue.rps)} | ${fmt(m.e_queue.rps * 20)} accepted, ${fmt(f.http.queuedEventsAppliedPerSecond)} written | ${fmt(m.e_queue.p50, 1)} / ${fmt(m.e_queue.p99, 1)} | ${fmt(t.e_queue)} | — | — |
+| direct writes (no queue binding) | ${fmt(m.e_direct.rps)} | ${fmt(m.e_direct.rps * 20)} | ${fmt(m.e_direct.p50, 1)} / ${fmt(m.e_direct.p99, 1)} | ${fmt(t.e_direct)} | 1 trip per batch | ${verdict(b.ingestPass)} |
+
+"Written" counts event rows in D1 from load start until the consumer has drained the queue.
+
+### Audience export
+
+| figure | value | budget | verdict |
+| --- | --- | --- | --- |
+| rows exported (CSV, tagwerk ID space) | ${fmt(f.export.rows)} of ${fmt(f.export.expectedRows)} (HTTP ${f.export.status}) | all | ${verdict(f.export.rows === f.export.expectedRows)} |
+| rows per second | ${fmt(f.export.rowsPerSecond)} (${fmt(f.export.seconds, 1)} s) | — | — |
+| workerd RSS before → highest while streaming (growth) | ${mib(f.export.rssBefore)} → ${mib(f.export.rssMaxDuring)} (${mib(b.exportGrowth)}) | flat: growth ≤ ${mib(EXPORT_GROWTH_BUDGET)} | ${verdict(b.exportPass)} |
+| workerd peak RSS (VmHWM) after the export | ${mib(f.export.peak)} | — | — |
+
+A fresh workerd serves the export, so its peak is the export's own; the process holds the local D1's SQLite too, so these are upper bounds for the Worker.
+
+### Segment evaluation (Node)
+
+${f.segments.segments} compiled segments × ${fmt(f.segments.profiles)} profiles: **${fmt(f.segments.evaluationsPerSecond)} evaluations/s** (${fmt(f.segments.microsPerProfile, 1)} µs per profile against all ${f.segments.segments}; compiling costs ${fmt(f.segments.compileMicrosPerSegment, 1)} µs per segment, once per rules version).
+
+### Tag size (bundled and minified by esbuild the same way; gzip -9, brotli q11)
+
+| package | version | raw | gzip | brotli |
+| --- | --- | --- | --- | --- |
+${f.tags.map((s) => ("error" in s ? `| ${s.name} | — | not measured: ${s.error.replace(/\|/g, "/")} | | |` : `| ${s.name} | ${s.version} | ${fmt(s.raw)} B | ${fmt(s.gzip)} B | ${fmt(s.brotli)} B |`)).join("\n")}
+
+Budget: the tag ≤ ${fmt(TAG_GZIP_BUDGET)} B gzip — ${verdict(b.tagPass)}.
+`;
+  writeSection(file, "bench", body);
+}
