@@ -13,4 +13,5 @@ export {
   findAssignment,
 } from "./claim";
 export { CODE_ALPHABET, classifyMissingCode, generateCode, hasValidCheck } from "./code-format";
+export { couponPurchases, redeemPurchaseCoupons } from "./purchase";
 export { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
