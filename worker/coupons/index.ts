@@ -3,6 +3,7 @@ export {
   type Assignment,
   type AssignmentRow,
   assignmentQuery,
+  assignmentSql,
   assignmentsByPool,
   type ClaimInput,
   type ClaimPool,
