@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
 import { decideRoutes } from "./decide/routes";
@@ -39,6 +40,7 @@ app.route("/", rulesRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", importRoutes);
+app.route("/", couponsRoutes);
 registerDocs(app);
 
 app.onError(onError);
