@@ -7,7 +7,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { holdoutBucket } from "../../worker/decide/choose";
 import worker from "../../worker/index";
-import { BASE } from "../fixtures/api";
+import { BASE, call, createTestSite } from "../fixtures/api";
 
 export const directEnv = { ...env, EVENTS_QUEUE: undefined } as unknown as Env;
 
@@ -106,3 +106,46 @@ export async function insertCustomer(
 }
 
 export const DAY = 86_400_000;
+
+/** A fresh site (holdout 0 unless asked) with small helpers that go through the management API. */
+export async function bannerSite(settings: Record<string, unknown> = {}) {
+  const { siteKey, apiKey } = await createTestSite({ holdout: 0, ...settings });
+  const siteId = await siteIdOf(siteKey);
+  const post = async (path: string, json: unknown, method = "POST") => {
+    const res = await call(path, { method, key: apiKey, json });
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { id: number };
+  };
+  return {
+    siteKey,
+    apiKey,
+    siteId,
+    creative: async (format: "html" | "svg" | "json", template: unknown, landing = "https://shop.example/landing") =>
+      (await post("/api/v1/creatives", { name: `${format} creative`, format, template, width: 300, height: 250, landing_url: landing }))
+        .id,
+    segment: async (expression: string) => {
+      const row = await env.DB.prepare("insert into segments (site_id, name, expression) values (?, ?, ?) returning id")
+        .bind(siteId, expression, expression)
+        .first<{ id: number }>();
+      return row!.id;
+    },
+    pool: async (discount = "10 %") => {
+      const row = await env.DB.prepare(
+        "insert into coupon_pools (site_id, name, kind, prefix, valid_days, discount) values (?, 'pool', 'list', '', 30, ?) returning id",
+      )
+        .bind(siteId, discount)
+        .first<{ id: number }>();
+      return row!.id;
+    },
+    codes: async (poolId: number, codes: string[]) => {
+      await env.DB.batch(
+        codes.map((code) =>
+          env.DB.prepare("insert into coupons (site_id, pool_id, code) values (?, ?, ?)").bind(siteId, poolId, code),
+        ),
+      );
+    },
+    rule: async (input: Record<string, unknown>) => (await post("/api/v1/rules", { name: "rule", placement: "slot", ...input })).id,
+    fallback: async (placement: string, creativeId: number) =>
+      post(`/api/v1/placements/${placement}/fallback`, { creative_id: creativeId }, "PUT"),
+  };
+}
