@@ -7,8 +7,7 @@
  * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
  * per impression UID.
  */
-import { sql } from "drizzle-orm";
-import { createDb } from "../db/client";
+import { type D1Like, toD1 } from "../coupons/claim";
 import type { Db } from "../env";
 import { dayOf } from "./load";
 
@@ -38,38 +37,57 @@ export type ClickMessage = {
 
 export type DecisionMessage = ImpressionMessage | ClickMessage;
 
-function statementsFor(db: Db, message: DecisionMessage) {
+function statementsFor(d1: D1Like, message: DecisionMessage): D1PreparedStatement[] {
   if (message.kind === "click") {
     return [
-      db.run(sql`insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts)
-        values (${message.siteId}, ${message.impressionUid}, ${message.ruleId}, ${message.cookieId}, ${message.ts})
-        on conflict (impression_uid) do nothing`),
+      d1
+        .prepare(
+          `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts) values (?1, ?2, ?3, ?4, ?5)
+           on conflict (impression_uid) do nothing`,
+        )
+        .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
     ];
   }
   const day = dayOf(message.ts);
-  const statements = [];
+  const statements: D1PreparedStatement[] = [];
   if (message.ruleId !== null && message.cookieId !== null && !message.holdout) {
     statements.push(
-      db.run(sql`insert into cap_counters (site_id, cookie_id, rule_id, day, count)
-        select ${message.siteId}, ${message.cookieId}, ${message.ruleId}, ${day}, 1
-        where not exists (select 1 from impressions where uid = ${message.uid})
-        on conflict (site_id, cookie_id, day, rule_id) do update set count = count + 1`),
+      d1
+        .prepare(
+          `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
+           select ?1, ?2, ?3, ?4, 1 where not exists (select 1 from impressions where uid = ?5)
+           on conflict (site_id, cookie_id, day, rule_id) do update set count = count + 1`,
+        )
+        .bind(message.siteId, message.cookieId, message.ruleId, day, message.uid),
     );
   }
   statements.push(
-    db.run(sql`insert into impressions (uid, site_id, placement, rule_id, creative_id, cookie_id, coupon_id, holdout, day, ts)
-      values (${message.uid}, ${message.siteId}, ${message.placement}, ${message.ruleId}, ${message.creativeId},
-              ${message.cookieId}, ${message.couponId}, ${message.holdout ? 1 : 0}, ${day}, ${message.ts})
-      on conflict (uid) do nothing`),
+    d1
+      .prepare(
+        `insert into impressions (uid, site_id, placement, rule_id, creative_id, cookie_id, coupon_id, holdout, day, ts)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) on conflict (uid) do nothing`,
+      )
+      .bind(
+        message.uid,
+        message.siteId,
+        message.placement,
+        message.ruleId,
+        message.creativeId,
+        message.cookieId,
+        message.couponId,
+        message.holdout ? 1 : 0,
+        day,
+        message.ts,
+      ),
   );
   return statements;
 }
 
-/** Writes any number of impressions and clicks in one D1 round trip. */
-export async function writeDecisionMessages(db: Db, messages: DecisionMessage[]): Promise<void> {
-  const statements = messages.flatMap((m) => statementsFor(db, m));
-  if (statements.length === 0) return;
-  await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+/** Writes any number of impressions and clicks in one D1 round trip (hand-written SQL batch). */
+export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionMessage[]): Promise<void> {
+  const d1 = toD1(db);
+  const statements = messages.flatMap((m) => statementsFor(d1, m));
+  if (statements.length > 0) await d1.batch(statements);
 }
 
 /**
@@ -79,7 +97,7 @@ export async function writeDecisionMessages(db: Db, messages: DecisionMessage[])
 export async function recordDecisionMessage(env: Env, message: DecisionMessage): Promise<void> {
   try {
     if (env.EVENTS_QUEUE) await env.EVENTS_QUEUE.send(message);
-    else await writeDecisionMessages(createDb(env.DB), [message]);
+    else await writeDecisionMessages(env.DB, [message]);
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: `record ${message.kind}`, error: String(error) }));
   }

@@ -69,7 +69,9 @@ export async function loadDecisionState(
   const me = sql`coalesce(${identity.cookieId}, (select cookie_id from id_links where site_id = ${siteId} and partner_key = ${identity.partner?.key ?? null} and partner_user_id = ${identity.partner?.userId ?? null}))`;
   const myVisitor = sql`(select customer_id from ${visitors} where ${visitors.siteId} = ${siteId} and ${visitors.cookieId} = ${me})`;
 
-  const [siteRows, visitorRows, capRows, assignmentRows, conversionRows, productRows] = await db.batch([
+  // visitor ⋈ customer as two single-table statements: drizzle maps a D1 batch's rows by column
+  // name, and the two tables share names (id, site_id, ...).
+  const [siteRows, visitorRows, customerRows, capRows, assignmentRows, conversionRows, productRows] = await db.batch([
     db
       .select({
         id: sites.id,
@@ -82,10 +84,14 @@ export async function loadDecisionState(
       .from(sites)
       .where(eq(sites.key, siteKey)),
     db
-      .select({ visitor: visitors, customer: customers })
+      .select()
       .from(visitors)
-      .leftJoin(customers, and(eq(customers.siteId, visitors.siteId), eq(customers.customerId, visitors.customerId)))
       .where(and(eq(visitors.siteId, siteId), eq(visitors.cookieId, me)))
+      .limit(1),
+    db
+      .select()
+      .from(customers)
+      .where(and(eq(customers.siteId, siteId), eq(customers.customerId, myVisitor)))
       .limit(1),
     db
       .select({ ruleId: capCounters.ruleId, count: capCounters.count })
@@ -137,8 +143,8 @@ export async function loadDecisionState(
   return {
     site,
     cookieId: site?.cookieId ?? null,
-    visitor: visitorRows[0]?.visitor ?? null,
-    customer: visitorRows[0]?.customer ?? null,
+    visitor: visitorRows[0] ?? null,
+    customer: customerRows[0] ?? null,
     caps: new Map(capRows.map((r) => [r.ruleId, r.count])),
     assignments: assignmentRows.filter((r): r is AssignmentRow => r.holder !== null),
     converted: new Set(conversionRows.map((r) => r.ruleId)),
