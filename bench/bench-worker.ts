@@ -5,10 +5,17 @@
  *   /bench/empty      — answers without touching anything (the runtime's own ceiling);
  *   /bench/one-read   — one keyed D1 read of a visitor (the floor of any personalised decision);
  *   /bench/direct/e   — POST /e with the queue binding removed, i.e. the direct-write path;
- *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE).
+ *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE);
+ *   /bench/part/NAME  — one piece of a decision on its own, to see where a decision's time goes:
+ *                       `load` (the decision's D1 batch through drizzle), `sign` (the click
+ *                       token), `queue` (sending the impression message), `app` (/healthz through
+ *                       the Hono app: routing, middleware, one trivial D1 statement).
  * Every other request goes to the real Worker with a D1 binding that counts round trips; each
  * response carries `x-bench-d1-calls`, the round trips made before the response was returned.
  */
+import { mintClickToken } from "../worker/clicks/tokens";
+import { createDb } from "../worker/db/client";
+import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
 
 /** `sql` is filled only for a request sent with `x-bench-trace: 1` (the round trips' SQL, for the report). */
@@ -18,7 +25,7 @@ const total: Counter = { calls: 0 };
 function note(counters: Counter[], what: string) {
   for (const c of counters) {
     c.calls++;
-    c.sql?.push(what.replace(/\s+/g, " ").slice(0, 160));
+    c.sql?.push(what.replace(/\s+/g, " ").slice(0, 6000));
   }
 }
 
@@ -31,12 +38,17 @@ class CountingStatement {
     readonly real: D1PreparedStatement,
     private readonly counters: Counter[],
     private readonly query: string,
+    private readonly values: unknown[] = [],
   ) {}
+  /** The statement with its bound values, for a traced request. */
+  traced() {
+    return `${this.query} -- ${JSON.stringify(this.values)}`;
+  }
   private count() {
-    note(this.counters, this.query);
+    note(this.counters, this.traced());
   }
   bind(...values: unknown[]) {
-    return new CountingStatement(this.real.bind(...values), this.counters, this.query);
+    return new CountingStatement(this.real.bind(...values), this.counters, this.query, values);
   }
   first(column?: string) {
     this.count();
@@ -64,7 +76,8 @@ function unwrap(statements: (D1PreparedStatement | CountingStatement)[]) {
 }
 
 function describeBatch(statements: (D1PreparedStatement | CountingStatement)[]) {
-  return `batch[${statements.length}]`;
+  const parts = statements.map((s) => (s instanceof CountingStatement ? s.traced() : "?"));
+  return `batch[${statements.length}]: ${parts.join(" ;; ")}`;
 }
 
 class CountingSession {
@@ -113,6 +126,28 @@ function countingEnv(env: Env, request: Counter): Env {
   return { ...env, DB: db };
 }
 
+async function part(url: URL, env: Env): Promise<Response> {
+  const cookie = url.searchParams.get("c") ?? "";
+  const now = Date.now();
+  switch (url.pathname.slice("/bench/part/".length)) {
+    case "load": {
+      const state = await loadDecisionState(createDb(env.DB), "bench", { cookieId: cookie, partner: null }, now);
+      return Response.json({ visitor: state.visitor?.id ?? null });
+    }
+    case "sign": {
+      const claims = { site: "bench", siteId: 1, impression: cookie, ruleId: 1, landingUrl: "https://shop.bench.example/", coupon: null, couponParam: "coupon" };
+      return new Response(await mintClickToken(env.SIGNING_SECRET, claims, now));
+    }
+    case "queue": {
+      const uid = crypto.randomUUID().replaceAll("-", "");
+      await env.EVENTS_QUEUE.send({ kind: "impression", siteId: 1, uid, placement: "p0", ruleId: null, creativeId: null, cookieId: cookie, couponId: null, holdout: false, ts: now });
+      return new Response("queued");
+    }
+    default:
+      return new Response("unknown part", { status: 404 });
+  }
+}
+
 export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(req.url);
@@ -125,6 +160,7 @@ export default {
       total.calls++;
       return Response.json(row);
     }
+    if (url.pathname.startsWith("/bench/part/")) return part(url, env);
     if (url.pathname === "/bench/d1-count") {
       if (req.method === "DELETE") total.calls = 0;
       return Response.json({ calls: total.calls });

@@ -6,7 +6,7 @@
 import type { Fixture } from "./generate";
 import { type Figure, type LoadOptions, runPhase } from "./load";
 import { median } from "./results";
-import type { BenchWorker } from "./workerd";
+import { type BenchWorker, cpuMsOf } from "./workerd";
 
 export type HttpFigures = {
   runs: Record<string, Figure[]>;
@@ -45,7 +45,16 @@ async function drained(db: D1Database, table: "impressions" | "events") {
 
 function medianFigure(figures: Figure[]): Figure {
   const pick = (k: keyof Figure) => median(figures.map((f) => f[k]));
-  return { rps: pick("rps"), p50: pick("p50"), p99: pick("p99"), ok: pick("ok"), non2xx: pick("non2xx"), errors: pick("errors"), sent: pick("sent") };
+  return {
+    rps: pick("rps"),
+    p50: pick("p50"),
+    p99: pick("p99"),
+    ok: pick("ok"),
+    non2xx: pick("non2xx"),
+    errors: pick("errors"),
+    sent: pick("sent"),
+    cpuMicros: pick("cpuMicros"),
+  };
 }
 
 export function eventBatch(n: number, now: number) {
@@ -97,31 +106,49 @@ export async function measureHttp(worker: BenchWorker, fx: Fixture, load: Omit<L
     figures[name] ??= [];
     figures[name].push(f);
   };
+  /**
+   * Runs a phase and charges it the workerd CPU time it caused, queue consumer included (phases
+   * that feed the queue wait for it to drain first). CPU per request does not depend on what else
+   * the machine runs, unlike requests per second.
+   */
+  const phase = async (name: string, p: Parameters<typeof runPhase>[1], drain?: "impressions" | "events") => {
+    const cpu = cpuMsOf(worker.pid);
+    const f = await runPhase(opts, p);
+    const done = drain ? await drained(worker.db, drain) : null;
+    f.cpuMicros = ((cpuMsOf(worker.pid) - cpu) * 1000) / Math.max(1, f.ok + f.non2xx);
+    add(name, f);
+    return { figure: f, done };
+  };
   const logged: number[] = [];
   const applied: number[] = [];
   const eHeaders = { "content-type": "text/plain", origin: "https://shop.bench.example" };
   for (let run = 0; run < runs; run++) {
-    add("empty", await runPhase(opts, { path: () => "/bench/empty" }));
-    add("one_read", await runPhase(opts, { path: (i) => `/bench/one-read?s=${fx.siteId}&c=${fx.all[i % fx.all.length]}` }));
+    await phase("empty", { path: () => "/bench/empty" });
+    await phase("one_read", { path: (i) => `/bench/one-read?s=${fx.siteId}&c=${fx.all[i % fx.all.length]}` });
+
+    // Where a decision's time goes: its pieces on their own, in the same workerd.
+    const cookie = (i: number) => fx.all[i % fx.all.length];
+    await phase("part_app", { path: () => "/healthz" });
+    await phase("part_load", { path: (i) => `/bench/part/load?c=${cookie(i)}` });
+    await phase("part_sign", { path: (i) => `/bench/part/sign?c=${cookie(i)}` });
+    await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, "impressions");
 
     await drained(worker.db, "impressions");
     const before = await count(worker.db, "impressions");
     const started = Date.now();
-    add("b_steady", await runPhase(opts, { path: b(fx.steadyPlacement), cookies: fx.all }));
-    const done = await drained(worker.db, "impressions");
+    const steady = await phase("b_steady", { path: b(fx.steadyPlacement), cookies: fx.all }, "impressions");
+    const done = steady.done ?? { rows: before, at: Date.now() };
     logged.push((done.rows - before) / ((done.at - started) / 1000));
 
-    add("b_holder", await runPhase(opts, { path: b(fx.claimPlacement), cookies: fx.holders }));
+    await phase("b_holder", { path: b(fx.claimPlacement), cookies: fx.holders }, "impressions");
     const fresh = fx.fresh.slice(20 + run * perRun, 20 + (run + 1) * perRun);
-    add("b_claim", await runPhase(opts, { path: b(fx.claimPlacement), cookies: fresh, once: true }));
-    await drained(worker.db, "impressions");
+    await phase("b_claim", { path: b(fx.claimPlacement), cookies: fresh, once: true }, "impressions");
 
-    add("e_direct", await runPhase(opts, { method: "POST", path: () => "/bench/direct/e", cookies: fx.all, headers: eHeaders, body: batch }));
-    await drained(worker.db, "events");
+    await phase("e_direct", { method: "POST", path: () => "/bench/direct/e", cookies: fx.all, headers: eHeaders, body: batch }, "events");
     const eventsBefore = await count(worker.db, "events");
     const eStarted = Date.now();
-    add("e_queue", await runPhase(opts, { method: "POST", path: () => "/e", cookies: fx.all, headers: eHeaders, body: batch }));
-    const eDone = await drained(worker.db, "events");
+    const queued = await phase("e_queue", { method: "POST", path: () => "/e", cookies: fx.all, headers: eHeaders, body: batch }, "events");
+    const eDone = queued.done ?? { rows: eventsBefore, at: Date.now() };
     applied.push((eDone.rows - eventsBefore) / ((eDone.at - eStarted) / 1000));
   }
   const medians = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, medianFigure(v)]));

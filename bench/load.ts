@@ -18,7 +18,17 @@ export type Phase = {
   once?: boolean;
 };
 
-export type Figure = { rps: number; p50: number; p99: number; ok: number; non2xx: number; errors: number; sent: number };
+export type Figure = {
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  sent: number;
+  /** workerd CPU time per answered request, µs (set by the caller, who knows the process). */
+  cpuMicros: number;
+};
 
 export async function runPhase(opts: LoadOptions, phase: Phase): Promise<Figure> {
   let i = 0;
@@ -50,5 +60,6 @@ export async function runPhase(opts: LoadOptions, phase: Phase): Promise<Figure>
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     sent: i,
+    cpuMicros: Number.NaN,
   };
 }

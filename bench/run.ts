@@ -19,11 +19,13 @@ import { startBenchWorker } from "./workerd";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const tiny = process.argv.includes("--tiny");
+/** Full data, one short run: for profiling, not for the record. */
+const quick = process.argv.includes("--quick");
 const scale = tiny ? TINY : FULL;
 const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : "full");
-const RESULTS = tiny ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
-const load = tiny ? { connections: 4, duration: 1 } : { connections: 16, duration: 8 };
-const runs = tiny ? 1 : 3;
+const RESULTS = tiny || quick ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
+const load = tiny ? { connections: 4, duration: 1 } : quick ? { connections: 16, duration: 3 } : { connections: 16, duration: 8 };
+const runs = tiny || quick ? 1 : 3;
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 

@@ -43,6 +43,19 @@ export function memoryOf(pid: number): { peak: number; rss: number } | null {
   }
 }
 
+/** CPU time (user + system) a process has used, in ms (from /proc; clock ticks of 10 ms). */
+export function cpuMsOf(pid: number | null): number {
+  if (pid === null) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export async function startBenchWorker(opts: { root: string; scriptPath: string; persistDir: string }): Promise<BenchWorker> {
   const { date, flags } = compatibility(opts.root);
   const mf = new Miniflare({
