@@ -135,12 +135,31 @@ async function part(url: URL, env: Env): Promise<Response> {
       return Response.json({ visitor: state.visitor?.id ?? null });
     }
     case "sign": {
-      const claims = { site: "bench", siteId: 1, impression: cookie, ruleId: 1, landingUrl: "https://shop.bench.example/", coupon: null, couponParam: "coupon" };
+      const claims = {
+        site: "bench",
+        siteId: 1,
+        impression: cookie,
+        ruleId: 1,
+        landingUrl: "https://shop.bench.example/",
+        coupon: null,
+        couponParam: "coupon",
+      };
       return new Response(await mintClickToken(env.SIGNING_SECRET, claims, now));
     }
     case "queue": {
       const uid = crypto.randomUUID().replaceAll("-", "");
-      await env.EVENTS_QUEUE.send({ kind: "impression", siteId: 1, uid, placement: "p0", ruleId: null, creativeId: null, cookieId: cookie, couponId: null, holdout: false, ts: now });
+      await env.EVENTS_QUEUE.send({
+        kind: "impression",
+        siteId: 1,
+        uid,
+        placement: "p0",
+        ruleId: null,
+        creativeId: null,
+        cookieId: cookie,
+        couponId: null,
+        holdout: false,
+        ts: now,
+      });
       return new Response("queued");
     }
     default:

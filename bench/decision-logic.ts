@@ -93,7 +93,11 @@ function timePasses(rules: CompiledRule[], profiles: Profile[], now: number): nu
   return perPass.sort((a, b) => a - b)[Math.floor(perPass.length / 2)];
 }
 
-export async function measureDecisionLogic(opts: { rules: number; profiles: number; now: number }): Promise<DecisionFigures> {
+export async function measureDecisionLogic(opts: {
+  rules: number;
+  profiles: number;
+  now: number;
+}): Promise<DecisionFigures> {
   const profiles = makeProfiles(opts.profiles, opts.now, 7);
   const worst = compileRules(opts.rules, opts.now);
   const typicalCount = Math.max(2, Math.floor(opts.rules / 10));
@@ -102,7 +106,15 @@ export async function measureDecisionLogic(opts: { rules: number; profiles: numb
   const typicalMicros = timePasses(typical, profiles, opts.now);
 
   const tokens = Math.min(2_000, opts.profiles);
-  const claims = { site: "bench", siteId: 1, impression: "x", ruleId: 1, landingUrl: "https://shop.bench.example/", coupon: "B1", couponParam: "coupon" };
+  const claims = {
+    site: "bench",
+    siteId: 1,
+    impression: "x",
+    ruleId: 1,
+    landingUrl: "https://shop.bench.example/",
+    coupon: "B1",
+    couponParam: "coupon",
+  };
   const secret = "bench-signing-secret-0123456789abcdef";
   await mintClickToken(secret, claims, opts.now);
   const started = performance.now();

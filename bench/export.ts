@@ -3,7 +3,7 @@
  * and the workerd process's memory while it streams (VmRSS sampled every 50 ms, VmHWM at the end —
  * the process includes the local D1's SQLite, so this is an upper bound for the Worker itself).
  */
-import { fillAudience, type Fixture } from "./generate";
+import { type Fixture, fillAudience } from "./generate";
 import { type BenchWorker, memoryOf } from "./workerd";
 
 export type ExportFigures = {

@@ -31,7 +31,14 @@ export const FULL: Scale = {
   poolCodes: 100_000,
   audienceRows: 1_000_000,
 };
-export const TINY: Scale = { visitors: 400, customers: 200, rules: 20, placements: 10, poolCodes: 400, audienceRows: 2_000 };
+export const TINY: Scale = {
+  visitors: 400,
+  customers: 200,
+  rules: 20,
+  placements: 10,
+  poolCodes: 400,
+  audienceRows: 2_000,
+};
 
 export const SITE_KEY = "bench";
 export const API_KEY = "bench-api-key-0123456789";
@@ -61,7 +68,10 @@ export type Fixture = {
 const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const hex = (rand: () => number) => {
   let out = "";
-  for (let i = 0; i < 4; i++) out += Math.floor(rand() * 0x1_0000_0000).toString(16).padStart(8, "0");
+  for (let i = 0; i < 4; i++)
+    out += Math.floor(rand() * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, "0");
   return out;
 };
 
@@ -79,7 +89,13 @@ export async function applyMigrations(db: D1Database, dir: string) {
 }
 
 /** Inserts rows as multi-row INSERTs: `rowsPerStatement` rows each, `statementsPerBatch` per trip. */
-async function insertRows(db: D1Database, head: string, rows: string[], rowsPerStatement = 500, statementsPerBatch = 20) {
+async function insertRows(
+  db: D1Database,
+  head: string,
+  rows: string[],
+  rowsPerStatement = 500,
+  statementsPerBatch = 20,
+) {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += rowsPerStatement) {
     statements.push(db.prepare(`${head} values ${rows.slice(i, i + rowsPerStatement).join(",")}`));
@@ -96,14 +112,16 @@ export const creativeTemplate = (i: number) =>
 export function segmentExpressions(count: number, seed = SEED): string[] {
   const r = createRandom(seed + 7);
   const shapes: (() => string)[] = [
-    () => `cluster in ("${r.pick(CLUSTERS)}", "${r.pick(CLUSTERS)}") and interest("${r.pick(CATEGORIES)}") >= ${r.int(2, 9)}`,
+    () =>
+      `cluster in ("${r.pick(CLUSTERS)}", "${r.pick(CLUSTERS)}") and interest("${r.pick(CATEGORIES)}") >= ${r.int(2, 9)}`,
     () =>
       `gender = "${r.pick(["f", "m"])}" and days_since_last_order >= ${r.int(90, 400)} and lifetime_revenue > ${r.int(50, 900)} and coupons_redeemed = 0`,
     () => `cart_items > ${r.int(0, 2)} and cart_age_hours >= ${r.int(1, 48)} and not customer`,
     () => `days_since_first_order <= ${r.int(7, 60)} and orders >= ${r.int(1, 3)}`,
     () => `visits >= ${r.int(5, 40)} and pageviews > ${r.int(20, 200)} and cluster contains "${r.pick(CLUSTERS)}"`,
     () => `lookalike_score > 0.${r.int(80, 99)} and not customer`,
-    () => `device = "${r.pick(["mobile", "tablet"])}" and interest("${r.pick(CATEGORIES)}", ${r.int(7, 60)}) >= ${r.int(2, 5)}`,
+    () =>
+      `device = "${r.pick(["mobile", "tablet"])}" and interest("${r.pick(CATEGORIES)}", ${r.int(7, 60)}) >= ${r.int(2, 5)}`,
     () => `country = "${r.pick(["AT", "CH", "FR"])}" and visits(${r.int(7, 30)}) >= ${r.int(3, 9)}`,
   ];
   const out = new Set<string>();
@@ -111,15 +129,24 @@ export function segmentExpressions(count: number, seed = SEED): string[] {
   return [...out];
 }
 
-export async function generateBenchData(db: D1Database, migrationsDir: string, scale: Scale, now: number): Promise<Fixture> {
+export async function generateBenchData(
+  db: D1Database,
+  migrationsDir: string,
+  scale: Scale,
+  now: number,
+): Promise<Fixture> {
   const r = createRandom(SEED);
   await applyMigrations(db, migrationsDir);
 
   await db.batch([
-    db.prepare(
-      "insert into sites (id, key, name, allowed_origins, consent_mode, holdout) values (1, ?, 'Bench shop', '[\"https://shop.bench.example\"]', 'implied', 0.05)",
-    ).bind(SITE_KEY),
-    db.prepare("insert into api_keys (site_id, prefix, hash) values (1, ?, ?)").bind(API_KEY.slice(0, 10), await hashApiKey(API_KEY)),
+    db
+      .prepare(
+        "insert into sites (id, key, name, allowed_origins, consent_mode, holdout) values (1, ?, 'Bench shop', '[\"https://shop.bench.example\"]', 'implied', 0.05)",
+      )
+      .bind(SITE_KEY),
+    db
+      .prepare("insert into api_keys (site_id, prefix, hash) values (1, ?, ?)")
+      .bind(API_KEY.slice(0, 10), await hashApiKey(API_KEY)),
   ]);
 
   // CRM customers across clusters.
@@ -178,9 +205,15 @@ export async function generateBenchData(db: D1Database, migrationsDir: string, s
   );
   const creativeRows = [];
   for (let i = 0; i <= scale.rules; i++) {
-    creativeRows.push(`(1,'creative ${i}','html',${q(creativeTemplate(i))},300,250,'https://shop.bench.example/offer/${i}')`);
+    creativeRows.push(
+      `(1,'creative ${i}','html',${q(creativeTemplate(i))},300,250,'https://shop.bench.example/offer/${i}')`,
+    );
   }
-  await insertRows(db, "insert into creatives (site_id, name, format, template, width, height, landing_url)", creativeRows);
+  await insertRows(
+    db,
+    "insert into creatives (site_id, name, format, template, width, height, landing_url)",
+    creativeRows,
+  );
   const fallbackCreative = scale.rules + 1;
   // Pool 1: the claim pool (catch-all of the claim placement); pool 2: codes of the other placements.
   await db.batch([
@@ -199,7 +232,14 @@ export async function generateBenchData(db: D1Database, migrationsDir: string, s
       const catchAll = k === perPlacement - 1;
       // Every placement's last rule matches every visitor, so a decision walks all of its rules.
       const segment = catchAll ? "null" : String(rule + 1);
-      const pool = placement === steadyPlacement ? "null" : placement === claimPlacement && catchAll ? "1" : k % 3 === 0 ? "2" : "null";
+      const pool =
+        placement === steadyPlacement
+          ? "null"
+          : placement === claimPlacement && catchAll
+            ? "1"
+            : k % 3 === 0
+              ? "2"
+              : "null";
       ruleRows.push(
         `(1,'rule ${rule}',${q(placement)},${segment},${rule + 1},${pool},${(k + 1) * 10},${catchAll ? "0" : "null"},1)`,
       );
@@ -242,7 +282,9 @@ export async function generateBenchData(db: D1Database, migrationsDir: string, s
     codeRows,
   );
 
-  await db.prepare("insert into audiences (id, site_id, name, kind, params) values (1, 1, 'bench export', 'segment', '{}')").run();
+  await db
+    .prepare("insert into audiences (id, site_id, name, kind, params) values (1, 1, 'bench export', 'segment', '{}')")
+    .run();
   return {
     siteId: 1,
     siteKey: SITE_KEY,

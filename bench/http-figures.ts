@@ -4,7 +4,7 @@
  * full logged impressions per second, and POST /e batches through the queue and direct.
  */
 import type { Fixture } from "./generate";
-import { type Figure, type LoadOptions, runPhase } from "./load";
+import { BROWSER_UA, type Figure, type LoadOptions, runPhase } from "./load";
 import { median } from "./results";
 import { type BenchWorker, cpuMsOf } from "./workerd";
 
@@ -63,13 +63,24 @@ export function eventBatch(n: number, now: number) {
     const kind = i % 4;
     const url = `https://shop.bench.example/p/${i}`;
     if (kind === 0) events.push({ type: "page", ts: now, url, ref: "" });
-    else if (kind === 3) events.push({ type: "cart", ts: now, url, props: { action: "add", sku: `SKU-${i}`, category: "rings", price: 49, qty: 1 } });
+    else if (kind === 3)
+      events.push({
+        type: "cart",
+        ts: now,
+        url,
+        props: { action: "add", sku: `SKU-${i}`, category: "rings", price: 49, qty: 1 },
+      });
     else events.push({ type: "view", ts: now, url, props: { sku: `SKU-${i}`, category: "earrings", price: 120 } });
   }
   return events;
 }
 
-export async function measureHttp(worker: BenchWorker, fx: Fixture, load: Omit<LoadOptions, "url">, runs: number): Promise<HttpFigures> {
+export async function measureHttp(
+  worker: BenchWorker,
+  fx: Fixture,
+  load: Omit<LoadOptions, "url">,
+  runs: number,
+): Promise<HttpFigures> {
   const opts = { ...load, url: worker.url };
   const site = encodeURIComponent(fx.siteKey);
   const b = (placement: string) => () => `/b/${placement}?site=${site}&format=html`;
@@ -79,7 +90,10 @@ export async function measureHttp(worker: BenchWorker, fx: Fixture, load: Omit<L
   const statuses: Record<string, number> = {};
 
   const probe = async (name: string, path: string, cookie?: string, init?: RequestInit) => {
-    const res = await fetch(`${worker.url}${path}`, { ...init, headers: { ...(init?.headers ?? {}), ...(cookie ? { cookie: `tw_id=${cookie}` } : {}) } });
+    const res = await fetch(`${worker.url}${path}`, {
+      ...init,
+      headers: { "user-agent": BROWSER_UA, ...(init?.headers ?? {}), ...(cookie ? { cookie: `tw_id=${cookie}` } : {}) },
+    });
     await res.arrayBuffer();
     statuses[name] = res.status;
     return Number(res.headers.get("x-bench-d1-calls") ?? Number.NaN);
@@ -96,7 +110,11 @@ export async function measureHttp(worker: BenchWorker, fx: Fixture, load: Omit<L
   await sample("b_holder", b(fx.claimPlacement)(), fx.holders.slice(0, 20));
   await sample("b_claim", b(fx.claimPlacement)(), sampleFresh);
   const batch = JSON.stringify({ site: fx.siteKey, events: eventBatch(20, Date.now()) });
-  const post = { method: "POST", body: batch, headers: { "content-type": "text/plain", origin: "https://shop.bench.example" } };
+  const post = {
+    method: "POST",
+    body: batch,
+    headers: { "content-type": "text/plain", origin: "https://shop.bench.example" },
+  };
   await sample("e_queue", "/e", fx.all.slice(0, 20), post);
   await sample("e_direct", "/bench/direct/e", fx.all.slice(0, 20), post);
   await drained(worker.db, "events");
@@ -144,10 +162,18 @@ export async function measureHttp(worker: BenchWorker, fx: Fixture, load: Omit<L
     const fresh = fx.fresh.slice(20 + run * perRun, 20 + (run + 1) * perRun);
     await phase("b_claim", { path: b(fx.claimPlacement), cookies: fresh, once: true }, "impressions");
 
-    await phase("e_direct", { method: "POST", path: () => "/bench/direct/e", cookies: fx.all, headers: eHeaders, body: batch }, "events");
+    await phase(
+      "e_direct",
+      { method: "POST", path: () => "/bench/direct/e", cookies: fx.all, headers: eHeaders, body: batch },
+      "events",
+    );
     const eventsBefore = await count(worker.db, "events");
     const eStarted = Date.now();
-    const queued = await phase("e_queue", { method: "POST", path: () => "/e", cookies: fx.all, headers: eHeaders, body: batch }, "events");
+    const queued = await phase(
+      "e_queue",
+      { method: "POST", path: () => "/e", cookies: fx.all, headers: eHeaders, body: batch },
+      "events",
+    );
     const eDone = queued.done ?? { rows: eventsBefore, at: Date.now() };
     applied.push((eDone.rows - eventsBefore) / ((eDone.at - eStarted) / 1000));
   }

@@ -5,6 +5,10 @@
  */
 import autocannon, { type Result } from "autocannon";
 
+/** A desktop browser: without a User-Agent, /e would count the request as a bot and store nothing. */
+export const BROWSER_UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
+
 export type LoadOptions = { url: string; connections: number; duration: number };
 
 export type Phase = {
@@ -45,8 +49,9 @@ export async function runPhase(opts: LoadOptions, phase: Phase): Promise<Figure>
         headers: phase.headers,
         setupRequest: (req) => {
           const n = i++;
-          const headers: Record<string, string> = { ...(phase.headers ?? {}) };
-          if (cookies.length) headers.cookie = `tw_id=${cookies[phase.once ? Math.min(n, cookies.length - 1) : n % cookies.length]}`;
+          const headers: Record<string, string> = { "user-agent": BROWSER_UA, ...(phase.headers ?? {}) };
+          if (cookies.length)
+            headers.cookie = `tw_id=${cookies[phase.once ? Math.min(n, cookies.length - 1) : n % cookies.length]}`;
           return { ...req, path: phase.path(n), headers };
         },
       },

@@ -3,8 +3,8 @@
  * customers shaped like the generated database's rows, from the same kind of seeded generator.
  */
 import { createRandom } from "../scripts/seed/random";
-import { buildProfile, type Profile } from "../worker/segments/profile";
 import type { CustomerRow, VisitorRow } from "../worker/segments/profile";
+import { buildProfile, type Profile } from "../worker/segments/profile";
 import { CLUSTERS } from "./generate";
 
 const DAY = 86_400_000;

@@ -89,32 +89,61 @@ Data (fixed seed): ${fmt(f.scale.visitors)} visitors (40 % linked), ${fmt(f.scal
 
 | handler | req/s | latency p50 / p99 (ms) | req/s ÷ one-read | workerd CPU µs/req | one-read CPU ÷ this | D1 round trips | budget | verdict |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-${table([], [
-    ["empty handler (/bench/empty)", fmt(m.empty.rps), `${fmt(m.empty.p50, 1)} / ${fmt(m.empty.p99, 1)}`, fmt(m.empty.rps / m.one_read.rps, 2), fmt(m.empty.cpuMicros), fmt(m.one_read.cpuMicros / m.empty.cpuMicros, 2), "0", "—", "—"],
+${table(
+  [],
+  [
+    [
+      "empty handler (/bench/empty)",
+      fmt(m.empty.rps),
+      `${fmt(m.empty.p50, 1)} / ${fmt(m.empty.p99, 1)}`,
+      fmt(m.empty.rps / m.one_read.rps, 2),
+      fmt(m.empty.cpuMicros),
+      fmt(m.one_read.cpuMicros / m.empty.cpuMicros, 2),
+      "0",
+      "—",
+      "—",
+    ],
     row("one keyed D1 read (/bench/one-read)", "one_read", "1", "the floor", null),
-    row("/b steady state, rules without pools", "b_steady", fmt(t.b_steady), `≥ ${RATIO_BUDGET} × one-read, 1 trip`, b.ratioPass && b.steadyTripsPass),
+    row(
+      "/b steady state, rules without pools",
+      "b_steady",
+      fmt(t.b_steady),
+      `≥ ${RATIO_BUDGET} × one-read, 1 trip`,
+      b.ratioPass && b.steadyTripsPass,
+    ),
     row("/b steady state, visitor holds a code", "b_holder", fmt(t.b_holder), "1 trip", t.b_holder === 1),
     row("/b first coupon claim", "b_claim", fmt(t.b_claim), "≤ 2 trips", b.claimTripsPass),
-  ]).split("\n").slice(2).join("\n")}
+  ],
+)
+  .split("\n")
+  .slice(2)
+  .join("\n")}
 
 - **Budget figure**: /b steady ÷ one-read = **${fmt(b.ratio, 2)}** in requests per second (budget ≥ ${RATIO_BUDGET}) — ${verdict(b.ratioPass)}. The same comparison in workerd CPU per request (which other load on the machine does not distort; the queue consumer's work for the request is included): **${fmt(m.one_read.cpuMicros / m.b_steady.cpuMicros, 2)}**.
 - Full logged impressions per second (decisions whose impression row is in D1, from load start until the queue consumer has written the last one): **${fmt(f.http.loggedImpressionsPerSecond)}/s** against Revive Adserver's ≈${fmt(REVIVE_IMPRESSIONS_PER_SECOND)}/s — ${verdict(b.revivePass)}.
 - D1 round trips are counted by the bench worker's counting wrapper of the D1 binding, per request, before the response (medians of 20 sequential requests): steady ${fmt(t.b_steady)}, holder ${fmt(t.b_holder)}, first claim ${fmt(t.b_claim)} — ${verdict(b.steadyTripsPass && b.claimTripsPass)}.
-- Status codes of the sampled requests: ${Object.entries(f.http.statuses).map(([k, v]) => `${k} ${v}`).join(", ")}; non-2xx under load (median per phase): ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v.non2xx)}`).join(", ")}.
+- Status codes of the sampled requests: ${Object.entries(f.http.statuses)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}; non-2xx under load (median per phase): ${Object.entries(m)
+    .map(([k, v]) => `${k} ${fmt(v.non2xx)}`)
+    .join(", ")}.
 
 Where a decision's time goes — its pieces served on their own by the same workerd (bench/bench-worker.ts, \`/bench/part/*\`):
 
 | piece | req/s | latency p50 / p99 (ms) | req/s ÷ one-read | workerd CPU µs/req |
 | --- | --- | --- | --- | --- |
 ${[
-    ["/healthz through the Hono app (routing, middleware, drizzle, \`select 1\`)", "part_app"],
-    ["the decision's D1 batch alone (loadDecisionState, 6 statements)", "part_load"],
-    ["signing one click token alone (jose HS256)", "part_sign"],
-    ["sending one impression to the events queue alone", "part_queue"],
-  ]
-    .filter(([, k]) => m[k])
-    .map(([name, k]) => `| ${name} | ${fmt(m[k].rps)} | ${fmt(m[k].p50, 1)} / ${fmt(m[k].p99, 1)} | ${fmt(m[k].rps / m.one_read.rps, 2)} | ${fmt(m[k].cpuMicros)} |`)
-    .join("\n")}
+  ["/healthz through the Hono app (routing, middleware, drizzle, `select 1`)", "part_app"],
+  ["the decision's D1 batch alone (loadDecisionState, 6 statements)", "part_load"],
+  ["signing one click token alone (jose HS256)", "part_sign"],
+  ["sending one impression to the events queue alone", "part_queue"],
+]
+  .filter(([, k]) => m[k])
+  .map(
+    ([name, k]) =>
+      `| ${name} | ${fmt(m[k].rps)} | ${fmt(m[k].p50, 1)} / ${fmt(m[k].p99, 1)} | ${fmt(m[k].rps / m.one_read.rps, 2)} | ${fmt(m[k].cpuMicros)} |`,
+  )
+  .join("\n")}
 
 ### Decision logic alone (Node ${mc.node})
 

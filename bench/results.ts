@@ -33,7 +33,9 @@ export const median = (values: number[]) => {
 };
 
 export const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a";
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a";
 
 export function verdict(pass: boolean | null) {
   return pass === null ? "—" : pass ? "**pass**" : "**miss**";
@@ -63,6 +65,8 @@ export function machine(root: string) {
     miniflare: version(root, "miniflare"),
     wrangler: version(root, "wrangler"),
     autocannon: version(root, "autocannon"),
-    load: loadavg().map((l) => l.toFixed(2)).join(" / "),
+    load: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" / "),
   };
 }

@@ -24,7 +24,11 @@ const quick = process.argv.includes("--quick");
 const scale = tiny ? TINY : FULL;
 const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : "full");
 const RESULTS = tiny || quick ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
-const load = tiny ? { connections: 4, duration: 1 } : quick ? { connections: 16, duration: 3 } : { connections: 16, duration: 8 };
+const load = tiny
+  ? { connections: 4, duration: 1 }
+  : quick
+    ? { connections: 16, duration: 3 }
+    : { connections: 16, duration: 8 };
 const runs = tiny || quick ? 1 : 3;
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -44,17 +48,27 @@ mkdirSync(DATA, { recursive: true });
 
 log("building the tag and the bench Worker bundle (wrangler deploy --dry-run)");
 run(process.execPath, [join(ROOT, "tag/build.mjs")]);
-run(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", join(DATA, "dist"), "bench/bench-worker.ts"]);
+run(join(ROOT, "node_modules/.bin/wrangler"), [
+  "deploy",
+  "--dry-run",
+  "--outdir",
+  join(DATA, "dist"),
+  "bench/bench-worker.ts",
+]);
 const scriptPath = join(DATA, "dist/bench-worker.js");
 const persistDir = join(DATA, "d1");
 
 const now = Date.now();
 let worker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
-log(`workerd ${worker.pid ?? "?"} on ${worker.url}; generating ${scale.visitors} visitors, ${scale.customers} customers, ${scale.rules} rules`);
+log(
+  `workerd ${worker.pid ?? "?"} on ${worker.url}; generating ${scale.visitors} visitors, ${scale.customers} customers, ${scale.rules} rules`,
+);
 const genStarted = performance.now();
 const fixture = await generateBenchData(worker.db, join(ROOT, "migrations"), scale, now);
 const generationMs = performance.now() - genStarted;
-log(`generated in ${(generationMs / 1000).toFixed(1)} s; HTTP load (${runs} runs × ${load.duration} s × ${load.connections} connections)`);
+log(
+  `generated in ${(generationMs / 1000).toFixed(1)} s; HTTP load (${runs} runs × ${load.duration} s × ${load.connections} connections)`,
+);
 let http: Awaited<ReturnType<typeof measureHttp>>;
 try {
   http = await measureHttp(worker, fixture, load, runs);

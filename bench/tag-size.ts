@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
-export type Size = { name: string; version: string; raw: number; gzip: number; brotli: number } | { name: string; error: string };
+export type Size =
+  | { name: string; version: string; raw: number; gzip: number; brotli: number }
+  | { name: string; error: string };
 
 const TRACKERS = [
   {
@@ -67,7 +69,8 @@ export async function measureTagSizes(root: string, dir: string): Promise<Size[]
       ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", ...missing.map((t) => t.name)],
       { cwd: dir, encoding: "utf8", timeout: 180_000 },
     );
-    if (result.status !== 0) installError = `npm install failed (offline?): ${(result.stderr ?? "").split("\n").slice(-3).join(" ").slice(0, 200)}`;
+    if (result.status !== 0)
+      installError = `npm install failed (offline?): ${(result.stderr ?? "").split("\n").slice(-3).join(" ").slice(0, 200)}`;
   }
   for (const t of TRACKERS) {
     const pkg = join(modules, t.name, "package.json");

@@ -7,13 +7,21 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 
-export type BenchWorker = { mf: Miniflare; url: string; pid: number | null; db: D1Database; dispose: () => Promise<void> };
+export type BenchWorker = {
+  mf: Miniflare;
+  url: string;
+  pid: number | null;
+  db: D1Database;
+  dispose: () => Promise<void>;
+};
 
 /** compatibility_date and flags come from the real wrangler.toml, so the bench runs what ships. */
 function compatibility(root: string) {
   const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? "2026-03-01";
-  const flags = [...(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  const flags = [...(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map(
+    (m) => m[1],
+  );
   return { date, flags };
 }
 
@@ -24,7 +32,7 @@ function findWorkerdPid(): number | null {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const match = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (match && match[1].startsWith("workerd") && Number(match[2]) === process.pid) return Number(entry);
+      if (match?.[1].startsWith("workerd") && Number(match[2]) === process.pid) return Number(entry);
     } catch {
       // the process ended while we looked
     }
@@ -56,7 +64,11 @@ export function cpuMsOf(pid: number | null): number {
   }
 }
 
-export async function startBenchWorker(opts: { root: string; scriptPath: string; persistDir: string }): Promise<BenchWorker> {
+export async function startBenchWorker(opts: {
+  root: string;
+  scriptPath: string;
+  persistDir: string;
+}): Promise<BenchWorker> {
   const { date, flags } = compatibility(opts.root);
   const mf = new Miniflare({
     host: "127.0.0.1",

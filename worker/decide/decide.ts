@@ -36,7 +36,8 @@ export type DecideInput = {
   now: number;
 };
 
-export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null };
+/** `claimed`: this decision wrote a coupon claim, which the next decision's replica read must see. */
+export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null; claimed?: boolean };
 
 const DAY_FORMAT = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -62,7 +63,7 @@ async function couponFor(
   siteId: number,
   rule: CompiledRule,
   now: number,
-): Promise<{ id: number; code: string; expiresAt: number } | null> {
+): Promise<{ id: number; code: string; expiresAt: number; fresh: boolean } | null> {
   const pool = rule.pool;
   const cookieId = state.cookieId;
   if (!pool || !cookieId) return null;
@@ -72,7 +73,9 @@ async function couponFor(
     : [couponHolder({ cookieId })];
   const held: Assignment | undefined = assignmentsByPool(state.assignments, holders, now).get(pool.id);
   if (held?.redeemedAt != null) return null;
-  if (held && held.holder === holders[0]) return { id: held.couponId, code: held.code, expiresAt: held.expiresAt };
+  if (held && held.holder === holders[0]) {
+    return { id: held.couponId, code: held.code, expiresAt: held.expiresAt, fresh: false };
+  }
   const claimed = await claimCoupon(db, {
     siteId,
     pool,
@@ -82,7 +85,9 @@ async function couponFor(
     ruleId: rule.id,
     now,
   });
-  return claimed ? { id: claimed.couponId, code: claimed.code, expiresAt: claimed.expiresAt } : null;
+  return claimed
+    ? { id: claimed.couponId, code: claimed.code, expiresAt: claimed.expiresAt, fresh: claimed.fresh }
+    : null;
 }
 
 function productValues(state: DecisionState): TemplateValues {
@@ -205,12 +210,14 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     if (choice.kind === "rule") {
       const rule = choice.rule;
       const coupon = await couponFor(db, state, site.id, rule, input.now);
-      return await serve(secret, input, state, site, {
+      const out = await serve(secret, input, state, site, {
         creative: rule.creative,
         rule,
         holdout: false,
         coupon: coupon && { ...coupon, discount: rule.pool?.discount ?? "" },
       });
+      if (coupon?.fresh) out.claimed = true;
+      return out;
     }
     const fallback = fallbackOf(ruleSet, input);
     if (!fallback) {

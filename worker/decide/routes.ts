@@ -17,6 +17,7 @@ import { PlacementSchema } from "../rules/rules";
 import { type DecideOutput, decide } from "./decide";
 import { recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";
+import { carryBookmark, decisionSessionFor } from "./session";
 
 /** Work after the response (`waitUntil`); awaited in place where there is no execution context. */
 export function runAfterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
@@ -87,8 +88,10 @@ decideRoutes.openapi(
     const { placement } = c.req.valid("param");
     const query = c.req.valid("query");
     let out: DecideOutput;
+    // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
+    const session = decisionSessionFor(c);
     try {
-      out = await decide(c.env, c.var.db, {
+      out = await decide(c.env, session.db, {
         siteKey: query.site,
         placement,
         format: query.format,
@@ -106,6 +109,7 @@ decideRoutes.openapi(
       out = { ...emptyCreative(query.format), status: 200, impression: null };
     }
     if (out.impression) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
+    if (out.claimed) carryBookmark(c, session);
     const headers: Record<string, string> = {
       "Content-Type": out.contentType,
       "Cache-Control": "no-store",
