@@ -1,9 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-// Two projects: `workers` runs inside workerd against a real local D1 with the real migrations
-// (storage isolated per test file); `browser` runs in Node and drives Debian's Chromium against a
-// worker served by wrangler dev and the demo shop.
+// Three projects: `workers` runs inside workerd against a real local D1 with the real migrations
+// (storage isolated per test file); `bench` runs the benchmark harness once on a tiny data set in
+// Node; `browser` runs in Node and drives Debian's Chromium against a worker served by wrangler dev
+// and the demo shop.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -30,6 +31,10 @@ export default defineConfig(async () => {
             exclude: ["test/browser/**"],
             setupFiles: ["./test/apply-migrations.ts"],
           },
+        },
+        {
+          // `npm run bench -- --tiny` once, so the benchmark harness cannot rot (bench/bench.test.ts).
+          test: { name: "bench", include: ["bench/**/*.test.ts"], environment: "node", testTimeout: 180_000 },
         },
         {
           test: {

@@ -91,7 +91,7 @@ const decision = await measureDecisionLogic({ rules: scale.rules, profiles: tiny
 const segments = measureSegments({ segments: 1_000, profiles: tiny ? 50 : 2_000, now });
 
 log("tag sizes next to other trackers");
-const tags = await measureTagSizes(ROOT, join(ROOT, "bench/.data/trackers"));
+const tags = await measureTagSizes(ROOT, join(ROOT, "bench/.data/trackers"), { install: !tiny });
 
 const figures = {
   tiny,

@@ -55,14 +55,16 @@ async function measure(name: string, version: string, entryFile: string, nodePat
   };
 }
 
-export async function measureTagSizes(root: string, dir: string): Promise<Size[]> {
+/** `install: false` (the tiny smoke run) measures only trackers installed already: no network. */
+export async function measureTagSizes(root: string, dir: string, { install = true } = {}): Promise<Size[]> {
   const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version as string;
   const sizes: Size[] = [await measure("tagwerk (tag/src)", version, join(root, "tag/src/index.ts"), [])];
   mkdirSync(dir, { recursive: true });
   const modules = join(dir, "node_modules");
   const missing = TRACKERS.filter((t) => !existsSync(join(modules, t.name, "package.json")));
   let installError = "";
-  if (missing.length) {
+  if (missing.length && !install) installError = "not installed (the tiny run does not install)";
+  else if (missing.length) {
     if (!existsSync(join(dir, "package.json"))) writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
     const result = spawnSync(
       "npm",

@@ -1,0 +1,40 @@
+/**
+ * `npm test` runs the benchmark harness once on a tiny data set so that it cannot rot: every
+ * figure must come out as a number. No timed assertions — the values of a tiny run mean nothing.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Figures } from "./report";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+describe("the benchmark harness", () => {
+  it("builds, generates, serves, loads and measures every figure on a tiny data set", () => {
+    const run = spawnSync(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), "bench/run.ts", "--tiny"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 170_000,
+    });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const f = JSON.parse(readFileSync(join(ROOT, "bench/.data/tiny/figures.json"), "utf8")) as Figures;
+    for (const name of ["empty", "one_read", "b_steady", "b_holder", "b_claim", "e_queue", "e_direct", "part_load"]) {
+      const figure = f.http.median[name];
+      expect(figure?.rps, name).toBeGreaterThan(0);
+      expect(Number.isFinite(figure.p99), name).toBe(true);
+      expect(figure.ok, `${name}: every request answered 2xx`).toBeGreaterThan(0);
+      expect(figure.non2xx + figure.errors, name).toBe(0);
+    }
+    // Round trips are counted, not timed: these are the budgets themselves.
+    expect(f.http.roundTrips).toMatchObject({ b_steady: 1, b_holder: 1, b_claim: 2 });
+    expect(f.http.loggedImpressionsPerSecond).toBeGreaterThan(0);
+    expect(f.http.queuedEventsAppliedPerSecond).toBeGreaterThan(0);
+    expect(f.export.rows).toBe(f.scale.audienceRows);
+    expect(f.export.peak).toBeGreaterThan(0);
+    expect(f.decision.worstCaseMicros).toBeGreaterThan(0);
+    expect(f.segments.evaluationsPerSecond).toBeGreaterThan(0);
+    expect(f.tags[0]).toMatchObject({ name: "tagwerk (tag/src)" });
+    expect(readFileSync(join(ROOT, "bench/.data/tiny/RESULTS.md"), "utf8")).toContain("<!-- bench:end -->");
+  }, 180_000);
+});
