@@ -141,7 +141,12 @@ export const products = sqliteTable(
     imageUrl: text(),
     updatedAt: integer().notNull(),
   },
-  (t) => [uniqueIndex("products_site_sku_idx").on(t.siteId, t.sku)],
+  (t) => [
+    uniqueIndex("products_site_sku_idx").on(t.siteId, t.sku),
+    // The decision batch picks the newest product of the visitor's top category: an index range,
+    // not a sort of the whole catalogue on every banner.
+    index("products_site_category_idx").on(t.siteId, t.category, t.updatedAt),
+  ],
 );
 
 export const partners = sqliteTable(
@@ -426,7 +431,12 @@ export const ruleConversions = sqliteTable(
     revenue: real(),
     ts: integer().notNull(),
   },
-  (t) => [uniqueIndex("rule_conversions_idx").on(t.ruleId, t.cookieId)],
+  (t) => [
+    uniqueIndex("rule_conversions_idx").on(t.ruleId, t.cookieId),
+    // The decision batch reads a visitor's conversions by (site, cookie): without this index that
+    // read scans every conversion of every site on every banner.
+    index("rule_conversions_site_cookie_idx").on(t.siteId, t.cookieId),
+  ],
 );
 
 /** Remembered answers for `Idempotency-Key` on coupon redemption. */
