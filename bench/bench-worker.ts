@@ -7,7 +7,8 @@
  *   /bench/direct/e   — POST /e with the queue binding removed, i.e. the direct-write path;
  *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE);
  *   /bench/part/NAME  — one piece of a decision on its own, to see where a decision's time goes:
- *                       `load` (the decision's D1 batch through drizzle), `sign` (the click
+ *                       `load` (the decision's D1 batch through drizzle), `reads?n=` (n keyed
+ *                       reads of a whole visitor row in one batch), `sign` (the click
  *                       token), `queue` (sending the impression message), `app` (/healthz through
  *                       the Hono app: routing, middleware, one trivial D1 statement).
  * Every other request goes to the real Worker with a D1 binding that counts round trips; each
@@ -133,6 +134,13 @@ async function part(url: URL, env: Env): Promise<Response> {
     case "load": {
       const state = await loadDecisionState(createDb(env.DB), "bench", { cookieId: cookie, partner: null }, now);
       return Response.json({ visitor: state.visitor?.id ?? null });
+    }
+    case "reads": {
+      // n keyed reads in one batch: what a statement costs inside one round trip.
+      const n = Number(url.searchParams.get("n") ?? 7);
+      const read = env.DB.prepare("select * from visitors where site_id = ? and cookie_id = ?").bind(1, cookie);
+      const results = await env.DB.batch(Array.from({ length: n }, () => read));
+      return Response.json({ n: results.length });
     }
     case "sign": {
       const claims = {

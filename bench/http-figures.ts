@@ -148,6 +148,8 @@ export async function measureHttp(
     const cookie = (i: number) => fx.all[i % fx.all.length];
     await phase("part_app", { path: () => "/healthz" });
     await phase("part_load", { path: (i) => `/bench/part/load?c=${cookie(i)}` });
+    await phase("part_reads1", { path: (i) => `/bench/part/reads?n=1&c=${cookie(i)}` });
+    await phase("part_reads7", { path: (i) => `/bench/part/reads?n=7&c=${cookie(i)}` });
     await phase("part_sign", { path: (i) => `/bench/part/sign?c=${cookie(i)}` });
     await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, "impressions");
 

@@ -21,7 +21,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 const tiny = process.argv.includes("--tiny");
 /** Full data, one short run: for profiling, not for the record. */
 const quick = process.argv.includes("--quick");
-const scale = tiny ? TINY : FULL;
+const scale = tiny ? TINY : quick ? { ...FULL, audienceRows: 10_000 } : FULL;
 const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : "full");
 const RESULTS = tiny || quick ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
 const load = tiny

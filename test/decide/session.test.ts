@@ -23,8 +23,11 @@ function recordingEnv() {
 }
 
 function bookmarkOf(res: Response): { value: string; attributes: string } | null {
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${BOOKMARK_COOKIE}=`));
-  if (!cookie) return null;
+  // Set-Cookie headers arrive joined by ", "; the bookmark is the one starting with its name.
+  const header = res.headers.get("set-cookie") ?? "";
+  const at = header.indexOf(`${BOOKMARK_COOKIE}=`);
+  if (at < 0) return null;
+  const cookie = header.slice(at).split(/, (?=[a-z_]+=)/i)[0];
   const [pair, ...attributes] = cookie.split(";");
   return { value: decodeURIComponent(pair.slice(BOOKMARK_COOKIE.length + 1)), attributes: attributes.join(";") };
 }

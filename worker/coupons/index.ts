@@ -12,6 +12,7 @@ export {
   couponHolder,
   type D1Like,
   findAssignment,
+  toD1,
 } from "./claim";
 export { CODE_ALPHABET, classifyMissingCode, generateCode, hasValidCheck } from "./code-format";
 export { couponPurchases, redeemPurchaseCoupons } from "./purchase";

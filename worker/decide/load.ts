@@ -7,21 +7,12 @@
  *   counters, the coupon assignments of the visitor and its customer, the rules the visitor has
  *   converted on (stop after conversion), and the product the creative may show.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
-import type { AssignmentRow } from "../coupons";
+import { and, eq, getTableColumns } from "drizzle-orm";
+import { toSnakeCase } from "drizzle-orm/casing";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { type AssignmentRow, toD1 } from "../coupons";
 import { type CompiledCreative, compileCreative } from "../creatives/compile";
-import {
-  capCounters,
-  couponPools,
-  coupons,
-  creatives,
-  customers,
-  placementFallbacks,
-  products,
-  ruleConversions,
-  sites,
-  visitors,
-} from "../db/schema";
+import { creatives, customers, placementFallbacks, products, sites, visitors } from "../db/schema";
 import type { Db } from "../env";
 
 export type Identity = {
@@ -59,96 +50,102 @@ export function dayOf(now: number): number {
   return Math.floor(now / 86_400_000);
 }
 
+/*
+ * The batch's SQL is written out once, here, and sent as raw D1 statements: building the same seven
+ * statements with drizzle's query builder on every banner cost about as much workerd CPU as the
+ * rest of the decision together (bench/RESULTS.md, "Decision path"). Parameters: ?1 the site key,
+ * ?2 the cookie ID (or null), ?3/?4 the partner key and user ID (or null), ?5 today's day number.
+ */
+const SITE = "(select id from sites where key = ?1)";
+const ME = `coalesce(?2, (select cookie_id from id_links where site_id = ${SITE} and partner_key = ?3 and partner_user_id = ?4))`;
+const MY_CUSTOMER = `(select customer_id from visitors where site_id = ${SITE} and cookie_id = ${ME})`;
+const DECISION_SQL = {
+  site: `select id, key, holdout, coupon_param, rules_version, ${ME} as cookie_id from sites where key = ?1`,
+  // visitor and customer as two single-table statements: each row maps by its own column names.
+  visitor: `select * from visitors where site_id = ${SITE} and cookie_id = ${ME} limit 1`,
+  customer: `select * from customers where site_id = ${SITE} and customer_id = ${MY_CUSTOMER} limit 1`,
+  caps: `select rule_id, count from cap_counters where site_id = ${SITE} and cookie_id = ${ME} and day = ?5`,
+  assignments: `select id, pool_id, code, holder, expires_at, redeemed_at from coupons
+    where pool_id in (select id from coupon_pools where site_id = ${SITE})
+      and holder in ('v:' || ${ME}, 'c:' || ${MY_CUSTOMER})`,
+  conversions: `select rule_id from rule_conversions where site_id = ${SITE} and cookie_id = ${ME}`,
+  // The product a creative shows: the last item put in the cart, else the most recently updated
+  // product of the visitor's top interest category.
+  product: `select * from products where site_id = ${SITE} and sku = coalesce(
+      (select json_extract(cart, '$[#-1].sku') from visitors where site_id = ${SITE} and cookie_id = ${ME}),
+      (select p2.sku from products p2 where p2.site_id = ${SITE} and p2.category = (
+         select j.key from visitors v, json_each(v.interests) j
+         where v.site_id = ${SITE} and v.cookie_id = ${ME} order by j.value desc limit 1)
+       order by p2.updated_at desc limit 1))
+    limit 1`,
+} as const;
+
+/** Maps a raw D1 row of `table` to drizzle's row type: snake_case names, JSON and boolean columns. */
+function rowMapper<T extends SQLiteTable>(table: T) {
+  const columns = Object.entries(getTableColumns(table)).map(
+    ([key, column]) => [key, toSnakeCase(key), column] as const,
+  );
+  return (row: Record<string, unknown> | undefined): T["$inferSelect"] | null => {
+    if (!row) return null;
+    const out: Record<string, unknown> = {};
+    for (const [key, name, column] of columns) {
+      const value = row[name];
+      out[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+    }
+    return out as T["$inferSelect"];
+  };
+}
+const toVisitor = rowMapper(visitors);
+const toCustomer = rowMapper(customers);
+const toProduct = rowMapper(products);
+
+type SiteRow = {
+  id: number;
+  key: string;
+  holdout: number;
+  coupon_param: string;
+  rules_version: number;
+  cookie_id: string | null;
+};
+
 export async function loadDecisionState(
   db: Db,
   siteKey: string,
   identity: Identity,
   now: number,
 ): Promise<DecisionState> {
-  const siteId = sql`(select id from ${sites} where ${sites.key} = ${siteKey})`;
-  const me = sql`coalesce(${identity.cookieId}, (select cookie_id from id_links where site_id = ${siteId} and partner_key = ${identity.partner?.key ?? null} and partner_user_id = ${identity.partner?.userId ?? null}))`;
-  const myVisitor = sql`(select customer_id from ${visitors} where ${visitors.siteId} = ${siteId} and ${visitors.cookieId} = ${me})`;
-
-  // visitor ⋈ customer as two single-table statements: drizzle maps a D1 batch's rows by column
-  // name, and the two tables share names (id, site_id, ...).
-  const [siteRows, visitorRows, customerRows, capRows, assignmentRows, conversionRows, productRows] = await db.batch([
-    db
-      .select({
-        id: sites.id,
-        key: sites.key,
-        holdout: sites.holdout,
-        couponParam: sites.couponParam,
-        rulesVersion: sites.rulesVersion,
-        cookieId: sql<string | null>`${me}`,
-      })
-      .from(sites)
-      .where(eq(sites.key, siteKey)),
-    db
-      .select()
-      .from(visitors)
-      .where(and(eq(visitors.siteId, siteId), eq(visitors.cookieId, me)))
-      .limit(1),
-    db
-      .select()
-      .from(customers)
-      .where(and(eq(customers.siteId, siteId), eq(customers.customerId, myVisitor)))
-      .limit(1),
-    db
-      .select({ ruleId: capCounters.ruleId, count: capCounters.count })
-      .from(capCounters)
-      .where(and(eq(capCounters.siteId, siteId), eq(capCounters.cookieId, me), eq(capCounters.day, dayOf(now)))),
-    db
-      .select({
-        id: coupons.id,
-        pool_id: coupons.poolId,
-        code: coupons.code,
-        holder: coupons.holder,
-        expires_at: coupons.expiresAt,
-        redeemed_at: coupons.redeemedAt,
-      })
-      .from(coupons)
-      .where(
-        and(
-          inArray(
-            coupons.poolId,
-            db.select({ id: couponPools.id }).from(couponPools).where(eq(couponPools.siteId, siteId)),
-          ),
-          sql`${coupons.holder} in ('v:' || ${me}, 'c:' || ${myVisitor})`,
-        ),
-      ),
-    db
-      .select({ ruleId: ruleConversions.ruleId })
-      .from(ruleConversions)
-      .where(and(eq(ruleConversions.siteId, siteId), eq(ruleConversions.cookieId, me))),
-    // The product a creative shows: the last item put in the cart, else the most recently updated
-    // product of the visitor's top interest category.
-    db
-      .select()
-      .from(products)
-      .where(
-        and(
-          eq(products.siteId, siteId),
-          sql`${products.sku} = coalesce(
-            (select json_extract(cart, '$[#-1].sku') from ${visitors} where ${visitors.siteId} = ${siteId} and ${visitors.cookieId} = ${me}),
-            (select p2.sku from products p2 where p2.site_id = ${siteId} and p2.category = (
-               select j.key from visitors v, json_each(v.interests) j
-               where v.site_id = ${siteId} and v.cookie_id = ${me} order by j.value desc limit 1)
-             order by p2.updated_at desc limit 1))`,
-        ),
-      )
-      .limit(1),
+  const d1 = toD1(db);
+  const ids = [siteKey, identity.cookieId, identity.partner?.key ?? null, identity.partner?.userId ?? null];
+  const [siteRows, visitorRows, customerRows, capRows, assignmentRows, conversionRows, productRows] = await d1.batch([
+    d1.prepare(DECISION_SQL.site).bind(...ids),
+    d1.prepare(DECISION_SQL.visitor).bind(...ids),
+    d1.prepare(DECISION_SQL.customer).bind(...ids),
+    d1.prepare(DECISION_SQL.caps).bind(...ids, dayOf(now)),
+    d1.prepare(DECISION_SQL.assignments).bind(...ids),
+    d1.prepare(DECISION_SQL.conversions).bind(...ids),
+    d1.prepare(DECISION_SQL.product).bind(...ids),
   ]);
-
-  const site = siteRows[0] ?? null;
+  const siteRow = (siteRows.results as SiteRow[])[0];
+  const site: DecisionSite | null = siteRow
+    ? {
+        id: siteRow.id,
+        key: siteRow.key,
+        holdout: siteRow.holdout,
+        couponParam: siteRow.coupon_param,
+        rulesVersion: siteRow.rules_version,
+        cookieId: siteRow.cookie_id,
+      }
+    : null;
+  const caps = capRows.results as { rule_id: number; count: number }[];
   return {
     site,
     cookieId: site?.cookieId ?? null,
-    visitor: visitorRows[0] ?? null,
-    customer: customerRows[0] ?? null,
-    caps: new Map(capRows.map((r) => [r.ruleId, r.count])),
-    assignments: assignmentRows.filter((r): r is AssignmentRow => r.holder !== null),
-    converted: new Set(conversionRows.map((r) => r.ruleId)),
-    product: productRows[0] ?? null,
+    visitor: toVisitor(visitorRows.results[0] as Record<string, unknown> | undefined),
+    customer: toCustomer(customerRows.results[0] as Record<string, unknown> | undefined),
+    caps: new Map(caps.map((r) => [r.rule_id, r.count])),
+    assignments: (assignmentRows.results as AssignmentRow[]).filter((r) => r.holder !== null),
+    converted: new Set((conversionRows.results as { rule_id: number }[]).map((r) => r.rule_id)),
+    product: toProduct(productRows.results[0] as Record<string, unknown> | undefined),
   };
 }
 
