@@ -121,6 +121,32 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await context.close();
   });
 
+  it("records SPA navigations and fills slots with a frame the creative can resize", async () => {
+    const context = await newVisitor(browser);
+    const page = await context.newPage();
+    await Promise.all([beaconWith(page, '"sku":"R-103"'), page.goto(`${inject("shopUrl")}/product/R-103`)]);
+    await Promise.all([
+      beaconWith(page, "/virtual/step-1"),
+      page.evaluate("history.pushState({}, '', '/virtual/step-1')"),
+    ]);
+    await Promise.all([beaconWith(page, "/product/R-103"), page.evaluate("history.back()")]);
+
+    const frame = page.locator("[data-tw-slot] iframe").first();
+    const placement = await page.locator("[data-tw-slot]").first().getAttribute("data-tw-slot");
+    expect(await frame.getAttribute("src")).toBe(`${inject("edgeUrl")}/b/${placement}?site=demo`);
+    expect([await frame.getAttribute("width"), await frame.getAttribute("height")]).toEqual(["300", "250"]);
+    // The creative (served from the edge origin) reports its size to the page.
+    const creative = page.frames().find((f) => f.url().startsWith(`${inject("edgeUrl")}/b/`));
+    await creative!.evaluate("parent.postMessage({ tw: 'size', w: 728, h: 90 }, '*')");
+    await expect.poll(() => frame.getAttribute("width")).toBe("728");
+    expect(await frame.getAttribute("height")).toBe("90");
+    // A page of another origin cannot resize it.
+    await page.evaluate("postMessage({ tw: 'size', w: 1, h: 1 }, '*')");
+    await page.evaluate("new Promise((r) => setTimeout(r, 100))");
+    expect(await frame.getAttribute("width")).toBe("728");
+    await context.close();
+  });
+
   describe("on a site whose consent mode is required", () => {
     let shop: RunningShop;
     beforeAll(async () => {
