@@ -147,6 +147,23 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await context.close();
   });
 
+  it("sends nothing under Global Privacy Control or Do-Not-Track", async () => {
+    for (const signal of ["globalPrivacyControl", "doNotTrack"]) {
+      const context = await newVisitor(browser);
+      const value = signal === "doNotTrack" ? "'1'" : "true";
+      await context.addInitScript(`Object.defineProperty(Navigator.prototype, '${signal}', { get: () => ${value} })`);
+      const page = await context.newPage();
+      const beacons = watchBeacons(page);
+      await page.goto(`${inject("shopUrl")}/product/R-104`);
+      await page.click("button[data-add]");
+      // Past the tag's one-second flush: a batch would have left by now.
+      await page.waitForTimeout(1_500);
+      expect(beacons).toEqual([]);
+      expect(await page.evaluate("typeof window.tw")).toBe("function");
+      await context.close();
+    }
+  });
+
   describe("on a site whose consent mode is required", () => {
     let shop: RunningShop;
     beforeAll(async () => {
