@@ -10,6 +10,7 @@ import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 
 const app = createRouter();
@@ -29,6 +30,7 @@ app.use(dbMiddleware);
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
 app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
 registerDocs(app);
 
 app.onError(onError);
