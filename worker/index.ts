@@ -9,7 +9,9 @@ import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
 
@@ -29,6 +31,8 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
 app.route("/", syncRoutes);
 app.route("/", audiencesRoutes);
 registerDocs(app);
