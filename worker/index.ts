@@ -5,6 +5,7 @@
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { audiencesRoutes } from "./audiences/routes";
+import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
@@ -14,6 +15,9 @@ import { createRouter } from "./lib/router";
 import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
+import { handleWebhookBatch } from "./webhooks/deliver";
+import type { WebhookMessage } from "./webhooks/entries";
+import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
 
@@ -35,6 +39,7 @@ app.route("/", importRoutes);
 app.route("/", segmentsRoutes);
 app.route("/", syncRoutes);
 app.route("/", audiencesRoutes);
+app.route("/", webhooksRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -42,6 +47,16 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env, controller.scheduledTime));
+  },
+  // One consumer for several queues: dispatch on the queue's name.
+  async queue(batch, env) {
+    if (batch.queue.startsWith("tagwerk-webhooks"))
+      return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
+    console.error(JSON.stringify({ level: "error", error: `no consumer for queue ${batch.queue}` }));
+    batch.retryAll();
+  },
 } satisfies ExportedHandler<Env>;
 
 export { app };
