@@ -171,7 +171,7 @@ describe("webhooks", () => {
     const [message] = sent;
 
     const first = await consume([message], 1);
-    expect(first.retryMessages.map((m) => m.msgId)).toEqual(["m0-1"]);
+    expect(first.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m0-1"]);
     expect(await deliveryRow(message.delivery_id)).toMatchObject({
       status: "pending",
       attempts: 1,
