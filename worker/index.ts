@@ -52,8 +52,7 @@ export default {
   },
   // One consumer for several queues: dispatch on the queue's name.
   async queue(batch, env) {
-    if (batch.queue.startsWith("tagwerk-webhooks"))
-      return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
+    if (batch.queue === "tagwerk-webhooks") return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
     console.error(JSON.stringify({ level: "error", error: `no consumer for queue ${batch.queue}` }));
     batch.retryAll();
   },
