@@ -168,21 +168,10 @@ export function compileAst(ast: SegmentAst): SegmentPredicate {
       const inner = compileAst(ast.item);
       return (p, now) => !inner(p, now);
     }
-    case "and": {
-      const items = ast.items.map(compileAst);
-      if (items.length === 2) {
-        const [a, b] = items;
-        return (p, now) => a(p, now) && b(p, now);
-      }
-      return (p, now) => items.every((item) => item(p, now));
-    }
-    case "or": {
-      const items = ast.items.map(compileAst);
-      if (items.length === 2) {
-        const [a, b] = items;
-        return (p, now) => a(p, now) || b(p, now);
-      }
-      return (p, now) => items.some((item) => item(p, now));
-    }
+    case "and":
+      // Folded into binary closures: `items.every(item => ...)` would allocate a closure per call.
+      return ast.items.map(compileAst).reduceRight((rest, first) => (p, now) => first(p, now) && rest(p, now));
+    case "or":
+      return ast.items.map(compileAst).reduceRight((rest, first) => (p, now) => first(p, now) || rest(p, now));
   }
 }
