@@ -64,9 +64,11 @@ const customer = {
 } satisfies CustomerRow;
 const profile = buildProfile(visitor, customer, { placement: "home", country: "DE", device: "mobile" });
 
+/** A new profile object per pass, as each request builds its own: nothing is reused across passes. */
 function runAll(now: number): number {
+  const requestProfile = { ...profile };
   let matched = 0;
-  for (const segment of segments) if (segment(profile, now)) matched++;
+  for (const segment of segments) if (segment(requestProfile, now)) matched++;
   return matched;
 }
 
