@@ -8,7 +8,9 @@ import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 
 const app = createRouter();
@@ -27,6 +29,8 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
 registerDocs(app);
 
 app.onError(onError);
