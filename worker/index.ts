@@ -4,13 +4,21 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { audiencesRoutes } from "./audiences/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
+import { syncRoutes } from "./sync/routes";
+import { handleWebhookBatch } from "./webhooks/deliver";
+import type { WebhookMessage } from "./webhooks/entries";
+import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
 
@@ -29,6 +37,11 @@ app.use(dbMiddleware);
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
+app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
+app.route("/", syncRoutes);
+app.route("/", audiencesRoutes);
+app.route("/", webhooksRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -36,7 +49,16 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => consumeQueueBatch(batch, env),
-} satisfies ExportedHandler<Env, QueueMessage>;
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env, controller.scheduledTime));
+  },
+  // One consumer for several queues: dispatch on the queue's name.
+  async queue(batch, env) {
+    if (batch.queue === "tagwerk-webhooks") return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
+    if (batch.queue === "tagwerk-events") return consumeQueueBatch(batch as MessageBatch<QueueMessage>, env);
+    console.error(JSON.stringify({ level: "error", error: `no consumer for queue ${batch.queue}` }));
+    batch.retryAll();
+  },
+} satisfies ExportedHandler<Env>;
 
 export { app };
