@@ -4,11 +4,14 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { createRouter } from "./lib/router";
+import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
 
 const app = createRouter();
@@ -27,6 +30,9 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", collectRoutes);
+app.route("/", creativesRoutes);
+app.route("/", rulesRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -34,6 +40,7 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => consumeQueueBatch(batch, env),
+} satisfies ExportedHandler<Env, QueueMessage>;
 
 export { app };

@@ -1,0 +1,15 @@
+/** What other capabilities (the decision path, collection) use from coupons. */
+export {
+  type Assignment,
+  type AssignmentRow,
+  assignmentQuery,
+  assignmentsByPool,
+  type ClaimInput,
+  type ClaimPool,
+  type ClaimResult,
+  claimCoupon,
+  couponHolder,
+  type D1Like,
+  findAssignment,
+} from "./claim";
+export { CODE_ALPHABET, classifyMissingCode, generateCode, hasValidCheck } from "./code-format";
