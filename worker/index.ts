@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { creativesRoutes } from "./creatives/routes";
+import { couponsRoutes } from "./coupons/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
@@ -33,6 +34,7 @@ app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
+app.route("/", couponsRoutes);
 registerDocs(app);
 
 app.onError(onError);

@@ -13,3 +13,4 @@ export {
   findAssignment,
 } from "./claim";
 export { CODE_ALPHABET, classifyMissingCode, generateCode, hasValidCheck } from "./code-format";
+export { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
