@@ -14,6 +14,7 @@ import { healthRoutes } from "./health/routes";
 import { createRouter } from "./lib/router";
 import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
+import { syncRoutes } from "./sync/routes";
 
 const app = createRouter();
 
@@ -35,6 +36,7 @@ app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
 app.route("/", couponsRoutes);
+app.route("/", syncRoutes);
 registerDocs(app);
 
 app.onError(onError);
