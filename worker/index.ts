@@ -4,14 +4,17 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { adminApiRoutes } from "./admin-api/routes";
+import { sessionApiAuth } from "./auth/session";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
-import { creativesRoutes } from "./creatives/routes";
 import { couponsRoutes } from "./coupons/routes";
+import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { createRouter } from "./lib/router";
+import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
@@ -29,6 +32,8 @@ app.use(
   }),
 );
 app.use(dbMiddleware);
+// The admin session authenticates the management API too (before any route's requireApiKey).
+app.use("/api/v1/*", sessionApiAuth);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
@@ -37,6 +42,8 @@ app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
 app.route("/", couponsRoutes);
 app.route("/", syncRoutes);
+app.route("/", adminApiRoutes);
+app.route("/", reportsRoutes);
 registerDocs(app);
 
 app.onError(onError);
