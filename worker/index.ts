@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { createAdminRoutes } from "../admin/app";
 import { adminApiRoutes } from "./admin-api/routes";
 import { sessionApiAuth } from "./auth/session";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
@@ -44,6 +45,7 @@ app.route("/", couponsRoutes);
 app.route("/", syncRoutes);
 app.route("/", adminApiRoutes);
 app.route("/", reportsRoutes);
+app.route("/", createAdminRoutes(app));
 registerDocs(app);
 
 app.onError(onError);

@@ -55,16 +55,17 @@ export async function verifySession(env: Env, token: string, now = Date.now()): 
   return { userId, siteId: claims.site, role: claims.role as Role };
 }
 
-/** The signed-in user and site behind a session cookie, re-read from D1; null when none is valid. */
+/** The signed-in user and site behind a session token, re-read from D1; null when none is valid. */
 export async function resolveSession(
-  c: Context<AppEnv>,
+  env: Env,
+  db: Db,
+  token: string | undefined,
   now = Date.now(),
 ): Promise<{ user: AdminUser; site: Site } | null> {
-  const token = getCookie(c, SESSION_COOKIE);
   if (!token) return null;
-  const claims = await verifySession(c.env, token, now);
+  const claims = await verifySession(env, token, now);
   if (!claims) return null;
-  const [row] = await c.var.db
+  const [row] = await db
     .select({ user: { id: adminUsers.id, email: adminUsers.email, role: adminUsers.role }, site: sites })
     .from(adminUsers)
     .innerJoin(sites, eq(sites.id, adminUsers.siteId))
@@ -156,7 +157,7 @@ export function isSameOriginRequest(c: Context): boolean {
  */
 export const sessionApiAuth = createMiddleware<AppEnv>(async function sessionApiAuth(c, next) {
   if (c.req.header("Authorization") || !getCookie(c, SESSION_COOKIE)) return next();
-  const session = await resolveSession(c);
+  const session = await resolveSession(c.env, c.var.db, getCookie(c, SESSION_COOKIE));
   if (!session) {
     throw apiError(401, "unauthorized", "The admin session has expired; log in again");
   }
