@@ -20,7 +20,7 @@ export async function buildTag() {
     minify: true,
     // The source is one IIFE already; "esm" with no imports or exports adds no second wrapper.
     format: "esm",
-    target: "es2019",
+    target: "es2020",
     legalComments: "none",
     write: false,
   });

@@ -21,8 +21,8 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
     const data = script.dataset;
     const edge = new URL(script.src).origin;
     // Global Privacy Control and Do-Not-Track: nothing is ever sent.
-    const off = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1";
-    let allowed = data.consent != "required";
+    const off = n.globalPrivacyControl || n.doNotTrack === "1" || w.doNotTrack === "1";
+    let allowed = data.consent !== "required";
     let queue: TagEvent[] = [];
     let timer = 0;
     let last = "";
@@ -71,7 +71,7 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
       });
 
     const page = () => {
-      if (location.href != last) {
+      if (location.href !== last) {
         last = location.href;
         push(make("page"));
       }
@@ -80,7 +80,7 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
 
     const tw: Tw = (cmd, a, b) => {
       try {
-        if (cmd == "consent") {
+        if (cmd === "consent") {
           // A denial is sent only where it reaches a visitor that was tracked on this page:
           // on a `required` site nothing leaves the browser before consent was granted.
           if (a || allowed) push(make(cmd, { granted: !!a }), true);
@@ -90,12 +90,12 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
             allowed = false;
             queue = [];
           }
-        } else if (cmd == "page") page();
-        else push(cmd == "event" ? make(cmd, b, a) : make(cmd, a));
+        } else if (cmd === "page") page();
+        else push(cmd === "event" ? make(cmd, b, a) : make(cmd, a));
       } catch {}
     };
 
-    const early = (w.tw && w.tw.q) || [];
+    const early = w.tw?.q || [];
     w.tw = tw;
     page();
     for (const args of Array.from(early)) tw(...(Array.from(args) as Call));
@@ -109,12 +109,12 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
     }
     w.addEventListener("popstate", () => tw("page"));
     w.addEventListener("pagehide", flush);
-    d.addEventListener("visibilitychange", () => d.visibilityState == "hidden" && flush());
+    d.addEventListener("visibilitychange", () => d.visibilityState === "hidden" && flush());
     w.addEventListener("message", (e) => {
       const m = e.data;
-      if (e.origin == edge && m && m.tw == "size")
+      if (e.origin === edge && m && m.tw === "size")
         d.querySelectorAll("iframe").forEach((f) => {
-          if (f.contentWindow == e.source) {
+          if (f.contentWindow === e.source) {
             f.width = m.w;
             f.height = m.h;
           }

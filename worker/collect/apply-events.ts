@@ -10,6 +10,7 @@
  * so both paths produce the same profile.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { Db, Site } from "../env";
 import type { TagEvent } from "./event-schema";
 
@@ -125,9 +126,23 @@ export async function applyEventBatch(
   if (events.length > 0) statements.push(...profileStatements(site.id, cookieId, events, now));
   if (rejected.length > 0) statements.push(rejectedStatement(site.id, "collect", rejected, now));
   if (statements.length === 0) return;
-  const [first, ...rest] = statements.map((statement) => db.run(statement));
-  // One round trip for the whole batch (the ingest budget); D1 runs it as one transaction.
-  await db.batch([first, ...rest]);
+  await runBatch(db, statements);
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/**
+ * One round trip for all statements (the ingest budget), run by D1 as one transaction. Raw D1
+ * prepared statements: drizzle's own batch takes only its query builders, not `sql` statements.
+ */
+export async function runBatch(db: Db, statements: SQL[]): Promise<void> {
+  const d1 = db.$client;
+  await d1.batch(
+    statements.map((statement) => {
+      const query = dialect.sqlToQuery(statement);
+      return d1.prepare(query.sql).bind(...query.params);
+    }),
+  );
 }
 
 function profileStatements(siteId: number, cookieId: string, events: TagEvent[], now: number): SQL[] {
