@@ -14,9 +14,11 @@ import { dbMiddleware } from "./db/client";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
 
@@ -46,6 +48,8 @@ app.route("/", syncRoutes);
 app.route("/", adminApiRoutes);
 app.route("/", reportsRoutes);
 app.route("/", createAdminRoutes(app));
+app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
 registerDocs(app);
 
 app.onError(onError);
