@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   type AssignmentRow,
   assignmentQuery,
+  assignmentSql,
   assignmentsByPool,
   claimCoupon,
   couponHolder,
@@ -229,5 +230,27 @@ describe("reading assignments in the decision path's batch", () => {
     expect([...map.keys()].sort()).toEqual([a.id, b.id].sort());
     expect(map.get(a.id)).toMatchObject({ code: "H-2", holder: "c:Q", redeemedAt: null });
     expect(map.get(b.id)?.holder).toBe("v:z");
+  });
+});
+
+describe("query plans", () => {
+  it("reads a visitor's assignments through the (pool, holder) index, not by scanning coupons", async () => {
+    const plan = await env.DB.prepare(`explain query plan ${assignmentSql(2)}`)
+      .bind(1, "c:A", "v:b")
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join("\n");
+    expect(details).toContain("coupons_pool_holder_idx");
+    expect(details).not.toMatch(/SCAN coupons\b/);
+  });
+
+  it("finds a list pool's next free code by index search, without sorting", async () => {
+    const plan = await env.DB.prepare(
+      "explain query plan select id from coupons where pool_id = ? and holder is null order by id limit 1",
+    )
+      .bind(1)
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join("\n");
+    expect(details).toMatch(/SEARCH coupons USING (COVERING )?INDEX coupons_pool_(holder|free)_idx/);
+    expect(details).not.toContain("TEMP B-TREE");
   });
 });

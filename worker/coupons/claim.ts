@@ -187,14 +187,15 @@ export async function findAssignment(
  * unique (pool_id, holder) index, one lookup per pool × holder, so it stays cheap on big pools.
  */
 export function assignmentQuery(d1: D1Like, siteId: number, holders: string[]): D1PreparedStatement {
-  if (holders.length === 0 || holders.length > 8) throw new Error("assignmentQuery takes 1 to 8 holders");
-  const marks = holders.map((_, i) => `?${i + 2}`).join(", ");
-  return d1
-    .prepare(
-      `select id, pool_id, code, holder, expires_at, redeemed_at from coupons
-       where pool_id in (select id from coupon_pools where site_id = ?1) and holder in (${marks})`,
-    )
-    .bind(siteId, ...holders);
+  return d1.prepare(assignmentSql(holders.length)).bind(siteId, ...holders);
+}
+
+/** The SQL of assignmentQuery() for `count` holders: ?1 is the site, ?2.. the holders. */
+export function assignmentSql(count: number): string {
+  if (count < 1 || count > 8) throw new Error("assignmentQuery takes 1 to 8 holders");
+  const marks = Array.from({ length: count }, (_, i) => `?${i + 2}`).join(", ");
+  return `select id, pool_id, code, holder, expires_at, redeemed_at from coupons
+    where pool_id in (select id from coupon_pools where site_id = ?1) and holder in (${marks})`;
 }
 
 /**

@@ -3,6 +3,7 @@ export {
   type Assignment,
   type AssignmentRow,
   assignmentQuery,
+  assignmentSql,
   assignmentsByPool,
   type ClaimInput,
   type ClaimPool,
@@ -13,4 +14,5 @@ export {
   findAssignment,
 } from "./claim";
 export { CODE_ALPHABET, classifyMissingCode, generateCode, hasValidCheck } from "./code-format";
+export { couponPurchases, redeemPurchaseCoupons } from "./purchase";
 export { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
