@@ -246,7 +246,10 @@ class MarkupScanner {
     if (this.state === "value-dq" || this.state === "value-sq") this.valueSoFar += "\u0000";
   }
 
+  /** Where in the markup we are, as far as the escaping of a value is concerned. */
   snapshot(): string {
+    if (this.state === "data") return "data";
+    if (this.state === "rawtext") return `rawtext|${this.rawEnd}`;
     return `${this.state}|${this.tagName}|${this.attrName}`;
   }
 }
