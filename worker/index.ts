@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { createAdminRoutes } from "../admin/app";
 import { adminApiRoutes } from "./admin-api/routes";
+import { audiencesRoutes } from "./audiences/routes";
 import { sessionApiAuth } from "./auth/session";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
@@ -54,6 +55,7 @@ app.route("/", importRoutes);
 app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
+app.route("/", audiencesRoutes);
 registerDocs(app);
 
 app.onError(onError);
