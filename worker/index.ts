@@ -12,6 +12,7 @@ import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
+import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
 import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
@@ -24,6 +25,9 @@ import { rulesRoutes } from "./rules/routes";
 import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
+import { handleWebhookBatch } from "./webhooks/deliver";
+import type { WebhookMessage } from "./webhooks/entries";
+import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
 
@@ -56,6 +60,7 @@ app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", audiencesRoutes);
+app.route("/", webhooksRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -63,7 +68,16 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => consumeQueueBatch(batch, env),
-} satisfies ExportedHandler<Env, QueueMessage>;
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env, controller.scheduledTime));
+  },
+  // One consumer for several queues: dispatch on the queue's name.
+  async queue(batch, env) {
+    if (batch.queue.startsWith("tagwerk-webhooks")) {
+      return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
+    }
+    return consumeQueueBatch(batch as MessageBatch<QueueMessage>, env);
+  },
+} satisfies ExportedHandler<Env>;
 
 export { app };
