@@ -94,7 +94,14 @@ describe("admin login and session", () => {
   it("admin pages carry a CSP without inline scripts and may not be framed", async () => {
     const { siteKey } = await createTestSite();
     const cookie = await sessionCookie((await createAdminUser(siteKey, "admin")).email);
-    for (const path of ["/admin", "/admin/segments", "/admin/creatives", "/admin/rules", "/admin/settings", "/admin/login"]) {
+    for (const path of [
+      "/admin",
+      "/admin/segments",
+      "/admin/creatives",
+      "/admin/rules",
+      "/admin/settings",
+      "/admin/login",
+    ]) {
       const res = await call(path, { headers: { Cookie: cookie } });
       expect(res.status, path).toBe(200);
       const csp = res.headers.get("Content-Security-Policy") ?? "";
