@@ -69,7 +69,7 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
     expect(await page.locator("#expression-error").textContent()).toBe("");
     await page.getByRole("button", { name: "Create segment" }).click();
     await page.waitForURL(/\/admin\/segments\/\d+/);
-    expect(await page.locator("#segment-count").textContent()).toContain(`${visitors} visitors`);
+    await expect.poll(() => page.locator("#segment-count").textContent()).toContain(`${visitors} visitors`);
     await screenshot(page, "admin-segments");
   });
 
@@ -96,6 +96,8 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
     await page.getByRole("button", { name: "Create creative" }).click();
     await page.waitForURL(/\/admin\/creatives\/\d+/);
     await expect.poll(() => frame.locator("body").textContent(), { timeout: 15_000 }).toContain("SAMPLE-7K2Q");
+    // Not an assertion: lets the sandboxed frame paint before the screenshot.
+    await page.waitForTimeout(500);
     await screenshot(page, "admin-creatives");
   });
 
