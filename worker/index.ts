@@ -4,15 +4,24 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { createAdminRoutes } from "../admin/app";
+import { adminApiRoutes } from "./admin-api/routes";
 import { audiencesRoutes } from "./audiences/routes";
+import { sessionApiAuth } from "./auth/session";
+import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { couponsRoutes } from "./coupons/routes";
+import { creativesRoutes } from "./creatives/routes";
 import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
+import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { reportsRoutes } from "./reports/routes";
+import { rulesRoutes } from "./rules/routes";
 import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
@@ -33,13 +42,23 @@ app.use(
   }),
 );
 app.use(dbMiddleware);
+// The admin session authenticates the management API too (before any route's requireApiKey).
+app.use("/api/v1/*", sessionApiAuth);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
+app.route("/", creativesRoutes);
+app.route("/", rulesRoutes);
+app.route("/", couponsRoutes);
+app.route("/", syncRoutes);
+app.route("/", adminApiRoutes);
+app.route("/", reportsRoutes);
+app.route("/", createAdminRoutes(app));
 app.route("/", importRoutes);
 app.route("/", segmentsRoutes);
-app.route("/", syncRoutes);
+app.route("/", decideRoutes);
+app.route("/", clicksRoutes);
 app.route("/", audiencesRoutes);
 app.route("/", webhooksRoutes);
 registerDocs(app);

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { QueueMessage } from "../../worker/collect";
+import type { EventsMessage, QueueMessage } from "../../worker/collect";
 import { EVENTS_QUEUE_MAX_RETRIES } from "../../worker/collect";
 import worker from "../../worker/index";
 import { BASE, createTestSite } from "../fixtures/api";
@@ -65,7 +65,7 @@ describe("the events queue", () => {
       cookieId: queuedCookie,
       rejected: [{ reason: expect.any(String) }],
     });
-    expect(sent[0].events).toHaveLength(8);
+    expect((sent[0] as EventsMessage).events).toHaveLength(8);
     // Nothing is written before the consumer runs.
     expect(await visitorOf(queuedCookie)).toBeNull();
 

@@ -11,6 +11,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { redeemPurchaseCoupons } from "../coupons/purchase";
 import type { Db, Site } from "../env";
 import type { TagEvent } from "./event-schema";
 
@@ -35,7 +36,7 @@ export function summarizeBatch(events: TagEvent[]) {
   let consent: "granted" | "denied" | null = null;
   let purchases = 0;
   let revenue = 0;
-  let coupons = 0;
+  const couponCodes: string[] = [];
   let cartCleared = false;
   let cartTouched = false;
   const interests: Record<string, number> = {};
@@ -80,7 +81,7 @@ export function summarizeBatch(events: TagEvent[]) {
         // A purchase empties the cart: only cart changes after it count.
         purchases += 1;
         revenue += event.props.value;
-        if (event.props.coupon) coupons += 1;
+        if (event.props.coupon) couponCodes.push(event.props.coupon);
         cartCleared = true;
         cartTouched = true;
         cart.clear();
@@ -101,7 +102,7 @@ export function summarizeBatch(events: TagEvent[]) {
     consent,
     purchases,
     revenue,
-    coupons,
+    couponCodes,
     cartCleared,
     cartTouched,
     interests,
@@ -126,6 +127,7 @@ export async function applyEventBatch(
   if (events.length > 0) statements.push(...profileStatements(site.id, cookieId, events, now));
   if (rejected.length > 0) statements.push(rejectedStatement(site.id, "collect", rejected, now));
   if (statements.length === 0) return;
+  await redeemPurchaseCoupons(db, site.id, cookieId, events, now);
   await runBatch(db, statements);
 }
 
@@ -236,11 +238,15 @@ function profileStatements(siteId: number, cookieId: string, events: TagEvent[],
   }
 
   if (s.purchases > 0) {
+    // tagwerk's own codes are counted by their redemption (worker/coupons/), once per code
+    // whether the API or this event redeemed it; here only the shop's other coupons count.
+    const otherCoupons = sql`(select count(*) from json_each(${JSON.stringify(s.couponCodes)})
+      where value not in (select code from coupons where site_id = ${siteId}))`;
     // The customer the visitor is linked to (by this batch's identify or an earlier link).
     statements.push(sql`
       insert into customers (site_id, customer_id, orders, lifetime_revenue, first_order_at, last_order_at,
         coupons_redeemed, updated_at)
-      select ${siteId}, v.customer_id, ${s.purchases}, ${s.revenue}, ${now}, ${now}, ${s.coupons}, ${now}
+      select ${siteId}, v.customer_id, ${s.purchases}, ${s.revenue}, ${now}, ${now}, ${otherCoupons}, ${now}
         from visitors as v where v.site_id = ${siteId} and v.cookie_id = ${cookieId} and v.customer_id is not null
       on conflict (site_id, customer_id) do update set
         orders = coalesce(customers.orders, 0) + excluded.orders,

@@ -6,6 +6,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { sites } from "../db/schema";
+import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
 import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
@@ -19,7 +20,7 @@ export type EventsMessage = {
   rejected: RejectedRow[];
   receivedAt: number;
 };
-export type QueueMessage = EventsMessage;
+export type QueueMessage = EventsMessage | DecisionMessage;
 
 export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
 
