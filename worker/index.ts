@@ -16,6 +16,7 @@ import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { rulesRoutes } from "./rules/routes";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 
 const app = createRouter();
@@ -41,6 +42,7 @@ app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", importRoutes);
 app.route("/", couponsRoutes);
+app.route("/", segmentsRoutes);
 registerDocs(app);
 
 app.onError(onError);
