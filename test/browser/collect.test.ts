@@ -134,7 +134,11 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     const frame = page.locator("[data-tw-slot] iframe").first();
     const placement = await page.locator("[data-tw-slot]").first().getAttribute("data-tw-slot");
     expect(await frame.getAttribute("src")).toBe(`${inject("edgeUrl")}/b/${placement}?site=demo`);
-    expect([await frame.getAttribute("width"), await frame.getAttribute("height")]).toEqual(["300", "250"]);
+    // product-side has no campaign and no fallback: the edge serves its empty 1×1 creative, which
+    // reports that size, so the slot shrinks from the tag's 300×250 default instead of showing a gap.
+    await expect
+      .poll(async () => [await frame.getAttribute("width"), await frame.getAttribute("height")])
+      .toEqual(["1", "1"]);
     // The creative (served from the edge origin) reports its size to the page.
     const creative = page.frames().find((f) => f.url().startsWith(`${inject("edgeUrl")}/b/`));
     await creative!.evaluate("parent.postMessage({ tw: 'size', w: 728, h: 90 }, '*')");
