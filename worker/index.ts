@@ -4,11 +4,15 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { createAdminRoutes } from "../admin/app";
+import { adminApiRoutes } from "./admin-api/routes";
 import { audiencesRoutes } from "./audiences/routes";
+import { sessionApiAuth } from "./auth/session";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
+import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
 import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
@@ -16,9 +20,14 @@ import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
+import { handleWebhookBatch } from "./webhooks/deliver";
+import type { WebhookMessage } from "./webhooks/entries";
+import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
 
@@ -33,18 +42,25 @@ app.use(
   }),
 );
 app.use(dbMiddleware);
+// The admin session authenticates the management API too (before any route's requireApiKey).
+app.use("/api/v1/*", sessionApiAuth);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
+app.route("/", couponsRoutes);
 app.route("/", syncRoutes);
+app.route("/", adminApiRoutes);
+app.route("/", reportsRoutes);
+app.route("/", createAdminRoutes(app));
+app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
-app.route("/", importRoutes);
 app.route("/", audiencesRoutes);
-app.route("/", couponsRoutes);
+app.route("/", webhooksRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -52,7 +68,16 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => consumeQueueBatch(batch, env),
-} satisfies ExportedHandler<Env, QueueMessage>;
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env, controller.scheduledTime));
+  },
+  // One consumer for several queues: dispatch on the queue's name.
+  async queue(batch, env) {
+    if (batch.queue === "tagwerk-webhooks") return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
+    if (batch.queue === "tagwerk-events") return consumeQueueBatch(batch as MessageBatch<QueueMessage>, env);
+    console.error(JSON.stringify({ level: "error", error: `no consumer for queue ${batch.queue}` }));
+    batch.retryAll();
+  },
+} satisfies ExportedHandler<Env>;
 
 export { app };

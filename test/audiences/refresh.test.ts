@@ -71,7 +71,7 @@ describe("audience refresh", () => {
     await addVisitor(siteId, cookie(3));
     const audience = await newAudience(apiKey, { name: "Suppress", kind: "new_customers", params: { days: 28 } });
 
-    expect(await refreshAt(siteId, audience.id, T0 + 28 * DAY + 12 * 3_600_000)).toEqual({ size: 1 });
+    expect(await refreshAt(siteId, audience.id, T0 + 28 * DAY)).toEqual({ size: 1 });
     expect(await membersOf(audience.id)).toEqual([cookie(1)]);
     expect(await refreshAt(siteId, audience.id, T0 + 29 * DAY)).toEqual({ size: 0 });
     expect(await membersOf(audience.id)).toEqual([]);
@@ -137,5 +137,25 @@ describe("audience refresh", () => {
     const above = await newAudience(apiKey, { name: "Above", kind: "lookalike", params: { threshold: 0.2 } });
     await refreshAt(siteId, above.id, T0);
     expect(await membersOf(above.id)).toEqual([cookie(12), cookie(13), cookie(14)]);
+  });
+
+  it("selects a segment's visitors through the compiled segment expression", async () => {
+    const { siteKey, apiKey } = await createTestSite();
+    const siteId = await siteIdOf(siteKey);
+    await addCustomer(siteId, "S1", { first_order_at: T0 - 10 * DAY, clusters: ["rings"] });
+    await addCustomer(siteId, "S2", { first_order_at: T0 - 10 * DAY, clusters: ["watches"] });
+    await addVisitor(siteId, cookie(1), { customer_id: "S1" });
+    await addVisitor(siteId, cookie(2), { customer_id: "S2" });
+    await addVisitor(siteId, cookie(3), { cart_items: 2, cart_updated_at: T0 - 5 * 3_600_000 });
+    const segment = await call("/api/v1/segments", {
+      method: "POST",
+      key: apiKey,
+      json: { name: "Rings or carts", expression: 'cluster = "rings" or (cart_items > 0 and not customer)' },
+    });
+    expect(segment.status).toBe(201);
+    const { id: segmentId } = (await segment.json()) as { id: number };
+    const audience = await newAudience(apiKey, { name: "Seg", kind: "segment", segment_id: segmentId });
+    expect(await refreshAt(siteId, audience.id, T0)).toEqual({ size: 2 });
+    expect(await membersOf(audience.id)).toEqual([cookie(1), cookie(3)]);
   });
 });

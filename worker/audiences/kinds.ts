@@ -63,8 +63,9 @@ export const NO_PURCHASE = sql`(v.last_purchase_at is null and (c.id is null or 
 
 /**
  * The condition of a built-in kind. Day counts follow the segment language (`days_since_X` is the
- * whole number of days elapsed), so `new_customers {days: 28}` equals `days_since_first_order <= 28`:
- * a first order at T is in the list until T + 29 days.
+ * elapsed time in days, fractional), so `new_customers {days: 28}` equals
+ * `days_since_first_order <= 28`: a first order at T is in the list up to T + 28 days, and out of
+ * it on day 29.
  */
 export function builtInCondition(
   kind: Exclude<AudienceKind, "segment" | "lookalike">,
@@ -74,7 +75,7 @@ export function builtInCondition(
   switch (kind) {
     case "new_customers": {
       const { days } = params as AudienceParams["new_customers"];
-      return sql`(c.first_order_at is not null and c.first_order_at > ${now - (days + 1) * DAY})`;
+      return sql`(c.first_order_at is not null and c.first_order_at >= ${now - days * DAY})`;
     }
     case "cart_abandoners": {
       const { hours } = params as AudienceParams["cart_abandoners"];

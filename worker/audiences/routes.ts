@@ -70,7 +70,10 @@ const EXPORT_PATH = /^\/api\/v1\/audiences\/(\d+)\/export$/;
 const requireKeyOrSignedExport = createMiddleware<AppEnv>(async function requireKeyOrSignedExport(c, next) {
   const match = c.req.method === "GET" ? c.req.path.match(EXPORT_PATH) : null;
   const sig = c.req.query("sig");
-  if (!match || sig === undefined) return requireApiKey(c, next);
+  if (!match || sig === undefined) {
+    await requireApiKey(c, next);
+    return;
+  }
   const [row] = await c.var.db
     .select({ site: sites })
     .from(audiences)

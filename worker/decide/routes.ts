@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { requireApiKey } from "../auth/api-keys";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
+import { requireRole } from "../auth/roles";
 import { COOKIE_ID_PATTERN } from "../collect/collect";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
@@ -122,7 +123,8 @@ decideRoutes.openapi(
   },
 );
 
-decideRoutes.use("/api/v1/visitor-tokens", requireApiKey);
+// Minting tokens is a campaign action: viewers (read-only admin sessions) may not.
+decideRoutes.use("/api/v1/visitor-tokens", requireApiKey, requireRole("marketer"));
 
 decideRoutes.openapi(
   createRoute({
