@@ -35,8 +35,11 @@ function countingD1(real: D1Database, fail: { batch?: boolean; all?: boolean } =
     unwrap.set(wrapped, statement);
     return wrapped;
   };
-  const d1 = new Proxy(real, {
+  const d1: D1Database = new Proxy(real, {
     get(target, prop) {
+      // /b reads through a Sessions API session (worker/decide/session.ts): a session over this
+      // same proxy, so its statements are counted and faults injected as well.
+      if (prop === "withSession") return () => ({ prepare: d1.prepare, batch: d1.batch, getBookmark: () => null });
       if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
