@@ -66,6 +66,8 @@ log(
 const genStarted = performance.now();
 const fixture = await generateBenchData(worker.db, join(ROOT, "migrations"), scale, now);
 const generationMs = performance.now() - genStarted;
+// D1 reports the database's size with every result: what one shop of this size occupies of 10 GB.
+const dbBytes = (await worker.db.prepare("select 1").run()).meta.size_after;
 log(
   `generated in ${(generationMs / 1000).toFixed(1)} s; HTTP load (${runs} runs × ${load.duration} s × ${load.connections} connections)`,
 );
@@ -97,6 +99,7 @@ const figures = {
   tiny,
   scale,
   generationMs,
+  dbBytes,
   machine: { before: machineBefore, after: machine(ROOT) },
   load: { ...load, runs },
   http,
