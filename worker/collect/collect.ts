@@ -4,10 +4,10 @@
  * bound) or applied directly. Unusable batches are recorded here too: nothing sent to tagwerk is
  * silently dropped.
  */
-import { eq, sql } from "drizzle-orm";
-import { sites } from "../db/schema";
+import { sql } from "drizzle-orm";
 import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
+import { cachedSiteByKey } from "../sites/site-cache";
 import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 
@@ -30,8 +30,9 @@ export function newCookieId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function findSiteByKey(db: Db, key: string): Promise<Site | undefined> {
-  return db.query.sites.findFirst({ where: eq(sites.key, key) });
+/** The site of a batch, from the per-isolate cache (worker/sites/site-cache.ts). */
+export function findSiteByKey(db: Db, key: string): Promise<Site | undefined> {
+  return cachedSiteByKey(db, key);
 }
 
 /** One rejected_events row for a batch that could not be used at all. */

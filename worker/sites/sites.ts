@@ -6,6 +6,7 @@ import { issueApiKey } from "../auth/api-keys";
 import { apiKeys, sites } from "../db/schema";
 import type { Db, Site } from "../env";
 import { apiError } from "../errors";
+import { forgetCachedSite } from "./site-cache";
 import { type SiteSettingsSchema, settingsToColumns } from "./site-settings";
 
 type Settings = z.infer<typeof SiteSettingsSchema>;
@@ -32,6 +33,7 @@ export async function updateSite(db: Db, site: Site, patch: Partial<Settings>): 
     .set({ ...columns, updatedAt: Date.now() })
     .where(eq(sites.id, site.id))
     .returning();
+  forgetCachedSite(site.key);
   return updated;
 }
 

@@ -1,0 +1,104 @@
+/**
+ * DESIGN.md, "Budgets": a batch of events costs one D1 round trip. The site a batch names is read
+ * once per isolate and kept a few seconds (worker/sites/site-cache.ts); a settings change made
+ * through this isolate applies at once.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../worker/index";
+import { BASE, call, createTestSite } from "../fixtures/api";
+import { CHROME_UA, postEvents, SHOP } from "./post-events";
+
+/** The real D1 binding, counting round trips (a statement's first/all/run/raw, a batch). */
+function countingDb() {
+  const counter = { trips: 0 };
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") counter.trips++;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const originals = new WeakMap<object, D1PreparedStatement>();
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (query: string) => {
+          const real = target.prepare(query);
+          const wrapped = wrap(real);
+          originals.set(wrapped, real);
+          return wrapped;
+        };
+      if (prop === "batch")
+        return (statements: D1PreparedStatement[]) => {
+          counter.trips++;
+          return target.batch(statements.map((s) => originals.get(s) ?? s));
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, counter };
+}
+
+async function postCounted(siteKey: string, db: D1Database) {
+  const ctx = createExecutionContext();
+  const body = JSON.stringify({
+    site: siteKey,
+    events: Array.from({ length: 20 }, (_, i) => ({
+      type: "view",
+      ts: Date.now(),
+      url: `${SHOP}/p/${i}`,
+      props: { sku: `S-${i}`, category: "rings", price: 10 },
+    })),
+  });
+  const res = await app.fetch(
+    new Request(`${BASE}/e`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "text/plain",
+        "User-Agent": CHROME_UA,
+        Origin: SHOP,
+        Cookie: `tw_id=${"a".repeat(32)}`,
+      },
+      body,
+    }),
+    { ...env, DB: db, EVENTS_QUEUE: undefined } as unknown as Env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("the cost of a batch of events", () => {
+  it("writes a batch of 20 events in one D1 round trip once its site is known to the isolate", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const first = countingDb();
+    expect((await postCounted(siteKey, first.db)).status).toBe(204);
+    const second = countingDb();
+    expect((await postCounted(siteKey, second.db)).status).toBe(204);
+    expect(second.counter.trips).toBe(1);
+    const stored = await env.DB.prepare("select count(*) as n from events where cookie_id = ?")
+      .bind("a".repeat(32))
+      .first<number>("n");
+    expect(stored).toBe(40);
+  });
+
+  it("applies a changed list of allowed origins at once", async () => {
+    const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const batch = { site: siteKey, events: [{ type: "page", ts: Date.now(), url: `${SHOP}/` }] };
+    expect((await postEvents(batch)).status).toBe(204);
+    const other = "https://other.example";
+    expect((await postEvents(batch, { origin: other })).status).toBe(403);
+    const patched = await call("/api/v1/site", {
+      method: "PATCH",
+      key: apiKey,
+      json: { allowed_origins: [SHOP, other] },
+    });
+    expect(patched.status).toBe(200);
+    expect((await postEvents(batch, { origin: other })).status).toBe(204);
+  });
+});
