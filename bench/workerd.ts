@@ -79,9 +79,12 @@ export async function startBenchWorker(opts: {
     compatibilityFlags: flags,
     d1Databases: { DB: "tagwerk-bench" },
     d1Persist: opts.persistDir,
-    // As in wrangler.toml: /e and impressions go through the events queue.
-    queueProducers: { EVENTS_QUEUE: { queueName: "tagwerk-events" } },
-    queueConsumers: { "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 } },
+    // As in wrangler.toml: /e and impressions go through the events queue; webhooks have their own.
+    queueProducers: { EVENTS_QUEUE: { queueName: "tagwerk-events" }, WEBHOOKS_QUEUE: { queueName: "tagwerk-webhooks" } },
+    queueConsumers: {
+      "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 },
+      "tagwerk-webhooks": { maxBatchSize: 10, maxBatchTimeout: 2, maxRetries: 10 },
+    },
     bindings: {
       ENVIRONMENT: "bench",
       OPERATOR_TOKEN: "bench-operator-token",
