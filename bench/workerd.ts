@@ -80,7 +80,10 @@ export async function startBenchWorker(opts: {
     d1Databases: { DB: "tagwerk-bench" },
     d1Persist: opts.persistDir,
     // As in wrangler.toml: /e and impressions go through the events queue; webhooks have their own.
-    queueProducers: { EVENTS_QUEUE: { queueName: "tagwerk-events" }, WEBHOOKS_QUEUE: { queueName: "tagwerk-webhooks" } },
+    queueProducers: {
+      EVENTS_QUEUE: { queueName: "tagwerk-events" },
+      WEBHOOKS_QUEUE: { queueName: "tagwerk-webhooks" },
+    },
     queueConsumers: {
       "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 },
       "tagwerk-webhooks": { maxBatchSize: 10, maxBatchTimeout: 2, maxRetries: 10 },
