@@ -1,12 +1,14 @@
 /**
  * DESIGN.md, "Budgets": a batch of events costs one D1 round trip. The site a batch names is read
  * once per isolate and kept a few seconds (worker/sites/site-cache.ts); a settings change made
- * through this isolate applies at once.
+ * through this isolate applies at once. The queue consumer writes a delivery's event batches in one
+ * round trip as well.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../worker/index";
+import type { QueueMessage } from "../../worker/collect";
+import worker, { app } from "../../worker/index";
 import { BASE, call, createTestSite } from "../fixtures/api";
 import { CHROME_UA, postEvents, SHOP } from "./post-events";
 
@@ -100,5 +102,40 @@ describe("the cost of a batch of events", () => {
     });
     expect(patched.status).toBe(200);
     expect((await postEvents(batch, { origin: other })).status).toBe(204);
+  });
+
+  it("writes the event batches of a whole queue delivery in one D1 round trip", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const siteId = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<number>("id");
+    const cookies = Array.from({ length: 5 }, (_, i) => String(i).repeat(32));
+    const bodies: QueueMessage[] = cookies.map((cookieId) => ({
+      kind: "events",
+      siteId: siteId as number,
+      cookieId,
+      events: [
+        { type: "page", ts: 1, url: `${SHOP}/` },
+        { type: "view", ts: 2, url: `${SHOP}/p`, props: { sku: "R-1", category: "rings", price: 10 } },
+      ],
+      rejected: [],
+      receivedAt: Date.now(),
+    }));
+    const batch = createMessageBatch<QueueMessage>(
+      "tagwerk-events",
+      bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    const { db, counter } = countingDb();
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, DB: db } as unknown as Env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks.sort()).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    expect(counter.trips).toBe(1);
+    for (const cookieId of cookies) {
+      const visitor = await env.DB.prepare(
+        "select pageviews, interests from visitors where site_id = ? and cookie_id = ?",
+      )
+        .bind(siteId, cookieId)
+        .first<{ pageviews: number; interests: string }>();
+      expect(visitor).toEqual({ pageviews: 1, interests: JSON.stringify({ rings: 1 }) });
+    }
   });
 });

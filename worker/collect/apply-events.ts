@@ -123,12 +123,24 @@ export async function applyEventBatch(
   now: number,
   rejected: RejectedRow[] = [],
 ): Promise<void> {
-  const statements: SQL[] = [];
-  if (events.length > 0) statements.push(...profileStatements(site.id, cookieId, events, now));
-  if (rejected.length > 0) statements.push(rejectedStatement(site.id, "collect", rejected, now));
+  const statements = eventBatchStatements(site.id, cookieId, events, now, rejected);
   if (statements.length === 0) return;
   await redeemPurchaseCoupons(db, site.id, cookieId, events, now);
   await runBatch(db, statements);
+}
+
+/** The writes of one batch (profile, events, rejections), for applyEventBatch or a larger batch. */
+export function eventBatchStatements(
+  siteId: number,
+  cookieId: string,
+  events: TagEvent[],
+  now: number,
+  rejected: RejectedRow[] = [],
+): SQL[] {
+  const statements: SQL[] = [];
+  if (events.length > 0) statements.push(...profileStatements(siteId, cookieId, events, now));
+  if (rejected.length > 0) statements.push(rejectedStatement(siteId, "collect", rejected, now));
+  return statements;
 }
 
 const dialect = new SQLiteAsyncDialect();
