@@ -3,9 +3,9 @@
  * batch API) of statements that each resolve the site by key and the visitor's cookie ID in SQL —
  * the cookie ID comes from the request, or from id_links for a partner user ID — so that nothing
  * has to be read before the batch:
- *   the site (holdout share, coupon parameter, rules version), the visitor ⋈ customer, today's cap
- *   counters, the coupon assignments of the visitor and its customer, the rules the visitor has
- *   converted on (stop after conversion), and the product the creative may show.
+ *   the site (holdout share, coupon parameter, rules version) with today's cap counters, the
+ *   coupon assignments of the visitor and its customer and the rules the visitor has converted on
+ *   (stop after conversion); the visitor; its customer; and the product the creative may show.
  */
 import { and, eq, getTableColumns } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
@@ -60,15 +60,21 @@ const SITE = "(select id from sites where key = ?1)";
 const ME = `coalesce(?2, (select cookie_id from id_links where site_id = ${SITE} and partner_key = ?3 and partner_user_id = ?4))`;
 const MY_CUSTOMER = `(select customer_id from visitors where site_id = ${SITE} and cookie_id = ${ME})`;
 const DECISION_SQL = {
-  site: `select id, key, holdout, coupon_param, rules_version, ${ME} as cookie_id from sites where key = ?1`,
+  // The site with the visitor's small per-cookie sets folded in as JSON arrays — today's cap
+  // counters, coupon assignments (of the cookie and of its customer), converted rules — because
+  // each further statement of a batch costs about as much workerd CPU as a keyed read
+  // (bench/RESULTS.md); the site row always exists, a visitor row need not.
+  site: `select id, key, holdout, coupon_param, rules_version, ${ME} as cookie_id,
+      (select json_group_array(json_array(rule_id, count)) from cap_counters
+        where site_id = ${SITE} and cookie_id = ${ME} and day = ?5) as caps,
+      (select json_group_array(json_array(id, pool_id, code, holder, expires_at, redeemed_at)) from coupons
+        where pool_id in (select id from coupon_pools where site_id = ${SITE})
+          and holder in ('v:' || ${ME}, 'c:' || ${MY_CUSTOMER})) as assignments,
+      (select json_group_array(rule_id) from rule_conversions where site_id = ${SITE} and cookie_id = ${ME}) as conversions
+    from sites where key = ?1`,
   // visitor and customer as two single-table statements: each row maps by its own column names.
   visitor: `select * from visitors where site_id = ${SITE} and cookie_id = ${ME} limit 1`,
   customer: `select * from customers where site_id = ${SITE} and customer_id = ${MY_CUSTOMER} limit 1`,
-  caps: `select rule_id, count from cap_counters where site_id = ${SITE} and cookie_id = ${ME} and day = ?5`,
-  assignments: `select id, pool_id, code, holder, expires_at, redeemed_at from coupons
-    where pool_id in (select id from coupon_pools where site_id = ${SITE})
-      and holder in ('v:' || ${ME}, 'c:' || ${MY_CUSTOMER})`,
-  conversions: `select rule_id from rule_conversions where site_id = ${SITE} and cookie_id = ${ME}`,
   // The product a creative shows: the last item put in the cart, else the most recently updated
   // product of the visitor's top interest category.
   product: `select * from products where site_id = ${SITE} and sku = coalesce(
@@ -106,7 +112,12 @@ type SiteRow = {
   coupon_param: string;
   rules_version: number;
   cookie_id: string | null;
+  /** JSON arrays, see DECISION_SQL.site. */
+  caps: string;
+  assignments: string;
+  conversions: string;
 };
+type AssignmentTuple = [number, number, string, string | null, number | null, number | null];
 
 export async function loadDecisionState(
   db: Db,
@@ -116,35 +127,34 @@ export async function loadDecisionState(
 ): Promise<DecisionState> {
   const d1 = toD1(db);
   const ids = [siteKey, identity.cookieId, identity.partner?.key ?? null, identity.partner?.userId ?? null];
-  const [siteRows, visitorRows, customerRows, capRows, assignmentRows, conversionRows, productRows] = await d1.batch([
-    d1.prepare(DECISION_SQL.site).bind(...ids),
+  const [siteRows, visitorRows, customerRows, productRows] = await d1.batch([
+    d1.prepare(DECISION_SQL.site).bind(...ids, dayOf(now)),
     d1.prepare(DECISION_SQL.visitor).bind(...ids),
     d1.prepare(DECISION_SQL.customer).bind(...ids),
-    d1.prepare(DECISION_SQL.caps).bind(...ids, dayOf(now)),
-    d1.prepare(DECISION_SQL.assignments).bind(...ids),
-    d1.prepare(DECISION_SQL.conversions).bind(...ids),
     d1.prepare(DECISION_SQL.product).bind(...ids),
   ]);
-  const siteRow = (siteRows.results as SiteRow[])[0];
-  const site: DecisionSite | null = siteRow
-    ? {
-        id: siteRow.id,
-        key: siteRow.key,
-        holdout: siteRow.holdout,
-        couponParam: siteRow.coupon_param,
-        rulesVersion: siteRow.rules_version,
-        cookieId: siteRow.cookie_id,
-      }
-    : null;
-  const caps = capRows.results as { rule_id: number; count: number }[];
+  const row = (siteRows.results as SiteRow[])[0];
+  if (!row) return emptyState();
+  const caps = JSON.parse(row.caps) as [number, number][];
+  const assignments = (JSON.parse(row.assignments) as AssignmentTuple[]).map(
+    ([id, pool_id, code, holder, expires_at, redeemed_at]) => ({ id, pool_id, code, holder, expires_at, redeemed_at }),
+  );
+  const site: DecisionSite = {
+    id: row.id,
+    key: row.key,
+    holdout: row.holdout,
+    couponParam: row.coupon_param,
+    rulesVersion: row.rules_version,
+    cookieId: row.cookie_id,
+  };
   return {
     site,
-    cookieId: site?.cookieId ?? null,
+    cookieId: site.cookieId,
     visitor: toVisitor(visitorRows.results[0] as Record<string, unknown> | undefined),
     customer: toCustomer(customerRows.results[0] as Record<string, unknown> | undefined),
-    caps: new Map(caps.map((r) => [r.rule_id, r.count])),
-    assignments: (assignmentRows.results as AssignmentRow[]).filter((r) => r.holder !== null),
-    converted: new Set((conversionRows.results as { rule_id: number }[]).map((r) => r.rule_id)),
+    caps: new Map(caps),
+    assignments: assignments.filter((r): r is AssignmentRow => r.holder !== null),
+    converted: new Set(JSON.parse(row.conversions) as number[]),
     product: toProduct(productRows.results[0] as Record<string, unknown> | undefined),
   };
 }
