@@ -135,7 +135,7 @@ Where a decision's time goes — its pieces served on their own by the same work
 | --- | --- | --- | --- | --- |
 ${[
   ["/healthz through the Hono app (routing, middleware, drizzle, `select 1`)", "part_app"],
-  ["the decision's D1 batch alone (loadDecisionState, 7 statements)", "part_load"],
+  ["the decision's D1 batch alone (loadDecisionState)", "part_load"],
   ["one keyed read of a whole visitor row, as a batch of 1", "part_reads1"],
   ["seven such reads in one batch", "part_reads7"],
   ["signing one click token alone (jose HS256)", "part_sign"],
