@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
+import { seedCampaigns } from "./seed/campaigns";
 import { seedDemo } from "./seed/demo";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -49,7 +50,11 @@ export async function withLocalDb<T>(persistTo: string, fn: (db: D1Database) => 
 
 export async function prepareLocalDatabase(persistTo: string, shopOrigins: string[]) {
   migrateLocal(persistTo);
-  return withLocalDb(persistTo, (db) => seedDemo(db, { shopOrigins }));
+  return withLocalDb(persistTo, async (db) => {
+    const seeded = await seedDemo(db, { shopOrigins });
+    await seedCampaigns(db, { shopUrl: shopOrigins[0] });
+    return seeded;
+  });
 }
 
 export type RunningWorker = { url: string; process: ChildProcess; stop: () => Promise<void> };

@@ -6,7 +6,8 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestIdVariables } from "hono/request-id";
 import type * as schema from "./db/schema";
 
-export type Db = DrizzleD1Database<typeof schema>;
+/** `$client` is the raw D1 binding, for hot paths that batch prepared statements themselves. */
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
 export type Site = typeof schema.sites.$inferSelect;
 
 /** Who is calling the management API: an API key acts with the admin role. */

@@ -4,11 +4,18 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { clicksRoutes } from "./clicks/routes";
+import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { couponsRoutes } from "./coupons/routes";
+import { creativesRoutes } from "./creatives/routes";
 import { dbMiddleware } from "./db/client";
+import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { rulesRoutes } from "./rules/routes";
 import { sitesRoutes } from "./sites/routes";
 
 const app = createRouter();
@@ -27,6 +34,13 @@ app.use(dbMiddleware);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
+app.route("/", collectRoutes);
+app.route("/", creativesRoutes);
+app.route("/", rulesRoutes);
+app.route("/", decideRoutes);
+app.route("/", clicksRoutes);
+app.route("/", importRoutes);
+app.route("/", couponsRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -34,6 +48,7 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => consumeQueueBatch(batch, env),
+} satisfies ExportedHandler<Env, QueueMessage>;
 
 export { app };

@@ -1,0 +1,69 @@
+/**
+ * Sends batches to `POST /e` through the Worker's fetch handler, with or without the events queue
+ * binding: `queue: undefined` is a deployment without it (direct writes).
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { app } from "../../worker/index";
+import { BASE } from "../fixtures/api";
+
+export const SHOP = "https://shop.example";
+export const CHROME_UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
+
+type PostOptions = {
+  /** Raw body text instead of JSON.stringify(batch). */
+  raw?: string;
+  origin?: string | null;
+  cookie?: string;
+  userAgent?: string;
+  contentType?: string;
+  queue?: Queue;
+};
+
+export async function postEvents(batch: unknown, options: PostOptions = {}): Promise<Response> {
+  const headers = new Headers({
+    "Content-Type": options.contentType ?? "text/plain;charset=UTF-8",
+    "User-Agent": options.userAgent ?? CHROME_UA,
+  });
+  const origin = options.origin === undefined ? SHOP : options.origin;
+  if (origin !== null) headers.set("Origin", origin);
+  if (options.cookie) headers.set("Cookie", `tw_id=${options.cookie}`);
+  const body = options.raw ?? JSON.stringify(batch);
+  const ctx = createExecutionContext();
+  const res = await app.fetch(
+    new Request(`${BASE}/e`, { method: "POST", headers, body }),
+    { ...env, EVENTS_QUEUE: options.queue as Queue },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** The tw_id value a response set, if any. */
+export function cookieIdOf(res: Response): string | null {
+  const header = res.headers.get("Set-Cookie") ?? "";
+  return /tw_id=([0-9a-f]{32})/.exec(header)?.[1] ?? null;
+}
+
+export function event(type: string, props?: unknown, extra: Record<string, unknown> = {}) {
+  return {
+    type,
+    ts: 1_700_000_000_000,
+    url: `${SHOP}/p`,
+    ref: "",
+    ...(props === undefined ? {} : { props }),
+    ...extra,
+  };
+}
+
+export async function visitorOf(cookieId: string) {
+  return env.DB.prepare("select * from visitors where cookie_id = ?").bind(cookieId).first<Record<string, unknown>>();
+}
+
+export async function countRows(table: string, where = "1 = 1", ...params: unknown[]) {
+  const row = await env.DB.prepare(`select count(*) as n from ${table} where ${where}`)
+    .bind(...params)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}

@@ -1,0 +1,147 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import type { EventsMessage, QueueMessage } from "../../worker/collect";
+import { EVENTS_QUEUE_MAX_RETRIES } from "../../worker/collect";
+import worker from "../../worker/index";
+import { BASE, createTestSite } from "../fixtures/api";
+import { CHROME_UA, cookieIdOf, event, postEvents, SHOP, visitorOf } from "./post-events";
+
+/** A producer binding that keeps what /e sends, so the test hands it to the consumer itself. */
+function recordingQueue() {
+  const sent: QueueMessage[] = [];
+  const queue = {
+    send: async (body: QueueMessage) => {
+      sent.push(body);
+    },
+    sendBatch: async () => {},
+  } as unknown as Queue;
+  return { queue, sent };
+}
+
+async function consume(bodies: unknown[], attempts = 1) {
+  const batch = createMessageBatch<QueueMessage>(
+    "tagwerk-events",
+    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body: body as QueueMessage })),
+  );
+  const ctx = createExecutionContext();
+  // The Worker's own handler object: a batch from createMessageBatch cannot cross exports' RPC boundary.
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+const shoppingTrip = (siteKey: string) => ({
+  site: siteKey,
+  events: [
+    event("page"),
+    event("view", { sku: "R-1", category: "rings", price: 120 }),
+    event("view", { sku: "R-2", category: "rings", price: 80 }),
+    event("cart", { action: "add", sku: "R-1", category: "rings", price: 120, qty: 1 }),
+    event("identify", { customer: "C-q" }),
+    event("purchase", { order: "O-1", value: 120, coupon: "X" }),
+    event("view", { sku: "R-2", category: "rings", price: 80 }),
+    event("cart", { action: "add", sku: "R-2", category: "rings", price: 80, qty: 1 }),
+    { type: "view", ts: 1 },
+  ],
+});
+
+const PROFILE_FIELDS =
+  "customer_id, visits, pageviews, interests, interest_days, visit_days, cart, cart_items, cart_value, consent";
+
+describe("the events queue", () => {
+  it("gives the same profile through the queue as through direct writes", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const direct = await postEvents(shoppingTrip(siteKey));
+    expect(direct.status).toBe(202);
+    const directCookie = cookieIdOf(direct)!;
+
+    const { queue, sent } = recordingQueue();
+    const queued = await postEvents(shoppingTrip(siteKey), { queue });
+    expect(queued.status).toBe(202);
+    const queuedCookie = cookieIdOf(queued)!;
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      kind: "events",
+      cookieId: queuedCookie,
+      rejected: [{ reason: expect.any(String) }],
+    });
+    expect((sent[0] as EventsMessage).events).toHaveLength(8);
+    // Nothing is written before the consumer runs.
+    expect(await visitorOf(queuedCookie)).toBeNull();
+
+    const result = await consume(sent);
+    expect(result.explicitAcks).toEqual(["m0"]);
+    expect(result.retryMessages).toEqual([]);
+
+    const read = (cookie: string) =>
+      env.DB.prepare(`select ${PROFILE_FIELDS} from visitors where cookie_id = ?`).bind(cookie).first();
+    const directProfile = await read(directCookie);
+    expect(directProfile).toMatchObject({ customer_id: "C-q", cart_items: 1, pageviews: 1 });
+    expect(await read(queuedCookie)).toEqual(directProfile);
+    const counts = await env.DB.prepare(
+      "select cookie_id, count(*) as n from events where cookie_id in (?, ?) group by cookie_id order by n",
+    )
+      .bind(directCookie, queuedCookie)
+      .all<{ n: number }>();
+    expect(counts.results.map((r) => r.n)).toEqual([8, 8]);
+    const customer = await env.DB.prepare(
+      "select orders, lifetime_revenue from customers where customer_id = 'C-q'",
+    ).first();
+    expect(customer).toEqual({ orders: 2, lifetime_revenue: 240 });
+  });
+
+  it("retries a failing message and keeps it in rejected_events after the last attempt", async () => {
+    const body: QueueMessage = {
+      kind: "events",
+      siteId: 123_456,
+      cookieId: "f".repeat(32),
+      events: [{ type: "page", ts: 1 }],
+      rejected: [],
+      receivedAt: 1,
+    };
+    const early = await consume([body], 1);
+    expect(early.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m0"]);
+    const last = await consume([body], EVENTS_QUEUE_MAX_RETRIES + 1);
+    expect(last.explicitAcks).toEqual(["m0"]);
+    const row = await env.DB.prepare(
+      "select source, reason, payload from rejected_events where site_id = 123456",
+    ).first<{
+      source: string;
+      reason: string;
+      payload: string;
+    }>();
+    expect(row?.source).toBe("queue");
+    expect(row?.reason).toMatch(/^queue gave up after 4 attempts/);
+    expect(JSON.parse(row!.payload)).toEqual(body);
+  });
+
+  it("keeps a message of an unknown kind instead of dropping it", async () => {
+    await consume([{ kind: "mystery", siteId: 654_321 }], EVENTS_QUEUE_MAX_RETRIES + 1);
+    const row = await env.DB.prepare("select reason from rejected_events where site_id = 654321").first<{
+      reason: string;
+    }>();
+    expect(row?.reason).toContain('unknown message kind "mystery"');
+  });
+
+  it("delivers through the real queue binding to the Worker's consumer", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const res = await exports.default.fetch(
+      new Request(`${BASE}/e`, {
+        method: "POST",
+        headers: { "Content-Type": "text/plain", Origin: SHOP, "User-Agent": CHROME_UA },
+        body: JSON.stringify({
+          site: siteKey,
+          events: [event("page"), event("view", { sku: "Q-1", category: "rings" })],
+        }),
+      }),
+    );
+    expect(res.status).toBe(204);
+    const cookie = cookieIdOf(res)!;
+    await vi.waitFor(
+      async () => {
+        expect(await visitorOf(cookie)).toMatchObject({ pageviews: 1, interests: '{"rings":1}' });
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+  });
+});

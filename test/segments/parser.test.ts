@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { buildProfile, compileSegment, parseSegment, SegmentError, segmentWhere } from "../../worker/segments";
+
+function errorOf(expression: string): SegmentError {
+  try {
+    parseSegment(expression);
+  } catch (err) {
+    if (err instanceof SegmentError) return err;
+    throw err;
+  }
+  throw new Error(`"${expression}" parsed`);
+}
+
+describe("segment parser", () => {
+  it("parses every example of DESIGN.md", () => {
+    for (const expression of [
+      'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0',
+      'cluster in ("rings", "earrings") and interest("rings") >= 3',
+      "cart_items > 0 and cart_age_hours >= 1 and not customer",
+      "days_since_first_order <= 28",
+      'interest("rings", 30) > 2 or visits(7) >= 3 and attr.tier = "gold"',
+      'cluster contains ("rings", "gifts") and placement = "home" and country != "DE" and device in ("mobile")',
+    ]) {
+      expect(() => parseSegment(expression)).not.toThrow();
+    }
+  });
+
+  it("gives and precedence over or, and not over and", () => {
+    expect(parseSegment("orders > 1 or orders < 5 and not customer")).toMatchObject({
+      type: "or",
+      items: [{ type: "compare" }, { type: "and", items: [{ type: "compare" }, { type: "not" }] }],
+    });
+  });
+
+  it("names the 1-based position and what was expected when a value is missing", () => {
+    const err = errorOf('gender = "f" and (orders > )');
+    expect(err.position).toBe(28);
+    expect(err.message).toBe('at 28: expected a value (number, string, list, true, false) but found ")"');
+    expect(err.expected).toBe("a value (number, string, list, true, false)");
+  });
+
+  it("lists the fields when a field name is unknown", () => {
+    const err = errorOf("gendr = 'f'");
+    expect(err.position).toBe(1);
+    expect(err.message).toContain("expected a field (customer, gender, cluster, lifetime_revenue");
+    expect(err.message).toContain('but found "gendr"');
+  });
+
+  it("refuses values of the wrong type and operators a field does not have", () => {
+    expect(errorOf('orders = "3"').message).toBe('at 10: expected a number for orders but found "3"');
+    expect(errorOf('gender > "f"').message).toBe('at 8: expected =, !=, in or contains for gender but found ">"');
+    expect(errorOf("customer = 1").message).toBe("at 12: expected true or false for customer but found 1");
+    expect(errorOf("orders contains 3").message).toContain("expected =, !=, <, <=, >, >= or in for orders");
+    expect(errorOf("attr.age > 'x'").message).toBe("at 12: expected a number after > but found 'x'");
+  });
+
+  it("reports unbalanced parentheses, trailing tokens, unterminated strings and empty input", () => {
+    expect(errorOf("(orders > 1").message).toBe('at 12: expected ")" but found end of expression');
+    expect(errorOf("orders > 1 orders").message).toBe(
+      'at 12: expected "and", "or" or the end of the expression but found "orders"',
+    );
+    expect(errorOf('gender = "f').message).toBe('at 10: expected a closing " but found end of expression');
+    expect(errorOf("  ").message).toBe("at 3: expected a condition (e.g. orders > 0) but found end of expression");
+    expect(errorOf("orders in 3").message).toContain('expected a list after "in"');
+    expect(errorOf("visits(0) > 1").message).toContain("expected a whole number of days (1 to 366)");
+    expect(errorOf("orders > 1 & orders < 3").message).toBe('at 12: expected a field, operator or value but found "&"');
+  });
+});
+
+describe("request context", () => {
+  it("is read from the profile's context on the edge", () => {
+    const isHomeMobile = compileSegment('placement = "home" and device in ("mobile", "tablet") and country != "DE"');
+    expect(isHomeMobile(buildProfile(null, null, { placement: "home", device: "mobile", country: "AT" }), 0)).toBe(
+      true,
+    );
+    expect(isHomeMobile(buildProfile(null, null, { placement: "home", device: "mobile", country: "DE" }), 0)).toBe(
+      false,
+    );
+    expect(isHomeMobile(buildProfile(null, null, { placement: "home", device: "mobile" }), 0)).toBe(false);
+  });
+
+  it("is refused on the SQL side with an error naming the field", () => {
+    expect(() => segmentWhere('orders > 1 and country = "DE"', 0)).toThrow(SegmentError);
+    expect(() => segmentWhere('orders > 1 and country = "DE"', 0)).toThrow(
+      "at 16: country is request context, known only when a banner is decided; audiences and counts cannot use it",
+    );
+  });
+});

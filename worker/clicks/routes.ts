@@ -1,0 +1,57 @@
+/**
+ * `GET /c/:token`: a click on a creative. A genuine token answers 302 to the rule's landing URL
+ * with the coupon in the site's coupon parameter and records the click (once per impression);
+ * anything else answers 400 — never a redirect to somewhere the token did not sign.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { getCookie } from "hono/cookie";
+import { COOKIE_ID_PATTERN } from "../collect/collect";
+import { recordDecisionMessage } from "../decide/impressions";
+import { runAfterResponse } from "../decide/routes";
+import { apiError } from "../errors";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { landingWithCoupon, readClickToken } from "./tokens";
+
+export const clicksRoutes = createRouter();
+
+clicksRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/c/{token}",
+    tags: ["Banners"],
+    summary: "Follow a click: 302 to the landing page with the coupon applied",
+    request: {
+      params: z.object({
+        token: z
+          .string()
+          .max(4000)
+          .openapi({ param: { name: "token", in: "path" } }),
+      }),
+    },
+    responses: {
+      302: { description: "Redirect to the landing URL; the coupon is in the site's coupon parameter" },
+      ...errorResponses(400),
+    },
+  }),
+  async (c) => {
+    const now = Date.now();
+    const claims = await readClickToken(c.env.SIGNING_SECRET, c.req.valid("param").token, now);
+    if (!claims) throw apiError(400, "invalid_token", "The click token is invalid or expired");
+    const cookie = getCookie(c, "tw_id");
+    runAfterResponse(
+      c,
+      recordDecisionMessage(c.env, {
+        kind: "click",
+        siteId: claims.siteId,
+        impressionUid: claims.impression,
+        ruleId: claims.ruleId,
+        cookieId: cookie && COOKIE_ID_PATTERN.test(cookie) ? cookie : null,
+        ts: now,
+      }),
+    );
+    c.header("Cache-Control", "no-store");
+    c.header("Referrer-Policy", "no-referrer");
+    return c.redirect(landingWithCoupon(claims), 302);
+  },
+);

@@ -1,0 +1,79 @@
+/**
+ * The events queue's consumer: applies each message's batch in one D1 round trip. A message that
+ * fails is retried; on its last attempt its content lands in rejected_events with the reason, so
+ * nothing is lost. Messages carry a `kind` so other producers (impressions) can share the queue.
+ */
+import { createDb } from "../db/client";
+import { type DecisionMessage, writeDecisionMessages } from "../decide/impressions";
+import type { Db } from "../env";
+import { applyEventBatch, rejectedStatement, truncatePayload } from "./apply-events";
+import type { QueueMessage } from "./collect";
+
+/** Must match `max_retries` of the consumer in wrangler.toml. */
+export const EVENTS_QUEUE_MAX_RETRIES = 3;
+
+async function applyMessage(db: Db, body: QueueMessage) {
+  switch (body.kind) {
+    case "events":
+      await applyEventBatch(db, { id: body.siteId }, body.cookieId, body.events, body.receivedAt, body.rejected);
+      return;
+    case "impression":
+    case "click":
+      await writeDecisionMessages(db, [body]);
+      return;
+    default:
+      throw new Error(`unknown message kind ${JSON.stringify((body as { kind?: unknown }).kind)}`);
+  }
+}
+
+/**
+ * Impressions and clicks of the whole delivery are written in ONE D1 batch (with the cap counters);
+ * if that fails, each is retried on its own through the per-message path below.
+ */
+async function writeDecisionBatch(db: Db, messages: readonly Message<QueueMessage>[]) {
+  const decisions = messages.filter((m) => m.body.kind === "impression" || m.body.kind === "click");
+  if (decisions.length === 0) return new Set<Message<QueueMessage>>();
+  try {
+    await writeDecisionMessages(
+      db,
+      decisions.map((m) => m.body as DecisionMessage),
+    );
+    for (const message of decisions) message.ack();
+    return new Set(decisions);
+  } catch {
+    return new Set<Message<QueueMessage>>();
+  }
+}
+
+export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  const db = createDb(env.DB);
+  const written = await writeDecisionBatch(db, batch.messages);
+  for (const message of batch.messages) {
+    if (written.has(message)) continue;
+    try {
+      await applyMessage(db, message.body);
+      message.ack();
+    } catch (error) {
+      // `attempts` counts from 1: the last delivery is the one after max_retries retries.
+      if (message.attempts > EVENTS_QUEUE_MAX_RETRIES) {
+        const body = message.body as Partial<QueueMessage>;
+        const reason = `queue gave up after ${message.attempts} attempts: ${String(error).slice(0, 500)}`;
+        try {
+          await db.run(
+            rejectedStatement(
+              typeof body?.siteId === "number" ? body.siteId : null,
+              "queue",
+              [{ reason, payload: truncatePayload(message.body, 30_000) }],
+              Date.now(),
+            ),
+          );
+          message.ack();
+        } catch {
+          message.retry();
+        }
+      } else {
+        message.retry();
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The tag's two public endpoints: `GET /t.js` (the built tag, cacheable with an ETag) and
+ * `POST /e` (event batches from the tag or from a shop's server).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie, setCookie } from "hono/cookie";
+import { cors } from "hono/cors";
+import { etag } from "hono/etag";
+import { isbot } from "isbot";
+import type { AppEnv, Site } from "../env";
+import { apiError } from "../errors";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { truncatePayload } from "./apply-events";
+import { COOKIE_ID_PATTERN, collectBatch, countBot, findSiteByKey, recordUnusableBatch } from "./collect";
+import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
+import { TAG_SCRIPT } from "./tag-bundle.generated";
+
+const COOKIE_MAX_AGE = 400 * 24 * 60 * 60;
+
+export const collectRoutes = createRouter();
+
+collectRoutes.get("/t.js", etag(), (c) => {
+  // Shops embed this on every page: browsers and CDNs may keep it an hour, then revalidate
+  // with If-None-Match (a 304 costs a few bytes).
+  c.header("Cache-Control", "public, max-age=3600, must-revalidate");
+  c.header("Content-Type", "application/javascript; charset=utf-8");
+  return c.body(TAG_SCRIPT, 200);
+});
+
+type Envelope = { site: Site; events: unknown[] };
+
+// The body is read once per request (hono caches it); the parsed envelope is shared by the CORS
+// check (which needs the site's allowed origins) and the handler.
+const envelopes = new WeakMap<Request, Promise<Envelope>>();
+
+function readEnvelope(c: Context<AppEnv>): Promise<Envelope> {
+  let envelope = envelopes.get(c.req.raw);
+  if (!envelope) {
+    envelope = parseEnvelope(c);
+    envelopes.set(c.req.raw, envelope);
+  }
+  return envelope;
+}
+
+async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
+  const db = c.var.db;
+  const now = Date.now();
+  // text/plain is what sendBeacon sends without a preflight; JSON from servers is read the same.
+  const text = await c.req.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    await recordUnusableBatch(db, { id: null, key: null }, "malformed JSON", text, now);
+    throw apiError(400, "invalid_json", "The body is not valid JSON");
+  }
+  const parsed = BatchEnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    const key = typeof (json as { site?: unknown })?.site === "string" ? (json as { site: string }).site : null;
+    const message = describeIssues(parsed.error);
+    await recordUnusableBatch(db, { id: null, key: key?.slice(0, 64) ?? null }, message, text, now);
+    throw apiError(400, "invalid_batch", message);
+  }
+  const site = await findSiteByKey(db, parsed.data.site);
+  if (!site) {
+    await recordUnusableBatch(db, { id: null, key: parsed.data.site }, "unknown site", text, now);
+    throw apiError(400, "unknown_site", `No site with key "${parsed.data.site}"`);
+  }
+  return { site, events: parsed.data.events };
+}
+
+collectRoutes.use(
+  "/e",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: async (c) => {
+      await recordUnusableBatch(
+        c.var.db,
+        { id: null, key: null },
+        `body over ${MAX_BODY_BYTES} bytes`,
+        null,
+        Date.now(),
+      );
+      throw apiError(413, "payload_too_large", `The body exceeds ${MAX_BODY_BYTES} bytes`);
+    },
+  }),
+  cors({
+    // Only the site's own origins may read answers and send credentials (the tw_id cookie).
+    // A preflight carries no body: it names its site with ?site= (the tag never needs one: it
+    // sends text/plain).
+    origin: async (origin, c: Context<AppEnv>) => {
+      if (!origin) return null;
+      const site =
+        c.req.method === "OPTIONS"
+          ? await findSiteByKey(c.var.db, c.req.query("site") ?? "")
+          : (await readEnvelope(c)).site;
+      return site?.allowedOrigins.includes(origin) ? origin : null;
+    },
+    credentials: true,
+    allowMethods: ["POST"],
+    maxAge: 86_400,
+  }),
+);
+
+const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
+
+collectRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/e",
+    tags: ["Collect"],
+    summary: "Record a batch of tag events",
+    description:
+      "Accepts `text/plain` (what `sendBeacon` sends, without a CORS preflight) or `application/json`, " +
+      `at most ${MAX_BODY_BYTES} bytes and 50 events. Sets the \`tw_id\` cookie when absent. Each event is ` +
+      "validated on its own: rejected ones are listed in a 202 answer and kept in rejected_events.",
+    request: {
+      // Documented only: the body is parsed and validated in the handler, because one bad event
+      // must not reject its whole batch (and text/plain bodies are not validated by route schemas).
+      body: { required: false, content: { "text/plain": { schema: BatchSchema } } },
+    },
+    responses: {
+      204: { description: "Every event accepted" },
+      202: {
+        description: "Some events rejected",
+        content: {
+          "application/json": {
+            schema: z.object({ accepted: z.number(), rejected: z.array(RejectionSchema) }).openapi("CollectResult"),
+          },
+        },
+      },
+      ...errorResponses(400, 403, 413),
+    },
+  }),
+  async (c) => {
+    const { site, events } = await readEnvelope(c);
+    const db = c.var.db;
+    const now = Date.now();
+    const origin = c.req.header("Origin");
+    // Browsers always send Origin on a cross-origin POST; servers send none and are accepted.
+    if (origin !== undefined && !site.allowedOrigins.includes(origin)) {
+      await recordUnusableBatch(
+        db,
+        { id: site.id, key: site.key },
+        `origin ${truncatePayload(origin, 200)} not allowed`,
+        events,
+        now,
+      );
+      throw apiError(403, "origin_not_allowed", "This origin may not send events for this site");
+    }
+    if (isbot(c.req.header("User-Agent") ?? "")) {
+      await countBot(db, site.id, now);
+      return c.body(null, 204);
+    }
+    const current = getCookie(c, "tw_id");
+    const cookieId = current && COOKIE_ID_PATTERN.test(current) ? current : null;
+    const result = await collectBatch(db, c.env.EVENTS_QUEUE, site, cookieId, events, now);
+    if (result.newCookieId) {
+      setCookie(c, "tw_id", result.newCookieId, {
+        httpOnly: true,
+        secure: true,
+        sameSite: "Lax",
+        path: "/",
+        maxAge: COOKIE_MAX_AGE,
+        ...(site.cookieDomain ? { domain: site.cookieDomain } : {}),
+      });
+    }
+    if (result.rejected.length > 0) return c.json({ accepted: result.accepted, rejected: result.rejected }, 202);
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,231 @@
+/**
+ * Claiming a coupon for one person: the heart of "one code per visitor (or customer) per pool,
+ * never the same code to two people".
+ *
+ * Who holds a code is a string: `c:CUSTOMER_ID` for a visitor linked to a CRM customer (so all
+ * their devices share one code) or `v:COOKIE_ID`. The unique index coupons_pool_holder_idx on
+ * (pool_id, holder) is what makes "one per holder per pool" hold under any concurrency; SQLite
+ * (D1) runs one write at a time, so a list pool's "take the lowest free row" UPDATE can never
+ * hand one row to two holders.
+ *
+ * A claim is ONE D1 round trip: a batch (a transaction in D1) that
+ *   1. moves the visitor's cookie code over to the customer when the visitor is now linked,
+ *   2. archives the holder's expired, unredeemed assignment (holder becomes `x:ID:HOLDER`, so the
+ *      unique index frees up and the old row keeps its history),
+ *   3. takes a free list code / inserts a fresh generated code — guarded by NOT EXISTS and
+ *      ON CONFLICT DO NOTHING so that nothing in the batch can fail and roll the others back,
+ *   4. reads the holder's assignment back: just claimed, or the one they already had.
+ *
+ * Decisions: an expired, unredeemed assignment is replaced by a new code on the next claim (its
+ * row stays, archived); a redeemed assignment is final — the holder gets no second code from that
+ * pool and claimCoupon answers null (the rule's no-coupon variant).
+ *
+ * The decision path reads assignments inside its own single batch with assignmentQuery() and
+ * turns the rows into a map with assignmentsByPool(); only a first claim costs a second trip.
+ */
+import type { Db } from "../env";
+import { generateCode } from "./code-format";
+
+/** Anything that prepares and batches D1 statements: the binding, a Sessions API session. */
+export type D1Like = Pick<D1Database, "prepare" | "batch">;
+
+export type ClaimPool = { id: number; kind: "list" | "generated"; prefix: string; validDays: number };
+
+export type ClaimInput = {
+  siteId: number;
+  pool: ClaimPool;
+  /** `c:CUSTOMER_ID` or `v:COOKIE_ID`: see couponHolder(). */
+  holder: string;
+  cookieId: string | null;
+  customerId: string | null;
+  ruleId: number | null;
+  now: number;
+};
+
+export type ClaimResult = { code: string; expiresAt: number; couponId: number; fresh: boolean };
+
+export type Assignment = {
+  couponId: number;
+  poolId: number;
+  code: string;
+  holder: string;
+  expiresAt: number;
+  /** Set when the holder already used the code: the decision path serves the no-coupon variant. */
+  redeemedAt: number | null;
+};
+
+/** The columns assignmentQuery() selects, as D1 returns them. */
+export type AssignmentRow = {
+  id: number;
+  pool_id: number;
+  code: string;
+  holder: string;
+  expires_at: number | null;
+  redeemed_at: number | null;
+};
+
+const DAY_MS = 86_400_000;
+const GENERATED_ATTEMPTS = 5;
+
+/** One code per customer across devices when the visitor is linked, otherwise per cookie. */
+export function couponHolder(ids: { customerId?: string | null; cookieId?: string | null }): string {
+  if (ids.customerId) return `c:${ids.customerId}`;
+  if (ids.cookieId) return `v:${ids.cookieId}`;
+  throw new Error("a coupon holder needs a customer ID or a cookie ID");
+}
+
+/** The raw D1 client: claims and redemptions are hand-written SQL batches, one round trip each. */
+export function toD1(db: Db | D1Like): D1Like {
+  return "$client" in db ? (db.$client as D1Database) : (db as D1Like);
+}
+
+/**
+ * Gives `holder` their code in `pool`: the one they hold, or a new one claimed atomically.
+ * Null when the pool is dry (list pools) or the holder already redeemed their code.
+ */
+export async function claimCoupon(db: Db | D1Like, input: ClaimInput): Promise<ClaimResult | null> {
+  const d1 = toD1(db);
+  for (let attempt = 0; attempt < GENERATED_ATTEMPTS; attempt++) {
+    const result = await claimOnce(d1, input);
+    if (result !== "collision") return result;
+  }
+  throw new Error(`pool ${input.pool.id}: ${GENERATED_ATTEMPTS} generated codes in a row collided`);
+}
+
+async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | null | "collision"> {
+  const { siteId, pool, holder, cookieId, customerId, ruleId, now } = input;
+  const expiresAt = now + pool.validDays * DAY_MS;
+  const statements: D1PreparedStatement[] = [];
+
+  if (holder.startsWith("c:") && cookieId) {
+    statements.push(
+      d1
+        .prepare(
+          `update coupons set holder = ?1, customer_id = ?2
+           where pool_id = ?3 and holder = ?4
+             and not exists (select 1 from coupons where pool_id = ?3 and holder = ?1)`,
+        )
+        .bind(holder, customerId, pool.id, `v:${cookieId}`),
+    );
+  }
+  statements.push(
+    d1
+      .prepare(
+        `update coupons set holder = 'x:' || id || ':' || holder
+         where pool_id = ?1 and holder = ?2 and redeemed_at is null and expires_at <= ?3`,
+      )
+      .bind(pool.id, holder, now),
+  );
+  if (pool.kind === "list") {
+    statements.push(
+      d1
+        .prepare(
+          `update coupons
+           set holder = ?1, cookie_id = ?2, customer_id = ?3, rule_id = ?4, assigned_at = ?5, expires_at = ?6
+           where id = (select id from coupons where pool_id = ?7 and holder is null order by id limit 1)
+             and not exists (select 1 from coupons where pool_id = ?7 and holder = ?1)
+           returning id`,
+        )
+        .bind(holder, cookieId, customerId, ruleId, now, expiresAt, pool.id),
+    );
+  } else {
+    statements.push(
+      d1
+        .prepare(
+          `insert into coupons
+             (site_id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at)
+           select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+           where not exists (select 1 from coupons where pool_id = ?2 and holder = ?4)
+           on conflict do nothing
+           returning id`,
+        )
+        .bind(siteId, pool.id, generateCode(pool.prefix), holder, cookieId, customerId, ruleId, now, expiresAt),
+    );
+  }
+  statements.push(
+    d1
+      .prepare("select id, code, expires_at, redeemed_at from coupons where pool_id = ?1 and holder = ?2")
+      .bind(pool.id, holder),
+  );
+
+  const results = await d1.batch(statements);
+  const claimed = results[results.length - 2].results as { id: number }[];
+  const current = (results[results.length - 1].results as Omit<AssignmentRow, "pool_id" | "holder">[])[0];
+  if (!current) {
+    // Nothing held and nothing claimed: a list pool is dry, or a generated code hit an existing
+    // code of the site (the unique index on (site_id, code)) and is retried with a new one.
+    return pool.kind === "generated" ? "collision" : null;
+  }
+  if (current.redeemed_at !== null) return null;
+  return {
+    code: current.code,
+    expiresAt: current.expires_at ?? expiresAt,
+    couponId: current.id,
+    fresh: claimed.length > 0,
+  };
+}
+
+/** The holder's live assignment in a pool (redeemed ones included, expired unredeemed ones not). */
+export async function findAssignment(
+  db: Db | D1Like,
+  poolId: number,
+  holder: string,
+  now: number,
+): Promise<Assignment | null> {
+  const row = await toD1(db)
+    .prepare(
+      "select id, pool_id, code, holder, expires_at, redeemed_at from coupons where pool_id = ?1 and holder = ?2",
+    )
+    .bind(poolId, holder)
+    .first<AssignmentRow>();
+  return row ? toAssignment(row, now) : null;
+}
+
+/**
+ * A prepared statement for the decision path's single batch: every assignment the given holders
+ * (e.g. `[c:CUSTOMER, v:COOKIE]`) hold in any pool of the site. It reaches the rows through the
+ * unique (pool_id, holder) index, one lookup per pool × holder, so it stays cheap on big pools.
+ */
+export function assignmentQuery(d1: D1Like, siteId: number, holders: string[]): D1PreparedStatement {
+  return d1.prepare(assignmentSql(holders.length)).bind(siteId, ...holders);
+}
+
+/** The SQL of assignmentQuery() for `count` holders: ?1 is the site, ?2.. the holders. */
+export function assignmentSql(count: number): string {
+  if (count < 1 || count > 8) throw new Error("assignmentQuery takes 1 to 8 holders");
+  const marks = Array.from({ length: count }, (_, i) => `?${i + 2}`).join(", ");
+  return `select id, pool_id, code, holder, expires_at, redeemed_at from coupons
+    where pool_id in (select id from coupon_pools where site_id = ?1) and holder in (${marks})`;
+}
+
+/**
+ * Turns assignmentQuery() rows into one assignment per pool, preferring holders earlier in
+ * `holders` (pass the customer holder first) and dropping expired, unredeemed rows.
+ * When the assignment found is not held by `holders[0]` (a code claimed before the visitor was
+ * linked to a customer), calling claimCoupon() with the customer holder moves it to the customer.
+ */
+export function assignmentsByPool(rows: AssignmentRow[], holders: string[], now: number): Map<number, Assignment> {
+  const byPool = new Map<number, Assignment>();
+  for (const row of rows) {
+    const assignment = toAssignment(row, now);
+    if (!assignment) continue;
+    const existing = byPool.get(row.pool_id);
+    if (!existing || holders.indexOf(row.holder) < holders.indexOf(existing.holder)) {
+      byPool.set(row.pool_id, assignment);
+    }
+  }
+  return byPool;
+}
+
+function toAssignment(row: AssignmentRow, now: number): Assignment | null {
+  const expiresAt = row.expires_at ?? 0;
+  if (row.redeemed_at === null && expiresAt <= now) return null;
+  return {
+    couponId: row.id,
+    poolId: row.pool_id,
+    code: row.code,
+    holder: row.holder,
+    expiresAt,
+    redeemedAt: row.redeemed_at,
+  };
+}

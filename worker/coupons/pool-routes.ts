@@ -1,0 +1,245 @@
+/** `/api/v1/pools`: coupon pools, their counts, and uploading a list pool's codes. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { apiError } from "../errors";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { toD1 } from "./claim";
+import { countsOf, createPool, deletePool, getPool, listPools, poolCounts, poolToJson, updatePool } from "./pools";
+import { MAX_UPLOAD_LINES, UploadError, uploadCodes } from "./upload";
+
+const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+
+const PoolBody = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    kind: z.enum(["list", "generated"]).openapi({
+      description: "`list`: codes uploaded by the shop; `generated`: made at the edge on each first claim",
+    }),
+    prefix: z
+      .string()
+      .regex(/^[A-Z0-9_-]{0,16}$/, "upper-case letters, digits, - and _ (at most 16)")
+      .default("")
+      .openapi({ description: "Put before generated codes, e.g. SPRING-", example: "SPRING-" }),
+    valid_days: z.number().int().min(1).max(3650).default(30).openapi({
+      description: "A code expires this many days after it was assigned",
+    }),
+    discount: z.string().max(100).default("").openapi({ description: "Shown in creatives as {{discount}}" }),
+  })
+  .strict();
+
+const CountsSchema = z
+  .object({
+    total: z.number(),
+    free: z.number().nullable().openapi({ description: "Codes left to hand out; null for generated pools" }),
+    assigned: z.number(),
+    expired: z.number(),
+    redeemed: z.number(),
+  })
+  .openapi("PoolCounts");
+
+const PoolSchema = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    kind: z.enum(["list", "generated"]),
+    prefix: z.string(),
+    valid_days: z.number(),
+    discount: z.string(),
+    created_at: z.number(),
+    updated_at: z.number(),
+    counts: CountsSchema,
+  })
+  .openapi("CouponPool");
+
+const PoolParam = z.object({
+  pool: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "pool", in: "path" }, example: 1 }),
+});
+
+const UploadResultSchema = z
+  .object({
+    accepted: z.number(),
+    rejected: z.array(z.object({ line: z.number(), reason: z.string() })),
+  })
+  .openapi("CodeUploadResult");
+
+export const poolRoutes = createRouter();
+
+poolRoutes.use("/api/v1/pools", requireApiKey);
+poolRoutes.use("/api/v1/pools/*", requireApiKey);
+
+poolRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/pools",
+    tags: ["Coupons"],
+    summary: "The site's coupon pools with their counts",
+    security: [{ apiKey: [] }],
+    responses: {
+      200: {
+        description: "Pools",
+        content: { "application/json": { schema: z.object({ pools: z.array(PoolSchema) }) } },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => {
+    const siteId = c.var.site.id;
+    const [pools, counts] = await Promise.all([listPools(c.var.db, siteId), poolCounts(c.var.db, siteId, Date.now())]);
+    return c.json({ pools: pools.map((p) => poolToJson(p, countsOf(p, counts.get(p.id)))) }, 200);
+  },
+);
+
+poolRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/pools",
+    tags: ["Coupons"],
+    summary: "Create a coupon pool",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { body: { required: true, content: { "application/json": { schema: PoolBody } } } },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: PoolSchema } } },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const pool = await createPool(c.var.db, c.var.site.id, { ...body, validDays: body.valid_days });
+    return c.json(poolToJson(pool, countsOf(pool, undefined)), 201);
+  },
+);
+
+poolRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/pools/{pool}",
+    tags: ["Coupons"],
+    summary: "One pool with its counts (codes left, assigned, expired, redeemed)",
+    security: [{ apiKey: [] }],
+    request: { params: PoolParam },
+    responses: {
+      200: { description: "The pool", content: { "application/json": { schema: PoolSchema } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const { pool: poolId } = c.req.valid("param");
+    const siteId = c.var.site.id;
+    const pool = await getPool(c.var.db, siteId, poolId);
+    const counts = await poolCounts(c.var.db, siteId, Date.now(), poolId);
+    return c.json(poolToJson(pool, countsOf(pool, counts.get(poolId))), 200);
+  },
+);
+
+poolRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/pools/{pool}",
+    tags: ["Coupons"],
+    summary: "Change a pool (its kind cannot change)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: PoolParam,
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: PoolBody.extend({
+              prefix: z.string().regex(/^[A-Z0-9_-]{0,16}$/, "upper-case letters, digits, - and _ (at most 16)"),
+              valid_days: z.number().int().min(1).max(3650),
+              discount: z.string().max(100),
+            }).partial(),
+          },
+        },
+      },
+    },
+    responses: {
+      200: { description: "The updated pool", content: { "application/json": { schema: PoolSchema } } },
+      ...errorResponses(400, 401, 403, 404, 409),
+    },
+  }),
+  async (c) => {
+    const { pool: poolId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const siteId = c.var.site.id;
+    const pool = await updatePool(c.var.db, siteId, poolId, { ...body, validDays: body.valid_days });
+    const counts = await poolCounts(c.var.db, siteId, Date.now(), poolId);
+    return c.json(poolToJson(pool, countsOf(pool, counts.get(poolId))), 200);
+  },
+);
+
+poolRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/pools/{pool}",
+    tags: ["Coupons"],
+    summary: "Delete a pool and its codes (409 while a rule uses it)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: PoolParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    await deletePool(c.var.db, c.var.site.id, c.req.valid("param").pool);
+    return c.body(null, 204);
+  },
+);
+
+poolRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/pools/{pool}/codes",
+    tags: ["Coupons"],
+    summary: "Upload pre-made codes to a list pool",
+    description:
+      "CSV (`text/csv`: a `code` column, or one column without header) or `text/plain` (one code per " +
+      `line); at most ${MAX_UPLOAD_LINES} codes. Codes: A-Z a-z 0-9 - _, at most 64 characters, unique ` +
+      "in the site. Every refused line is reported with its number and reason. Generated pools make " +
+      "their codes on claim and take no uploads.",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: PoolParam,
+      body: {
+        required: true,
+        content: { "text/csv": { schema: z.string() }, "text/plain": { schema: z.string() } },
+      },
+    },
+    responses: {
+      200: { description: "What was accepted", content: { "application/json": { schema: UploadResultSchema } } },
+      ...errorResponses(400, 401, 403, 404, 413, 415),
+    },
+  }),
+  async (c) => {
+    const { pool: poolId } = c.req.valid("param");
+    const siteId = c.var.site.id;
+    const pool = await getPool(c.var.db, siteId, poolId);
+    if (pool.kind !== "list") {
+      throw apiError(400, "not_a_list_pool", "Generated pools make their codes on claim; upload to a list pool");
+    }
+    const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    const format = type === "text/csv" ? "csv" : type === "text/plain" ? "text" : null;
+    if (!format) throw apiError(415, "unsupported_media_type", "Send text/csv or text/plain");
+    if (Number(c.req.header("content-length") ?? 0) > MAX_UPLOAD_BYTES) {
+      throw apiError(413, "payload_too_large", `At most ${MAX_UPLOAD_BYTES} bytes per upload`);
+    }
+    const text = await c.req.text();
+    if (text.length > MAX_UPLOAD_BYTES) {
+      throw apiError(413, "payload_too_large", `At most ${MAX_UPLOAD_BYTES} bytes per upload`);
+    }
+    try {
+      return c.json(await uploadCodes(toD1(c.var.db), siteId, poolId, text, format), 200);
+    } catch (err) {
+      if (err instanceof UploadError) throw apiError(400, "invalid_upload", err.message);
+      throw err;
+    }
+  },
+);

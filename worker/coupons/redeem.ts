@@ -1,0 +1,202 @@
+/**
+ * Redeeming a coupon exactly once, and undoing it for a cancelled order. Used by the shop
+ * backend's API call (`POST /api/v1/coupons/redeem`) and by a purchase event that carries a
+ * coupon (worker/collect/): whichever arrives first redeems, the other finds it already redeemed
+ * by the same order — so a redemption is counted once, whichever way it came in.
+ *
+ * One D1 round trip each: a batch (one transaction) whose first statement is the atomic
+ * `UPDATE ... WHERE redeemed_at IS NULL RETURNING` — SQLite runs writes one at a time, so of 20
+ * simultaneous redeems exactly one changes the row. The customer's coupons_redeemed counter moves
+ * only when that UPDATE changed a row: `changes()` inside the next statement still reports the
+ * previous statement's count (SQLite sets it when a statement completes). The rule conversion is
+ * an idempotent insert keyed on (rule, cookie). The last statements read the coupon's state and
+ * the site's generated-pool prefixes, so a failed redeem is classified without another trip.
+ */
+import type { Db } from "../env";
+import { type D1Like, toD1 } from "./claim";
+import { classifyMissingCode } from "./code-format";
+
+export type CouponState = {
+  id: number;
+  poolId: number;
+  code: string;
+  holder: string | null;
+  cookieId: string | null;
+  customerId: string | null;
+  ruleId: number | null;
+  assignedAt: number | null;
+  expiresAt: number | null;
+  redeemedAt: number | null;
+  orderId: string | null;
+};
+
+export type RedeemResult =
+  | { status: "redeemed"; coupon: CouponState }
+  | { status: "already_redeemed"; coupon: CouponState }
+  | { status: "expired"; coupon: CouponState }
+  /** A list code that was never handed out: not redeemable (a leaked upload file stays useless). */
+  | { status: "unassigned" }
+  | { status: "mistyped" }
+  | { status: "unknown" };
+
+export type RollbackResult =
+  | { status: "rolled_back"; coupon: CouponState }
+  | { status: "not_redeemed"; coupon: CouponState }
+  | { status: "other_order"; coupon: CouponState }
+  | { status: "mistyped" }
+  | { status: "unknown" };
+
+const COUPON_COLUMNS = `id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at,
+  redeemed_at, order_id`;
+
+type CouponRow = {
+  id: number;
+  pool_id: number;
+  code: string;
+  holder: string | null;
+  cookie_id: string | null;
+  customer_id: string | null;
+  rule_id: number | null;
+  assigned_at: number | null;
+  expires_at: number | null;
+  redeemed_at: number | null;
+  order_id: string | null;
+};
+
+function toState(row: CouponRow): CouponState {
+  return {
+    id: row.id,
+    poolId: row.pool_id,
+    code: row.code,
+    holder: row.holder,
+    cookieId: row.cookie_id,
+    customerId: row.customer_id,
+    ruleId: row.rule_id,
+    assignedAt: row.assigned_at,
+    expiresAt: row.expires_at,
+    redeemedAt: row.redeemed_at,
+    orderId: row.order_id,
+  };
+}
+
+function stateAndPrefixes(d1: D1Like, siteId: number, code: string) {
+  return [
+    d1.prepare(`select ${COUPON_COLUMNS} from coupons where site_id = ?1 and code = ?2`).bind(siteId, code),
+    d1.prepare("select prefix from coupon_pools where site_id = ?1 and kind = 'generated'").bind(siteId),
+  ];
+}
+
+function missing(code: string, prefixRows: unknown[]): { status: "mistyped" | "unknown" } {
+  const prefixes = (prefixRows as { prefix: string }[]).map((r) => r.prefix).sort((a, b) => b.length - a.length);
+  return { status: classifyMissingCode(code, prefixes) };
+}
+
+/**
+ * Redeems `code` for `orderId`. `revenue` goes into the rule conversion; `cookieId` (the cookie
+ * of the purchase event) also marks that visitor converted when it differs from the claimer's.
+ */
+export async function redeemCoupon(
+  db: Db | D1Like,
+  siteId: number,
+  code: string,
+  orderId: string,
+  now: number,
+  options: { revenue?: number | null; cookieId?: string | null } = {},
+): Promise<RedeemResult> {
+  const d1 = toD1(db);
+  const revenue = options.revenue ?? null;
+  const statements = [
+    d1
+      .prepare(
+        `update coupons set redeemed_at = ?1, order_id = ?2
+         where site_id = ?3 and code = ?4 and redeemed_at is null and holder is not null and expires_at > ?1
+         returning ${COUPON_COLUMNS}`,
+      )
+      .bind(now, orderId, siteId, code),
+    d1
+      .prepare(
+        `update customers set coupons_redeemed = coalesce(coupons_redeemed, 0) + 1, updated_at = ?1
+         where changes() = 1 and site_id = ?2
+           and customer_id = (select customer_id from coupons where site_id = ?2 and code = ?3)`,
+      )
+      .bind(now, siteId, code),
+    conversionInsert(d1, siteId, code, orderId, revenue, null),
+  ];
+  if (options.cookieId) statements.push(conversionInsert(d1, siteId, code, orderId, revenue, options.cookieId));
+  statements.push(...stateAndPrefixes(d1, siteId, code));
+
+  const results = await d1.batch(statements);
+  const updated = results[0].results as CouponRow[];
+  if (updated.length > 0) return { status: "redeemed", coupon: toState(updated[0]) };
+  const row = (results[results.length - 2].results as CouponRow[])[0];
+  if (!row) return missing(code, results[results.length - 1].results);
+  const coupon = toState(row);
+  if (coupon.redeemedAt !== null) return { status: "already_redeemed", coupon };
+  if (coupon.holder === null) return { status: "unassigned" };
+  return { status: "expired", coupon };
+}
+
+/**
+ * The conversion of the coupon's rule for a cookie (the claimer's, or the purchase event's when
+ * given), written only while the coupon stands redeemed by this order; the unique
+ * (rule_id, cookie_id) index keeps the first conversion.
+ */
+function conversionInsert(
+  d1: D1Like,
+  siteId: number,
+  code: string,
+  orderId: string,
+  revenue: number | null,
+  cookieId: string | null,
+) {
+  return d1
+    .prepare(
+      `insert into rule_conversions (site_id, rule_id, cookie_id, order_id, revenue, ts)
+       select site_id, rule_id, coalesce(?5, cookie_id), order_id, ?4, redeemed_at from coupons
+       where site_id = ?1 and code = ?2 and order_id = ?3 and redeemed_at is not null
+         and rule_id is not null and coalesce(?5, cookie_id) is not null
+       on conflict do nothing`,
+    )
+    .bind(siteId, code, orderId, revenue, cookieId);
+}
+
+/** Undoes the redemption of `code` by `orderId` (a cancelled order); the code is usable again. */
+export async function rollbackCoupon(
+  db: Db | D1Like,
+  siteId: number,
+  code: string,
+  orderId: string,
+  now: number,
+): Promise<RollbackResult> {
+  const d1 = toD1(db);
+  const results = await d1.batch([
+    d1
+      .prepare(
+        `update coupons set redeemed_at = null, order_id = null
+         where site_id = ?1 and code = ?2 and order_id = ?3 and redeemed_at is not null
+         returning ${COUPON_COLUMNS}`,
+      )
+      .bind(siteId, code, orderId),
+    d1
+      .prepare(
+        `update customers set coupons_redeemed = max(coalesce(coupons_redeemed, 0) - 1, 0), updated_at = ?1
+         where changes() = 1 and site_id = ?2
+           and customer_id = (select customer_id from coupons where site_id = ?2 and code = ?3)`,
+      )
+      .bind(now, siteId, code),
+    d1
+      .prepare(
+        `delete from rule_conversions
+         where site_id = ?1 and order_id = ?3
+           and rule_id = (select rule_id from coupons where site_id = ?1 and code = ?2 and redeemed_at is null)`,
+      )
+      .bind(siteId, code, orderId),
+    ...stateAndPrefixes(d1, siteId, code),
+  ]);
+  const updated = results[0].results as CouponRow[];
+  if (updated.length > 0) return { status: "rolled_back", coupon: toState(updated[0]) };
+  const row = (results[3].results as CouponRow[])[0];
+  if (!row) return missing(code, results[4].results);
+  const coupon = toState(row);
+  return coupon.redeemedAt === null ? { status: "not_redeemed", coupon } : { status: "other_order", coupon };
+}

@@ -1,0 +1,110 @@
+/** `/api/v1/creatives`: list, get, create, update, delete. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import {
+  CreativeInputSchema,
+  CreativeSchema,
+  createCreative,
+  creativeToJson,
+  deleteCreative,
+  getCreative,
+  listCreatives,
+  updateCreative,
+} from "./creatives";
+
+export const creativesRoutes = createRouter();
+
+creativesRoutes.use("/api/v1/creatives", requireApiKey);
+creativesRoutes.use("/api/v1/creatives/*", requireApiKey);
+
+const tags = ["Creatives"];
+const security = [{ apiKey: [] }];
+const one = { content: { "application/json": { schema: CreativeSchema } } };
+
+creativesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/creatives",
+    tags,
+    security,
+    summary: "The site's creatives",
+    responses: {
+      200: {
+        description: "Creatives",
+        content: { "application/json": { schema: z.object({ creatives: z.array(CreativeSchema) }) } },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => {
+    const rows = await listCreatives(c.var.db, c.var.site.id);
+    return c.json({ creatives: rows.map(creativeToJson) }, 200);
+  },
+);
+
+creativesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/creatives/{id}",
+    tags,
+    security,
+    summary: "One creative",
+    request: { params: IdParam },
+    responses: { 200: { description: "The creative", ...one }, ...errorResponses(401, 404) },
+  }),
+  async (c) => c.json(creativeToJson(await getCreative(c.var.db, c.var.site.id, c.req.valid("param").id)), 200),
+);
+
+creativesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/creatives",
+    tags,
+    security,
+    summary: "Create a creative; its template is checked for unknown variables and unsafe positions",
+    middleware: [requireRole("marketer")] as const,
+    request: { body: { required: true, content: { "application/json": { schema: CreativeInputSchema } } } },
+    responses: { 201: { description: "Created", ...one }, ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => c.json(creativeToJson(await createCreative(c.var.db, c.var.site.id, c.req.valid("json"))), 201),
+);
+
+creativesRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/creatives/{id}",
+    tags,
+    security,
+    summary: "Change a creative",
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: IdParam,
+      body: { required: true, content: { "application/json": { schema: CreativeInputSchema.partial() } } },
+    },
+    responses: { 200: { description: "Updated", ...one }, ...errorResponses(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const row = await updateCreative(c.var.db, c.var.site.id, c.req.valid("param").id, c.req.valid("json"));
+    return c.json(creativeToJson(row), 200);
+  },
+);
+
+creativesRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/creatives/{id}",
+    tags,
+    security,
+    summary: "Delete a creative that no rule or fallback uses",
+    middleware: [requireRole("marketer")] as const,
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    await deleteCreative(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);

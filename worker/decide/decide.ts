@@ -1,0 +1,287 @@
+/**
+ * The decision path for one banner (DESIGN.md, "Decision path for one banner"): identity, one D1
+ * batch, the cached rules, the first matching rule and its holdout, the coupon, the rendered
+ * creative and the impression message. Any fault serves the placement's fallback creative, and if
+ * even that fails the built-in empty one: an ad network never sees a 5xx.
+ */
+import { verifyVisitorToken } from "../auth/jwt";
+import { mintClickToken } from "../clicks/tokens";
+import { COOKIE_ID_PATTERN } from "../collect/collect";
+import { type Assignment, assignmentsByPool, claimCoupon, couponHolder } from "../coupons";
+import type { CompiledCreative } from "../creatives/compile";
+import { safeUrl, type TemplateValues } from "../creatives/template";
+import type { Db } from "../env";
+import { buildProfile } from "../segments/profile";
+import { chooseRule, deviceOf } from "./choose";
+import type { ImpressionMessage } from "./impressions";
+import { type DecisionState, emptyState, type Identity, loadDecisionState, loadFallback } from "./load";
+import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
+import { type CompiledRule, cachedRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
+
+export type DecideInput = {
+  siteKey: string;
+  placement: string;
+  format: ResponseFormat;
+  /** The tw_id cookie, if any. */
+  cookie: string | undefined;
+  /** `t`: a visitor token minted by tagwerk. */
+  token: string | undefined;
+  partner: { key: string; userId: string } | null;
+  /** `click`: the ad network's click macro, a prefix for our click URL. */
+  clickMacro: string | undefined;
+  userAgent: string | undefined;
+  country: string | undefined;
+  /** scheme://host of this Worker, for the click URL. */
+  origin: string;
+  now: number;
+};
+
+export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null };
+
+const DAY_FORMAT = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
+  if (input.cookie && COOKIE_ID_PATTERN.test(input.cookie)) return { cookieId: input.cookie, partner: null };
+  if (input.partner) return { cookieId: null, partner: input.partner };
+  if (input.token) {
+    const cookieId = await verifyVisitorToken(secret, input.siteKey, input.token, input.now);
+    if (cookieId && COOKIE_ID_PATTERN.test(cookieId)) return { cookieId, partner: null };
+  }
+  return { cookieId: null, partner: null };
+}
+
+function impressionUid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The code to show: the holder's live assignment, or a freshly claimed one (a second round trip). */
+async function couponFor(
+  db: Db,
+  state: DecisionState,
+  siteId: number,
+  rule: CompiledRule,
+  now: number,
+): Promise<{ id: number; code: string; expiresAt: number } | null> {
+  const pool = rule.pool;
+  const cookieId = state.cookieId;
+  if (!pool || !cookieId) return null;
+  const customerId = state.visitor?.customerId ?? null;
+  const holders = customerId
+    ? [couponHolder({ customerId }), couponHolder({ cookieId })]
+    : [couponHolder({ cookieId })];
+  const held: Assignment | undefined = assignmentsByPool(state.assignments, holders, now).get(pool.id);
+  if (held?.redeemedAt != null) return null;
+  if (held && held.holder === holders[0]) return { id: held.couponId, code: held.code, expiresAt: held.expiresAt };
+  const claimed = await claimCoupon(db, {
+    siteId,
+    pool,
+    holder: holders[0],
+    cookieId,
+    customerId,
+    ruleId: rule.id,
+    now,
+  });
+  return claimed ? { id: claimed.couponId, code: claimed.code, expiresAt: claimed.expiresAt } : null;
+}
+
+function productValues(state: DecisionState): TemplateValues {
+  const p = state.product;
+  if (!p) return {};
+  return {
+    product_name: p.name ?? "",
+    product_price: p.price == null ? "" : p.price.toFixed(2),
+    product_sku: p.sku,
+    product_category: p.category ?? "",
+    product_url: p.url ?? "",
+    product_image: p.imageUrl ?? "",
+  };
+}
+
+/** The customer's first cluster that the rule's segment names, else their first cluster. */
+function clusterFor(state: DecisionState, rule: CompiledRule | null): string {
+  const clusters = state.customer?.clusters ?? [];
+  return clusters.find((c) => rule?.segmentLiterals.includes(c)) ?? clusters[0] ?? "";
+}
+
+async function clickUrl(secret: string, input: DecideInput, claims: Parameters<typeof mintClickToken>[1]) {
+  const ours = `${input.origin}/c/${await mintClickToken(secret, claims, input.now)}`;
+  // The network's macro is a prefix it expands to its own redirector; only http(s) is honoured.
+  return input.clickMacro && safeUrl(input.clickMacro) ? input.clickMacro + encodeURIComponent(ours) : ours;
+}
+
+type Serve = {
+  creative: CompiledCreative;
+  rule: CompiledRule | null;
+  holdout: boolean;
+  coupon: { id: number; code: string; expiresAt: number; discount: string } | null;
+};
+
+async function serve(
+  secret: string,
+  input: DecideInput,
+  state: DecisionState,
+  site: NonNullable<DecisionState["site"]>,
+  chosen: Serve,
+): Promise<DecideOutput> {
+  const { creative, rule, coupon } = chosen;
+  const uid = impressionUid();
+  const shownRule = chosen.holdout ? null : rule;
+  const url = await clickUrl(secret, input, {
+    site: site.key,
+    siteId: site.id,
+    impression: uid,
+    ruleId: shownRule?.id ?? null,
+    landingUrl: creative.landingUrl,
+    coupon: coupon?.code ?? null,
+    couponParam: site.couponParam,
+  });
+  const values: TemplateValues = {
+    ...productValues(state),
+    cluster: clusterFor(state, shownRule),
+    click_url: url,
+    coupon: coupon?.code ?? "",
+    discount: coupon?.discount ?? "",
+    expires: coupon ? DAY_FORMAT(coupon.expiresAt) : "",
+  };
+  const rendered = renderResponse(input.format, creative, values, {
+    impression: uid,
+    rule: shownRule?.id ?? null,
+    coupon: coupon ? { code: coupon.code, expires: new Date(coupon.expiresAt).toISOString() } : null,
+    click_url: url,
+  });
+  return {
+    ...rendered,
+    status: 200,
+    impression: {
+      kind: "impression",
+      siteId: site.id,
+      uid,
+      placement: input.placement,
+      ruleId: rule?.id ?? null,
+      creativeId: creative.id,
+      cookieId: state.cookieId,
+      couponId: coupon?.id ?? null,
+      holdout: chosen.holdout,
+      ts: input.now,
+    },
+  };
+}
+
+function fallbackOf(ruleSet: RuleSet | undefined, input: DecideInput): CompiledCreative | null {
+  const creative = ruleSet?.fallbacks.get(input.placement);
+  return creative && fitsFormat(creative, input.format) ? creative : null;
+}
+
+/** Decides and renders. Throws only for an unknown site (404); every other fault falls back. */
+export async function decide(env: Env, db: Db, input: DecideInput): Promise<DecideOutput> {
+  const secret = env.SIGNING_SECRET;
+  let state: DecisionState | undefined;
+  let ruleSet: RuleSet | undefined;
+  try {
+    const identity = await resolveIdentity(secret, input);
+    state = await loadDecisionState(db, input.siteKey, identity, input.now);
+    const site = state.site;
+    if (!site) {
+      return { ...emptyCreative(input.format), status: 404, impression: null };
+    }
+    // The steady state: the rules of this version are in the isolate already, no second trip.
+    ruleSet = cachedRuleSet(site.id, site.rulesVersion) ?? (await loadRuleSet(db, site.id, site.rulesVersion));
+    const rules = (ruleSet.byPlacement.get(input.placement) ?? []).filter((r) => fitsFormat(r.creative, input.format));
+    const profile = buildProfile(state.visitor, state.customer, {
+      placement: input.placement,
+      country: input.country,
+      device: deviceOf(input.userAgent),
+    });
+    const choice = chooseRule({
+      rules,
+      profile,
+      cookieId: state.cookieId,
+      caps: state.caps,
+      converted: state.converted,
+      siteHoldout: site.holdout,
+      now: input.now,
+    });
+    if (choice.kind === "rule") {
+      const rule = choice.rule;
+      const coupon = await couponFor(db, state, site.id, rule, input.now);
+      return await serve(secret, input, state, site, {
+        creative: rule.creative,
+        rule,
+        holdout: false,
+        coupon: coupon && { ...coupon, discount: rule.pool?.discount ?? "" },
+      });
+    }
+    const fallback = fallbackOf(ruleSet, input);
+    if (!fallback) {
+      // Nothing to show; a holdout is still recorded (the control group is what uplift is measured on).
+      const empty: DecideOutput = { ...emptyCreative(input.format), status: 200, impression: null };
+      if (choice.kind === "holdout") empty.impression = holdoutOnly(site.id, input, state, choice.rule);
+      return empty;
+    }
+    return await serve(secret, input, state, site, {
+      creative: fallback,
+      rule: choice.kind === "holdout" ? choice.rule : null,
+      holdout: choice.kind === "holdout",
+      coupon: null,
+    });
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        where: "decide",
+        site: input.siteKey,
+        placement: input.placement,
+        error: String(error),
+      }),
+    );
+    return serveFallbackAfterFault(db, secret, input, state, ruleSet);
+  }
+}
+
+function holdoutOnly(siteId: number, input: DecideInput, state: DecisionState, rule: CompiledRule): ImpressionMessage {
+  return {
+    kind: "impression",
+    siteId,
+    uid: impressionUid(),
+    placement: input.placement,
+    ruleId: rule.id,
+    creativeId: null,
+    cookieId: state.cookieId,
+    couponId: null,
+    holdout: true,
+    ts: input.now,
+  };
+}
+
+async function serveFallbackAfterFault(
+  db: Db,
+  secret: string,
+  input: DecideInput,
+  state: DecisionState | undefined,
+  ruleSet: RuleSet | undefined,
+): Promise<DecideOutput> {
+  try {
+    let site = state?.site;
+    let fallback = fallbackOf(ruleSet, input);
+    if (!site || !fallback) {
+      // The fault came before the rules were at hand (e.g. the decision batch failed): read the
+      // fallback on its own, with no visitor, so that as little as possible has to work.
+      const direct = await loadFallback(db, input.siteKey, input.placement);
+      site = direct?.site;
+      fallback = direct && fitsFormat(direct.creative, input.format) ? direct.creative : null;
+    }
+    if (site && fallback) {
+      const anonymous = { ...(state ?? emptyState()), site, cookieId: state?.cookieId ?? null };
+      return await serve(secret, input, anonymous, site, {
+        creative: fallback,
+        rule: null,
+        holdout: false,
+        coupon: null,
+      });
+    }
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", where: "decide fallback", error: String(error) }));
+  }
+  return { ...emptyCreative(input.format), status: 200, impression: null };
+}

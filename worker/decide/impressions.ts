@@ -1,0 +1,104 @@
+/**
+ * Impressions and clicks are recorded after the response (`waitUntil`) through the events queue,
+ * whose consumer writes many of them in ONE D1 batch together with the frequency-cap counters; a
+ * deployment without the queue binding writes them directly, still as one batch.
+ *
+ * Writes are idempotent, because queues deliver at least once: an impression's cap increment is
+ * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
+ * per impression UID.
+ */
+import { type D1Like, toD1 } from "../coupons/claim";
+import type { Db } from "../env";
+import { dayOf } from "./load";
+
+export type ImpressionMessage = {
+  kind: "impression";
+  siteId: number;
+  uid: string;
+  placement: string;
+  /** null when no rule matched and the fallback was served. */
+  ruleId: number | null;
+  creativeId: number | null;
+  cookieId: string | null;
+  couponId: number | null;
+  /** The visitor is in the rule's control group and was shown the fallback. */
+  holdout: boolean;
+  ts: number;
+};
+
+export type ClickMessage = {
+  kind: "click";
+  siteId: number;
+  impressionUid: string;
+  ruleId: number | null;
+  cookieId: string | null;
+  ts: number;
+};
+
+export type DecisionMessage = ImpressionMessage | ClickMessage;
+
+function statementsFor(d1: D1Like, message: DecisionMessage): D1PreparedStatement[] {
+  if (message.kind === "click") {
+    return [
+      d1
+        .prepare(
+          `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts) values (?1, ?2, ?3, ?4, ?5)
+           on conflict (impression_uid) do nothing`,
+        )
+        .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
+    ];
+  }
+  const day = dayOf(message.ts);
+  const statements: D1PreparedStatement[] = [];
+  if (message.ruleId !== null && message.cookieId !== null && !message.holdout) {
+    statements.push(
+      d1
+        .prepare(
+          `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
+           select ?1, ?2, ?3, ?4, 1 where not exists (select 1 from impressions where uid = ?5)
+           on conflict (site_id, cookie_id, day, rule_id) do update set count = count + 1`,
+        )
+        .bind(message.siteId, message.cookieId, message.ruleId, day, message.uid),
+    );
+  }
+  statements.push(
+    d1
+      .prepare(
+        `insert into impressions (uid, site_id, placement, rule_id, creative_id, cookie_id, coupon_id, holdout, day, ts)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) on conflict (uid) do nothing`,
+      )
+      .bind(
+        message.uid,
+        message.siteId,
+        message.placement,
+        message.ruleId,
+        message.creativeId,
+        message.cookieId,
+        message.couponId,
+        message.holdout ? 1 : 0,
+        day,
+        message.ts,
+      ),
+  );
+  return statements;
+}
+
+/** Writes any number of impressions and clicks in one D1 round trip (hand-written SQL batch). */
+export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionMessage[]): Promise<void> {
+  const d1 = toD1(db);
+  const statements = messages.flatMap((m) => statementsFor(d1, m));
+  if (statements.length > 0) await d1.batch(statements);
+}
+
+/**
+ * Sends one impression or click on its way: into the events queue, or — without the binding —
+ * straight into D1. Runs inside waitUntil, after the response; failures are logged, not thrown.
+ */
+export async function recordDecisionMessage(env: Env, message: DecisionMessage): Promise<void> {
+  try {
+    if (env.EVENTS_QUEUE) await env.EVENTS_QUEUE.send(message);
+    else await writeDecisionMessages(env.DB, [message]);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", where: `record ${message.kind}`, error: String(error) }));
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Turning a compiled creative and the decision's values into the `/b` response body per format:
+ * an HTML document for iframes (which posts its size to the tag, `{tw: "size", w, h}`), the SVG
+ * itself, or the JSON of DESIGN.md for native placements. Also the built-in empty 1×1 creative,
+ * the last resort when even a placement's fallback cannot be served.
+ */
+import type { CompiledCreative, JsonFields } from "../creatives/compile";
+import type { TemplateValues } from "../creatives/template";
+import { escapeMarkup } from "../creatives/template";
+
+export type ResponseFormat = "html" | "svg" | "json";
+
+export type DecisionJson = {
+  impression: string | null;
+  rule: number | null;
+  creative: { id: number | null; format: string; width: number; height: number; body: string | JsonFields };
+  coupon: { code: string; expires: string } | null;
+  click_url: string | null;
+};
+
+export type Rendered = { contentType: string; body: string; headers?: Record<string, string> };
+
+/** A creative fits a response format: an iframe shows html or svg, an svg slot svg, json anything. */
+export function fitsFormat(creative: CompiledCreative, format: ResponseFormat): boolean {
+  if (format === "json") return true;
+  if (format === "svg") return creative.format === "svg";
+  return creative.format === "html" || creative.format === "svg";
+}
+
+function nonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * The iframe document. Links open in the top window (`<base target="_top">`), so a click leaves the
+ * ad slot for the shop. The CSP lets only our own size script run: a creative is markup, not code.
+ */
+export function htmlDocument(body: string, width: number, height: number): Rendered {
+  const n = nonce();
+  return {
+    contentType: "text/html; charset=utf-8",
+    headers: {
+      "Content-Security-Policy": `default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline' https:; font-src https: data:; script-src 'nonce-${n}'; form-action 'none'`,
+    },
+    body: `<!doctype html><html><head><meta charset="utf-8"><base target="_top"><style>html,body{margin:0;padding:0;overflow:hidden;background:transparent}</style></head><body>${body}<script nonce="${n}">parent.postMessage({tw:"size",w:${width},h:${height}},"*")</script></body></html>`,
+  };
+}
+
+export function renderResponse(
+  format: ResponseFormat,
+  creative: CompiledCreative,
+  values: TemplateValues,
+  meta: Omit<DecisionJson, "creative">,
+): Rendered {
+  const body = creative.render(values);
+  if (format === "json") {
+    const json: DecisionJson = {
+      ...meta,
+      creative: { id: creative.id, format: creative.format, width: creative.width, height: creative.height, body },
+    };
+    return { contentType: "application/json; charset=utf-8", body: JSON.stringify(json) };
+  }
+  const markup = typeof body === "string" ? body : escapeMarkup(JSON.stringify(body));
+  if (format === "svg") return { contentType: "image/svg+xml; charset=utf-8", body: markup };
+  return htmlDocument(markup, creative.width, creative.height);
+}
+
+/** The last resort: an empty 1×1 creative, answered 200 so an ad network never sees an error. */
+export function emptyCreative(format: ResponseFormat): Rendered {
+  if (format === "json") {
+    const json: DecisionJson = {
+      impression: null,
+      rule: null,
+      creative: { id: null, format: "html", width: 1, height: 1, body: "" },
+      coupon: null,
+      click_url: null,
+    };
+    return { contentType: "application/json; charset=utf-8", body: JSON.stringify(json) };
+  }
+  if (format === "svg") {
+    return {
+      contentType: "image/svg+xml; charset=utf-8",
+      body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>',
+    };
+  }
+  return htmlDocument("", 1, 1);
+}

@@ -1,0 +1,157 @@
+/**
+ * `GET /b/:placement`: the banner for this visitor, as an iframe document, SVG or JSON; and
+ * `POST /api/v1/visitor-tokens`: the short-lived `t=` token for networks that pass a value through
+ * their macros instead of syncing cookies (minted by the shop backend, or by the tag's own edge).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { requireApiKey } from "../auth/api-keys";
+import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
+import { COOKIE_ID_PATTERN } from "../collect/collect";
+import type { AppEnv } from "../env";
+import { apiError } from "../errors";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { PlacementSchema } from "../rules/rules";
+import { type DecideOutput, decide } from "./decide";
+import { recordDecisionMessage } from "./impressions";
+import { emptyCreative } from "./render";
+
+/** Work after the response (`waitUntil`); awaited in place where there is no execution context. */
+export function runAfterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
+  let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    ctx = undefined;
+  }
+  if (ctx) ctx.waitUntil(work);
+  else return work;
+}
+
+export const decideRoutes = createRouter();
+
+const BannerQuery = z.object({
+  site: z.string().min(1).max(63).openapi({ example: "demo" }),
+  format: z.enum(["html", "json", "svg"]).default("html"),
+  p: z.string().max(64).optional().openapi({ description: "Partner key, with puid: the visitor via id_links" }),
+  puid: z.string().max(256).optional(),
+  t: z.string().max(2000).optional().openapi({ description: "A visitor token from POST /api/v1/visitor-tokens" }),
+  click: z
+    .string()
+    .max(2000)
+    .optional()
+    .openapi({ description: "The ad network's click macro: prefix of the click URL (http(s) only)" }),
+});
+
+const DecisionJsonSchema = z
+  .object({
+    impression: z.string().nullable(),
+    rule: z.number().nullable(),
+    creative: z.object({
+      id: z.number().nullable(),
+      format: z.enum(["html", "svg", "json"]),
+      width: z.number(),
+      height: z.number(),
+      body: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    }),
+    coupon: z.object({ code: z.string(), expires: z.string() }).nullable(),
+    click_url: z.string().nullable(),
+  })
+  .openapi("BannerDecision");
+
+decideRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/b/{placement}",
+    tags: ["Banners"],
+    summary: "The banner for this visitor (never a 5xx: faults serve the placement's fallback)",
+    request: {
+      params: z.object({ placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }) }),
+      query: BannerQuery,
+    },
+    responses: {
+      200: {
+        description: "The creative; `Cache-Control: no-store`",
+        content: {
+          "text/html": { schema: z.string() },
+          "image/svg+xml": { schema: z.string() },
+          "application/json": { schema: DecisionJsonSchema },
+        },
+      },
+      ...errorResponses(400, 404),
+    },
+  }),
+  async (c) => {
+    const { placement } = c.req.valid("param");
+    const query = c.req.valid("query");
+    let out: DecideOutput;
+    try {
+      out = await decide(c.env, c.var.db, {
+        siteKey: query.site,
+        placement,
+        format: query.format,
+        cookie: getCookie(c, "tw_id"),
+        token: query.t,
+        partner: query.p && query.puid ? { key: query.p, userId: query.puid } : null,
+        clickMacro: query.click,
+        userAgent: c.req.header("User-Agent"),
+        country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
+        origin: new URL(c.req.url).origin,
+        now: Date.now(),
+      });
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", where: "GET /b", error: String(error) }));
+      out = { ...emptyCreative(query.format), status: 200, impression: null };
+    }
+    if (out.impression) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
+    const headers: Record<string, string> = {
+      "Content-Type": out.contentType,
+      "Cache-Control": "no-store",
+      ...out.headers,
+    };
+    if (query.format === "json") headers["Access-Control-Allow-Origin"] = "*";
+    if (out.status === 404)
+      throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });
+    return c.body(out.body, 200, headers);
+  },
+);
+
+decideRoutes.use("/api/v1/visitor-tokens", requireApiKey);
+
+decideRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/visitor-tokens",
+    tags: ["Banners"],
+    summary: "Mint a short-lived visitor token for `t=` on /b (for the shop backend)",
+    security: [{ apiKey: [] }],
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.object({ cookie_id: z.string().regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters") }).strict(),
+          },
+        },
+      },
+    },
+    responses: {
+      201: {
+        description: "The token",
+        content: {
+          "application/json": {
+            schema: z.object({ token: z.string(), expires_at: z.number() }).openapi("VisitorToken"),
+          },
+        },
+      },
+      ...errorResponses(400, 401),
+    },
+  }),
+  async (c) => {
+    const now = Date.now();
+    const token = await mintVisitorToken(c.env.SIGNING_SECRET, c.var.site.key, c.req.valid("json").cookie_id, now);
+    return c.json({ token, expires_at: now + VISITOR_TOKEN_TTL_SECONDS * 1000 }, 201);
+  },
+);

@@ -1,0 +1,187 @@
+/**
+ * CRM customer import (`POST /api/v1/import/customers`): validates each row and upserts by
+ * (site, customer_id). Columns present in the file overwrite the stored values (an empty cell
+ * clears one); columns absent keep what is stored. `attr.NAME` columns set or (when empty) remove
+ * that attribute and leave other attributes alone. E-mails are trimmed, lower-cased and SHA-256
+ * hashed here, before anything is stored: the address itself never reaches the database.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import { sha256Hex } from "../auth/crypto";
+import type { Db } from "../env";
+import { ATTR_NAME_PATTERN } from "../segments/fields";
+import { type ImportFormat, readRows } from "./read-rows";
+import { type ImportResult, runImport } from "./run-import";
+import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseNumber, parseText } from "./values";
+
+/** Import column → customers column, in the order they are written. */
+const COLUMNS = {
+  email: "email_sha256",
+  email_sha256: "email_sha256",
+  gender: "gender",
+  lifetime_revenue: "lifetime_revenue",
+  orders: "orders",
+  first_order_at: "first_order_at",
+  last_order_at: "last_order_at",
+  coupons_redeemed: "coupons_redeemed",
+  clusters: "clusters",
+} as const;
+
+const KNOWN = ["customer_id", ...Object.keys(COLUMNS)];
+const MAX_ATTR_COLUMNS = 40;
+
+type DbColumn = (typeof COLUMNS)[keyof typeof COLUMNS];
+type CustomerUpsert = {
+  customerId: string;
+  set: Map<DbColumn, string | number | null>;
+  attributes: Map<string, string | number | boolean | null>;
+};
+
+export function checkCustomerColumn(name: string): { column: string } | { error: string } {
+  const lower = name.toLowerCase();
+  if (KNOWN.includes(lower)) return { column: lower };
+  if (lower.startsWith("attr.")) {
+    const attr = name.slice(5);
+    if (ATTR_NAME_PATTERN.test(attr)) return { column: `attr.${attr}` };
+    return { error: `unknown column "${name}": attribute names are letters, digits and _` };
+  }
+  return { error: `unknown column "${name}" (known: ${KNOWN.join(", ")}, attr.NAME)` };
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+async function parseEmailHash(values: Map<string, unknown>): Promise<Parsed<string | null> | undefined> {
+  if (values.has("email")) {
+    const email = parseText("email", values.get("email"), 320);
+    if ("reason" in email) return email;
+    if (email.value !== null) {
+      const normalized = email.value.toLowerCase();
+      if (!EMAIL.test(normalized)) return { reason: "email: not an e-mail address" };
+      return { value: await sha256Hex(normalized) };
+    }
+    if (!values.has("email_sha256")) return { value: null };
+  }
+  if (values.has("email_sha256")) {
+    const hash = parseText("email_sha256", values.get("email_sha256"));
+    if ("reason" in hash || hash.value === null) return hash;
+    if (!/^[0-9a-fA-F]{64}$/.test(hash.value)) {
+      return { reason: "email_sha256: not a SHA-256 digest (64 hex characters)" };
+    }
+    return { value: hash.value.toLowerCase() };
+  }
+  return undefined;
+}
+
+export async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | { reason: string }> {
+  const id = parseText("customer_id", values.get("customer_id"));
+  if ("reason" in id) return id;
+  if (id.value === null) return { reason: "missing customer_id" };
+  const set = new Map<DbColumn, string | number | null>();
+  const attributes = new Map<string, string | number | boolean | null>();
+  const email = await parseEmailHash(values);
+  if (email && "reason" in email) return email;
+  if (email) set.set("email_sha256", email.value);
+  for (const [column, raw] of values) {
+    let parsed: Parsed<string | number | null>;
+    switch (column) {
+      case "gender":
+        parsed = parseText(column, raw, 40);
+        break;
+      case "lifetime_revenue":
+        parsed = parseNumber(column, raw);
+        break;
+      case "orders":
+      case "coupons_redeemed":
+        parsed = parseCount(column, raw);
+        break;
+      case "first_order_at":
+      case "last_order_at":
+        parsed = parseDate(column, raw);
+        break;
+      case "clusters": {
+        const clusters = parseClusters(column, raw);
+        parsed = "reason" in clusters ? clusters : { value: JSON.stringify(clusters.value) };
+        break;
+      }
+      default:
+        if (column.startsWith("attr.")) {
+          const attr = parseAttribute(column, raw);
+          if ("reason" in attr) return attr;
+          attributes.set(column.slice(5), attr.value);
+        }
+        continue;
+    }
+    if ("reason" in parsed) return parsed;
+    set.set(column as DbColumn, parsed.value);
+  }
+  if (attributes.size > MAX_ATTR_COLUMNS) return { reason: `more than ${MAX_ATTR_COLUMNS} attr. columns` };
+  return { customerId: id.value, set, attributes };
+}
+
+/**
+ * Multi-row upserts, one statement per group of rows with the same columns, each within D1's 100
+ * bound parameters: site_id, customer_id, updated_at, the row's columns and (with attributes) one
+ * JSON object per row, plus one JSON path per attribute name for removing the file's attributes
+ * before merging the new values.
+ */
+function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number): SQL[] {
+  const groups = new Map<string, CustomerUpsert[]>();
+  for (const row of rows) {
+    const signature = `${[...row.set.keys()].join(",")}|${[...row.attributes.keys()].sort().join(",")}`;
+    groups.set(signature, [...(groups.get(signature) ?? []), row]);
+  }
+  const statements: SQL[] = [];
+  for (const group of groups.values()) {
+    const columns = [...group[0].set.keys()];
+    const attrNames = [...group[0].attributes.keys()].sort();
+    const withAttrs = attrNames.length > 0;
+    const perRow = 3 + columns.length + (withAttrs ? 1 : 0);
+    const rowsPerStatement = Math.floor((100 - attrNames.length) / perRow);
+    const columnList = sql.raw(
+      ["site_id", "customer_id", "updated_at", ...columns, ...(withAttrs ? ["attributes"] : [])].join(", "),
+    );
+    const updates = [
+      sql.raw("updated_at = excluded.updated_at"),
+      ...columns.map((c) => sql.raw(`${c} = excluded.${c}`)),
+    ];
+    if (withAttrs) {
+      const paths = sql.join(
+        attrNames.map((name) => sql`${`$."${name}"`}`),
+        sql`, `,
+      );
+      updates.push(sql`attributes = json_patch(json_remove(customers.attributes, ${paths}), excluded.attributes)`);
+    }
+    for (let i = 0; i < group.length; i += rowsPerStatement) {
+      const tuples = group.slice(i, i + rowsPerStatement).map((row) => {
+        const cells = [
+          sql`${siteId}`,
+          sql`${row.customerId}`,
+          sql`${now}`,
+          ...columns.map((c) => sql`${row.set.get(c)}`),
+        ];
+        if (withAttrs) {
+          // json_patch onto {} drops the nulls: an emptied attribute is removed, never stored as null.
+          cells.push(sql`json_patch('{}', ${JSON.stringify(Object.fromEntries(row.attributes))})`);
+        }
+        return sql`(${sql.join(cells, sql`, `)})`;
+      });
+      statements.push(
+        sql`insert into customers (${columnList}) values ${sql.join(tuples, sql`, `)}
+          on conflict (site_id, customer_id) do update set ${sql.join(updates, sql`, `)}`,
+      );
+    }
+  }
+  return statements;
+}
+
+export async function importCustomers(
+  db: Db,
+  siteId: number,
+  body: ReadableStream<Uint8Array>,
+  format: ImportFormat,
+  now: number,
+): Promise<ImportResult> {
+  return runImport(readRows(body, format, checkCustomerColumn, ["customer_id"]), validateCustomer, async (rows) => {
+    const [first, ...rest] = upsertStatements(siteId, rows, now).map((statement) => db.run(statement));
+    await db.batch([first, ...rest]);
+  });
+}

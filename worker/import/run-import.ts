@@ -1,0 +1,67 @@
+/**
+ * The import loop shared by customers and links: validate each row, buffer good ones, write them in
+ * D1 batches. What "nothing is half-written" means here:
+ * - A row is written whole or not at all; a bad row is reported (`rejected: [{line, reason}]`) and
+ *   never written, good rows of the same file are accepted. A file whose every row is bad, or whose
+ *   header is refused, writes nothing.
+ * - Rows are written in `db.batch` calls of up to FLUSH_ROWS rows; each call is one D1 transaction.
+ *   If D1 refuses a batch, that batch is rolled back, the import stops and answers 503 saying how
+ *   many rows were written before it. Upserts are idempotent, so sending the same file again
+ *   completes it and leaves the same data.
+ */
+import { apiError } from "../errors";
+import type { SourceRow } from "./read-rows";
+
+export type Rejection = { line: number; reason: string };
+export type ImportResult = { accepted: number; rejected: Rejection[]; rejected_count: number };
+
+/** Rows per flush: bounds memory and makes each flush one D1 transaction of a few dozen statements. */
+export const FLUSH_ROWS = 400;
+/** At most this many rejections are listed; `rejected_count` has the total. */
+export const MAX_LISTED_REJECTIONS = 1_000;
+
+export async function runImport<T>(
+  rows: AsyncIterable<SourceRow>,
+  validate: (values: Map<string, unknown>) => Promise<T | { reason: string }>,
+  write: (records: T[]) => Promise<void>,
+): Promise<ImportResult> {
+  const result: ImportResult = { accepted: 0, rejected: [], rejected_count: 0 };
+  const reject = (line: number, reason: string) => {
+    result.rejected_count++;
+    if (result.rejected.length < MAX_LISTED_REJECTIONS) result.rejected.push({ line, reason });
+  };
+  let buffer: T[] = [];
+  let firstBufferedLine = 0;
+  const flush = async () => {
+    if (buffer.length === 0) return;
+    try {
+      await write(buffer);
+    } catch (err) {
+      throw apiError(
+        503,
+        "import_interrupted",
+        `The database refused the rows from line ${firstBufferedLine} on (${String(err)}); ` +
+          `${result.accepted} rows before them were written. Send the file again: importing is idempotent.`,
+      );
+    }
+    result.accepted += buffer.length;
+    buffer = [];
+  };
+  for await (const row of rows) {
+    if ("error" in row) {
+      // A fatal error (bad header, CSV syntax) ends the rows; good rows before it are still written.
+      reject(row.line, row.error);
+      continue;
+    }
+    const record = await validate(row.values);
+    if (record && typeof record === "object" && "reason" in record) {
+      reject(row.line, record.reason);
+      continue;
+    }
+    if (buffer.length === 0) firstBufferedLine = row.line;
+    buffer.push(record as T);
+    if (buffer.length >= FLUSH_ROWS) await flush();
+  }
+  await flush();
+  return result;
+}

@@ -1,0 +1,73 @@
+/**
+ * The fields of the segment language (DESIGN.md, "Segment language") and their types. The parser
+ * checks every comparison against these types, so the evaluator and the SQL compiler only ever see
+ * comparisons that mean the same thing on both sides (a number field against numbers, a text field
+ * against strings, ...).
+ */
+
+/** `number`: ordered comparisons; `text`: =, !=, contains (substring); `flag`: true/false;
+ *  `set`: membership (cluster); `attr`: a free CRM attribute, typed by the value it is compared to. */
+export type FieldType = "number" | "text" | "flag" | "set" | "attr";
+
+export const NUMBER_FIELDS = [
+  "lifetime_revenue",
+  "orders",
+  "coupons_redeemed",
+  "days_since_first_order",
+  "days_since_last_order",
+  "visits",
+  "pageviews",
+  "days_since_first_visit",
+  "days_since_last_visit",
+  "cart_items",
+  "cart_value",
+  "cart_age_hours",
+  "days_since_last_purchase",
+  "lookalike_score",
+] as const;
+
+export const TEXT_FIELDS = ["gender"] as const;
+
+/** Request context: known on the edge only; the SQL compiler refuses them. */
+export const EDGE_FIELDS = ["placement", "country", "device"] as const;
+
+export type NumberField = (typeof NUMBER_FIELDS)[number];
+export type TextField = (typeof TEXT_FIELDS)[number] | (typeof EDGE_FIELDS)[number];
+
+/** Every plain field name, for error messages ("expected a field (...)"). */
+export const FIELD_NAMES = [
+  "customer",
+  "gender",
+  "cluster",
+  ...NUMBER_FIELDS,
+  "attr.NAME",
+  'interest("category")',
+  'interest("category", DAYS)',
+  "visits(DAYS)",
+  ...EDGE_FIELDS,
+];
+
+const NUMBER_SET = new Set<string>(NUMBER_FIELDS);
+const TEXT_SET = new Set<string>([...TEXT_FIELDS, ...EDGE_FIELDS]);
+const EDGE_SET = new Set<string>(EDGE_FIELDS);
+
+export function isNumberField(name: string): name is NumberField {
+  return NUMBER_SET.has(name);
+}
+
+export function isTextField(name: string): name is TextField {
+  return TEXT_SET.has(name);
+}
+
+export function isEdgeField(name: string): boolean {
+  return EDGE_SET.has(name);
+}
+
+/** Names allowed after `attr.` and as import column suffixes: they become JSON object keys. */
+export const ATTR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Longest window for `interest("c", DAYS)` and `visits(DAYS)`: profiles keep 90 days, allow a year. */
+export const MAX_WINDOW_DAYS = 366;
+
+export const MS_PER_DAY = 86_400_000;
+export const MS_PER_HOUR = 3_600_000;

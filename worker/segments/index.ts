@@ -1,0 +1,28 @@
+/**
+ * The segment language (DESIGN.md, "Segment language"): one expression, two back ends that agree
+ * on every profile — a compiled JS predicate for the edge decision and a parameterised SQL
+ * condition for audiences, webhooks and the preview count. Semantics: worker/segments/evaluate.ts.
+ */
+import { compileAst, type SegmentPredicate } from "./evaluate";
+import { parseSegment } from "./parser";
+
+export type { SegmentPredicate } from "./evaluate";
+export type { CompareOp, FieldRef, Literal, SegmentAst } from "./parser";
+export { parseSegment, SegmentError } from "./parser";
+export { buildProfile, type Profile, type ProfileContext } from "./profile";
+export {
+  countSegment,
+  PROFILES_FROM,
+  type SegmentProfileRow,
+  segmentWhere,
+  selectSegmentProfiles,
+} from "./query";
+
+/**
+ * Parses and compiles an expression once into `(profile, now) => boolean`; keep the result and
+ * reuse it for every request. Throws SegmentError for an invalid expression. Request-context
+ * fields (`placement`, `country`, `device`) read `profile.context`.
+ */
+export function compileSegment(expression: string): SegmentPredicate {
+  return compileAst(parseSegment(expression));
+}
