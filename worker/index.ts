@@ -4,6 +4,7 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { audiencesRoutes } from "./audiences/routes";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { couponsRoutes } from "./coupons/routes";
@@ -16,7 +17,9 @@ import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { rulesRoutes } from "./rules/routes";
+import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
+import { syncRoutes } from "./sync/routes";
 
 const app = createRouter();
 
@@ -41,6 +44,9 @@ app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", importRoutes);
 app.route("/", couponsRoutes);
+app.route("/", segmentsRoutes);
+app.route("/", syncRoutes);
+app.route("/", audiencesRoutes);
 registerDocs(app);
 
 app.onError(onError);

@@ -5,12 +5,11 @@
  * that attribute and leave other attributes alone. E-mails are trimmed, lower-cased and SHA-256
  * hashed here, before anything is stored: the address itself never reaches the database.
  */
-import { type SQL, sql } from "drizzle-orm";
 import { sha256Hex } from "../auth/crypto";
 import type { Db } from "../env";
 import { ATTR_NAME_PATTERN } from "../segments/fields";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type ImportResult, runImport } from "./run-import";
+import { type BoundStatement, type ImportResult, runBatch, runImport } from "./run-import";
 import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseNumber, parseText } from "./values";
 
 /** Import column → customers column, in the order they are written. */
@@ -121,53 +120,42 @@ export async function validateCustomer(values: Map<string, unknown>): Promise<Cu
  * Multi-row upserts, one statement per group of rows with the same columns, each within D1's 100
  * bound parameters: site_id, customer_id, updated_at, the row's columns and (with attributes) one
  * JSON object per row, plus one JSON path per attribute name for removing the file's attributes
- * before merging the new values.
+ * before merging the new values. Column names come from the fixed COLUMNS table, never from input.
  */
-function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number): SQL[] {
+function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number): BoundStatement[] {
   const groups = new Map<string, CustomerUpsert[]>();
   for (const row of rows) {
     const signature = `${[...row.set.keys()].join(",")}|${[...row.attributes.keys()].sort().join(",")}`;
     groups.set(signature, [...(groups.get(signature) ?? []), row]);
   }
-  const statements: SQL[] = [];
+  const statements: BoundStatement[] = [];
   for (const group of groups.values()) {
     const columns = [...group[0].set.keys()];
     const attrNames = [...group[0].attributes.keys()].sort();
     const withAttrs = attrNames.length > 0;
     const perRow = 3 + columns.length + (withAttrs ? 1 : 0);
     const rowsPerStatement = Math.floor((100 - attrNames.length) / perRow);
-    const columnList = sql.raw(
-      ["site_id", "customer_id", "updated_at", ...columns, ...(withAttrs ? ["attributes"] : [])].join(", "),
-    );
-    const updates = [
-      sql.raw("updated_at = excluded.updated_at"),
-      ...columns.map((c) => sql.raw(`${c} = excluded.${c}`)),
-    ];
+    const columnList = ["site_id", "customer_id", "updated_at", ...columns, ...(withAttrs ? ["attributes"] : [])];
+    const updates = ["updated_at = excluded.updated_at", ...columns.map((c) => `${c} = excluded.${c}`)];
     if (withAttrs) {
-      const paths = sql.join(
-        attrNames.map((name) => sql`${`$."${name}"`}`),
-        sql`, `,
-      );
-      updates.push(sql`attributes = json_patch(json_remove(customers.attributes, ${paths}), excluded.attributes)`);
+      const paths = attrNames.map(() => "?").join(", ");
+      updates.push(`attributes = json_patch(json_remove(customers.attributes, ${paths}), excluded.attributes)`);
     }
+    // json_patch onto {} drops the nulls: an emptied attribute is removed, never stored as null.
+    const tuple = `(?, ?, ?${", ?".repeat(columns.length)}${withAttrs ? ", json_patch('{}', ?)" : ""})`;
     for (let i = 0; i < group.length; i += rowsPerStatement) {
-      const tuples = group.slice(i, i + rowsPerStatement).map((row) => {
-        const cells = [
-          sql`${siteId}`,
-          sql`${row.customerId}`,
-          sql`${now}`,
-          ...columns.map((c) => sql`${row.set.get(c)}`),
-        ];
-        if (withAttrs) {
-          // json_patch onto {} drops the nulls: an emptied attribute is removed, never stored as null.
-          cells.push(sql`json_patch('{}', ${JSON.stringify(Object.fromEntries(row.attributes))})`);
-        }
-        return sql`(${sql.join(cells, sql`, `)})`;
+      const chunk = group.slice(i, i + rowsPerStatement);
+      const params: unknown[] = [];
+      for (const row of chunk) {
+        params.push(siteId, row.customerId, now, ...columns.map((c) => row.set.get(c)));
+        if (withAttrs) params.push(JSON.stringify(Object.fromEntries(row.attributes)));
+      }
+      params.push(...attrNames.map((name) => `$."${name}"`));
+      statements.push({
+        text: `insert into customers (${columnList.join(", ")}) values ${chunk.map(() => tuple).join(", ")}
+          on conflict (site_id, customer_id) do update set ${updates.join(", ")}`,
+        params,
       });
-      statements.push(
-        sql`insert into customers (${columnList}) values ${sql.join(tuples, sql`, `)}
-          on conflict (site_id, customer_id) do update set ${sql.join(updates, sql`, `)}`,
-      );
     }
   }
   return statements;
@@ -181,7 +169,6 @@ export async function importCustomers(
   now: number,
 ): Promise<ImportResult> {
   return runImport(readRows(body, format, checkCustomerColumn, ["customer_id"]), validateCustomer, async (rows) => {
-    const [first, ...rest] = upsertStatements(siteId, rows, now).map((statement) => db.run(statement));
-    await db.batch([first, ...rest]);
+    await runBatch(db, upsertStatements(siteId, rows, now));
   });
 }

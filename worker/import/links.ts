@@ -4,10 +4,9 @@
  * visitor's customer ID, creating the visitor (first and last seen now, no visits) when tagwerk has
  * not seen that cookie yet, so segments and audiences find the customer under that cookie.
  */
-import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../env";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type ImportResult, runImport } from "./run-import";
+import { type BoundStatement, type ImportResult, runBatch, runImport } from "./run-import";
 import { parseText } from "./values";
 
 type Link = { cookieId: string; customerId: string };
@@ -34,17 +33,16 @@ export async function validateLink(values: Map<string, unknown>): Promise<Link |
   return { cookieId: cookie.value.toLowerCase(), customerId: customer.value };
 }
 
-function linkStatements(siteId: number, links: Link[], now: number): SQL[] {
-  const statements: SQL[] = [];
+function linkStatements(siteId: number, links: Link[], now: number): BoundStatement[] {
+  const statements: BoundStatement[] = [];
   for (let i = 0; i < links.length; i += ROWS_PER_STATEMENT) {
-    const tuples = links
-      .slice(i, i + ROWS_PER_STATEMENT)
-      .map((link) => sql`(${siteId}, ${link.cookieId}, ${link.customerId}, ${now}, ${now})`);
-    statements.push(
-      sql`insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at)
-        values ${sql.join(tuples, sql`, `)}
+    const chunk = links.slice(i, i + ROWS_PER_STATEMENT);
+    statements.push({
+      text: `insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at)
+        values ${chunk.map(() => "(?, ?, ?, ?, ?)").join(", ")}
         on conflict (site_id, cookie_id) do update set customer_id = excluded.customer_id`,
-    );
+      params: chunk.flatMap((link) => [siteId, link.cookieId, link.customerId, now, now]),
+    });
   }
   return statements;
 }
@@ -57,7 +55,6 @@ export async function importLinks(
   now: number,
 ): Promise<ImportResult> {
   return runImport(readRows(body, format, checkLinkColumn, KNOWN), validateLink, async (links) => {
-    const [first, ...rest] = linkStatements(siteId, links, now).map((statement) => db.run(statement));
-    await db.batch([first, ...rest]);
+    await runBatch(db, linkStatements(siteId, links, now));
   });
 }

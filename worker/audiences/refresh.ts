@@ -1,0 +1,143 @@
+/**
+ * Audience refresh: recomputes an audience's members inside D1 (INSERT ... SELECT; no member
+ * list passes through the Worker) and records its dated size.
+ *
+ * D1 limits how long one statement may run, so the visitors of a site are walked in ranges of
+ * visitor IDs; each range is one batch (one transaction) that first adds the new members, then
+ * removes the ones that no longer match. Consequences, by design:
+ * - at every moment each visitor is either in the old or in the new list — never missing because
+ *   of a half-written refresh; an interrupted refresh leaves ranges done and ranges not yet done,
+ *   and running it again completes it;
+ * - the result depends only on the data and `now`: a refresh run twice gives the same list.
+ */
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { audienceSizes, audiences, segments } from "../db/schema";
+import type { Db } from "../env";
+import type { Audience } from "./audiences";
+import { type AudienceParams, builtInCondition, NO_PURCHASE } from "./kinds";
+import { segmentCondition } from "./segment-condition";
+
+/** Visitor IDs per refresh range: small enough for D1's per-statement limits. */
+export const REFRESH_RANGE = 5_000;
+
+const dialect = new SQLiteSyncDialect();
+
+/**
+ * Several raw statements in one D1 batch (one transaction, one round trip): drizzle's batch
+ * takes query builders only, and these are INSERT ... SELECT / DELETE over SQL fragments.
+ */
+export async function batchSql(db: Db, statements: SQL[]): Promise<void> {
+  // drizzle() attaches the D1 binding as $client; the shared Db type does not spell it out.
+  const d1 = (db as Db & { $client: D1Database }).$client;
+  await d1.batch(
+    statements.map((statement) => {
+      const query = dialect.sqlToQuery(statement);
+      return d1.prepare(query.sql).bind(...query.params);
+    }),
+  );
+}
+
+/** The visitor rows every membership condition is written against. */
+export const MEMBERS_FROM = sql`visitors v left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id`;
+
+export function utcDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+/** The audience's membership condition over `v` and `c`, with `now` bound. */
+export async function membershipCondition(db: Db, audience: Audience, now: number): Promise<SQL> {
+  switch (audience.kind) {
+    case "segment": {
+      const [segment] = await db
+        .select({ expression: segments.expression })
+        .from(segments)
+        .where(and(eq(segments.siteId, audience.siteId), eq(segments.id, audience.segmentId ?? -1)));
+      // A segment that vanished matches nobody rather than failing every cron run.
+      return segment ? segmentCondition(segment.expression, now) : sql`0`;
+    }
+    case "lookalike":
+      return lookalikeCondition(db, audience.siteId, audience.params as AudienceParams["lookalike"]);
+    default:
+      return builtInCondition(audience.kind, audience.params, now);
+  }
+}
+
+/**
+ * Look-alikes above a threshold, or the top N by score. For top N the Nth visitor (by score, then
+ * ID) is found first, so the range-by-range refresh selects exactly N with ties broken by ID.
+ */
+async function lookalikeCondition(db: Db, siteId: number, params: AudienceParams["lookalike"]): Promise<SQL> {
+  const scored = sql`(${NO_PURCHASE} and v.lookalike_score is not null)`;
+  if ("threshold" in params) return sql`(${scored} and v.lookalike_score >= ${params.threshold})`;
+  const [nth] = await db.all<{ score: number; id: number }>(
+    sql`select v.lookalike_score as score, v.id as id from ${MEMBERS_FROM}
+        where v.site_id = ${siteId} and ${scored}
+        order by v.lookalike_score desc, v.id asc limit 1 offset ${params.top - 1}`,
+  );
+  if (!nth) return scored;
+  return sql`(${scored} and (v.lookalike_score > ${nth.score} or (v.lookalike_score = ${nth.score} and v.id <= ${nth.id})))`;
+}
+
+export async function refreshAudience(
+  db: Db,
+  audience: Audience,
+  now: number,
+  { range = REFRESH_RANGE }: { range?: number } = {},
+): Promise<{ size: number }> {
+  const condition = await membershipCondition(db, audience, now);
+  const siteId = audience.siteId;
+  const [bounds] = await db.all<{ lo: number | null; hi: number | null }>(
+    sql`select min(id) as lo, max(id) as hi from visitors where site_id = ${siteId}`,
+  );
+  const lo = bounds?.lo ?? 0;
+  const hi = bounds?.hi ?? -1;
+  for (let start = lo; start <= hi; start += range) {
+    const end = start + range - 1;
+    await batchSql(db, [
+      sql`insert into audience_members (audience_id, visitor_id, cookie_id)
+        select ${audience.id}, v.id, v.cookie_id from ${MEMBERS_FROM}
+        where v.site_id = ${siteId} and v.id between ${start} and ${end} and ${condition}
+        on conflict do nothing`,
+      sql`delete from audience_members
+        where audience_id = ${audience.id} and visitor_id between ${start} and ${end}
+        and not exists (select 1 from ${MEMBERS_FROM}
+          where v.id = audience_members.visitor_id and v.site_id = ${siteId} and ${condition})`,
+    ]);
+  }
+  // Members outside the site's current ID span (erased visitors) go too.
+  await db.run(sql`delete from audience_members
+    where audience_id = ${audience.id} and (visitor_id < ${lo} or visitor_id > ${hi})`);
+
+  const [{ size }] = await db.all<{ size: number }>(
+    sql`select count(*) as size from audience_members where audience_id = ${audience.id}`,
+  );
+  await db.batch([
+    db.update(audiences).set({ size, refreshedAt: now }).where(eq(audiences.id, audience.id)),
+    db
+      .insert(audienceSizes)
+      .values({ audienceId: audience.id, day: utcDay(now), size, ts: now })
+      .onConflictDoUpdate({
+        target: [audienceSizes.audienceId, audienceSizes.day],
+        set: { size: sql`excluded.size`, ts: sql`excluded.ts` },
+      }),
+  ]);
+  return { size };
+}
+
+/** Every audience of a site; one failing audience is logged and does not stop the others. */
+export async function refreshSiteAudiences(db: Db, siteId: number, now: number) {
+  const rows = await db.select().from(audiences).where(eq(audiences.siteId, siteId));
+  const results: { id: number; size?: number; error?: string }[] = [];
+  for (const audience of rows) {
+    try {
+      results.push({ id: audience.id, ...(await refreshAudience(db, audience, now)) });
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: "error", job: "audience-refresh", audience: audience.id, error: String(error) }),
+      );
+      results.push({ id: audience.id, error: String(error) });
+    }
+  }
+  return results;
+}

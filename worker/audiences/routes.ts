@@ -1,0 +1,315 @@
+/**
+ * `/api/v1/audiences`: CRUD, refresh now, streamed export, and signed export URLs. The export
+ * route accepts either the API key or a valid `sig`/`exp` pair from `POST .../export-url`.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { signingSecretOf } from "../auth/signing";
+import { audiences, sites } from "../db/schema";
+import type { AppEnv } from "../env";
+import { apiError } from "../errors";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
+import {
+  audienceSizeHistory,
+  audienceToJson,
+  createAudience,
+  deleteAudience,
+  getAudience,
+  listAudiences,
+  updateAudience,
+} from "./audiences";
+import { exportStream, signExportUrl, verifyExportSignature } from "./export";
+import { AUDIENCE_KINDS } from "./kinds";
+import { refreshAudience } from "./refresh";
+
+const AudienceInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    kind: z.enum(AUDIENCE_KINDS),
+    segment_id: z.number().int().positive().nullable().optional(),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({
+        description:
+          "Per kind: segment {}; new_customers {days=28}; cart_abandoners {hours=24}; dormant {days=180}; " +
+          "cluster {cluster}; lookalike {threshold=0.5} or {top}",
+        example: { days: 28 },
+      }),
+  })
+  .strict();
+
+const AudienceSchema = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    kind: z.enum(AUDIENCE_KINDS),
+    segment_id: z.number().nullable(),
+    params: z.record(z.string(), z.unknown()),
+    size: z.number(),
+    refreshed_at: z.number().nullable(),
+    created_at: z.number(),
+    updated_at: z.number(),
+  })
+  .openapi("Audience");
+
+const IdSpace = z
+  .string()
+  .regex(PARTNER_KEY_PATTERN)
+  .default("tw")
+  .openapi({ description: "`tw` for tagwerk cookie IDs, or a partner key for its user IDs", example: "tw" });
+
+const EXPORT_PATH = /^\/api\/v1\/audiences\/(\d+)\/export$/;
+
+/** A signed export URL stands in for the API key on that one audience, format and ID space. */
+const requireKeyOrSignedExport = createMiddleware<AppEnv>(async function requireKeyOrSignedExport(c, next) {
+  const match = c.req.method === "GET" ? c.req.path.match(EXPORT_PATH) : null;
+  const sig = c.req.query("sig");
+  if (!match || sig === undefined) {
+    await requireApiKey(c, next);
+    return;
+  }
+  const [row] = await c.var.db
+    .select({ site: sites })
+    .from(audiences)
+    .innerJoin(sites, eq(sites.id, audiences.siteId))
+    .where(eq(audiences.id, Number(match[1])));
+  const exp = c.req.query("exp") ?? "";
+  const valid =
+    row &&
+    (await verifyExportSignature(
+      signingSecretOf(c.env),
+      row.site.id,
+      Number(match[1]),
+      c.req.query("format") ?? "csv",
+      c.req.query("id_space") ?? "tw",
+      exp,
+      sig,
+    ));
+  if (!valid) throw apiError(401, "invalid_signature", "The download link is not valid");
+  if (Number(exp) < Date.now()) throw apiError(403, "link_expired", "The download link has expired");
+  c.set("site", row.site);
+  c.set("role", "viewer");
+  await next();
+});
+
+export const audiencesRoutes = createRouter();
+
+audiencesRoutes.use("/api/v1/audiences", requireApiKey);
+audiencesRoutes.use("/api/v1/audiences/*", requireKeyOrSignedExport);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/audiences",
+    tags: ["Audiences"],
+    summary: "The site's audiences",
+    security: [{ apiKey: [] }],
+    responses: {
+      200: {
+        description: "Audiences",
+        content: { "application/json": { schema: z.object({ audiences: z.array(AudienceSchema) }) } },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => c.json({ audiences: (await listAudiences(c.var.db, c.var.site.id)).map(audienceToJson) }, 200),
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/audiences",
+    tags: ["Audiences"],
+    summary: "Create an audience (members appear at the next refresh)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { body: { required: true, content: { "application/json": { schema: AudienceInput } } } },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: AudienceSchema } } },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) =>
+    c.json(audienceToJson(await createAudience(c.var.db, c.var.site.id, c.req.valid("json"), Date.now())), 201),
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/audiences/{id}",
+    tags: ["Audiences"],
+    summary: "One audience with its dated sizes (last 90 refresh days)",
+    security: [{ apiKey: [] }],
+    request: { params: IdParam },
+    responses: {
+      200: {
+        description: "The audience",
+        content: {
+          "application/json": {
+            schema: AudienceSchema.extend({ sizes: z.array(z.object({ day: z.string(), size: z.number() })) }),
+          },
+        },
+      },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const audience = await getAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.json({ ...audienceToJson(audience), sizes: await audienceSizeHistory(c.var.db, audience.id) }, 200);
+  },
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/audiences/{id}",
+    tags: ["Audiences"],
+    summary: "Change an audience",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: IdParam,
+      body: { required: true, content: { "application/json": { schema: AudienceInput.partial() } } },
+    },
+    responses: {
+      200: { description: "The audience", content: { "application/json": { schema: AudienceSchema } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const updated = await updateAudience(c.var.db, c.var.site.id, id, c.req.valid("json"), Date.now());
+    return c.json(audienceToJson(updated), 200);
+  },
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/audiences/{id}",
+    tags: ["Audiences"],
+    summary: "Delete an audience and its members",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    await deleteAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/audiences/{id}/refresh",
+    tags: ["Audiences"],
+    summary: "Refresh one audience now, as the cron does",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: IdParam },
+    responses: {
+      200: { description: "The refreshed audience", content: { "application/json": { schema: AudienceSchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await refreshAudience(c.var.db, await getAudience(c.var.db, c.var.site.id, id), Date.now());
+    return c.json(audienceToJson(await getAudience(c.var.db, c.var.site.id, id)), 200);
+  },
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/audiences/{id}/export",
+    tags: ["Audiences"],
+    summary: "Stream the member list as CSV (header `id`), in tagwerk's or a partner's ID space",
+    description:
+      "Only visitors whose consent allows it. Authenticated by the API key, or by `exp` and `sig` from " +
+      "POST /api/v1/audiences/{id}/export-url (401 when tampered, 403 when expired).",
+    security: [{ apiKey: [] }],
+    request: {
+      params: IdParam,
+      query: z.object({
+        format: z.enum(["csv"]).default("csv"),
+        id_space: IdSpace,
+        exp: z.string().optional(),
+        sig: z.string().optional(),
+      }),
+    },
+    responses: {
+      200: { description: "CSV, streamed", content: { "text/csv": { schema: z.string() } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { id_space: idSpace } = c.req.valid("query");
+    const site = c.var.site;
+    const audience = await getAudience(c.var.db, site.id, id);
+    if (idSpace !== "tw" && !(await findPartnerByKey(c.var.db, site.id, idSpace))) {
+      throw apiError(400, "validation_failed", `id_space: no partner "${idSpace}" in this site`);
+    }
+    return new Response(exportStream(c.var.db, site, audience.id, idSpace), {
+      status: 200,
+      headers: {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="audience-${audience.id}-${idSpace}.csv"`,
+        "Cache-Control": "no-store",
+      },
+    });
+  },
+);
+
+audiencesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/audiences/{id}/export-url",
+    tags: ["Audiences"],
+    summary: "A signed, expiring export URL a network can fetch without the API key",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: IdParam,
+      body: {
+        required: false,
+        content: {
+          "application/json": {
+            schema: z
+              .object({ id_space: IdSpace, expires_in: z.number().int().min(60).max(604_800).default(86_400) })
+              .strict(),
+          },
+        },
+      },
+    },
+    responses: {
+      201: {
+        description: "The URL",
+        content: { "application/json": { schema: z.object({ url: z.string(), expires_at: z.number() }) } },
+      },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json") ?? { id_space: "tw", expires_in: 86_400 };
+    const site = c.var.site;
+    const audience = await getAudience(c.var.db, site.id, id);
+    if (body.id_space !== "tw" && !(await findPartnerByKey(c.var.db, site.id, body.id_space))) {
+      throw apiError(400, "validation_failed", `id_space: no partner "${body.id_space}" in this site`);
+    }
+    const expiresAt = Date.now() + body.expires_in * 1000;
+    const origin = new URL(c.req.url).origin;
+    const url = await signExportUrl(signingSecretOf(c.env), origin, site.id, audience.id, body.id_space, expiresAt);
+    return c.json({ url, expires_at: expiresAt }, 201);
+  },
+);

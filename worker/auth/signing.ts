@@ -1,0 +1,34 @@
+/**
+ * HMAC-SHA256 signing for things that are not JWTs: signed export URLs and webhook bodies. Keys
+ * are derived per purpose (and per site or webhook) from the deployment's SIGNING_SECRET, so one
+ * leaked derived key exposes nothing else and nothing derived is ever stored.
+ */
+import { timingSafeEqualText, toHex } from "./crypto";
+
+const encoder = new TextEncoder();
+
+async function importHmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
+  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+export async function hmacSha256Hex(secret: string | Uint8Array, message: string): Promise<string> {
+  const key = await importHmacKey(secret);
+  return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+}
+
+/** A key for one purpose and subject, e.g. ("export", site key) or ("webhook", webhook id). */
+export function deriveKey(signingSecret: string, purpose: string, subject: string | number): Promise<string> {
+  return hmacSha256Hex(signingSecret, `tagwerk:${purpose}:${subject}`);
+}
+
+export async function verifyHmacHex(secret: string, message: string, signature: string): Promise<boolean> {
+  return timingSafeEqualText(await hmacSha256Hex(secret, message), signature.toLowerCase());
+}
+
+/** The deployment's signing secret, refusing to run with a missing or toy one. */
+export function signingSecretOf(env: { SIGNING_SECRET?: string }): string {
+  const secret = env.SIGNING_SECRET;
+  if (!secret || secret.length < 16) throw new Error("SIGNING_SECRET is not set (at least 16 characters)");
+  return secret;
+}

@@ -1,0 +1,219 @@
+/**
+ * `/api/v1/partners` (management) and `GET /sync` (the public cookie-sync pixel).
+ *
+ * /sync choices (README "Cookie sync"): a malformed call answers 400 and an unknown site or
+ * partner 404 in the JSON error shape, so a partner integrating it sees why; an <img> that gets
+ * a 4xx just fires onerror and never breaks the page. A `redirect` other than the registered sync
+ * URL is never followed: the link is still recorded and the answer is the GIF.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { getCookie, setCookie } from "hono/cookie";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { apiError } from "../errors";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import {
+  createPartner,
+  deletePartner,
+  findPartnerByKey,
+  getPartner,
+  listPartners,
+  PARTNER_KEY_PATTERN,
+  partnerToJson,
+  updatePartner,
+} from "./partners";
+import {
+  COOKIE_ID_PATTERN,
+  COOKIE_NAME,
+  consentAllowsLinking,
+  findSiteByKey,
+  newCookieId,
+  PIXEL_GIF,
+  recordLink,
+  syncCookieOptions,
+  syncRedirectTarget,
+  visitorConsent,
+} from "./sync";
+
+const SyncUrl = z
+  .string()
+  .max(2000)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === "https:" || url.protocol === "http:";
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL")
+  .openapi({
+    description: "Where /sync redirects; `{tw_id}` is replaced by the visitor's tagwerk ID",
+    example: "https://sync.network.example/match?tagwerk={tw_id}",
+  });
+
+const PartnerInput = z
+  .object({
+    key: z.string().regex(PARTNER_KEY_PATTERN, "lower-case letters, digits, _ and - (1-63)"),
+    name: z.string().trim().min(1).max(200),
+    sync_url: SyncUrl.nullable().optional(),
+  })
+  .strict();
+
+const PartnerSchema = z
+  .object({
+    id: z.number(),
+    key: z.string(),
+    name: z.string(),
+    sync_url: z.string().nullable(),
+    created_at: z.number(),
+  })
+  .openapi("Partner");
+
+export const syncRoutes = createRouter();
+
+syncRoutes.use("/api/v1/partners", requireApiKey);
+syncRoutes.use("/api/v1/partners/*", requireApiKey);
+
+syncRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/partners",
+    tags: ["Partners"],
+    summary: "The site's partners",
+    security: [{ apiKey: [] }],
+    responses: {
+      200: {
+        description: "Partners",
+        content: { "application/json": { schema: z.object({ partners: z.array(PartnerSchema) }) } },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => c.json({ partners: (await listPartners(c.var.db, c.var.site.id)).map(partnerToJson) }, 200),
+);
+
+syncRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/partners",
+    tags: ["Partners"],
+    summary: "Register a partner",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { body: { required: true, content: { "application/json": { schema: PartnerInput } } } },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: PartnerSchema } } },
+      ...errorResponses(400, 401, 403, 409),
+    },
+  }),
+  async (c) => c.json(partnerToJson(await createPartner(c.var.db, c.var.site.id, c.req.valid("json"))), 201),
+);
+
+syncRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/partners/{id}",
+    tags: ["Partners"],
+    summary: "One partner",
+    security: [{ apiKey: [] }],
+    request: { params: IdParam },
+    responses: {
+      200: { description: "The partner", content: { "application/json": { schema: PartnerSchema } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => c.json(partnerToJson(await getPartner(c.var.db, c.var.site.id, c.req.valid("param").id)), 200),
+);
+
+syncRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/partners/{id}",
+    tags: ["Partners"],
+    summary: "Change a partner's name or sync URL (the key is fixed)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: IdParam,
+      body: { required: true, content: { "application/json": { schema: PartnerInput.omit({ key: true }).partial() } } },
+    },
+    responses: {
+      200: { description: "The partner", content: { "application/json": { schema: PartnerSchema } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const updated = await updatePartner(c.var.db, c.var.site.id, c.req.valid("param").id, c.req.valid("json"));
+    return c.json(partnerToJson(updated), 200);
+  },
+);
+
+syncRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/partners/{id}",
+    tags: ["Partners"],
+    summary: "Delete a partner and its ID links",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    await deletePartner(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);
+
+syncRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/sync",
+    tags: ["Public"],
+    summary: "Cookie sync pixel: links a partner user ID to the visitor's tw_id",
+    description:
+      "Redirects (302) only to the partner's registered sync URL, with `{tw_id}` filled in, when `redirect` is " +
+      "absent or equals that URL; otherwise answers a 1×1 GIF. Visitors who refused consent are not linked.",
+    request: {
+      query: z.object({
+        site: z.string().min(1).max(63),
+        p: z.string().regex(PARTNER_KEY_PATTERN),
+        puid: z.string().min(1).max(256),
+        redirect: z.string().max(2000).optional(),
+      }),
+    },
+    responses: {
+      200: { description: "1×1 GIF", content: { "image/gif": { schema: z.string().openapi({ format: "binary" }) } } },
+      302: { description: "Redirect to the partner's registered sync URL" },
+      ...errorResponses(400, 404),
+    },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const db = c.var.db;
+    const site = await findSiteByKey(db, query.site);
+    if (!site) throw apiError(404, "unknown_site", `No site "${query.site}"`);
+    const partner = await findPartnerByKey(db, site.id, query.p);
+    if (!partner) throw apiError(404, "unknown_partner", `No partner "${query.p}" in this site`);
+
+    const now = Date.now();
+    const existing = getCookie(c, COOKIE_NAME);
+    let cookieId = existing && COOKIE_ID_PATTERN.test(existing) ? existing : undefined;
+    const consent = cookieId ? await visitorConsent(db, site.id, cookieId) : null;
+    const linked = consentAllowsLinking(site, consent);
+    if (linked) {
+      if (!cookieId) {
+        // Same cookie /e sets, but SameSite=None: see syncCookieOptions.
+        cookieId = newCookieId();
+        setCookie(c, COOKIE_NAME, cookieId, syncCookieOptions(site));
+      }
+      await recordLink(db, site.id, partner.key, query.puid, cookieId, now);
+    }
+
+    c.header("Cache-Control", "no-store");
+    const target = linked && cookieId ? syncRedirectTarget(partner.syncUrl, query.redirect, cookieId) : undefined;
+    if (target) return c.redirect(target, 302);
+    return c.body(PIXEL_GIF, 200, { "Content-Type": "image/gif" });
+  },
+);

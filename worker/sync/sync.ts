@@ -1,0 +1,98 @@
+/**
+ * Cookie sync: a partner's pixel calls `/sync` with its own user ID; tagwerk links it to the
+ * visitor's `tw_id` cookie so that banners (`/b?p=&puid=`) and audience exports can speak the
+ * partner's ID space. One partner user ID points at one cookie per site (the unique index on
+ * id_links; the latest sync wins), and nothing is linked for a visitor who refused consent.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { toHex } from "../auth/crypto";
+import { idLinks, sites, visitors } from "../db/schema";
+import type { Db, Site } from "../env";
+import { TW_ID_PLACEHOLDER } from "./partners";
+
+export const COOKIE_NAME = "tw_id";
+export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** Browsers cap cookie lifetimes at 400 days (Chrome); the site's retention may be shorter. */
+const MAX_COOKIE_DAYS = 395;
+
+/** 128 random bits as 32 lower-case hex characters, the same shape `/e` mints. */
+export function newCookieId(): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+/**
+ * The sync pixel is loaded on the partner's page, so tagwerk's cookie is a third-party cookie
+ * there: a SameSite=Lax or Strict cookie is neither sent with nor stored from a cross-site image
+ * request. SameSite=None (which requires Secure) is the only setting under which sync can work.
+ */
+export function syncCookieOptions(site: Site) {
+  return {
+    path: "/",
+    httpOnly: true,
+    secure: true,
+    sameSite: "None" as const,
+    maxAge: Math.min(site.retentionDays, MAX_COOKIE_DAYS) * 86_400,
+    ...(site.cookieDomain ? { domain: site.cookieDomain } : {}),
+  };
+}
+
+export async function findSiteByKey(db: Db, key: string): Promise<Site | undefined> {
+  const [row] = await db.select().from(sites).where(eq(sites.key, key));
+  return row;
+}
+
+type Consent = "granted" | "denied" | null;
+
+/** Whether the site's consent mode lets this visitor be linked to a partner. */
+export function consentAllowsLinking(site: Site, consent: Consent): boolean {
+  if (consent === "denied") return false;
+  return site.consentMode === "required" ? consent === "granted" : true;
+}
+
+export async function visitorConsent(db: Db, siteId: number, cookieId: string): Promise<Consent> {
+  const [row] = await db
+    .select({ consent: visitors.consent })
+    .from(visitors)
+    .where(and(eq(visitors.siteId, siteId), eq(visitors.cookieId, cookieId)));
+  return row?.consent ?? null;
+}
+
+/**
+ * Records (partner, partner user ID) → cookie ID. An upsert on the unique (site, partner, puid)
+ * index: when the partner ID was synced before with another cookie, the latest sync wins.
+ */
+export async function recordLink(
+  db: Db,
+  siteId: number,
+  partnerKey: string,
+  partnerUserId: string,
+  cookieId: string,
+  now: number,
+): Promise<void> {
+  await db
+    .insert(idLinks)
+    .values({ siteId, partnerKey, partnerUserId, cookieId, updatedAt: now })
+    .onConflictDoUpdate({
+      target: [idLinks.siteId, idLinks.partnerKey, idLinks.partnerUserId],
+      set: { cookieId: sql`excluded.cookie_id`, updatedAt: sql`excluded.updated_at` },
+    });
+}
+
+/**
+ * The only redirect /sync ever makes: to the partner's registered sync URL, and only when the
+ * caller asked for exactly that URL or asked for none. Anything else answers the GIF.
+ */
+export function syncRedirectTarget(
+  registered: string | null,
+  requested: string | undefined,
+  cookieId: string,
+): string | undefined {
+  if (!registered) return undefined;
+  if (requested !== undefined && requested !== registered) return undefined;
+  return registered.split(TW_ID_PLACEHOLDER).join(encodeURIComponent(cookieId));
+}
+
+/** A transparent 1×1 GIF (43 bytes). */
+export const PIXEL_GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) =>
+  ch.charCodeAt(0),
+);
