@@ -20,5 +20,7 @@ export type AppEnv = {
     /** The calling key's (or admin session's) site, set by the auth middleware. */
     site: Site;
     role: Role;
+    /** The signed-in admin user when the caller is an admin session (undefined for API keys). */
+    adminUser: { id: number; email: string; role: Role } | undefined;
   };
 };

@@ -4,7 +4,10 @@
  */
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { createAdminRoutes } from "../admin/app";
+import { adminApiRoutes } from "./admin-api/routes";
 import { audiencesRoutes } from "./audiences/routes";
+import { sessionApiAuth } from "./auth/session";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { couponsRoutes } from "./coupons/routes";
@@ -16,6 +19,7 @@ import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
 import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
@@ -34,18 +38,23 @@ app.use(
   }),
 );
 app.use(dbMiddleware);
+// The admin session authenticates the management API too (before any route's requireApiKey).
+app.use("/api/v1/*", sessionApiAuth);
 
 app.route("/", healthRoutes);
 app.route("/", sitesRoutes);
 app.route("/", collectRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
+app.route("/", couponsRoutes);
+app.route("/", syncRoutes);
+app.route("/", adminApiRoutes);
+app.route("/", reportsRoutes);
+app.route("/", createAdminRoutes(app));
+app.route("/", importRoutes);
+app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
-app.route("/", importRoutes);
-app.route("/", couponsRoutes);
-app.route("/", segmentsRoutes);
-app.route("/", syncRoutes);
 app.route("/", audiencesRoutes);
 registerDocs(app);
 

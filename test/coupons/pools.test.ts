@@ -190,3 +190,21 @@ describe("uploading codes", () => {
     expect((await upload(apiKey, list.id, '{"code":"A"}', "application/json")).status).toBe(415);
   });
 });
+
+describe("API document", () => {
+  it("describes the pool, upload, redeem and rollback routes", async () => {
+    const res = await call("/api/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/v1/pools",
+        "/api/v1/pools/{pool}",
+        "/api/v1/pools/{pool}/codes",
+        "/api/v1/coupons/redeem",
+        "/api/v1/coupons/rollback",
+      ]),
+    );
+    expect(Object.keys(doc.paths["/api/v1/pools/{pool}"]).sort()).toEqual(["delete", "get", "patch"]);
+  });
+});

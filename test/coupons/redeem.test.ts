@@ -253,3 +253,45 @@ describe("redeemCoupon for the purchase-event path", () => {
     expect((await redeem(apiKey, { code, order: "O-5" })).status).toBe(409);
   });
 });
+
+describe("counting for the customer", () => {
+  it("counts a code claimed anonymously for the customer the cookie was linked to later", async () => {
+    const { apiKey, code, siteId, cookieId } = await claimedCode();
+    await env.DB.batch([
+      env.DB.prepare("insert into customers (site_id, customer_id) values (?, 'C-later')").bind(siteId),
+      env.DB.prepare(
+        "insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at) values (?, ?, 'C-later', 0, 0)",
+      ).bind(siteId, cookieId),
+    ]);
+    expect((await redeem(apiKey, { code, order: "O-1" })).status).toBe(200);
+    const row = await env.DB.prepare(
+      "select coupons_redeemed as n from customers where customer_id = 'C-later'",
+    ).first();
+    expect(row).toEqual({ n: 1 });
+  });
+});
+
+describe("a reservation left by a call that died", () => {
+  it("is taken over by a retry after a minute", async () => {
+    const { apiKey, code, siteId } = await claimedCode();
+    await env.DB.prepare(
+      "insert into idempotency_keys (site_id, key, status, body, created_at) values (?, ?, 0, '', ?)",
+    )
+      .bind(siteId, "redeem:crashed", Date.now() - 120_000)
+      .run();
+    const res = await redeem(apiKey, { code, order: "O-1" }, { "Idempotency-Key": "crashed" });
+    expect(res.status).toBe(200);
+  });
+
+  it("is still in progress within the minute", async () => {
+    const { apiKey, code, siteId } = await claimedCode();
+    await env.DB.prepare(
+      "insert into idempotency_keys (site_id, key, status, body, created_at) values (?, ?, 0, '', ?)",
+    )
+      .bind(siteId, "redeem:running", Date.now())
+      .run();
+    const res = await redeem(apiKey, { code, order: "O-1" }, { "Idempotency-Key": "running" });
+    expect(res.status).toBe(409);
+    expect((await errorOf(res)).code).toBe("idempotency_in_progress");
+  });
+});

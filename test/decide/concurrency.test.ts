@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BASE } from "../fixtures/api";
-import { bannerSite, type BannerJson, randomCookie } from "./helpers";
+import { type BannerJson, bannerSite, randomCookie } from "./helpers";
 
 describe("one-time codes under concurrency", () => {
   it("gives 50 of 100 simultaneous first visitors the pool's 50 codes, all distinct, the others the no-coupon variant", async () => {
@@ -34,7 +34,9 @@ describe("one-time codes under concurrency", () => {
     for (const body of bodies) {
       expect(body.creative.body).toContain(body.coupon ? `CODE:${body.coupon.code}` : "NO-COUPON");
     }
-    const holders = await env.DB.prepare("select count(distinct holder) as n from coupons where pool_id = ? and holder is not null")
+    const holders = await env.DB.prepare(
+      "select count(distinct holder) as n from coupons where pool_id = ? and holder is not null",
+    )
       .bind(pool)
       .first<number>("n");
     expect(holders).toBe(50);

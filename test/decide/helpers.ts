@@ -121,8 +121,16 @@ export async function bannerSite(settings: Record<string, unknown> = {}) {
     apiKey,
     siteId,
     creative: async (format: "html" | "svg" | "json", template: unknown, landing = "https://shop.example/landing") =>
-      (await post("/api/v1/creatives", { name: `${format} creative`, format, template, width: 300, height: 250, landing_url: landing }))
-        .id,
+      (
+        await post("/api/v1/creatives", {
+          name: `${format} creative`,
+          format,
+          template,
+          width: 300,
+          height: 250,
+          landing_url: landing,
+        })
+      ).id,
     segment: async (expression: string) => {
       const row = await env.DB.prepare("insert into segments (site_id, name, expression) values (?, ?, ?) returning id")
         .bind(siteId, expression, expression)
@@ -144,7 +152,8 @@ export async function bannerSite(settings: Record<string, unknown> = {}) {
         ),
       );
     },
-    rule: async (input: Record<string, unknown>) => (await post("/api/v1/rules", { name: "rule", placement: "slot", ...input })).id,
+    rule: async (input: Record<string, unknown>) =>
+      (await post("/api/v1/rules", { name: "rule", placement: "slot", ...input })).id,
     fallback: async (placement: string, creativeId: number) =>
       post(`/api/v1/placements/${placement}/fallback`, { creative_id: creativeId }, "PUT"),
   };

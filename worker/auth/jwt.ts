@@ -10,7 +10,7 @@ import { errors, jwtVerify, SignJWT } from "jose";
 export const ISSUER = "tagwerk";
 const ALG = "HS256";
 
-export type Audience = "visitor-token" | "click";
+export type Audience = "visitor-token" | "click" | "admin-session";
 
 const encoder = new TextEncoder();
 /** Derived keys are cached per isolate: an HMAC import per request would cost more than the verify. */

@@ -5,7 +5,7 @@
  * The key is reserved before the work (status 0), so two concurrent calls with one key cannot
  * both act: the second sees the reservation and answers 409 `idempotency_in_progress` (retry
  * shortly). When the work fails with an unexpected error the reservation is dropped, so a retry
- * can act. Keys are scoped by site and by operation (`redeem:` / `rollback:`), so one key sent to
+ * can act; a reservation left by a call that died outright is taken over after a minute. Keys are scoped by site and by operation (`redeem:` / `rollback:`), so one key sent to
  * both endpoints does not replay the wrong answer.
  */
 import type { D1Like } from "./claim";
@@ -13,6 +13,8 @@ import type { D1Like } from "./claim";
 export type StoredAnswer = { status: number; body: string };
 
 export const IN_PROGRESS = 0;
+/** A reservation older than this was left by a call that died mid-way: the next retry takes it over. */
+export const STALE_RESERVATION_MS = 60_000;
 
 /** Reserves the key; returns null when it is ours now, otherwise the answer stored (or in progress). */
 export async function reserveKey(d1: D1Like, siteId: number, key: string, now: number): Promise<StoredAnswer | null> {
@@ -20,9 +22,11 @@ export async function reserveKey(d1: D1Like, siteId: number, key: string, now: n
     d1
       .prepare(
         `insert into idempotency_keys (site_id, key, status, body, created_at) values (?1, ?2, 0, '', ?3)
-         on conflict do nothing returning status`,
+         on conflict (site_id, key) do update set created_at = excluded.created_at
+           where idempotency_keys.status = 0 and idempotency_keys.created_at < ?4
+         returning status`,
       )
-      .bind(siteId, key, now),
+      .bind(siteId, key, now, now - STALE_RESERVATION_MS),
     d1.prepare("select status, body from idempotency_keys where site_id = ?1 and key = ?2").bind(siteId, key),
   ]);
   if (reserved.results.length > 0) return null;

@@ -49,6 +49,14 @@ export type RollbackResult =
 const COUPON_COLUMNS = `id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at,
   redeemed_at, order_id`;
 
+/**
+ * The customer a coupon counts for (?2 site, ?3 code): the one it was claimed for, or else the
+ * customer the claiming cookie has been linked to since.
+ */
+const CUSTOMER_OF_COUPON = `(select coalesce(c.customer_id, v.customer_id) from coupons as c
+  left join visitors as v on v.site_id = c.site_id and v.cookie_id = c.cookie_id
+  where c.site_id = ?2 and c.code = ?3)`;
+
 type CouponRow = {
   id: number;
   pool_id: number;
@@ -116,8 +124,7 @@ export async function redeemCoupon(
     d1
       .prepare(
         `update customers set coupons_redeemed = coalesce(coupons_redeemed, 0) + 1, updated_at = ?1
-         where changes() = 1 and site_id = ?2
-           and customer_id = (select customer_id from coupons where site_id = ?2 and code = ?3)`,
+         where changes() = 1 and site_id = ?2 and customer_id = ${CUSTOMER_OF_COUPON}`,
       )
       .bind(now, siteId, code),
     conversionInsert(d1, siteId, code, orderId, revenue, null),
@@ -180,8 +187,7 @@ export async function rollbackCoupon(
     d1
       .prepare(
         `update customers set coupons_redeemed = max(coalesce(coupons_redeemed, 0) - 1, 0), updated_at = ?1
-         where changes() = 1 and site_id = ?2
-           and customer_id = (select customer_id from coupons where site_id = ?2 and code = ?3)`,
+         where changes() = 1 and site_id = ?2 and customer_id = ${CUSTOMER_OF_COUPON}`,
       )
       .bind(now, siteId, code),
     d1

@@ -85,7 +85,17 @@ async function couponFor(
   return claimed ? { id: claimed.couponId, code: claimed.code, expiresAt: claimed.expiresAt } : null;
 }
 
-function productValues(state: DecisionState): TemplateValues {
+/** Product URLs may be shop-relative (as the tag reports them): resolved against the landing URL. */
+function absolute(url: string | null, base: string): string {
+  if (!url) return "";
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return "";
+  }
+}
+
+function productValues(state: DecisionState, landingUrl: string): TemplateValues {
   const p = state.product;
   if (!p) return {};
   return {
@@ -93,8 +103,8 @@ function productValues(state: DecisionState): TemplateValues {
     product_price: p.price == null ? "" : p.price.toFixed(2),
     product_sku: p.sku,
     product_category: p.category ?? "",
-    product_url: p.url ?? "",
-    product_image: p.imageUrl ?? "",
+    product_url: absolute(p.url, landingUrl),
+    product_image: absolute(p.imageUrl, landingUrl),
   };
 }
 
@@ -137,7 +147,7 @@ async function serve(
     couponParam: site.couponParam,
   });
   const values: TemplateValues = {
-    ...productValues(state),
+    ...productValues(state, creative.landingUrl),
     cluster: clusterFor(state, shownRule),
     click_url: url,
     coupon: coupon?.code ?? "",

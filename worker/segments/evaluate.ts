@@ -120,44 +120,112 @@ function getter(field: FieldRef): Getter {
   }
 }
 
-function scalarTest(op: CompareOp, expected: Literal): (actual: unknown) => boolean {
-  // The value's type decides: a value of another type (or null) counts as missing.
-  const type = typeof expected;
-  switch (op) {
-    case "=":
-      return (a) => a === expected;
-    case "!=":
-      return (a) => typeof a === type && a !== expected;
-    case "<":
-      return (a) => typeof a === type && (a as number) < (expected as number);
-    case "<=":
-      return (a) => typeof a === type && (a as number) <= (expected as number);
-    case ">":
-      return (a) => typeof a === type && (a as number) > (expected as number);
-    case ">=":
-      return (a) => typeof a === type && (a as number) >= (expected as number);
-    case "contains":
-      return (a) => typeof a === "string" && a.includes(expected as string);
+/**
+ * Field values of the profile being evaluated, computed on first use and reused by every segment
+ * evaluated against the same profile object at the same `now`: the decision runs all segments of
+ * a placement for one profile in a row, and with a shared slot per field each comparison costs an
+ * array read instead of a chain of megamorphic getter calls (bench/segments-eval.ts). A profile
+ * must therefore not be mutated between evaluations at the same `now`. Slots are numbered at
+ * compile time, one per distinct field (and category, window, attribute name) in the isolate.
+ */
+const slotIds = new Map<string, number>();
+const slotGetters: Getter[] = [];
+const slotValues: unknown[] = [];
+const slotStamps: number[] = [];
+let currentProfile: Profile | null = null;
+let currentNow = Number.NaN;
+let generation = 0;
+
+function slotKey(field: FieldRef): string {
+  switch (field.kind) {
+    case "number":
+    case "text":
+      return field.name;
+    case "attr":
+      return `attr.${field.name}`;
+    case "interest":
+      return `interest\u0000${field.category}\u0000${field.days ?? ""}`;
+    case "visits_window":
+      return `visits\u0000${field.days}`;
+    default:
+      return field.kind;
   }
 }
 
-function compileCompare(field: FieldRef, op: CompareOp, value: Literal): SegmentPredicate {
-  const get = getter(field);
+function slotFor(field: FieldRef): number {
+  const key = slotKey(field);
+  let slot = slotIds.get(key);
+  if (slot === undefined) {
+    slot = slotGetters.length;
+    slotIds.set(key, slot);
+    slotGetters.push(getter(field));
+    slotStamps.push(0);
+    slotValues.push(null);
+  }
+  return slot;
+}
+
+function load(p: Profile, now: number, slot: number): unknown {
+  if (p !== currentProfile || now !== currentNow) {
+    currentProfile = p;
+    currentNow = now;
+    generation++;
+  }
+  if (slotStamps[slot] === generation) return slotValues[slot];
+  const value = slotGetters[slot](p, now);
+  slotValues[slot] = value;
+  slotStamps[slot] = generation;
+  return value;
+}
+
+function compileCompare(field: FieldRef, op: CompareOp, expected: Literal): SegmentPredicate {
+  const slot = slotFor(field);
   if (field.kind === "cluster") {
-    const member = value as string;
+    const member = expected as string;
     if (op === "!=") {
       return (p, now) => {
-        const clusters = get(p, now) as string[] | null;
+        const clusters = load(p, now, slot) as string[] | null;
         return clusters !== null && !clusters.includes(member);
       };
     }
-    return (p, now) => {
-      const clusters = get(p, now) as string[] | null;
-      return clusters?.includes(member) === true;
-    };
+    return (p, now) => (load(p, now, slot) as string[] | null)?.includes(member) === true;
   }
-  const test = scalarTest(op, value);
-  return (p, now) => test(get(p, now));
+  // The value's type decides: an actual value of another type (or null) counts as missing.
+  const type = typeof expected;
+  switch (op) {
+    case "=":
+      return (p, now) => load(p, now, slot) === expected;
+    case "!=":
+      return (p, now) => {
+        const a = load(p, now, slot);
+        return typeof a === type && a !== expected;
+      };
+    case "<":
+      return (p, now) => {
+        const a = load(p, now, slot);
+        return typeof a === type && (a as number) < (expected as number);
+      };
+    case "<=":
+      return (p, now) => {
+        const a = load(p, now, slot);
+        return typeof a === type && (a as number) <= (expected as number);
+      };
+    case ">":
+      return (p, now) => {
+        const a = load(p, now, slot);
+        return typeof a === type && (a as number) > (expected as number);
+      };
+    case ">=":
+      return (p, now) => {
+        const a = load(p, now, slot);
+        return typeof a === type && (a as number) >= (expected as number);
+      };
+    case "contains":
+      return (p, now) => {
+        const a = load(p, now, slot);
+        return typeof a === "string" && a.includes(expected as string);
+      };
+  }
 }
 
 export function compileAst(ast: SegmentAst): SegmentPredicate {
@@ -168,21 +236,10 @@ export function compileAst(ast: SegmentAst): SegmentPredicate {
       const inner = compileAst(ast.item);
       return (p, now) => !inner(p, now);
     }
-    case "and": {
-      const items = ast.items.map(compileAst);
-      if (items.length === 2) {
-        const [a, b] = items;
-        return (p, now) => a(p, now) && b(p, now);
-      }
-      return (p, now) => items.every((item) => item(p, now));
-    }
-    case "or": {
-      const items = ast.items.map(compileAst);
-      if (items.length === 2) {
-        const [a, b] = items;
-        return (p, now) => a(p, now) || b(p, now);
-      }
-      return (p, now) => items.some((item) => item(p, now));
-    }
+    case "and":
+      // Folded into binary closures: `items.every(item => ...)` would allocate a closure per call.
+      return ast.items.map(compileAst).reduceRight((rest, first) => (p, now) => first(p, now) && rest(p, now));
+    case "or":
+      return ast.items.map(compileAst).reduceRight((rest, first) => (p, now) => first(p, now) || rest(p, now));
   }
 }

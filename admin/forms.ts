@@ -1,0 +1,39 @@
+/** Reading posted admin forms into the JSON the management API validates (the API is the validator). */
+
+export type FormData = Record<string, string | File | (string | File)[]>;
+
+export function text(form: FormData, name: string): string {
+  const value = form[name];
+  return typeof value === "string" ? value : "";
+}
+
+/** A number, or null for an empty field (the API then applies its default or refuses). */
+export function numberOrNull(form: FormData, name: string): number | null {
+  const raw = text(form, name).trim();
+  if (raw === "") return null;
+  const n = Number(raw.replace(",", "."));
+  return Number.isFinite(n) ? n : Number.NaN;
+}
+
+export const checked = (form: FormData, name: string) => text(form, name) === "1";
+
+/** `<input type=datetime-local>` has no zone; the form labels it UTC and so do we. */
+export function utcIso(form: FormData, name: string): string | null {
+  const raw = text(form, name).trim();
+  if (!raw) return null;
+  return `${raw.length === 16 ? `${raw}:00` : raw}Z`;
+}
+
+export function toLocalInput(iso: string | null | undefined): string {
+  return iso ? iso.slice(0, 16) : "";
+}
+
+/** Flash messages travel as a fixed key in the query, never as free text (no reflected content). */
+export const FLASH: Record<string, string> = {
+  created: "Created.",
+  saved: "Saved.",
+  deleted: "Deleted.",
+  uploaded: "Codes uploaded.",
+  refreshed: "Refreshed.",
+  replayed: "Delivery queued again.",
+};

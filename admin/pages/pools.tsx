@@ -1,0 +1,145 @@
+/** Coupon pools: create (list or generated), upload codes to list pools, codes left and redeemed. */
+import type { Context } from "hono";
+import type { AdminEnv } from "../api";
+import type { AdminApp } from "../app";
+import { FLASH, numberOrNull, text } from "../forms";
+import type { Pool } from "../types";
+import { ActionButton, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+
+async function render(c: Context<AdminEnv>, view: { error?: string; uploaded?: string; status?: 200 | 400 } = {}) {
+  const { pools } = await c.var.api.get<{ pools: Pool[] }>("/api/v1/pools");
+  const writable = can(c.var.role, "marketer");
+  return c.html(
+    <Layout title="Coupon pools" user={c.var.user} active="/admin/pools">
+      <h1>Coupon pools</h1>
+      <Notice message={view.uploaded ?? FLASH[c.req.query("done") ?? ""]} />
+      <ReadOnlyNote role={c.var.role} needs="marketer" />
+      <ErrorAlert message={view.error} />
+      {pools.length === 0 ? (
+        <Empty>
+          No coupon pools yet. Create a <strong>generated</strong> pool (codes are made per visitor on first claim) or a{" "}
+          <strong>list</strong> pool and upload your shop system's codes.
+        </Empty>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Pool</th>
+                <th>Kind</th>
+                <th>Discount</th>
+                <th class="num">Codes left</th>
+                <th class="num">Assigned</th>
+                <th class="num">Redeemed</th>
+                <th class="num">Expired</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pools.map((p) => (
+                <tr>
+                  <td>
+                    {p.name}
+                    <div class="muted">
+                      {p.prefix && `prefix ${p.prefix}, `}valid {p.valid_days} days
+                    </div>
+                  </td>
+                  <td>{p.kind}</td>
+                  <td>{p.discount || "—"}</td>
+                  <td class="num">{p.counts.free ?? "unlimited"}</td>
+                  <td class="num">{p.counts.assigned}</td>
+                  <td class="num">{p.counts.redeemed}</td>
+                  <td class="num">{p.counts.expired}</td>
+                  <td>
+                    {writable && p.kind === "list" && (
+                      <form method="post" action={`/admin/pools/${p.id}/codes`} class="field">
+                        <label for={`codes-${p.id}`}>Upload codes to {p.name} (one per line)</label>
+                        <textarea id={`codes-${p.id}`} name="codes" rows={3} required />
+                        <button type="submit" class="secondary">
+                          Upload
+                        </button>
+                      </form>
+                    )}
+                    {writable && (
+                      <ActionButton
+                        action={`/admin/pools/${p.id}/delete`}
+                        label="Delete"
+                        danger
+                        accessibleLabel={`Delete pool ${p.name}`}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {writable && (
+        <form method="post" action="/admin/pools" class="card">
+          <h2>New pool</h2>
+          <div class="grid">
+            <Field label="Name" name="name" required />
+            <Select
+              label="Kind"
+              name="kind"
+              value="generated"
+              options={[
+                { value: "generated", label: "generated — codes made on first claim" },
+                { value: "list", label: "list — upload your own codes" },
+              ]}
+            />
+            <Field label="Prefix" name="prefix" hint="Generated codes start with it, e.g. COMEBACK-" />
+            <Field label="Valid for (days)" name="valid_days" type="number" min="1" value={30} />
+            <Field label="Discount" name="discount" hint="Shown as {{discount}}, e.g. 10 %" />
+          </div>
+          <div class="actions">
+            <button type="submit">Create pool</button>
+          </div>
+        </form>
+      )}
+    </Layout>,
+    view.status ?? 200,
+  );
+}
+
+export function poolPages(app: AdminApp) {
+  app.get("/admin/pools", (c) => render(c));
+
+  app.post("/admin/pools", async (c) => {
+    const form = await c.req.parseBody();
+    const result = await c.var.api.call("POST", "/api/v1/pools", {
+      json: {
+        name: text(form, "name"),
+        kind: text(form, "kind"),
+        prefix: text(form, "prefix").trim().toUpperCase(),
+        valid_days: numberOrNull(form, "valid_days") ?? 30,
+        discount: text(form, "discount"),
+      },
+    });
+    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    return c.redirect("/admin/pools?done=created", 303);
+  });
+
+  app.post("/admin/pools/:id{[0-9]+}/codes", async (c) => {
+    const form = await c.req.parseBody();
+    const result = await c.var.api.call<{ accepted: number; rejected: { line: number; reason: string }[] }>(
+      "POST",
+      `/api/v1/pools/${c.req.param("id")}/codes`,
+      { text: text(form, "codes"), type: "text/plain" },
+    );
+    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    const { accepted, rejected } = result.data;
+    const refused = rejected.slice(0, 5).map((r) => `line ${r.line}: ${r.reason}`);
+    return render(c, {
+      uploaded: `${accepted} codes uploaded.`,
+      error: rejected.length ? `${rejected.length} lines refused — ${refused.join("; ")}` : undefined,
+    });
+  });
+
+  app.post("/admin/pools/:id{[0-9]+}/delete", async (c) => {
+    const result = await c.var.api.call("DELETE", `/api/v1/pools/${c.req.param("id")}`);
+    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    return c.redirect("/admin/pools?done=deleted", 303);
+  });
+}

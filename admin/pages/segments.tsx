@@ -1,0 +1,152 @@
+/**
+ * Segments: the list and an editor whose client script (segment-editor.js) shows syntax errors
+ * inline and the live count from POST /api/v1/segments/preview while typing. Without the script,
+ * saving shows the same error, and the edit page shows the count.
+ */
+import type { Context } from "hono";
+import type { AdminEnv } from "../api";
+import type { AdminApp } from "../app";
+import { FLASH, text } from "../forms";
+import type { Segment } from "../types";
+import { ActionButton, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote } from "../ui";
+
+const EXAMPLE = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
+
+type EditorView = { segment?: Segment; values?: { name: string; expression: string }; error?: string };
+
+async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 | 400 = 200) {
+  const api = c.var.api;
+  const list = await api.call<{ segments: Segment[] }>("GET", "/api/v1/segments");
+  const segments = list.ok ? list.data.segments : [];
+  const writable = can(c.var.role, "marketer");
+  const values = view.values ?? { name: view.segment?.name ?? "", expression: view.segment?.expression ?? "" };
+  let count = "";
+  if (values.expression && !view.error) {
+    const preview = await api.call<{ visitors: number; customers: number }>("POST", "/api/v1/segments/preview", {
+      json: { expression: values.expression },
+    });
+    if (preview.ok) count = `${preview.data.visitors} visitors and ${preview.data.customers} customers match`;
+  }
+  const action = view.segment ? `/admin/segments/${view.segment.id}` : "/admin/segments";
+  return c.html(
+    <Layout title="Segments" user={c.var.user} active="/admin/segments" scripts={["segment-editor.js"]}>
+      <h1>Segments</h1>
+      <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <ReadOnlyNote role={c.var.role} needs="marketer" />
+      {!list.ok && <ErrorAlert message={`Segments are not available: ${list.error.message}`} />}
+      {segments.length === 0 ? (
+        <Empty>
+          No segments yet. Write one below — for example <code>{EXAMPLE}</code> — and watch the count as you type.
+        </Empty>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Expression</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {segments.map((s) => (
+                <tr>
+                  <td>
+                    <a href={`/admin/segments/${s.id}`}>{s.name}</a>
+                  </td>
+                  <td>
+                    <code>{s.expression}</code>
+                  </td>
+                  <td>
+                    {writable && (
+                      <ActionButton
+                        action={`/admin/segments/${s.id}/delete`}
+                        label="Delete"
+                        danger
+                        accessibleLabel={`Delete segment ${s.name}`}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form method="post" action={action} class="card" id="segment-form">
+        <h2>{view.segment ? `Edit “${view.segment.name}”` : "New segment"}</h2>
+        <Field label="Name" name="name" value={values.name} required disabled={!writable} />
+        <div class="field">
+          <label for="expression">Expression</label>
+          <textarea
+            id="expression"
+            name="expression"
+            required
+            disabled={!writable}
+            spellcheck={false}
+            aria-describedby="expression-hint expression-error segment-count"
+            aria-invalid={view.error ? "true" : "false"}
+          >
+            {values.expression}
+          </textarea>
+          <span class="hint" id="expression-hint">
+            Fields like gender, lifetime_revenue, orders, days_since_last_order, coupons_redeemed, cluster,
+            interest("rings"), cart_items; operators and, or, not, =, !=, &lt;, &gt;=, in, contains.
+          </span>
+          <div class="field-error" id="expression-error" aria-live="assertive">
+            {view.error ?? ""}
+          </div>
+          <output id="segment-count" aria-live="polite" class="muted">
+            {count}
+          </output>
+        </div>
+        {writable && (
+          <div class="actions">
+            <button type="submit">{view.segment ? "Save segment" : "Create segment"}</button>
+            {view.segment && (
+              <a class="button secondary" href="/admin/segments">
+                New segment
+              </a>
+            )}
+          </div>
+        )}
+      </form>
+    </Layout>,
+    status,
+  );
+}
+
+export function segmentPages(app: AdminApp) {
+  app.get("/admin/segments", (c) => render(c));
+
+  app.get("/admin/segments/:id{[0-9]+}", async (c) => {
+    const segment = await c.var.api.get<Segment>(`/api/v1/segments/${c.req.param("id")}`);
+    return render(c, { segment });
+  });
+
+  app.post("/admin/segments", async (c) => {
+    const form = await c.req.parseBody();
+    const values = { name: text(form, "name"), expression: text(form, "expression") };
+    const result = await c.var.api.call<Segment>("POST", "/api/v1/segments", { json: values });
+    if (!result.ok) return render(c, { values, error: result.error.message }, 400);
+    return c.redirect(`/admin/segments/${result.data.id}?done=created`, 303);
+  });
+
+  app.post("/admin/segments/:id{[0-9]+}", async (c) => {
+    const id = c.req.param("id");
+    const form = await c.req.parseBody();
+    const values = { name: text(form, "name"), expression: text(form, "expression") };
+    const result = await c.var.api.call<Segment>("PATCH", `/api/v1/segments/${id}`, { json: values });
+    if (!result.ok) {
+      const segment = await c.var.api.get<Segment>(`/api/v1/segments/${id}`);
+      return render(c, { segment, values, error: result.error.message }, 400);
+    }
+    return c.redirect(`/admin/segments/${id}?done=saved`, 303);
+  });
+
+  app.post("/admin/segments/:id{[0-9]+}/delete", async (c) => {
+    const result = await c.var.api.call("DELETE", `/api/v1/segments/${c.req.param("id")}`);
+    if (!result.ok) return render(c, { error: result.error.message }, 400);
+    return c.redirect("/admin/segments?done=deleted", 303);
+  });
+}

@@ -1,0 +1,175 @@
+/** Site settings and API keys (admins). A new key is shown once, on the page that made it. */
+import type { Context } from "hono";
+import type { AdminEnv } from "../api";
+import type { AdminApp } from "../app";
+import { checked, FLASH, type FormData, numberOrNull, text } from "../forms";
+import type { ApiKey, SiteJson } from "../types";
+import { ActionButton, Check, can, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+
+type View = { error?: string; values?: Partial<SiteJson>; newKey?: string; revoked?: number; status?: 200 | 400 | 201 };
+
+async function render(c: Context<AdminEnv>, view: View = {}) {
+  const api = c.var.api;
+  const site = await api.get<SiteJson>("/api/v1/site");
+  const isAdmin = can(c.var.role, "admin");
+  const keys = isAdmin ? (await api.get<{ keys: ApiKey[] }>("/api/v1/site/keys")).keys : [];
+  const v = { ...site, ...view.values };
+  return c.html(
+    <Layout title="Site & API keys" user={c.var.user} active="/admin/settings">
+      <h1>Site &amp; API keys</h1>
+      <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <ReadOnlyNote role={c.var.role} needs="admin" />
+      <ErrorAlert message={view.error} />
+      <form method="post" action="/admin/settings" class="card">
+        <h2>Site “{site.key}”</h2>
+        <div class="grid">
+          <Field label="Name" name="name" value={v.name} required disabled={!isAdmin} />
+          <Field
+            label="Allowed origins"
+            name="allowed_origins"
+            value={v.allowed_origins?.join(" ")}
+            hint="Shop origins that may send events, separated by spaces, e.g. https://shop.example"
+            disabled={!isAdmin}
+          />
+          <Field
+            label="Cookie domain"
+            name="cookie_domain"
+            value={v.cookie_domain}
+            hint="Empty: the edge host"
+            disabled={!isAdmin}
+          />
+          <Select
+            label="Consent"
+            name="consent_mode"
+            value={v.consent_mode}
+            options={[
+              { value: "implied", label: "implied (track unless the visitor refuses)" },
+              { value: "required", label: "required (track only after consent)" },
+            ]}
+            disabled={!isAdmin}
+          />
+          <Field
+            label="Default holdout share"
+            name="holdout"
+            type="number"
+            step="0.01"
+            min="0"
+            max="1"
+            value={v.holdout}
+            hint="0..1 — rules without their own holdout use this"
+            disabled={!isAdmin}
+          />
+          <Field
+            label="Retention (days)"
+            name="retention_days"
+            type="number"
+            min="1"
+            value={v.retention_days}
+            disabled={!isAdmin}
+          />
+          <Field label="Coupon URL parameter" name="coupon_param" value={v.coupon_param} disabled={!isAdmin} />
+        </div>
+        <div class="actions">
+          <button type="submit" disabled={!isAdmin}>
+            Save settings
+          </button>
+        </div>
+      </form>
+      {isAdmin && (
+        <section class="card">
+          <h2>API keys</h2>
+          {view.newKey && (
+            <div class="alert ok" role="status">
+              <p>
+                <strong>New API key — copy it now, it is shown only this once:</strong>
+              </p>
+              <code class="secret" id="new-api-key">
+                {view.newKey}
+              </code>
+              {view.revoked ? <p>{view.revoked} older key(s) were revoked.</p> : null}
+            </div>
+          )}
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Prefix</th>
+                  <th>Created</th>
+                  <th>Status</th>
+                  <th>Action</th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.map((k) => (
+                  <tr>
+                    <td>
+                      <code>{k.prefix}…</code>
+                    </td>
+                    <td>{formatTime(k.created_at)}</td>
+                    <td>{k.revoked_at ? `revoked ${formatTime(k.revoked_at)}` : "active"}</td>
+                    <td>
+                      {!k.revoked_at && (
+                        <ActionButton
+                          action={`/admin/settings/keys/${k.id}/revoke`}
+                          label="Revoke"
+                          danger
+                          accessibleLabel={`Revoke key ${k.prefix}`}
+                        />
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <form method="post" action="/admin/settings/keys" class="actions">
+            <Check label="Revoke all other keys" name="revoke_others" checked />
+            <button type="submit">Issue a new key</button>
+          </form>
+        </section>
+      )}
+    </Layout>,
+    view.status ?? 200,
+  );
+}
+
+function settingsFromForm(form: FormData) {
+  const origins = text(form, "allowed_origins")
+    .split(/[\s,]+/)
+    .filter(Boolean);
+  return {
+    name: text(form, "name"),
+    allowed_origins: origins,
+    cookie_domain: text(form, "cookie_domain").trim() || null,
+    consent_mode: text(form, "consent_mode") as SiteJson["consent_mode"],
+    holdout: numberOrNull(form, "holdout") ?? 0,
+    retention_days: numberOrNull(form, "retention_days") ?? 0,
+    coupon_param: text(form, "coupon_param"),
+  };
+}
+
+export function settingsPages(app: AdminApp) {
+  app.get("/admin/settings", (c) => render(c));
+
+  app.post("/admin/settings", async (c) => {
+    const values = settingsFromForm(await c.req.parseBody());
+    const result = await c.var.api.call("PATCH", "/api/v1/site", { json: values });
+    if (!result.ok) return render(c, { error: result.error.message, values, status: 400 });
+    return c.redirect("/admin/settings?done=saved", 303);
+  });
+
+  app.post("/admin/settings/keys", async (c) => {
+    const form = await c.req.parseBody();
+    const result = await c.var.api.call<{ api_key: string; revoked: number }>("POST", "/api/v1/site/keys", {
+      json: { revoke_others: checked(form, "revoke_others") },
+    });
+    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    return render(c, { newKey: result.data.api_key, revoked: result.data.revoked, status: 201 });
+  });
+
+  app.post("/admin/settings/keys/:id/revoke", async (c) => {
+    const result = await c.var.api.call("DELETE", `/api/v1/site/keys/${Number(c.req.param("id"))}`);
+    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    return c.redirect("/admin/settings?done=deleted", 303);
+  });
+}

@@ -1,0 +1,207 @@
+/** The admin UI's layout and the few building blocks every page shares (labelled fields, alerts, empty states). */
+import { raw } from "hono/html";
+import type { Child, FC } from "hono/jsx";
+import type { Role } from "../worker/env";
+
+const RANK: Record<Role, number> = { viewer: 0, marketer: 1, admin: 2 };
+export const can = (role: Role, minimum: Role) => RANK[role] >= RANK[minimum];
+
+export type PageUser = { email: string; role: Role; siteName: string };
+
+const NAV: { href: string; label: string; admin?: boolean }[] = [
+  { href: "/admin", label: "Dashboard" },
+  { href: "/admin/segments", label: "Segments" },
+  { href: "/admin/creatives", label: "Creatives" },
+  { href: "/admin/rules", label: "Rules" },
+  { href: "/admin/pools", label: "Coupon pools" },
+  { href: "/admin/audiences", label: "Audiences" },
+  { href: "/admin/partners", label: "Partners & webhooks" },
+  { href: "/admin/reports", label: "Reports" },
+  { href: "/admin/settings", label: "Site & API keys", admin: true },
+  { href: "/admin/users", label: "Users", admin: true },
+];
+
+export const Layout: FC<{ title: string; user?: PageUser; active?: string; scripts?: string[]; children?: Child }> = ({
+  title,
+  user,
+  active,
+  scripts = [],
+  children,
+}) => (
+  <>
+    {raw("<!doctype html>")}
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · tagwerk admin`}</title>
+        <link rel="stylesheet" href="/admin/assets/admin.css" />
+        {scripts.map((src) => (
+          <script src={`/admin/assets/${src}`} defer />
+        ))}
+      </head>
+      <body>
+        {user && (
+          <header class="top">
+            <a class="brand" href="/admin">
+              tagwerk · {user.siteName}
+            </a>
+            <nav class="main" aria-label="Sections">
+              <ul>
+                {NAV.filter((item) => !item.admin || user.role === "admin").map((item) => (
+                  <li>
+                    <a href={item.href} aria-current={active === item.href ? "page" : undefined}>
+                      {item.label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+            <div class="who">
+              <span>
+                {user.email} ({user.role})
+              </span>
+              <form method="post" action="/admin/logout" class="inline">
+                <button type="submit" class="secondary">
+                  Log out
+                </button>
+              </form>
+            </div>
+          </header>
+        )}
+        <main id="main">{children}</main>
+      </body>
+    </html>
+  </>
+);
+
+export const ErrorAlert: FC<{ message?: string | null }> = ({ message }) =>
+  message ? (
+    <div class="alert error" role="alert">
+      {message}
+    </div>
+  ) : null;
+
+export const Notice: FC<{ message?: string | null }> = ({ message }) =>
+  message ? <output class="alert ok">{message}</output> : null;
+
+export const Empty: FC<{ children?: Child }> = ({ children }) => <div class="empty">{children}</div>;
+
+type FieldProps = {
+  label: string;
+  name: string;
+  type?: string;
+  value?: string | number | null;
+  required?: boolean;
+  hint?: string;
+  min?: number | string;
+  max?: number | string;
+  step?: string;
+  placeholder?: string;
+  disabled?: boolean;
+  autocomplete?: string;
+};
+
+export const Field: FC<FieldProps> = ({ label, name, type = "text", value, hint, ...rest }) => {
+  const id = `f-${name}`;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        name={name}
+        type={type}
+        value={value ?? ""}
+        aria-describedby={hint ? `${id}-hint` : undefined}
+        {...rest}
+      />
+      {hint && (
+        <span class="hint" id={`${id}-hint`}>
+          {hint}
+        </span>
+      )}
+    </div>
+  );
+};
+
+export const Select: FC<{
+  label: string;
+  name: string;
+  value?: string | number | null;
+  options: { value: string | number; label: string }[];
+  hint?: string;
+  disabled?: boolean;
+  required?: boolean;
+}> = ({ label, name, value, options, hint, disabled, required }) => {
+  const id = `f-${name}`;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        name={name}
+        disabled={disabled}
+        required={required}
+        aria-describedby={hint ? `${id}-hint` : undefined}
+      >
+        {options.map((o) => (
+          <option value={String(o.value)} selected={String(o.value) === String(value ?? "")}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint && (
+        <span class="hint" id={`${id}-hint`}>
+          {hint}
+        </span>
+      )}
+    </div>
+  );
+};
+
+export const Check: FC<{ label: string; name: string; checked?: boolean; disabled?: boolean }> = ({
+  label,
+  name,
+  checked,
+  disabled,
+}) => (
+  <div class="check">
+    <input id={`f-${name}`} type="checkbox" name={name} value="1" checked={checked} disabled={disabled} />
+    <label for={`f-${name}`}>{label}</label>
+  </div>
+);
+
+/** A one-button form (delete, toggle, move): keyboard-usable and CSRF-checked like every other post. */
+export const ActionButton: FC<{
+  action: string;
+  label: string;
+  danger?: boolean;
+  disabled?: boolean;
+  fields?: Record<string, string>;
+  accessibleLabel?: string;
+}> = ({ action, label, danger, disabled, fields = {}, accessibleLabel }) => (
+  <form method="post" action={action} class="inline">
+    {Object.entries(fields).map(([name, value]) => (
+      <input type="hidden" name={name} value={value} />
+    ))}
+    <button type="submit" class={danger ? "danger" : "secondary"} disabled={disabled} aria-label={accessibleLabel}>
+      {label}
+    </button>
+  </form>
+);
+
+export const ReadOnlyNote: FC<{ role: Role; needs: Role }> = ({ role, needs }) =>
+  can(role, needs) ? null : (
+    <p class="muted" role="note">
+      You are signed in as {role}: you can look, but changes need the {needs} role.
+    </p>
+  );
+
+export function formatTime(ms: number | null | undefined): string {
+  if (ms == null) return "—";
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
+}
+
+export function percent(x: number | null | undefined, digits = 1): string {
+  return x == null ? "—" : `${(x * 100).toFixed(digits)} %`;
+}

@@ -1,0 +1,77 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { mintClickToken } from "../../worker/clicks/tokens";
+import { errorOf } from "../fixtures/api";
+import { bannerJson, bannerSite, fetchWorker, randomCookie } from "./helpers";
+
+async function siteWithCouponRule(settings: Record<string, unknown> = {}) {
+  const site = await bannerSite(settings);
+  const creative = await site.creative(
+    "html",
+    '<a href="{{click_url}}">{{coupon}}</a>',
+    "https://shop.example/sale?src=banner",
+  );
+  const pool = await site.pool();
+  await site.codes(pool, ["SALE-1", "SALE-2"]);
+  const ruleId = await site.rule({ creative_id: creative, pool_id: pool });
+  return { ...site, ruleId };
+}
+
+const clickPath = (clickUrl: string) => new URL(clickUrl).pathname;
+
+describe("clicks", () => {
+  it("redirects 302 to the landing URL with the coupon in the site's coupon parameter, and records the click once", async () => {
+    const site = await siteWithCouponRule({ coupon_param: "voucher" });
+    const json = await bannerJson(site.siteKey, "slot", randomCookie());
+    expect(json.coupon?.code).toBe("SALE-1");
+    const res = await fetchWorker(clickPath(json.click_url!), { redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("Location")).toBe("https://shop.example/sale?src=banner&voucher=SALE-1");
+    expect((await fetchWorker(clickPath(json.click_url!), { redirect: "manual" })).status).toBe(302);
+    const clicks = await env.DB.prepare("select impression_uid, rule_id from clicks where impression_uid = ?")
+      .bind(json.impression)
+      .all();
+    expect(clicks.results).toEqual([{ impression_uid: json.impression, rule_id: site.ruleId }]);
+  });
+
+  it("answers 400 to a tampered token and never redirects", async () => {
+    const site = await siteWithCouponRule();
+    const json = await bannerJson(site.siteKey, "slot", randomCookie());
+    const token = clickPath(json.click_url!).slice("/c/".length);
+    const [header, payload, signature] = token.split(".");
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    const forged = btoa(JSON.stringify({ ...claims, l: "https://evil.example/" }))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+    for (const bad of [`${header}.${forged}.${signature}`, `${token.slice(0, -2)}xx`, "not-a-token"]) {
+      const res = await fetchWorker(`/c/${bad}`, { redirect: "manual" });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("Location")).toBeNull();
+      expect((await errorOf(res)).code).toBe("invalid_token");
+    }
+  });
+
+  it("answers 400 to an expired token and to one signed for another site", async () => {
+    const site = await siteWithCouponRule();
+    const claims = {
+      site: site.siteKey,
+      siteId: site.siteId,
+      impression: "0".repeat(32),
+      ruleId: site.ruleId,
+      landingUrl: "https://shop.example/",
+      coupon: null,
+      couponParam: "coupon",
+    };
+    const old = await mintClickToken(env.SIGNING_SECRET, claims, Date.now() - 2 * 86_400_000);
+    expect((await fetchWorker(`/c/${old}`, { redirect: "manual" })).status).toBe(400);
+    const other = await siteWithCouponRule();
+    // Signed with the right secret but for another site's key than the one it names.
+    const crossSite = await mintClickToken(env.SIGNING_SECRET, { ...claims, site: other.siteKey });
+    const [, payload] = crossSite.split(".");
+    const swapped = (await mintClickToken(env.SIGNING_SECRET, claims)).split(".");
+    expect((await fetchWorker(`/c/${swapped[0]}.${payload}.${swapped[2]}`, { redirect: "manual" })).status).toBe(400);
+    const fresh = await mintClickToken(env.SIGNING_SECRET, claims);
+    expect((await fetchWorker(`/c/${fresh}`, { redirect: "manual" })).status).toBe(302);
+  });
+});

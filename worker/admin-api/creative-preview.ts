@@ -1,0 +1,78 @@
+/**
+ * `POST /api/v1/creatives/preview`: renders an unsaved template with sample values through the
+ * same compiler and renderer the decision path uses, so the editor shows what visitors will see.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "../auth/api-keys";
+import { compileTemplate } from "../creatives/compile";
+import { CreativeInputSchema } from "../creatives/creatives";
+import { TemplateError, type TemplateValues } from "../creatives/template";
+import { apiError } from "../errors";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+
+/** Stand-ins for what a real decision fills in; obviously fake so nobody mistakes them for data. */
+export function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
+  return {
+    coupon: "SAMPLE-7K2Q",
+    discount: "10 %",
+    expires: new Date(now + 30 * 86_400_000).toISOString().slice(0, 10),
+    click_url: landingUrl,
+    product_name: "Solitaire ring, white gold",
+    product_price: "249.00",
+    product_sku: "RING-001",
+    product_category: "rings",
+    product_url: landingUrl,
+    product_image: "https://picsum.photos/seed/tagwerk/300/200",
+    cluster: "rings",
+  };
+}
+
+export function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now()) {
+  try {
+    const render = compileTemplate(input.format, input.template);
+    return render(sampleValues(input.landing_url ?? "https://shop.example/", now));
+  } catch (err) {
+    if (err instanceof TemplateError) throw apiError(400, "invalid_template", `template: ${err.message}`);
+    throw err;
+  }
+}
+
+const PreviewInput = CreativeInputSchema.pick({ format: true, template: true, width: true, height: true })
+  .extend({ landing_url: CreativeInputSchema.shape.landing_url.optional() })
+  .strict();
+
+export const creativePreviewRoutes = createRouter();
+
+creativePreviewRoutes.use("/api/v1/creatives/preview", requireApiKey);
+
+creativePreviewRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/creatives/preview",
+    tags: ["Creatives"],
+    summary: "Render an (unsaved) template with sample values",
+    security: [{ apiKey: [] }],
+    request: { body: { required: true, content: { "application/json": { schema: PreviewInput } } } },
+    responses: {
+      200: {
+        description: "The rendered body at the creative's size",
+        content: {
+          "application/json": {
+            schema: z.object({
+              format: z.enum(["html", "svg", "json"]),
+              width: z.number(),
+              height: z.number(),
+              body: z.union([z.string(), z.record(z.string(), z.unknown())]),
+            }),
+          },
+        },
+      },
+      ...errorResponses(400, 401),
+    },
+  }),
+  (c) => {
+    const input = c.req.valid("json");
+    return c.json({ format: input.format, width: input.width, height: input.height, body: renderPreview(input) }, 200);
+  },
+);

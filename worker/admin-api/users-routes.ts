@@ -1,0 +1,99 @@
+/** `/api/v1/users`: the admin UI's users of the calling site. Admins only (API keys act as admin). */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import {
+  createUser,
+  deleteUser,
+  listUsers,
+  UserInputSchema,
+  UserPatchSchema,
+  UserSchema,
+  updateUser,
+  userToJson,
+} from "./users";
+
+export const usersRoutes = createRouter();
+
+usersRoutes.use("/api/v1/users", requireApiKey, requireRole("admin"));
+usersRoutes.use("/api/v1/users/*", requireApiKey, requireRole("admin"));
+
+usersRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/users",
+    tags: ["Users"],
+    summary: "The site's admin UI users",
+    security: [{ apiKey: [] }],
+    responses: {
+      200: {
+        description: "Users",
+        content: { "application/json": { schema: z.object({ users: z.array(UserSchema) }) } },
+      },
+      ...errorResponses(401, 403),
+    },
+  }),
+  async (c) => c.json({ users: (await listUsers(c.var.db, c.var.site.id)).map(userToJson) }, 200),
+);
+
+usersRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/users",
+    tags: ["Users"],
+    summary: "Create a user who can log in to /admin",
+    security: [{ apiKey: [] }],
+    request: { body: { required: true, content: { "application/json": { schema: UserInputSchema } } } },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: UserSchema } } },
+      ...errorResponses(400, 401, 403, 409),
+    },
+  }),
+  async (c) => c.json(userToJson(await createUser(c.var.db, c.var.site.id, c.req.valid("json"))), 201),
+);
+
+usersRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/users/{id}",
+    tags: ["Users"],
+    summary: "Change a user's role or password (not your own role)",
+    security: [{ apiKey: [] }],
+    request: {
+      params: IdParam,
+      body: { required: true, content: { "application/json": { schema: UserPatchSchema } } },
+    },
+    responses: {
+      200: { description: "The user", content: { "application/json": { schema: UserSchema } } },
+      ...errorResponses(400, 401, 403, 404, 409),
+    },
+  }),
+  async (c) => {
+    const row = await updateUser(
+      c.var.db,
+      c.var.site.id,
+      c.req.valid("param").id,
+      c.req.valid("json"),
+      c.var.adminUser?.id,
+    );
+    return c.json(userToJson(row), 200);
+  },
+);
+
+usersRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/users/{id}",
+    tags: ["Users"],
+    summary: "Delete a user (not yourself, not the last admin)",
+    security: [{ apiKey: [] }],
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    await deleteUser(c.var.db, c.var.site.id, c.req.valid("param").id, c.var.adminUser?.id);
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,198 @@
+/**
+ * What a rule (or a whole placement) earned in a period [from, to):
+ *
+ * - impressions: impressions that showed the rule's creative (holdout ones are counted apart as
+ *   holdout_impressions: those visitors saw the fallback); for a placement, every non-holdout one;
+ * - clicks: clicks on those impressions, by click time;
+ * - coupons_assigned / coupons_redeemed: the rule's coupons by assignment / redemption time;
+ * - revenue: the order value of redemptions of the rule's coupons (rule_conversions, one per order);
+ * - exposed / holdout: distinct cookie IDs with a non-holdout / holdout impression in the period;
+ * - conversions: those of them who purchased at or after their first impression in the period —
+ *   the rule's coupon was redeemed for them (rule_conversions) or the visitor's last purchase
+ *   (visitors.last_purchase_at, written by the tag's purchase event) is at or after that
+ *   impression. The same test applies to both groups, so the holdout is a fair control; a
+ *   purchase after `to` still counts (conversions lag impressions).
+ * - uplift: exposed rate − holdout rate with a 95% Newcombe (Wilson score) interval (uplift.ts).
+ *
+ * One D1 round trip per report: the statements go out as one batch.
+ */
+import { and, eq } from "drizzle-orm";
+import { toD1 } from "../coupons/claim";
+import { rules } from "../db/schema";
+import type { Db } from "../env";
+import { apiError } from "../errors";
+import { computeUplift, type Uplift } from "./uplift";
+
+export const DAY_MS = 86_400_000;
+const MAX_DAYS = 366;
+
+export type Scope = { kind: "rule"; ruleId: number } | { kind: "placement"; placement: string };
+export type Period = { from: number; to: number };
+
+export type DayPoint = { day: string; impressions: number; holdout_impressions: number; clicks: number };
+
+export type Report = {
+  period: { from: string; to: string };
+  impressions: number;
+  holdout_impressions: number;
+  clicks: number;
+  ctr: number | null;
+  coupons_assigned: number;
+  coupons_redeemed: number;
+  revenue: number;
+  holdout: { visitors: number; conversions: number };
+  exposed: { visitors: number; conversions: number };
+} & Uplift & { daily: DayPoint[] };
+
+/** Defaults to the last 30 whole days up to the end of today (UTC); at most a year. */
+export function resolvePeriod(from: string | undefined, to: string | undefined, now = Date.now()): Period {
+  const end = to ? Date.parse(to) : Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
+  const start = from ? Date.parse(from) : end - 30 * DAY_MS;
+  if (Number.isNaN(start) || Number.isNaN(end)) throw apiError(400, "validation_failed", "from/to: ISO 8601 dates");
+  if (end <= start) throw apiError(400, "validation_failed", "to: must be after from");
+  if (end - start > MAX_DAYS * DAY_MS)
+    throw apiError(400, "validation_failed", `to: at most ${MAX_DAYS} days after from`);
+  return { from: start, to: end };
+}
+
+/** SQL conditions for the scope, over the aliases i (impressions), k (clicks), c (coupons), rc (rule_conversions). */
+function scopeSql(scope: Scope) {
+  if (scope.kind === "rule") {
+    return { imp: "i.rule_id = ?4", ruleImp: "i.rule_id = ?4", click: "k.rule_id = ?4", rule: "rule_id = ?4" };
+  }
+  const rulesOf = "rule_id in (select id from rules where site_id = ?1 and placement = ?4)";
+  return {
+    imp: "i.placement = ?4",
+    ruleImp: "i.placement = ?4 and i.rule_id is not null",
+    click: "k.impression_uid in (select uid from impressions where site_id = ?1 and placement = ?4)",
+    rule: rulesOf,
+  };
+}
+
+type Totals = {
+  impressions: number;
+  holdout_impressions: number;
+  clicks: number;
+  coupons_assigned: number;
+  coupons_redeemed: number;
+  revenue: number;
+};
+
+export async function buildReport(db: Db, siteId: number, scope: Scope, period: Period): Promise<Report> {
+  if (scope.kind === "rule") {
+    const [rule] = await db
+      .select({ id: rules.id })
+      .from(rules)
+      .where(and(eq(rules.siteId, siteId), eq(rules.id, scope.ruleId)));
+    if (!rule) throw apiError(404, "not_found", `No rule ${scope.ruleId} in this site`);
+  }
+  const s = scopeSql(scope);
+  const d1 = toD1(db);
+  const args = [siteId, period.from, period.to, scope.kind === "rule" ? scope.ruleId : scope.placement];
+  const inPeriod = (col: string) => `${col} >= ?2 and ${col} < ?3`;
+  const [totals, groups, impDays, clickDays] = await d1.batch([
+    d1
+      .prepare(
+        `select
+          (select count(*) from impressions i where i.site_id = ?1 and ${inPeriod("i.ts")} and i.holdout = 0 and ${s.imp}) as impressions,
+          (select count(*) from impressions i where i.site_id = ?1 and ${inPeriod("i.ts")} and i.holdout = 1 and ${s.imp}) as holdout_impressions,
+          (select count(*) from clicks k where k.site_id = ?1 and ${inPeriod("k.ts")} and ${s.click}) as clicks,
+          (select count(*) from coupons c where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule}) as coupons_assigned,
+          (select count(*) from coupons c where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule}) as coupons_redeemed,
+          (select coalesce(sum(r), 0) from (
+            select max(coalesce(rc.revenue, 0)) as r from rule_conversions rc
+            where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
+            group by coalesce(rc.order_id, rc.cookie_id))) as revenue`,
+      )
+      .bind(...args),
+    d1
+      .prepare(
+        `with firsts as (
+          select i.cookie_id, i.holdout, min(i.ts) as first_ts from impressions i
+          where i.site_id = ?1 and ${inPeriod("i.ts")} and i.cookie_id is not null and ${s.ruleImp}
+          group by i.cookie_id, i.holdout)
+        select f.holdout as holdout, count(*) as visitors,
+          sum(case when exists (select 1 from rule_conversions rc
+                                where rc.site_id = ?1 and rc.cookie_id = f.cookie_id and rc.${s.rule} and rc.ts >= f.first_ts)
+                     or exists (select 1 from visitors v
+                                where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
+              then 1 else 0 end) as conversions
+        from firsts f group by f.holdout`,
+      )
+      .bind(...args),
+    d1
+      .prepare(
+        `select i.day as day, sum(case when i.holdout = 0 then 1 else 0 end) as impressions,
+          sum(case when i.holdout = 1 then 1 else 0 end) as holdout_impressions
+        from impressions i where i.site_id = ?1 and ${inPeriod("i.ts")} and ${s.imp} group by i.day`,
+      )
+      .bind(...args),
+    d1
+      .prepare(
+        `select k.ts / ${DAY_MS} as day, count(*) as clicks from clicks k
+        where k.site_id = ?1 and ${inPeriod("k.ts")} and ${s.click} group by k.ts / ${DAY_MS}`,
+      )
+      .bind(...args),
+  ]);
+  const t = (totals.results[0] ?? {}) as Totals;
+  const group = (holdout: 0 | 1) => {
+    const row = (groups.results as { holdout: number; visitors: number; conversions: number }[]).find(
+      (r) => r.holdout === holdout,
+    );
+    return { visitors: row?.visitors ?? 0, conversions: row?.conversions ?? 0 };
+  };
+  const exposed = group(0);
+  const holdout = group(1);
+  return {
+    period: { from: new Date(period.from).toISOString(), to: new Date(period.to).toISOString() },
+    impressions: t.impressions ?? 0,
+    holdout_impressions: t.holdout_impressions ?? 0,
+    clicks: t.clicks ?? 0,
+    ctr: t.impressions ? t.clicks / t.impressions : null,
+    coupons_assigned: t.coupons_assigned ?? 0,
+    coupons_redeemed: t.coupons_redeemed ?? 0,
+    revenue: Math.round((t.revenue ?? 0) * 100) / 100,
+    holdout,
+    exposed,
+    ...computeUplift(exposed, holdout),
+    daily: dailySeries(
+      period,
+      impDays.results as { day: number; impressions: number; holdout_impressions: number }[],
+      clickDays.results as { day: number; clicks: number }[],
+    ),
+  };
+}
+
+/** One point per UTC day of the period, zeros included, so charts have no gaps. */
+function dailySeries(
+  period: Period,
+  imps: { day: number; impressions: number; holdout_impressions: number }[],
+  clicks: { day: number; clicks: number }[],
+): DayPoint[] {
+  const byDay = new Map(imps.map((r) => [r.day, r]));
+  const clicksByDay = new Map(clicks.map((r) => [r.day, r.clicks]));
+  const points: DayPoint[] = [];
+  for (let day = Math.floor(period.from / DAY_MS); day * DAY_MS < period.to; day++) {
+    const row = byDay.get(day);
+    points.push({
+      day: new Date(day * DAY_MS).toISOString().slice(0, 10),
+      impressions: row?.impressions ?? 0,
+      holdout_impressions: row?.holdout_impressions ?? 0,
+      clicks: clicksByDay.get(day) ?? 0,
+    });
+  }
+  return points;
+}
+
+/** Placements that have rules or a fallback, for the reports index. */
+export async function listPlacements(db: Db, siteId: number): Promise<string[]> {
+  const d1 = toD1(db);
+  const { results } = await d1
+    .prepare(
+      `select placement from rules where site_id = ?1
+       union select placement from placement_fallbacks where site_id = ?1 order by 1`,
+    )
+    .bind(siteId)
+    .all<{ placement: string }>();
+  return results.map((r) => r.placement);
+}

@@ -1,0 +1,104 @@
+/** `GET /api/v1/reports/rules/:id` and `/api/v1/reports/placements/:placement`: what each one earned. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireApiKey } from "../auth/api-keys";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { buildReport, resolvePeriod } from "./reports";
+
+const PeriodQuery = z.object({
+  from: z.string().optional().openapi({ description: "ISO 8601 start (inclusive); default 30 days before `to`" }),
+  to: z.string().optional().openapi({ description: "ISO 8601 end (exclusive); default the end of today (UTC)" }),
+});
+
+const GroupSchema = z.object({ visitors: z.number(), conversions: z.number() });
+
+export const ReportSchema = z
+  .object({
+    period: z.object({ from: z.string(), to: z.string() }),
+    impressions: z.number(),
+    holdout_impressions: z.number(),
+    clicks: z.number(),
+    ctr: z.number().nullable(),
+    coupons_assigned: z.number(),
+    coupons_redeemed: z.number(),
+    revenue: z.number(),
+    holdout: GroupSchema,
+    exposed: GroupSchema,
+    exposed_rate: z.number().nullable(),
+    holdout_rate: z.number().nullable(),
+    uplift: z.number().nullable().openapi({ description: "Exposed conversion rate minus holdout rate" }),
+    ci: z
+      .object({ low: z.number(), high: z.number(), level: z.literal(0.95), method: z.literal("newcombe-wilson") })
+      .nullable(),
+    verdict: z.string(),
+    daily: z.array(
+      z.object({ day: z.string(), impressions: z.number(), holdout_impressions: z.number(), clicks: z.number() }),
+    ),
+  })
+  .openapi("Report");
+
+export const reportsRoutes = createRouter();
+
+reportsRoutes.use("/api/v1/reports/*", requireApiKey);
+
+reportsRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/reports/rules/{id}",
+    tags: ["Reports"],
+    summary: "A rule's impressions, clicks, coupons, revenue and uplift over its holdout",
+    description:
+      "Conversions: visitors who purchased at or after their first impression of the rule in the period " +
+      "(a redemption of the rule's coupon, or the tag's purchase event). Uplift: exposed rate minus holdout " +
+      "rate with a 95% Newcombe (Wilson score) interval.",
+    security: [{ apiKey: [] }],
+    request: { params: IdParam, query: PeriodQuery },
+    responses: {
+      200: { description: "The report", content: { "application/json": { schema: ReportSchema } } },
+      ...errorResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const { from, to } = c.req.valid("query");
+    const report = await buildReport(
+      c.var.db,
+      c.var.site.id,
+      { kind: "rule", ruleId: c.req.valid("param").id },
+      resolvePeriod(from, to),
+    );
+    return c.json(report, 200);
+  },
+);
+
+reportsRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/reports/placements/{placement}",
+    tags: ["Reports"],
+    summary: "The same figures for every rule of one placement together",
+    security: [{ apiKey: [] }],
+    request: {
+      params: z.object({
+        placement: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .openapi({ param: { name: "placement", in: "path" } }),
+      }),
+      query: PeriodQuery,
+    },
+    responses: {
+      200: { description: "The report", content: { "application/json": { schema: ReportSchema } } },
+      ...errorResponses(400, 401),
+    },
+  }),
+  async (c) => {
+    const { from, to } = c.req.valid("query");
+    const report = await buildReport(
+      c.var.db,
+      c.var.site.id,
+      { kind: "placement", placement: c.req.valid("param").placement },
+      resolvePeriod(from, to),
+    );
+    return c.json(report, 200);
+  },
+);
