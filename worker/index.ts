@@ -19,6 +19,8 @@ import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { privacyRoutes } from "./privacy/routes";
+import { runScheduled } from "./privacy/scheduled";
 import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
 import { segmentsRoutes } from "./segments/routes";
@@ -56,6 +58,7 @@ app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", audiencesRoutes);
+app.route("/", privacyRoutes);
 registerDocs(app);
 
 app.onError(onError);
@@ -64,6 +67,7 @@ app.notFound(notFound);
 export default {
   fetch: app.fetch,
   queue: (batch, env) => consumeQueueBatch(batch, env),
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runScheduled(env, controller.scheduledTime)),
 } satisfies ExportedHandler<Env, QueueMessage>;
 
 export { app };

@@ -12,11 +12,11 @@ import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
 import { buildProfile } from "../segments/profile";
-import { chooseRule, deviceOf } from "./choose";
+import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";
-import { type DecisionState, emptyState, type Identity, loadDecisionState, loadFallback } from "./load";
+import { type DecisionSite, type DecisionState, emptyState, type Identity, loadDecisionState, loadFallback } from "./load";
 import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
-import { type CompiledRule, cachedRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
+import { type CompiledRule, cachedRuleSet, lastKnownRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
 
 export type DecideInput = {
   siteKey: string;
@@ -34,6 +34,8 @@ export type DecideInput = {
   /** scheme://host of this Worker, for the click URL. */
   origin: string;
   now: number;
+  /** Opted out (tw_optout) or rate-limited: no identity, no rules, only the placement's fallback. */
+  anonymous?: boolean;
 };
 
 export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null };
@@ -41,6 +43,7 @@ export type DecideOutput = Rendered & { status: 200 | 404; impression: Impressio
 const DAY_FORMAT = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
+  if (input.anonymous) return { cookieId: null, partner: null };
   if (input.cookie && COOKIE_ID_PATTERN.test(input.cookie)) return { cookieId: input.cookie, partner: null };
   if (input.partner) return { cookieId: null, partner: input.partner };
   if (input.token) {
@@ -195,6 +198,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     if (!site) {
       return { ...emptyCreative(input.format), status: 404, impression: null };
     }
+    knownSites.set(input.siteKey, site);
     // The steady state: the rules of this version are in the isolate already, no second trip.
     ruleSet = cachedRuleSet(site.id, site.rulesVersion) ?? (await loadRuleSet(db, site.id, site.rulesVersion));
     const rules = (ruleSet.byPlacement.get(input.placement) ?? []).filter((r) => fitsFormat(r.creative, input.format));
@@ -203,7 +207,9 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       country: input.country,
       device: deviceOf(input.userAgent),
     });
-    const choice = chooseRule({
+    const choice: Choice = input.anonymous
+      ? { kind: "none" }
+      : chooseRule({
       rules,
       profile,
       cookieId: state.cookieId,
@@ -275,6 +281,11 @@ async function serveFallbackAfterFault(
     let site = state?.site;
     let fallback = fallbackOf(ruleSet, input);
     if (!site || !fallback) {
+      // What this isolate already knows first: it needs no D1 at all.
+      site = knownSites.get(input.siteKey);
+      fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
+    }
+    if (!site || !fallback) {
       // The fault came before the rules were at hand (e.g. the decision batch failed): read the
       // fallback on its own, with no visitor, so that as little as possible has to work.
       const direct = await loadFallback(db, input.siteKey, input.placement);
@@ -292,6 +303,59 @@ async function serveFallbackAfterFault(
     }
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: "decide fallback", error: String(error) }));
+  }
+  return { ...emptyCreative(input.format), status: 200, impression: null };
+}
+
+/**
+ * Sites this isolate has decided for, by key: with lastKnownRuleSet() they let the fallback be
+ * served when D1 is down or stalls. Bounded by the number of sites of the deployment.
+ */
+const knownSites = new Map<string, DecisionSite>();
+
+/**
+ * The decision's time budget. D1 can stall (a slow primary, a replica lagging, a network fault)
+ * and an ad slot cannot wait: past this budget the placement's fallback is served from what the
+ * isolate already holds, with no D1 call at all, and the stalled decision is abandoned (its
+ * promise settles later and is ignored; a coupon it may still claim stays with the visitor).
+ */
+export const DECISION_BUDGET_MS = 400;
+
+export async function decideWithinBudget(
+  env: Env,
+  db: Db,
+  input: DecideInput,
+  budgetMs = DECISION_BUDGET_MS,
+): Promise<DecideOutput> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), budgetMs);
+  });
+  const decided = decide(env, db, input);
+  // Keeps a late rejection of the abandoned decision from surfacing as unhandled.
+  decided.catch(() => undefined);
+  const result = await Promise.race([decided, timeout]);
+  clearTimeout(timer);
+  if (result) return result;
+  console.error(JSON.stringify({ level: "error", where: "decide", site: input.siteKey, error: "over budget" }));
+  return fallbackFromIsolate(env.SIGNING_SECRET, input);
+}
+
+/** The placement's fallback from the isolate's caches only (no D1), else the built-in empty creative. */
+async function fallbackFromIsolate(secret: string, input: DecideInput): Promise<DecideOutput> {
+  const site = knownSites.get(input.siteKey);
+  const fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
+  if (site && fallback) {
+    try {
+      return await serve(secret, input, { ...emptyState(), site }, site, {
+        creative: fallback,
+        rule: null,
+        holdout: false,
+        coupon: null,
+      });
+    } catch {
+      // fall through to the built-in creative
+    }
   }
   return { ...emptyCreative(input.format), status: 200, impression: null };
 }

@@ -14,7 +14,9 @@ import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { PlacementSchema } from "../rules/rules";
-import { type DecideOutput, decide } from "./decide";
+import { allowedBy, rateKey } from "../abuse/rate-limit";
+import { isOptedOut } from "../privacy/opt-out";
+import { type DecideOutput, decideWithinBudget } from "./decide";
 import { recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";
 
@@ -87,8 +89,13 @@ decideRoutes.openapi(
     const { placement } = c.req.valid("param");
     const query = c.req.valid("query");
     let out: DecideOutput;
+    // Over the per-IP limit: still a 200 with the placement's fallback (an ad network must never
+    // see an error), just not personalised — no profile read, no coupon claimed.
+    const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
+    const anonymous = limited || isOptedOut(c);
     try {
-      out = await decide(c.env, c.var.db, {
+      out = await decideWithinBudget(c.env, c.var.db, {
+        anonymous,
         siteKey: query.site,
         placement,
         format: query.format,
@@ -105,7 +112,7 @@ decideRoutes.openapi(
       console.error(JSON.stringify({ level: "error", where: "GET /b", error: String(error) }));
       out = { ...emptyCreative(query.format), status: 200, impression: null };
     }
-    if (out.impression) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
+    if (out.impression && !limited) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
     const headers: Record<string, string> = {
       "Content-Type": out.contentType,
       "Cache-Control": "no-store",
