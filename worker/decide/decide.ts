@@ -189,18 +189,21 @@ function fallbackOf(ruleSet: RuleSet | undefined, input: DecideInput): CompiledC
 /** Decides and renders. Throws only for an unknown site (404); every other fault falls back. */
 export async function decide(env: Env, db: Db, input: DecideInput): Promise<DecideOutput> {
   const secret = env.SIGNING_SECRET;
+  const budget = budgetOf(env);
   let state: DecisionState | undefined;
   let ruleSet: RuleSet | undefined;
   try {
     const identity = await resolveIdentity(secret, input);
-    state = await loadDecisionState(db, input.siteKey, identity, input.now);
+    state = await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read");
     const site = state.site;
     if (!site) {
       return { ...emptyCreative(input.format), status: 404, impression: null };
     }
     knownSites.set(input.siteKey, site);
     // The steady state: the rules of this version are in the isolate already, no second trip.
-    ruleSet = cachedRuleSet(site.id, site.rulesVersion) ?? (await loadRuleSet(db, site.id, site.rulesVersion));
+    ruleSet =
+      cachedRuleSet(site.id, site.rulesVersion) ??
+      (await withinBudget(loadRuleSet(db, site.id, site.rulesVersion), budget, "rules"));
     const rules = (ruleSet.byPlacement.get(input.placement) ?? []).filter((r) => fitsFormat(r.creative, input.format));
     const profile = buildProfile(state.visitor, state.customer, {
       placement: input.placement,
@@ -220,7 +223,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     });
     if (choice.kind === "rule") {
       const rule = choice.rule;
-      const coupon = await couponFor(db, state, site.id, rule, input.now);
+      const coupon = await withinBudget(couponFor(db, state, site.id, rule, input.now), budget * CLAIM_BUDGET_FACTOR, "claim");
       return await serve(secret, input, state, site, {
         creative: rule.creative,
         rule,
@@ -251,6 +254,8 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         error: String(error),
       }),
     );
+    // Over budget: D1 is stalling, so no further D1 call — only what the isolate holds.
+    if (error instanceof OverBudget) return fallbackFromIsolate(secret, input);
     return serveFallbackAfterFault(db, secret, input, state, ruleSet);
   }
 }
@@ -314,31 +319,36 @@ async function serveFallbackAfterFault(
 const knownSites = new Map<string, DecisionSite>();
 
 /**
- * The decision's time budget. D1 can stall (a slow primary, a replica lagging, a network fault)
- * and an ad slot cannot wait: past this budget the placement's fallback is served from what the
- * isolate already holds, with no D1 call at all, and the stalled decision is abandoned (its
- * promise settles later and is ignored; a coupon it may still claim stays with the visitor).
+ * The decision's time budgets. D1 can stall (a slow primary, a lagging replica, a network fault)
+ * and an ad slot cannot wait: when the decision's read (step 2, plus the rules on a version change)
+ * takes longer than the budget (`DECISION_BUDGET_MS`, wrangler.toml), or a first coupon claim
+ * longer than CLAIM_BUDGET_FACTOR times it, the placement's fallback is served from what the
+ * isolate already holds, with no further D1 call. The abandoned promise settles later and is
+ * ignored (a code it may still claim stays with the visitor). The claim's budget is larger: it is
+ * a write, and writes queue behind each other when many first visitors claim at once.
  */
-export const DECISION_BUDGET_MS = 400;
+export const DEFAULT_BUDGET_MS = 500;
+export const CLAIM_BUDGET_FACTOR = 4;
 
-export async function decideWithinBudget(
-  env: Env,
-  db: Db,
-  input: DecideInput,
-  budgetMs = DECISION_BUDGET_MS,
-): Promise<DecideOutput> {
+export function budgetOf(env: Env): number {
+  const ms = Number(env.DECISION_BUDGET_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_BUDGET_MS;
+}
+
+export class OverBudget extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} took longer than ${ms} ms`);
+  }
+}
+
+export function withinBudget<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), budgetMs);
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OverBudget(what, ms)), ms);
   });
-  const decided = decide(env, db, input);
-  // Keeps a late rejection of the abandoned decision from surfacing as unhandled.
-  decided.catch(() => undefined);
-  const result = await Promise.race([decided, timeout]);
-  clearTimeout(timer);
-  if (result) return result;
-  console.error(JSON.stringify({ level: "error", where: "decide", site: input.siteKey, error: "over budget" }));
-  return fallbackFromIsolate(env.SIGNING_SECRET, input);
+  // Keeps a late rejection of the abandoned work from surfacing as unhandled.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The placement's fallback from the isolate's caches only (no D1), else the built-in empty creative. */

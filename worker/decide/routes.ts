@@ -16,7 +16,7 @@ import { createRouter } from "../lib/router";
 import { PlacementSchema } from "../rules/rules";
 import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { isOptedOut } from "../privacy/opt-out";
-import { type DecideOutput, decideWithinBudget } from "./decide";
+import { type DecideOutput, decide } from "./decide";
 import { recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";
 
@@ -94,7 +94,7 @@ decideRoutes.openapi(
     const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
     const anonymous = limited || isOptedOut(c);
     try {
-      out = await decideWithinBudget(c.env, c.var.db, {
+      out = await decide(c.env, c.var.db, {
         anonymous,
         siteKey: query.site,
         placement,
