@@ -7,9 +7,9 @@
 import { eq, sql } from "drizzle-orm";
 import { sites } from "../db/schema";
 import type { DecisionMessage } from "../decide/impressions";
-import type { DeferredEventsMessage } from "./deferred";
 import type { Db, Site } from "../env";
 import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
+import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 
 /** The events queue's message body; `kind` lets other producers (impressions) share the queue. */

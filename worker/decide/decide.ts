@@ -14,7 +14,14 @@ import type { Db } from "../env";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";
-import { type DecisionSite, type DecisionState, emptyState, type Identity, loadDecisionState, loadFallback } from "./load";
+import {
+  type DecisionSite,
+  type DecisionState,
+  emptyState,
+  type Identity,
+  loadDecisionState,
+  loadFallback,
+} from "./load";
 import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
 import { type CompiledRule, cachedRuleSet, lastKnownRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
 
@@ -213,17 +220,21 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     const choice: Choice = input.anonymous
       ? { kind: "none" }
       : chooseRule({
-      rules,
-      profile,
-      cookieId: state.cookieId,
-      caps: state.caps,
-      converted: state.converted,
-      siteHoldout: site.holdout,
-      now: input.now,
-    });
+          rules,
+          profile,
+          cookieId: state.cookieId,
+          caps: state.caps,
+          converted: state.converted,
+          siteHoldout: site.holdout,
+          now: input.now,
+        });
     if (choice.kind === "rule") {
       const rule = choice.rule;
-      const coupon = await withinBudget(couponFor(db, state, site.id, rule, input.now), budget * CLAIM_BUDGET_FACTOR, "claim");
+      const coupon = await withinBudget(
+        couponFor(db, state, site.id, rule, input.now),
+        budget * CLAIM_BUDGET_FACTOR,
+        "claim",
+      );
       return await serve(secret, input, state, site, {
         creative: rule.creative,
         rule,

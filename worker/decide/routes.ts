@@ -6,6 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { requireApiKey } from "../auth/api-keys";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { COOKIE_ID_PATTERN } from "../collect/collect";
@@ -13,9 +14,8 @@ import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
-import { PlacementSchema } from "../rules/rules";
-import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { isOptedOut } from "../privacy/opt-out";
+import { PlacementSchema } from "../rules/rules";
 import { type DecideOutput, decide } from "./decide";
 import { recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";

@@ -28,11 +28,7 @@ async function drain(statement: D1PreparedStatement, maxChunks: number): Promise
   return total;
 }
 
-export async function purgeExpired(
-  db: Db,
-  now: number,
-  options: { maxChunks?: number } = {},
-): Promise<PurgeResult> {
+export async function purgeExpired(db: Db, now: number, options: { maxChunks?: number } = {}): Promise<PurgeResult> {
   const d1 = db.$client;
   const maxChunks = options.maxChunks ?? 1_000;
   const { results: siteRows } = await d1
@@ -45,9 +41,7 @@ export async function purgeExpired(
     // (site_id, received_at) index of each table.
     result.events += await drain(
       d1
-        .prepare(
-          "delete from events where id in (select id from events where site_id = ? and received_at < ? limit ?)",
-        )
+        .prepare("delete from events where id in (select id from events where site_id = ? and received_at < ? limit ?)")
         .bind(site.id, cutoff, PURGE_CHUNK),
       maxChunks,
     );

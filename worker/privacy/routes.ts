@@ -45,7 +45,10 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
 
 const SiteField = z.string().min(1).max(63).openapi({ example: "demo" });
 const optOutResponses = {
-  200: { description: "Opted out: the cookie is set, the profile erased", content: { "text/html": { schema: z.string() } } },
+  200: {
+    description: "Opted out: the cookie is set, the profile erased",
+    content: { "text/html": { schema: z.string() } },
+  },
   ...errorResponses(400, 404),
 };
 
@@ -68,7 +71,10 @@ privacyRoutes.openapi(
     tags: ["Public"],
     summary: "The same opt-out for an HTML form (application/x-www-form-urlencoded `site`)",
     request: {
-      body: { required: true, content: { "application/x-www-form-urlencoded": { schema: z.object({ site: SiteField }) } } },
+      body: {
+        required: true,
+        content: { "application/x-www-form-urlencoded": { schema: z.object({ site: SiteField }) } },
+      },
     },
     responses: optOutResponses,
   }),
@@ -93,7 +99,13 @@ privacyRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      params: z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) }),
+      params: z.object({
+        id: z
+          .string()
+          .min(1)
+          .max(200)
+          .openapi({ param: { name: "id", in: "path" } }),
+      }),
     },
     responses: ErasedSchema,
   }),

@@ -9,11 +9,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getCookie, setCookie } from "hono/cookie";
 import { requireApiKey } from "../auth/api-keys";
-import { isOptedOut } from "../privacy/opt-out";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { isOptedOut } from "../privacy/opt-out";
 import {
   createPartner,
   deletePartner,
