@@ -14,7 +14,7 @@ import type { AppEnv, Site } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
-import { isOptedOut } from "../privacy/opt-out";
+import { trackingRefusal } from "../privacy/opt-out";
 import { truncatePayload } from "./apply-events";
 import { COOKIE_ID_PATTERN, collectBatch, countBot, findSiteByKey, recordUnusableBatch } from "./collect";
 import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
@@ -174,9 +174,10 @@ collectRoutes.openapi(
     const { site, siteKey, events } = await readEnvelope(c);
     const db = c.var.db;
     const now = Date.now();
-    // Opted out (GET /optout): nothing is stored, not even the rejection, and no cookie is set.
-    if (isOptedOut(c)) {
-      return c.json({ accepted: 0, rejected: events.map((_, index) => ({ index, reason: "opted out" })) }, 202);
+    // Opted out (GET /optout), GPC or DNT: nothing is stored, not even the rejection, no cookie set.
+    const refusal = trackingRefusal(c);
+    if (refusal) {
+      return c.json({ accepted: 0, rejected: events.map((_, index) => ({ index, reason: refusal })) }, 202);
     }
     if (!(await allowedBy(c.env.EVENTS_RATE_LIMITER, rateKey(c, siteKey)))) {
       // Kept in rejected_events, but only a bounded number per site and minute (a flood must not
