@@ -27,7 +27,7 @@ export const INJECTIONS = [
   "👨‍👩‍👧‍👦🏳️‍🌈",
   "e\u0301\u0301\u0301",
   "%00%27%22",
-  "${7*7}",
+  "$" + "{7*7}", // a template-injection probe (split so the linter does not read it as a mistake)
   "__proto__",
   "constructor",
   "\r\nSet-Cookie: x=1",

@@ -171,7 +171,9 @@ describe("GET /b, /c and /sync with hostile input", () => {
         ),
         hostileString,
         async (placement, query, cookie) => {
-          const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, v.slice(0, 3_000)]));
+          const params = new URLSearchParams(
+            Object.entries(query).map(([k, v]): [string, string] => [k, v.slice(0, 3_000)]),
+          );
           const res = await send(`/b/${enc(placement.slice(0, 200)) || "x"}?${params}`, {
             headers: { Cookie: `tw_id=${enc(cookie.slice(0, 100))}` },
           });
