@@ -104,7 +104,8 @@ export const SEGMENT_EDITOR_JS = `(function () {
     }).catch(function () { if (mine === seq) show("Could not reach the preview; the count is shown after saving.", true); });
   }
   input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(preview, 350); });
-  preview();
+  // The server already rendered the count of a saved segment; count only what it did not.
+  if (!out.textContent.trim() && !err.textContent.trim()) preview();
 })();`;
 
 /** Live creative preview: copies the editor's fields into the hidden preview form, debounced. */

@@ -7,7 +7,8 @@ export const LineChart: FC<{ labels: string[]; series: Series[]; title: string }
   const W = 720;
   const H = 220;
   const pad = { l: 40, r: 10, t: 10, b: 28 };
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  // An even maximum of at least 2 keeps the half-way grid line on a whole number.
+  const max = Math.max(2, Math.ceil(Math.max(...series.flatMap((s) => s.values), 0) / 2) * 2);
   const n = Math.max(1, labels.length - 1);
   const x = (i: number) => pad.l + ((W - pad.l - pad.r) * i) / n;
   const y = (v: number) => H - pad.b - ((H - pad.t - pad.b) * v) / max;

@@ -12,6 +12,7 @@ import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
 import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
+import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
 import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
@@ -20,12 +21,14 @@ import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
 import { privacyRoutes } from "./privacy/routes";
-import { runScheduled } from "./privacy/scheduled";
 import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
 import { segmentsRoutes } from "./segments/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
+import { handleWebhookBatch } from "./webhooks/deliver";
+import type { WebhookMessage } from "./webhooks/entries";
+import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
 
@@ -58,6 +61,7 @@ app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", audiencesRoutes);
+app.route("/", webhooksRoutes);
 app.route("/", privacyRoutes);
 registerDocs(app);
 
@@ -66,8 +70,16 @@ app.notFound(notFound);
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => consumeQueueBatch(batch, env),
-  scheduled: (controller, env, ctx) => ctx.waitUntil(runScheduled(env, controller.scheduledTime)),
-} satisfies ExportedHandler<Env, QueueMessage>;
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env, controller.scheduledTime));
+  },
+  // One consumer for several queues: dispatch on the queue's name.
+  async queue(batch, env) {
+    if (batch.queue === "tagwerk-webhooks") return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
+    if (batch.queue === "tagwerk-events") return consumeQueueBatch(batch as MessageBatch<QueueMessage>, env);
+    console.error(JSON.stringify({ level: "error", error: `no consumer for queue ${batch.queue}` }));
+    batch.retryAll();
+  },
+} satisfies ExportedHandler<Env>;
 
 export { app };

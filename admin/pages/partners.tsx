@@ -1,3 +1,212 @@
-/** Placeholder replaced once the partners and webhooks APIs land (issue 6). */
+/** Partners (cookie sync) and webhooks (segment entries → signed POSTs): deliveries, failures, replay. */
+import type { Context } from "hono";
+import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-export function partnerPages(_app: AdminApp) {}
+import { FLASH, text } from "../forms";
+import type { Partner, Segment, Webhook } from "../types";
+import { ActionButton, can, Empty, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+
+type Delivery = {
+  id: number;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+};
+
+async function render(c: Context<AdminEnv>, view: { error?: string; secret?: string } = {}) {
+  const api = c.var.api;
+  const [{ partners }, webhooks, segments] = await Promise.all([
+    api.get<{ partners: Partner[] }>("/api/v1/partners"),
+    api.call<{ webhooks: Webhook[] }>("GET", "/api/v1/webhooks"),
+    api.call<{ segments: Segment[] }>("GET", "/api/v1/segments"),
+  ]);
+  const hooks = webhooks.ok ? webhooks.data.webhooks : [];
+  const deliveries = await Promise.all(
+    hooks.map((w) => api.call<{ deliveries: Delivery[] }>("GET", `/api/v1/webhooks/${w.id}/deliveries`)),
+  );
+  const segmentList = segments.ok ? segments.data.segments : [];
+  const writable = can(c.var.role, "marketer");
+  return c.html(
+    <Layout title="Partners & webhooks" user={c.var.user} active="/admin/partners">
+      <h1>Partners &amp; webhooks</h1>
+      <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <ReadOnlyNote role={c.var.role} needs="marketer" />
+      <ErrorAlert message={view.error} />
+      <h2>Partners</h2>
+      {partners.length === 0 ? (
+        <Empty>No partners yet. Add your display network below; its pixel then calls /sync to link its user IDs.</Empty>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Key</th>
+                <th>Name</th>
+                <th>Sync URL</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {partners.map((p) => (
+                <tr>
+                  <td>
+                    <code>{p.key}</code>
+                  </td>
+                  <td>{p.name}</td>
+                  <td>{p.sync_url ?? "—"}</td>
+                  <td>
+                    {writable && (
+                      <ActionButton
+                        action={`/admin/partners/${p.id}/delete`}
+                        label="Delete"
+                        danger
+                        accessibleLabel={`Delete partner ${p.name}`}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {writable && (
+        <form method="post" action="/admin/partners" class="card">
+          <h3>Add a partner</h3>
+          <div class="grid">
+            <Field label="Key" name="key" required hint="lower-case, e.g. adnet" />
+            <Field label="Name" name="name" required />
+            <Field label="Sync URL" name="sync_url" type="url" hint="Optional; {tw_id} is replaced" />
+          </div>
+          <div class="actions">
+            <button type="submit">Add partner</button>
+          </div>
+        </form>
+      )}
+      <h2>Webhooks</h2>
+      {view.secret && (
+        <div class="alert ok" role="status">
+          Signing secret — copy it now, it is shown only once: <code class="secret">{view.secret}</code>
+        </div>
+      )}
+      {!webhooks.ok && <ErrorAlert message={`Webhooks are not available: ${webhooks.error.message}`} />}
+      {webhooks.ok && hooks.length === 0 && (
+        <Empty>No webhooks yet. Add one to be told when a visitor enters a segment.</Empty>
+      )}
+      {hooks.map((w, i) => {
+        const d = deliveries[i];
+        const list = d.ok ? d.data.deliveries : [];
+        const failed = list.filter((x) => x.status === "failed").length;
+        return (
+          <section class="card">
+            <h3>
+              {w.url}{" "}
+              <span class="muted">
+                → {segmentList.find((s) => s.id === w.segment_id)?.name ?? `segment ${w.segment_id}`}
+              </span>
+            </h3>
+            <p>
+              {list.length} recent deliveries, {failed} failed
+            </p>
+            {list.length > 0 && (
+              <div class="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Created</th>
+                      <th>Status</th>
+                      <th class="num">Attempts</th>
+                      <th>Last error</th>
+                      <th>Action</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.slice(0, 20).map((x) => (
+                      <tr>
+                        <td>{formatTime(x.created_at)}</td>
+                        <td>{x.status}</td>
+                        <td class="num">{x.attempts}</td>
+                        <td>{x.last_error ?? "—"}</td>
+                        <td>
+                          {writable && x.status === "failed" && (
+                            <ActionButton
+                              action={`/admin/webhooks/${w.id}/deliveries/${x.id}/replay`}
+                              label="Replay"
+                              accessibleLabel={`Replay delivery ${x.id}`}
+                            />
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            {writable && <ActionButton action={`/admin/webhooks/${w.id}/delete`} label="Delete webhook" danger />}
+          </section>
+        );
+      })}
+      {writable && webhooks.ok && (
+        <form method="post" action="/admin/webhooks" class="card">
+          <h3>Add a webhook</h3>
+          <div class="grid">
+            <Field label="URL" name="url" type="url" required hint="https; receives a signed POST per segment entry" />
+            <Select
+              label="Segment"
+              name="segment_id"
+              options={segmentList.map((s) => ({ value: s.id, label: s.name }))}
+              required
+            />
+          </div>
+          <div class="actions">
+            <button type="submit" disabled={segmentList.length === 0}>
+              Add webhook
+            </button>
+          </div>
+        </form>
+      )}
+    </Layout>,
+    view.error ? 400 : 200,
+  );
+}
+
+export function partnerPages(app: AdminApp) {
+  app.get("/admin/partners", (c) => render(c));
+
+  app.post("/admin/partners", async (c) => {
+    const form = await c.req.parseBody();
+    const json = { key: text(form, "key"), name: text(form, "name"), sync_url: text(form, "sync_url") || null };
+    const result = await c.var.api.call("POST", "/api/v1/partners", { json });
+    if (!result.ok) return render(c, { error: result.error.message });
+    return c.redirect("/admin/partners?done=created", 303);
+  });
+
+  app.post("/admin/partners/:id{[0-9]+}/delete", async (c) => {
+    const result = await c.var.api.call("DELETE", `/api/v1/partners/${c.req.param("id")}`);
+    if (!result.ok) return render(c, { error: result.error.message });
+    return c.redirect("/admin/partners?done=deleted", 303);
+  });
+
+  app.post("/admin/webhooks", async (c) => {
+    const form = await c.req.parseBody();
+    const json = { url: text(form, "url"), segment_id: Number(text(form, "segment_id")) };
+    const result = await c.var.api.call<{ secret: string }>("POST", "/api/v1/webhooks", { json });
+    if (!result.ok) return render(c, { error: result.error.message });
+    return render(c, { secret: result.data.secret });
+  });
+
+  app.post("/admin/webhooks/:id{[0-9]+}/delete", async (c) => {
+    const result = await c.var.api.call("DELETE", `/api/v1/webhooks/${c.req.param("id")}`);
+    if (!result.ok) return render(c, { error: result.error.message });
+    return c.redirect("/admin/partners?done=deleted", 303);
+  });
+
+  app.post("/admin/webhooks/:id{[0-9]+}/deliveries/:delivery{[0-9]+}/replay", async (c) => {
+    const { id, delivery } = c.req.param();
+    const result = await c.var.api.call("POST", `/api/v1/webhooks/${id}/deliveries/${delivery}/replay`);
+    if (!result.ok) return render(c, { error: result.error.message });
+    return c.redirect("/admin/partners?done=replayed", 303);
+  });
+}

@@ -41,9 +41,11 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
       } catch {}
     };
 
+    // A purchase goes out at once: shops navigate away right after it, and a beacon sent while
+    // the page is still alive is more dependable than one sent from pagehide.
     const push = (event: TagEvent, first?: boolean) => {
       first ? queue.unshift(event) : queue.push(event);
-      if (queue.length >= 50) flush();
+      if (queue.length >= 50 || event.type === "purchase") flush();
       else timer ||= setTimeout(flush, 1000) as unknown as number;
     };
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf } from "../fixtures/api";
 import { CHROME_UA, cookieIdOf, countRows, event, postEvents, SHOP, visitorOf } from "./post-events";
 
 const site = (settings: Record<string, unknown> = {}) => createTestSite({ allowed_origins: [SHOP], ...settings });
@@ -73,6 +73,32 @@ describe("POST /e accepts the tag's batches", () => {
     const res = await postEvents({ site: siteKey, events: [event("page")] });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe(SHOP);
     expect(res.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+  });
+});
+
+describe("POST /e in the API document and for preflights", () => {
+  it("is listed in the OpenAPI document", async () => {
+    const doc = (await (await call("/api/v1/openapi.json")).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toContain("/e");
+  });
+
+  it("answers a preflight naming its site only for that site's origins", async () => {
+    const { siteKey } = await site();
+    const preflight = (origin: string) =>
+      call(`/e?site=${siteKey}`, {
+        method: "OPTIONS",
+        headers: {
+          Origin: origin,
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "content-type",
+        },
+      });
+    const own = await preflight(SHOP);
+    expect(own.status).toBe(204);
+    expect(own.headers.get("Access-Control-Allow-Origin")).toBe(SHOP);
+    expect(own.headers.get("Access-Control-Allow-Methods")).toBe("POST");
+    const foreign = await preflight("https://evil.example");
+    expect(foreign.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 });
 

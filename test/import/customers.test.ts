@@ -163,6 +163,18 @@ describe("customer import", () => {
     expect(rows[1]).toMatchObject({ email_sha256: "a".repeat(64), lifetime_revenue: 250 });
   });
 
+  it("reads CSV exported by spreadsheet tools: byte order mark, CRLF line ends, quoted commas and header case", async () => {
+    const { apiKey, siteKey } = await createTestSite();
+    const csv = '\ufeffCustomer_ID,Gender,attr.Note\r\nX-1,f,"likes rings, gold"\r\nX-2,m,"said ""hi"""\r\n';
+    const { body } = await importCsv(apiKey, csv);
+    expect(body).toMatchObject({ accepted: 2, rejected: [] });
+    const rows = await customersOf(siteKey);
+    expect(rows.map((r) => [r.customer_id, r.gender, JSON.parse(r.attributes as string)])).toEqual([
+      ["X-1", "f", { Note: "likes rings, gold" }],
+      ["X-2", "m", { Note: 'said "hi"' }],
+    ]);
+  });
+
   it("answers 415 for other content types and 401 without a key", async () => {
     const { apiKey } = await createTestSite();
     const json = await call("/api/v1/import/customers", { method: "POST", key: apiKey, json: [{ customer_id: "x" }] });

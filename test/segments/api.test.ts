@@ -143,3 +143,23 @@ describe("segments API", () => {
     expect((await errorOf(edge)).message).toContain("device is request context");
   });
 });
+
+describe("API reference", () => {
+  it("documents the segment and import routes with their CSV and NDJSON bodies", async () => {
+    const doc = (await (await call("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>;
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/v1/segments",
+        "/api/v1/segments/{id}",
+        "/api/v1/segments/preview",
+        "/api/v1/import/links",
+      ]),
+    );
+    expect(Object.keys(doc.paths["/api/v1/import/customers"].post.requestBody!.content)).toEqual([
+      "text/csv",
+      "application/x-ndjson",
+    ]);
+  });
+});

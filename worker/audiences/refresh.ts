@@ -27,10 +27,10 @@ const dialect = new SQLiteSyncDialect();
  * Several raw statements in one D1 batch (one transaction, one round trip): drizzle's batch
  * takes query builders only, and these are INSERT ... SELECT / DELETE over SQL fragments.
  */
-export async function batchSql(db: Db, statements: SQL[]): Promise<void> {
+export async function batchSql(db: Db, statements: SQL[]): Promise<D1Result[]> {
   // drizzle() attaches the D1 binding as $client; the shared Db type does not spell it out.
   const d1 = (db as Db & { $client: D1Database }).$client;
-  await d1.batch(
+  return d1.batch(
     statements.map((statement) => {
       const query = dialect.sqlToQuery(statement);
       return d1.prepare(query.sql).bind(...query.params);

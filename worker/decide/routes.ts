@@ -9,6 +9,7 @@ import { getCookie } from "hono/cookie";
 import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { requireApiKey } from "../auth/api-keys";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
+import { requireRole } from "../auth/roles";
 import { COOKIE_ID_PATTERN } from "../collect/collect";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
@@ -125,7 +126,8 @@ decideRoutes.openapi(
   },
 );
 
-decideRoutes.use("/api/v1/visitor-tokens", requireApiKey);
+// Minting tokens is a campaign action: viewers (read-only admin sessions) may not.
+decideRoutes.use("/api/v1/visitor-tokens", requireApiKey, requireRole("marketer"));
 
 decideRoutes.openapi(
   createRoute({

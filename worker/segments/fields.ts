@@ -49,7 +49,6 @@ export const FIELD_NAMES = [
 
 const NUMBER_SET = new Set<string>(NUMBER_FIELDS);
 const TEXT_SET = new Set<string>([...TEXT_FIELDS, ...EDGE_FIELDS]);
-const EDGE_SET = new Set<string>(EDGE_FIELDS);
 
 export function isNumberField(name: string): name is NumberField {
   return NUMBER_SET.has(name);
@@ -57,10 +56,6 @@ export function isNumberField(name: string): name is NumberField {
 
 export function isTextField(name: string): name is TextField {
   return TEXT_SET.has(name);
-}
-
-export function isEdgeField(name: string): boolean {
-  return EDGE_SET.has(name);
 }
 
 /** Names allowed after `attr.` and as import column suffixes: they become JSON object keys. */

@@ -9,7 +9,7 @@ import type { Db } from "../env";
 import { apiError } from "../errors";
 import { bumpRulesVersion } from "../sites/sites";
 import { parseSegment, SegmentError } from "./parser";
-import { PROFILES_FROM, segmentWhere } from "./query";
+import { countSegment, PROFILES_FROM, segmentWhere } from "./query";
 
 export type SegmentRow = typeof segments.$inferSelect;
 
@@ -98,9 +98,7 @@ export type PreviewSample = {
 export async function previewSegment(db: Db, siteId: number, expression: string, now: number) {
   assertValidExpression(expression, (e) => segmentWhere(e, now));
   const where = segmentWhere(expression, now);
-  const [counts] = await db.all<{ visitors: number; customers: number }>(
-    sql`select count(v.id) as visitors, count(distinct c.id) as customers ${PROFILES_FROM(siteId)} where ${where}`,
-  );
+  const counts = await countSegment(db, siteId, expression, now);
   const rows = await db.all<Omit<PreviewSample, "clusters"> & { clusters: string | null }>(
     sql`select v.cookie_id, coalesce(c.customer_id, v.customer_id) as customer_id, v.visits, v.pageviews,
           v.cart_items, c.orders, c.clusters
@@ -110,5 +108,5 @@ export async function previewSegment(db: Db, siteId: number, expression: string,
     ...r,
     clusters: r.clusters === null ? null : JSON.parse(r.clusters),
   }));
-  return { visitors: counts?.visitors ?? 0, customers: counts?.customers ?? 0, sample };
+  return { ...counts, sample };
 }

@@ -1,0 +1,96 @@
+/**
+ * An ad network's page on another origin (127.0.0.1, while the edge and the shop are on localhost)
+ * frames the `home-hero` creative with its click macro; the visitor is known to the network by its
+ * own user ID (a cookie sync stored in id_links). The click goes through the network's redirector,
+ * then /c, and lands on the demo shop with the personal coupon applied.
+ */
+import { createServer, type Server } from "node:http";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { browserAvailable, launchChromium, queryD1, screenshot } from "./browser";
+import { freePort } from "./global-setup";
+
+// With the seeded rule IDs this cookie is outside the demo site's 10 % holdout of the cart rule (deterministic).
+const COOKIE = "ad0000000000000000000000000000ad";
+const PARTNER_UID = "NET-USER-7";
+
+describe.skipIf(!browserAvailable())("a banner on an ad network's page, in Chromium", () => {
+  let browser: Browser;
+  let network: Server;
+  let networkUrl: string;
+  const networkClicks: string[] = [];
+
+  beforeAll(async () => {
+    const now = Date.now();
+    // A cart abandoner (cart two hours old) whom the network knows by its own user ID.
+    queryD1(`insert or ignore into visitors (site_id, cookie_id, first_seen_at, last_seen_at, visits, pageviews, cart, cart_items, cart_updated_at)
+      select id, '${COOKIE}', ${now}, ${now}, 1, 3, '[{"sku":"E-201","qty":1}]', 1, ${now - 2 * 3_600_000} from sites where key = 'demo'`);
+    queryD1(`insert or ignore into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at)
+      select id, 'adnet', '${PARTNER_UID}', '${COOKIE}', ${now} from sites where key = 'demo'`);
+
+    const port = await freePort();
+    networkUrl = `http://127.0.0.1:${port}`;
+    const edge = inject("edgeUrl");
+    network = createServer((req, res) => {
+      const url = new URL(req.url ?? "/", networkUrl);
+      if (url.pathname === "/click") {
+        // The network's click redirector: counts, then forwards to the advertiser's click URL.
+        const target = url.searchParams.get("u") ?? "";
+        networkClicks.push(target);
+        res.writeHead(302, { Location: target }).end();
+        return;
+      }
+      const macro = `${networkUrl}/click?u=`;
+      const src = `${edge}/b/home-hero?site=demo&p=adnet&puid=${PARTNER_UID}&click=${encodeURIComponent(macro)}`;
+      res
+        .writeHead(200, { "Content-Type": "text/html; charset=utf-8" })
+        .end(
+          `<!doctype html><title>News of the day</title><h1>News of the day</h1><iframe id="ad" src="${src}" width="300" height="250" style="border:0"></iframe>`,
+        );
+    });
+    await new Promise<void>((resolve) => network.listen(port, "127.0.0.1", resolve));
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => network?.close(resolve));
+  });
+
+  it("shows the cart reminder with a personal code and the click lands on the shop with the coupon applied", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${networkUrl}/`);
+    const frame = page.frameLocator("#ad");
+    const link = frame.locator("a");
+    await expect.poll(() => link.textContent(), { timeout: 10_000 }).toContain("Your cart is waiting");
+    const text = (await link.textContent()) ?? "";
+    const code = /personal code (CART\w+)/.exec(text)?.[1];
+    expect(code).toBeTruthy();
+    expect(text).toContain("Hoop earrings, gold");
+    await screenshot(page, "ad-network-banner");
+
+    await Promise.all([page.waitForURL(`${inject("shopUrl")}/cart**`, { timeout: 15_000 }), link.click()]);
+    const landed = new URL(page.url());
+    expect(landed.origin).toBe(inject("shopUrl"));
+    expect(landed.searchParams.get("coupon")).toBe(code);
+    await expect.poll(() => page.locator("#coupon-note").textContent()).toBe(`Coupon ${code} applied`);
+    expect(networkClicks).toHaveLength(1);
+    expect(networkClicks[0]).toMatch(new RegExp(`^${inject("edgeUrl")}/c/`));
+    await screenshot(page, "ad-network-landing");
+
+    // The impression and the click reach D1 through the events queue.
+    await expect
+      .poll(
+        () =>
+          queryD1<{ n: number }>(
+            `select count(*) as n from clicks c join impressions i on i.uid = c.impression_uid where i.cookie_id = '${COOKIE}'`,
+          )[0]?.n,
+        {
+          timeout: 15_000,
+          interval: 500,
+        },
+      )
+      .toBe(1);
+    await page.close();
+  });
+});

@@ -1,0 +1,244 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { QueueMessage } from "../../worker/collect";
+import { createDb } from "../../worker/db/client";
+import { holdoutBucket } from "../../worker/decide/choose";
+import { type DecideInput, decide } from "../../worker/decide/decide";
+import { clearRuleSetCache } from "../../worker/decide/rule-set";
+import worker from "../../worker/index";
+import { call } from "../fixtures/api";
+import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "./helpers";
+
+/**
+ * Counts D1 round trips: each batch() and each single statement executed. The real D1 answers
+ * every call; `fail` makes chosen calls fail, to inject a fault.
+ */
+function countingD1(real: D1Database, fail: { batch?: boolean; all?: boolean } = {}) {
+  const counter = { trips: 0 };
+  const unwrap = new WeakMap<object, D1PreparedStatement>();
+  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          return (...args: unknown[]) => {
+            counter.trips++;
+            if (fail.all) throw new Error("injected D1 fault");
+            return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    unwrap.set(wrapped, statement);
+    return wrapped;
+  };
+  const d1 = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          counter.trips++;
+          if (fail.batch) return Promise.reject(new Error("injected D1 batch fault"));
+          return target.batch(statements.map((s) => unwrap.get(s) ?? s));
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { d1, counter };
+}
+
+function input(siteKey: string, cookie: string | undefined, extra: Partial<DecideInput> = {}): DecideInput {
+  return {
+    siteKey,
+    placement: "slot",
+    format: "json",
+    cookie,
+    token: undefined,
+    partner: null,
+    clickMacro: undefined,
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+    country: "DE",
+    origin: "https://tagwerk.test",
+    now: Date.now(),
+    ...extra,
+  };
+}
+
+describe("the decision path", () => {
+  it("costs one D1 round trip in the steady state, two when the rules changed", async () => {
+    const site = await bannerSite();
+    const segment = await site.segment("visits >= 1");
+    await site.rule({
+      creative_id: await site.creative("html", "<p>{{cluster}}</p>"),
+      segment_id: segment,
+      cap_per_day: 100,
+    });
+    const cookie = randomCookie();
+    await insertVisitor(site.siteId, cookie);
+    clearRuleSetCache();
+    const { d1, counter } = countingD1(env.DB);
+    const db = createDb(d1);
+    const testEnv = { ...env, DB: d1 } as Env;
+
+    const cold = await decide(testEnv, db, input(site.siteKey, cookie));
+    expect(cold.impression?.ruleId).not.toBeNull();
+    expect(counter.trips).toBe(2);
+    counter.trips = 0;
+    const warm = await decide(testEnv, db, input(site.siteKey, cookie));
+    expect(warm.impression?.ruleId).toBe(cold.impression?.ruleId);
+    expect(counter.trips).toBe(1);
+
+    // A management write bumps the rules version: the next decision reloads the rules once.
+    await call(`/api/v1/rules/${cold.impression!.ruleId}`, {
+      method: "PATCH",
+      key: site.apiKey,
+      json: { priority: 5 },
+    });
+    counter.trips = 0;
+    await decide(testEnv, db, input(site.siteKey, cookie));
+    expect(counter.trips).toBe(2);
+    counter.trips = 0;
+    await decide(testEnv, db, input(site.siteKey, cookie));
+    expect(counter.trips).toBe(1);
+  });
+
+  it("puts the same visitors into the holdout every time, records their holdout impressions and serves the fallback", async () => {
+    const site = await bannerSite();
+    const fallback = await site.creative("html", "<p>house</p>");
+    await site.fallback("slot", fallback);
+    const ruleId = await site.rule({ creative_id: await site.creative("html", "<p>offer</p>"), holdout: 0.5 });
+    const cookies = Array.from({ length: 24 }, randomCookie);
+    for (const cookie of cookies) {
+      const expected = holdoutBucket(cookie, ruleId) < 0.5;
+      for (let visit = 0; visit < 2; visit++) {
+        const json = await bannerJson(site.siteKey, "slot", cookie);
+        expect(json.rule).toBe(expected ? null : ruleId);
+        expect(json.creative.id).toBe(expected ? fallback : json.creative.id);
+        if (!expected) expect(json.creative.body).toBe("<p>offer</p>");
+      }
+    }
+    const held = cookies.filter((c) => holdoutBucket(c, ruleId) < 0.5);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThan(cookies.length);
+    const rows = await env.DB.prepare(
+      "select cookie_id, count(*) as n from impressions where rule_id = ? and holdout = 1 group by cookie_id",
+    )
+      .bind(ruleId)
+      .all<{ cookie_id: string; n: number }>();
+    expect(rows.results.map((r) => r.cookie_id).sort()).toEqual([...held].sort());
+    expect(rows.results.every((r) => r.n === 2)).toBe(true);
+  });
+
+  it("serves the fallback with 200 when a rule's segment cannot be compiled", async () => {
+    const site = await bannerSite();
+    await site.fallback("slot", await site.creative("html", "<p>house</p>"));
+    const broken = await site.segment("cart_items >");
+    await site.rule({ creative_id: await site.creative("html", "<p>offer</p>"), segment_id: broken });
+    const res = await fetchWorker(`/b/slot?site=${site.siteKey}`, { cookie: randomCookie() });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("<p>house</p>");
+  });
+
+  it("serves the fallback when the decision batch fails, and an empty 1×1 creative when D1 fails altogether", async () => {
+    const site = await bannerSite();
+    await site.fallback("slot", await site.creative("html", "<p>house</p>"));
+    await site.rule({ creative_id: await site.creative("html", "<p>offer</p>") });
+    const batchFault = countingD1(env.DB, { batch: true });
+    const viaFallback = await fetchWorker(`/b/slot?site=${site.siteKey}`, { cookie: randomCookie() }, {
+      ...env,
+      DB: batchFault.d1,
+      EVENTS_QUEUE: undefined,
+    } as unknown as Env);
+    expect(viaFallback.status).toBe(200);
+    expect(await viaFallback.text()).toContain("<p>house</p>");
+
+    const total = countingD1(env.DB, { batch: true, all: true });
+    const empty = await fetchWorker(`/b/slot?site=${site.siteKey}&format=json`, { cookie: randomCookie() }, {
+      ...env,
+      DB: total.d1,
+      EVENTS_QUEUE: undefined,
+    } as unknown as Env);
+    expect(empty.status).toBe(200);
+    expect(await empty.json()).toMatchObject({ rule: null, creative: { width: 1, height: 1, body: "" } });
+  });
+
+  it("finds the visitor through a partner ID (id_links) and through a visitor token", async () => {
+    const site = await bannerSite();
+    const segment = await site.segment("visits >= 1");
+    const ruleId = await site.rule({ creative_id: await site.creative("html", "<p>known</p>"), segment_id: segment });
+    await site.fallback("slot", await site.creative("html", "<p>anonymous</p>"));
+    const cookie = randomCookie();
+    await insertVisitor(site.siteId, cookie);
+    await env.DB.prepare(
+      "insert into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at) values (?, 'adnet', 'U-1', ?, 0)",
+    )
+      .bind(site.siteId, cookie)
+      .run();
+    expect((await bannerJson(site.siteKey, "slot", undefined)).rule).toBeNull();
+    expect((await bannerJson(site.siteKey, "slot", undefined, "&p=adnet&puid=U-1")).rule).toBe(ruleId);
+    expect((await bannerJson(site.siteKey, "slot", undefined, "&p=adnet&puid=U-2")).rule).toBeNull();
+
+    const minted = await call("/api/v1/visitor-tokens", {
+      method: "POST",
+      key: site.apiKey,
+      json: { cookie_id: cookie },
+    });
+    expect(minted.status).toBe(201);
+    const { token } = (await minted.json()) as { token: string };
+    expect((await bannerJson(site.siteKey, "slot", undefined, `&t=${token}`)).rule).toBe(ruleId);
+    // A token of another site does not identify anyone here.
+    const other = await bannerSite();
+    const foreign = await call("/api/v1/visitor-tokens", {
+      method: "POST",
+      key: other.apiKey,
+      json: { cookie_id: cookie },
+    });
+    const foreignToken = ((await foreign.json()) as { token: string }).token;
+    expect((await bannerJson(site.siteKey, "slot", undefined, `&t=${foreignToken}`)).rule).toBeNull();
+  });
+
+  it("through the events queue, writes many impressions and their cap counters in one batch", async () => {
+    const site = await bannerSite();
+    const ruleId = await site.rule({ creative_id: await site.creative("html", "<p>offer</p>"), cap_per_day: 2 });
+    const sent: QueueMessage[] = [];
+    const queueEnv = {
+      ...env,
+      EVENTS_QUEUE: { send: async (body: QueueMessage) => void sent.push(body), sendBatch: async () => {} },
+    } as unknown as Env;
+    const cookie = randomCookie();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetchWorker(`/b/slot?site=${site.siteKey}&format=json`, { cookie }, queueEnv);
+      expect(((await res.json()) as { rule: number }).rule).toBe(ruleId);
+    }
+    expect(sent.map((m) => m.kind)).toEqual(["impression", "impression", "impression"]);
+    expect(
+      await env.DB.prepare("select count(*) as n from impressions where rule_id = ?").bind(ruleId).first("n"),
+    ).toBe(0);
+
+    const { d1, counter } = countingD1(env.DB);
+    const batch = createMessageBatch<QueueMessage>(
+      "tagwerk-events",
+      [...sent, sent[0]].map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    await worker.queue(batch, { ...env, DB: d1 } as Env);
+    const result = await getQueueResult(batch, createExecutionContext());
+    expect(result.explicitAcks.sort()).toEqual(["m0", "m1", "m2", "m3"]);
+    expect(counter.trips).toBe(1);
+    // The redelivered message (m3 = m0) counted once.
+    expect(
+      await env.DB.prepare("select count(*) as n from impressions where rule_id = ?").bind(ruleId).first("n"),
+    ).toBe(3);
+    expect(
+      await env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
+        .bind(cookie, ruleId)
+        .first("count"),
+    ).toBe(3);
+    // Over the cap now: the rule is no longer shown to this visitor today.
+    expect((await bannerJson(site.siteKey, "slot", cookie)).rule).toBeNull();
+  });
+});

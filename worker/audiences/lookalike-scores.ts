@@ -1,0 +1,90 @@
+/**
+ * Recomputes visitors.lookalike_score for one site (cron): trains the model of ./lookalike.ts on
+ * a bounded sample and scores every visitor without a purchase, page by page (keyset on visitor
+ * ID, one UPDATE ... FROM json_each per page), so memory stays flat however many visitors a site has.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { Db } from "../env";
+import { NO_PURCHASE } from "./kinds";
+import { type LookalikeInput, scoreLookalike, trainLookalike } from "./lookalike";
+import { MEMBERS_FROM } from "./refresh";
+
+/** Fewer converters than this and a model would learn noise: scores are left as they were. */
+export const MIN_POSITIVES = 10;
+const SAMPLE_LIMIT = 20_000;
+const SCORE_PAGE = 1_000;
+
+/** Became a customer after arriving from display or a banner click. */
+const POSITIVE = sql`(v.acquisition in ('display', 'banner') and (v.last_purchase_at is not null
+  or (c.first_order_at is not null and c.first_order_at >= v.first_seen_at)))`;
+
+type Row = {
+  id: number;
+  interests: string;
+  visits: number;
+  pageviews: number;
+  last_seen_at: number;
+  cart_items: number;
+  cart_value: number;
+};
+
+function toInput(row: Row): LookalikeInput {
+  let interests: Record<string, number> = {};
+  try {
+    interests = JSON.parse(row.interests) as Record<string, number>;
+  } catch {
+    // A malformed interest column counts as no interests rather than failing the whole site.
+  }
+  return {
+    interests,
+    visits: row.visits,
+    pageviews: row.pageviews,
+    lastSeenAt: row.last_seen_at,
+    cartItems: row.cart_items,
+    cartValue: row.cart_value,
+  };
+}
+
+const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at, v.cart_items, v.cart_value`;
+
+function sample(db: Db, siteId: number, condition: SQL): Promise<Row[]> {
+  // A deterministic spread over the whole ID range (not just the oldest visitors) for the sample.
+  return db.all<Row>(sql`select ${COLUMNS} from ${MEMBERS_FROM} where v.site_id = ${siteId} and ${condition}
+    order by (v.id * 2654435761) % 4294967291 limit ${SAMPLE_LIMIT}`);
+}
+
+export async function recomputeLookalikeScores(
+  db: Db,
+  siteId: number,
+  now: number,
+): Promise<{ trained: boolean; positives: number; scored: number }> {
+  const positives = await sample(db, siteId, POSITIVE);
+  if (positives.length < MIN_POSITIVES) return { trained: false, positives: positives.length, scored: 0 };
+  const negatives = await sample(db, siteId, NO_PURCHASE);
+  const model = trainLookalike(
+    [
+      ...positives.map((row) => ({ input: toInput(row), positive: true })),
+      ...negatives.map((row) => ({ input: toInput(row), positive: false })),
+    ],
+    now,
+  );
+
+  let after = 0;
+  let scored = 0;
+  for (;;) {
+    const page = await db.all<Row>(sql`select ${COLUMNS} from ${MEMBERS_FROM}
+      where v.site_id = ${siteId} and v.id > ${after} and ${NO_PURCHASE} order by v.id limit ${SCORE_PAGE}`);
+    if (page.length === 0) break;
+    const scores = page.map((row) => [row.id, Math.round(scoreLookalike(model, toInput(row), now) * 1e6) / 1e6]);
+    await db.run(sql`update visitors set lookalike_score = json_extract(s.value, '$[1]')
+      from json_each(${JSON.stringify(scores)}) s
+      where visitors.id = json_extract(s.value, '$[0]') and visitors.site_id = ${siteId}`);
+    scored += page.length;
+    after = page[page.length - 1].id;
+    if (page.length < SCORE_PAGE) break;
+  }
+  // Buyers are not look-alikes any more.
+  await db.run(sql`update visitors set lookalike_score = null
+    where site_id = ${siteId} and lookalike_score is not null and last_purchase_at is not null`);
+  return { trained: true, positives: positives.length, scored };
+}

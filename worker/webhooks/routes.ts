@@ -1,0 +1,269 @@
+/** `/api/v1/webhooks`: CRUD, the signing secret, deliveries and their replay. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { signingSecretOf } from "../auth/signing";
+import { webhookDeliveries } from "../db/schema";
+import { apiError } from "../errors";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { enqueueDeliveries, syncWebhookMembers } from "./entries";
+import {
+  deleteWebhook,
+  deliveryToJson,
+  getDelivery,
+  getWebhook,
+  insertWebhook,
+  listDeliveries,
+  listWebhooks,
+  patchWebhook,
+  webhookSecret,
+  webhookToJson,
+  webhookUrlAllowed,
+} from "./webhooks";
+
+const WebhookInput = z
+  .object({
+    url: z.string().max(2000).openapi({ example: "https://hooks.mailtool.example/tagwerk" }),
+    segment_id: z.number().int().positive(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+const WebhookSchema = z
+  .object({
+    id: z.number(),
+    url: z.string(),
+    segment_id: z.number(),
+    enabled: z.boolean(),
+    created_at: z.number(),
+    updated_at: z.number(),
+  })
+  .openapi("Webhook");
+
+const DeliverySchema = z
+  .object({
+    id: z.number(),
+    webhook_id: z.number(),
+    status: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number(),
+    last_error: z.string().nullable(),
+    payload: z.record(z.string(), z.unknown()),
+    created_at: z.number(),
+    delivered_at: z.number().nullable(),
+  })
+  .openapi("WebhookDelivery");
+
+const SecretSchema = z.string().openapi({
+  description: "Signs X-Tagwerk-Signature: v1=hex(HMAC-SHA256(secret, timestamp + '.' + body))",
+});
+
+export const webhooksRoutes = createRouter();
+
+webhooksRoutes.use("/api/v1/webhooks", requireApiKey);
+webhooksRoutes.use("/api/v1/webhooks/*", requireApiKey);
+
+function checkUrl(url: string, environment: string) {
+  if (!webhookUrlAllowed(url, environment))
+    throw apiError(400, "validation_failed", "url: must be https (http only for localhost outside production)");
+}
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/webhooks",
+    tags: ["Webhooks"],
+    summary: "The site's webhooks",
+    security: [{ apiKey: [] }],
+    responses: {
+      200: {
+        description: "Webhooks",
+        content: { "application/json": { schema: z.object({ webhooks: z.array(WebhookSchema) }) } },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => c.json({ webhooks: (await listWebhooks(c.var.db, c.var.site.id)).map(webhookToJson) }, 200),
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/webhooks",
+    tags: ["Webhooks"],
+    summary: "Create a webhook; the answer carries its signing secret",
+    description: "Visitors already in the segment are recorded as the baseline; only later entries are delivered.",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { body: { required: true, content: { "application/json": { schema: WebhookInput } } } },
+    responses: {
+      201: {
+        description: "Created",
+        content: { "application/json": { schema: WebhookSchema.extend({ secret: SecretSchema }) } },
+      },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    checkUrl(input.url, c.env.ENVIRONMENT);
+    const now = Date.now();
+    const webhook = await insertWebhook(c.var.db, c.var.site.id, input, now);
+    await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
+    const secret = await webhookSecret(signingSecretOf(c.env), webhook.id);
+    return c.json({ ...webhookToJson(webhook), secret }, 201);
+  },
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/webhooks/{id}",
+    tags: ["Webhooks"],
+    summary: "One webhook",
+    security: [{ apiKey: [] }],
+    request: { params: IdParam },
+    responses: {
+      200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => c.json(webhookToJson(await getWebhook(c.var.db, c.var.site.id, c.req.valid("param").id)), 200),
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/webhooks/{id}",
+    tags: ["Webhooks"],
+    summary: "Change a webhook (a new segment starts from a new baseline)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: IdParam,
+      body: { required: true, content: { "application/json": { schema: WebhookInput.partial() } } },
+    },
+    responses: {
+      200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const patch = c.req.valid("json");
+    if (patch.url !== undefined) checkUrl(patch.url, c.env.ENVIRONMENT);
+    const now = Date.now();
+    const { webhook, segmentChanged } = await patchWebhook(
+      c.var.db,
+      c.var.site.id,
+      c.req.valid("param").id,
+      patch,
+      now,
+    );
+    if (segmentChanged) await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
+    return c.json(webhookToJson(webhook), 200);
+  },
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/webhooks/{id}",
+    tags: ["Webhooks"],
+    summary: "Delete a webhook with its members and deliveries",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    await deleteWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/webhooks/{id}/secret",
+    tags: ["Webhooks"],
+    summary: "Reveal the webhook's signing secret again (admins only)",
+    description: "The secret is derived from the deployment's SIGNING_SECRET and the webhook ID; it is never stored.",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: { params: IdParam },
+    responses: {
+      200: {
+        description: "The secret",
+        content: { "application/json": { schema: z.object({ secret: SecretSchema }) } },
+      },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const webhook = await getWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.json({ secret: await webhookSecret(signingSecretOf(c.env), webhook.id) }, 200);
+  },
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/webhooks/{id}/deliveries",
+    tags: ["Webhooks"],
+    summary: "The webhook's latest deliveries (100), newest first",
+    security: [{ apiKey: [] }],
+    request: {
+      params: IdParam,
+      query: z.object({ status: z.enum(["pending", "delivered", "failed"]).optional() }),
+    },
+    responses: {
+      200: {
+        description: "Deliveries",
+        content: { "application/json": { schema: z.object({ deliveries: z.array(DeliverySchema) }) } },
+      },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const webhook = await getWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
+    const rows = await listDeliveries(c.var.db, webhook.id, c.req.valid("query").status);
+    return c.json({ deliveries: rows.map(deliveryToJson) }, 200);
+  },
+);
+
+const DeliveryParams = IdParam.extend({
+  delivery: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "delivery", in: "path" }, example: 1 }),
+});
+
+webhooksRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/webhooks/{id}/deliveries/{delivery}/replay",
+    tags: ["Webhooks"],
+    summary: "Send a delivery again (same payload, fresh attempts)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: DeliveryParams },
+    responses: {
+      202: { description: "Queued", content: { "application/json": { schema: DeliverySchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id, delivery: deliveryId } = c.req.valid("param");
+    const webhook = await getWebhook(c.var.db, c.var.site.id, id);
+    await getDelivery(c.var.db, webhook.id, deliveryId);
+    const [row] = await c.var.db
+      .update(webhookDeliveries)
+      .set({ status: "pending", deliveredAt: null })
+      .where(eq(webhookDeliveries.id, deliveryId))
+      .returning();
+    await enqueueDeliveries(c.env.WEBHOOKS_QUEUE, [deliveryId]);
+    return c.json(deliveryToJson(row), 202);
+  },
+);

@@ -1,0 +1,146 @@
+/**
+ * Webhooks per site: a URL that hears when a visitor enters a segment. The signing secret of a
+ * webhook is derived (HMAC of SIGNING_SECRET with the webhook's ID), so no secret is stored; it
+ * is shown on creation and re-revealed to admins by `POST /api/v1/webhooks/:id/secret`.
+ */
+import { and, asc, desc, eq } from "drizzle-orm";
+import { deriveKey } from "../auth/signing";
+import { segments, webhookDeliveries, webhookMembers, webhooks } from "../db/schema";
+import type { Db } from "../env";
+import { apiError } from "../errors";
+
+export type Webhook = typeof webhooks.$inferSelect;
+export type Delivery = typeof webhookDeliveries.$inferSelect;
+
+export function webhookSecret(signingSecret: string, webhookId: number): Promise<string> {
+  return deriveKey(signingSecret, "webhook", webhookId);
+}
+
+/** https everywhere; http only for localhost outside production (local receivers in development). */
+export function webhookUrlAllowed(value: string, environment: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
+  return url.protocol === "http:" && local && environment !== "production";
+}
+
+export function webhookToJson(w: Webhook) {
+  return {
+    id: w.id,
+    url: w.url,
+    segment_id: w.segmentId,
+    enabled: w.enabled,
+    created_at: w.createdAt,
+    updated_at: w.updatedAt,
+  };
+}
+
+export function deliveryToJson(d: Delivery) {
+  return {
+    id: d.id,
+    webhook_id: d.webhookId,
+    status: d.status,
+    attempts: d.attempts,
+    last_error: d.lastError,
+    payload: JSON.parse(d.payload) as Record<string, unknown>,
+    created_at: d.createdAt,
+    delivered_at: d.deliveredAt,
+  };
+}
+
+export function listWebhooks(db: Db, siteId: number) {
+  return db.select().from(webhooks).where(eq(webhooks.siteId, siteId)).orderBy(asc(webhooks.id));
+}
+
+export async function getWebhook(db: Db, siteId: number, id: number): Promise<Webhook> {
+  const [row] = await db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id)));
+  if (!row) throw apiError(404, "not_found", `No webhook ${id} in this site`);
+  return row;
+}
+
+export async function segmentExpression(db: Db, siteId: number, segmentId: number): Promise<string> {
+  const [row] = await db
+    .select({ expression: segments.expression })
+    .from(segments)
+    .where(and(eq(segments.siteId, siteId), eq(segments.id, segmentId)));
+  if (!row) throw apiError(400, "validation_failed", `segment_id: no segment ${segmentId} in this site`);
+  return row.expression;
+}
+
+export async function insertWebhook(
+  db: Db,
+  siteId: number,
+  input: { url: string; segment_id: number; enabled?: boolean },
+  now: number,
+): Promise<Webhook> {
+  await segmentExpression(db, siteId, input.segment_id);
+  const [row] = await db
+    .insert(webhooks)
+    .values({
+      siteId,
+      url: input.url,
+      segmentId: input.segment_id,
+      enabled: input.enabled ?? true,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return row;
+}
+
+export async function patchWebhook(
+  db: Db,
+  siteId: number,
+  id: number,
+  patch: { url?: string; segment_id?: number; enabled?: boolean },
+  now: number,
+): Promise<{ webhook: Webhook; segmentChanged: boolean }> {
+  const current = await getWebhook(db, siteId, id);
+  if (patch.segment_id !== undefined) await segmentExpression(db, siteId, patch.segment_id);
+  const segmentChanged = patch.segment_id !== undefined && patch.segment_id !== current.segmentId;
+  const [row] = await db
+    .update(webhooks)
+    .set({
+      url: patch.url ?? current.url,
+      segmentId: patch.segment_id ?? current.segmentId,
+      enabled: patch.enabled ?? current.enabled,
+      updatedAt: now,
+    })
+    .where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id)))
+    .returning();
+  if (segmentChanged) await db.delete(webhookMembers).where(eq(webhookMembers.webhookId, id));
+  return { webhook: row, segmentChanged };
+}
+
+export async function deleteWebhook(db: Db, siteId: number, id: number): Promise<void> {
+  await getWebhook(db, siteId, id);
+  await db.batch([
+    db.delete(webhookMembers).where(eq(webhookMembers.webhookId, id)),
+    db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhookId, id)),
+    db.delete(webhooks).where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id))),
+  ]);
+}
+
+export function listDeliveries(db: Db, webhookId: number, status?: Delivery["status"], limit = 100) {
+  const where = status
+    ? and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.status, status))
+    : eq(webhookDeliveries.webhookId, webhookId);
+  return db.select().from(webhookDeliveries).where(where).orderBy(desc(webhookDeliveries.id)).limit(limit);
+}
+
+export async function getDelivery(db: Db, webhookId: number, deliveryId: number): Promise<Delivery> {
+  const [row] = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.id, deliveryId)));
+  if (!row) throw apiError(404, "not_found", `No delivery ${deliveryId} of webhook ${webhookId}`);
+  return row;
+}
