@@ -65,6 +65,15 @@ export async function tenantWithEverything() {
     await post("/api/v1/audiences", { name: `${MARKER} audience`, kind: "segment", segment_id: segment.id }),
     "audience",
   );
+  const webhook = await created(
+    await post("/api/v1/webhooks", { url: "https://crm.b-shop.example/hook", segment_id: segment.id }),
+    "webhook",
+  );
+  const delivery = await env.DB.prepare(
+    "insert into webhook_deliveries (site_id, webhook_id, payload, status, created_at) values (?, ?, ?, 'failed', 1) returning id",
+  )
+    .bind(siteId, webhook.id, JSON.stringify({ marker: MARKER }))
+    .first<{ id: number }>();
   const imported = await call("/api/v1/import/customers", {
     method: "POST",
     key: apiKey,
@@ -116,6 +125,8 @@ export async function tenantWithEverything() {
       rule: rule.id,
       partner: partner.id,
       audience: audience.id,
+      webhook: webhook.id,
+      delivery: delivery!.id,
       key: secondKey.id,
       user: user!.id,
       customer: "B-CUST",

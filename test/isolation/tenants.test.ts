@@ -47,6 +47,10 @@ function bodyFor(op: Operation, b: Tenant): { json?: unknown; body?: string; typ
       return { json: {} };
     case "POST /api/v1/users":
       return { json: { email: "new-a-user@example.com", password: "long-enough-pw", role: "viewer" } };
+    case "PATCH /api/v1/webhooks/{id}":
+      return { json: { url: "https://evil.example/hook" } };
+    case "POST /api/v1/webhooks":
+      return { json: { url: "https://evil.example/hook", segment_id: ids.segment } };
     case "PATCH /api/v1/users/{id}":
       return { json: { role: "viewer" } };
     case "POST /api/v1/creatives/preview":
@@ -73,10 +77,11 @@ function pathWithIdsOf(op: Operation, b: Tenant): string | null {
     users: ids.user,
     visitors: b.cookie,
     site: ids.key,
-    webhooks: 1,
+    webhooks: ids.webhook,
   };
   return op.path.replace(/\{[a-z_]+\}/g, (param) => {
     if (param === "{placement}") return "slot";
+    if (param === "{delivery}") return String(ids.delivery);
     if (op.path.startsWith("/api/v1/reports/rules")) return String(ids.rule);
     const value = byFamily[family];
     if (value === undefined) throw new Error(`no B resource for ${op.path}`);
