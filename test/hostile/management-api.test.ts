@@ -38,10 +38,22 @@ const BODIES: [string, string, string[]][] = [
   ["POST", "/api/v1/coupons/redeem", ["code", "order"]],
 ];
 
+/** The table a create writes to: its row count must equal the number of 201 answers. */
+const TABLE_OF: Record<string, string> = {
+  "/api/v1/segments": "segments",
+  "/api/v1/creatives": "creatives",
+  "/api/v1/pools": "coupon_pools",
+  "/api/v1/rules": "rules",
+  "/api/v1/partners": "partners",
+  "/api/v1/audiences": "audiences",
+  "/api/v1/users": "admin_users",
+};
+
 describe("management API bodies", () => {
   for (const [method, path, keys] of BODIES) {
     it(`${method} ${path} answers a clear 4xx or success to hostile bodies, never a 5xx`, async () => {
-      const { apiKey } = await createTestSite();
+      const { apiKey, siteKey } = await createTestSite();
+      let created = 0;
       await fc.assert(
         fc.asyncProperty(
           fc.oneof(
@@ -58,10 +70,14 @@ describe("management API bodies", () => {
               headers: { "Content-Type": "application/json" },
             });
             await expectClear(res);
+            if (method === "POST" && res.status === 201) created++;
           },
         ),
         { numRuns: RUNS },
       );
+      // Nothing partially written: a refused create leaves no row behind.
+      const table = TABLE_OF[path];
+      if (table) expect(await countRows(table, "site_id = ?", await siteIdOf(siteKey))).toBe(created);
     });
   }
 
