@@ -167,19 +167,60 @@ describe("markup in stored values", () => {
       json: { name: payload, expression: "visits > 0" },
     });
     expect(res.status).toBe(201);
-    const user = await env.DB.prepare(
-      "insert into admin_users (site_id, email, password_hash, role) values (?, ?, 'x', 'admin') returning id",
-    )
-      .bind(siteId, `xss-${siteKey}@example.com`)
-      .first<{ id: number }>();
-    const session = await signSession(env, { userId: user!.id, siteId, role: "admin" });
-    const page = await call("/admin/segments", { headers: { Cookie: `tw_admin=${session}` } });
-    expect(page.status).toBe(200);
-    const html = await page.text();
+    const html = await adminPage(siteId, siteKey, "/admin/segments");
     expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
     expect(html).not.toContain(payload);
   });
+
+  it("renders markup in every named resource and the site name as text on each admin page", async () => {
+    const payload = '<script>alert("tw")</script>';
+    const { siteKey, apiKey } = await createTestSite({ name: payload });
+    const siteId = await siteIdOf(siteKey);
+    const post = (path: string, json: unknown) => call(path, { method: "POST", key: apiKey, json });
+    const segment = (await (await post("/api/v1/segments", { name: payload, expression: "visits > 0" })).json()) as {
+      id: number;
+    };
+    const creative = (await (
+      await post("/api/v1/creatives", {
+        name: payload,
+        format: "html",
+        template: "x",
+        width: 1,
+        height: 1,
+        landing_url: "https://shop.example/",
+      })
+    ).json()) as { id: number };
+    await post("/api/v1/pools", { name: payload, kind: "list", discount: payload });
+    await post("/api/v1/rules", { name: payload, placement: "slot", segment_id: segment.id, creative_id: creative.id });
+    await post("/api/v1/partners", { key: "net", name: payload });
+    await post("/api/v1/audiences", { name: payload, kind: "segment", segment_id: segment.id });
+    for (const page of [
+      "/admin/segments",
+      "/admin/creatives",
+      "/admin/pools",
+      "/admin/rules",
+      "/admin/partners",
+      "/admin/audiences",
+      "/admin/settings",
+    ]) {
+      const html = await adminPage(siteId, siteKey, page);
+      expect(html, page).toContain("&lt;script&gt;alert(");
+      expect(html, page).not.toContain(payload);
+    }
+  });
 });
+
+async function adminPage(siteId: number, siteKey: string, path: string): Promise<string> {
+  const user = await env.DB.prepare(
+    "insert into admin_users (site_id, email, password_hash, role) values (?, ?, 'x', 'admin') returning id",
+  )
+    .bind(siteId, `xss-${crypto.randomUUID()}-${siteKey}@example.com`)
+    .first<{ id: number }>();
+  const session = await signSession(env, { userId: user!.id, siteId, role: "admin" });
+  const page = await call(path, { headers: { Cookie: `tw_admin=${session}` } });
+  expect(page.status, path).toBe(200);
+  return page.text();
+}
 
 describe("open redirects", () => {
   it("admin login ignores any next/redirect parameter and only ever lands on /admin", async () => {
