@@ -207,6 +207,9 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       return { ...emptyCreative(input.format), status: 404, impression: null };
     }
     knownSites.set(input.siteKey, site);
+    // A visitor who refused consent is not personalised: no profile, no coupon, no cookie ID on
+    // the impression — the same decision an anonymous browser gets.
+    if (state.visitor?.consent === "denied") state = { ...emptyState(), site };
     // The steady state: the rules of this version are in the isolate already, no second trip.
     ruleSet =
       cachedRuleSet(site.id, site.rulesVersion) ??
