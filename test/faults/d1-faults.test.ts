@@ -157,6 +157,20 @@ describe("/e when D1 fails", () => {
     expect(stored?.n).toBe(2);
   });
 
+  it("queues the batch within the budget when D1 stalls, instead of holding the beacon open", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const faulty = new FaultyD1(env.DB).set("stall");
+    const { queue, sent } = recordingQueue();
+    const res = await postBatch(
+      envWith(faulty, { EVENTS_QUEUE: queue }),
+      { site: siteKey, events: [event("page")] },
+      randomCookie(),
+    );
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { deferred: boolean }).deferred).toBe(true);
+    expect(sent.map((m) => m.kind)).toEqual(["deferred-events"]);
+  });
+
   it("answers 503 when the site is found but the direct profile write fails (no queue bound)", async () => {
     const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
     // The site lookup passes, the profile batch fails.

@@ -12,6 +12,7 @@ import { isbot } from "isbot";
 import { allowedBy, RETRY_AFTER_SECONDS, rateKey } from "../abuse/rate-limit";
 import type { AppEnv, Site } from "../env";
 import { apiError } from "../errors";
+import { budgetOf, withinBudget } from "../lib/budget";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { trackingRefusal } from "../privacy/opt-out";
@@ -70,7 +71,10 @@ async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
   }
   let site: Site | undefined;
   try {
-    site = await findSiteByKey(db, parsed.data.site);
+    // Budgeted: a stalled lookup defers the batch instead of holding the beacon open. Only this
+    // read is: a profile write that outlived its budget might still land, and deferring it too
+    // would apply the batch twice.
+    site = await withinBudget(findSiteByKey(db, parsed.data.site), budgetOf(c.env), "site lookup");
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: "POST /e site lookup", error: String(error) }));
     return { site: null, siteKey: parsed.data.site, events: parsed.data.events };

@@ -11,6 +11,7 @@ import { type Assignment, assignmentsByPool, claimCoupon, couponHolder } from ".
 import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
+import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";
@@ -196,6 +197,8 @@ function fallbackOf(ruleSet: RuleSet | undefined, input: DecideInput): CompiledC
 /** Decides and renders. Throws only for an unknown site (404); every other fault falls back. */
 export async function decide(env: Env, db: Db, input: DecideInput): Promise<DecideOutput> {
   const secret = env.SIGNING_SECRET;
+  // D1 time budgets (worker/lib/budget.ts): past them the fallback is served from the isolate's
+  // caches with no further D1 call; a code a late claim still takes stays with the visitor.
   const budget = budgetOf(env);
   let state: DecisionState | undefined;
   let ruleSet: RuleSet | undefined;
@@ -331,39 +334,6 @@ async function serveFallbackAfterFault(
  * served when D1 is down or stalls. Bounded by the number of sites of the deployment.
  */
 const knownSites = new Map<string, DecisionSite>();
-
-/**
- * The decision's time budgets. D1 can stall (a slow primary, a lagging replica, a network fault)
- * and an ad slot cannot wait: when the decision's read (step 2, plus the rules on a version change)
- * takes longer than the budget (`DECISION_BUDGET_MS`, wrangler.toml), or a first coupon claim
- * longer than CLAIM_BUDGET_FACTOR times it, the placement's fallback is served from what the
- * isolate already holds, with no further D1 call. The abandoned promise settles later and is
- * ignored (a code it may still claim stays with the visitor). The claim's budget is larger: it is
- * a write, and writes queue behind each other when many first visitors claim at once.
- */
-export const DEFAULT_BUDGET_MS = 500;
-export const CLAIM_BUDGET_FACTOR = 4;
-
-export function budgetOf(env: Env): number {
-  const ms = Number(env.DECISION_BUDGET_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_BUDGET_MS;
-}
-
-export class OverBudget extends Error {
-  constructor(what: string, ms: number) {
-    super(`${what} took longer than ${ms} ms`);
-  }
-}
-
-export function withinBudget<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new OverBudget(what, ms)), ms);
-  });
-  // Keeps a late rejection of the abandoned work from surfacing as unhandled.
-  work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** The placement's fallback from the isolate's caches only (no D1), else the built-in empty creative. */
 async function fallbackFromIsolate(secret: string, input: DecideInput): Promise<DecideOutput> {
