@@ -21,6 +21,9 @@ export default defineConfig(async () => {
                   OPERATOR_TOKEN: "test-operator-token",
                   SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
                   SESSION_SECRET: "test-session-secret-0123456789abcdef",
+                  // Local D1 serialises 100 simultaneous claims far slower than production; the
+                  // fault tests pass their own short budget (test/faults/).
+                  DECISION_BUDGET_MS: "5000",
                 },
               },
             }),

@@ -88,6 +88,8 @@ export async function startBenchWorker(opts: {
       "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 },
       "tagwerk-webhooks": { maxBatchSize: 10, maxBatchTimeout: 2, maxRetries: 10 },
     },
+    // The per-IP rate limiters of wrangler.toml are left unbound (the Worker then lets every request
+    // through): all of the bench's load comes from one loopback address, which they would throttle.
     bindings: {
       ENVIRONMENT: "bench",
       OPERATOR_TOKEN: "bench-operator-token",

@@ -20,6 +20,7 @@ import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
 import { importRoutes } from "./import/routes";
 import { createRouter } from "./lib/router";
+import { privacyRoutes } from "./privacy/routes";
 import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
 import { segmentsRoutes } from "./segments/routes";
@@ -61,6 +62,7 @@ app.route("/", decideRoutes);
 app.route("/", clicksRoutes);
 app.route("/", audiencesRoutes);
 app.route("/", webhooksRoutes);
+app.route("/", privacyRoutes);
 registerDocs(app);
 
 app.onError(onError);

@@ -9,6 +9,7 @@ import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
+import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 
 /** The events queue's message body; `kind` lets other producers (impressions) share the queue. */
@@ -20,7 +21,7 @@ export type EventsMessage = {
   rejected: RejectedRow[];
   receivedAt: number;
 };
-export type QueueMessage = EventsMessage | DecisionMessage;
+export type QueueMessage = EventsMessage | DecisionMessage | DeferredEventsMessage;
 
 export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
 
@@ -43,9 +44,14 @@ export async function recordUnusableBatch(
   payload: unknown,
   now: number,
 ) {
-  await db.run(
-    rejectedStatement(site.id, "collect", [{ reason, payload: truncatePayload(payload), siteKey: site.key }], now),
-  );
+  try {
+    await db.run(
+      rejectedStatement(site.id, "collect", [{ reason, payload: truncatePayload(payload), siteKey: site.key }], now),
+    );
+  } catch (error) {
+    // D1 down: the caller still answers its 4xx, so the sender knows the batch was refused.
+    console.error(JSON.stringify({ level: "error", where: "record unusable batch", error: String(error) }));
+  }
 }
 
 export async function countBot(db: Db, siteId: number, now: number) {

@@ -10,6 +10,7 @@ import { type DecisionMessage, writeDecisionMessages } from "../decide/impressio
 import type { Db } from "../env";
 import { applyEventBatch, eventBatchStatements, rejectedStatement, runBatch, truncatePayload } from "./apply-events";
 import type { EventsMessage, QueueMessage } from "./collect";
+import { applyDeferredBatch } from "./deferred";
 
 /** Must match `max_retries` of the consumer in wrangler.toml. */
 export const EVENTS_QUEUE_MAX_RETRIES = 3;
@@ -18,6 +19,9 @@ async function applyMessage(db: Db, body: QueueMessage) {
   switch (body.kind) {
     case "events":
       await applyEventBatch(db, { id: body.siteId }, body.cookieId, body.events, body.receivedAt, body.rejected);
+      return;
+    case "deferred-events":
+      await applyDeferredBatch(db, body);
       return;
     case "impression":
     case "click":
@@ -84,7 +88,7 @@ export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: 
     } catch (error) {
       // `attempts` counts from 1: the last delivery is the one after max_retries retries.
       if (message.attempts > EVENTS_QUEUE_MAX_RETRIES) {
-        const body = message.body as Partial<QueueMessage>;
+        const body = message.body as { siteId?: unknown };
         const reason = `queue gave up after ${message.attempts} attempts: ${String(error).slice(0, 500)}`;
         try {
           await db.run(

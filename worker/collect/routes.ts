@@ -9,12 +9,16 @@ import { getCookie, setCookie } from "hono/cookie";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { isbot } from "isbot";
+import { allowedBy, RETRY_AFTER_SECONDS, rateKey } from "../abuse/rate-limit";
 import type { AppEnv, Site } from "../env";
 import { apiError } from "../errors";
+import { budgetOf, withinBudget } from "../lib/budget";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { trackingRefusal } from "../privacy/opt-out";
 import { truncatePayload } from "./apply-events";
 import { COOKIE_ID_PATTERN, collectBatch, countBot, findSiteByKey, recordUnusableBatch } from "./collect";
+import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
 import { TAG_SCRIPT } from "./tag-bundle.generated";
 
@@ -30,7 +34,8 @@ collectRoutes.get("/t.js", etag(), (c) => {
   return c.body(TAG_SCRIPT, 200);
 });
 
-type Envelope = { site: Site; events: unknown[] };
+/** `site` is null when D1 failed while looking it up: the batch is then deferred (deferred.ts). */
+type Envelope = { site: Site | null; siteKey: string; events: unknown[] };
 
 // The body is read once per request (hono caches it); the parsed envelope is shared by the CORS
 // check (which needs the site's allowed origins) and the handler.
@@ -64,12 +69,21 @@ async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
     await recordUnusableBatch(db, { id: null, key: key?.slice(0, 64) ?? null }, message, text, now);
     throw apiError(400, "invalid_batch", message);
   }
-  const site = await findSiteByKey(db, parsed.data.site);
+  let site: Site | undefined;
+  try {
+    // Budgeted: a stalled lookup defers the batch instead of holding the beacon open. Only this
+    // read is: a profile write that outlived its budget might still land, and deferring it too
+    // would apply the batch twice.
+    site = await withinBudget(findSiteByKey(db, parsed.data.site), budgetOf(c.env), "site lookup");
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", where: "POST /e site lookup", error: String(error) }));
+    return { site: null, siteKey: parsed.data.site, events: parsed.data.events };
+  }
   if (!site) {
     await recordUnusableBatch(db, { id: null, key: parsed.data.site }, "unknown site", text, now);
     throw apiError(400, "unknown_site", `No site with key "${parsed.data.site}"`);
   }
-  return { site, events: parsed.data.events };
+  return { site, siteKey: site.key, events: parsed.data.events };
 }
 
 collectRoutes.use(
@@ -93,7 +107,7 @@ collectRoutes.use(
     // sends text/plain).
     origin: async (origin, c: Context<AppEnv>) => {
       if (!origin) return null;
-      const site =
+      const site: Site | null | undefined =
         c.req.method === "OPTIONS"
           ? await findSiteByKey(c.var.db, c.req.query("site") ?? "")
           : (await readEnvelope(c)).site;
@@ -104,6 +118,22 @@ collectRoutes.use(
     maxAge: 86_400,
   }),
 );
+
+/** D1 failed: enqueue the raw batch for the consumer (202, deferred) or say it was not stored (503). */
+async function deferOrRefuse(
+  c: Context<AppEnv>,
+  siteKey: string,
+  cookieId: string | null,
+  events: unknown[],
+  now: number,
+) {
+  if (await deferBatch(c.env.EVENTS_QUEUE, { siteKey, cookieId, events, receivedAt: now })) {
+    return c.json({ accepted: events.length, rejected: [], deferred: true }, 202);
+  }
+  throw apiError(503, "unavailable", "Storage is unavailable; the batch was not stored, retry later", {
+    "Retry-After": String(DEFERRED_RETRY_AFTER_SECONDS),
+  });
+}
 
 const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
 
@@ -128,17 +158,44 @@ collectRoutes.openapi(
         description: "Some events rejected",
         content: {
           "application/json": {
-            schema: z.object({ accepted: z.number(), rejected: z.array(RejectionSchema) }).openapi("CollectResult"),
+            schema: z
+              .object({
+                accepted: z.number(),
+                rejected: z.array(RejectionSchema),
+                deferred: z
+                  .boolean()
+                  .optional()
+                  .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
+              })
+              .openapi("CollectResult"),
           },
         },
       },
-      ...errorResponses(400, 403, 413),
+      ...errorResponses(400, 403, 413, 429, 503),
     },
   }),
   async (c) => {
-    const { site, events } = await readEnvelope(c);
+    const { site, siteKey, events } = await readEnvelope(c);
     const db = c.var.db;
     const now = Date.now();
+    // Opted out (GET /optout), GPC or DNT: nothing is stored, not even the rejection, no cookie set.
+    const refusal = trackingRefusal(c);
+    if (refusal) {
+      return c.json({ accepted: 0, rejected: events.map((_, index) => ({ index, reason: refusal })) }, 202);
+    }
+    if (!(await allowedBy(c.env.EVENTS_RATE_LIMITER, rateKey(c, siteKey)))) {
+      // Kept in rejected_events, but only a bounded number per site and minute (a flood must not
+      // fill the database with its own rejections); the 429 tells the sender in any case.
+      if (site && (await allowedBy(c.env.REJECTION_LOG_LIMITER, `rate_limited|${site.key}`))) {
+        await recordUnusableBatch(db, { id: site.id, key: site.key }, "rate_limited", events, now);
+      }
+      throw apiError(429, "rate_limited", "Too many batches from this address; retry later", {
+        "Retry-After": String(RETRY_AFTER_SECONDS),
+      });
+    }
+    const current = getCookie(c, "tw_id");
+    const cookieId = current && COOKIE_ID_PATTERN.test(current) ? current : null;
+    if (!site) return deferOrRefuse(c, siteKey, cookieId, events, now);
     const origin = c.req.header("Origin");
     // Browsers always send Origin on a cross-origin POST; servers send none and are accepted.
     if (origin !== undefined && !site.allowedOrigins.includes(origin)) {
@@ -155,9 +212,13 @@ collectRoutes.openapi(
       await countBot(db, site.id, now);
       return c.body(null, 204);
     }
-    const current = getCookie(c, "tw_id");
-    const cookieId = current && COOKIE_ID_PATTERN.test(current) ? current : null;
-    const result = await collectBatch(db, c.env.EVENTS_QUEUE, site, cookieId, events, now);
+    let result: Awaited<ReturnType<typeof collectBatch>>;
+    try {
+      result = await collectBatch(db, c.env.EVENTS_QUEUE, site, cookieId, events, now);
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", where: "POST /e", error: String(error) }));
+      return deferOrRefuse(c, site.key, cookieId, events, now);
+    }
     if (result.newCookieId) {
       setCookie(c, "tw_id", result.newCookieId, {
         httpOnly: true,

@@ -1,5 +1,5 @@
 /**
- * The cron trigger (wrangler.toml, every 15 minutes): per site, look-alike scores first (so that
+ * The cron trigger (wrangler.toml, every 15 minutes): the retention purge, then per site, look-alike scores first (so that
  * look-alike audiences use fresh ones), then every audience, then webhook segment entries.
  * Each step logs its own failures and the next one still runs.
  */
@@ -7,6 +7,7 @@ import { recomputeLookalikeScores } from "../audiences/lookalike-scores";
 import { refreshSiteAudiences } from "../audiences/refresh";
 import { createDb } from "../db/client";
 import { sites } from "../db/schema";
+import { purgeExpired } from "../privacy/retention";
 import { checkSiteWebhooks } from "../webhooks/entries";
 
 async function step(name: string, siteId: number, run: () => Promise<unknown>) {
@@ -19,12 +20,13 @@ async function step(name: string, siteId: number, run: () => Promise<unknown>) {
 
 export async function runScheduled(env: Env, now: number): Promise<void> {
   const db = createDb(env.DB);
+  // Raw events past each site's retention go first (worker/privacy/retention.ts): idempotent, so a
+  // run cut short is completed by the next one.
+  await step("retention-purge", 0, () => purgeExpired(db, now));
   const siteRows = await db.select({ id: sites.id }).from(sites);
   for (const { id } of siteRows) {
     await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
     await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
     await step("webhook-entries", id, () => checkSiteWebhooks(db, id, env.WEBHOOKS_QUEUE, now));
-    // Retention purge (privacy issue): delete events and visitors older than the site's
-    // retention_days here, before the next run's refresh sees them.
   }
 }

@@ -11,12 +11,20 @@ import { type Assignment, assignmentsByPool, claimCoupon, couponHolder } from ".
 import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
+import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
 import { buildProfile } from "../segments/profile";
-import { chooseRule, deviceOf } from "./choose";
+import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";
-import { type DecisionState, emptyState, type Identity, loadDecisionState, loadFallback } from "./load";
+import {
+  type DecisionSite,
+  type DecisionState,
+  emptyState,
+  type Identity,
+  loadDecisionState,
+  loadFallback,
+} from "./load";
 import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
-import { type CompiledRule, cachedRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
+import { type CompiledRule, cachedRuleSet, lastKnownRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
 
 export type DecideInput = {
   siteKey: string;
@@ -34,6 +42,8 @@ export type DecideInput = {
   /** scheme://host of this Worker, for the click URL. */
   origin: string;
   now: number;
+  /** Opted out (tw_optout) or rate-limited: no identity, no rules, only the placement's fallback. */
+  anonymous?: boolean;
 };
 
 /** `claimed`: this decision wrote a coupon claim, which the next decision's replica read must see. */
@@ -42,6 +52,7 @@ export type DecideOutput = Rendered & { status: 200 | 404; impression: Impressio
 const DAY_FORMAT = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
+  if (input.anonymous) return { cookieId: null, partner: null };
   if (input.cookie && COOKIE_ID_PATTERN.test(input.cookie)) return { cookieId: input.cookie, partner: null };
   if (input.partner) return { cookieId: null, partner: input.partner };
   if (input.token) {
@@ -191,35 +202,50 @@ function fallbackOf(ruleSet: RuleSet | undefined, input: DecideInput): CompiledC
 /** Decides and renders. Throws only for an unknown site (404); every other fault falls back. */
 export async function decide(env: Env, db: Db, input: DecideInput): Promise<DecideOutput> {
   const secret = env.SIGNING_SECRET;
+  // D1 time budgets (worker/lib/budget.ts): past them the fallback is served from the isolate's
+  // caches with no further D1 call; a code a late claim still takes stays with the visitor.
+  const budget = budgetOf(env);
   let state: DecisionState | undefined;
   let ruleSet: RuleSet | undefined;
   try {
     const identity = await resolveIdentity(secret, input);
-    state = await loadDecisionState(db, input.siteKey, identity, input.now);
+    state = await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read");
     const site = state.site;
     if (!site) {
       return { ...emptyCreative(input.format), status: 404, impression: null };
     }
+    knownSites.set(input.siteKey, site);
+    // A visitor who refused consent is not personalised: no profile, no coupon, no cookie ID on
+    // the impression — the same decision an anonymous browser gets.
+    if (state.visitor?.consent === "denied") state = { ...emptyState(), site };
     // The steady state: the rules of this version are in the isolate already, no second trip.
-    ruleSet = cachedRuleSet(site.id, site.rulesVersion) ?? (await loadRuleSet(db, site.id, site.rulesVersion));
+    ruleSet =
+      cachedRuleSet(site.id, site.rulesVersion) ??
+      (await withinBudget(loadRuleSet(db, site.id, site.rulesVersion), budget, "rules"));
     const rules = (ruleSet.byPlacement.get(input.placement) ?? []).filter((r) => fitsFormat(r.creative, input.format));
     const profile = buildProfile(state.visitor, state.customer, {
       placement: input.placement,
       country: input.country,
       device: deviceOf(input.userAgent),
     });
-    const choice = chooseRule({
-      rules,
-      profile,
-      cookieId: state.cookieId,
-      caps: state.caps,
-      converted: state.converted,
-      siteHoldout: site.holdout,
-      now: input.now,
-    });
+    const choice: Choice = input.anonymous
+      ? { kind: "none" }
+      : chooseRule({
+          rules,
+          profile,
+          cookieId: state.cookieId,
+          caps: state.caps,
+          converted: state.converted,
+          siteHoldout: site.holdout,
+          now: input.now,
+        });
     if (choice.kind === "rule") {
       const rule = choice.rule;
-      const coupon = await couponFor(db, state, site.id, rule, input.now);
+      const coupon = await withinBudget(
+        couponFor(db, state, site.id, rule, input.now),
+        budget * CLAIM_BUDGET_FACTOR,
+        "claim",
+      );
       const out = await serve(secret, input, state, site, {
         creative: rule.creative,
         rule,
@@ -252,6 +278,8 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         error: String(error),
       }),
     );
+    // Over budget: D1 is stalling, so no further D1 call — only what the isolate holds.
+    if (error instanceof OverBudget) return fallbackFromIsolate(secret, input);
     return serveFallbackAfterFault(db, secret, input, state, ruleSet);
   }
 }
@@ -282,6 +310,11 @@ async function serveFallbackAfterFault(
     let site = state?.site;
     let fallback = fallbackOf(ruleSet, input);
     if (!site || !fallback) {
+      // What this isolate already knows first: it needs no D1 at all.
+      site = knownSites.get(input.siteKey);
+      fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
+    }
+    if (!site || !fallback) {
       // The fault came before the rules were at hand (e.g. the decision batch failed): read the
       // fallback on its own, with no visitor, so that as little as possible has to work.
       const direct = await loadFallback(db, input.siteKey, input.placement);
@@ -299,6 +332,31 @@ async function serveFallbackAfterFault(
     }
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: "decide fallback", error: String(error) }));
+  }
+  return { ...emptyCreative(input.format), status: 200, impression: null };
+}
+
+/**
+ * Sites this isolate has decided for, by key: with lastKnownRuleSet() they let the fallback be
+ * served when D1 is down or stalls. Bounded by the number of sites of the deployment.
+ */
+const knownSites = new Map<string, DecisionSite>();
+
+/** The placement's fallback from the isolate's caches only (no D1), else the built-in empty creative. */
+async function fallbackFromIsolate(secret: string, input: DecideInput): Promise<DecideOutput> {
+  const site = knownSites.get(input.siteKey);
+  const fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
+  if (site && fallback) {
+    try {
+      return await serve(secret, input, { ...emptyState(), site }, site, {
+        creative: fallback,
+        rule: null,
+        holdout: false,
+        coupon: null,
+      });
+    } catch {
+      // fall through to the built-in creative
+    }
   }
   return { ...emptyCreative(input.format), status: 200, impression: null };
 }

@@ -6,6 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { requireApiKey } from "../auth/api-keys";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { requireRole } from "../auth/roles";
@@ -14,6 +15,7 @@ import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/rules";
 import { type DecideOutput, decide } from "./decide";
 import { recordDecisionMessage } from "./impressions";
@@ -89,10 +91,15 @@ decideRoutes.openapi(
     const { placement } = c.req.valid("param");
     const query = c.req.valid("query");
     let out: DecideOutput;
+    // Over the per-IP limit: still a 200 with the placement's fallback (an ad network must never
+    // see an error), just not personalised — no profile read, no coupon claimed.
+    const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
+    const anonymous = limited || isOptedOut(c);
     // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
     const session = decisionSessionFor(c);
     try {
       out = await decide(c.env, session.db, {
+        anonymous,
         siteKey: query.site,
         placement,
         format: query.format,
@@ -109,7 +116,7 @@ decideRoutes.openapi(
       console.error(JSON.stringify({ level: "error", where: "GET /b", error: String(error) }));
       out = { ...emptyCreative(query.format), status: 200, impression: null };
     }
-    if (out.impression) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
+    if (out.impression && !limited) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
     if (out.claimed) carryBookmark(c, session);
     const headers: Record<string, string> = {
       "Content-Type": out.contentType,

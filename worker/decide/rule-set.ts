@@ -45,6 +45,11 @@ export function cachedRuleSet(siteId: number, version: number): RuleSet | undefi
   return hit && hit.version === version ? hit : undefined;
 }
 
+/** The newest rule set this isolate holds for a site, whatever its version: the fallback when D1 stalls. */
+export function lastKnownRuleSet(siteId: number): RuleSet | undefined {
+  return cache.get(siteId);
+}
+
 /** Drops every cached rule set (tests that compare cold and warm paths). */
 export function clearRuleSetCache() {
   cache.clear();

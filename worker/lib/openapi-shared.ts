@@ -19,6 +19,8 @@ export function errorResponses(...statuses: number[]) {
     409: "Conflict",
     410: "Gone",
     413: "Payload too large",
+    429: "Rate limited; see Retry-After",
+    503: "Storage unavailable; nothing was stored, see Retry-After",
   };
   return Object.fromEntries(
     statuses.map((status) => [

@@ -13,6 +13,7 @@ import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { isOptedOut } from "../privacy/opt-out";
 import {
   createPartner,
   deletePartner,
@@ -200,8 +201,10 @@ syncRoutes.openapi(
     const now = Date.now();
     const existing = getCookie(c, COOKIE_NAME);
     let cookieId = existing && COOKIE_ID_PATTERN.test(existing) ? existing : undefined;
-    const consent = cookieId ? await visitorConsent(db, site.id, cookieId) : null;
-    const linked = consentAllowsLinking(site, consent);
+    // Opted out (GET /optout): no link, no cookie, no redirect.
+    const optedOut = isOptedOut(c);
+    const consent = cookieId && !optedOut ? await visitorConsent(db, site.id, cookieId) : null;
+    const linked = !optedOut && consentAllowsLinking(site, consent);
     if (linked) {
       if (!cookieId) {
         // Same cookie /e sets, but SameSite=None: see syncCookieOptions.

@@ -1,0 +1,159 @@
+/**
+ * Two tenants for the isolation tests: site B holds one of every resource (created through the
+ * API with B's key, plus the rows the tag and the decision write), each name carrying the marker
+ * B-SECRET so a leak into any answer of site A is visible; `snapshotOf` dumps every row of B.
+ */
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { hashPassword } from "../../worker/auth/password";
+import { event, postEvents, SHOP } from "../collect/post-events";
+import { randomCookie, siteIdOf } from "../decide/helpers";
+import { call, createTestSite } from "../fixtures/api";
+
+export const MARKER = "B-SECRET";
+
+async function created(res: Response, what: string): Promise<{ id: number }> {
+  if (res.status !== 201 && res.status !== 200) throw new Error(`${what}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: number };
+}
+
+export async function tenantWithEverything() {
+  const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP], name: `${MARKER} shop`, holdout: 0 });
+  const siteId = await siteIdOf(siteKey);
+  const post = (path: string, json: unknown, method = "POST") => call(path, { method, key: apiKey, json });
+  const segment = await created(
+    await post("/api/v1/segments", { name: `${MARKER} seg`, expression: "visits >= 0" }),
+    "segment",
+  );
+  const creative = await created(
+    await post("/api/v1/creatives", {
+      name: `${MARKER} creative`,
+      format: "html",
+      template: `<p>${MARKER} {{coupon}}</p>`,
+      width: 300,
+      height: 250,
+      landing_url: "https://b-shop.example/landing",
+    }),
+    "creative",
+  );
+  const pool = await created(
+    await post("/api/v1/pools", { name: `${MARKER} pool`, kind: "list", discount: "10 %" }),
+    "pool",
+  );
+  const codes = await call(`/api/v1/pools/${pool.id}/codes`, {
+    method: "POST",
+    key: apiKey,
+    headers: { "Content-Type": "text/plain" },
+    body: "BCODE-0001\nBCODE-0002\nBCODE-0003",
+  });
+  expect(codes.status).toBeLessThan(300);
+  const rule = await created(
+    await post("/api/v1/rules", {
+      name: `${MARKER} rule`,
+      placement: "slot",
+      segment_id: segment.id,
+      creative_id: creative.id,
+      pool_id: pool.id,
+    }),
+    "rule",
+  );
+  expect((await post("/api/v1/placements/slot/fallback", { creative_id: creative.id }, "PUT")).status).toBeLessThan(
+    300,
+  );
+  const partner = await created(await post("/api/v1/partners", { key: "net", name: `${MARKER} partner` }), "partner");
+  const audience = await created(
+    await post("/api/v1/audiences", { name: `${MARKER} audience`, kind: "segment", segment_id: segment.id }),
+    "audience",
+  );
+  const webhook = await created(
+    await post("/api/v1/webhooks", { url: "https://crm.b-shop.example/hook", segment_id: segment.id }),
+    "webhook",
+  );
+  const delivery = await env.DB.prepare(
+    "insert into webhook_deliveries (site_id, webhook_id, payload, status, created_at) values (?, ?, ?, 'failed', 1) returning id",
+  )
+    .bind(siteId, webhook.id, JSON.stringify({ marker: MARKER }))
+    .first<{ id: number }>();
+  const imported = await call("/api/v1/import/customers", {
+    method: "POST",
+    key: apiKey,
+    headers: { "Content-Type": "text/csv" },
+    body: "customer_id,email,orders\nB-CUST,b@example.com,2",
+  });
+  expect(imported.status).toBe(200);
+  const cookie = randomCookie();
+  expect(
+    (
+      await postEvents(
+        { site: siteKey, events: [event("page"), event("identify", { customer: "B-CUST" })] },
+        { cookie },
+      )
+    ).status,
+  ).toBe(204);
+  await env.DB.prepare(
+    "insert into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at) values (?, 'net', 'PUID-B', ?, 1)",
+  )
+    .bind(siteId, cookie)
+    .run();
+  expect((await call(`/api/v1/audiences/${audience.id}/refresh`, { method: "POST", key: apiKey })).status).toBeLessThan(
+    300,
+  );
+  const coupon = await env.DB.prepare(
+    "update coupons set holder = 'c:B-CUST', customer_id = 'B-CUST', cookie_id = ?, assigned_at = 1, expires_at = 9999999999999 where site_id = ? and code = 'BCODE-0001' returning id",
+  )
+    .bind(cookie, siteId)
+    .first<{ id: number }>();
+  expect(coupon).not.toBeNull();
+  // A second key (the first stays valid), so B has a key ID for the walk to aim at.
+  expect((await post("/api/v1/site/keys", { revoke_others: false })).status).toBe(201);
+  const keys = (await (await call("/api/v1/site/keys", { key: apiKey })).json()) as { keys: { id: number }[] };
+  const secondKey = keys.keys[keys.keys.length - 1];
+  const user = await env.DB.prepare(
+    "insert into admin_users (site_id, email, password_hash, role) values (?, ?, ?, 'admin') returning id",
+  )
+    .bind(siteId, `b-admin-${siteId}@example.com`, await hashPassword("b-password-123"))
+    .first<{ id: number }>();
+  return {
+    siteKey,
+    apiKey,
+    siteId,
+    cookie,
+    ids: {
+      segment: segment.id,
+      creative: creative.id,
+      pool: pool.id,
+      rule: rule.id,
+      partner: partner.id,
+      audience: audience.id,
+      webhook: webhook.id,
+      delivery: delivery!.id,
+      key: secondKey.id,
+      user: user!.id,
+      customer: "B-CUST",
+      code: "BCODE-0001",
+    },
+  };
+}
+
+export type Tenant = Awaited<ReturnType<typeof tenantWithEverything>>;
+
+/** Every row that belongs to the site, table by table (sorted, so two dumps compare). */
+export async function snapshotOf(siteId: number): Promise<Record<string, unknown[]>> {
+  const tables = await env.DB.prepare(
+    "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '_cf_%' and name != 'd1_migrations'",
+  ).all<{ name: string }>();
+  const snapshot: Record<string, unknown[]> = {};
+  for (const { name } of tables.results) {
+    const columns = await env.DB.prepare(`select name from pragma_table_info('${name}')`).all<{ name: string }>();
+    const names = columns.results.map((c) => c.name);
+    let where: string | null = null;
+    if (name === "sites") where = "id = ?1";
+    else if (names.includes("site_id")) where = "site_id = ?1";
+    else if (names.includes("audience_id")) where = "audience_id in (select id from audiences where site_id = ?1)";
+    else if (names.includes("webhook_id")) where = "webhook_id in (select id from webhooks where site_id = ?1)";
+    if (!where) continue;
+    const rows = await env.DB.prepare(`select * from "${name}" where ${where}`).bind(siteId).all();
+    snapshot[name] = rows.results.map((r) => JSON.stringify(r)).sort();
+  }
+  return snapshot;
+}

@@ -1,0 +1,140 @@
+/**
+ * GET /optout and the browser's privacy signals (tw_optout, Sec-GPC, DNT) on /e, /b and /sync:
+ * the visitor's profile is erased and nothing about it is stored afterwards.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../worker/index";
+import { countRows, event, postEvents, SHOP } from "../collect/post-events";
+import { type BannerJson, bannerSite, directEnv, randomCookie, siteIdOf } from "../decide/helpers";
+import { BASE, call, createTestSite } from "../fixtures/api";
+
+async function fetchDirect(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }), directEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+async function eventsPosted(headers: Record<string, string>) {
+  const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+  const siteId = await siteIdOf(siteKey);
+  const res = await fetchDirect(
+    "/e",
+    { "Content-Type": "text/plain", Origin: SHOP, ...headers },
+    {
+      method: "POST",
+      body: JSON.stringify({ site: siteKey, events: [event("page"), event("view", { sku: "S", category: "c" })] }),
+    },
+  );
+  return { res, siteId };
+}
+
+describe("GET /optout", () => {
+  it("sets tw_optout=1 for 400 days, clears tw_id and erases the visitor's profile", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const siteId = await siteIdOf(siteKey);
+    const cookie = randomCookie();
+    expect((await postEvents({ site: siteKey, events: [event("page")] }, { cookie })).status).toBe(204);
+    expect(await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie)).toBe(1);
+
+    const res = await call(`/optout?site=${siteKey}`, { headers: { Cookie: `tw_id=${cookie}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("opted out");
+    // Hono appends one Set-Cookie per cookie; the Headers typing here lacks getSetCookie().
+    const setCookie = (res.headers.get("Set-Cookie") ?? "").split(/,\s*(?=[a-z_]+=)/);
+    const optout = setCookie.find((c: string) => c.startsWith("tw_optout=1"));
+    expect(optout).toContain(`Max-Age=${400 * 86_400}`);
+    expect(optout).toContain("Secure");
+    expect(optout).toContain("HttpOnly");
+    expect(setCookie.some((c: string) => /^tw_id=;.*Max-Age=0/.test(c))).toBe(true);
+    expect(await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie)).toBe(0);
+    expect(await countRows("events", "site_id = ? and cookie_id = ?", siteId, cookie)).toBe(0);
+  });
+
+  it("works as a POST from an HTML form, and answers 404 for an unknown site", async () => {
+    const { siteKey } = await createTestSite();
+    const res = await call("/optout", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: `site=${siteKey}`,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Set-Cookie")).toContain("tw_optout=1");
+    expect((await call("/optout?site=no-such-site")).status).toBe(404);
+  });
+});
+
+describe("an opted-out browser", () => {
+  it("has its /e batches refused as 'opted out': no cookie, no profile, no event, no rejected row", async () => {
+    const { res, siteId } = await eventsPosted({ Cookie: "tw_optout=1" });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      accepted: 0,
+      rejected: [
+        { index: 0, reason: "opted out" },
+        { index: 1, reason: "opted out" },
+      ],
+    });
+    expect(res.headers.get("Set-Cookie")).toBeNull();
+    for (const table of ["visitors", "events", "rejected_events"]) {
+      expect(await countRows(table, "site_id = ?", siteId)).toBe(0);
+    }
+  });
+
+  it("is shown only the non-personalised fallback on /b, and claims no coupon", async () => {
+    const site = await bannerSite();
+    const personal = await site.creative("html", "<p>PERSONAL {{coupon}}</p>");
+    const fallback = await site.creative("html", "<p>FALLBACK</p>");
+    const pool = await site.pool();
+    await site.codes(pool, ["ONE", "TWO"]);
+    await site.rule({ creative_id: personal, pool_id: pool });
+    await site.fallback("slot", fallback);
+    const cookie = randomCookie();
+    const res = await fetchDirect(`/b/slot?site=${site.siteKey}&format=json`, {
+      Cookie: `tw_id=${cookie}; tw_optout=1`,
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as BannerJson;
+    expect(body.rule).toBeNull();
+    expect(body.coupon).toBeNull();
+    expect(body.creative.body).toContain("FALLBACK");
+    expect(await countRows("coupons", "pool_id = ? and holder is not null", pool)).toBe(0);
+    expect(await countRows("impressions", "site_id = ? and cookie_id is not null", site.siteId)).toBe(0);
+  });
+
+  it("is never linked by /sync and gets no cookie from it", async () => {
+    const { siteKey, apiKey } = await createTestSite();
+    await call("/api/v1/partners", { method: "POST", key: apiKey, json: { key: "net", name: "Net" } });
+    const res = await call(`/sync?site=${siteKey}&p=net&puid=OPTED-1`, { headers: { Cookie: "tw_optout=1" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("image/gif");
+    expect(res.headers.get("Set-Cookie")).toBeNull();
+    expect(await countRows("id_links", "partner_user_id = 'OPTED-1'")).toBe(0);
+  });
+});
+
+describe("Global Privacy Control and Do Not Track on the server", () => {
+  it("refuses /e batches sent with Sec-GPC: 1, storing nothing", async () => {
+    const { res, siteId } = await eventsPosted({ "Sec-GPC": "1" });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { rejected: { reason: string }[] }).rejected[0].reason).toBe(
+      "global privacy control",
+    );
+    expect(res.headers.get("Set-Cookie")).toBeNull();
+    expect(await countRows("visitors", "site_id = ?", siteId)).toBe(0);
+    expect(await countRows("events", "site_id = ?", siteId)).toBe(0);
+  });
+
+  it("refuses /e batches sent with DNT: 1, storing nothing", async () => {
+    const { res, siteId } = await eventsPosted({ DNT: "1" });
+    expect(((await res.json()) as { rejected: { reason: string }[] }).rejected[1].reason).toBe("do not track");
+    expect(await countRows("visitors", "site_id = ?", siteId)).toBe(0);
+  });
+
+  it("stores the same batch without the signals (the control)", async () => {
+    const { res, siteId } = await eventsPosted({});
+    expect(res.status).toBe(204);
+    expect(await countRows("events", "site_id = ?", siteId)).toBe(2);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * `/e` while D1 fails or stalls: the batch is not lost. When the events queue is bound, the raw
+ * batch is enqueued as a `deferred-events` message and the answer is 202 `{accepted, rejected: [],
+ * deferred: true}`; the consumer later does everything /e would have done (site lookup,
+ * validation, consent, profile update) and the queue retries it while D1 is still down, until its
+ * last attempt lands in rejected_events. Without a queue (or if enqueueing fails too) the answer
+ * is 503 with Retry-After: the sender knows the batch was not stored.
+ *
+ * A browser without a tw_id gets no cookie from a deferred batch: the site's consent mode is not
+ * known without D1, and a cookie is what marks a browser as having consented.
+ */
+import type { Db } from "../env";
+import { rejectedStatement, truncatePayload } from "./apply-events";
+import { collectBatch, findSiteByKey, type QueueMessage } from "./collect";
+
+export type DeferredEventsMessage = {
+  kind: "deferred-events";
+  siteKey: string;
+  cookieId: string | null;
+  events: unknown[];
+  receivedAt: number;
+};
+
+export const DEFERRED_RETRY_AFTER_SECONDS = 30;
+
+/** Enqueues the batch; false when there is no queue or the queue refused it. */
+export async function deferBatch(
+  queue: Queue<QueueMessage> | undefined,
+  message: Omit<DeferredEventsMessage, "kind">,
+): Promise<boolean> {
+  if (!queue) return false;
+  try {
+    await queue.send({ kind: "deferred-events", ...message });
+    return true;
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", where: "defer /e batch", error: String(error) }));
+    return false;
+  }
+}
+
+/** The consumer's side: what /e would have done. Throws (so the queue retries) while D1 fails. */
+export async function applyDeferredBatch(db: Db, message: DeferredEventsMessage): Promise<void> {
+  const site = await findSiteByKey(db, message.siteKey);
+  if (!site) {
+    await db.run(
+      rejectedStatement(
+        null,
+        "collect",
+        [{ reason: "unknown site", payload: truncatePayload(message.events), siteKey: message.siteKey.slice(0, 64) }],
+        message.receivedAt,
+      ),
+    );
+    return;
+  }
+  await collectBatch(db, undefined, site, message.cookieId, message.events, message.receivedAt);
+}

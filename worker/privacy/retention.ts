@@ -1,0 +1,75 @@
+/**
+ * The retention purge, run by the cron (`scheduled`): raw events and rejected events older than
+ * their site's `retention_days`, rejected events of no known site after REJECTED_ORPHAN_DAYS, and
+ * Idempotency-Key answers after IDEMPOTENCY_DAYS.
+ *
+ * Deletes go in bounded chunks (PURGE_CHUNK rows per statement) so one run never holds D1's
+ * single writer for long. Every statement only deletes what is older than a cutoff computed from
+ * `now`, so a run that is interrupted part-way and run again ends with exactly the same rows as an
+ * uninterrupted run: the purge is idempotent.
+ */
+import type { Db } from "../env";
+
+export const DAY_MS = 86_400_000;
+export const IDEMPOTENCY_DAYS = 7;
+export const REJECTED_ORPHAN_DAYS = 30;
+export const PURGE_CHUNK = 5_000;
+
+export type PurgeResult = { events: number; rejectedEvents: number; idempotencyKeys: number };
+
+/** Repeats one chunked delete until it deletes nothing more (or `maxChunks`, for tests). */
+async function drain(statement: D1PreparedStatement, maxChunks: number): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxChunks; i++) {
+    const { meta } = await statement.run();
+    total += meta.changes;
+    if (meta.changes < PURGE_CHUNK) break;
+  }
+  return total;
+}
+
+export async function purgeExpired(db: Db, now: number, options: { maxChunks?: number } = {}): Promise<PurgeResult> {
+  const d1 = db.$client;
+  const maxChunks = options.maxChunks ?? 1_000;
+  const { results: siteRows } = await d1
+    .prepare("select id, retention_days as retentionDays from sites")
+    .all<{ id: number; retentionDays: number }>();
+  const result: PurgeResult = { events: 0, rejectedEvents: 0, idempotencyKeys: 0 };
+  for (const site of siteRows) {
+    const cutoff = now - site.retentionDays * DAY_MS;
+    // `id in (select ... limit)`: SQLite in D1 has no DELETE ... LIMIT; the subquery uses the
+    // (site_id, received_at) index of each table.
+    result.events += await drain(
+      d1
+        .prepare("delete from events where id in (select id from events where site_id = ? and received_at < ? limit ?)")
+        .bind(site.id, cutoff, PURGE_CHUNK),
+      maxChunks,
+    );
+    result.rejectedEvents += await drain(
+      d1
+        .prepare(
+          "delete from rejected_events where id in (select id from rejected_events where site_id = ? and received_at < ? limit ?)",
+        )
+        .bind(site.id, cutoff, PURGE_CHUNK),
+      maxChunks,
+    );
+  }
+  result.rejectedEvents += await drain(
+    d1
+      .prepare(
+        `delete from rejected_events where id in (select id from rejected_events
+         where (site_id is null or site_id not in (select id from sites)) and received_at < ? limit ?)`,
+      )
+      .bind(now - REJECTED_ORPHAN_DAYS * DAY_MS, PURGE_CHUNK),
+    maxChunks,
+  );
+  result.idempotencyKeys += await drain(
+    d1
+      .prepare(
+        "delete from idempotency_keys where rowid in (select rowid from idempotency_keys where created_at < ? limit ?)",
+      )
+      .bind(now - IDEMPOTENCY_DAYS * DAY_MS, PURGE_CHUNK),
+    maxChunks,
+  );
+  return result;
+}

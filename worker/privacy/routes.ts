@@ -1,0 +1,142 @@
+/**
+ * Privacy endpoints: `GET`/`POST /optout` (the visitor's own opt-out, linked from the shop's
+ * privacy page) and the erasure API `DELETE /api/v1/customers/:id`, `DELETE /api/v1/visitors/:cid`
+ * (GDPR Art. 17, for the shop's backend or the admin UI).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { requireApiKey } from "../auth/api-keys";
+import { requireRole } from "../auth/roles";
+import { COOKIE_ID_PATTERN, findSiteByKey } from "../collect/collect";
+import type { AppEnv } from "../env";
+import { apiError } from "../errors";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRouter } from "../lib/router";
+import { eraseCustomer, eraseVisitor } from "./erasure";
+import { OPTOUT_COOKIE, OPTOUT_MAX_AGE } from "./opt-out";
+
+export const privacyRoutes = createRouter();
+
+const OPTED_OUT_PAGE =
+  '<!doctype html><html lang="en"><meta charset="utf-8"><meta name="robots" content="noindex">' +
+  "<title>Opted out</title><p>You have opted out. This browser is no longer tracked or shown " +
+  "personalised banners, and the data recorded for it has been erased.</p></html>";
+
+async function optOut(c: Context<AppEnv>, siteKey: string) {
+  const site = await findSiteByKey(c.var.db, siteKey);
+  if (!site) throw apiError(404, "unknown_site", "No such site");
+  const current = getCookie(c, "tw_id");
+  if (current && COOKIE_ID_PATTERN.test(current)) await eraseVisitor(c.var.db, site.id, current);
+  const domain = site.cookieDomain ? { domain: site.cookieDomain } : {};
+  // SameSite=None: the cookie must also reach /b inside ad-network iframes on other sites.
+  setCookie(c, OPTOUT_COOKIE, "1", {
+    httpOnly: true,
+    secure: true,
+    sameSite: "None",
+    path: "/",
+    maxAge: OPTOUT_MAX_AGE,
+    ...domain,
+  });
+  deleteCookie(c, "tw_id", { path: "/", secure: true, ...domain });
+  c.header("Cache-Control", "no-store");
+  return c.html(OPTED_OUT_PAGE, 200);
+}
+
+const SiteField = z.string().min(1).max(63).openapi({ example: "demo" });
+const optOutResponses = {
+  200: {
+    description: "Opted out: the cookie is set, the profile erased",
+    content: { "text/html": { schema: z.string() } },
+  },
+  ...errorResponses(400, 404),
+};
+
+privacyRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/optout",
+    tags: ["Public"],
+    summary: "Opt this browser out: sets tw_optout=1 (400 days) and erases its profile",
+    request: { query: z.object({ site: SiteField }) },
+    responses: optOutResponses,
+  }),
+  (c) => optOut(c, c.req.valid("query").site),
+);
+
+privacyRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/optout",
+    tags: ["Public"],
+    summary: "The same opt-out for an HTML form (application/x-www-form-urlencoded `site`)",
+    request: {
+      body: {
+        required: true,
+        content: { "application/x-www-form-urlencoded": { schema: z.object({ site: SiteField }) } },
+      },
+    },
+    responses: optOutResponses,
+  }),
+  (c) => optOut(c, c.req.valid("form").site),
+);
+
+privacyRoutes.use("/api/v1/customers/*", requireApiKey);
+privacyRoutes.use("/api/v1/visitors/*", requireApiKey);
+
+const ErasedSchema = { 204: { description: "Erased" }, ...errorResponses(401, 403, 404) };
+
+privacyRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/customers/{id}",
+    tags: ["Privacy"],
+    summary: "Erase a CRM customer and every visitor linked to it (GDPR Art. 17)",
+    description:
+      "One transaction: the customer row, linked visitors, their events, partner IDs, audience and webhook " +
+      "memberships are deleted; unredeemed coupons released; redeemed ones, impressions, clicks and " +
+      "conversions anonymised so counts stay right. 404 when neither a customer nor a visitor matched.",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: {
+      params: z.object({
+        id: z
+          .string()
+          .min(1)
+          .max(200)
+          .openapi({ param: { name: "id", in: "path" } }),
+      }),
+    },
+    responses: ErasedSchema,
+  }),
+  async (c) => {
+    const erased = await eraseCustomer(c.var.db, c.var.site.id, c.req.valid("param").id);
+    if (erased.customers + erased.visitors === 0) throw apiError(404, "not_found", "No such customer");
+    return c.body(null, 204);
+  },
+);
+
+privacyRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api/v1/visitors/{cid}",
+    tags: ["Privacy"],
+    summary: "Erase a visitor (tw_id cookie ID) and everything recorded for it (GDPR Art. 17)",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: {
+      params: z.object({
+        cid: z
+          .string()
+          .regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters")
+          .openapi({ param: { name: "cid", in: "path" } }),
+      }),
+    },
+    responses: ErasedSchema,
+  }),
+  async (c) => {
+    const erased = await eraseVisitor(c.var.db, c.var.site.id, c.req.valid("param").cid);
+    if (erased.visitors === 0) throw apiError(404, "not_found", "No such visitor");
+    return c.body(null, 204);
+  },
+);
