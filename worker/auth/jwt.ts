@@ -13,25 +13,32 @@ const ALG = "HS256";
 export type Audience = "visitor-token" | "click" | "admin-session";
 
 const encoder = new TextEncoder();
-/** Derived keys are cached per isolate: an HMAC import per request would cost more than the verify. */
-const keyCache = new Map<string, Promise<Uint8Array>>();
+/**
+ * Derived keys are cached per isolate as CryptoKeys: jose imports a raw key (`importKey`) on every
+ * sign and verify, which cost more than the HMAC itself (≈60–160 µs per click token, measured in
+ * bench/RESULTS.md). Bounded: an isolate serving many sites drops its oldest entries first.
+ */
+const keyCache = new Map<string, Promise<CryptoKey>>();
+const KEY_CACHE_MAX = 1_000;
 
-export function siteSigningKey(secret: string, siteKey: string, purpose: Audience): Promise<Uint8Array> {
+async function deriveSiteKey(secret: string, siteKey: string, purpose: Audience): Promise<CryptoKey> {
+  const hmac = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const derived = await crypto.subtle.sign("HMAC", hmac, encoder.encode(`tagwerk:${purpose}:${siteKey}`));
+  // The same key signs and verifies; jose checks the key's algorithm and usages against HS256.
+  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+export function siteSigningKey(secret: string, siteKey: string, purpose: Audience): Promise<CryptoKey> {
   if (!secret) throw new Error("SIGNING_SECRET is not set");
   const cacheKey = `${purpose}\u0000${siteKey}\u0000${secret}`;
   let key = keyCache.get(cacheKey);
   if (!key) {
-    key = (async () => {
-      const hmac = await crypto.subtle.importKey(
-        "raw",
-        encoder.encode(secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const derived = await crypto.subtle.sign("HMAC", hmac, encoder.encode(`tagwerk:${purpose}:${siteKey}`));
-      return new Uint8Array(derived);
-    })();
+    key = deriveSiteKey(secret, siteKey, purpose);
+    // A failed derivation must not stay cached.
+    key.catch(() => keyCache.delete(cacheKey));
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
     keyCache.set(cacheKey, key);
   }
   return key;

@@ -7,9 +7,28 @@ import { timingSafeEqualText, toHex } from "./crypto";
 
 const encoder = new TextEncoder();
 
-async function importHmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
-  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+/**
+ * Imported keys are cached per isolate (bounded, oldest dropped first): `importKey` costs more
+ * than the HMAC it serves, and the same few secrets (the deployment's, a site's export key, a
+ * webhook's) sign again and again.
+ */
+const keyCache = new Map<string, Promise<CryptoKey>>();
+const KEY_CACHE_MAX = 1_000;
+
+function importRaw(raw: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+function importHmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
+  if (typeof secret !== "string") return importRaw(secret);
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = importRaw(encoder.encode(secret));
+    key.catch(() => keyCache.delete(secret));
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
+    keyCache.set(secret, key);
+  }
+  return key;
 }
 
 export async function hmacSha256Hex(secret: string | Uint8Array, message: string): Promise<string> {
