@@ -211,7 +211,11 @@ describe("the decision path", () => {
     const sent: QueueMessage[] = [];
     const queueEnv = {
       ...env,
-      EVENTS_QUEUE: { send: async (body: QueueMessage) => void sent.push(body), sendBatch: async () => {} },
+      EVENTS_QUEUE: {
+        send: async (body: QueueMessage) => void sent.push(body),
+        // /b groups impressions per isolate and sends them with sendBatch.
+        sendBatch: async (messages: { body: QueueMessage }[]) => void sent.push(...messages.map((m) => m.body)),
+      },
     } as unknown as Env;
     const cookie = randomCookie();
     for (let i = 0; i < 3; i++) {

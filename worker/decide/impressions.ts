@@ -3,6 +3,10 @@
  * whose consumer writes many of them in ONE D1 batch together with the frequency-cap counters; a
  * deployment without the queue binding writes them directly, still as one batch.
  *
+ * Through the queue, /b does not send one message per banner: impressions are buffered per isolate
+ * and sent together with `sendBatch` (see bufferDecisionMessage) — one `send` per banner cost
+ * about a fifth of a decision's CPU (bench/RESULTS.md).
+ *
  * Writes are idempotent, because queues deliver at least once: an impression's cap increment is
  * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
  * per impression UID.
@@ -100,5 +104,69 @@ export async function recordDecisionMessage(env: Env, message: DecisionMessage):
     else await writeDecisionMessages(env.DB, [message]);
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: `record ${message.kind}`, error: String(error) }));
+  }
+}
+
+/**
+ * How long the first impression of a group waits for others, and how many make a full group. The
+ * wait runs inside `waitUntil`, after the response (the runtime keeps waitUntil work alive for up
+ * to 30 s after the response), so no banner waits for it; 50 matches the consumer's
+ * max_batch_size in wrangler.toml and stays far below sendBatch's limit of 100 messages / 256 KB.
+ */
+export const IMPRESSION_FLUSH_MS = 250;
+export const IMPRESSION_FLUSH_MAX = 50;
+
+type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
+/** The isolate's open group: requests of one isolate share it (module state outlives a request). */
+let pending: PendingGroup | null = null;
+
+async function sendGroup(group: PendingGroup): Promise<void> {
+  const messages = group.messages.splice(0);
+  if (messages.length === 0) return;
+  try {
+    await group.queue.sendBatch(messages.map((body) => ({ body })));
+  } catch (error) {
+    // A refused group would lose every banner in it: write them directly instead (idempotent).
+    console.error(JSON.stringify({ level: "error", where: "impression sendBatch", error: String(error) }));
+    try {
+      await writeDecisionMessages(group.db, messages);
+    } catch (writeError) {
+      console.error(JSON.stringify({ level: "error", where: "impression direct write", error: String(writeError) }));
+    }
+  }
+}
+
+/**
+ * Adds an impression (or click) to the isolate's open group for the events queue. The request
+ * that opens a group registers its flush IMPRESSION_FLUSH_MS later with its own `waitUntil`; the
+ * request that fills it sends it at once. Every message therefore has a flush registered by a
+ * request that was alive when it was added. A group belongs to one queue binding: a different one
+ * (another deployment's env, a test double) closes the open group first.
+ */
+export function bufferDecisionMessage(
+  queue: Queue,
+  db: D1Database,
+  message: DecisionMessage,
+  waitUntil: (work: Promise<unknown>) => void,
+): void {
+  if (pending && pending.queue !== queue) {
+    waitUntil(sendGroup(pending));
+    pending = null;
+  }
+  if (!pending) {
+    const group: PendingGroup = { queue, db, messages: [] };
+    pending = group;
+    waitUntil(
+      new Promise((resolve) => setTimeout(resolve, IMPRESSION_FLUSH_MS)).then(() => {
+        if (pending === group) pending = null;
+        return sendGroup(group);
+      }),
+    );
+  }
+  const group = pending;
+  group.messages.push(message);
+  if (group.messages.length >= IMPRESSION_FLUSH_MAX) {
+    pending = null;
+    waitUntil(sendGroup(group));
   }
 }

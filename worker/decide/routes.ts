@@ -18,20 +18,36 @@ import { createRouter } from "../lib/router";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/rules";
 import { type DecideOutput, decide } from "./decide";
-import { recordDecisionMessage } from "./impressions";
+import { bufferDecisionMessage, type DecisionMessage, recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";
 import { carryBookmark, decisionSessionFor } from "./session";
 
+type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
+
+/** The request's execution context; Hono throws when there is none (a bare app.request). */
+function executionContextOf(c: Context<AppEnv>): WaitUntil | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Work after the response (`waitUntil`); awaited in place where there is no execution context. */
 export function runAfterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
-  let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
-  try {
-    ctx = c.executionCtx;
-  } catch {
-    ctx = undefined;
-  }
+  const ctx = executionContextOf(c);
   if (ctx) ctx.waitUntil(work);
   else return work;
+}
+
+/** The banner's impression: grouped per isolate for the queue, else sent or written on its own. */
+function recordImpression(c: Context<AppEnv>, message: DecisionMessage) {
+  const ctx = executionContextOf(c);
+  if (ctx && c.env.EVENTS_QUEUE) {
+    bufferDecisionMessage(c.env.EVENTS_QUEUE, c.env.DB, message, (work) => ctx.waitUntil(work));
+  } else {
+    runAfterResponse(c, recordDecisionMessage(c.env, message));
+  }
 }
 
 export const decideRoutes = createRouter();
@@ -116,7 +132,7 @@ decideRoutes.openapi(
       console.error(JSON.stringify({ level: "error", where: "GET /b", error: String(error) }));
       out = { ...emptyCreative(query.format), status: 200, impression: null };
     }
-    if (out.impression && !limited) runAfterResponse(c, recordDecisionMessage(c.env, out.impression));
+    if (out.impression && !limited) recordImpression(c, out.impression);
     if (out.claimed) carryBookmark(c, session);
     const headers: Record<string, string> = {
       "Content-Type": out.contentType,

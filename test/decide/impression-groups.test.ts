@@ -1,0 +1,114 @@
+/**
+ * /b sends impressions to the events queue in groups (worker/decide/impressions.ts): several
+ * banners of one isolate share one sendBatch, a full group goes out at once, a lone impression is
+ * still flushed, and a refused group is written directly instead of being lost.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { QueueMessage } from "../../worker/collect";
+import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX, type ImpressionMessage } from "../../worker/decide/impressions";
+import worker from "../../worker/index";
+import { BASE } from "../fixtures/api";
+import { bannerSite, randomCookie } from "./helpers";
+
+function recordingQueue(options: { refuse?: boolean } = {}) {
+  const groups: QueueMessage[][] = [];
+  const queue = {
+    send: async (body: QueueMessage) => void groups.push([body]),
+    sendBatch: async (messages: { body: QueueMessage }[]) => {
+      if (options.refuse) throw new Error("queue refused the batch");
+      groups.push(messages.map((m) => m.body));
+    },
+  } as unknown as Queue;
+  return { queue, groups };
+}
+
+function impression(siteId: number, i: number): ImpressionMessage {
+  return {
+    kind: "impression",
+    siteId,
+    uid: `grp${i}${randomCookie()}`.slice(0, 32),
+    placement: "slot",
+    ruleId: null,
+    creativeId: null,
+    cookieId: null,
+    couponId: null,
+    holdout: false,
+    ts: Date.now(),
+  };
+}
+
+function collector() {
+  const work: Promise<unknown>[] = [];
+  return { waitUntil: (p: Promise<unknown>) => void work.push(p), settled: () => Promise.all(work) };
+}
+
+async function impressionsOfSite(siteId: number) {
+  return env.DB.prepare("select count(*) as n from impressions where site_id = ?").bind(siteId).first<number>("n");
+}
+
+describe("impression groups for the events queue", () => {
+  it("sends the impressions of several banners in one sendBatch, after the first one's wait", async () => {
+    const { queue, groups } = recordingQueue();
+    const after = collector();
+    for (let i = 0; i < 3; i++) bufferDecisionMessage(queue, env.DB, impression(1, i), after.waitUntil);
+    expect(groups).toHaveLength(0);
+    await after.settled();
+    expect(groups.map((g) => g.length)).toEqual([3]);
+  });
+
+  it("sends a full group at once and opens a new group for the next impression", async () => {
+    const { queue, groups } = recordingQueue();
+    const after = collector();
+    for (let i = 0; i < IMPRESSION_FLUSH_MAX; i++)
+      bufferDecisionMessage(queue, env.DB, impression(1, i), after.waitUntil);
+    // sendBatch was called before any wait elapsed.
+    expect(groups.map((g) => g.length)).toEqual([IMPRESSION_FLUSH_MAX]);
+    bufferDecisionMessage(queue, env.DB, impression(1, 99), after.waitUntil);
+    await after.settled();
+    expect(groups.map((g) => g.length)).toEqual([IMPRESSION_FLUSH_MAX, 1]);
+  });
+
+  it("writes a refused group directly to D1", async () => {
+    const site = await bannerSite();
+    const { queue } = recordingQueue({ refuse: true });
+    const after = collector();
+    for (let i = 0; i < 4; i++) bufferDecisionMessage(queue, env.DB, impression(site.siteId, i), after.waitUntil);
+    await after.settled();
+    expect(await impressionsOfSite(site.siteId)).toBe(4);
+  });
+
+  it("through /b: concurrent banners' impressions all reach the queue and the consumer writes them all", async () => {
+    const site = await bannerSite();
+    const ruleId = await site.rule({ creative_id: await site.creative("html", "<p>offer</p>") });
+    const { queue, groups } = recordingQueue();
+    const queueEnv = { ...env, EVENTS_QUEUE: queue } as unknown as Env;
+    const contexts = Array.from({ length: 5 }, () => createExecutionContext());
+    const responses = await Promise.all(
+      contexts.map((ctx) =>
+        worker.fetch(
+          new Request(`${BASE}/b/slot?site=${site.siteKey}&format=json`, {
+            headers: { Cookie: `tw_id=${randomCookie()}` },
+          }),
+          queueEnv,
+          ctx,
+        ),
+      ),
+    );
+    for (const res of responses) expect(((await res.json()) as { rule: number }).rule).toBe(ruleId);
+    // Nothing was sent during the requests: the group waits until after the responses.
+    expect(groups).toHaveLength(0);
+    for (const ctx of contexts) await waitOnExecutionContext(ctx);
+    const sent = groups.flat();
+    expect(sent.map((m) => m.kind)).toEqual(Array(5).fill("impression"));
+
+    const batch = createMessageBatch<QueueMessage>(
+      "tagwerk-events",
+      sent.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(5);
+    expect(await impressionsOfSite(site.siteId)).toBe(5);
+  });
+});
