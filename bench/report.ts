@@ -83,7 +83,7 @@ Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${f.tiny 
 | Node / workerd / Miniflare / wrangler / autocannon | ${mc.node} / ${mc.workerd} / ${mc.miniflare} / ${mc.wrangler} / ${mc.autocannon} |
 | load average (1 / 5 / 15 min) at start, at end | ${mc.load}; ${f.machine.after.load} |
 
-${busy ? "**Other work was running on this machine during the run** (load average above): other sessions' test suites share the 2 cores, so absolute figures are lower and noisier than on an idle machine; the ratios measured within one run are the figures to read.\n" : ""}
+${busy ? "**The machine was not idle when the run started** (1-minute load average above 1: earlier work, possibly other jobs sharing the 2 cores): absolute figures may be lower and noisier than on an idle machine; the ratios measured within one run are the figures to read.\n" : ""}
 Data (fixed seed): ${fmt(f.scale.visitors)} visitors (40 % linked), ${fmt(f.scale.customers)} CRM customers across 8 clusters, ${f.scale.rules} rules with segments over ${f.scale.placements} placements, 2 list pools of ${fmt(f.scale.poolCodes)} codes (a fifth of the visitors already hold one), generated into a local D1 in ${fmt(f.generationMs / 1000, 1)} s (${mib(f.dbBytes)} on disk: one D1 database of 10 GB holds about ${fmt(10e9 / f.dbBytes, 0)} shops of this size). The Worker is the production bundle (\`wrangler deploy --dry-run\`) wrapped by bench/bench-worker.ts, served by workerd through Miniflare's API on 127.0.0.1 with the events queue bound as in wrangler.toml; load from autocannon, ${f.load.connections} connections, ${f.load.duration} s per phase, each figure the median of ${f.load.runs} run(s) interleaved in one workerd.
 
 ### Decision path \`GET /b/:placement\`
