@@ -26,6 +26,11 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
+/** `length` random bytes as 2 × `length` lower-case hex characters (cookie IDs, impression IDs). */
+export function randomHex(length: number): string {
+  return toHex(randomBytes(length));
+}
+
 /**
  * Constant-time comparison of two strings. Both are hashed first so that neither the length nor
  * the position of the first difference shows in the timing.

@@ -4,6 +4,7 @@
  * creative and the impression message. Any fault serves the placement's fallback creative, and if
  * even that fails the built-in empty one: an ad network never sees a 5xx.
  */
+import { randomHex } from "../auth/crypto";
 import { verifyVisitorToken } from "../auth/jwt";
 import { mintClickToken } from "../clicks/tokens";
 import { COOKIE_ID_PATTERN } from "../collect/collect";
@@ -63,8 +64,7 @@ export async function resolveIdentity(secret: string, input: DecideInput): Promi
 }
 
 function impressionUid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(16);
 }
 
 /** The code to show: the holder's live assignment, or a freshly claimed one (a second round trip). */

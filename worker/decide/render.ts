@@ -4,6 +4,7 @@
  * itself, or the JSON of DESIGN.md for native placements. Also the built-in empty 1×1 creative,
  * the last resort when even a placement's fallback cannot be served.
  */
+import { randomBytes, toBase64Url } from "../auth/crypto";
 import type { CompiledCreative, JsonFields } from "../creatives/compile";
 import type { TemplateValues } from "../creatives/template";
 import { escapeMarkup } from "../creatives/template";
@@ -27,9 +28,9 @@ export function fitsFormat(creative: CompiledCreative, format: ResponseFormat): 
   return creative.format === "html" || creative.format === "svg";
 }
 
+/** 96 random bits; CSP's nonce grammar accepts base64url as well as base64. */
 function nonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes));
+  return toBase64Url(randomBytes(12));
 }
 
 /**
