@@ -7,7 +7,6 @@
 import { sql } from "drizzle-orm";
 import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
-import { cachedSiteByKey } from "../sites/site-cache";
 import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
 import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
@@ -29,11 +28,6 @@ export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
 export function newCookieId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The site of a batch, from the per-isolate cache (worker/sites/site-cache.ts). */
-export function findSiteByKey(db: Db, key: string): Promise<Site | undefined> {
-  return cachedSiteByKey(db, key);
 }
 
 /** One rejected_events row for a batch that could not be used at all. */

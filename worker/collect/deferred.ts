@@ -10,8 +10,9 @@
  * known without D1, and a cookie is what marks a browser as having consented.
  */
 import type { Db } from "../env";
+import { cachedSiteByKey } from "../sites/site-cache";
 import { rejectedStatement, truncatePayload } from "./apply-events";
-import { collectBatch, findSiteByKey, type QueueMessage } from "./collect";
+import { collectBatch, type QueueMessage } from "./collect";
 
 export type DeferredEventsMessage = {
   kind: "deferred-events";
@@ -40,7 +41,7 @@ export async function deferBatch(
 
 /** The consumer's side: what /e would have done. Throws (so the queue retries) while D1 fails. */
 export async function applyDeferredBatch(db: Db, message: DeferredEventsMessage): Promise<void> {
-  const site = await findSiteByKey(db, message.siteKey);
+  const site = await cachedSiteByKey(db, message.siteKey);
   if (!site) {
     await db.run(
       rejectedStatement(

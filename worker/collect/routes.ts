@@ -16,8 +16,9 @@ import { budgetOf, withinBudget } from "../lib/budget";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { trackingRefusal } from "../privacy/opt-out";
+import { cachedSiteByKey } from "../sites/site-cache";
 import { truncatePayload } from "./apply-events";
-import { COOKIE_ID_PATTERN, collectBatch, countBot, findSiteByKey, recordUnusableBatch } from "./collect";
+import { COOKIE_ID_PATTERN, collectBatch, countBot, recordUnusableBatch } from "./collect";
 import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
 import { TAG_SCRIPT } from "./tag-bundle.generated";
@@ -74,7 +75,7 @@ async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
     // Budgeted: a stalled lookup defers the batch instead of holding the beacon open. Only this
     // read is: a profile write that outlived its budget might still land, and deferring it too
     // would apply the batch twice.
-    site = await withinBudget(findSiteByKey(db, parsed.data.site), budgetOf(c.env), "site lookup");
+    site = await withinBudget(cachedSiteByKey(db, parsed.data.site), budgetOf(c.env), "site lookup");
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: "POST /e site lookup", error: String(error) }));
     return { site: null, siteKey: parsed.data.site, events: parsed.data.events };
@@ -109,7 +110,7 @@ collectRoutes.use(
       if (!origin) return null;
       const site: Site | null | undefined =
         c.req.method === "OPTIONS"
-          ? await findSiteByKey(c.var.db, c.req.query("site") ?? "")
+          ? await cachedSiteByKey(c.var.db, c.req.query("site") ?? "")
           : (await readEnvelope(c)).site;
       return site?.allowedOrigins.includes(origin) ? origin : null;
     },

@@ -8,11 +8,12 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
-import { COOKIE_ID_PATTERN, findSiteByKey } from "../collect/collect";
+import { COOKIE_ID_PATTERN } from "../collect/collect";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { cachedSiteByKey } from "../sites/site-cache";
 import { eraseCustomer, eraseVisitor } from "./erasure";
 import { OPTOUT_COOKIE, OPTOUT_MAX_AGE } from "./opt-out";
 
@@ -24,7 +25,7 @@ const OPTED_OUT_PAGE =
   "personalised banners, and the data recorded for it has been erased.</p></html>";
 
 async function optOut(c: Context<AppEnv>, siteKey: string) {
-  const site = await findSiteByKey(c.var.db, siteKey);
+  const site = await cachedSiteByKey(c.var.db, siteKey);
   if (!site) throw apiError(404, "unknown_site", "No such site");
   const current = getCookie(c, "tw_id");
   if (current && COOKIE_ID_PATTERN.test(current)) await eraseVisitor(c.var.db, site.id, current);

@@ -14,6 +14,7 @@ import { apiError } from "../errors";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { isOptedOut } from "../privacy/opt-out";
+import { cachedSiteByKey } from "../sites/site-cache";
 import {
   createPartner,
   deletePartner,
@@ -28,7 +29,6 @@ import {
   COOKIE_ID_PATTERN,
   COOKIE_NAME,
   consentAllowsLinking,
-  findSiteByKey,
   newCookieId,
   PIXEL_GIF,
   recordLink,
@@ -193,7 +193,7 @@ syncRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const db = c.var.db;
-    const site = await findSiteByKey(db, query.site);
+    const site = await cachedSiteByKey(db, query.site);
     if (!site) throw apiError(404, "unknown_site", `No site "${query.site}"`);
     const partner = await findPartnerByKey(db, site.id, query.p);
     if (!partner) throw apiError(404, "unknown_partner", `No partner "${query.p}" in this site`);

@@ -6,7 +6,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { toHex } from "../auth/crypto";
-import { idLinks, sites, visitors } from "../db/schema";
+import { idLinks, visitors } from "../db/schema";
 import type { Db, Site } from "../env";
 import { TW_ID_PLACEHOLDER } from "./partners";
 
@@ -34,11 +34,6 @@ export function syncCookieOptions(site: Site) {
     maxAge: Math.min(site.retentionDays, MAX_COOKIE_DAYS) * 86_400,
     ...(site.cookieDomain ? { domain: site.cookieDomain } : {}),
   };
-}
-
-export async function findSiteByKey(db: Db, key: string): Promise<Site | undefined> {
-  const [row] = await db.select().from(sites).where(eq(sites.key, key));
-  return row;
 }
 
 type Consent = "granted" | "denied" | null;
