@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { applyEventBatch, type TagEvent } from "../../worker/collect";
-import { newCookieId } from "../../worker/collect/collect";
 import { createDb } from "../../worker/db/client";
+import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { createTestSite } from "../fixtures/api";
 import { visitorOf } from "./post-events";
 

@@ -6,8 +6,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { newCookieId } from "../../worker/collect/collect";
 import worker from "../../worker/index";
+import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { cookieIdOf, event, SHOP } from "../collect/post-events";
 import { bannerSite, directEnv } from "../decide/helpers";
 import { BASE, call } from "../fixtures/api";

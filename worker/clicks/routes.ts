@@ -4,13 +4,12 @@
  * anything else answers 400 — never a redirect to somewhere the token did not sign.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { getCookie } from "hono/cookie";
-import { COOKIE_ID_PATTERN } from "../collect/collect";
 import { recordDecisionMessage } from "../decide/impressions";
 import { runAfterResponse } from "../decide/routes";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { readCookieId } from "../lib/visitor-cookie";
 import { landingWithCoupon, readClickToken } from "./tokens";
 
 export const clicksRoutes = createRouter();
@@ -38,7 +37,6 @@ clicksRoutes.openapi(
     const now = Date.now();
     const claims = await readClickToken(c.env.SIGNING_SECRET, c.req.valid("param").token, now);
     if (!claims) throw apiError(400, "invalid_token", "The click token is invalid or expired");
-    const cookie = getCookie(c, "tw_id");
     runAfterResponse(
       c,
       recordDecisionMessage(c.env, {
@@ -46,7 +44,7 @@ clicksRoutes.openapi(
         siteId: claims.siteId,
         impressionUid: claims.impression,
         ruleId: claims.ruleId,
-        cookieId: cookie && COOKIE_ID_PATTERN.test(cookie) ? cookie : null,
+        cookieId: readCookieId(c),
         ts: now,
       }),
     );

@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
+import { newCookieId } from "../lib/visitor-cookie";
 import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
 import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
@@ -21,14 +22,6 @@ export type EventsMessage = {
   receivedAt: number;
 };
 export type QueueMessage = EventsMessage | DecisionMessage | DeferredEventsMessage;
-
-export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
-
-/** 128 random bits as 32 hex characters: the `tw_id` cookie. */
-export function newCookieId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** One rejected_events row for a batch that could not be used at all. */
 export async function recordUnusableBatch(

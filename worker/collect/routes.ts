@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { getCookie, setCookie } from "hono/cookie";
+import { setCookie } from "hono/cookie";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { isbot } from "isbot";
@@ -15,10 +15,11 @@ import { apiError } from "../errors";
 import { budgetOf, withinBudget } from "../lib/budget";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { readCookieId, VISITOR_COOKIE, visitorCookieOptions } from "../lib/visitor-cookie";
 import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { truncatePayload } from "./apply-events";
-import { COOKIE_ID_PATTERN, collectBatch, countBot, recordUnusableBatch } from "./collect";
+import { collectBatch, countBot, recordUnusableBatch } from "./collect";
 import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
 import { TAG_SCRIPT } from "./tag-bundle.generated";
@@ -194,8 +195,7 @@ collectRoutes.openapi(
         "Retry-After": String(RETRY_AFTER_SECONDS),
       });
     }
-    const current = getCookie(c, "tw_id");
-    const cookieId = current && COOKIE_ID_PATTERN.test(current) ? current : null;
+    const cookieId = readCookieId(c);
     if (!site) return deferOrRefuse(c, siteKey, cookieId, events, now);
     const origin = c.req.header("Origin");
     // Browsers always send Origin on a cross-origin POST; servers send none and are accepted.
@@ -221,14 +221,7 @@ collectRoutes.openapi(
       return deferOrRefuse(c, site.key, cookieId, events, now);
     }
     if (result.newCookieId) {
-      setCookie(c, "tw_id", result.newCookieId, {
-        httpOnly: true,
-        secure: true,
-        sameSite: "Lax",
-        path: "/",
-        maxAge: COOKIE_MAX_AGE,
-        ...(site.cookieDomain ? { domain: site.cookieDomain } : {}),
-      });
+      setCookie(c, VISITOR_COOKIE, result.newCookieId, visitorCookieOptions(site, "Lax", COOKIE_MAX_AGE));
     }
     if (result.rejected.length > 0) return c.json({ accepted: result.accepted, rejected: result.rejected }, 202);
     return c.body(null, 204);

@@ -7,12 +7,12 @@
 import { randomHex } from "../auth/crypto";
 import { verifyVisitorToken } from "../auth/jwt";
 import { mintClickToken } from "../clicks/tokens";
-import { COOKIE_ID_PATTERN } from "../collect/collect";
 import { type Assignment, assignmentsByPool, claimCoupon, couponHolder } from "../coupons";
 import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
+import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";

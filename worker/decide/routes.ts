@@ -10,11 +10,11 @@ import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { requireApiKey } from "../auth/api-keys";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { requireRole } from "../auth/roles";
-import { COOKIE_ID_PATTERN } from "../collect/collect";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/rules";
 import { type DecideOutput, decide } from "./decide";
@@ -119,7 +119,7 @@ decideRoutes.openapi(
         siteKey: query.site,
         placement,
         format: query.format,
-        cookie: getCookie(c, "tw_id"),
+        cookie: getCookie(c, VISITOR_COOKIE),
         token: query.t,
         partner: query.p && query.puid ? { key: query.p, userId: query.puid } : null,
         clickMacro: query.click,

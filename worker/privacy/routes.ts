@@ -5,14 +5,14 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
-import { COOKIE_ID_PATTERN } from "../collect/collect";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { COOKIE_ID_PATTERN, readCookieId, VISITOR_COOKIE, visitorCookieScope } from "../lib/visitor-cookie";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { eraseCustomer, eraseVisitor } from "./erasure";
 import { OPTOUT_COOKIE, OPTOUT_MAX_AGE } from "./opt-out";
@@ -27,19 +27,18 @@ const OPTED_OUT_PAGE =
 async function optOut(c: Context<AppEnv>, siteKey: string) {
   const site = await cachedSiteByKey(c.var.db, siteKey);
   if (!site) throw apiError(404, "unknown_site", "No such site");
-  const current = getCookie(c, "tw_id");
-  if (current && COOKIE_ID_PATTERN.test(current)) await eraseVisitor(c.var.db, site.id, current);
-  const domain = site.cookieDomain ? { domain: site.cookieDomain } : {};
+  const current = readCookieId(c);
+  if (current) await eraseVisitor(c.var.db, site.id, current);
+  const scope = visitorCookieScope(site);
   // SameSite=None: the cookie must also reach /b inside ad-network iframes on other sites.
   setCookie(c, OPTOUT_COOKIE, "1", {
     httpOnly: true,
     secure: true,
     sameSite: "None",
-    path: "/",
     maxAge: OPTOUT_MAX_AGE,
-    ...domain,
+    ...scope,
   });
-  deleteCookie(c, "tw_id", { path: "/", secure: true, ...domain });
+  deleteCookie(c, VISITOR_COOKIE, { ...scope, secure: true });
   c.header("Cache-Control", "no-store");
   return c.html(OPTED_OUT_PAGE, 200);
 }

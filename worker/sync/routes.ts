@@ -7,12 +7,13 @@
  * URL is never followed: the link is still recorded and the answer is the GIF.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { getCookie, setCookie } from "hono/cookie";
+import { setCookie } from "hono/cookie";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { newCookieId, readCookieId, VISITOR_COOKIE } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import {
@@ -26,10 +27,7 @@ import {
   updatePartner,
 } from "./partners";
 import {
-  COOKIE_ID_PATTERN,
-  COOKIE_NAME,
   consentAllowsLinking,
-  newCookieId,
   PIXEL_GIF,
   recordLink,
   syncCookieOptions,
@@ -199,8 +197,7 @@ syncRoutes.openapi(
     if (!partner) throw apiError(404, "unknown_partner", `No partner "${query.p}" in this site`);
 
     const now = Date.now();
-    const existing = getCookie(c, COOKIE_NAME);
-    let cookieId = existing && COOKIE_ID_PATTERN.test(existing) ? existing : undefined;
+    let cookieId = readCookieId(c);
     // Opted out (GET /optout): no link, no cookie, no redirect.
     const optedOut = isOptedOut(c);
     const consent = cookieId && !optedOut ? await visitorConsent(db, site.id, cookieId) : null;
@@ -209,7 +206,7 @@ syncRoutes.openapi(
       if (!cookieId) {
         // Same cookie /e sets, but SameSite=None: see syncCookieOptions.
         cookieId = newCookieId();
-        setCookie(c, COOKIE_NAME, cookieId, syncCookieOptions(site));
+        setCookie(c, VISITOR_COOKIE, cookieId, syncCookieOptions(site));
       }
       await recordLink(db, site.id, partner.key, query.puid, cookieId, now);
     }

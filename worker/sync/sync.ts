@@ -5,20 +5,13 @@
  * id_links; the latest sync wins), and nothing is linked for a visitor who refused consent.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { toHex } from "../auth/crypto";
 import { idLinks, visitors } from "../db/schema";
 import type { Db, Site } from "../env";
+import { visitorCookieOptions } from "../lib/visitor-cookie";
 import { TW_ID_PLACEHOLDER } from "./partners";
 
-export const COOKIE_NAME = "tw_id";
-export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
 /** Browsers cap cookie lifetimes at 400 days (Chrome); the site's retention may be shorter. */
 const MAX_COOKIE_DAYS = 395;
-
-/** 128 random bits as 32 lower-case hex characters, the same shape `/e` mints. */
-export function newCookieId(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(16)));
-}
 
 /**
  * The sync pixel is loaded on the partner's page, so tagwerk's cookie is a third-party cookie
@@ -26,14 +19,7 @@ export function newCookieId(): string {
  * request. SameSite=None (which requires Secure) is the only setting under which sync can work.
  */
 export function syncCookieOptions(site: Site) {
-  return {
-    path: "/",
-    httpOnly: true,
-    secure: true,
-    sameSite: "None" as const,
-    maxAge: Math.min(site.retentionDays, MAX_COOKIE_DAYS) * 86_400,
-    ...(site.cookieDomain ? { domain: site.cookieDomain } : {}),
-  };
+  return visitorCookieOptions(site, "None", Math.min(site.retentionDays, MAX_COOKIE_DAYS) * 86_400);
 }
 
 type Consent = "granted" | "denied" | null;

@@ -1,0 +1,37 @@
+/**
+ * The `tw_id` cookie: tagwerk's visitor ID, minted by `/e` and `/sync`, read by `/b`, `/c`,
+ * `/optout` and the token API. Its name, shape, scope and fixed attributes live here once, so
+ * that every path that sets, reads or deletes it agrees on them.
+ */
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { randomHex } from "../auth/crypto";
+import type { Site } from "../env";
+
+export const VISITOR_COOKIE = "tw_id";
+export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** 128 random bits as 32 lower-case hex characters. */
+export function newCookieId(): string {
+  return randomHex(16);
+}
+
+/** The request's tw_id when it has the shape tagwerk mints, else null (a forged value is ignored). */
+export function readCookieId(c: Context): string | null {
+  const value = getCookie(c, VISITOR_COOKIE);
+  return value && COOKIE_ID_PATTERN.test(value) ? value : null;
+}
+
+/** Where the cookie lives: a cookie is only replaced or deleted with the same path and domain. */
+export function visitorCookieScope(site: Pick<Site, "cookieDomain">) {
+  return { path: "/", ...(site.cookieDomain ? { domain: site.cookieDomain } : {}) };
+}
+
+/**
+ * The attributes of a tw_id being set. Script never reads it (HttpOnly) and it only travels over
+ * HTTPS; SameSite and lifetime differ by context: first-party `/e` sets Lax, the cross-site sync
+ * pixel needs None.
+ */
+export function visitorCookieOptions(site: Pick<Site, "cookieDomain">, sameSite: "Lax" | "None", maxAge: number) {
+  return { ...visitorCookieScope(site), httpOnly: true, secure: true, sameSite, maxAge };
+}
