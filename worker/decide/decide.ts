@@ -322,7 +322,7 @@ async function serveFallbackAfterFault(
       fallback = direct && fitsFormat(direct.creative, input.format) ? direct.creative : null;
     }
     if (site && fallback) {
-      const anonymous = { ...(state ?? emptyState()), site, cookieId: state?.cookieId ?? null };
+      const anonymous = { ...(state ?? emptyState()), site };
       return await serve(secret, input, anonymous, site, {
         creative: fallback,
         rule: null,

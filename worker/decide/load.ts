@@ -28,7 +28,6 @@ export type DecisionSite = {
   holdout: number;
   couponParam: string;
   rulesVersion: number;
-  cookieId: string | null;
 };
 
 export type DecisionState = {
@@ -145,11 +144,10 @@ export async function loadDecisionState(
     holdout: row.holdout,
     couponParam: row.coupon_param,
     rulesVersion: row.rules_version,
-    cookieId: row.cookie_id,
   };
   return {
     site,
-    cookieId: site.cookieId,
+    cookieId: row.cookie_id,
     visitor: toVisitor(visitorRows.results[0] as Record<string, unknown> | undefined),
     customer: toCustomer(customerRows.results[0] as Record<string, unknown> | undefined),
     caps: new Map(caps),
@@ -197,5 +195,5 @@ export async function loadFallback(
     )
     .innerJoin(creatives, eq(creatives.id, placementFallbacks.creativeId))
     .where(eq(sites.key, siteKey));
-  return row ? { site: { ...row.site, cookieId: null }, creative: compileCreative(row.creative) } : null;
+  return row ? { site: row.site, creative: compileCreative(row.creative) } : null;
 }
