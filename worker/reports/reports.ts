@@ -183,16 +183,3 @@ function dailySeries(
   }
   return points;
 }
-
-/** Placements that have rules or a fallback, for the reports index. */
-export async function listPlacements(db: Db, siteId: number): Promise<string[]> {
-  const d1 = toD1(db);
-  const { results } = await d1
-    .prepare(
-      `select placement from rules where site_id = ?1
-       union select placement from placement_fallbacks where site_id = ?1 order by 1`,
-    )
-    .bind(siteId)
-    .all<{ placement: string }>();
-  return results.map((r) => r.placement);
-}
