@@ -1,49 +1,23 @@
-/** The management API's JSON as the admin pages read it (DESIGN.md, "Public contract"). */
-export type Segment = { id: number; name: string; expression: string };
-export type Creative = {
-  id: number;
-  name: string;
-  format: "html" | "svg" | "json";
-  template: string | Record<string, unknown>;
-  width: number;
-  height: number;
-  landing_url: string;
-};
-export type Rule = {
-  id: number;
-  name: string;
-  placement: string;
-  segment_id: number | null;
-  creative_id: number;
-  pool_id: number | null;
-  priority: number;
-  starts_at: string | null;
-  ends_at: string | null;
-  cap_per_day: number | null;
-  holdout: number | null;
-  stop_after_conversion: boolean;
-  enabled: boolean;
-};
-export type Pool = {
-  id: number;
-  name: string;
-  kind: "list" | "generated";
-  prefix: string;
-  valid_days: number;
-  discount: string;
-  counts: { total: number; free: number | null; assigned: number; expired: number; redeemed: number };
-};
+/**
+ * The management API's JSON as the admin pages read it (DESIGN.md, "Public contract"): inferred
+ * from the routes' response schemas where they are exported, so a page cannot drift from the API.
+ */
+import type { z } from "@hono/zod-openapi";
+import type { UserSchema } from "../worker/admin-api/users";
+import type { AudienceSchema } from "../worker/audiences/routes";
+import type { PoolSchema } from "../worker/coupons/pool-routes";
+import type { CreativeSchema } from "../worker/creatives/creatives";
+import type { RuleSchema } from "../worker/rules/rules";
+import type { SegmentSchema } from "../worker/segments/routes";
+import type { WebhookSchema } from "../worker/webhooks/routes";
+
+export type Segment = z.infer<typeof SegmentSchema>;
+export type Creative = z.infer<typeof CreativeSchema>;
+export type Rule = z.infer<typeof RuleSchema>;
+export type Pool = z.infer<typeof PoolSchema>;
 export type Partner = { id: number; key: string; name: string; sync_url: string | null };
-export type Audience = {
-  id: number;
-  name: string;
-  kind: string;
-  segment_id: number | null;
-  params: Record<string, unknown>;
-  size?: number;
-  refreshed_at?: number | null;
-};
-export type Webhook = { id: number; url: string; segment_id: number; enabled?: boolean };
+export type Audience = z.infer<typeof AudienceSchema>;
+export type Webhook = z.infer<typeof WebhookSchema>;
 export type SiteJson = {
   key: string;
   name: string;
@@ -55,10 +29,4 @@ export type SiteJson = {
   coupon_param: string;
 };
 export type ApiKey = { id: number; prefix: string; created_at: number; revoked_at: number | null };
-export type User = {
-  id: number;
-  email: string;
-  role: "admin" | "marketer" | "viewer";
-  created_at: number;
-  locked_until: number | null;
-};
+export type User = z.infer<typeof UserSchema>;

@@ -1,5 +1,6 @@
 /** Audiences: size over time (SVG from the dated sizes), refresh, and export links per partner ID space. */
 import type { Context } from "hono";
+import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
@@ -7,14 +8,16 @@ import { FLASH, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
 import { ActionButton, can, Empty, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
 
-const KINDS = [
-  { value: "segment", label: "segment — everyone in a segment" },
-  { value: "new_customers", label: 'new customers — params {"days": 28}' },
-  { value: "cart_abandoners", label: 'cart abandoners — params {"hours": 24}' },
-  { value: "dormant", label: 'dormant customers — params {"days": 180}' },
-  { value: "cluster", label: 'cluster — params {"cluster": "rings"}' },
-  { value: "lookalike", label: 'look-alikes — params {"threshold": 0.5}' },
-];
+/** Typed by the API's kinds, so a kind added or renamed there fails the build here. */
+const KIND_LABELS: Record<AudienceKind, string> = {
+  segment: "segment — everyone in a segment",
+  new_customers: 'new customers — params {"days": 28}',
+  cart_abandoners: 'cart abandoners — params {"hours": 24}',
+  dormant: 'dormant customers — params {"days": 180}',
+  cluster: 'cluster — params {"cluster": "rings"}',
+  lookalike: 'look-alikes — params {"threshold": 0.5}',
+};
+const KINDS = Object.entries(KIND_LABELS).map(([value, label]) => ({ value, label }));
 
 type WithSizes = Audience & { sizes: { day: string; size: number }[] };
 

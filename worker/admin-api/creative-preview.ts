@@ -12,7 +12,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 
 /** Stand-ins for what a real decision fills in; obviously fake so nobody mistakes them for data. */
-export function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
+function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
   return {
     coupon: "SAMPLE-7K2Q",
     discount: "10 %",
@@ -28,7 +28,7 @@ export function sampleValues(landingUrl: string, now = Date.now()): TemplateValu
   };
 }
 
-export function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now()) {
+function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now()) {
   try {
     const render = compileTemplate(input.format, input.template);
     return render(sampleValues(input.landing_url ?? "https://shop.example/", now));

@@ -6,7 +6,7 @@ import { adminUsers } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 
-export const RoleSchema = z.enum(["admin", "marketer", "viewer"]);
+const RoleSchema = z.enum(["admin", "marketer", "viewer"]);
 
 export const UserInputSchema = z
   .object({

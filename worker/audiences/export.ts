@@ -15,25 +15,22 @@ import { type SQL, sql } from "drizzle-orm";
 import { deriveKey, hmacSha256Hex, verifyHmacHex } from "../auth/signing";
 import type { Db, Site } from "../env";
 
-export const EXPORT_PAGE_SIZE = 1000;
-export type ExportFormat = "csv";
+const EXPORT_PAGE_SIZE = 1000;
 
 /** consent != 'denied'; on a consent_mode 'required' site only an explicit 'granted'. */
-export function consentCondition(site: Site): SQL {
+function consentCondition(site: Site): SQL {
   return site.consentMode === "required"
     ? sql`v.consent = 'granted'`
     : sql`(v.consent is null or v.consent != 'denied')`;
 }
 
 /** RFC 4180 quoting; partner IDs are free text. */
-export function csvField(value: string): string {
+function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-export type ExportPage = { rows: { k: number; id: string }[] };
-
 /** One page of the export after visitor_id `after`. */
-export async function exportPage(
+async function exportPage(
   db: Db,
   site: Site,
   audienceId: number,

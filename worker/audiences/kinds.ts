@@ -23,7 +23,7 @@ export type AudienceKind = (typeof AUDIENCE_KINDS)[number];
 
 const Days = z.number().int().min(1).max(3650);
 
-export const PARAMS_SCHEMAS = {
+const PARAMS_SCHEMAS = {
   segment: z.object({}).strict(),
   new_customers: z.object({ days: Days.default(28) }).strict(),
   cart_abandoners: z.object({ hours: z.number().int().min(1).max(8760).default(24) }).strict(),

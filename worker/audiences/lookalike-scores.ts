@@ -10,7 +10,7 @@ import { type LookalikeInput, scoreLookalike, trainLookalike } from "./lookalike
 import { MEMBERS_FROM } from "./refresh";
 
 /** Fewer converters than this and a model would learn noise: scores are left as they were. */
-export const MIN_POSITIVES = 10;
+const MIN_POSITIVES = 10;
 const SAMPLE_LIMIT = 20_000;
 const SCORE_PAGE = 1_000;
 

@@ -41,7 +41,7 @@ export type TrainOptions = { maxCategories?: number; iterations?: number; learni
 const DAY = 86_400_000;
 
 /** Most common interest categories across the examples: the interest vector's dimensions. */
-export function pickCategories(inputs: LookalikeInput[], max: number): string[] {
+function pickCategories(inputs: LookalikeInput[], max: number): string[] {
   const totals = new Map<string, number>();
   for (const input of inputs) {
     for (const [category, count] of Object.entries(input.interests)) {
@@ -55,7 +55,7 @@ export function pickCategories(inputs: LookalikeInput[], max: number): string[] 
 }
 
 /** Raw (unstandardised) features of one visitor at time `now`. */
-export function rawFeatures(input: LookalikeInput, categories: string[], now: number): number[] {
+function rawFeatures(input: LookalikeInput, categories: string[], now: number): number[] {
   const interest = categories.map((category) => input.interests[category] ?? 0);
   const norm = Math.hypot(...interest) || 1;
   const daysSinceLastVisit = Math.max(0, (now - input.lastSeenAt) / DAY);

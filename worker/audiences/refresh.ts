@@ -41,12 +41,12 @@ export async function batchSql(db: Db, statements: SQL[]): Promise<D1Result[]> {
 /** The visitor rows every membership condition is written against. */
 export const MEMBERS_FROM = sql`visitors v left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id`;
 
-export function utcDay(now: number): string {
+function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
 /** The audience's membership condition over `v` and `c`, with `now` bound. */
-export async function membershipCondition(db: Db, audience: Audience, now: number): Promise<SQL> {
+async function membershipCondition(db: Db, audience: Audience, now: number): Promise<SQL> {
   switch (audience.kind) {
     case "segment": {
       const [segment] = await db

@@ -44,7 +44,7 @@ const AudienceInput = z
   })
   .strict();
 
-const AudienceSchema = z
+export const AudienceSchema = z
   .object({
     id: z.number(),
     name: z.string(),

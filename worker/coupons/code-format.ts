@@ -54,7 +54,7 @@ export function hasValidCheck(suffix: string): boolean {
 }
 
 /** A uniformly random body: rejection sampling keeps every symbol equally likely (253 = 11·23). */
-export function randomBody(length = BODY_LENGTH): string {
+function randomBody(length = BODY_LENGTH): string {
   const limit = 256 - (256 % MODULUS);
   let out = "";
   while (out.length < length) {

@@ -12,12 +12,12 @@ import type { D1Like } from "./claim";
 
 export type StoredAnswer = { status: number; body: string };
 
-export const IN_PROGRESS = 0;
+const IN_PROGRESS = 0;
 /** A reservation older than this was left by a call that died mid-way: the next retry takes it over. */
-export const STALE_RESERVATION_MS = 60_000;
+const STALE_RESERVATION_MS = 60_000;
 
 /** Reserves the key; returns null when it is ours now, otherwise the answer stored (or in progress). */
-export async function reserveKey(d1: D1Like, siteId: number, key: string, now: number): Promise<StoredAnswer | null> {
+async function reserveKey(d1: D1Like, siteId: number, key: string, now: number): Promise<StoredAnswer | null> {
   const [reserved, existing] = await d1.batch<{ status: number; body: string }>([
     d1
       .prepare(
@@ -33,14 +33,14 @@ export async function reserveKey(d1: D1Like, siteId: number, key: string, now: n
   return existing.results[0] ?? { status: IN_PROGRESS, body: "" };
 }
 
-export async function storeAnswer(d1: D1Like, siteId: number, key: string, answer: StoredAnswer) {
+async function storeAnswer(d1: D1Like, siteId: number, key: string, answer: StoredAnswer) {
   await d1
     .prepare("update idempotency_keys set status = ?3, body = ?4 where site_id = ?1 and key = ?2")
     .bind(siteId, key, answer.status, answer.body)
     .run();
 }
 
-export async function releaseKey(d1: D1Like, siteId: number, key: string) {
+async function releaseKey(d1: D1Like, siteId: number, key: string) {
   await d1
     .prepare("delete from idempotency_keys where site_id = ?1 and key = ?2 and status = 0")
     .bind(siteId, key)

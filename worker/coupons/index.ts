@@ -1,19 +1,16 @@
-/** What other capabilities (the decision path, collection) use from coupons. */
+/** What other capabilities (the decision path, collection, reports) use from coupons. */
 export {
   type Assignment,
   type AssignmentRow,
   assignmentQuery,
   assignmentSql,
   assignmentsByPool,
-  type ClaimInput,
   type ClaimPool,
-  type ClaimResult,
   claimCoupon,
   couponHolder,
   type D1Like,
   findAssignment,
   toD1,
 } from "./claim";
-export { CODE_ALPHABET, classifyMissingCode, generateCode, hasValidCheck } from "./code-format";
 export { couponPurchases, redeemPurchaseCoupons } from "./purchase";
-export { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
+export { redeemCoupon } from "./redeem";

@@ -39,7 +39,7 @@ const CountsSchema = z
   })
   .openapi("PoolCounts");
 
-const PoolSchema = z
+export const PoolSchema = z
   .object({
     id: z.number(),
     name: z.string(),

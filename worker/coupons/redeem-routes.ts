@@ -66,7 +66,7 @@ function expiry(coupon: CouponState) {
   return coupon.expiresAt === null ? "" : ` on ${new Date(coupon.expiresAt).toISOString()}`;
 }
 
-export function redeemAnswer(result: RedeemResult, code: string, order: string): StoredAnswer {
+function redeemAnswer(result: RedeemResult, code: string, order: string): StoredAnswer {
   switch (result.status) {
     case "redeemed":
       return ok({
@@ -90,7 +90,7 @@ export function redeemAnswer(result: RedeemResult, code: string, order: string):
   }
 }
 
-export function rollbackAnswer(result: RollbackResult, code: string, order: string, now: number): StoredAnswer {
+function rollbackAnswer(result: RollbackResult, code: string, order: string, now: number): StoredAnswer {
   switch (result.status) {
     case "rolled_back":
       return ok({ code: result.coupon.code, order, rolled_back_at: now, expires_at: result.coupon.expiresAt });

@@ -11,8 +11,8 @@
 import { parse } from "csv-parse/sync";
 import type { D1Like } from "./claim";
 
-export const CODE_PATTERN = /^[A-Za-z0-9_-]+$/;
-export const MAX_CODE_LENGTH = 64;
+const CODE_PATTERN = /^[A-Za-z0-9_-]+$/;
+const MAX_CODE_LENGTH = 64;
 export const MAX_UPLOAD_LINES = 100_000;
 const CHUNK = 1_000;
 
@@ -23,7 +23,7 @@ type Candidate = { line: number; code: string };
 export class UploadError extends Error {}
 
 /** Lines of the upload as (line number, raw code); CSV headers and blank lines are skipped. */
-export function readCodes(text: string, format: "csv" | "text"): Candidate[] {
+function readCodes(text: string, format: "csv" | "text"): Candidate[] {
   if (format === "text") {
     return text
       .split(/\r?\n/)
@@ -54,7 +54,7 @@ export function readCodes(text: string, format: "csv" | "text"): Candidate[] {
 }
 
 /** Splits candidates into valid, first-seen codes and the rejected lines. */
-export function validateCodes(candidates: Candidate[]): { valid: Candidate[]; rejected: Rejection[] } {
+function validateCodes(candidates: Candidate[]): { valid: Candidate[]; rejected: Rejection[] } {
   const seen = new Map<string, number>();
   const valid: Candidate[] = [];
   const rejected: Rejection[] = [];

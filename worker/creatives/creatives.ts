@@ -8,7 +8,7 @@ import { bumpRulesVersion } from "../sites/sites";
 import { compileTemplate, type JsonFields, templateFromStored } from "./compile";
 import { safeUrl, TEMPLATE_VARIABLES, TemplateError } from "./template";
 
-export const httpUrl = z
+const httpUrl = z
   .string()
   .max(2000)
   .refine((value) => safeUrl(value) !== null, "must be an absolute http(s) URL");

@@ -361,15 +361,3 @@ export function renderParts(parts: Part[], values: TemplateValues): string {
   }
   return out;
 }
-
-/** The variables a compiled template uses (e.g. to skip loading a product nobody shows). */
-export function variablesOf(parts: Part[], into = new Set<TemplateVariable>()): Set<TemplateVariable> {
-  for (const part of parts) {
-    if (part.kind === "var") into.add(part.name);
-    else if (part.kind === "section") {
-      into.add(part.name);
-      variablesOf(part.parts, into);
-    }
-  }
-  return into;
-}

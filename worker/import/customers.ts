@@ -35,7 +35,7 @@ type CustomerUpsert = {
   attributes: Map<string, string | number | boolean | null>;
 };
 
-export function checkCustomerColumn(name: string): { column: string } | { error: string } {
+function checkCustomerColumn(name: string): { column: string } | { error: string } {
   const lower = name.toLowerCase();
   if (KNOWN.includes(lower)) return { column: lower };
   if (lower.startsWith("attr.")) {
@@ -70,7 +70,7 @@ async function parseEmailHash(values: Map<string, unknown>): Promise<Parsed<stri
   return undefined;
 }
 
-export async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | { reason: string }> {
+async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | { reason: string }> {
   const id = parseText("customer_id", values.get("customer_id"));
   if ("reason" in id) return id;
   if (id.value === null) return { reason: "missing customer_id" };

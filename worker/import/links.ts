@@ -15,14 +15,14 @@ const KNOWN = ["cookie_id", "customer_id"];
 /** site_id, cookie_id, customer_id, first_seen_at, last_seen_at. */
 const ROWS_PER_STATEMENT = Math.floor(100 / 5);
 
-export function checkLinkColumn(name: string): { column: string } | { error: string } {
+function checkLinkColumn(name: string): { column: string } | { error: string } {
   const lower = name.toLowerCase();
   return KNOWN.includes(lower)
     ? { column: lower }
     : { error: `unknown column "${name}" (known: cookie_id, customer_id)` };
 }
 
-export async function validateLink(values: Map<string, unknown>): Promise<Link | { reason: string }> {
+async function validateLink(values: Map<string, unknown>): Promise<Link | { reason: string }> {
   const cookie = parseText("cookie_id", values.get("cookie_id"));
   if ("reason" in cookie) return cookie;
   if (cookie.value === null) return { reason: "missing cookie_id" };

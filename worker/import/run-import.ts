@@ -17,9 +17,9 @@ export type Rejection = { line: number; reason: string };
 export type ImportResult = { accepted: number; rejected: Rejection[]; rejected_count: number };
 
 /** Rows per flush: bounds memory and makes each flush one D1 transaction of a few dozen statements. */
-export const FLUSH_ROWS = 400;
+const FLUSH_ROWS = 400;
 /** At most this many rejections are listed; `rejected_count` has the total. */
-export const MAX_LISTED_REJECTIONS = 1_000;
+const MAX_LISTED_REJECTIONS = 1_000;
 
 export async function runImport<T>(
   rows: AsyncIterable<SourceRow>,

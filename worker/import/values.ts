@@ -15,7 +15,7 @@ function show(raw: unknown): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
-export function isEmpty(raw: unknown): boolean {
+function isEmpty(raw: unknown): boolean {
   return raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "");
 }
 

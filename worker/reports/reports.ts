@@ -17,7 +17,7 @@
  * One D1 round trip per report: the statements go out as one batch.
  */
 import { and, eq } from "drizzle-orm";
-import { toD1 } from "../coupons/claim";
+import { toD1 } from "../coupons";
 import { rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
@@ -182,17 +182,4 @@ function dailySeries(
     });
   }
   return points;
-}
-
-/** Placements that have rules or a fallback, for the reports index. */
-export async function listPlacements(db: Db, siteId: number): Promise<string[]> {
-  const d1 = toD1(db);
-  const { results } = await d1
-    .prepare(
-      `select placement from rules where site_id = ?1
-       union select placement from placement_fallbacks where site_id = ?1 order by 1`,
-    )
-    .bind(siteId)
-    .all<{ placement: string }>();
-  return results.map((r) => r.placement);
 }

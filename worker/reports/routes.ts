@@ -12,7 +12,7 @@ const PeriodQuery = z.object({
 
 const GroupSchema = z.object({ visitors: z.number(), conversions: z.number() });
 
-export const ReportSchema = z
+const ReportSchema = z
   .object({
     period: z.object({ from: z.string(), to: z.string() }),
     impressions: z.number(),

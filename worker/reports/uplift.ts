@@ -7,7 +7,7 @@
  * maintained edge-sized statistics package offers.
  */
 
-export const Z_95 = 1.959963984540054;
+const Z_95 = 1.959963984540054;
 
 export type Group = { visitors: number; conversions: number };
 

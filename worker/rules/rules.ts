@@ -10,7 +10,7 @@ import type { Db } from "../env";
 import { apiError } from "../errors";
 import { bumpRulesVersion } from "../sites/sites";
 
-export const PLACEMENT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const PLACEMENT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const PlacementSchema = z
   .string()
   .regex(PLACEMENT_PATTERN, "letters, digits, _ and - only (1-64)")

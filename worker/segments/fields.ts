@@ -26,10 +26,10 @@ export const NUMBER_FIELDS = [
   "lookalike_score",
 ] as const;
 
-export const TEXT_FIELDS = ["gender"] as const;
+const TEXT_FIELDS = ["gender"] as const;
 
 /** Request context: known on the edge only; the SQL compiler refuses them. */
-export const EDGE_FIELDS = ["placement", "country", "device"] as const;
+const EDGE_FIELDS = ["placement", "country", "device"] as const;
 
 export type NumberField = (typeof NUMBER_FIELDS)[number];
 export type TextField = (typeof TEXT_FIELDS)[number] | (typeof EDGE_FIELDS)[number];

@@ -16,7 +16,7 @@ import {
 
 const EXAMPLE = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 
-const SegmentSchema = z
+export const SegmentSchema = z
   .object({
     id: z.number(),
     name: z.string(),

@@ -14,7 +14,7 @@ import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import { type CompareOp, type FieldRef, type Literal, type SegmentAst, SegmentError } from "./parser";
 
 /** D1 allows 100 bound parameters per statement; PROFILES_FROM and paging use the rest. */
-export const MAX_WHERE_PARAMS = 90;
+const MAX_WHERE_PARAMS = 90;
 
 type Context = { now: number; params: number };
 

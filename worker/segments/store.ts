@@ -14,7 +14,7 @@ import { countSegment, PROFILES_FROM, segmentWhere } from "./query";
 export type SegmentRow = typeof segments.$inferSelect;
 
 /** Parses the expression; answers 400 with the parser's message when it is invalid. */
-export function assertValidExpression(expression: string, check: (e: string) => unknown = parseSegment) {
+function assertValidExpression(expression: string, check: (e: string) => unknown = parseSegment) {
   try {
     check(expression);
   } catch (err) {

@@ -36,7 +36,7 @@ export async function signatureHeaders(secret: string, body: string, now: number
 export type Outcome = "delivered" | "retry" | "failed" | "skipped";
 
 /** One attempt at one delivery; `attempt` is the queue message's attempt number (1-based). */
-export async function attemptDelivery(
+async function attemptDelivery(
   db: Db,
   signingSecret: string,
   deliveryId: number,

@@ -31,7 +31,7 @@ const WebhookInput = z
   })
   .strict();
 
-const WebhookSchema = z
+export const WebhookSchema = z
   .object({
     id: z.number(),
     url: z.string(),
