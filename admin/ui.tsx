@@ -1,10 +1,11 @@
 /** The admin UI's layout and the few building blocks every page shares (labelled fields, alerts, empty states). */
 import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
+import { hasRole } from "../worker/auth/roles";
 import type { Role } from "../worker/env";
 
-const RANK: Record<Role, number> = { viewer: 0, marketer: 1, admin: 2 };
-export const can = (role: Role, minimum: Role) => RANK[role] >= RANK[minimum];
+/** The UI hides what a role cannot do with the same check the API enforces. */
+export const can = hasRole;
 
 export type PageUser = { email: string; role: Role; siteName: string };
 

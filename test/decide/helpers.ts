@@ -3,10 +3,12 @@
  * the work it does after the response (the impression write) so tests can read it back. Without
  * the queue binding the impression is written directly; the queue path has its own test.
  */
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { holdoutBucket } from "../../worker/decide/choose";
 import worker from "../../worker/index";
+import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { BASE, call, createTestSite } from "../fixtures/api";
 
 export const directEnv = { ...env, EVENTS_QUEUE: undefined } as unknown as Env;
@@ -44,9 +46,7 @@ export async function bannerJson(siteKey: string, placement: string, cookie?: st
   return (await res.json()) as BannerJson;
 }
 
-export function randomCookie(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const randomCookie = newCookieId;
 
 /** A cookie ID that no rule's holdout (share below `share`) puts into the control group. */
 export function exposedCookie(ruleIds: number[], share = 0.5): string {

@@ -10,13 +10,14 @@ import { TemplateError, type TemplateValues } from "../creatives/template";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
 /** Stand-ins for what a real decision fills in; obviously fake so nobody mistakes them for data. */
 function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
   return {
     coupon: "SAMPLE-7K2Q",
     discount: "10 %",
-    expires: new Date(now + 30 * 86_400_000).toISOString().slice(0, 10),
+    expires: utcDayKey(now + 30 * MS_PER_DAY),
     click_url: landingUrl,
     product_name: "Solitaire ring, white gold",
     product_price: "249.00",

@@ -14,6 +14,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { audienceSizes, audiences, segments } from "../db/schema";
 import type { Db } from "../env";
+import { utcDayKey } from "../lib/time";
 import type { Audience } from "./audiences";
 import { type AudienceParams, builtInCondition, NO_PURCHASE } from "./kinds";
 import { segmentCondition } from "./segment-condition";
@@ -40,10 +41,6 @@ export async function batchSql(db: Db, statements: SQL[]): Promise<D1Result[]> {
 
 /** The visitor rows every membership condition is written against. */
 export const MEMBERS_FROM = sql`visitors v left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id`;
-
-function utcDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
-}
 
 /** The audience's membership condition over `v` and `c`, with `now` bound. */
 async function membershipCondition(db: Db, audience: Audience, now: number): Promise<SQL> {
@@ -116,7 +113,7 @@ export async function refreshAudience(
     db.update(audiences).set({ size, refreshedAt: now }).where(eq(audiences.id, audience.id)),
     db
       .insert(audienceSizes)
-      .values({ audienceId: audience.id, day: utcDay(now), size, ts: now })
+      .values({ audienceId: audience.id, day: utcDayKey(now), size, ts: now })
       .onConflictDoUpdate({
         target: [audienceSizes.audienceId, audienceSizes.day],
         set: { size: sql`excluded.size`, ts: sql`excluded.ts` },

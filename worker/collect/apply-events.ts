@@ -13,6 +13,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
 import type { Db, Site } from "../env";
+import { utcDayKey } from "../lib/time";
 import type { TagEvent } from "./event-schema";
 
 /** A new visit starts after this long without events. */
@@ -24,10 +25,6 @@ export type RejectedRow = { reason: string; payload: string | null; siteKey?: st
 
 type ProductDelta = { sku: string; name?: string; category?: string; price?: number };
 type CartDelta = { sku: string; category?: string; price?: number; qty: number };
-
-export function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 /** Folds the batch into the deltas the SQL statements apply. */
 export function summarizeBatch(events: TagEvent[]) {
@@ -161,8 +158,8 @@ export async function runBatch(db: Db, statements: SQL[]): Promise<void> {
 
 function profileStatements(siteId: number, cookieId: string, events: TagEvent[], now: number): SQL[] {
   const s = summarizeBatch(events);
-  const day = dayOf(now);
-  const cutoff = dayOf(now - (DAY_WINDOW - 1) * 86_400_000);
+  const day = utcDayKey(now);
+  const cutoff = utcDayKey(now - (DAY_WINDOW - 1) * 86_400_000);
   const interests = JSON.stringify(s.interests);
   const freshInterestDays = JSON.stringify(
     Object.fromEntries(Object.entries(s.interests).map(([category, n]) => [category, { [day]: n }])),

@@ -7,8 +7,9 @@
 import { sql } from "drizzle-orm";
 import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
+import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
-import { applyEventBatch, dayOf, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
+import { applyEventBatch, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
 import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 
@@ -43,7 +44,7 @@ export async function recordUnusableBatch(
 
 export async function countBot(db: Db, siteId: number, now: number) {
   await db.run(sql`
-    insert into bot_counts (site_id, day, hits) values (${siteId}, ${dayOf(now)}, 1)
+    insert into bot_counts (site_id, day, hits) values (${siteId}, ${utcDayKey(now)}, 1)
     on conflict (site_id, day) do update set hits = bot_counts.hits + 1
   `);
 }

@@ -12,6 +12,7 @@ import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
+import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
@@ -49,8 +50,6 @@ export type DecideInput = {
 
 /** `claimed`: this decision wrote a coupon claim, which the next decision's replica read must see. */
 export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null; claimed?: boolean };
-
-const DAY_FORMAT = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
   if (input.anonymous) return { cookieId: null, partner: null };
@@ -168,7 +167,7 @@ async function serve(
     click_url: url,
     coupon: coupon?.code ?? "",
     discount: coupon?.discount ?? "",
-    expires: coupon ? DAY_FORMAT(coupon.expiresAt) : "",
+    expires: coupon ? utcDayKey(coupon.expiresAt) : "",
   };
   const rendered = renderResponse(input.format, creative, values, {
     impression: uid,

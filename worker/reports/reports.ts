@@ -21,6 +21,7 @@ import { toD1 } from "../coupons";
 import { rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import { utcDayKey } from "../lib/time";
 import { computeUplift, type Uplift } from "./uplift";
 
 export const DAY_MS = 86_400_000;
@@ -175,7 +176,7 @@ function dailySeries(
   for (let day = Math.floor(period.from / DAY_MS); day * DAY_MS < period.to; day++) {
     const row = byDay.get(day);
     points.push({
-      day: new Date(day * DAY_MS).toISOString().slice(0, 10),
+      day: utcDayKey(day * DAY_MS),
       impressions: row?.impressions ?? 0,
       holdout_impressions: row?.holdout_impressions ?? 0,
       clicks: clicksByDay.get(day) ?? 0,

@@ -19,6 +19,8 @@
  * - `customer` is true when the profile has a CRM customer ID (a linked or identified visitor, or a
  *   CRM-only customer).
  */
+
+import { utcDayKey } from "../lib/time";
 import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import type { CompareOp, FieldRef, Literal, SegmentAst } from "./parser";
 import type { Profile } from "./profile";
@@ -41,8 +43,8 @@ function windowKeys(days: number) {
     if (now !== lastNow) {
       lastNow = now;
       const today = Math.floor(now / MS_PER_DAY) * MS_PER_DAY;
-      to = new Date(today).toISOString().slice(0, 10);
-      from = new Date(today - (days - 1) * MS_PER_DAY).toISOString().slice(0, 10);
+      to = utcDayKey(today);
+      from = utcDayKey(today - (days - 1) * MS_PER_DAY);
     }
     return [from, to] as const;
   };

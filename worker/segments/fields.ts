@@ -64,5 +64,5 @@ export const ATTR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Longest window for `interest("c", DAYS)` and `visits(DAYS)`: profiles keep 90 days, allow a year. */
 export const MAX_WINDOW_DAYS = 366;
 
-export const MS_PER_DAY = 86_400_000;
+export { MS_PER_DAY } from "../lib/time";
 export const MS_PER_HOUR = 3_600_000;

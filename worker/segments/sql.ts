@@ -10,6 +10,7 @@
  * exactly (no JSON paths built from user text).
  */
 import { type SQL, sql } from "drizzle-orm";
+import { utcDayKey } from "../lib/time";
 import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import { type CompareOp, type FieldRef, type Literal, type SegmentAst, SegmentError } from "./parser";
 
@@ -23,13 +24,9 @@ function param(ctx: Context, value: string | number): SQL {
   return sql`${value}`;
 }
 
-function dayKey(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
 function windowParams(ctx: Context, days: number): [SQL, SQL] {
   const today = Math.floor(ctx.now / MS_PER_DAY) * MS_PER_DAY;
-  return [param(ctx, dayKey(today - (days - 1) * MS_PER_DAY)), param(ctx, dayKey(today))];
+  return [param(ctx, utcDayKey(today - (days - 1) * MS_PER_DAY)), param(ctx, utcDayKey(today))];
 }
 
 function since(ctx: Context, column: SQL, unit: number): SQL {
