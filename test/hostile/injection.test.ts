@@ -13,7 +13,7 @@ import { signSession } from "../../worker/auth/session";
 import worker from "../../worker/index";
 import { countRows, event, SHOP } from "../collect/post-events";
 import { directEnv, randomCookie, siteIdOf } from "../decide/helpers";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { BASE, call, createTestSite, importCsv } from "../fixtures/api";
 import { csvCell } from "./arbitraries";
 
 const INJECTIONS = [
@@ -96,12 +96,10 @@ describe("SQL injection through every text field", () => {
         json: { expression: `gender = ${JSON.stringify(evil)}` },
       });
       expect(preview.status).toBe(200);
-      const imported = await call("/api/v1/import/customers", {
-        method: "POST",
-        key: apiKey,
-        headers: { "Content-Type": "text/csv" },
-        body: `customer_id,gender,clusters,attr.note\n${csvCell(`C${i}${evil}`)},${csvCell(evil)},${csvCell(evil)},${csvCell(evil)}`,
-      });
+      const imported = await importCsv(
+        apiKey,
+        `customer_id,gender,clusters,attr.note\n${csvCell(`C${i}${evil}`)},${csvCell(evil)},${csvCell(evil)},${csvCell(evil)}`,
+      );
       expect(imported.status).toBe(200);
       expect(((await imported.json()) as { accepted: number }).accepted).toBe(1);
       const cookie = randomCookie();

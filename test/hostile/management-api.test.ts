@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows } from "../collect/post-events";
 import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, importCsv } from "../fixtures/api";
 import { csvCell, hostileObject, nestedObject, shortHostileString } from "./arbitraries";
 
 const RUNS = 25;
@@ -135,12 +135,7 @@ describe("imports with hostile CSV", () => {
               ].join(","),
             );
           });
-          const res = await call("/api/v1/import/customers", {
-            method: "POST",
-            key: apiKey,
-            headers: { "Content-Type": "text/csv" },
-            body: lines.join("\n"),
-          });
+          const res = await importCsv(apiKey, lines.join("\n"));
           await expectClear(res);
           if (res.status !== 200) return;
           const result = (await res.json()) as { accepted: number; rejected: { line: number }[] };
