@@ -174,7 +174,12 @@ describe("markup in stored values", () => {
     const payload = '<script>alert("tw")</script>';
     const { siteKey, apiKey } = await createTestSite({ name: payload });
     const siteId = await siteIdOf(siteKey);
-    const post = (path: string, json: unknown) => call(path, { method: "POST", key: apiKey, json });
+    // Each resource must exist for its page to show whether its name is escaped.
+    const post = async (path: string, json: unknown) => {
+      const res = await call(path, { method: "POST", key: apiKey, json });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBe(201);
+      return res;
+    };
     const segment = (await (await post("/api/v1/segments", { name: payload, expression: "visits > 0" })).json()) as {
       id: number;
     };
