@@ -40,9 +40,9 @@ export const TINY: Scale = {
   audienceRows: 2_000,
 };
 
-export const SITE_KEY = "bench";
-export const API_KEY = "bench-api-key-0123456789";
-export const SEED = 20_260_301;
+const SITE_KEY = "bench";
+const API_KEY = "bench-api-key-0123456789";
+const SEED = 20_260_301;
 const DAY = 86_400_000;
 export const CLUSTERS = ["rings", "earrings", "necklaces", "watches", "bracelets", "gifts", "men", "vintage"];
 const CATEGORIES = ["rings", "earrings", "necklaces", "watches", "bracelets"];
@@ -75,7 +75,7 @@ const hex = (rand: () => number) => {
   return out;
 };
 
-export async function applyMigrations(db: D1Database, dir: string) {
+async function applyMigrations(db: D1Database, dir: string) {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort();
