@@ -81,10 +81,11 @@ function describeBatch(statements: (D1PreparedStatement | CountingStatement)[]) 
   return `batch[${statements.length}]: ${parts.join(" ;; ")}`;
 }
 
-class CountingSession {
+/** What a D1 binding and a D1 session share: statements and batches, both counted. */
+class CountingBatcher<T extends Batchable> {
   constructor(
-    private readonly real: D1DatabaseSession,
-    private readonly counters: Counter[],
+    protected readonly real: T,
+    protected readonly counters: Counter[],
   ) {}
   prepare(query: string) {
     return new CountingStatement(this.real.prepare(query), this.counters, query);
@@ -93,23 +94,15 @@ class CountingSession {
     note(this.counters, describeBatch(statements));
     return this.real.batch(unwrap(statements));
   }
+}
+
+class CountingSession extends CountingBatcher<D1DatabaseSession> {
   getBookmark() {
     return this.real.getBookmark();
   }
 }
 
-class CountingDb {
-  constructor(
-    private readonly real: D1Database,
-    private readonly counters: Counter[],
-  ) {}
-  prepare(query: string) {
-    return new CountingStatement(this.real.prepare(query), this.counters, query);
-  }
-  batch(statements: (D1PreparedStatement | CountingStatement)[]) {
-    note(this.counters, describeBatch(statements));
-    return this.real.batch(unwrap(statements));
-  }
+class CountingDb extends CountingBatcher<D1Database> {
   exec(query: string) {
     note(this.counters, query);
     return this.real.exec(query);

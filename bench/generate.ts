@@ -40,9 +40,9 @@ export const TINY: Scale = {
   audienceRows: 2_000,
 };
 
-export const SITE_KEY = "bench";
-export const API_KEY = "bench-api-key-0123456789";
-export const SEED = 20_260_301;
+const SITE_KEY = "bench";
+const API_KEY = "bench-api-key-0123456789";
+const SEED = 20_260_301;
 const DAY = 86_400_000;
 export const CLUSTERS = ["rings", "earrings", "necklaces", "watches", "bracelets", "gifts", "men", "vintage"];
 const CATEGORIES = ["rings", "earrings", "necklaces", "watches", "bracelets"];
@@ -75,7 +75,7 @@ const hex = (rand: () => number) => {
   return out;
 };
 
-export async function applyMigrations(db: D1Database, dir: string) {
+async function applyMigrations(db: D1Database, dir: string) {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort();
@@ -129,6 +129,20 @@ export function segmentExpressions(count: number, seed = SEED): string[] {
   return [...out];
 }
 
+/** Up to three category interests, all counted on the last visit's day (visitors.interests / interest_days). */
+export function randomInterests(r: ReturnType<typeof createRandom>, lastSeen: number) {
+  const interests: Record<string, number> = {};
+  const interestDays: Record<string, Record<string, number>> = {};
+  const day = new Date(lastSeen).toISOString().slice(0, 10);
+  for (let k = r.int(0, 3); k > 0; k--) {
+    const cat = r.pick(CATEGORIES);
+    const n = r.int(1, 12);
+    interests[cat] = (interests[cat] ?? 0) + n;
+    interestDays[cat] = { [day]: n };
+  }
+  return { interests, interestDays };
+}
+
 export async function generateBenchData(
   db: D1Database,
   migrationsDir: string,
@@ -176,14 +190,7 @@ export async function generateBenchData(
     linked.push(customerId);
     const firstSeen = now - r.int(0, 400) * DAY;
     const lastSeen = Math.max(firstSeen, now - r.int(0, 60) * DAY);
-    const interests: Record<string, number> = {};
-    const interestDays: Record<string, Record<string, number>> = {};
-    for (let k = r.int(0, 3); k > 0; k--) {
-      const cat = r.pick(CATEGORIES);
-      const n = r.int(1, 12);
-      interests[cat] = (interests[cat] ?? 0) + n;
-      interestDays[cat] = { [new Date(lastSeen).toISOString().slice(0, 10)]: n };
-    }
+    const { interests, interestDays } = randomInterests(r, lastSeen);
     const visits = r.int(1, 60);
     const cartItems = r.chance(0.15) ? r.int(1, 4) : 0;
     visitorRows.push(

@@ -57,7 +57,7 @@ function medianFigure(figures: Figure[]): Figure {
   };
 }
 
-export function eventBatch(n: number, now: number) {
+function eventBatch(n: number, now: number) {
   const events = [];
   for (let i = 0; i < n; i++) {
     const kind = i % 4;

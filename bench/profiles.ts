@@ -5,10 +5,9 @@
 import { createRandom } from "../scripts/seed/random";
 import type { CustomerRow, VisitorRow } from "../worker/segments/profile";
 import { buildProfile, type Profile } from "../worker/segments/profile";
-import { CLUSTERS } from "./generate";
+import { CLUSTERS, randomInterests } from "./generate";
 
 const DAY = 86_400_000;
-const CATEGORIES = ["rings", "earrings", "necklaces", "watches", "bracelets"];
 
 export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
   const r = createRandom(seed);
@@ -17,14 +16,7 @@ export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
   for (let i = 0; i < count; i++) {
     const cookieId = i.toString(16).padStart(32, "0");
     const lastSeen = now - r.int(0, 60) * DAY;
-    const interests: Record<string, number> = {};
-    const interestDays: Record<string, Record<string, number>> = {};
-    for (let k = r.int(0, 3); k > 0; k--) {
-      const cat = r.pick(CATEGORIES);
-      const n = r.int(1, 12);
-      interests[cat] = (interests[cat] ?? 0) + n;
-      interestDays[cat] = { [day(lastSeen)]: n };
-    }
+    const { interests, interestDays } = randomInterests(r, lastSeen);
     const visits = r.int(1, 60);
     const cartItems = r.chance(0.15) ? r.int(1, 4) : 0;
     const linked = r.chance(0.4);

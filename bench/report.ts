@@ -26,12 +26,12 @@ export type Figures = {
 };
 
 /** Revive Adserver's full logged impressions per second on this machine class (DESIGN.md). */
-export const REVIVE_IMPRESSIONS_PER_SECOND = 1_050;
-export const RATIO_BUDGET = 0.8;
-export const DECISION_MICROS_BUDGET = 50;
-export const TAG_GZIP_BUDGET = 1_024;
+const REVIVE_IMPRESSIONS_PER_SECOND = 1_050;
+const RATIO_BUDGET = 0.8;
+const DECISION_MICROS_BUDGET = 50;
+const TAG_GZIP_BUDGET = 1_024;
 /** "Flat memory": the export may not grow workerd's RSS by more than this for a million rows. */
-export const EXPORT_GROWTH_BUDGET = 64 * 2 ** 20;
+const EXPORT_GROWTH_BUDGET = 64 * 2 ** 20;
 
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20, 1)} MiB`;
 

@@ -25,7 +25,7 @@ export function buildTag() {
 }
 
 /** Applies the migrations to the local D1 under `persistTo` (wrangler's own state layout). */
-export function migrateLocal(persistTo: string) {
+function migrateLocal(persistTo: string) {
   const result = spawnSync(
     WRANGLER,
     ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
@@ -36,7 +36,7 @@ export function migrateLocal(persistTo: string) {
 }
 
 /** Runs `fn` with the local D1 binding (through wrangler's platform proxy, same files as wrangler dev). */
-export async function withLocalDb<T>(persistTo: string, fn: (db: D1Database) => Promise<T>): Promise<T> {
+async function withLocalDb<T>(persistTo: string, fn: (db: D1Database) => Promise<T>): Promise<T> {
   const proxy = await getPlatformProxy<Env>({
     configPath: join(ROOT, "wrangler.toml"),
     persist: { path: join(persistTo, "v3") },

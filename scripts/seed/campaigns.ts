@@ -26,7 +26,7 @@ const BOX =
 const banner = (background: string, headline: string, body: string) =>
   `<a href="{{click_url}}" style="${BOX};background:${background};color:#2b1d10"><strong style="font-size:20px">${headline}</strong><p>${body}</p></a>`;
 
-export const DEMO_CAMPAIGNS = {
+const DEMO_CAMPAIGNS = {
   segments: {
     cart: "cart_items > 0 and cart_age_hours >= 1",
     dormant: "days_since_last_order >= 180",

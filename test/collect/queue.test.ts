@@ -1,34 +1,10 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { EventsMessage, QueueMessage } from "../../worker/collect";
 import { EVENTS_QUEUE_MAX_RETRIES } from "../../worker/collect";
-import worker from "../../worker/index";
 import { BASE, createTestSite } from "../fixtures/api";
+import { consumeQueue, recordingQueue } from "../fixtures/queue";
 import { CHROME_UA, cookieIdOf, event, postEvents, SHOP, visitorOf } from "./post-events";
-
-/** A producer binding that keeps what /e sends, so the test hands it to the consumer itself. */
-function recordingQueue() {
-  const sent: QueueMessage[] = [];
-  const queue = {
-    send: async (body: QueueMessage) => {
-      sent.push(body);
-    },
-    sendBatch: async () => {},
-  } as unknown as Queue;
-  return { queue, sent };
-}
-
-async function consume(bodies: unknown[], attempts = 1) {
-  const batch = createMessageBatch<QueueMessage>(
-    "tagwerk-events",
-    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body: body as QueueMessage })),
-  );
-  const ctx = createExecutionContext();
-  // The Worker's own handler object: a batch from createMessageBatch cannot cross exports' RPC boundary.
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
-}
 
 const shoppingTrip = (siteKey: string) => ({
   site: siteKey,
@@ -69,7 +45,7 @@ describe("the events queue", () => {
     // Nothing is written before the consumer runs.
     expect(await visitorOf(queuedCookie)).toBeNull();
 
-    const result = await consume(sent);
+    const result = await consumeQueue(sent);
     expect(result.explicitAcks).toEqual(["m0"]);
     expect(result.retryMessages).toEqual([]);
 
@@ -99,9 +75,9 @@ describe("the events queue", () => {
       rejected: [],
       receivedAt: 1,
     };
-    const early = await consume([body], 1);
+    const early = await consumeQueue([body], 1);
     expect(early.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m0"]);
-    const last = await consume([body], EVENTS_QUEUE_MAX_RETRIES + 1);
+    const last = await consumeQueue([body], EVENTS_QUEUE_MAX_RETRIES + 1);
     expect(last.explicitAcks).toEqual(["m0"]);
     const row = await env.DB.prepare(
       "select source, reason, payload from rejected_events where site_id = 123456",
@@ -116,7 +92,7 @@ describe("the events queue", () => {
   });
 
   it("keeps a message of an unknown kind instead of dropping it", async () => {
-    await consume([{ kind: "mystery", siteId: 654_321 }], EVENTS_QUEUE_MAX_RETRIES + 1);
+    await consumeQueue([{ kind: "mystery", siteId: 654_321 }], EVENTS_QUEUE_MAX_RETRIES + 1);
     const row = await env.DB.prepare("select reason from rejected_events where site_id = 654321").first<{
       reason: string;
     }>();

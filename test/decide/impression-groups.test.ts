@@ -3,26 +3,14 @@
  * banners of one isolate share one sendBatch, a full group goes out at once, a lone impression is
  * still flushed, and a refused group is written directly instead of being lost.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../worker/collect";
 import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX, type ImpressionMessage } from "../../worker/decide/impressions";
 import worker from "../../worker/index";
 import { BASE } from "../fixtures/api";
+import { consumeQueue, recordingQueue } from "../fixtures/queue";
 import { bannerSite, randomCookie } from "./helpers";
-
-function recordingQueue(options: { refuse?: boolean } = {}) {
-  const groups: QueueMessage[][] = [];
-  const queue = {
-    send: async (body: QueueMessage) => void groups.push([body]),
-    sendBatch: async (messages: { body: QueueMessage }[]) => {
-      if (options.refuse) throw new Error("queue refused the batch");
-      groups.push(messages.map((m) => m.body));
-    },
-  } as unknown as Queue;
-  return { queue, groups };
-}
 
 function impression(siteId: number, i: number): ImpressionMessage {
   return {
@@ -103,12 +91,7 @@ describe("impression groups for the events queue", () => {
     const sent = groups.flat();
     expect(sent.map((m) => m.kind)).toEqual(Array(5).fill("impression"));
 
-    const batch = createMessageBatch<QueueMessage>(
-      "tagwerk-events",
-      sent.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
-    );
-    await worker.queue(batch, env);
-    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(5);
+    expect((await consumeQueue(sent)).explicitAcks).toHaveLength(5);
     expect(await impressionsOfSite(site.siteId)).toBe(5);
   });
 });

@@ -4,7 +4,7 @@
  * consumer, or a 503 that says it was not stored), an import broken half-way leaves whole batches
  * only, and the retention cron interrupted and run again ends where an uninterrupted run would.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { QueueMessage } from "../../worker/collect";
@@ -15,6 +15,7 @@ import { event, SHOP } from "../collect/post-events";
 import { type BannerJson, bannerSite, randomCookie } from "../decide/helpers";
 import { BASE, createTestSite } from "../fixtures/api";
 import { FaultyD1 } from "../fixtures/faulty-d1";
+import { consumeQueue, recordingQueue } from "../fixtures/queue";
 
 const BUDGET_MS = "300";
 
@@ -93,33 +94,12 @@ describe("/b when D1 fails or stalls", () => {
   });
 });
 
-function recordingQueue() {
-  const sent: QueueMessage[] = [];
-  const queue = {
-    send: async (body: QueueMessage) => {
-      sent.push(body);
-    },
-    sendBatch: async () => {},
-  } as unknown as Queue;
-  return { queue, sent };
-}
-
 async function postBatch(testEnv: Env, batch: unknown, cookie?: string) {
   const headers = new Headers({ "Content-Type": "text/plain", Origin: SHOP });
   if (cookie) headers.set("Cookie", `tw_id=${cookie}`);
   const { res, ctx } = await fetchWith(testEnv, "/e", { method: "POST", headers, body: JSON.stringify(batch) });
   await waitOnExecutionContext(ctx);
   return res;
-}
-
-async function consumeWith(testEnv: Env, bodies: QueueMessage[], attempts = 1) {
-  const batch = createMessageBatch<QueueMessage>(
-    "tagwerk-events",
-    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, testEnv);
-  return getQueueResult(batch, ctx);
 }
 
 describe("/e when D1 fails", () => {
@@ -142,12 +122,12 @@ describe("/e when D1 fails", () => {
     expect(sent[0].kind).toBe("deferred-events");
 
     // Still down when the consumer runs: the message is retried, nothing acknowledged.
-    const down = await consumeWith(envWith(faulty), sent);
+    const down = await consumeQueue(sent, 1, envWith(faulty));
     expect(down.retryMessages).toHaveLength(1);
     expect(down.explicitAcks).toHaveLength(0);
 
     faulty.set("ok");
-    const up = await consumeWith(envWith(faulty), sent, 2);
+    const up = await consumeQueue(sent, 2, envWith(faulty));
     expect(up.explicitAcks).toHaveLength(1);
     const stored = await env.DB.prepare(
       "select count(*) as n from events e join sites s on s.id = e.site_id where s.key = ? and e.cookie_id = ?",
@@ -209,7 +189,7 @@ describe("/e when D1 fails", () => {
     };
     // The profile write fails on the message's last attempt.
     const faulty = new FaultyD1(env.DB).failAfter(0, "batch");
-    const result = await consumeWith(envWith(faulty), [message], 4);
+    const result = await consumeQueue([message], 4, envWith(faulty));
     expect(result.explicitAcks).toHaveLength(1);
     const kept = await env.DB.prepare(
       "select reason, payload from rejected_events where source = 'queue' and payload like ?",

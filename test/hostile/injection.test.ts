@@ -1,19 +1,10 @@
-/**
- * SQL built only with bound parameters: injection strings go through every text field a caller
- * controls (site, segment, creative, pool, partner, rule, audience, import cells, event props,
- * codes, Idempotency-Key, /sync and /b parameters) and every table must still exist with the row
- * counts the calls explain, each string stored verbatim. Markup renders as text in the admin UI,
- * and login never redirects off-site.
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
 import { signSession } from "../../worker/auth/session";
-import worker from "../../worker/index";
 import { countRows, event, SHOP } from "../collect/post-events";
-import { directEnv, randomCookie, siteIdOf } from "../decide/helpers";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { fetchWorker, randomCookie, siteIdOf } from "../decide/helpers";
+import { BASE, call, createTestSite, importCsv } from "../fixtures/api";
 import { csvCell } from "./arbitraries";
 
 const INJECTIONS = [
@@ -30,13 +21,6 @@ async function tableNames(): Promise<string[]> {
     name: string;
   }>();
   return rows.results.map((r) => r.name);
-}
-
-async function send(path: string, init: RequestInit = {}) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), directEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
 }
 
 describe("SQL injection through every text field", () => {
@@ -96,16 +80,14 @@ describe("SQL injection through every text field", () => {
         json: { expression: `gender = ${JSON.stringify(evil)}` },
       });
       expect(preview.status).toBe(200);
-      const imported = await call("/api/v1/import/customers", {
-        method: "POST",
-        key: apiKey,
-        headers: { "Content-Type": "text/csv" },
-        body: `customer_id,gender,clusters,attr.note\n${csvCell(`C${i}${evil}`)},${csvCell(evil)},${csvCell(evil)},${csvCell(evil)}`,
-      });
+      const imported = await importCsv(
+        apiKey,
+        `customer_id,gender,clusters,attr.note\n${csvCell(`C${i}${evil}`)},${csvCell(evil)},${csvCell(evil)},${csvCell(evil)}`,
+      );
       expect(imported.status).toBe(200);
       expect(((await imported.json()) as { accepted: number }).accepted).toBe(1);
       const cookie = randomCookie();
-      const collected = await send("/e", {
+      const collected = await fetchWorker("/e", {
         method: "POST",
         headers: { "Content-Type": "text/plain", Origin: SHOP, Cookie: `tw_id=${cookie}` },
         body: JSON.stringify({
@@ -119,8 +101,8 @@ describe("SQL injection through every text field", () => {
       });
       expect(collected.status).toBe(204);
       const query = new URLSearchParams({ site: siteKey, p: `p${i}`, puid: evil });
-      expect((await send(`/sync?${query}`)).status).toBe(200);
-      const banner = await send(
+      expect((await fetchWorker(`/sync?${query}`)).status).toBe(200);
+      const banner = await fetchWorker(
         `/b/${encodeURIComponent(evil)}?site=${siteKey}&p=p${i}&puid=${encodeURIComponent(evil)}`,
       );
       expect(banner.status).toBeLessThan(500);
@@ -176,7 +158,12 @@ describe("markup in stored values", () => {
     const payload = '<script>alert("tw")</script>';
     const { siteKey, apiKey } = await createTestSite({ name: payload });
     const siteId = await siteIdOf(siteKey);
-    const post = (path: string, json: unknown) => call(path, { method: "POST", key: apiKey, json });
+    // Each resource must exist for its page to show whether its name is escaped.
+    const post = async (path: string, json: unknown) => {
+      const res = await call(path, { method: "POST", key: apiKey, json });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBe(201);
+      return res;
+    };
     const segment = (await (await post("/api/v1/segments", { name: payload, expression: "visits > 0" })).json()) as {
       id: number;
     };

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows } from "../collect/post-events";
 import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, importCsv } from "../fixtures/api";
 import { csvCell, hostileObject, nestedObject, shortHostileString } from "./arbitraries";
 
 const RUNS = 25;
@@ -83,6 +83,7 @@ describe("management API bodies", () => {
 
   it("stores hostile segment names verbatim and reads them back exactly", async () => {
     const { apiKey } = await createTestSite();
+    let readBack = 0;
     await fc.assert(
       fc.asyncProperty(
         shortHostileString.filter((s) => s.trim().length > 0 && s === wellFormed(s)),
@@ -99,10 +100,13 @@ describe("management API bodies", () => {
           // Names are trimmed; otherwise every well-formed string comes back unchanged. (A lone
           // surrogate is not valid UTF-8: D1 stores replacement characters for it.)
           expect(back.name).toBe(name.trim());
+          readBack++;
         },
       ),
       { numRuns: RUNS },
     );
+    // The property says something only if some names were accepted and read back.
+    expect(readBack).toBeGreaterThan(0);
   });
 });
 
@@ -111,6 +115,7 @@ describe("imports with hostile CSV", () => {
     const { apiKey, siteKey } = await createTestSite();
     const siteId = await siteIdOf(siteKey);
     let batch = 0;
+    let imported = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(
@@ -135,12 +140,7 @@ describe("imports with hostile CSV", () => {
               ].join(","),
             );
           });
-          const res = await call("/api/v1/import/customers", {
-            method: "POST",
-            key: apiKey,
-            headers: { "Content-Type": "text/csv" },
-            body: lines.join("\n"),
-          });
+          const res = await importCsv(apiKey, lines.join("\n"));
           await expectClear(res);
           if (res.status !== 200) return;
           const result = (await res.json()) as { accepted: number; rejected: { line: number }[] };
@@ -153,10 +153,13 @@ describe("imports with hostile CSV", () => {
               .first();
             expect(stored !== null).toBe(row.good);
           }
+          imported++;
         },
       ),
       { numRuns: RUNS },
     );
+    // The row checks above ran for real files, not only for refused ones.
+    expect(imported).toBeGreaterThan(0);
   });
 
   it("answers a clear 4xx to CSV and NDJSON garbage, never a 5xx", async () => {

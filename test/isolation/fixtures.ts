@@ -8,7 +8,7 @@ import { expect } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
 import { event, postEvents, SHOP } from "../collect/post-events";
 import { randomCookie, siteIdOf } from "../decide/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, importCsv } from "../fixtures/api";
 
 export const MARKER = "B-SECRET";
 
@@ -74,12 +74,7 @@ export async function tenantWithEverything() {
   )
     .bind(siteId, webhook.id, JSON.stringify({ marker: MARKER }))
     .first<{ id: number }>();
-  const imported = await call("/api/v1/import/customers", {
-    method: "POST",
-    key: apiKey,
-    headers: { "Content-Type": "text/csv" },
-    body: "customer_id,email,orders\nB-CUST,b@example.com,2",
-  });
+  const imported = await importCsv(apiKey, "customer_id,email,orders\nB-CUST,b@example.com,2");
   expect(imported.status).toBe(200);
   const cookie = randomCookie();
   expect(

@@ -1,15 +1,7 @@
-/**
- * Tenant isolation: site A's API key, admin session, click tokens, visitor tokens, signed export
- * URLs and partner IDs read or change nothing of site B. The management part walks EVERY operation
- * of the OpenAPI document with B's resource IDs and A's credentials: 404 (never B's data), and B's
- * rows byte for byte unchanged afterwards.
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signSession } from "../../worker/auth/session";
-import worker from "../../worker/index";
-import { type BannerJson, directEnv } from "../decide/helpers";
+import { bannerJson } from "../decide/helpers";
 import { BASE, call, createTestSite } from "../fixtures/api";
 import { MARKER, snapshotOf, type Tenant, tenantWithEverything } from "./fixtures";
 
@@ -194,20 +186,20 @@ describe("site A's credentials against site B", () => {
     });
     expect(minted.status).toBe(201);
     const { token } = (await minted.json()) as { token: string };
-    const res = await banner(`/b/slot?site=${b.siteKey}&format=json&t=${encodeURIComponent(token)}`);
+    const res = await bannerJson(b.siteKey, "slot", undefined, `&t=${encodeURIComponent(token)}`);
     // No identity: no coupon of B's visitor is shown, and no code is claimed for it.
     expect(res.coupon).toBeNull();
     const own = await call("/api/v1/visitor-tokens", { method: "POST", key: b.apiKey, json: { cookie_id: b.cookie } });
     const ownToken = ((await own.json()) as { token: string }).token;
-    const control = await banner(`/b/slot?site=${b.siteKey}&format=json&t=${encodeURIComponent(ownToken)}`);
+    const control = await bannerJson(b.siteKey, "slot", undefined, `&t=${encodeURIComponent(ownToken)}`);
     expect(control.coupon?.code).toBe("BCODE-0001");
   });
 
   it("a partner ID linked in B does not resolve through A, nor A's partner IDs in B", async () => {
     await call("/api/v1/partners", { method: "POST", key: a.apiKey, json: { key: "net", name: "A net" } });
-    const viaA = await banner(`/b/slot?site=${a.siteKey}&format=json&p=net&puid=PUID-B`);
+    const viaA = await bannerJson(a.siteKey, "slot", undefined, "&p=net&puid=PUID-B");
     expect(viaA.coupon).toBeNull();
-    const control = await banner(`/b/slot?site=${b.siteKey}&format=json&p=net&puid=PUID-B`);
+    const control = await bannerJson(b.siteKey, "slot", undefined, "&p=net&puid=PUID-B");
     expect(control.coupon?.code).toBe("BCODE-0001");
     // A sync on A with B's partner user ID links in A only.
     const before = await env.DB.prepare(
@@ -255,7 +247,7 @@ describe("site A's credentials against site B", () => {
     });
     const creativeId = ((await creative.json()) as { id: number }).id;
     await call("/api/v1/placements/slot/fallback", { method: "PUT", key: a.apiKey, json: { creative_id: creativeId } });
-    const res = await banner(`/b/slot?site=${a.siteKey}&format=json`);
+    const res = await bannerJson(a.siteKey, "slot");
     const token = new URL(res.click_url!).pathname.split("/").pop()!;
     const [header, payload, signature] = token.split(".");
     const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
@@ -266,11 +258,3 @@ describe("site A's credentials against site B", () => {
     expect(forged.headers.get("Location")).toBeNull();
   });
 });
-
-async function banner(path: string): Promise<BannerJson> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`), directEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  expect(res.status).toBe(200);
-  return (await res.json()) as BannerJson;
-}

@@ -7,18 +7,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { countRows, event, postEvents, SHOP } from "../collect/post-events";
 import { randomCookie, siteIdOf } from "../decide/helpers";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
 
 /** A customer C-1 with two linked cookies and data in every table that holds personal data. */
 async function populatedSite() {
   const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
   const siteId = await siteIdOf(siteKey);
-  const imported = await call("/api/v1/import/customers", {
-    method: "POST",
-    key: apiKey,
-    headers: { "Content-Type": "text/csv" },
-    body: "customer_id,email,orders\nC-1,anna@example.com,3\nC-2,bert@example.com,1",
-  });
+  const imported = await importCsv(apiKey, "customer_id,email,orders\nC-1,anna@example.com,3\nC-2,bert@example.com,1");
   expect(imported.status).toBe(200);
   const cookies = [randomCookie(), randomCookie()];
   for (const cookie of cookies) {
@@ -120,12 +115,7 @@ describe("DELETE /api/v1/customers/:id", () => {
     const s = await populatedSite();
     const [a, b] = s.cookies;
     const twin = await createTestSite();
-    await call("/api/v1/import/customers", {
-      method: "POST",
-      key: twin.apiKey,
-      headers: { "Content-Type": "text/csv" },
-      body: "customer_id\nC-1",
-    });
+    await importCsv(twin.apiKey, "customer_id\nC-1");
 
     const res = await call("/api/v1/customers/C-1", { method: "DELETE", key: s.apiKey });
     expect(res.status).toBe(204);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
 
 type Segment = { id: number; name: string; expression: string; created_at: number; updated_at: number };
 
@@ -100,12 +100,10 @@ describe("segments API", () => {
 
   it("previews counts and a sample without personal data, and refuses request-context fields", async () => {
     const { apiKey } = await createTestSite();
-    await call("/api/v1/import/customers", {
-      method: "POST",
-      key: apiKey,
-      headers: { "Content-Type": "text/csv" },
-      body: "customer_id,email,orders,clusters\nP-1,p1@example.com,2,rings\nP-2,p2@example.com,0,\nP-3,p3@example.com,5,rings;gifts\n",
-    });
+    await importCsv(
+      apiKey,
+      "customer_id,email,orders,clusters\nP-1,p1@example.com,2,rings\nP-2,p2@example.com,0,\nP-3,p3@example.com,5,rings;gifts\n",
+    );
     await call("/api/v1/import/links", {
       method: "POST",
       key: apiKey,

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { compileSegment, countSegment, selectSegmentProfiles } from "../../worker/segments";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, importCsv } from "../fixtures/api";
 import { db, loadProfiles } from "./profiles-fixture";
 
 const NOW = Date.UTC(2025, 8, 1, 9, 0);
@@ -31,12 +31,7 @@ const CSV = [
 describe("the seed example", () => {
   it("selects exactly the dormant high-value women without coupons, by the evaluator and by SQL", async () => {
     const { apiKey, siteKey } = await createTestSite();
-    const imported = await call("/api/v1/import/customers", {
-      method: "POST",
-      key: apiKey,
-      headers: { "Content-Type": "text/csv" },
-      body: CSV,
-    });
+    const imported = await importCsv(apiKey, CSV);
     expect(await imported.json()).toMatchObject({ accepted: 9, rejected: [] });
     const cookie = "f".repeat(32);
     await call("/api/v1/import/links", {
