@@ -1,9 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-// Three projects: `workers` runs inside workerd against a real local D1 with the real migrations
-// (storage isolated per test file); `bench` runs the benchmark harness once on a tiny data set in
-// Node; `browser` runs in Node and drives Debian's Chromium against a worker served by wrangler dev
+// Four projects: `workers` runs inside workerd against a real local D1 with the real migrations
+// (storage isolated per test file); `node` runs the few tests that need Node's own modules;
+// `bench` runs the benchmark harness once on a tiny data set in Node; `browser` runs in Node and drives Debian's Chromium against a worker served by wrangler dev
 // and the demo shop.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -24,6 +24,9 @@ export default defineConfig(async () => {
                   // Local D1 serialises 100 simultaneous claims far slower than production; the
                   // fault tests pass their own short budget (test/faults/).
                   DECISION_BUDGET_MS: "5000",
+                  // wrangler also reads .dev.vars, which `npm run dev` and the browser tests create
+                  // from .dev.vars.example with this development switch on; tests run as production.
+                  WEBHOOKS_ALLOW_HTTP_LOCALHOST: "false",
                 },
               },
             }),
@@ -31,9 +34,16 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/browser/**"],
+            exclude: ["test/browser/**", "test/**/*.node.test.ts"],
             setupFiles: ["./test/apply-migrations.ts"],
+            // Property walks over the whole API document and floods of 1,000 requests take seconds
+            // on a loaded 2-core CI machine; the default 5 s made them fail there, not the code.
+            testTimeout: 30_000,
           },
+        },
+        {
+          // Tools that need Node itself (Redocly's linter reads node: modules workerd does not have).
+          test: { name: "node", include: ["test/**/*.node.test.ts"], environment: "node" },
         },
         {
           // `npm run bench -- --tiny` once, so the benchmark harness cannot rot (bench/bench.test.ts).

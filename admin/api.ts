@@ -14,7 +14,7 @@ export type AdminEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { api: 
 export type ApiApp = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
 
 export type ApiError = { code: string; message: string };
-export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ApiError };
+type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ApiError };
 
 type Body = { json: unknown } | { text: string; type: string };
 

@@ -10,21 +10,31 @@ import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { clientIp } from "../worker/abuse/rate-limit";
 import {
   clearSessionCookie,
   login,
   resolveSession,
+  revokeSessions,
   SESSION_COOKIE,
   setSessionCookie,
   signSession,
+  verifySession,
 } from "../worker/auth/session";
 import { type AdminEnv, type ApiApp, ApiFailure, createApi } from "./api";
-import { ADMIN_CSS, CREATIVE_EDITOR_JS, SEGMENT_EDITOR_JS } from "./assets";
+import { ADMIN_CSS, CONFIRM_JS, CREATIVE_EDITOR_JS, DASHBOARD_JS, IMPORTS_JS, SEGMENT_EDITOR_JS } from "./assets";
+import { confirmDestructive } from "./confirm";
+import { FRAME_PATHS } from "./frame";
 import { audiencePages } from "./pages/audiences";
+import { couponPages } from "./pages/coupons";
 import { creativePages } from "./pages/creatives";
 import { dashboardPage } from "./pages/dashboard";
+import { explainPages } from "./pages/explain";
+import { importPages } from "./pages/imports";
+import { installPages } from "./pages/install";
 import { LoginPage } from "./pages/login";
 import { partnerPages } from "./pages/partners";
+import { placementTagPages } from "./pages/placement-tag";
 import { poolPages } from "./pages/pools";
 import { reportPages } from "./pages/reports";
 import { rulePages } from "./pages/rules";
@@ -32,17 +42,21 @@ import { segmentPages } from "./pages/segments";
 import { settingsPages } from "./pages/settings";
 import { userPages } from "./pages/users";
 import { Layout } from "./ui";
+import { UPLOT_CSS, UPLOT_JS } from "./uplot.generated";
 
 export type AdminApp = Hono<AdminEnv>;
 
 const ASSETS: Record<string, [string, string]> = {
   "admin.css": [ADMIN_CSS, "text/css; charset=utf-8"],
+  "confirm.js": [CONFIRM_JS, "text/javascript; charset=utf-8"],
   "segment-editor.js": [SEGMENT_EDITOR_JS, "text/javascript; charset=utf-8"],
   "creative-editor.js": [CREATIVE_EDITOR_JS, "text/javascript; charset=utf-8"],
+  "dashboard.js": [DASHBOARD_JS, "text/javascript; charset=utf-8"],
+  "imports.js": [IMPORTS_JS, "text/javascript; charset=utf-8"],
+  // uPlot 1.6 (node_modules/uplot/dist), bundled as text: see DASHBOARD_JS for why uPlot.
+  "uplot.js": [UPLOT_JS, "text/javascript; charset=utf-8"],
+  "uplot.css": [UPLOT_CSS, "text/css; charset=utf-8"],
 };
-
-/** The preview frame renders a creative's own markup: it gets its own, sandboxed policy. */
-export const PREVIEW_FRAME_PATH = "/admin/creatives/preview-frame";
 
 const adminHeaders = secureHeaders({
   contentSecurityPolicy: {
@@ -67,7 +81,7 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
 
   app.use("/admin/*", async function adminSecurity(c, next) {
     c.header("Cache-Control", "no-store");
-    if (c.req.path === PREVIEW_FRAME_PATH) return next();
+    if (FRAME_PATHS.has(c.req.path)) return next();
     return adminHeaders(c, next);
   });
   app.use("/admin", adminHeaders);
@@ -81,6 +95,9 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
     return c.body(asset[0], 200, { "Content-Type": asset[1] });
   });
 
+  // "/admin/" (as people type it) is the dashboard too.
+  app.get("/admin/", (c) => c.redirect("/admin", 301));
+
   app.get("/admin/login", async (c) => {
     if (await resolveSession(c.env, c.var.db, getCookie(c, SESSION_COOKIE))) return c.redirect("/admin", 302);
     return c.html(<LoginPage />);
@@ -90,9 +107,14 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
     const form = await c.req.parseBody();
     const email = typeof form.email === "string" ? form.email : "";
     const password = typeof form.password === "string" ? form.password : "";
-    const result = await login(c.var.db, email, password);
+    const result = await login(c.var.db, c.env, email, password, clientIp(c));
     if (result.status === "ok") {
-      const token = await signSession(c.env, { userId: result.user.id, siteId: result.siteId, role: result.user.role });
+      const token = await signSession(c.env, {
+        userId: result.user.id,
+        siteId: result.siteId,
+        role: result.user.role,
+        sessionVersion: result.sessionVersion,
+      });
       setSessionCookie(c, token);
       return c.redirect("/admin", 302);
     }
@@ -107,7 +129,10 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
     return c.html(<LoginPage email={email} error="Wrong e-mail or password." />, 401);
   });
 
-  app.post("/admin/logout", (c) => {
+  // Logout ends the session everywhere, not only in this browser: a copied cookie dies with it.
+  app.post("/admin/logout", async (c) => {
+    const session = await verifySession(c.env, getCookie(c, SESSION_COOKIE) ?? "").catch(() => null);
+    if (session) await revokeSessions(c.var.db, session.userId);
     clearSessionCookie(c);
     return c.redirect("/admin/login", 302);
   });
@@ -127,15 +152,21 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
   });
   app.use("/admin", guard);
   app.use("/admin/*", guard);
+  app.use("/admin/*", confirmDestructive);
 
   dashboardPage(app);
   segmentPages(app);
   creativePages(app);
   rulePages(app);
+  placementTagPages(app);
   poolPages(app);
   audiencePages(app);
   partnerPages(app);
   reportPages(app);
+  explainPages(app);
+  couponPages(app);
+  importPages(app);
+  installPages(app);
   settingsPages(app);
   userPages(app);
 

@@ -45,17 +45,32 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .alert.error { color: var(--bad); border-color: var(--bad); background: #fdf1f0; }
 .alert.ok { color: var(--good); border-color: var(--good); background: #eef8f1; }
 .field-error { color: var(--bad); font-size: .9rem; white-space: pre-wrap; }
+.action-error { display: block; max-width: 22rem; margin-top: .25rem; }
 .empty { padding: 1.25rem; border: 2px dashed var(--line); border-radius: 8px; color: var(--muted); background: #fff; }
 .stat { font-size: 1.6rem; font-weight: 700; }
 .muted { color: var(--muted); }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid var(--line); }
 .badge.on { color: var(--good); border-color: var(--good); }
 .badge.off { color: var(--muted); }
+pre.snippet { overflow-x: auto; padding: .6rem; background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; }
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
 .preview-box iframe { border: 0; display: block; background: #fff; }
 svg.chart { width: 100%; height: auto; max-width: 720px; }
 svg.chart text { font-size: 11px; fill: var(--muted); }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
+dl.facts dt { font-weight: 600; color: var(--muted); }
+dl.facts dd { margin: 0; }
+tr.chosen td { background: #eef8f1; }
+.kpis { grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); }
+.kpi .stat { font-size: 1.35rem; }
+.small { font-size: .8rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1rem; }
+.chart-card { margin: 0; }
+.chart { min-height: 220px; }
+.period { margin: 0 0 1rem; }
+.period select { width: auto; }
+@media (max-width: 640px) { .charts { grid-template-columns: 1fr; } }
 .login { max-width: 380px; margin: 10vh auto; }
 @media (max-width: 640px) {
   main { padding: .6rem; }
@@ -86,7 +101,8 @@ export const SEGMENT_EDITOR_JS = `(function () {
     if (!expression) { show("Type an expression to see how many visitors match.", false); return; }
     var mine = ++seq;
     out.textContent = "Counting…";
-    fetch("/api/v1/segments/preview", {
+    // data-base: the BASE_PATH prefix (worker/lib/base-path.ts) when tagwerk is served under one.
+    fetch((document.documentElement.dataset.base || "") + "/api/v1/segments/preview", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
@@ -131,3 +147,114 @@ export const CREATIVE_EDITOR_JS = `(function () {
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
   refresh();
 })();`;
+
+/**
+ * The dashboard's charts. uPlot (≈50 KB minified, no dependencies) rather than hand-drawn SVG:
+ * it draws time series on a canvas with proper time axes, tick spacing, hover values and a legend,
+ * stays fast for a year of days, and ships as one IIFE file and one stylesheet that the Worker
+ * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN,
+ * no build step. The data comes from each chart's data-chart attribute (no inline script).
+ */
+export const DASHBOARD_JS = `(function () {
+  if (typeof uPlot === "undefined") return;
+  var DAY = 86400;
+  var els = document.querySelectorAll("[data-chart]");
+  Array.prototype.forEach.call(els, function (el) {
+    var chart = JSON.parse(el.getAttribute("data-chart"));
+    var xs = chart.days.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
+    var data = [xs].concat(chart.series.map(function (s) { return s.values; }));
+    var width = Math.max(280, el.clientWidth || 600);
+    var opts = {
+      width: width,
+      height: 220,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      // One day alone must not render blank: the x range then spans that day, and points are drawn.
+      scales: { x: { time: true, range: function (u, min, max) { return min === max ? [min - DAY, max + DAY] : [min, max]; } },
+                y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      series: [{ label: "Day", value: function (u, v) { return v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10); } }]
+        .concat(chart.series.map(function (s) {
+          return { label: s.label, stroke: s.color, width: 2, dash: s.dash ? [6, 4] : undefined,
+                   points: { show: xs.length <= 1 ? true : undefined, size: 7, fill: s.color }, spanGaps: true };
+        })),
+      axes: [{}, { size: 50 }],
+      legend: { live: false }
+    };
+    el.textContent = "";
+    var plot = new uPlot(opts, data, el);
+    window.addEventListener("resize", function () { plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }); });
+  });
+  document.documentElement.setAttribute("data-charts", String(els.length));
+})();`;
+
+/**
+ * Import forms with progress: sends the chosen file straight to the API import (same origin, the
+ * session cookie, our Origin) with XMLHttpRequest — fetch() reports no upload progress — and shows
+ * the per-line report. Without script the form posts to the admin page, which forwards the file.
+ */
+export const IMPORTS_JS = `(function () {
+  function typeOf(kind, name) {
+    if (/\\.(ndjson|jsonl)$/i.test(name)) return "application/x-ndjson";
+    if (kind === "codes" && /\\.txt$/i.test(name)) return "text/plain";
+    return "text/csv";
+  }
+  function el(tag, text) { var e = document.createElement(tag); if (text != null) e.textContent = text; return e; }
+  function report(kind, body) {
+    var box = el("div"); box.className = "import-report"; box.id = "report-" + kind; box.setAttribute("role", "status");
+    var refused = body.rejected_count != null ? body.rejected_count : body.rejected.length;
+    var p = el("p", body.accepted + " accepted, " + refused + " refused" +
+      (refused > body.rejected.length ? " (the first " + body.rejected.length + " listed)." : "."));
+    box.appendChild(p);
+    if (body.rejected.length) {
+      var table = el("table"), head = el("tr"); head.appendChild(el("th", "Line")); head.appendChild(el("th", "Why it was refused"));
+      var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
+      var tbody = el("tbody");
+      body.rejected.forEach(function (r) { var tr = el("tr"); var td = el("td", String(r.line)); td.className = "num"; tr.appendChild(td); tr.appendChild(el("td", r.reason)); tbody.appendChild(tr); });
+      table.appendChild(tbody);
+      var wrap = el("div"); wrap.className = "table-wrap"; wrap.appendChild(table); box.appendChild(wrap);
+    }
+    return box;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("form.import-form"), function (form) {
+    form.addEventListener("submit", function (event) {
+      var input = form.elements.namedItem("file");
+      var file = input && input.files && input.files[0];
+      if (!file) return;
+      var kind = form.getAttribute("data-kind");
+      var api = form.getAttribute("data-api");
+      var pool = form.elements.namedItem("pool");
+      if (api.indexOf("{pool}") >= 0) { if (!pool || !pool.value) return; api = api.replace("{pool}", encodeURIComponent(pool.value)); }
+      event.preventDefault();
+      var bar = form.querySelector(".upload-progress"), status = form.querySelector(".upload-status"), out = form.querySelector(".upload-result");
+      var button = form.querySelector("button[type=submit]");
+      bar.hidden = false; bar.value = 0; status.textContent = "Uploading…"; out.textContent = ""; button.disabled = true;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", api);
+      xhr.setRequestHeader("Content-Type", typeOf(kind, file.name));
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable) { bar.value = Math.round((e.loaded / e.total) * 100); status.textContent = bar.value + " % sent"; } };
+      xhr.upload.onload = function () { bar.value = 100; status.textContent = "Sent; checking every line…"; };
+      xhr.onload = function () {
+        button.disabled = false; bar.hidden = true;
+        var body; try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        if (xhr.status === 200 && body) { status.textContent = "Done."; out.appendChild(report(kind, body)); }
+        else { status.textContent = ""; var err = el("span", body && body.error ? body.error.message : "HTTP " + xhr.status); err.className = "field-error"; err.setAttribute("role", "alert"); out.appendChild(err); }
+      };
+      xhr.onerror = function () { button.disabled = false; bar.hidden = true; status.textContent = "The upload failed; check the connection and try again."; };
+      xhr.send(file);
+    });
+  });
+})();`;
+
+/**
+ * Asks before a destructive post with the browser's confirm() and marks the post as confirmed, so
+ * the server's confirmation page (admin/confirm.tsx, the no-script path) is skipped.
+ */
+export const CONFIRM_JS = `
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+  if (!window.confirm(form.dataset.confirm + " This cannot be undone.")) { event.preventDefault(); return; }
+  var input = form.querySelector('input[name="confirmed"]');
+  if (!input) { input = document.createElement("input"); input.type = "hidden"; input.name = "confirmed"; form.appendChild(input); }
+  input.value = "1";
+});
+`;

@@ -28,6 +28,9 @@ export function toLocalInput(iso: string | null | undefined): string {
   return iso ? iso.slice(0, 16) : "";
 }
 
+/** The failure of the action posted to this path, for the button that posted it (ui.tsx ActionButton). */
+export const failedHere = (c: { req: { path: string } }, message: string) => ({ action: c.req.path, message });
+
 /** Flash messages travel as a fixed key in the query, never as free text (no reflected content). */
 export const FLASH: Record<string, string> = {
   created: "Created.",

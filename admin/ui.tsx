@@ -11,24 +11,29 @@ export type PageUser = { email: string; role: Role; siteName: string };
 
 const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: "/admin", label: "Dashboard" },
+  { href: "/admin/imports", label: "Imports" },
   { href: "/admin/segments", label: "Segments" },
   { href: "/admin/creatives", label: "Creatives" },
   { href: "/admin/rules", label: "Rules" },
   { href: "/admin/pools", label: "Coupon pools" },
+  { href: "/admin/coupons", label: "Codes" },
   { href: "/admin/audiences", label: "Audiences" },
   { href: "/admin/partners", label: "Partners & webhooks" },
   { href: "/admin/reports", label: "Reports" },
+  { href: "/admin/explain", label: "Explain" },
+  { href: "/admin/install", label: "Install" },
   { href: "/admin/settings", label: "Site & API keys", admin: true },
   { href: "/admin/users", label: "Users", admin: true },
 ];
 
-export const Layout: FC<{ title: string; user?: PageUser; active?: string; scripts?: string[]; children?: Child }> = ({
-  title,
-  user,
-  active,
-  scripts = [],
-  children,
-}) => (
+export const Layout: FC<{
+  title: string;
+  user?: PageUser;
+  active?: string;
+  scripts?: string[];
+  styles?: string[];
+  children?: Child;
+}> = ({ title, user, active, scripts = [], styles = [], children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en">
@@ -36,7 +41,11 @@ export const Layout: FC<{ title: string; user?: PageUser; active?: string; scrip
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · tagwerk admin`}</title>
+        {styles.map((href) => (
+          <link rel="stylesheet" href={`/admin/assets/${href}`} />
+        ))}
         <link rel="stylesheet" href="/admin/assets/admin.css" />
+        <script src="/admin/assets/confirm.js" defer />
         {scripts.map((src) => (
           <script src={`/admin/assets/${src}`} defer />
         ))}
@@ -172,7 +181,14 @@ export const Check: FC<{ label: string; name: string; checked?: boolean; disable
   </div>
 );
 
-/** A one-button form (delete, toggle, move): keyboard-usable and CSRF-checked like every other post. */
+/** An action's failure, shown beside the button that caused it (not at the top of the page). */
+export type ActionFailure = { action: string; message: string };
+
+/**
+ * A one-button form (delete, toggle, move): keyboard-usable and CSRF-checked like every other post.
+ * A `danger` button asks first (admin/confirm.tsx: a confirmation page, or confirm() with confirm.js);
+ * `failed` shows the error of this very action next to it.
+ */
 export const ActionButton: FC<{
   action: string;
   label: string;
@@ -180,16 +196,27 @@ export const ActionButton: FC<{
   disabled?: boolean;
   fields?: Record<string, string>;
   accessibleLabel?: string;
-}> = ({ action, label, danger, disabled, fields = {}, accessibleLabel }) => (
-  <form method="post" action={action} class="inline">
-    {Object.entries(fields).map(([name, value]) => (
-      <input type="hidden" name={name} value={value} />
-    ))}
-    <button type="submit" class={danger ? "danger" : "secondary"} disabled={disabled} aria-label={accessibleLabel}>
-      {label}
-    </button>
-  </form>
-);
+  failed?: ActionFailure | null;
+}> = ({ action, label, danger, disabled, fields = {}, accessibleLabel, failed }) => {
+  const question = danger ? `${accessibleLabel ?? label}?` : undefined;
+  const error = failed?.action === action ? failed.message : null;
+  return (
+    <form method="post" action={action} class="inline" data-confirm={question}>
+      {Object.entries(fields).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      {question && <input type="hidden" name="confirm" value={question} />}
+      <button type="submit" class={danger ? "danger" : "secondary"} disabled={disabled} aria-label={accessibleLabel}>
+        {label}
+      </button>
+      {error && (
+        <span class="field-error action-error" role="alert">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+};
 
 export const ReadOnlyNote: FC<{ role: Role; needs: Role }> = ({ role, needs }) =>
   can(role, needs) ? null : (

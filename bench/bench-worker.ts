@@ -6,6 +6,9 @@
  *   /bench/one-read   — one keyed D1 read of a visitor (the floor of any personalised decision);
  *   /bench/direct/e   — POST /e with the queue binding removed, i.e. the direct-write path;
  *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE);
+ *   /bench/consume    — POST a JSON array of events-queue messages: the real consumer
+ *                       (consumeQueueBatch) writes them as one delivery; answers how many it acked.
+ *                       The look-alike bench applies its generated tag batches through it.
  *   /bench/part/NAME  — one piece of a decision on its own, to see where a decision's time goes:
  *                       `load` (the decision's D1 batch through drizzle), `reads?n=` (n keyed
  *                       reads of a whole visitor row in one batch), `sign` (the click
@@ -15,6 +18,8 @@
  * response carries `x-bench-d1-calls`, the round trips made before the response was returned.
  */
 import { mintClickToken } from "../worker/clicks/tokens";
+import type { QueueMessage } from "../worker/collect/collect";
+import { consumeQueueBatch } from "../worker/collect/queue";
 import { createDb } from "../worker/db/client";
 import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
@@ -168,6 +173,26 @@ async function part(url: URL, env: Env): Promise<Response> {
   }
 }
 
+/** One queue delivery of the posted messages, through the Worker's own consumer. */
+async function consume(req: Request, env: Env): Promise<Response> {
+  const bodies = (await req.json()) as QueueMessage[];
+  let acked = 0;
+  const messages = bodies.map((body, i) => ({
+    id: String(i),
+    timestamp: new Date(),
+    body,
+    attempts: 1,
+    ack: () => {
+      acked++;
+    },
+    retry: () => {},
+  }));
+  // A delivery as the runtime hands it over, minus what the consumer never reads (metadata).
+  const batch = { queue: "events", messages, ackAll() {}, retryAll() {} } as unknown as MessageBatch<QueueMessage>;
+  await consumeQueueBatch(batch, env);
+  return Response.json({ acked, messages: bodies.length });
+}
+
 export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(req.url);
@@ -181,6 +206,7 @@ export default {
       return Response.json(row);
     }
     if (url.pathname.startsWith("/bench/part/")) return part(url, env);
+    if (url.pathname === "/bench/consume" && req.method === "POST") return consume(req, env);
     if (url.pathname === "/bench/d1-count") {
       if (req.method === "DELETE") total.calls = 0;
       return Response.json({ calls: total.calls });

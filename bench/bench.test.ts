@@ -35,6 +35,12 @@ describe("the benchmark harness", () => {
     expect(f.decision.worstCaseMicros).toBeGreaterThan(0);
     expect(f.segments.evaluationsPerSecond).toBeGreaterThan(0);
     expect(f.tags[0]).toMatchObject({ name: "tagwerk (tag/src)" });
-    expect(readFileSync(join(ROOT, "bench/.data/tiny/RESULTS.md"), "utf8")).toContain("<!-- bench:end -->");
+    // Look-alike positives come out of the event path (acquisition from the landing page, then a purchase).
+    expect(f.lookalike.positivesInD1).toBe(f.lookalike.expectedPositives);
+    expect(f.lookalike.positivesInD1).toBeGreaterThan(0);
+    expect(Number.isFinite(f.lookalike.auc) && Number.isFinite(f.lookalike.liftTopDecile)).toBe(true);
+    const results = readFileSync(join(ROOT, "bench/.data/tiny/RESULTS.md"), "utf8");
+    expect(results).toContain("<!-- bench:end -->");
+    expect(results).toContain("<!-- lookalike:end -->");
   }, 180_000);
 });

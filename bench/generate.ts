@@ -75,7 +75,7 @@ const hex = (rand: () => number) => {
   return out;
 };
 
-async function applyMigrations(db: D1Database, dir: string) {
+export async function applyMigrations(db: D1Database, dir: string) {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort();
@@ -329,6 +329,13 @@ export async function fillAudience(db: D1Database, audienceId: number, rows: num
            select ?, ? + i, printf('%016x%016x', (i * 2654435761) % 4294967296, i) from n`,
         )
         .bind(start, end, audienceId, base),
+      // What a refresh records per ID space and the export reads (worker/audiences/id-spaces.ts).
+      db
+        .prepare(
+          `${seq} insert into audience_space_members (audience_id, id_space, value)
+           select ?, 'tw', printf('%016x%016x', (i * 2654435761) % 4294967296, i) from n`,
+        )
+        .bind(start, end, audienceId),
     ]);
   }
 }

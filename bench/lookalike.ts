@@ -1,55 +1,40 @@
 /**
- * `npx tsx bench/lookalike.ts`: measures the look-alike model on the generated population (fixed
- * seed) and writes the figures into bench/RESULTS.md between the look-alike markers, leaving the
- * other benchmarks' sections of that file alone.
+ * The look-alike section of bench/RESULTS.md (between the look-alike markers), written by
+ * `npm run bench` from bench/lookalike-events.ts: the model measured on a generated population
+ * whose every signal — acquisition, interests, visits, purchases — went through the event path.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { evaluateLookalike } from "./lookalike-evaluate";
+import type { LookalikeEventFigures } from "./lookalike-events";
+import { fmt, table, writeSection } from "./results";
 
-const START = "<!-- lookalike:start -->";
-const END = "<!-- lookalike:end -->";
-const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "RESULTS.md");
+export function writeLookalikeSection(file: string, f: LookalikeEventFigures, tiny: boolean) {
+  const body = `
+## Look-alikes
 
-/** A Markdown table with padded columns, as the formatter (Biome) would write it. */
-function table(rows: string[][]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)];
+Logistic regression (worker/audiences/lookalike.ts) on a generated population with a hidden
+logistic ground truth (bench/lookalike-population.ts, seed 42)${tiny ? " — **tiny smoke run, figures meaningless**" : ""}.
+Nothing is written into the visitors table by hand: each person becomes tag event batches (a
+landing page with \`utm_medium=display\` for those who came from display, page and product views,
+a purchase for the converters, cart adds), delivered 50 at a time to the Worker's own events-queue
+consumer (consumeQueueBatch) in workerd, which writes them to D1 (bench/lookalike-events.ts).
+Training positives are the visitors production's
+\`POSITIVE\` condition selects (acquisition "display" or "banner", and a purchase); negatives the
+visitors without a purchase. Trained on the first 70 % of the visitors, measured on the held-out 30 %.
+
+${table(
+  ["figure", "value"],
+  [
+    ["population (visitors)", fmt(f.population)],
+    ["event batches / events applied", `${fmt(f.batches)} / ${fmt(f.events)} in ${fmt(f.applySeconds, 1)} s`],
+    ["positives in D1 (display-acquired buyers) / generated", `${fmt(f.positivesInD1)} / ${fmt(f.expectedPositives)}`],
+    ["training examples (positives)", `${fmt(f.trainSize)} (${fmt(f.trainPositives)})`],
+    ["held-out visitors", fmt(f.testSize)],
+    ["held-out conversion rate", `${fmt(f.baseRate * 100, 1)} %`],
+    ["**AUC, held-out** (random = 0.500)", `**${fmt(f.auc, 3)}**`],
+    ["AUC of the true propensity (ceiling)", fmt(f.oracleAuc, 3)],
+    ["**lift in the top decile** (random = 1.00)", `**${fmt(f.liftTopDecile, 2)}**`],
+    [`train + score time (Node ${process.versions.node})`, `${fmt(f.trainMillis)} ms`],
+  ],
+)}
+`;
+  writeSection(file, "lookalike", body);
 }
-
-const started = performance.now();
-const f = evaluateLookalike(20_000, 42, 0.7);
-const ms = performance.now() - started;
-
-const section = [
-  START,
-  "## Look-alikes",
-  "",
-  "Logistic regression (worker/audiences/lookalike.ts) on a generated population with a hidden",
-  "logistic ground truth (bench/lookalike-population.ts, seed 42). Trained on the first 70 %",
-  "(positives: converters who arrived from display or a banner; the rest: visitors without a",
-  "purchase), measured on the held-out 30 %.",
-  "",
-  ...table([
-    ["figure", "value"],
-    ["population", String(f.population)],
-    ["training examples (positives)", `${f.trainSize} (${f.trainPositives})`],
-    ["held-out visitors", String(f.testSize)],
-    ["held-out conversion rate", `${(f.baseRate * 100).toFixed(1)} %`],
-    ["AUC, held-out (random = 0.500)", f.auc.toFixed(3)],
-    ["AUC of the true propensity (ceiling)", f.oracleAuc.toFixed(3)],
-    ["lift in the top decile (random = 1.00)", f.liftTopDecile.toFixed(2)],
-    [`train + score time (Node ${process.versions.node})`, `${ms.toFixed(0)} ms`],
-  ]),
-  "",
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npx tsx bench/lookalike.ts\`.`,
-  END,
-].join("\n");
-
-const current = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
-const pattern = new RegExp(`${START}[\\s\\S]*?${END}`);
-const next = pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`;
-writeFileSync(RESULTS, next);
-console.log(section);

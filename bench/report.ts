@@ -3,10 +3,12 @@
  * every figure with its budget from DESIGN.md and a pass/miss verdict. Notes written by hand go
  * outside the markers and survive the next run.
  */
+
 import type { DecisionFigures } from "./decision-logic";
 import type { ExportFigures } from "./export";
 import type { Scale } from "./generate";
 import type { HttpFigures } from "./http-figures";
+import type { LookalikeEventFigures } from "./lookalike-events";
 import { fmt, type machine, table, verdict, writeSection } from "./results";
 import type { SegmentFigures } from "./segment-eval";
 import type { Size } from "./tag-size";
@@ -23,6 +25,7 @@ export type Figures = {
   decision: DecisionFigures;
   segments: SegmentFigures;
   tags: Size[];
+  lookalike: LookalikeEventFigures;
 };
 
 /** Revive Adserver's full logged impressions per second on this machine class (DESIGN.md). */
@@ -35,7 +38,7 @@ const EXPORT_GROWTH_BUDGET = 64 * 2 ** 20;
 
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20, 1)} MiB`;
 
-export function budgets(f: Figures) {
+function budgets(f: Figures) {
   const m = f.http.median;
   const ratio = m.b_steady.rps / m.one_read.rps;
   const growth = f.export.rssMaxDuring - f.export.rssBefore;

@@ -3,14 +3,18 @@
  * the bench Worker, generates a populated local D1 with a fixed seed, serves it in workerd through
  * Miniflare on loopback, drives it with autocannon and measures the Node-side figures, then writes
  * bench/RESULTS.md (tiny: bench/.data/tiny/RESULTS.md) and a JSON of every figure beside it.
+ * `-- --lookalike` runs only the look-alike measurement (bench/lookalike-events.ts) at full size and
+ * rewrites only its section of bench/RESULTS.md.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { measureDecisionLogic } from "./decision-logic";
 import { measureExport } from "./export";
-import { FULL, generateBenchData, TINY } from "./generate";
+import { applyMigrations, FULL, generateBenchData, TINY } from "./generate";
 import { measureHttp } from "./http-figures";
+import { writeLookalikeSection } from "./lookalike";
+import { measureLookalikeFromEvents } from "./lookalike-events";
 import { writeReport } from "./report";
 import { machine } from "./results";
 import { measureSegments } from "./segment-eval";
@@ -22,7 +26,8 @@ const tiny = process.argv.includes("--tiny");
 /** Full data, one short run: for profiling, not for the record. */
 const quick = process.argv.includes("--quick");
 const scale = tiny ? TINY : quick ? { ...FULL, audienceRows: 10_000 } : FULL;
-const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : "full");
+const lookalikeOnly = process.argv.includes("--lookalike");
+const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : lookalikeOnly ? "lookalike" : "full");
 const RESULTS = tiny || quick ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
 const load = tiny
   ? { connections: 4, duration: 1 }
@@ -57,6 +62,26 @@ run(join(ROOT, "node_modules/.bin/wrangler"), [
 ]);
 const scriptPath = join(DATA, "dist/bench-worker.js");
 const persistDir = join(DATA, "d1");
+const lookalikeSize = tiny ? 300 : quick ? 2_000 : 20_000;
+
+/** Look-alikes from the event path: a population's tag batches through the Worker's queue consumer. */
+async function measureLookalike(migrate: boolean) {
+  const lookalikeWorker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
+  log(`look-alike model on ${lookalikeSize} visitors made by event batches (workerd ${lookalikeWorker.pid ?? "?"})`);
+  try {
+    if (migrate) await applyMigrations(lookalikeWorker.db, join(ROOT, "migrations"));
+    return await measureLookalikeFromEvents(lookalikeWorker.db, lookalikeWorker.url, { size: lookalikeSize });
+  } finally {
+    await lookalikeWorker.dispose();
+  }
+}
+
+if (lookalikeOnly) {
+  writeLookalikeSection(RESULTS, await measureLookalike(true), false);
+  run(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", RESULTS]);
+  log(`wrote the look-alike section of ${RESULTS}`);
+  process.exit(0);
+}
 
 const now = Date.now();
 let worker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
@@ -88,6 +113,8 @@ try {
   await worker.dispose();
 }
 
+const lookalike = await measureLookalike(false);
+
 log("decision logic and segment evaluation in Node");
 const decision = await measureDecisionLogic({ rules: scale.rules, profiles: tiny ? 200 : 20_000, now });
 const segments = measureSegments({ segments: 1_000, profiles: tiny ? 50 : 2_000, now });
@@ -107,13 +134,10 @@ const figures = {
   decision,
   segments,
   tags,
+  lookalike,
 };
 writeFileSync(join(DATA, "figures.json"), JSON.stringify(figures, null, 2));
-// The other benchmarks that own a section of bench/RESULTS.md (the full run only).
-if (!tiny && !quick) {
-  log("look-alike model (bench/lookalike.ts)");
-  run(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), "bench/lookalike.ts"]);
-}
+writeLookalikeSection(RESULTS, lookalike, tiny);
 writeReport(RESULTS, figures);
 // The repository's formatter formats Markdown too (aligned tables): leave the file as it wants it.
 if (!tiny && !quick) run(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", RESULTS]);

@@ -1,6 +1,7 @@
 /**
  * The demo shop's own browser script, served as /shop.js: a localStorage cart, coupon codes from
- * landing URLs, and the tag calls a real shop would make (view, cart, identify, purchase).
+ * landing URLs, and the tag calls a real shop would make (view, cart, purchase); the order itself
+ * goes to the shop's server, which reports it to tagwerk and signs the customer's identify.
  * Kept as a string so the Node demo server can serve it without a build step.
  */
 export const SHOP_CLIENT_JS = `(function () {
@@ -69,7 +70,6 @@ export const SHOP_CLIENT_JS = `(function () {
     var items = cart();
     if (!items.length) return;
     var customer = form.elements.namedItem("customer").value.trim();
-    if (customer) tw("identify", { customer: customer });
     var order = "D-" + Date.now().toString(36).toUpperCase();
     var coupon = form.elements.namedItem("coupon").value.trim();
     var purchase = { order: order, value: total(items), currency: "EUR", items: items.map(function (i) {
@@ -77,9 +77,16 @@ export const SHOP_CLIENT_JS = `(function () {
     }) };
     if (coupon) purchase.coupon = coupon;
     tw("purchase", purchase);
-    localStorage.removeItem(CART);
-    localStorage.removeItem(COUPON);
-    location.href = "/thanks?order=" + encodeURIComponent(order);
+    // The order itself goes to the shop's own server, which reports it to tagwerk with its API key
+    // and signs the customer's identify on the next pages: the browser states neither.
+    fetch("/order", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ customer: customer || undefined, purchase: purchase }) })
+      .catch(function () {})
+      .then(function () {
+        localStorage.removeItem(CART);
+        localStorage.removeItem(COUPON);
+        location.href = "/thanks?order=" + encodeURIComponent(order);
+      });
   });
 
   var view = document.body.getAttribute("data-view");

@@ -1,14 +1,48 @@
 /**
  * The demo jewellery shop that `npm run dev` serves next to the Worker: category pages, product
  * pages, a cart and a checkout, each embedding the tag exactly as a real shop would paste it.
- * A separate origin from the edge (another port), as a shop and its tagwerk domain would be.
+ * `npm run dev` serves tagwerk under the shop's own `/_tw` (same-origin serving, proxied to the
+ * Worker); the browser tests also run one against the edge's own origin (another port).
  */
-import { Hono } from "hono";
+import { createHmac } from "node:crypto";
+import { type Context, Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import type { Child, FC } from "hono/jsx";
 import { CATALOGUE, CATEGORIES, type DemoProduct, findProduct } from "./catalogue";
+import { proxyToEdge } from "./edge-proxy";
 import { SHOP_CLIENT_JS } from "./shop-client";
 
-export type ShopOptions = { edgeUrl: string; siteKey: string; consent?: "required" | "implied" };
+/** The path under which the demo shop serves tagwerk from its own origin (`npm run dev`). */
+export const DEMO_BASE_PATH = "/_tw";
+
+export type ShopOptions = {
+  /** Where the page loads the tag from: the edge's own origin, or `/_tw` of the shop (proxy). */
+  edgeUrl: string;
+  siteKey: string;
+  consent?: "required" | "implied";
+  /** Same-origin serving: forward `/_tw/*` to the Worker at this URL (which runs with BASE_PATH=/_tw). */
+  proxyTo?: string;
+  /** The site's identity secret (DESIGN.md, "Identity verification"); the demo site's local one by default. */
+  identitySecret?: string;
+  /** The API key the shop's server sends its orders with (POST /api/v1/events). */
+  apiKey?: string;
+};
+
+const CUSTOMER_COOKIE = "demo_customer";
+
+/**
+ * What a shop's backend does for a signed-in customer: sign the customer ID with the identity
+ * secret, on the server, and write the identify into the page. A browser cannot make `sig` itself.
+ */
+function signedIdentify(c: Context, options: ShopOptions): string | undefined {
+  const customer = getCookie(c, CUSTOMER_COOKIE);
+  if (!customer) return undefined;
+  const sig = createHmac("sha256", options.identitySecret ?? "demo-identity-secret")
+    .update(customer)
+    .digest("hex");
+  // JSON in a script element: "<" escaped so a customer ID can never close the element.
+  return `tw('identify', ${JSON.stringify({ customer, sig }).replace(/</g, "\\u003c")})`;
+}
 
 const STYLE = `body{font:16px/1.5 Georgia,serif;margin:0;color:#222;background:#fbf8f4}
 header{display:flex;gap:1.5rem;align-items:center;padding:1rem 2rem;background:#1d1a17;color:#f3e9d8}
@@ -19,10 +53,11 @@ button{font:inherit;padding:.4rem .9rem;border:1px solid #1d1a17;background:#1d1
 .slot{margin:1rem 0;min-height:10px}#coupon-note{background:#e8f5e9;padding:.5rem 1rem;border-radius:4px}
 label{display:block;margin:.5rem 0}input{font:inherit;padding:.3rem}`;
 
-const Layout: FC<{ title: string; options: ShopOptions; view?: object; children?: Child }> = ({
+const Layout: FC<{ title: string; options: ShopOptions; view?: object; identify?: string; children?: Child }> = ({
   title,
   options,
   view,
+  identify,
   children,
 }) => (
   <html lang="en">
@@ -34,6 +69,8 @@ const Layout: FC<{ title: string; options: ShopOptions; view?: object; children?
       {/* The queue stub keeps calls made before the tag has loaded. */}
       <script>{"window.tw=window.tw||function(){(tw.q=tw.q||[]).push(arguments)}"}</script>
       <script async src={`${options.edgeUrl}/t.js`} data-site={options.siteKey} data-consent={options.consent} />
+      {/* Markup-safe: signedIdentify escapes "<" in the JSON it writes. */}
+      {identify ? <script dangerouslySetInnerHTML={{ __html: identify }} /> : null}
     </head>
     <body data-view={view ? JSON.stringify(view) : undefined}>
       <header>
@@ -67,10 +104,11 @@ const ProductCard: FC<{ product: DemoProduct }> = ({ product }) => (
 
 export function createShop(options: ShopOptions) {
   const shop = new Hono();
+  if (options.proxyTo) shop.all(`${DEMO_BASE_PATH}/*`, proxyToEdge(options.proxyTo));
   shop.get("/shop.js", (c) => c.body(SHOP_CLIENT_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
   shop.get("/", (c) =>
     c.html(
-      <Layout title="Home" options={options}>
+      <Layout identify={signedIdentify(c, options)} title="Home" options={options}>
         <h1>Fine jewellery since 1921</h1>
         <div class="slot" data-tw-slot="home-hero" />
         {CATEGORIES.map((category) => (
@@ -90,11 +128,20 @@ export function createShop(options: ShopOptions) {
       </Layout>,
     ),
   );
+  // Product pictures for the catalogue's image_link: drawn here so the demo needs no image files.
+  shop.get("/images/:file{[A-Za-z0-9-]+\\.svg}", (c) => {
+    const product = findProduct(c.req.param("file").replace(/\.svg$/, ""));
+    if (!product) return c.text("No such image", 404);
+    return c.body(productSvg(product), 200, {
+      "Content-Type": "image/svg+xml; charset=utf-8",
+      "Cache-Control": "public, max-age=3600",
+    });
+  });
   shop.get("/category/:slug", (c) => {
     const category = CATEGORIES.find((cat) => cat.slug === c.req.param("slug"));
     if (!category) return c.text("No such category", 404);
     return c.html(
-      <Layout title={category.title} options={options}>
+      <Layout identify={signedIdentify(c, options)} title={category.title} options={options}>
         <h1>{category.title}</h1>
         <div class="slot" data-tw-slot="category-top" />
         <div class="grid">
@@ -110,7 +157,7 @@ export function createShop(options: ShopOptions) {
     if (!product) return c.text("No such product", 404);
     const view = { sku: product.sku, category: product.category, price: product.price, name: product.name };
     return c.html(
-      <Layout title={product.name} options={options} view={view}>
+      <Layout identify={signedIdentify(c, options)} title={product.name} options={options} view={view}>
         <h1>{product.name}</h1>
         <p>{product.description}</p>
         <p>
@@ -125,7 +172,7 @@ export function createShop(options: ShopOptions) {
   });
   shop.get("/cart", (c) =>
     c.html(
-      <Layout title="Cart" options={options}>
+      <Layout identify={signedIdentify(c, options)} title="Cart" options={options}>
         <h1>Your cart</h1>
         <p id="cart-empty">Your cart is empty.</p>
         <ul id="cart-items" />
@@ -139,7 +186,7 @@ export function createShop(options: ShopOptions) {
   );
   shop.get("/checkout", (c) =>
     c.html(
-      <Layout title="Checkout" options={options}>
+      <Layout identify={signedIdentify(c, options)} title="Checkout" options={options}>
         <h1>Checkout</h1>
         <p>
           Total: <span id="cart-total">0.00 EUR</span>
@@ -160,7 +207,7 @@ export function createShop(options: ShopOptions) {
   );
   shop.get("/thanks", (c) =>
     c.html(
-      <Layout title="Thank you" options={options}>
+      <Layout identify={signedIdentify(c, options)} title="Thank you" options={options}>
         <h1>Thank you for your order</h1>
         <p>
           Order <strong id="order-id">{c.req.query("order") ?? ""}</strong> is confirmed.
@@ -168,5 +215,38 @@ export function createShop(options: ShopOptions) {
       </Layout>,
     ),
   );
+  // The shop's server reports the order itself (trusted): it links the visitor's cookie to the
+  // customer and adds the order to the customer's CRM figures. The browser's purchase event is
+  // behaviour of the cookie only.
+  shop.post("/order", async (c) => {
+    const { customer, purchase } = (await c.req.json()) as { customer?: string; purchase: Record<string, unknown> };
+    if (customer) setCookie(c, CUSTOMER_COOKIE, customer, { path: "/", httpOnly: true, sameSite: "Lax" });
+    const cookieId = getCookie(c, "tw_id");
+    const who = { ...(cookieId ? { cookie_id: cookieId } : {}), ...(customer ? { customer } : {}) };
+    if (!cookieId && !customer) return c.body(null, 204);
+    const ts = Date.now();
+    const events = [{ type: "purchase", ts, ...who, props: purchase }];
+    if (customer && cookieId) events.unshift({ type: "identify", ts, ...who, props: { customer } });
+    const res = await fetch(`${options.edgeUrl}/api/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${options.apiKey ?? "demo-api-key"}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    return c.json({ edge: res.status }, 200);
+  });
   return shop;
+}
+
+const CATEGORY_COLOURS: Record<DemoProduct["category"], [string, string]> = {
+  rings: ["#f6e7c8", "#b8860b"],
+  earrings: ["#f8e4ec", "#b0476f"],
+  necklaces: ["#e6eef7", "#3f6fa5"],
+  watches: ["#e9ece9", "#4a5a4a"],
+};
+
+/** A simple picture of a product (a gem on its category's colour); the name is XML-escaped. */
+function productSvg(product: DemoProduct): string {
+  const [background, ink] = CATEGORY_COLOURS[product.category];
+  const name = product.name.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240" viewBox="0 0 240 240"><rect width="240" height="240" fill="${background}"/><polygon points="120,40 170,90 120,180 70,90" fill="${ink}" opacity=".85"/><polygon points="70,90 170,90 120,180" fill="${ink}"/><text x="120" y="215" text-anchor="middle" font-family="Georgia,serif" font-size="14" fill="#2b1d10">${name}</text></svg>`;
 }

@@ -4,10 +4,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
 import { seedCampaigns } from "./seed/campaigns";
 import { seedDemo } from "./seed/demo";
+import { seedHistory } from "./seed/history";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -48,12 +50,41 @@ async function withLocalDb<T>(persistTo: string, fn: (db: D1Database) => Promise
   }
 }
 
-export async function prepareLocalDatabase(persistTo: string, shopOrigins: string[]) {
+/** `demoOnly`: the demo site, its API key and customers, without campaigns and 30 days of history (faster). */
+export async function prepareLocalDatabase(
+  persistTo: string,
+  shopOrigins: string[],
+  options: { demoOnly?: boolean } = {},
+) {
   migrateLocal(persistTo);
   return withLocalDb(persistTo, async (db) => {
     const seeded = await seedDemo(db, { shopOrigins });
+    if (options.demoOnly) return seeded;
     await seedCampaigns(db, { shopUrl: shopOrigins[0] });
+    await seedHistory(db);
     return seeded;
+  });
+}
+
+/** True when nothing on this machine listens on `port` (127.0.0.1) right now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
   });
 }
 
@@ -62,30 +93,56 @@ export type RunningWorker = { url: string; process: ChildProcess; stop: () => Pr
 /** Starts `wrangler dev` (workerd, local D1, queues, cron) and resolves once /healthz answers. */
 export async function startWorker(opts: {
   port: number;
+  /** wrangler's devtools inspector otherwise takes 9229 and dies when another program holds it. */
+  inspectorPort: number;
   persistTo: string;
   quiet?: boolean;
   vars?: Record<string, string>;
+  /** Expose `/__scheduled` so the scheduled handler can be run on demand (scripts/dev-cron.ts). */
+  testScheduled?: boolean;
 }): Promise<RunningWorker> {
   const args = ["dev", "--port", String(opts.port), "--ip", "127.0.0.1", "--persist-to", opts.persistTo];
+  if (opts.testScheduled) args.push("--test-scheduled");
+  args.push("--inspector-port", String(opts.inspectorPort));
   args.push("--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${name}:${value}`);
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    stdio: opts.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so that stop() ends wrangler and the workerd processes it starts.
     detached: true,
   });
+  // Whatever way this process ends (a signal, process.exit from a library's own signal handler —
+  // miniflare's exit hook exits with 0 before ours runs —, an exception), the server goes with it:
+  // a left-over workerd would keep serving the port with stale code.
+  const endGroup = () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once("exit", endGroup);
+  // The last output is kept so that an early exit can say why (it used to print nothing).
   let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8_000);
+    if (!opts.quiet) process.stdout.write(chunk);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
   const url = `http://localhost:${opts.port}`;
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    if (child.exitCode !== null) {
+      throw new Error(
+        `wrangler dev exited early (code ${child.exitCode}). Its last output:\n${output.trim() || "(none)"}\n` +
+          "Check that nothing else serves this port and that `npm install` completed.",
+      );
+    }
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) break;
@@ -99,9 +156,10 @@ export async function startWorker(opts: {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((r) => child.once("exit", r));
     // wrangler starts workerd as a child: end the whole process group.
-    process.kill(-child.pid, "SIGTERM");
+    endGroup();
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
     if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+    process.off("exit", endGroup);
   };
   return { url, process: child, stop };
 }

@@ -6,24 +6,36 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { createAdminRoutes } from "../admin/app";
 import { adminApiRoutes } from "./admin-api/routes";
+import { reachRoutes } from "./audiences/reach-routes";
 import { audiencesRoutes } from "./audiences/routes";
 import { sessionApiAuth } from "./auth/session";
+import { catalogueRoutes } from "./catalogue/routes";
 import { clicksRoutes } from "./clicks/routes";
 import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { recentEventsRoutes } from "./collect/recent-routes";
 import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
 import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
+import { explainRoutes } from "./decide/explain-routes";
 import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
 import { healthRoutes } from "./health/routes";
+import { homeRoutes } from "./home/routes";
+import { identityRoutes } from "./identity/routes";
 import { importRoutes } from "./import/routes";
+import { servePrefixed } from "./lib/base-path";
 import { createRouter } from "./lib/router";
 import { privacyRoutes } from "./privacy/routes";
+import { rejectedEventsRoutes } from "./rejected-events/routes";
 import { reportsRoutes } from "./reports/routes";
 import { rulesRoutes } from "./rules/routes";
+import { tagRoutes } from "./rules/tag-routes";
+import { segmentCompatRoutes } from "./segment-compat/routes";
 import { segmentsRoutes } from "./segments/routes";
+import { segmentSizesRoutes } from "./segments/sizes-routes";
+import { serverEventsRoutes } from "./server-events/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
 import { handleWebhookBatch } from "./webhooks/deliver";
@@ -47,29 +59,41 @@ app.use(dbMiddleware);
 app.use("/api/v1/*", sessionApiAuth);
 
 app.route("/", healthRoutes);
+app.route("/", homeRoutes);
 app.route("/", sitesRoutes);
+app.route("/", identityRoutes);
 app.route("/", collectRoutes);
+app.route("/", serverEventsRoutes);
+app.route("/", segmentCompatRoutes);
+app.route("/", recentEventsRoutes);
 app.route("/", creativesRoutes);
 app.route("/", rulesRoutes);
+app.route("/", tagRoutes);
 app.route("/", couponsRoutes);
 app.route("/", syncRoutes);
 app.route("/", adminApiRoutes);
 app.route("/", reportsRoutes);
 app.route("/", createAdminRoutes(app));
 app.route("/", importRoutes);
+app.route("/", catalogueRoutes);
+app.route("/", segmentSizesRoutes);
 app.route("/", segmentsRoutes);
 app.route("/", decideRoutes);
+app.route("/", explainRoutes);
 app.route("/", clicksRoutes);
 app.route("/", audiencesRoutes);
+app.route("/", reachRoutes);
 app.route("/", webhooksRoutes);
 app.route("/", privacyRoutes);
+app.route("/", rejectedEventsRoutes);
 registerDocs(app);
 
 app.onError(onError);
 app.notFound(notFound);
 
 export default {
-  fetch: app.fetch,
+  // Under BASE_PATH (same-origin serving) every route also answers below the prefix.
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => servePrefixed(app.fetch, request, env, ctx),
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runScheduled(env, controller.scheduledTime));
   },

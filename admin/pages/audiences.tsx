@@ -1,42 +1,105 @@
-/** Audiences: size over time (SVG from the dated sizes), refresh, and export links per partner ID space. */
+/**
+ * Audiences: size over time (SVG from the dated sizes), what share each ID space reaches, refresh,
+ * and export links per ID space in each destination's layout.
+ */
 import type { Context } from "hono";
 import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
-import { FLASH, text } from "../forms";
+import { FLASH, failedHere, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
-import { ActionButton, can, Empty, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+import {
+  ActionButton,
+  type ActionFailure,
+  can,
+  Empty,
+  ErrorAlert,
+  Field,
+  formatTime,
+  Layout,
+  Notice,
+  ReadOnlyNote,
+  Select,
+} from "../ui";
 
 /** Typed by the API's kinds, so a kind added or renamed there fails the build here. */
 const KIND_LABELS: Record<AudienceKind, string> = {
   segment: "segment — everyone in a segment",
-  new_customers: 'new customers — params {"days": 28}',
-  cart_abandoners: 'cart abandoners — params {"hours": 24}',
-  dormant: 'dormant customers — params {"days": 180}',
-  cluster: 'cluster — params {"cluster": "rings"}',
-  lookalike: 'look-alikes — params {"threshold": 0.5}',
+  new_customers: "new customers — first order within “days”",
+  cart_abandoners: "cart abandoners — cart left for “hours”",
+  dormant: "dormant customers — no order for “days”",
+  cluster: "cluster — visitors of one “cluster”",
+  lookalike: "look-alikes — by “threshold” or “top”",
 };
+
+type AudienceForm = Record<"name" | "kind" | "segment_id" | "days" | "hours" | "cluster" | "threshold" | "top", string>;
+const PARAM_FIELDS = ["days", "hours", "cluster", "threshold", "top"] as const;
+
+/** Each kind's parameters from its own fields (empty: the API's default); the API validates them. */
+function paramsOf(v: AudienceForm): Record<string, unknown> {
+  const num = (raw: string) => (raw.trim() === "" ? undefined : Number(raw.trim().replace(",", ".")));
+  const defined = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).filter(([, value]) => value !== undefined));
+  switch (v.kind) {
+    case "new_customers":
+    case "dormant":
+      return defined({ days: num(v.days) });
+    case "cart_abandoners":
+      return defined({ hours: num(v.hours) });
+    case "cluster":
+      return { cluster: v.cluster.trim() };
+    case "lookalike":
+      return v.top.trim() ? { top: num(v.top) } : defined({ threshold: num(v.threshold) });
+    default:
+      return {};
+  }
+}
 const KINDS = Object.entries(KIND_LABELS).map(([value, label]) => ({ value, label }));
 
 type WithSizes = Audience & { sizes: { day: string; size: number }[] };
+type Reach = { members: number; spaces: { id_space: string; members: number; share: number; ids: number }[] };
 
-async function render(c: Context<AdminEnv>, view: { error?: string; exportUrl?: string } = {}) {
+/** Export links: each destination's file (README "Send audiences to your networks"). */
+const DESTINATIONS = [
+  { label: "Google Customer Match", query: "id_space=email_sha256&layout=google" },
+  { label: "Meta", query: "id_space=email_sha256&layout=meta" },
+  { label: "The Trade Desk (UID2)", query: "id_space=uid2_email&layout=ttd" },
+];
+
+function spaceLabel(space: string): string {
+  if (space === "tw") return "tagwerk IDs";
+  if (space === "email_sha256") return "hashed e-mail (Google, Meta)";
+  if (space === "uid2_email") return "UID2 e-mail (The Trade Desk)";
+  return `${space} (cookie-synced)`;
+}
+
+async function render(
+  c: Context<AdminEnv>,
+  view: { error?: string; exportUrl?: string; failed?: ActionFailure; values?: AudienceForm } = {},
+) {
   const api = c.var.api;
   const [{ audiences }, partners, segments] = await Promise.all([
     api.get<{ audiences: Audience[] }>("/api/v1/audiences"),
     api.call<{ partners: Partner[] }>("GET", "/api/v1/partners"),
     api.call<{ segments: Segment[] }>("GET", "/api/v1/segments"),
   ]);
-  const detailed = await Promise.all(audiences.map((a) => api.get<WithSizes>(`/api/v1/audiences/${a.id}`)));
-  const spaces = ["tw", ...(partners.ok ? partners.data.partners.map((p) => p.key) : [])];
+  const detailed = await Promise.all(
+    audiences.map(async (a) => ({
+      ...(await api.get<WithSizes>(`/api/v1/audiences/${a.id}`)),
+      reach: await api.get<Reach>(`/api/v1/audiences/${a.id}/reach`),
+    })),
+  );
+  const cookieSpaces = ["tw", ...(partners.ok ? partners.data.partners.map((p) => p.key) : [])];
+  const spaces = [...cookieSpaces, "email_sha256", "uid2_email"];
   const writable = can(c.var.role, "marketer");
+  const v = view.values;
   return c.html(
     <Layout title="Audiences" user={c.var.user} active="/admin/audiences">
       <h1>Audiences</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
-      <ErrorAlert message={view.error} />
+      {!v && <ErrorAlert message={view.error} />}
       {view.exportUrl && (
         <div class="alert ok" role="status">
           Signed export URL (valid 24 hours): <code class="secret">{view.exportUrl}</code>
@@ -54,8 +117,15 @@ async function render(c: Context<AdminEnv>, view: { error?: string; exportUrl?: 
             {a.name} <span class="muted">({a.kind})</span>
           </h2>
           <p>
-            <strong>{a.size ?? 0}</strong> members · refreshed {formatTime(a.refreshed_at)}
+            <strong>{a.size ?? 0}</strong> visitors (browsers, the IDs an export lists) · refreshed{" "}
+            {formatTime(a.refreshed_at)}
           </p>
+          {a.kind === "lookalike" && (
+            <p class="muted">
+              Refresh now retrains the look-alike model on customers won through display or a banner click and rescores
+              every visitor without a purchase before it counts the members.
+            </p>
+          )}
           {a.sizes.length > 0 ? (
             <LineChart
               title={`Size of ${a.name} over time`}
@@ -65,13 +135,37 @@ async function render(c: Context<AdminEnv>, view: { error?: string; exportUrl?: 
           ) : (
             <p class="muted">No sizes recorded yet: refresh it (the cron does so every 15 minutes).</p>
           )}
+          <table>
+            <caption>Reachable per ID space (what a network can match)</caption>
+            <thead>
+              <tr>
+                <th scope="col">ID space</th>
+                <th scope="col">Members</th>
+                <th scope="col">Share</th>
+                <th scope="col">IDs exported</th>
+              </tr>
+            </thead>
+            <tbody>
+              {a.reach.spaces.map((r) => (
+                <tr>
+                  <td>{spaceLabel(r.id_space)}</td>
+                  <td>{r.members}</td>
+                  <td>{`${Math.round(r.share * 100)} %`}</td>
+                  <td>{r.ids}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
           <p>
             Export (CSV):{" "}
-            {spaces.map((space) => (
+            {cookieSpaces.map((space) => (
               <>
-                <a href={`/api/v1/audiences/${a.id}/export?format=csv&id_space=${space}`}>
-                  {space === "tw" ? "tagwerk IDs" : space}
-                </a>{" "}
+                <a href={`/api/v1/audiences/${a.id}/export?format=csv&id_space=${space}`}>{spaceLabel(space)}</a>{" "}
+              </>
+            ))}
+            {DESTINATIONS.map((d) => (
+              <>
+                <a href={`/api/v1/audiences/${a.id}/export?format=csv&${d.query}`}>{d.label}</a>{" "}
               </>
             ))}
           </p>
@@ -95,28 +189,69 @@ async function render(c: Context<AdminEnv>, view: { error?: string; exportUrl?: 
                 label="Delete"
                 danger
                 accessibleLabel={`Delete ${a.name}`}
+                failed={view.failed}
               />
             </div>
           )}
         </section>
       ))}
       {writable && (
-        <form method="post" action="/admin/audiences" class="card">
+        <form method="post" action="/admin/audiences" class="card" id="audience-form">
           <h2>New audience</h2>
+          {v && <ErrorAlert message={view.error} />}
           <div class="grid">
-            <Field label="Name" name="name" required />
-            <Select label="Kind" name="kind" value="new_customers" options={KINDS} />
+            <Field label="Name" name="name" value={v?.name} required />
+            <Select label="Kind" name="kind" value={v?.kind || "new_customers"} options={KINDS} />
             <Select
               label="Segment (kind segment)"
               name="segment_id"
-              value=""
+              value={v?.segment_id ?? ""}
               options={[
                 { value: "", label: "—" },
                 ...(segments.ok ? segments.data.segments : []).map((s) => ({ value: s.id, label: s.name })),
               ]}
             />
-            <Field label="Parameters (JSON)" name="params" value="{}" hint='e.g. {"days": 28}' />
           </div>
+          <fieldset class="grid params">
+            <legend>Parameters — only the kind's own are used; empty takes the default</legend>
+            <Field
+              label="Days (new customers, dormant)"
+              name="days"
+              type="number"
+              min="1"
+              max="3650"
+              value={v?.days}
+              hint="New customers: 28; dormant: 180"
+            />
+            <Field
+              label="Hours (cart abandoners)"
+              name="hours"
+              type="number"
+              min="1"
+              max="8760"
+              value={v?.hours}
+              hint="Default 24"
+            />
+            <Field label="Cluster (cluster)" name="cluster" value={v?.cluster} hint="e.g. rings" />
+            <Field
+              label="Threshold (look-alikes)"
+              name="threshold"
+              type="number"
+              step="0.01"
+              min="0"
+              max="1"
+              value={v?.threshold}
+              hint="0..1, default 0.5"
+            />
+            <Field
+              label="Top (look-alikes)"
+              name="top"
+              type="number"
+              min="1"
+              value={v?.top}
+              hint="The N most likely instead of a threshold"
+            />
+          </fieldset>
           <div class="actions">
             <button type="submit">Create audience</button>
           </div>
@@ -132,21 +267,17 @@ export function audiencePages(app: AdminApp) {
 
   app.post("/admin/audiences", async (c) => {
     const form = await c.req.parseBody();
-    let params: unknown;
-    try {
-      params = JSON.parse(text(form, "params") || "{}");
-    } catch {
-      return render(c, { error: 'params: must be a JSON object, e.g. {"days": 28}' });
-    }
-    const segmentId = text(form, "segment_id");
+    const values = Object.fromEntries(
+      (["name", "kind", "segment_id", ...PARAM_FIELDS] as const).map((name) => [name, text(form, name)]),
+    ) as AudienceForm;
     const json = {
-      name: text(form, "name"),
-      kind: text(form, "kind"),
-      params,
-      ...(segmentId ? { segment_id: Number(segmentId) } : {}),
+      name: values.name,
+      kind: values.kind,
+      params: paramsOf(values),
+      ...(values.segment_id ? { segment_id: Number(values.segment_id) } : {}),
     };
     const result = await c.var.api.call("POST", "/api/v1/audiences", { json });
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { values, error: result.error.message });
     return c.redirect("/admin/audiences?done=created", 303);
   });
 
@@ -167,7 +298,7 @@ export function audiencePages(app: AdminApp) {
 
   app.post("/admin/audiences/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/audiences/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
     return c.redirect("/admin/audiences?done=deleted", 303);
   });
 }

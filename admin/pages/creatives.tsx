@@ -6,12 +6,23 @@
  * page's policy and lose the creative's inline styles.
  */
 import type { Context } from "hono";
-import { html, raw } from "hono/html";
 import type { AdminEnv } from "../api";
-import { type AdminApp, PREVIEW_FRAME_PATH } from "../app";
-import { FLASH, type FormData, numberOrNull, text } from "../forms";
+import type { AdminApp } from "../app";
+import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
+import { creativeFrame, frameMessage, PREVIEW_FRAME_PATH } from "../frame";
 import type { Creative } from "../types";
-import { ActionButton, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+import {
+  ActionButton,
+  type ActionFailure,
+  can,
+  Empty,
+  ErrorAlert,
+  Field,
+  Layout,
+  Notice,
+  ReadOnlyNote,
+  Select,
+} from "../ui";
 
 const EXAMPLE_TEMPLATE = `<a href="{{click_url}}" style="display:block;width:300px;height:250px;background:#fbeff2;color:#3a1020;font-family:sans-serif;text-decoration:none;padding:24px;box-sizing:border-box">
   <strong style="font-size:22px">We miss you!</strong>
@@ -63,7 +74,10 @@ function bodyOf(form: FormData): { values: Values; json?: Record<string, unknown
   return { values, json };
 }
 
-async function render(c: Context<AdminEnv>, view: { creative?: Creative; values?: Values; error?: string } = {}) {
+async function render(
+  c: Context<AdminEnv>,
+  view: { creative?: Creative; values?: Values; error?: string; failed?: ActionFailure } = {},
+) {
   const list = await c.var.api.get<{ creatives: Creative[] }>("/api/v1/creatives");
   const writable = can(c.var.role, "marketer");
   const v = view.values ?? valuesOf(view.creative);
@@ -103,6 +117,7 @@ async function render(c: Context<AdminEnv>, view: { creative?: Creative; values?
                         label="Delete"
                         danger
                         accessibleLabel={`Delete creative ${cr.name}`}
+                        failed={view.failed}
                       />
                     )}
                   </td>
@@ -209,9 +224,6 @@ async function render(c: Context<AdminEnv>, view: { creative?: Creative; values?
   );
 }
 
-const FRAME_CSP =
-  "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; font-src https: data:; sandbox; frame-ancestors 'self'";
-
 export function creativePages(app: AdminApp) {
   app.get("/admin/creatives", (c) => render(c));
 
@@ -240,14 +252,12 @@ export function creativePages(app: AdminApp) {
 
   app.post("/admin/creatives/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/creatives/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
     return c.redirect("/admin/creatives?done=deleted", 303);
   });
 
   app.post(PREVIEW_FRAME_PATH, async (c) => {
     const { json, error } = bodyOf(await c.req.parseBody());
-    c.header("Content-Security-Policy", FRAME_CSP);
-    c.header("Cache-Control", "no-store");
     const result = json
       ? await c.var.api.call<{ format: string; body: string | Record<string, unknown> }>(
           "POST",
@@ -263,23 +273,7 @@ export function creativePages(app: AdminApp) {
           },
         )
       : null;
-    if (!result?.ok) {
-      const message = error ?? (result ? result.error.message : "Invalid creative");
-      return c.html(
-        html`<!doctype html><meta charset="utf-8"><body style="font:14px sans-serif;color:#b3261e;margin:8px">${message}</body>`,
-        400,
-      );
-    }
-    const { format, body } = result.data;
-    if (format === "svg") return c.body(String(body), 200, { "Content-Type": "image/svg+xml; charset=utf-8" });
-    if (format === "json") {
-      return c.html(
-        html`<!doctype html><meta charset="utf-8"><pre style="margin:8px;font:12px monospace">${JSON.stringify(body, null, 2)}</pre>`,
-      );
-    }
-    // The rendered creative is the decision path's output: its values are already escaped.
-    return c.html(
-      html`<!doctype html><meta charset="utf-8"><style>html,body{margin:0}</style><body>${raw(String(body))}</body>`,
-    );
+    if (!result?.ok) return frameMessage(c, error ?? (result ? result.error.message : "Invalid creative"));
+    return creativeFrame(c, result.data.format, result.data.body);
   });
 }

@@ -2,9 +2,21 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, text } from "../forms";
+import { FLASH, failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
-import { ActionButton, can, Empty, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+import {
+  ActionButton,
+  type ActionFailure,
+  can,
+  Empty,
+  ErrorAlert,
+  Field,
+  formatTime,
+  Layout,
+  Notice,
+  ReadOnlyNote,
+  Select,
+} from "../ui";
 
 type Delivery = {
   id: number;
@@ -15,7 +27,10 @@ type Delivery = {
   delivered_at: number | null;
 };
 
-async function render(c: Context<AdminEnv>, view: { error?: string; secret?: string } = {}) {
+/** A refused webhook keeps what was typed and shows the reason inside its own form. */
+type View = { error?: string; secret?: string; failed?: ActionFailure; webhook?: { url: string; segment_id: string } };
+
+async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
   const [{ partners }, webhooks, segments] = await Promise.all([
     api.get<{ partners: Partner[] }>("/api/v1/partners"),
@@ -33,7 +48,7 @@ async function render(c: Context<AdminEnv>, view: { error?: string; secret?: str
       <h1>Partners &amp; webhooks</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
-      <ErrorAlert message={view.error} />
+      {!view.webhook && <ErrorAlert message={view.error} />}
       <h2>Partners</h2>
       {partners.length === 0 ? (
         <Empty>No partners yet. Add your display network below; its pixel then calls /sync to link its user IDs.</Empty>
@@ -63,6 +78,7 @@ async function render(c: Context<AdminEnv>, view: { error?: string; secret?: str
                         label="Delete"
                         danger
                         accessibleLabel={`Delete partner ${p.name}`}
+                        failed={view.failed}
                       />
                     )}
                   </td>
@@ -144,18 +160,35 @@ async function render(c: Context<AdminEnv>, view: { error?: string; secret?: str
                 </table>
               </div>
             )}
-            {writable && <ActionButton action={`/admin/webhooks/${w.id}/delete`} label="Delete webhook" danger />}
+            {writable && (
+              <ActionButton
+                action={`/admin/webhooks/${w.id}/delete`}
+                label="Delete webhook"
+                accessibleLabel={`Delete the webhook to ${w.url}`}
+                danger
+                failed={view.failed}
+              />
+            )}
           </section>
         );
       })}
       {writable && webhooks.ok && (
-        <form method="post" action="/admin/webhooks" class="card">
+        <form method="post" action="/admin/webhooks" class="card" id="webhook-form">
           <h3>Add a webhook</h3>
+          {view.webhook && <ErrorAlert message={view.error} />}
           <div class="grid">
-            <Field label="URL" name="url" type="url" required hint="https; receives a signed POST per segment entry" />
+            <Field
+              label="URL"
+              name="url"
+              type="url"
+              value={view.webhook?.url}
+              required
+              hint="https; receives a signed POST per segment entry"
+            />
             <Select
               label="Segment"
               name="segment_id"
+              value={view.webhook?.segment_id}
               options={segmentList.map((s) => ({ value: s.id, label: s.name }))}
               required
             />
@@ -185,21 +218,25 @@ export function partnerPages(app: AdminApp) {
 
   app.post("/admin/partners/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/partners/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
     return c.redirect("/admin/partners?done=deleted", 303);
   });
 
   app.post("/admin/webhooks", async (c) => {
     const form = await c.req.parseBody();
-    const json = { url: text(form, "url"), segment_id: Number(text(form, "segment_id")) };
+    const webhook = { url: text(form, "url").trim(), segment_id: text(form, "segment_id") };
+    if (!/^[0-9]+$/.test(webhook.segment_id)) {
+      return render(c, { webhook, error: "Choose the segment whose entries the webhook receives." });
+    }
+    const json = { url: webhook.url, segment_id: Number(webhook.segment_id) };
     const result = await c.var.api.call<{ secret: string }>("POST", "/api/v1/webhooks", { json });
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { webhook, error: result.error.message });
     return render(c, { secret: result.data.secret });
   });
 
   app.post("/admin/webhooks/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/webhooks/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
     return c.redirect("/admin/partners?done=deleted", 303);
   });
 

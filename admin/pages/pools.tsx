@@ -2,11 +2,37 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, numberOrNull, text } from "../forms";
+import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
 import type { Pool } from "../types";
-import { ActionButton, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+import {
+  ActionButton,
+  type ActionFailure,
+  can,
+  Empty,
+  ErrorAlert,
+  Field,
+  Layout,
+  Notice,
+  ReadOnlyNote,
+  Select,
+} from "../ui";
 
-async function render(c: Context<AdminEnv>, view: { error?: string; uploaded?: string; status?: 200 | 400 } = {}) {
+type PoolValues = { name: string; kind: string; prefix: string; valid_days: number | null; discount: string };
+
+function poolFromForm(form: FormData): PoolValues {
+  return {
+    name: text(form, "name"),
+    kind: text(form, "kind"),
+    prefix: text(form, "prefix").trim().toUpperCase(),
+    valid_days: numberOrNull(form, "valid_days") ?? 30,
+    discount: text(form, "discount"),
+  };
+}
+
+type View = { error?: string; uploaded?: string; status?: 200 | 400; values?: PoolValues; failed?: ActionFailure };
+
+async function render(c: Context<AdminEnv>, view: View = {}) {
+  const v = view.values;
   const { pools } = await c.var.api.get<{ pools: Pool[] }>("/api/v1/pools");
   const writable = can(c.var.role, "marketer");
   return c.html(
@@ -14,7 +40,7 @@ async function render(c: Context<AdminEnv>, view: { error?: string; uploaded?: s
       <h1>Coupon pools</h1>
       <Notice message={view.uploaded ?? FLASH[c.req.query("done") ?? ""]} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
-      <ErrorAlert message={view.error} />
+      {!v && <ErrorAlert message={view.error} />}
       {pools.length === 0 ? (
         <Empty>
           No coupon pools yet. Create a <strong>generated</strong> pool (codes are made per visitor on first claim) or a{" "}
@@ -66,6 +92,7 @@ async function render(c: Context<AdminEnv>, view: { error?: string; uploaded?: s
                         label="Delete"
                         danger
                         accessibleLabel={`Delete pool ${p.name}`}
+                        failed={view.failed}
                       />
                     )}
                   </td>
@@ -76,22 +103,28 @@ async function render(c: Context<AdminEnv>, view: { error?: string; uploaded?: s
         </div>
       )}
       {writable && (
-        <form method="post" action="/admin/pools" class="card">
+        <form method="post" action="/admin/pools" class="card" id="pool-form">
           <h2>New pool</h2>
+          {v && <ErrorAlert message={view.error} />}
           <div class="grid">
-            <Field label="Name" name="name" required />
+            <Field label="Name" name="name" value={v?.name} required />
             <Select
               label="Kind"
               name="kind"
-              value="generated"
+              value={v?.kind || "generated"}
               options={[
                 { value: "generated", label: "generated — codes made on first claim" },
                 { value: "list", label: "list — upload your own codes" },
               ]}
             />
-            <Field label="Prefix" name="prefix" hint="Generated codes start with it, e.g. COMEBACK-" />
-            <Field label="Valid for (days)" name="valid_days" type="number" min="1" value={30} />
-            <Field label="Discount" name="discount" hint="Shown as {{discount}}, e.g. 10 %" />
+            <Field
+              label="Prefix"
+              name="prefix"
+              value={v?.prefix}
+              hint="Generated codes start with it, e.g. COMEBACK-"
+            />
+            <Field label="Valid for (days)" name="valid_days" type="number" min="1" value={v?.valid_days ?? 30} />
+            <Field label="Discount" name="discount" value={v?.discount} hint="Shown as {{discount}}, e.g. 10 %" />
           </div>
           <div class="actions">
             <button type="submit">Create pool</button>
@@ -107,17 +140,9 @@ export function poolPages(app: AdminApp) {
   app.get("/admin/pools", (c) => render(c));
 
   app.post("/admin/pools", async (c) => {
-    const form = await c.req.parseBody();
-    const result = await c.var.api.call("POST", "/api/v1/pools", {
-      json: {
-        name: text(form, "name"),
-        kind: text(form, "kind"),
-        prefix: text(form, "prefix").trim().toUpperCase(),
-        valid_days: numberOrNull(form, "valid_days") ?? 30,
-        discount: text(form, "discount"),
-      },
-    });
-    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    const values = poolFromForm(await c.req.parseBody());
+    const result = await c.var.api.call("POST", "/api/v1/pools", { json: values });
+    if (!result.ok) return render(c, { error: result.error.message, values, status: 400 });
     return c.redirect("/admin/pools?done=created", 303);
   });
 
@@ -139,7 +164,7 @@ export function poolPages(app: AdminApp) {
 
   app.post("/admin/pools/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/pools/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message, status: 400 });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message), status: 400 });
     return c.redirect("/admin/pools?done=deleted", 303);
   });
 }

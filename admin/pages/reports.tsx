@@ -4,7 +4,7 @@
  * impressions and clicks per day as an SVG chart.
  */
 import type { Context } from "hono";
-import type { Report } from "../../worker/reports/reports";
+import { MAX_DAYS, type Report } from "../../worker/reports/reports";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
@@ -12,32 +12,62 @@ import type { Rule } from "../types";
 import { Empty, Layout, percent } from "../ui";
 
 const DAY = 86_400_000;
-const isDate = (s: string | undefined) => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s);
 
-/** The period as the form shows it (inclusive dates) and as the API takes it (exclusive end). */
-function period(c: Context<AdminEnv>) {
+/** A real calendar day as `YYYY-MM-DD` (2026-02-30 is not one). */
+const isDate = (s: string | undefined): s is string =>
+  !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(Date.parse(s)).toISOString().slice(0, 10) === s;
+
+type Period = { fromDate: string; toDate: string; query: string; error?: string };
+
+/**
+ * The period as the form shows it (inclusive dates) and as the API takes it (exclusive end).
+ * Dates the API would refuse are refused here, with the reason beside the date fields.
+ */
+function period(c: Context<AdminEnv>): Period {
   const today = new Date().toISOString().slice(0, 10);
-  const toDate = isDate(c.req.query("to")) ? (c.req.query("to") as string) : today;
-  const fromDate = isDate(c.req.query("from"))
-    ? (c.req.query("from") as string)
-    : new Date(Date.parse(toDate) - 29 * DAY).toISOString().slice(0, 10);
+  const [from, to] = [c.req.query("from"), c.req.query("to")];
+  const bad = (field: string, value: string) => `${field}: “${value.slice(0, 40)}” is not a date (YYYY-MM-DD).`;
+  let error: string | undefined;
+  if (to && !isDate(to)) error = bad("To", to);
+  else if (from && !isDate(from)) error = bad("From", from);
+  const toDate = isDate(to) ? to : today;
+  const fromDate = isDate(from) ? from : new Date(Date.parse(toDate) - 29 * DAY).toISOString().slice(0, 10);
+  const days = (Date.parse(toDate) - Date.parse(fromDate)) / DAY + 1;
+  if (!error && days < 1) error = "From must be on or before To.";
+  if (!error && days > MAX_DAYS) error = `A report covers at most ${MAX_DAYS} days; this period has ${days}.`;
   const apiTo = new Date(Date.parse(toDate) + DAY).toISOString().slice(0, 10);
-  return { fromDate, toDate, query: `from=${fromDate}&to=${apiTo}` };
+  return { fromDate, toDate, query: `from=${fromDate}&to=${apiTo}`, error };
 }
 
-const PeriodForm = ({ action, fromDate, toDate }: { action: string; fromDate: string; toDate: string }) => (
+const PeriodForm = ({ action, fromDate, toDate, error }: { action: string } & Omit<Period, "query">) => (
   <form method="get" action={action} class="card actions">
     <div class="field">
       <label for="f-from">From</label>
-      <input id="f-from" type="date" name="from" value={fromDate} />
+      <input id="f-from" type="date" name="from" value={fromDate} aria-describedby="period-error" />
     </div>
     <div class="field">
       <label for="f-to">To (inclusive)</label>
-      <input id="f-to" type="date" name="to" value={toDate} />
+      <input id="f-to" type="date" name="to" value={toDate} aria-describedby="period-error" />
     </div>
     <button type="submit">Show</button>
+    {error && (
+      <div class="field-error" id="period-error" role="alert">
+        {error}
+      </div>
+    )}
   </form>
 );
+
+/** The reports page with only the period form and why the period was refused (400, nothing queried). */
+function badPeriod(c: Context<AdminEnv>, action: string, p: Period) {
+  return c.html(
+    <Layout title="Reports" user={c.var.user} active="/admin/reports">
+      <h1>Reports</h1>
+      <PeriodForm action={action} {...p} />
+    </Layout>,
+    400,
+  );
+}
 
 const money = (x: number) => x.toFixed(2);
 const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} pts`;
@@ -150,6 +180,7 @@ const Detail = ({ title, r }: { title: string; r: Report }) => (
 export function reportPages(app: AdminApp) {
   app.get("/admin/reports", async (c) => {
     const p = period(c);
+    if (p.error) return badPeriod(c, "/admin/reports", p);
     const api = c.var.api;
     const { rules } = await api.get<{ rules: Rule[] }>("/api/v1/rules");
     const placements = [...new Set(rules.map((r) => r.placement))].sort();
@@ -200,6 +231,7 @@ export function reportPages(app: AdminApp) {
   app.get("/admin/reports/rules/:id{[0-9]+}", async (c) => {
     const p = period(c);
     const id = c.req.param("id");
+    if (p.error) return badPeriod(c, `/admin/reports/rules/${id}`, p);
     const [rule, report] = await Promise.all([
       c.var.api.get<Rule>(`/api/v1/rules/${id}`),
       c.var.api.get<Report>(`/api/v1/reports/rules/${id}?${p.query}`),
@@ -218,6 +250,7 @@ export function reportPages(app: AdminApp) {
   app.get("/admin/reports/placements/:placement{[A-Za-z0-9_-]+}", async (c) => {
     const p = period(c);
     const placement = c.req.param("placement");
+    if (p.error) return badPeriod(c, `/admin/reports/placements/${placement}`, p);
     const report = await c.var.api.get<Report>(`/api/v1/reports/placements/${placement}?${p.query}`);
     return c.html(
       <Layout title={`Report: ${placement}`} user={c.var.user} active="/admin/reports">

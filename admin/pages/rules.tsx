@@ -5,10 +5,11 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { checked, FLASH, type FormData, numberOrNull, text, toLocalInput, utcIso } from "../forms";
+import { checked, FLASH, type FormData, failedHere, numberOrNull, text, toLocalInput, utcIso } from "../forms";
 import type { Creative, Pool, Rule, Segment } from "../types";
 import {
   ActionButton,
+  type ActionFailure,
   Check,
   can,
   Empty,
@@ -20,6 +21,8 @@ import {
   ReadOnlyNote,
   Select,
 } from "../ui";
+import { FallbackForm, loadFallbacks } from "./fallback";
+import { placementTagPath } from "./placement-tag";
 
 function ruleFromForm(form: FormData) {
   const optionalId = (name: string) => (text(form, name) ? Number(text(form, name)) : null);
@@ -67,13 +70,17 @@ function byPlacement(rules: Rule[]): Map<string, Rule[]> {
   return groups;
 }
 
-async function render(c: Context<AdminEnv>, view: { rule?: Rule; values?: Partial<Values>; error?: string } = {}) {
+async function render(
+  c: Context<AdminEnv>,
+  view: { rule?: Rule; values?: Partial<Values>; error?: string; failed?: ActionFailure } = {},
+) {
   const { rules, creatives, segments, pools } = await loadAll(c);
   const writable = can(c.var.role, "marketer");
   const v: Partial<Values> = view.values ?? view.rule ?? { priority: 100, enabled: true, placement: "home-hero" };
   const name = (list: { id: number; name: string }[], id: number | null, none: string) =>
     id == null ? none : (list.find((x) => x.id === id)?.name ?? `#${id}`);
   const groups = byPlacement(rules);
+  const fallbacks = await loadFallbacks(c, [...groups.keys()]);
   return c.html(
     <Layout title="Rules" user={c.var.user} active="/admin/rules">
       <h1>Rules</h1>
@@ -94,7 +101,10 @@ async function render(c: Context<AdminEnv>, view: { rule?: Rule; values?: Partia
       {[...groups].map(([placement, list]) => (
         <section class="card">
           <h2>
-            Placement <code>{placement}</code>
+            Placement <code>{placement}</code>{" "}
+            <a class="button secondary small" href={placementTagPath(placement)}>
+              Get tag
+            </a>
           </h2>
           <div class="table-wrap">
             <table>
@@ -166,6 +176,7 @@ async function render(c: Context<AdminEnv>, view: { rule?: Rule; values?: Partia
                             label="Delete"
                             danger
                             accessibleLabel={`Delete ${r.name}`}
+                            failed={view.failed}
                           />
                         </>
                       )}
@@ -176,17 +187,7 @@ async function render(c: Context<AdminEnv>, view: { rule?: Rule; values?: Partia
             </table>
           </div>
           {writable && creatives.length > 0 && (
-            <form method="post" action={`/admin/placements/${placement}/fallback`} class="actions">
-              <label for={`fallback-${placement}`}>Fallback creative (no match, holdout, faults)</label>
-              <select id={`fallback-${placement}`} name="creative_id">
-                {creatives.map((cr) => (
-                  <option value={String(cr.id)}>{cr.name}</option>
-                ))}
-              </select>
-              <button type="submit" class="secondary">
-                Set fallback
-              </button>
-            </form>
+            <FallbackForm placement={placement} current={fallbacks.get(placement) ?? null} creatives={creatives} />
           )}
         </section>
       ))}
@@ -344,12 +345,13 @@ export function rulePages(app: AdminApp) {
 
   app.post("/admin/rules/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/rules/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
     return c.redirect("/admin/rules?done=deleted", 303);
   });
 
   app.post("/admin/placements/:placement/fallback", async (c) => {
     const form = await c.req.parseBody();
+    if (!text(form, "creative_id")) return render(c, { error: "Choose the fallback creative first." });
     const result = await c.var.api.call(
       "PUT",
       `/api/v1/placements/${encodeURIComponent(c.req.param("placement"))}/fallback`,

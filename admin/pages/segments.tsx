@@ -4,20 +4,69 @@
  * saving shows the same error, and the edit page shows the count.
  */
 import type { Context } from "hono";
+import type { SegmentSizeDay } from "../../worker/segments/sizes";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, text } from "../forms";
+import { FLASH, failedHere, text } from "../forms";
 import type { Segment } from "../types";
-import { ActionButton, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote } from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote } from "../ui";
 
 const EXAMPLE = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 
-type EditorView = { segment?: Segment; values?: { name: string; expression: string }; error?: string };
+/** A small line of the daily visitor counts and the change since the first recorded day. */
+const Trend = ({ days }: { days: SegmentSizeDay[] }) => {
+  if (days.length === 0) return <span class="muted">not counted yet</span>;
+  const first = days[0];
+  const last = days[days.length - 1];
+  const change = last.visitors - first.visitors;
+  const max = Math.max(1, ...days.map((d) => d.visitors));
+  const x = (i: number) => (days.length === 1 ? 40 : (i * 80) / (days.length - 1));
+  const points = days.map((d, i) => `${x(i).toFixed(1)},${(22 - (d.visitors / max) * 20).toFixed(1)}`).join(" ");
+  return (
+    <span class="trend">
+      <svg
+        width="80"
+        height="24"
+        viewBox="0 0 80 24"
+        role="img"
+        aria-label={`visitors per day: ${days.map((d) => `${d.day} ${d.visitors}`).join(", ")}`}
+      >
+        <polyline
+          points={days.length === 1 ? `0,${points.split(",")[1]} 80,${points.split(",")[1]}` : points}
+          fill="none"
+          stroke="#2a5bd7"
+          stroke-width="2"
+        />
+      </svg>{" "}
+      <span class="muted small">
+        {change === 0 ? "±0" : change > 0 ? `+${change}` : String(change)} since {first.day}
+      </span>
+    </span>
+  );
+};
+
+type EditorView = {
+  segment?: Segment;
+  values?: { name: string; expression: string };
+  error?: string;
+  failed?: ActionFailure;
+};
 
 async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 | 400 = 200) {
   const api = c.var.api;
   const list = await api.call<{ segments: Segment[] }>("GET", "/api/v1/segments");
   const segments = list.ok ? list.data.segments : [];
+  // Each segment's current size, from the same preview the editor uses (one SQL count each).
+  const sizes = await Promise.all(
+    segments.map(async (s) => {
+      const r = await api.call<{ visitors: number; customers: number }>("POST", "/api/v1/segments/preview", {
+        json: { expression: s.expression },
+      });
+      return r.ok ? r.data : null;
+    }),
+  );
+  const trends = await api.call<{ sizes: Record<string, SegmentSizeDay[]> }>("GET", "/api/v1/segments/sizes");
+  const history = trends.ok ? trends.data.sizes : {};
   const writable = can(c.var.role, "marketer");
   const values = view.values ?? { name: view.segment?.name ?? "", expression: view.segment?.expression ?? "" };
   let count = "";
@@ -45,17 +94,25 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
               <tr>
                 <th>Name</th>
                 <th>Expression</th>
+                <th class="num">Visitors</th>
+                <th class="num">Customers</th>
+                <th>Visitors, last 30 days</th>
                 <th>Actions</th>
               </tr>
             </thead>
             <tbody>
-              {segments.map((s) => (
+              {segments.map((s, i) => (
                 <tr>
                   <td>
                     <a href={`/admin/segments/${s.id}`}>{s.name}</a>
                   </td>
                   <td>
                     <code>{s.expression}</code>
+                  </td>
+                  <td class="num">{sizes[i]?.visitors ?? "—"}</td>
+                  <td class="num">{sizes[i]?.customers ?? "—"}</td>
+                  <td>
+                    <Trend days={history[s.id] ?? []} />
                   </td>
                   <td>
                     {writable && (
@@ -64,6 +121,7 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
                         label="Delete"
                         danger
                         accessibleLabel={`Delete segment ${s.name}`}
+                        failed={view.failed}
                       />
                     )}
                   </td>
@@ -71,6 +129,12 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
               ))}
             </tbody>
           </table>
+          <p class="muted" id="visitors-vs-customers">
+            <strong>Visitors</strong> are browsers (cookies) in the segment now: who can be shown a banner or put on an
+            audience list. <strong>Customers</strong> are CRM records in it, linked to a browser or not yet: who the
+            segment means, whether or not they have visited. One customer on two devices is one customer and two
+            visitors. The trend is the count the scheduled refresh takes every 15 minutes, one figure per day.
+          </p>
         </div>
       )}
       <form method="post" action={action} class="card" id="segment-form">
@@ -90,8 +154,9 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
             {values.expression}
           </textarea>
           <span class="hint" id="expression-hint">
-            Fields like gender, lifetime_revenue, orders, days_since_last_order, coupons_redeemed, cluster,
-            interest("rings"), cart_items; operators and, or, not, =, !=, &lt;, &gt;=, in, contains.
+            Fields like gender, lifetime_revenue, orders, days_since_last_order (whole days, 0 = today),
+            coupons_redeemed, cluster, interest("rings", 30), event("newsletter_signup", 7), purchases(30), acquisition,
+            cart_items; windows up to 90 days; operators and, or, not, =, !=, &lt;, &gt;=, in, contains.
           </span>
           <div class="field-error" id="expression-error" aria-live="assertive">
             {view.error ?? ""}
@@ -146,7 +211,7 @@ export function segmentPages(app: AdminApp) {
 
   app.post("/admin/segments/:id{[0-9]+}/delete", async (c) => {
     const result = await c.var.api.call("DELETE", `/api/v1/segments/${c.req.param("id")}`);
-    if (!result.ok) return render(c, { error: result.error.message }, 400);
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) }, 400);
     return c.redirect("/admin/segments?done=deleted", 303);
   });
 }

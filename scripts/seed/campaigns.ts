@@ -9,7 +9,9 @@
  *   30 earrings banner                cluster = "earrings"                   (3 a day per visitor)
  *   40 chronograph banner             cluster = "watches"
  *   50 acquisition banner             not (days_since_first_order <= 28)     (new customers excluded)
- * and a house banner as the placement's fallback.
+ * and a house banner as the placement's fallback. The shop's other slots — `category-top`,
+ * `product-side` and `cart` — show a product spotlight as their fallback: the visitor's last cart
+ * item, else the newest product of their top interest, with its picture and page from the catalogue.
  */
 import { and, eq } from "drizzle-orm";
 import { createCreative } from "../../worker/creatives/creatives";
@@ -19,6 +21,7 @@ import type { Db } from "../../worker/env";
 import { createRule, setFallback } from "../../worker/rules/rules";
 
 export const DEMO_PLACEMENT = "home-hero";
+const PRODUCT_PLACEMENTS = ["category-top", "product-side", "cart"] as const;
 
 const BOX =
   "display:block;box-sizing:border-box;width:300px;height:250px;padding:18px;text-decoration:none;font:15px/1.4 Georgia,serif";
@@ -76,14 +79,15 @@ export async function seedCampaigns(
   const creative = async (name: string, template: string, path: string) =>
     (await idByName(db, creatives, site.id, name)) ??
     (
-      await createCreative(db, site.id, {
-        name,
-        format: "html",
-        template,
-        width: 300,
-        height: 250,
-        landing_url: landing(path),
-      })
+      await createCreative(
+        db,
+        site.id,
+        { name, format: "html", template, width: 300, height: 250, landing_url: landing(path) },
+        Date.now(),
+        // HTMLRewriter (the markup allow-list's parser) exists only in workerd; `npm run dev`
+        // seeds from Node. In workerd (test/decide/scenarios.test.ts) the real policy runs.
+        typeof HTMLRewriter === "undefined" ? async () => {} : undefined,
+      )
     ).id;
 
   const s = DEMO_CAMPAIGNS.segments;
@@ -126,6 +130,11 @@ export async function seedCampaigns(
     acquisitionCreative: await creative(
       "Acquisition banner",
       banner("#f4f1ea", "Maison Bijou", "Fine jewellery, made in Pforzheim. Free engraving on your first order."),
+      "/",
+    ),
+    productCreative: await creative(
+      "Product spotlight",
+      `<a href="{{click_url}}" style="${BOX};background:#fffaf3;color:#2b1d10">{{#product_image}}<img src="{{product_image}}" alt="" width="150" height="150" style="display:block;margin:0 auto 6px"><strong>{{product_name}}</strong><br>{{product_price}} EUR{{/product_image}}{{^product_image}}<strong style="font-size:20px">Maison Bijou</strong><p>Rings, earrings, necklaces and watches.</p>{{/product_image}}</a>`,
       "/",
     ),
     houseCreative: await creative(
@@ -183,5 +192,6 @@ export async function seedCampaigns(
     }),
   };
   await setFallback(db, site.id, DEMO_PLACEMENT, ids.houseCreative);
+  for (const placement of PRODUCT_PLACEMENTS) await setFallback(db, site.id, placement, ids.productCreative);
   return { siteId: site.id, creatives: ids, rules: ruleIds };
 }

@@ -9,8 +9,9 @@ import { CATALOGUE } from "../../demo/catalogue";
 import { hashApiKey } from "../../worker/auth/api-keys";
 import { sha256Hex } from "../../worker/auth/crypto";
 import { hashPassword } from "../../worker/auth/password";
+import { importProducts } from "../../worker/catalogue/products";
 import { createDb } from "../../worker/db/client";
-import { adminUsers, apiKeys, customers, products, sites, visitors } from "../../worker/db/schema";
+import { adminUsers, apiKeys, customers, sites, visitors } from "../../worker/db/schema";
 import { createRandom } from "./random";
 
 export const DEMO = {
@@ -18,6 +19,8 @@ export const DEMO = {
   apiKey: "demo-api-key",
   adminEmail: "admin@example.com",
   adminPassword: "tagwerk-demo",
+  /** DESIGN.md, "Identity verification": the demo shop signs its identifies with it. */
+  identitySecret: "demo-identity-secret",
 } as const;
 
 const DAY = 86_400_000;
@@ -55,20 +58,22 @@ export async function seedDemo(d1: D1Database, { shopOrigins, now = Date.now() }
     });
   }
 
-  for (const product of CATALOGUE) {
-    await db
-      .insert(products)
-      .values({
-        siteId: site.id,
-        sku: product.sku,
-        name: product.name,
-        category: product.category,
-        price: product.price,
-        url: `/product/${product.sku}`,
-        updatedAt: now,
-      })
-      .onConflictDoNothing();
-  }
+  // The catalogue goes through the catalogue import (POST /api/v1/products' own function), as a
+  // Google Merchant Center feed would: products are written by nothing else.
+  const feed = CATALOGUE.map((p) =>
+    JSON.stringify({
+      id: p.sku,
+      title: p.name,
+      price: `${p.price.toFixed(2)} EUR`,
+      product_type: p.category,
+      link: `/product/${p.sku}`,
+      // Relative like link: resolved against the shop's address (the creative's landing URL).
+      image_link: `/images/${p.sku}.svg`,
+      availability: "in stock",
+    }),
+  ).join("\n");
+  await importProducts(db, site.id, new Blob([feed]).stream(), "ndjson", now);
+  await db.update(sites).set({ identitySecret: DEMO.identitySecret }).where(sql`${sites.id} = ${site.id}`);
 
   const rows = await demoCustomers(site.id, now);
   // Multi-row inserts stay under D1's 100 bound parameters per statement (13 columns × 7 rows).
@@ -98,7 +103,7 @@ export async function seedDemo(d1: D1Database, { shopOrigins, now = Date.now() }
         pageviews: random.int(2, 120),
         interests: { [category]: random.int(1, 12) },
         consent: "granted",
-        acquisition: random.pick(["direct", "display", "banner", "search"]),
+        acquisition: random.pick(["other", "display", "banner", "other"]),
       })
       .onConflictDoNothing();
   }

@@ -88,9 +88,8 @@ describe("audience export", () => {
     const { size } = await refreshAudience(db, await getAudience(db, siteId, id), T0, { range: 1500 });
     expect(size).toBe(5000);
 
-    const site = await db.query.sites.findFirst({ where: (s, { eq }) => eq(s.id, siteId) });
     const pages: number[] = [];
-    const stream = exportStream(db, site!, id, "tw", { pageSize: 1000, onPage: (rows) => pages.push(rows) });
+    const stream = exportStream(db, id, "tw", { pageSize: 1000, onPage: (rows) => pages.push(rows) });
     const text = await new Response(stream).text();
     const ids = csvIds(text);
     expect(ids).toHaveLength(5000);
@@ -132,5 +131,31 @@ describe("audience export", () => {
     const late = await call(expired.replace("https://x", ""));
     expect(late.status).toBe(403);
     expect((await errorOf(late)).code).toBe("link_expired");
+  });
+});
+
+describe("formula injection in exports", () => {
+  it("neutralises partner IDs that a spreadsheet would run as formulas, in every ID space", async () => {
+    const { siteId, apiKey, audienceId } = await setup();
+    const planted = ['=HYPERLINK("https://evil.example","x")', "+1+cmd|' /C calc'!A0", "-1", "@SUM(A1)", "\tx", "\rx"];
+    for (const [i, puid] of planted.entries()) {
+      await addCustomer(siteId, `F${i}`, { first_order_at: T0 - DAY });
+      await addVisitor(siteId, cookie(100 + i), { customer_id: `F${i}` });
+      await addLink(siteId, "net", puid, cookie(100 + i));
+    }
+    await refreshAudience(db, await getAudience(db, siteId, audienceId), T0);
+    const net = await (await call(`/api/v1/audiences/${audienceId}/export?id_space=net`, { key: apiKey })).text();
+    const lines = net.split(/\n(?=(?:[^"]*"[^"]*")*[^"]*$)/).filter(Boolean);
+    expect(lines[0]).toBe("id");
+    for (const line of lines.slice(1)) expect(line).toMatch(/^"'/);
+    expect(lines).toHaveLength(planted.length + 1);
+    // tagwerk's own cookie IDs are hex and stay as they are.
+    const tw = await (await call(`/api/v1/audiences/${audienceId}/export?id_space=tw`, { key: apiKey })).text();
+    expect(
+      tw
+        .split("\n")
+        .slice(1, -1)
+        .every((id) => /^[0-9a-f]{32}$/.test(id)),
+    ).toBe(true);
   });
 });

@@ -46,10 +46,27 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
     await anonymous.close();
   });
 
-  it("logs in and shows the dashboard", async () => {
+  it("logs in and shows the dashboard with charts of the seeded 30 days", async () => {
     page = await logIn(admin, "admin@example.com", "tagwerk-demo");
     expect(await page.locator("h1").textContent()).toBe("Dashboard");
+    // uPlot drew every chart (one canvas each), and the seeded history shows in figures and series.
+    await expect.poll(() => page.locator("html").getAttribute("data-charts")).toMatch(/^[1-9]/);
+    expect(await page.locator(".chart canvas").count()).toBe(
+      Number(await page.locator("html").getAttribute("data-charts")),
+    );
+    const impressions = Number((await page.locator("#kpi-impressions .stat").textContent())?.replace(/,/g, ""));
+    expect(impressions).toBeGreaterThan(300);
+    const chart = JSON.parse((await page.locator("#chart-impressions").getAttribute("data-chart")) ?? "{}") as {
+      days: string[];
+      series: { values: number[] }[];
+    };
+    expect(chart.days).toHaveLength(30);
+    expect(chart.series[0].values.filter((v) => v > 0).length).toBeGreaterThanOrEqual(28);
+    expect(await page.locator("#top-rules tbody tr").count()).toBeGreaterThan(0);
     await screenshot(page, "admin-dashboard");
+    // A one-day period must not render blank: the chart still draws its point.
+    await page.goto(`${edge()}/admin?days=7`);
+    await expect.poll(() => page.locator("html").getAttribute("data-charts")).toMatch(/^[1-9]/);
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
     const phonePage = await logIn(phone, "admin@example.com", "tagwerk-demo");
     await screenshot(phonePage, "admin-dashboard-phone");
@@ -151,6 +168,63 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
     await page.goto(`${edge()}/admin/reports`);
     expect(await page.locator("table").first().textContent()).toContain("Win back dormant women");
     await screenshot(page, "admin-reports");
+  });
+
+  it("explains why a visitor gets the rule, recording nothing", async () => {
+    const [visitor] = queryD1<{ cookie_id: string }>(
+      `select i.cookie_id from impressions i join sites s on s.id = i.site_id
+       where s.key = 'demo' and i.rule_id = ${ruleId} and i.holdout = 0 limit 1`,
+    );
+    const before = queryD1<{ n: number }>("select count(*) as n from impressions")[0].n;
+    await page.goto(`${edge()}/admin/explain`);
+    await page.getByLabel("Placement").fill(PLACEMENT);
+    await page.getByLabel("Cookie ID or customer ID").fill(visitor.cookie_id);
+    await page.getByRole("button", { name: "Explain" }).click();
+    await page.waitForURL(/\/admin\/explain\?/);
+    const row = page.locator("#explain-rules tr", { hasText: "Win back dormant women" });
+    expect(await row.textContent()).toContain("matched: this rule is shown");
+    expect(await page.locator("#explain-outcome").textContent()).toContain("sees the chosen rule's creative");
+    const code = (await page.locator("#explain-coupon a").textContent()) ?? "";
+    expect(code).toMatch(/^COMEBACK-/);
+    await expect
+      .poll(() => page.frameLocator("#explain-frame").locator("body").textContent(), { timeout: 15_000 })
+      .toContain(code);
+    // Not an assertion: lets the sandboxed frame paint before the screenshot.
+    await page.waitForTimeout(500);
+    await screenshot(page, "admin-explain");
+    expect(queryD1<{ n: number }>("select count(*) as n from impressions")[0].n).toBe(before);
+
+    // Customer service looks the code up: pool, holder kind, no cookie ID.
+    await page.locator("#explain-coupon a").click();
+    await page.waitForURL(/\/admin\/coupons\?code=/);
+    const facts = (await page.locator("#coupon-facts").textContent()) ?? "";
+    expect(facts).toContain("Comeback 10 %");
+    expect(facts).toContain("a CRM customer");
+    expect(await page.locator("body").textContent()).not.toContain(visitor.cookie_id);
+    await screenshot(page, "admin-coupons");
+  });
+
+  it("sets the placement's fallback and reads it back; saving again changes nothing", async () => {
+    await page.goto(`${edge()}/admin/rules`);
+    const select = page.locator(`#fallback-${PLACEMENT}`);
+    expect(await select.inputValue()).toBe("");
+    await select.selectOption({ label: "Comeback banner" });
+    await page.locator("form", { has: select }).getByRole("button", { name: "Set fallback" }).click();
+    await page.waitForURL(/done=saved/);
+    const chosen = await page.locator(`#fallback-${PLACEMENT}`).inputValue();
+    expect(chosen).not.toBe("");
+    expect(await page.locator(`#fallback-${PLACEMENT}-now`).textContent()).toContain("Comeback banner");
+    // The home-hero placement shows the seeded house banner, not the first creative.
+    expect(await page.locator("#fallback-home-hero-now").textContent()).toContain("House banner");
+    await page
+      .locator("form", { has: page.locator("#fallback-home-hero") })
+      .getByRole("button", { name: "Set fallback" })
+      .click();
+    await page.waitForURL(/done=saved/);
+    const [row] = queryD1<{ name: string }>(
+      `select c.name from placement_fallbacks f join creatives c on c.id = f.creative_id where f.placement = 'home-hero'`,
+    );
+    expect(row.name).toBe("House banner");
   });
 
   it("shows audiences, partners and webhooks, site settings and users", async () => {

@@ -1,13 +1,13 @@
 /** Shared helpers for the browser tests: Chromium through playwright-core, screenshots, local D1 reads. */
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { inject } from "vitest";
 import { ROOT } from "../../scripts/local-worker";
 import { CHROMIUM } from "./global-setup";
 
-export const SCREENSHOTS = join(ROOT, "test-results", "screenshots");
+const SCREENSHOTS = join(ROOT, "test-results", "screenshots");
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
@@ -46,3 +46,57 @@ export function queryD1<T = Record<string, unknown>>(sql: string): T[] {
 }
 
 export const browserAvailable = () => inject("browserAvailable");
+
+/** The local deployment's operator token (.dev.vars), for `POST /api/v1/sites`. */
+export function operatorToken(): string {
+  const vars = readFileSync(join(ROOT, ".dev.vars"), "utf8");
+  return /^OPERATOR_TOKEN="?([^"\n]+)"?/m.exec(vars)?.[1] ?? "";
+}
+
+/**
+ * Resolves when the page sends a batch to `endpoint` (the edge's /e unless given) containing
+ * `text`. The steps wait for the tag's own one-second flush instead of relying on beacons sent
+ * from pagehide during a navigation, which headless Chromium accepts (sendBeacon answers true) but
+ * does not deliver here.
+ */
+export function beaconWith(page: Page, text: string, endpoint = `${inject("edgeUrl")}/e`) {
+  return page.waitForRequest((request) => request.url() === endpoint && (request.postData() ?? "").includes(text));
+}
+
+/** Every request the page sends to `endpoint` (the edge's /e unless given). */
+export function watchBeacons(page: Page, endpoint = `${inject("edgeUrl")}/e`) {
+  const sent: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().startsWith(endpoint)) sent.push(request.postData() ?? "");
+  });
+  return sent;
+}
+
+/**
+ * Headless Chromium says "HeadlessChrome" in its user agent, which isbot rightly counts as a bot
+ * (answered 204, no cookie, nothing stored): the visitor here browses with Chrome's ordinary one.
+ */
+export async function newVisitor(browser: Browser) {
+  const probe = await browser.newPage();
+  const userAgent = (await probe.evaluate("navigator.userAgent")) as string;
+  await probe.close();
+  return browser.newContext({ userAgent: userAgent.replace("HeadlessChrome", "Chrome") });
+}
+
+/** Creates a site through the operator API (answers 201) and returns its first API key. */
+export async function createSite(body: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${inject("edgeUrl")}/api/v1/sites`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${operatorToken()}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`POST /api/v1/sites answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { api_key: string }).api_key;
+}
+
+/** How many clicks D1 holds on impressions shown to this cookie ID. */
+export function clicksOf(cookieId: string): number | undefined {
+  return queryD1<{ n: number }>(
+    `select count(*) as n from clicks c join impressions i on i.uid = c.impression_uid where i.cookie_id = '${cookieId}'`,
+  )[0]?.n;
+}

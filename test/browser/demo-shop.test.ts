@@ -24,6 +24,15 @@ describe.skipIf(!browserAvailable())("the demo shop and the API reference in Chr
     expect(await page.locator("#cart-count").textContent()).toBe("1");
     await page.goto(`${inject("shopUrl")}/cart`);
     expect(await page.locator("#cart-items li").count()).toBe(1);
+    // The cart slot's banner shows the cart item with its picture from the catalogue (image_link).
+    const banner = page.frameLocator('[data-tw-slot="cart"] iframe').locator("img");
+    await expect
+      .poll(() => banner.getAttribute("src"), { timeout: 10_000 })
+      .toBe(`${inject("shopUrl")}/images/R-100.svg`);
+    await expect
+      .poll(() => banner.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBeGreaterThan(0);
+    await screenshot(page, "demo-cart-banner");
     await page.goto(`${inject("shopUrl")}/checkout?coupon=WELCOME10`);
     expect(await page.locator("#coupon").inputValue()).toBe("WELCOME10");
     await screenshot(page, "demo-checkout");

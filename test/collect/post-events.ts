@@ -4,8 +4,9 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { signCustomerId } from "../../worker/identity/identity";
 import { app } from "../../worker/index";
-import { BASE } from "../fixtures/api";
+import { BASE, call } from "../fixtures/api";
 
 export const SHOP = "https://shop.example";
 export const CHROME_UA =
@@ -66,4 +67,21 @@ export async function countRows(table: string, where = "1 = 1", ...params: unkno
     .bind(...params)
     .first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+const identitySecrets = new Map<string, string>();
+
+/**
+ * An identify signed as the shop's backend signs it (worker/identity/): the site's identity
+ * secret is made once per API key through `POST /api/v1/site/identity-secret`.
+ */
+export async function signedIdentify(apiKey: string, customer: string, extra: Record<string, unknown> = {}) {
+  let secret = identitySecrets.get(apiKey);
+  if (!secret) {
+    const res = await call("/api/v1/site/identity-secret", { method: "POST", key: apiKey });
+    if (res.status !== 201) throw new Error(`identity secret: ${res.status} ${await res.text()}`);
+    secret = ((await res.json()) as { identity_secret: string }).identity_secret;
+    identitySecrets.set(apiKey, secret);
+  }
+  return event("identify", { customer, sig: await signCustomerId(secret, customer) }, extra);
 }

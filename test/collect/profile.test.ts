@@ -21,6 +21,9 @@ const at = (type: TagEvent["type"], props?: unknown, extra: Record<string, unkno
 
 const apply = (site: { id: number }, cookieId: string, events: TagEvent[], now: number) =>
   applyEventBatch(createDb(env.DB), site, cookieId, events, now);
+/** A trusted batch (the shop's server, worker/server-events/): the only kind that adds orders. */
+const applyTrusted = (site: { id: number }, cookieId: string, events: TagEvent[], now: number) =>
+  applyEventBatch(createDb(env.DB), site, cookieId, events, now, [], { trusted: true });
 
 describe("visits", () => {
   it("counts a new visit only after 30 minutes without events", async () => {
@@ -100,7 +103,7 @@ describe("cart", () => {
 });
 
 describe("identify and purchase", () => {
-  it("links the cookie and updates the customer's orders, revenue, order times and coupons", async () => {
+  it("a trusted batch links the cookie and updates the customer's orders, revenue, order times and coupons", async () => {
     const site = await siteId();
     const cookie = newCookieId();
     await env.DB.prepare(
@@ -108,9 +111,9 @@ describe("identify and purchase", () => {
     )
       .bind(site.id, T0 - 400 * DAY, T0 - 200 * DAY)
       .run();
-    await apply(site, cookie, [at("identify", { customer: "C-7" })], T0);
-    await apply(site, cookie, [at("purchase", { order: "O-2", value: 120.5, coupon: "SAVE10" })], T0 + MIN);
-    await apply(site, cookie, [at("purchase", { order: "O-3", value: 10 })], T0 + 2 * MIN);
+    await applyTrusted(site, cookie, [at("identify", { customer: "C-7" })], T0);
+    await applyTrusted(site, cookie, [at("purchase", { order: "O-2", value: 120.5, coupon: "SAVE10" })], T0 + MIN);
+    await applyTrusted(site, cookie, [at("purchase", { order: "O-3", value: 10 })], T0 + 2 * MIN);
     const customer = await env.DB.prepare(
       "select orders, lifetime_revenue, first_order_at, last_order_at, coupons_redeemed from customers where site_id = ? and customer_id = 'C-7'",
     )
@@ -126,10 +129,10 @@ describe("identify and purchase", () => {
     expect((await visitorOf(cookie))?.customer_id).toBe("C-7");
   });
 
-  it("creates the customer on a first purchase after identify in the same batch", async () => {
+  it("a trusted batch creates the customer on a first purchase after identify in the same batch", async () => {
     const site = await siteId();
     const cookie = newCookieId();
-    await apply(
+    await applyTrusted(
       site,
       cookie,
       [at("identify", { customer: "C-new" }), at("purchase", { order: "O-1", value: 50, coupon: "WELCOME" })],
@@ -147,6 +150,23 @@ describe("identify and purchase", () => {
       last_order_at: T0,
       coupons_redeemed: 1,
     });
+  });
+
+  it("a browser batch records the purchase for its cookie and leaves the linked customer's figures alone", async () => {
+    const site = await siteId();
+    const cookie = newCookieId();
+    await env.DB.prepare(
+      "insert into customers (site_id, customer_id, orders, lifetime_revenue) values (?, 'C-8', 2, 300)",
+    )
+      .bind(site.id)
+      .run();
+    await apply(site, cookie, [at("identify", { customer: "C-8" })], T0);
+    await apply(site, cookie, [at("purchase", { order: "O-4", value: 1_000_000_000 })], T0 + MIN);
+    const customer = await env.DB.prepare(
+      "select orders, lifetime_revenue from customers where customer_id = 'C-8'",
+    ).first();
+    expect(customer).toEqual({ orders: 2, lifetime_revenue: 300 });
+    expect((await visitorOf(cookie))?.last_purchase_at).toBe(T0 + MIN);
   });
 
   it("leaves customers alone when an anonymous visitor buys", async () => {

@@ -181,6 +181,34 @@ describe("Idempotency-Key", () => {
     expect(((await res.json()) as { code: string }).code).toBe(b.code);
   });
 
+  it("the same key with another body answers 422 idempotency_mismatch and leaves the second code unredeemed", async () => {
+    const first = await claimedCode();
+    const pool = first.pool;
+    const second = `R-${crypto.randomUUID().slice(0, 8)}`;
+    await insertCodes(first.siteId, pool.id, [second]);
+    await claimCoupon(env.DB, {
+      siteId: first.siteId,
+      pool,
+      holder: `v:other-${crypto.randomUUID()}`,
+      cookieId: `other-${crypto.randomUUID()}`,
+      customerId: null,
+      ruleId: 11,
+      now: Date.now(),
+    });
+    const headers = { "Idempotency-Key": "reused-key" };
+    expect((await redeem(first.apiKey, { code: first.code, order: "O-1" }, headers)).status).toBe(200);
+    const reused = await redeem(first.apiKey, { code: second, order: "O-2" }, headers);
+    expect(reused.status).toBe(422);
+    expect((await errorOf(reused)).code).toBe("idempotency_mismatch");
+    expect(reused.headers.get("Idempotent-Replayed")).toBeNull();
+    const row = await env.DB.prepare("select redeemed_at, order_id from coupons where code = ?").bind(second).first();
+    expect(row).toEqual({ redeemed_at: null, order_id: null });
+    // The same body under the same key still replays the first answer, and a rollback under it is its own scope.
+    expect((await redeem(first.apiKey, { code: first.code, order: "O-1" }, headers)).status).toBe(200);
+    const sameBodyOtherRevenue = await redeem(first.apiKey, { code: first.code, order: "O-1", revenue: 5 }, headers);
+    expect(sameBodyOtherRevenue.status).toBe(422);
+  });
+
   it("20 simultaneous retries with one key redeem once and all others answer 200 replayed or 409 in progress", async () => {
     const { apiKey, code } = await claimedCode();
     const headers = { "Idempotency-Key": "burst" };

@@ -192,9 +192,9 @@ describe("/e when D1 fails", () => {
     const result = await consumeQueue([message], 4, envWith(faulty));
     expect(result.explicitAcks).toHaveLength(1);
     const kept = await env.DB.prepare(
-      "select reason, payload from rejected_events where source = 'queue' and payload like ?",
+      "select reason, payload from rejected_events where source = 'queue' and cookie_id = ?",
     )
-      .bind(`%${message.cookieId}%`)
+      .bind(message.cookieId)
       .first<{ reason: string; payload: string }>();
     expect(kept?.reason).toContain("queue gave up");
   });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
 import { signSession } from "../../worker/auth/session";
-import { countRows, event, SHOP } from "../collect/post-events";
+import { countRows, event, SHOP, signedIdentify } from "../collect/post-events";
 import { fetchWorker, randomCookie, siteIdOf } from "../decide/helpers";
 import { BASE, call, createTestSite, importCsv } from "../fixtures/api";
 import { csvCell } from "./arbitraries";
@@ -94,7 +94,7 @@ describe("SQL injection through every text field", () => {
           site: siteKey,
           events: [
             event("view", { sku: evil, category: evil, price: 1 }),
-            event("identify", { customer: `C${i}${evil}` }),
+            await signedIdentify(apiKey, `C${i}${evil}`),
             event("event", { note: evil }, { name: evil.slice(0, 60) }),
           ],
         }),

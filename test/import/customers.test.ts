@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
 import { call, createTestSite } from "../fixtures/api";
 
-type ImportAnswer = { accepted: number; rejected: { line: number; reason: string }[]; rejected_count: number };
+type ImportAnswer = {
+  accepted: number;
+  rejected: { line: number; reason: string }[];
+  rejected_count: number;
+  ignored_columns: string[];
+};
 
 async function importCsv(apiKey: string, csv: string, path = "/api/v1/import/customers") {
   const res = await call(path, { method: "POST", key: apiKey, body: csv, headers: { "Content-Type": "text/csv" } });
@@ -35,7 +40,7 @@ describe("customer import", () => {
     const { apiKey, siteKey } = await createTestSite();
     const { status, body } = await importCsv(apiKey, GOOD);
     expect(status).toBe(200);
-    expect(body).toEqual({ accepted: 2, rejected: [], rejected_count: 0 });
+    expect(body).toEqual({ accepted: 2, rejected: [], rejected_count: 0, ignored_columns: [], mapped_columns: {} });
     const rows = await customersOf(siteKey);
     expect(rows[0]).toMatchObject({
       customer_id: "C-1",
@@ -101,18 +106,15 @@ describe("customer import", () => {
     ]);
   });
 
-  it("refuses a file with an unknown column on line 1 and writes nothing", async () => {
+  it("accepts a file with an unknown column, ignoring that column and naming it in the answer", async () => {
     const { apiKey, siteKey } = await createTestSite();
     const { body } = await importCsv(apiKey, "customer_id,lifetime_revnue\nC-1,10\nC-2,20\n");
-    expect(body.accepted).toBe(0);
-    expect(body.rejected).toEqual([
-      {
-        line: 1,
-        reason:
-          'unknown column "lifetime_revnue" (known: customer_id, email, email_sha256, gender, lifetime_revenue, orders, first_order_at, last_order_at, coupons_redeemed, clusters, attr.NAME)',
-      },
+    expect(body).toMatchObject({ accepted: 2, rejected: [], ignored_columns: ["lifetime_revnue"] });
+    const rows = await customersOf(siteKey);
+    expect(rows.map((r) => [r.customer_id, r.lifetime_revenue])).toEqual([
+      ["C-1", null],
+      ["C-2", null],
     ]);
-    expect(await customersOf(siteKey)).toEqual([]);
   });
 
   it("changes nothing when every row is bad", async () => {
@@ -134,7 +136,7 @@ describe("customer import", () => {
     expect(JSON.parse(c1.attributes as string)).toEqual({ zip: "01234", vip: true });
   });
 
-  it("reads NDJSON by content type, with an unknown key rejecting only its line", async () => {
+  it("reads NDJSON by content type, ignoring an unknown key", async () => {
     const { apiKey, siteKey } = await createTestSite();
     const ndjson = [
       JSON.stringify({ customer_id: "N-1", email_sha256: "A".repeat(64), lifetime_revenue: 250, clusters: ["gifts"] }),
@@ -151,14 +153,14 @@ describe("customer import", () => {
       headers: { "Content-Type": "application/x-ndjson" },
     });
     const body = (await res.json()) as ImportAnswer;
-    expect(body.accepted).toBe(2);
+    expect(body.accepted).toBe(3);
     expect(body.rejected).toEqual([
-      { line: 2, reason: expect.stringContaining('unknown column "colour"') },
       { line: 3, reason: "not valid JSON" },
       { line: 6, reason: "missing customer_id" },
     ]);
+    expect(body.ignored_columns).toEqual(["colour"]);
     const rows = await customersOf(siteKey);
-    expect(rows.map((r) => r.customer_id)).toEqual(["42", "N-1"]);
+    expect(rows.map((r) => r.customer_id)).toEqual(["42", "N-1", "N-2"]);
     expect(rows[0]).toMatchObject({ last_order_at: Date.UTC(2025, 2, 1, 6) });
     expect(rows[1]).toMatchObject({ email_sha256: "a".repeat(64), lifetime_revenue: 250 });
   });
@@ -213,7 +215,14 @@ describe("customer import", () => {
     const body = (await res.json()) as ImportAnswer;
     expect(body.accepted).toBe(rows);
     expect(body.rejected).toEqual([
-      { line: rows + 2, reason: expect.stringMatching(/^CSV syntax error: .*the rest of the file was not read$/) },
+      {
+        line: rows + 2,
+        reason: expect.stringMatching(
+          new RegExp(
+            `^CSV syntax error in the record starting on line ${rows + 2}: .*nothing from line ${rows + 2} on was read$`,
+          ),
+        ),
+      },
     ]);
     const count = await env.DB.prepare("select count(*) as n from customers where site_id = ?")
       .bind(await siteIdOf(siteKey))
@@ -223,7 +232,7 @@ describe("customer import", () => {
 });
 
 describe("link import", () => {
-  it("links cookies to customers, creating unknown visitors, and rejects bad cookie IDs", async () => {
+  it("links cookies to customers, creating unknown visitors, and rejects bad cookie IDs and unknown customers", async () => {
     const { apiKey, siteKey } = await createTestSite();
     const known = "a".repeat(32);
     const siteId = await siteIdOf(siteKey);
@@ -232,13 +241,15 @@ describe("link import", () => {
     )
       .bind(siteId, known)
       .run();
-    const csv = `cookie_id,customer_id\n${known},C-1\n${"B".repeat(32)},C-2\nnot-a-cookie,C-3\n${"c".repeat(32)},\n`;
+    await importCsv(apiKey, "customer_id\nC-1\nC-2\nC-3");
+    const csv = `cookie_id,customer_id\n${known},C-1\n${"B".repeat(32)},C-2\nnot-a-cookie,C-3\n${"c".repeat(32)},\n${"d".repeat(32)},C-9\n`;
     const { body } = await importCsv(apiKey, csv, "/api/v1/import/links");
     expect(body).toMatchObject({
       accepted: 2,
       rejected: [
         { line: 4, reason: "cookie_id: not a tw_id (32 hex characters)" },
         { line: 5, reason: "missing customer_id" },
+        { line: 6, reason: 'unknown customer "C-9"' },
       ],
     });
     const { results } = await env.DB.prepare(

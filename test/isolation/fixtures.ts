@@ -4,9 +4,9 @@
  * B-SECRET so a leak into any answer of site A is visible; `snapshotOf` dumps every row of B.
  */
 import { env } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
-import { event, postEvents, SHOP } from "../collect/post-events";
+import { event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
 import { randomCookie, siteIdOf } from "../decide/helpers";
 import { call, createTestSite, importCsv } from "../fixtures/api";
 
@@ -78,13 +78,18 @@ export async function tenantWithEverything() {
   expect(imported.status).toBe(200);
   const cookie = randomCookie();
   expect(
-    (
-      await postEvents(
-        { site: siteKey, events: [event("page"), event("identify", { customer: "B-CUST" })] },
-        { cookie },
-      )
-    ).status,
+    (await postEvents({ site: siteKey, events: [event("page"), await signedIdentify(apiKey, "B-CUST")] }, { cookie }))
+      .status,
   ).toBe(204);
+  // The identify reaches the webhook's segment through two queues (events, then webhooks): B is
+  // complete once B-CUST's membership is recorded, not when a later request happens to drain them.
+  await vi.waitFor(
+    async () =>
+      expect(
+        await env.DB.prepare("select member from webhook_memberships where webhook_id = ?").bind(webhook.id).first(),
+      ).toEqual({ member: "c:B-CUST" }),
+    { timeout: 20_000, interval: 100 },
+  );
   await env.DB.prepare(
     "insert into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at) values (?, 'net', 'PUID-B', ?, 1)",
   )
@@ -108,12 +113,20 @@ export async function tenantWithEverything() {
   )
     .bind(siteId, `b-admin-${siteId}@example.com`, await hashPassword("b-password-123"))
     .first<{ id: number }>();
+  const product = await call("/api/v1/products", {
+    method: "POST",
+    key: apiKey,
+    headers: { "Content-Type": "text/csv" },
+    body: `sku,name\nB-SKU,${MARKER}`,
+  });
+  expect(((await product.json()) as { accepted: number }).accepted).toBe(1);
   return {
     siteKey,
     apiKey,
     siteId,
     cookie,
     ids: {
+      product: "B-SKU",
       segment: segment.id,
       creative: creative.id,
       pool: pool.id,

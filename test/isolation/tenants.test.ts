@@ -45,6 +45,8 @@ function bodyFor(op: Operation, b: Tenant): { json?: unknown; body?: string; typ
       return { json: { url: "https://evil.example/hook", segment_id: ids.segment } };
     case "PATCH /api/v1/users/{id}":
       return { json: { role: "viewer" } };
+    case "POST /api/v1/placements/{placement}/explain":
+      return { json: { cookie_id: b.cookie } };
     case "POST /api/v1/creatives/preview":
       return { json: { format: "html", template: "<p>x</p>", width: 1, height: 1 } };
     default:
@@ -60,10 +62,12 @@ function pathWithIdsOf(op: Operation, b: Tenant): string | null {
   const family = op.path.split("/")[3];
   const byFamily: Record<string, string | number> = {
     audiences: ids.audience,
+    coupons: ids.code,
     creatives: ids.creative,
     customers: ids.customer,
     partners: ids.partner,
     pools: ids.pool,
+    products: ids.product,
     rules: ids.rule,
     segments: ids.segment,
     users: ids.user,
@@ -85,6 +89,8 @@ function pathWithIdsOf(op: Operation, b: Tenant): string | null {
 const OWN_SITE_OK = new Set([
   "GET /api/v1/reports/placements/{placement}",
   "PUT /api/v1/placements/{placement}/fallback",
+  // Explains A's own placement for the cookie ID A sent: A's rules, none of B's.
+  "POST /api/v1/placements/{placement}/explain",
 ]);
 
 describe("site A's credentials against site B", () => {
@@ -199,8 +205,10 @@ describe("site A's credentials against site B", () => {
     await call("/api/v1/partners", { method: "POST", key: a.apiKey, json: { key: "net", name: "A net" } });
     const viaA = await bannerJson(a.siteKey, "slot", undefined, "&p=net&puid=PUID-B");
     expect(viaA.coupon).toBeNull();
+    // In B the partner ID resolves B's visitor: its rule, but never a personal code (README, "Partner IDs").
     const control = await bannerJson(b.siteKey, "slot", undefined, "&p=net&puid=PUID-B");
-    expect(control.coupon?.code).toBe("BCODE-0001");
+    expect(control.rule).not.toBeNull();
+    expect(viaA.rule).toBeNull();
     // A sync on A with B's partner user ID links in A only.
     const before = await env.DB.prepare(
       "select cookie_id from id_links where site_id = ? and partner_user_id = 'PUID-B'",

@@ -5,8 +5,9 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { mayPersonalise, personalisableSql } from "../../worker/privacy/consent";
 import { countRows } from "../collect/post-events";
-import { bannerJson, bannerSite, insertVisitor, randomCookie } from "../decide/helpers";
+import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../decide/helpers";
 
 describe("consent on /b", () => {
   it("does not personalise for a visitor who refused consent: no segment matches, no code, no cookie ID recorded", async () => {
@@ -35,5 +36,58 @@ describe("consent on /b", () => {
     const control = await bannerJson(site.siteKey, "slot", granted);
     expect(control.rule).toBe(rule);
     expect(control.coupon?.code).toMatch(/^C-/);
+  });
+});
+
+describe("consent on a consent_mode: required site", () => {
+  it("treats a visitor who never granted consent (made by a links import) as anonymous on /b, /c, caps and impressions", async () => {
+    const site = await bannerSite({ consent_mode: "required" });
+    const personal = await site.creative("html", '<a href="{{click_url}}">PERSONAL {{coupon}}</a>');
+    const pool = await site.pool();
+    await site.codes(pool, ["R-ONE", "R-TWO"]);
+    const rule = await site.rule({
+      creative_id: personal,
+      pool_id: pool,
+      segment_id: await site.segment("customer"),
+      cap_per_day: 5,
+    });
+    const neverAsked = randomCookie();
+    const consented = randomCookie();
+    await insertVisitor(site.siteId, neverAsked, { customerId: "C-1" });
+    await insertVisitor(site.siteId, consented, { customerId: "C-2" });
+    await env.DB.prepare("update visitors set consent = 'granted' where cookie_id = ?").bind(consented).run();
+
+    const banner = await bannerJson(site.siteKey, "slot", neverAsked);
+    expect(banner.rule).toBeNull();
+    expect(banner.coupon).toBeNull();
+    expect(await countRows("coupons", "pool_id = ? and holder is not null", pool)).toBe(0);
+    expect(await countRows("impressions", "site_id = ? and cookie_id = ?", site.siteId, neverAsked)).toBe(0);
+
+    const control = await bannerJson(site.siteKey, "slot", consented);
+    expect(control.rule).toBe(rule);
+    expect(control.coupon?.code).toMatch(/^R-/);
+    expect(await countRows("cap_counters", "cookie_id = ?", consented)).toBe(1);
+
+    // A click carried by the never-consented browser is counted without its cookie ID.
+    const token = new URL(control.click_url!).pathname;
+    const click = await fetchWorker(token, { cookie: neverAsked });
+    expect(click.status).toBe(302);
+    expect(await countRows("clicks", "site_id = ?", site.siteId)).toBe(1);
+    expect(await countRows("clicks", "cookie_id = ?", neverAsked)).toBe(0);
+  });
+
+  it("answers the same in TypeScript and in the SQL the writers use, for every mode and consent", async () => {
+    for (const mode of ["required", "implied"] as const) {
+      const site = await bannerSite({ consent_mode: mode });
+      for (const consent of ["granted", "denied", null] as const) {
+        const cookie = randomCookie();
+        await insertVisitor(site.siteId, cookie);
+        await env.DB.prepare("update visitors set consent = ? where cookie_id = ?").bind(consent, cookie).run();
+        const row = await env.DB.prepare(`select ${personalisableSql("?1", "?2")} as ok`)
+          .bind(site.siteId, cookie)
+          .first<{ ok: number }>();
+        expect(Boolean(row?.ok), `${mode} / ${consent}`).toBe(mayPersonalise(mode, consent));
+      }
+    }
   });
 });

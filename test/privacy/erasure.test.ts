@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { countRows, event, postEvents, SHOP } from "../collect/post-events";
+import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
 import { randomCookie, siteIdOf } from "../decide/helpers";
 import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
 
@@ -18,7 +18,7 @@ async function populatedSite() {
   const cookies = [randomCookie(), randomCookie()];
   for (const cookie of cookies) {
     const res = await postEvents(
-      { site: siteKey, events: [event("page"), event("identify", { customer: "C-1" })] },
+      { site: siteKey, events: [event("page"), await signedIdentify(apiKey, "C-1")] },
       { cookie },
     );
     expect(res.status).toBe(204);
@@ -60,7 +60,14 @@ async function populatedSite() {
     siteId,
     segment!.id,
   );
-  await run("insert into webhook_members (webhook_id, cookie_id, entered_at) values (?, ?, 1)", webhook!.id, b);
+  await run("insert into webhook_memberships (webhook_id, member, entered_at) values (?, ?, 1)", webhook!.id, `v:${b}`);
+  await run("insert into webhook_memberships (webhook_id, member, entered_at) values (?, 'c:C-1', 1)", webhook!.id);
+  await run(
+    "insert into webhook_deliveries (site_id, webhook_id, payload, status, created_at) values (?, ?, ?, 'delivered', 1)",
+    siteId,
+    webhook!.id,
+    JSON.stringify({ type: "segment.entered", visitor: null, customer: "C-1", email_sha256: "ab".repeat(32) }),
+  );
   await run(
     "insert into webhook_deliveries (site_id, webhook_id, payload, status, created_at) values (?, ?, ?, 'pending', 1)",
     siteId,
@@ -127,8 +134,9 @@ describe("DELETE /api/v1/customers/:id", () => {
     expect(await countRows("id_links", mine, s.siteId, a, b)).toBe(0);
     expect(await countRows("cap_counters", mine, s.siteId, a, b)).toBe(0);
     expect(await countRows("audience_members", "cookie_id in (?, ?)", a, b)).toBe(0);
-    expect(await countRows("webhook_members", "cookie_id in (?, ?)", a, b)).toBe(0);
+    expect(await countRows("webhook_memberships", "member in (?, ?, 'c:C-1')", `v:${a}`, `v:${b}`)).toBe(0);
     expect(await countRows("webhook_deliveries", "payload like ?", `%${b}%`)).toBe(0);
+    expect(await countRows("webhook_deliveries", "payload like ?", "%C-1%")).toBe(0);
     expect(await countRows("impressions", mine, s.siteId, a, b)).toBe(0);
     expect(await countRows("clicks", mine, s.siteId, a, b)).toBe(0);
     expect(await countRows("rule_conversions", mine, s.siteId, a, b)).toBe(0);

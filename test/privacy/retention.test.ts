@@ -59,6 +59,33 @@ describe("the retention purge", () => {
     expect(await countRows("idempotency_keys", "site_id = ? and key = 'new'", short)).toBe(1);
   });
 
+  it("forgets Segment messageIds after a week and keeps the younger ones", async () => {
+    const { siteKey } = await createTestSite();
+    const siteId = await siteIdOf(siteKey);
+    await env.DB.prepare(
+      "insert into segment_messages (site_id, message_id, received_at) values (?1, 'old', ?2), (?1, 'new', ?3)",
+    )
+      .bind(siteId, NOW - 8 * DAY_MS, NOW - 6 * DAY_MS)
+      .run();
+    const result = await purgeExpired(createDb(env.DB), NOW);
+    expect(result.segmentMessages).toBeGreaterThanOrEqual(1);
+    expect(await countRows("segment_messages", "site_id = ? and message_id = 'old'", siteId)).toBe(0);
+    expect(await countRows("segment_messages", "site_id = ? and message_id = 'new'", siteId)).toBe(1);
+  });
+
+  it("forgets login-attempt counters a day after their last attempt, unless a lock still holds", async () => {
+    await env.DB.prepare(
+      `insert into login_attempts (key, attempts, locked_until, granted, updated_at) values
+       ('stale', 2, 0, 1, ?1), ('recent', 2, 0, 1, ?2), ('locked', 9, ?3, 1, ?1)`,
+    )
+      .bind(NOW - 2 * DAY_MS, NOW - 60_000, NOW + 60_000)
+      .run();
+    const result = await purgeExpired(createDb(env.DB), NOW);
+    expect(result.loginAttempts).toBe(1);
+    const left = await env.DB.prepare("select key from login_attempts order by key").all<{ key: string }>();
+    expect(left.results.map((r) => r.key)).toEqual(["locked", "recent"]);
+  });
+
   it("runs from the cron's scheduled handler", async () => {
     const siteId = await siteWithHistory(10);
     const ctx = createExecutionContext();

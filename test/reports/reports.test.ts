@@ -147,7 +147,25 @@ describe("GET /api/v1/reports/rules/:id", () => {
     expect(report.ci.high).toBeGreaterThan(0);
     expect(report.verdict).toMatch(/could be zero/);
     expect(report.daily).toHaveLength(12); // May 31 to June 11, partial days included
-    expect(report.daily[1]).toEqual({ day: "2026-06-01", impressions: 2, holdout_impressions: 1, clicks: 1 });
+    expect(report.daily[1]).toMatchObject({ day: "2026-06-01", impressions: 2, holdout_impressions: 1, clicks: 1 });
+    // The daily series adds up to the totals, for every figure the dashboard charts.
+    const sum = (key: string) =>
+      Math.round((report.daily as Record<string, number>[]).reduce((n, d) => n + d[key], 0) * 100) / 100;
+    for (const key of [
+      "impressions",
+      "holdout_impressions",
+      "clicks",
+      "coupons_assigned",
+      "coupons_redeemed",
+      "revenue",
+    ]) {
+      expect(sum(key), key).toBe(report[key]);
+    }
+    const groups = report as unknown as Record<"exposed" | "holdout", { visitors: number; conversions: number }>;
+    expect(sum("exposed_visitors")).toBe(groups.exposed.visitors);
+    expect(sum("exposed_conversions")).toBe(groups.exposed.conversions);
+    expect(sum("holdout_visitors")).toBe(groups.holdout.visitors);
+    expect(sum("holdout_conversions")).toBe(groups.holdout.conversions);
 
     // The placement report over the same period sees the same rule's figures.
     const placement = (await (

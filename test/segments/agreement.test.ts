@@ -24,11 +24,13 @@ const HOUR = 3_600_000;
 const CATEGORIES = ["rings", "earrings", "watches"];
 const CLUSTERS = ["rings", "earrings", "gifts", "self"];
 const ATTRS = ["tier", "age", "vip", "zip"];
+const EVENTS = ["newsletter_signup", "video_play", "__proto__"];
 
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { freq: 3, nil: null });
-/** Times on whole and half days/hours before now, so `=` on day counts can hit. */
-const pastTime = fc.integer({ min: 0, max: 400 }).map((halfDays) => NOW - halfDays * (DAY / 2));
-const dayKey = fc.integer({ min: -2, max: 60 }).map((ago) => new Date(NOW - ago * DAY).toISOString().slice(0, 10));
+/** Times on whole hours from a day ahead to 400 days back: UTC day boundaries fall between them,
+ *  so whole-day counts (`days_since_* = 0` is today) are tested on both sides of midnight. */
+const pastTime = fc.integer({ min: -24, max: 400 * 24 }).map((hours) => NOW - hours * HOUR);
+const dayKey = fc.integer({ min: -2, max: 95 }).map((ago) => new Date(NOW - ago * DAY).toISOString().slice(0, 10));
 const perDay = fc.dictionary(dayKey, fc.integer({ min: 0, max: 4 }), { maxKeys: 6 });
 
 const customerArb = (i: number): fc.Arbitrary<CustomerInput> =>
@@ -68,6 +70,10 @@ const visitorArb = (i: number, customerCount: number): fc.Arbitrary<VisitorInput
       interests: fc.dictionary(fc.constantFrom(...CATEGORIES), fc.integer({ min: 0, max: 6 })),
       interestDays: fc.dictionary(fc.constantFrom(...CATEGORIES), perDay),
       visitDays: perDay,
+      eventCounts: fc.dictionary(fc.constantFrom(...EVENTS), fc.integer({ min: 0, max: 4 })),
+      eventDays: fc.dictionary(fc.constantFrom(...EVENTS), perDay),
+      purchaseDays: perDay,
+      acquisition: maybe(fc.constantFrom("banner", "display", "other")),
       cartItems: fc.integer({ min: 0, max: 4 }),
       cartValue: fc.constantFrom(0, 19.99, 100, 250.5),
       cartUpdatedAt: maybe(fc.integer({ min: 0, max: 72 }).map((h) => NOW - h * HOUR)),
@@ -104,7 +110,8 @@ function leaf(field: fc.Arbitrary<string>, value: fc.Arbitrary<string>, ops: fc.
   return fc.oneof(...options);
 }
 
-const windowDays = fc.constantFrom(1, 2, 7, 30, 90);
+const windowDays = fc.constantFrom(1, 2, 7, 30, 89, 90);
+const eventName = str([...EVENTS, "never_sent"]);
 const category = str([...CATEGORIES, "bracelets"]);
 const comparison = fc.oneof(
   leaf(fc.constantFrom(...NUMBER_FIELDS), numberValue, orderOp),
@@ -113,11 +120,15 @@ const comparison = fc.oneof(
       category.map((c) => `interest(${c})`),
       fc.tuple(category, windowDays).map(([c, d]) => `interest(${c}, ${d})`),
       windowDays.map((d) => `visits(${d})`),
+      eventName.map((e) => `event(${e})`),
+      fc.tuple(eventName, windowDays).map(([e, d]) => `event(${e}, ${d})`),
+      windowDays.map((d) => `purchases(${d})`),
     ),
     numberValue,
     orderOp,
   ),
   leaf(fc.constant("gender"), str(["f", "m", "F", ""]), eqOp, true),
+  leaf(fc.constant("acquisition"), str(["banner", "display", "other", "play"]), eqOp, true),
   leaf(fc.constant("cluster"), str([...CLUSTERS, "watches"]), eqOp, true),
   fc.constantFrom("customer", "customer = true", "customer = false", "customer != true", "customer != false"),
   fc

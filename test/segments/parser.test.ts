@@ -54,6 +54,39 @@ describe("segment parser", () => {
     expect(errorOf("attr.age > 'x'").message).toBe("at 12: expected a number after > but found 'x'");
   });
 
+  it("refuses a window longer than the per-day history that is kept, naming the limit and the position", () => {
+    for (const expression of [
+      'interest("rings", 366) > 0',
+      "visits(91) > 1",
+      'event("signup", 120) >= 1',
+      "purchases(365) > 0",
+    ]) {
+      const error = errorOf(expression);
+      expect(error.message, expression).toMatch(
+        /expected a window of at most 90 days \(per-day history is kept 90 days\) but found \d+/,
+      );
+      expect(error.position, expression).toBe(expression.search(/\d{2,}/) + 1);
+    }
+    expect(() => parseSegment('interest("rings", 90) > 0 and visits(90) > 1 and purchases(90) > 0')).not.toThrow();
+  });
+
+  it("parses goals: event counts all time or in a window, and purchases in a window", () => {
+    expect(parseSegment('event("newsletter_signup") >= 1')).toMatchObject({
+      type: "compare",
+      field: { kind: "event", name: "newsletter_signup", days: null },
+      op: ">=",
+      value: 1,
+    });
+    expect(parseSegment('event("newsletter_signup", 7) >= 1')).toMatchObject({ field: { kind: "event", days: 7 } });
+    expect(parseSegment("purchases(30) = 0")).toMatchObject({ field: { kind: "purchases_window", days: 30 } });
+    expect(parseSegment('acquisition = "display"')).toMatchObject({ field: { kind: "text", name: "acquisition" } });
+    expect(errorOf("purchases > 0").message).toBe(
+      'at 11: expected "(" and a number of days, e.g. purchases(30) but found ">"',
+    );
+    expect(errorOf("event(signup) > 0").message).toContain("expected an event name as a string");
+    expect(errorOf('event("signup") contains "x"').message).toContain("=, !=, <, <=, >, >= or in for event(...)");
+  });
+
   it("reports unbalanced parentheses, trailing tokens, unterminated strings and empty input", () => {
     expect(errorOf("(orders > 1").message).toBe('at 12: expected ")" but found end of expression');
     expect(errorOf("orders > 1 orders").message).toBe(
@@ -62,7 +95,7 @@ describe("segment parser", () => {
     expect(errorOf('gender = "f').message).toBe('at 10: expected a closing " but found end of expression');
     expect(errorOf("  ").message).toBe("at 3: expected a condition (e.g. orders > 0) but found end of expression");
     expect(errorOf("orders in 3").message).toContain('expected a list after "in"');
-    expect(errorOf("visits(0) > 1").message).toContain("expected a whole number of days (1 to 366)");
+    expect(errorOf("visits(0) > 1").message).toContain("expected a whole number of days (1 to 90)");
     expect(errorOf("orders > 1 & orders < 3").message).toBe('at 12: expected a field, operator or value but found "&"');
   });
 });

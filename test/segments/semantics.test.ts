@@ -27,11 +27,12 @@ async function fixture() {
         customerId: "C-linked",
         firstSeenAt: NOW - 30 * DAY,
         lastSeenAt: NOW - DAY,
+        visits: 3,
         interests: { rings: 4 },
         interestDays: { rings: { [today]: 1, "2025-06-09": 2, "2025-06-08": 5, "2025-06-16": 9 } },
         visitDays: { [today]: 1, "2025-06-14": 2, "2025-05-01": 7 },
       },
-      { cookieId: "b".repeat(32), customerId: "C-identified-only", firstSeenAt: NOW, lastSeenAt: NOW },
+      { cookieId: "b".repeat(32), customerId: "C-identified-only", firstSeenAt: NOW, lastSeenAt: NOW, visits: 1 },
       { cookieId: "c".repeat(32), firstSeenAt: NOW, lastSeenAt: NOW, cartItems: 2, cartUpdatedAt: NOW - 90 * 60_000 },
     ],
   );
@@ -62,8 +63,8 @@ describe("segment semantics on the edge and in SQL", () => {
   it("counts a linked, identified or CRM-only profile as a customer", async () => {
     const { select, siteId } = await fixture();
     expect(await select("customer")).toEqual(["C-crm-only", "a", "b"]);
-    expect(await select("not customer and cart_items > 0 and cart_age_hours >= 1.5")).toEqual(["c"]);
-    expect(await select("cart_age_hours > 1.5")).toEqual([]);
+    expect(await select("not customer and cart_items > 0 and cart_age_hours = 1")).toEqual(["c"]);
+    expect(await select("cart_age_hours > 1")).toEqual([]);
     expect(await countSegment(db, siteId, "customer", NOW)).toEqual({ visitors: 2, customers: 2 });
   });
 
@@ -78,11 +79,39 @@ describe("segment semantics on the edge and in SQL", () => {
     expect(await select("visits(60) = 10")).toEqual(["a"]);
   });
 
-  it("counts days as real numbers relative to the injected now", async () => {
+  it("counts days_since_* as whole UTC days relative to the injected now, so 0 means today", async () => {
     const { select } = await fixture();
-    expect(await select("days_since_last_order = 10.5")).toEqual(["a"]);
-    expect(await select("days_since_last_order > 10 and days_since_last_order < 11")).toEqual(["a"]);
+    // The order was 10.5 × 24 h ago, at 01:30 UTC ten calendar days back.
+    expect(await select("days_since_last_order = 10")).toEqual(["a"]);
+    expect(await select("days_since_last_order > 10")).toEqual([]);
     expect(await select("days_since_first_visit >= 30 and days_since_last_visit = 1")).toEqual(["a"]);
+    // b was last seen at `now`: today. c's row has no visit (as after a link import): no visit days.
+    expect(await select("days_since_last_visit = 0")).toEqual(["b"]);
+    expect(await select("days_since_first_visit >= 0")).toEqual(["a", "b"]);
+  });
+
+  it("counts an order one minute before midnight as yesterday and one after as today", async () => {
+    const siteId = await insertSite();
+    const midnight = Date.UTC(2025, 5, 15);
+    await insertProfiles(
+      siteId,
+      [
+        { customerId: "late", lastOrderAt: midnight - 60_000 },
+        { customerId: "early", lastOrderAt: midnight + 60_000 },
+      ],
+      [],
+    );
+    const profiles = await loadProfiles(siteId);
+    for (const [expression, expected] of [
+      ["days_since_last_order = 0", ["early"]],
+      ["days_since_last_order = 1", ["late"]],
+    ] as const) {
+      const predicate = compileSegment(expression);
+      const byEvaluator = [...profiles].filter(([, p]) => predicate(p, NOW)).map(([, p]) => p.customerId);
+      const bySql = (await selectSegmentProfiles(db, siteId, expression, NOW)).map((r) => r.customerId);
+      expect(byEvaluator).toEqual(expected);
+      expect(bySql).toEqual(expected);
+    }
   });
 
   it("compares strings case-sensitively, clusters by membership and attributes only within their type", async () => {

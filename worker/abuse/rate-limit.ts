@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 
 /** The client IP as Cloudflare reports it; requests without it (tests, local) share one bucket. */
-export function clientIp(c: Context<AppEnv>): string {
+export function clientIp(c: Pick<Context, "req">): string {
   return c.req.header("CF-Connecting-IP") ?? "unknown";
 }
 

@@ -2,13 +2,13 @@
  * `POST /api/v1/creatives/preview`: renders an unsaved template with sample values through the
  * same compiler and renderer the decision path uses, so the editor shows what visitors will see.
  */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { compileTemplate } from "../creatives/compile";
-import { CreativeInputSchema } from "../creatives/creatives";
+import { CreativeInputSchema, checkedTemplate } from "../creatives/creatives";
 import { TemplateError, type TemplateValues } from "../creatives/template";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
@@ -29,7 +29,9 @@ function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
   };
 }
 
-function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now()) {
+async function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now()) {
+  // The same checks as saving: the editor shows a refused template's reason before it is saved.
+  await checkedTemplate(input.format, input.template);
   try {
     const render = compileTemplate(input.format, input.template);
     return render(sampleValues(input.landing_url ?? "https://shop.example/", now));
@@ -45,10 +47,9 @@ const PreviewInput = CreativeInputSchema.pick({ format: true, template: true, wi
 
 export const creativePreviewRoutes = createRouter();
 
-creativePreviewRoutes.use("/api/v1/creatives/preview", requireApiKey);
-
 creativePreviewRoutes.openapi(
   createRoute({
+    operationId: "previewCreative",
     method: "post",
     path: "/api/v1/creatives/preview",
     tags: ["Creatives"],
@@ -72,8 +73,9 @@ creativePreviewRoutes.openapi(
       ...errorResponses(400, 401),
     },
   }),
-  (c) => {
+  async (c) => {
     const input = c.req.valid("json");
-    return c.json({ format: input.format, width: input.width, height: input.height, body: renderPreview(input) }, 200);
+    const body = await renderPreview(input);
+    return c.json({ format: input.format, width: input.width, height: input.height, body }, 200);
   },
 );

@@ -1,8 +1,8 @@
 /** `/api/v1/users`: the admin UI's users of the calling site. Admins only (API keys act as admin). */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import {
   createUser,
@@ -17,16 +17,15 @@ import {
 
 export const usersRoutes = createRouter();
 
-usersRoutes.use("/api/v1/users", requireApiKey, requireRole("admin"));
-usersRoutes.use("/api/v1/users/*", requireApiKey, requireRole("admin"));
-
 usersRoutes.openapi(
   createRoute({
+    operationId: "listUsers",
     method: "get",
     path: "/api/v1/users",
     tags: ["Users"],
     summary: "The site's admin UI users",
     security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
     responses: {
       200: {
         description: "Users",
@@ -40,11 +39,13 @@ usersRoutes.openapi(
 
 usersRoutes.openapi(
   createRoute({
+    operationId: "createUser",
     method: "post",
     path: "/api/v1/users",
     tags: ["Users"],
     summary: "Create a user who can log in to /admin",
     security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
     request: { body: { required: true, content: { "application/json": { schema: UserInputSchema } } } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: UserSchema } } },
@@ -56,11 +57,13 @@ usersRoutes.openapi(
 
 usersRoutes.openapi(
   createRoute({
+    operationId: "updateUser",
     method: "patch",
     path: "/api/v1/users/{id}",
     tags: ["Users"],
     summary: "Change a user's role or password (not your own role)",
     security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
     request: {
       params: IdParam,
       body: { required: true, content: { "application/json": { schema: UserPatchSchema } } },
@@ -84,11 +87,13 @@ usersRoutes.openapi(
 
 usersRoutes.openapi(
   createRoute({
+    operationId: "deleteUser",
     method: "delete",
     path: "/api/v1/users/{id}",
     tags: ["Users"],
     summary: "Delete a user (not yourself, not the last admin)",
     security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
     request: { params: IdParam },
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
   }),

@@ -1,6 +1,7 @@
 /** Admin UI users of a site: who may log in, with which role. Passwords are stored as PBKDF2 hashes. */
 import { z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { hashPassword } from "../auth/password";
 import { adminUsers } from "../db/schema";
 import type { Db } from "../env";
@@ -27,7 +28,10 @@ export const UserSchema = z
     email: z.string(),
     role: RoleSchema,
     created_at: z.number(),
-    locked_until: z.number().nullable(),
+    locked_until: z
+      .number()
+      .nullable()
+      .openapi({ description: "Always null: logins now lock per (e-mail, client IP), never the account" }),
   })
   .openapi("AdminUser");
 
@@ -52,7 +56,9 @@ export async function createUser(db: Db, siteId: number, input: z.infer<typeof U
     })
     .onConflictDoNothing()
     .returning();
-  if (!row) throw apiError(409, "user_exists", `A user with e-mail ${input.email} exists already`);
+  // Unique per site only: an e-mail that is a user of another site is no conflict here (nothing
+  // about other tenants shows through), and 409 can only name this site's own users.
+  if (!row) throw apiError(409, "user_exists", `This site has a user with e-mail ${input.email} already`);
   return row;
 }
 
@@ -67,13 +73,12 @@ export async function updateUser(
   if (patch.role !== undefined && id === actingUserId) {
     throw apiError(409, "own_role", "You cannot change your own role; ask another admin");
   }
-  const set: Partial<typeof adminUsers.$inferInsert> = {};
+  const set: SQLiteUpdateSetSource<typeof adminUsers> = {};
   if (patch.role) set.role = patch.role;
-  if (patch.password) {
-    set.passwordHash = await hashPassword(patch.password);
-    set.failedLogins = 0;
-    set.lockedUntil = null;
-  }
+  if (patch.password) set.passwordHash = await hashPassword(patch.password);
+  // A new password or role ends the user's open sessions: a stolen cookie must not outlive the
+  // password it was won with, and a demoted user must not keep the old role's session.
+  if (Object.keys(set).length > 0) set.sessionVersion = sql`${adminUsers.sessionVersion} + 1`;
   const where = and(eq(adminUsers.siteId, siteId), eq(adminUsers.id, id));
   const [row] =
     Object.keys(set).length > 0

@@ -1,88 +1,94 @@
 /**
- * Audience export: the member list as CSV, in tagwerk's ID space (cookie IDs) or a partner's
- * (partner user IDs through id_links; members never synced with that partner are skipped), only
- * for visitors whose consent allows it.
+ * Audience export: the member list as CSV in one ID space — tagwerk's (cookie IDs), a partner's
+ * (partner user IDs through id_links; members never synced with that partner are skipped), or a
+ * hashed-e-mail space (`email_sha256`, `uid2_email`) — only for visitors whose consent allows it,
+ * in the column layout the destination's upload takes (LAYOUTS). With a cursor it lists the
+ * changes since then instead (`op,id`, changes.ts).
+ *
+ * Both read what the last refresh recorded (audience_space_members, audience_changes), so a full
+ * export and the deltas after its cursor add up to the same list. Partner IDs are free text from
+ * anonymous /sync calls: their cells go through csvCell (formula injection neutralised, lib/csv.ts).
  *
  * Flat memory for any size: a pull-based ReadableStream fetches one page per pull with keyset
- * pagination on visitor_id (`visitor_id > last ORDER BY visitor_id LIMIT n`, an index range on
- * audience_members) — never OFFSET, whose cost grows with the page number — so the stream only
- * holds one page, and a slow reader slows the queries instead of buffering rows.
+ * pagination (`value > last ORDER BY value LIMIT n` on the snapshot's unique index, `seq > last`
+ * on the log's) — never OFFSET, whose cost grows with the page number — so the stream only holds
+ * one page, and a slow reader slows the queries instead of buffering rows.
  *
  * Signed download URLs let a network fetch the list without the API key: HMAC-SHA256 over
  * (audience, format, ID space, expiry) with a per-site key derived from SIGNING_SECRET.
  */
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { deriveKey, hmacSha256Hex, verifyHmacHex } from "../auth/signing";
-import type { Db, Site } from "../env";
+import type { Db } from "../env";
+import { csvCell } from "../lib/csv";
 
 const EXPORT_PAGE_SIZE = 1000;
 
-/** consent != 'denied'; on a consent_mode 'required' site only an explicit 'granted'. */
-function consentCondition(site: Site): SQL {
-  return site.consentMode === "required"
-    ? sql`v.consent = 'granted'`
-    : sql`(v.consent is null or v.consent != 'denied')`;
+/**
+ * Column layouts, by destination. `id`: one `id` column (cookie-synced DSPs, any space). `google`:
+ * Google Customer Match's customer-list file, whose `Email` column takes SHA-256 hex hashes.
+ * `meta`: Meta Custom Audiences' `EMAIL_SHA256` schema. `ttd`: The Trade Desk's CRM data of UID2
+ * e-mail hashes, one Base64 hash per line and no header row.
+ */
+export const LAYOUTS = ["id", "google", "meta", "ttd"] as const;
+export type Layout = (typeof LAYOUTS)[number];
+const LAYOUT_HEADER: Record<Layout, string | null> = { id: "id", google: "Email", meta: "EMAIL_SHA256", ttd: null };
+const LAYOUT_SPACE: Partial<Record<Layout, string>> = {
+  google: "email_sha256",
+  meta: "email_sha256",
+  ttd: "uid2_email",
+};
+
+/** The layout a space exports in when none is asked for. */
+export function defaultLayout(space: string): Layout {
+  if (space === "email_sha256") return "google";
+  if (space === "uid2_email") return "ttd";
+  return "id";
 }
 
-/** RFC 4180 quoting; partner IDs are free text. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/** Null when the layout fits the space, else why not. */
+export function layoutMismatch(layout: Layout, space: string): string | null {
+  const needs = LAYOUT_SPACE[layout];
+  return needs && needs !== space ? `layout ${layout} takes id_space ${needs}` : null;
 }
 
-/** One page of the export after visitor_id `after`. */
-async function exportPage(
-  db: Db,
-  site: Site,
-  audienceId: number,
-  idSpace: string,
-  after: number,
-  limit: number,
-): Promise<{ k: number; id: string }[]> {
-  const consent = consentCondition(site);
-  if (idSpace === "tw") {
-    return db.all<{ k: number; id: string }>(sql`
-      select m.visitor_id as k, m.cookie_id as id
-      from audience_members m join visitors v on v.id = m.visitor_id
-      where m.audience_id = ${audienceId} and m.visitor_id > ${after} and v.site_id = ${site.id} and ${consent}
-      order by m.visitor_id limit ${limit}`);
-  }
-  // A cookie synced several times with one partner exports its latest partner ID only.
-  return db.all<{ k: number; id: string }>(sql`
-    select m.visitor_id as k, l.partner_user_id as id
-    from audience_members m
-      join visitors v on v.id = m.visitor_id
-      join id_links l on l.id = (
-        select l2.id from id_links l2
-        where l2.site_id = ${site.id} and l2.cookie_id = m.cookie_id and l2.partner_key = ${idSpace}
-        order by l2.updated_at desc, l2.id desc limit 1)
-    where m.audience_id = ${audienceId} and m.visitor_id > ${after} and v.site_id = ${site.id} and ${consent}
-    order by m.visitor_id limit ${limit}`);
+/**
+ * A cell of an ID in `idSpace`. Cookie IDs (hex) and e-mail hashes (hex, Base64) are made by
+ * tagwerk and checked to their alphabet: they go out exactly as the network must match them — a
+ * Base64 UID2 hash may start with "+", and a quote in front would make it match nobody. Partner
+ * IDs are anyone's text: OWASP's rule applies (csvCell).
+ */
+function cellOf(idSpace: string, value: string): string {
+  return OWN_ID_SPACES.has(idSpace) ? value : csvCell(value);
 }
+const OWN_ID_SPACES = new Set(["tw", "email_sha256", "uid2_email"]);
 
-export function exportStream(
-  db: Db,
-  site: Site,
-  audienceId: number,
-  idSpace: string,
-  { pageSize = EXPORT_PAGE_SIZE, onPage }: { pageSize?: number; onPage?: (rows: number) => void } = {},
+type Page<K> = { rows: { k: K; line: string }[] };
+
+/** A CSV body pulled page by page: `next(after)` returns the rows after key `after`. */
+function pagedCsv<K>(
+  header: string | null,
+  first: K,
+  next: (after: K, limit: number) => Promise<Page<K>>,
+  { pageSize = EXPORT_PAGE_SIZE, onPage }: ExportOptions,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  let after = 0;
-  let headerSent = false;
+  let after = first;
+  let headerSent = header === null;
   let done = false;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (!headerSent) {
           headerSent = true;
-          controller.enqueue(encoder.encode("id\n"));
+          controller.enqueue(encoder.encode(`${header}\n`));
           return;
         }
         if (done) {
           controller.close();
           return;
         }
-        const rows = await exportPage(db, site, audienceId, idSpace, after, pageSize);
+        const { rows } = await next(after, pageSize);
         onPage?.(rows.length);
         if (rows.length < pageSize) done = true;
         if (rows.length === 0) {
@@ -90,10 +96,57 @@ export function exportStream(
           return;
         }
         after = rows[rows.length - 1].k;
-        controller.enqueue(encoder.encode(rows.map((r) => `${csvField(r.id)}\n`).join("")));
+        controller.enqueue(encoder.encode(rows.map((r) => `${r.line}\n`).join("")));
       },
     },
     { highWaterMark: 1 },
+  );
+}
+
+type ExportOptions = { pageSize?: number; onPage?: (rows: number) => void; layout?: Layout };
+
+/** The audience's IDs in `idSpace` as of its last refresh, in the layout's columns. */
+export function exportStream(
+  db: Db,
+  audienceId: number,
+  idSpace: string,
+  options: ExportOptions = {},
+): ReadableStream<Uint8Array> {
+  const header = LAYOUT_HEADER[options.layout ?? defaultLayout(idSpace)];
+  return pagedCsv(
+    header,
+    "",
+    async (after, limit) => {
+      const rows = await db.all<{ value: string }>(sql`
+      select value from audience_space_members
+      where audience_id = ${audienceId} and id_space = ${idSpace} and value > ${after}
+      order by value limit ${limit}`);
+      return { rows: rows.map((r) => ({ k: r.value, line: cellOf(idSpace, r.value) })) };
+    },
+    options,
+  );
+}
+
+/** The changes in `idSpace` after seq `from` up to `to`, as `op,id` rows in the order they happened. */
+export function changesStream(
+  db: Db,
+  audienceId: number,
+  idSpace: string,
+  from: number,
+  to: number,
+  options: ExportOptions = {},
+): ReadableStream<Uint8Array> {
+  return pagedCsv(
+    "op,id",
+    from,
+    async (after, limit) => {
+      const rows = await db.all<{ seq: number; op: string; value: string }>(sql`
+      select seq, op, value from audience_changes
+      where audience_id = ${audienceId} and id_space = ${idSpace} and seq > ${after} and seq <= ${to}
+      order by seq limit ${limit}`);
+      return { rows: rows.map((r) => ({ k: r.seq, line: `${r.op},${cellOf(idSpace, r.value)}` })) };
+    },
+    options,
   );
 }
 

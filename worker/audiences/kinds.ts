@@ -7,9 +7,10 @@
 import { z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
 import { apiError } from "../errors";
+import { utcDayNumber } from "../lib/time";
 
-export const DAY = 86_400_000;
-export const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 export const AUDIENCE_KINDS = [
   "segment",
@@ -62,10 +63,10 @@ export function parseParams(kind: AudienceKind, params: unknown): Record<string,
 export const NO_PURCHASE = sql`(v.last_purchase_at is null and (c.id is null or coalesce(c.orders, 0) = 0) and c.first_order_at is null)`;
 
 /**
- * The condition of a built-in kind. Day counts follow the segment language (`days_since_X` is the
- * elapsed time in days, fractional), so `new_customers {days: 28}` equals
- * `days_since_first_order <= 28`: a first order at T is in the list up to T + 28 days, and out of
- * it on day 29.
+ * The condition of a built-in kind. Day counts follow the segment language (`days_since_X` counts
+ * whole UTC days, worker/segments/evaluate.ts), so `new_customers {days: 28}` equals
+ * `days_since_first_order <= 28`: a first order on UTC day D is in the list through day D + 28, and
+ * out of it on day D + 29; `dormant {days: 180}` equals `days_since_last_order >= 180`.
  */
 export function builtInCondition(
   kind: Exclude<AudienceKind, "segment" | "lookalike">,
@@ -75,7 +76,7 @@ export function builtInCondition(
   switch (kind) {
     case "new_customers": {
       const { days } = params as AudienceParams["new_customers"];
-      return sql`(c.first_order_at is not null and c.first_order_at >= ${now - days * DAY})`;
+      return sql`(c.first_order_at is not null and c.first_order_at >= ${(utcDayNumber(now) - days) * DAY})`;
     }
     case "cart_abandoners": {
       const { hours } = params as AudienceParams["cart_abandoners"];
@@ -84,9 +85,10 @@ export function builtInCondition(
     }
     case "dormant": {
       const { days } = params as AudienceParams["dormant"];
-      const cutoff = now - days * DAY;
-      return sql`(c.id is not null and coalesce(c.last_order_at, c.first_order_at) <= ${cutoff}
-        and (v.last_purchase_at is null or v.last_purchase_at <= ${cutoff}))`;
+      // The first instant of the UTC day after the last day that is `days` days ago.
+      const cutoff = (utcDayNumber(now) - days + 1) * DAY;
+      return sql`(c.id is not null and coalesce(c.last_order_at, c.first_order_at) < ${cutoff}
+        and (v.last_purchase_at is null or v.last_purchase_at < ${cutoff}))`;
     }
     case "cluster": {
       const { cluster } = params as AudienceParams["cluster"];

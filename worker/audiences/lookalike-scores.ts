@@ -14,11 +14,14 @@ const MIN_POSITIVES = 10;
 const SAMPLE_LIMIT = 20_000;
 const SCORE_PAGE = 1_000;
 
-/** Became a customer after arriving from display or a banner click. */
-const POSITIVE = sql`(v.acquisition in ('display', 'banner') and (v.last_purchase_at is not null
+/**
+ * Became a customer after arriving from display or a banner click: `acquisition` is written by the
+ * event path (the first landing page, a /c click — worker/collect/acquisition.ts), never by hand.
+ */
+export const POSITIVE = sql`(v.acquisition in ('display', 'banner') and (v.last_purchase_at is not null
   or (c.first_order_at is not null and c.first_order_at >= v.first_seen_at)))`;
 
-type Row = {
+export type LookalikeRow = {
   id: number;
   interests: string;
   visits: number;
@@ -28,7 +31,7 @@ type Row = {
   cart_value: number;
 };
 
-function toInput(row: Row): LookalikeInput {
+export function toInput(row: LookalikeRow): LookalikeInput {
   let interests: Record<string, number> = {};
   try {
     interests = JSON.parse(row.interests) as Record<string, number>;
@@ -45,11 +48,11 @@ function toInput(row: Row): LookalikeInput {
   };
 }
 
-const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at, v.cart_items, v.cart_value`;
+export const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at, v.cart_items, v.cart_value`;
 
-function sample(db: Db, siteId: number, condition: SQL): Promise<Row[]> {
+function sample(db: Db, siteId: number, condition: SQL): Promise<LookalikeRow[]> {
   // A deterministic spread over the whole ID range (not just the oldest visitors) for the sample.
-  return db.all<Row>(sql`select ${COLUMNS} from ${MEMBERS_FROM} where v.site_id = ${siteId} and ${condition}
+  return db.all<LookalikeRow>(sql`select ${COLUMNS} from ${MEMBERS_FROM} where v.site_id = ${siteId} and ${condition}
     order by (v.id * 2654435761) % 4294967291 limit ${SAMPLE_LIMIT}`);
 }
 
@@ -72,7 +75,7 @@ export async function recomputeLookalikeScores(
   let after = 0;
   let scored = 0;
   for (;;) {
-    const page = await db.all<Row>(sql`select ${COLUMNS} from ${MEMBERS_FROM}
+    const page = await db.all<LookalikeRow>(sql`select ${COLUMNS} from ${MEMBERS_FROM}
       where v.site_id = ${siteId} and v.id > ${after} and ${NO_PURCHASE} order by v.id limit ${SCORE_PAGE}`);
     if (page.length === 0) break;
     const scores = page.map((row) => [row.id, Math.round(scoreLookalike(model, toInput(row), now) * 1e6) / 1e6]);

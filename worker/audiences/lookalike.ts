@@ -16,7 +16,8 @@
  * of hand-picked weights. It stays tiny (one weight per feature), trains in well under a second on
  * the sample the cron uses, and is deterministic: same data, same scores.
  *
- * Pure functions only (no D1): bench/lookalike.ts runs them in Node on a generated population.
+ * Pure functions only (no D1): bench/lookalike-evaluate.ts runs them in Node on a generated population,
+ * bench/lookalike-events.ts on rows the queue consumer wrote from generated event batches.
  */
 
 export type LookalikeInput = {

@@ -9,13 +9,17 @@
  *   of a half-written refresh; an interrupted refresh leaves ranges done and ranges not yet done,
  *   and running it again completes it;
  * - the result depends only on the data and `now`: a refresh run twice gives the same list.
+ * Then each ID space's snapshot is brought in line and the differences logged (changes.ts).
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
-import { audienceSizes, audiences, segments } from "../db/schema";
+import { audienceSizes, audiences, segments, sites } from "../db/schema";
 import type { Db } from "../env";
 import { utcDayKey } from "../lib/time";
+import { listPartners } from "../sync/partners";
 import type { Audience } from "./audiences";
+import { purgeChanges, syncSpace } from "./changes";
+import { HASHED_EMAIL_SPACES } from "./id-spaces";
 import { type AudienceParams, builtInCondition, NO_PURCHASE } from "./kinds";
 import { segmentCondition } from "./segment-condition";
 
@@ -105,6 +109,13 @@ export async function refreshAudience(
   // Members outside the site's current ID span (erased visitors) go too.
   await db.run(sql`delete from audience_members
     where audience_id = ${audience.id} and (visitor_id < ${lo} or visitor_id > ${hi})`);
+
+  const [site] = await db.select().from(sites).where(eq(sites.id, siteId));
+  const partnerKeys = (await listPartners(db, siteId)).map((p) => p.key);
+  for (const space of ["tw", ...HASHED_EMAIL_SPACES, ...partnerKeys]) {
+    await syncSpace(db, site, audience.id, space, now);
+  }
+  await purgeChanges(db, audience.id, now);
 
   const [{ size }] = await db.all<{ size: number }>(
     sql`select count(*) as size from audience_members where audience_id = ${audience.id}`,

@@ -2,16 +2,19 @@
  * `/api/v1/audiences`: CRUD, refresh now, streamed export, and signed export URLs. The export
  * route accepts either the API key or a valid `sig`/`exp` pair from `POST .../export-url`.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
 import { signingSecretOf } from "../auth/signing";
 import { audiences, sites } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv, Db } from "../env";
 import { apiError } from "../errors";
+import { publicBase } from "../lib/base-path";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
 import {
@@ -23,8 +26,19 @@ import {
   listAudiences,
   updateAudience,
 } from "./audiences";
-import { exportStream, signExportUrl, verifyExportSignature } from "./export";
+import { headSeq, makeCursor, readCursor } from "./changes";
+import {
+  changesStream,
+  defaultLayout,
+  exportStream,
+  LAYOUTS,
+  layoutMismatch,
+  signExportUrl,
+  verifyExportSignature,
+} from "./export";
+import { BUILT_IN_SPACES } from "./id-spaces";
 import { AUDIENCE_KINDS } from "./kinds";
+import { recomputeLookalikeScores } from "./lookalike-scores";
 import { refreshAudience } from "./refresh";
 
 const AudienceInput = z
@@ -62,7 +76,20 @@ const IdSpace = z
   .string()
   .regex(PARTNER_KEY_PATTERN)
   .default("tw")
-  .openapi({ description: "`tw` for tagwerk cookie IDs, or a partner key for its user IDs", example: "tw" });
+  .openapi({
+    description:
+      "`tw` for tagwerk cookie IDs, a partner key for its user IDs, `email_sha256` (hex SHA-256 of the " +
+      "trimmed, lower-cased e-mail: Google Customer Match, Meta) or `uid2_email` (Base64 SHA-256 after UID2 " +
+      "normalisation: The Trade Desk)",
+    example: "tw",
+  });
+
+/** 400 unless the space is one of tagwerk's own or a partner of this site. */
+async function checkIdSpace(db: Db, siteId: number, idSpace: string) {
+  if (!BUILT_IN_SPACES.has(idSpace) && !(await findPartnerByKey(db, siteId, idSpace))) {
+    throw apiError(400, "validation_failed", `id_space: no partner "${idSpace}" in this site`);
+  }
+}
 
 const EXPORT_PATH = /^\/api\/v1\/audiences\/(\d+)\/export$/;
 
@@ -100,11 +127,9 @@ const requireKeyOrSignedExport = createMiddleware<AppEnv>(async function require
 
 export const audiencesRoutes = createRouter();
 
-audiencesRoutes.use("/api/v1/audiences", requireApiKey);
-audiencesRoutes.use("/api/v1/audiences/*", requireKeyOrSignedExport);
-
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "listAudiences",
     method: "get",
     path: "/api/v1/audiences",
     tags: ["Audiences"],
@@ -123,6 +148,7 @@ audiencesRoutes.openapi(
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "createAudience",
     method: "post",
     path: "/api/v1/audiences",
     tags: ["Audiences"],
@@ -141,6 +167,7 @@ audiencesRoutes.openapi(
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "getAudience",
     method: "get",
     path: "/api/v1/audiences/{id}",
     tags: ["Audiences"],
@@ -167,6 +194,7 @@ audiencesRoutes.openapi(
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "updateAudience",
     method: "patch",
     path: "/api/v1/audiences/{id}",
     tags: ["Audiences"],
@@ -175,7 +203,7 @@ audiencesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: AudienceInput.partial() } } },
+      body: { required: true, content: { "application/json": { schema: patchSchemaOf(AudienceInput) } } },
     },
     responses: {
       200: { description: "The audience", content: { "application/json": { schema: AudienceSchema } } },
@@ -191,6 +219,7 @@ audiencesRoutes.openapi(
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "deleteAudience",
     method: "delete",
     path: "/api/v1/audiences/{id}",
     tags: ["Audiences"],
@@ -208,10 +237,14 @@ audiencesRoutes.openapi(
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "refreshAudience",
     method: "post",
     path: "/api/v1/audiences/{id}/refresh",
     tags: ["Audiences"],
     summary: "Refresh one audience now, as the cron does",
+    description:
+      "For a `lookalike` audience the look-alike scores of the site are recomputed first (trained on " +
+      "customers won through display or a banner click), as the cron does before it refreshes audiences.",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
     request: { params: IdParam },
@@ -222,49 +255,84 @@ audiencesRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    await refreshAudience(c.var.db, await getAudience(c.var.db, c.var.site.id, id), Date.now());
+    const audience = await getAudience(c.var.db, c.var.site.id, id);
+    const now = Date.now();
+    // A marketer waiting for a look-alike audience waits for fresh scores, not the last cron's.
+    if (audience.kind === "lookalike") await recomputeLookalikeScores(c.var.db, c.var.site.id, now);
+    await refreshAudience(c.var.db, audience, now);
     return c.json(audienceToJson(await getAudience(c.var.db, c.var.site.id, id)), 200);
   },
 );
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "exportAudience",
     method: "get",
     path: "/api/v1/audiences/{id}/export",
     tags: ["Audiences"],
-    summary: "Stream the member list as CSV (header `id`), in tagwerk's or a partner's ID space",
+    summary: "Stream the member list (or, with `since`, the changes) as CSV in one ID space",
     description:
-      "Only visitors whose consent allows it. Authenticated by the API key, or by `exp` and `sig` from " +
-      "POST /api/v1/audiences/{id}/export-url (401 when tampered, 403 when expired).",
-    security: [{ apiKey: [] }],
+      "The members as of the last refresh whose consent allows it, in the column layout of the destination: " +
+      "`id` (header `id`), `google` (Customer Match, header `Email`), `meta` (header `EMAIL_SHA256`), `ttd` " +
+      "(UID2 hashes, one per line, no header). Default: `google` for email_sha256, `ttd` for uid2_email, else " +
+      "`id`. With `since` (an `X-Tagwerk-Cursor` of an earlier export of this audience and space): rows `op,id` " +
+      "with `op` add or remove, in order; 410 when the cursor is unknown or expired (fetch a full export). Every " +
+      "answer carries `X-Tagwerk-Cursor` for the next delta. Authenticated by the API key, or by `exp` and `sig` " +
+      "from POST /api/v1/audiences/{id}/export-url (401 when tampered, 403 when expired).",
+    security: [{ apiKey: [] }, { signedExportUrl: [] }],
+    middleware: [requireKeyOrSignedExport] as const,
     request: {
       params: IdParam,
       query: z.object({
         format: z.enum(["csv"]).default("csv"),
         id_space: IdSpace,
+        layout: z.enum(LAYOUTS).optional(),
+        since: z.string().max(100).optional().openapi({ description: "A cursor from X-Tagwerk-Cursor" }),
         exp: z.string().optional(),
         sig: z.string().optional(),
       }),
     },
     responses: {
-      200: { description: "CSV, streamed", content: { "text/csv": { schema: z.string() } } },
-      ...errorResponses(400, 401, 403, 404),
+      200: {
+        description: "CSV, streamed; `X-Tagwerk-Cursor` names this point for the next `since`",
+        headers: { "X-Tagwerk-Cursor": { schema: { type: "string" } } },
+        content: { "text/csv": { schema: z.string() } },
+      },
+      ...errorResponses(400, 401, 403, 404, 410),
     },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { id_space: idSpace } = c.req.valid("query");
+    const { id_space: idSpace, layout = defaultLayout(idSpace), since } = c.req.valid("query");
     const site = c.var.site;
-    const audience = await getAudience(c.var.db, site.id, id);
-    if (idSpace !== "tw" && !(await findPartnerByKey(c.var.db, site.id, idSpace))) {
-      throw apiError(400, "validation_failed", `id_space: no partner "${idSpace}" in this site`);
-    }
-    return new Response(exportStream(c.var.db, site, audience.id, idSpace), {
+    const db = c.var.db;
+    const audience = await getAudience(db, site.id, id);
+    await checkIdSpace(db, site.id, idSpace);
+    const mismatch = layoutMismatch(layout, idSpace);
+    if (mismatch) throw apiError(400, "validation_failed", `layout: ${mismatch}`);
+    const secret = signingSecretOf(c.env);
+    const from = since === undefined ? null : await readCursor(secret, site.id, audience, idSpace, since);
+    // The head is read before the first row, so rows written meanwhile come with the next delta.
+    const head = await headSeq(db, audience.id, idSpace);
+    const body =
+      from === null
+        ? exportStream(db, audience.id, idSpace, { layout })
+        : changesStream(db, audience.id, idSpace, from, head);
+    const name = `audience-${audience.id}-${idSpace}${from === null ? "" : "-changes"}.csv`;
+    return new Response(body, {
       status: 200,
       headers: {
         "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": `attachment; filename="audience-${audience.id}-${idSpace}.csv"`,
+        "Content-Disposition": `attachment; filename="${name}"`,
         "Cache-Control": "no-store",
+        // Never below the purge mark: a space whose rows were all purged still hands out a live cursor.
+        "X-Tagwerk-Cursor": await makeCursor(
+          secret,
+          site.id,
+          audience.id,
+          idSpace,
+          Math.max(head, audience.changesPurgedThrough, from ?? 0),
+        ),
       },
     });
   },
@@ -272,6 +340,7 @@ audiencesRoutes.openapi(
 
 audiencesRoutes.openapi(
   createRoute({
+    operationId: "createAudienceExportUrl",
     method: "post",
     path: "/api/v1/audiences/{id}/export-url",
     tags: ["Audiences"],
@@ -304,11 +373,9 @@ audiencesRoutes.openapi(
     const body = c.req.valid("json") ?? { id_space: "tw", expires_in: 86_400 };
     const site = c.var.site;
     const audience = await getAudience(c.var.db, site.id, id);
-    if (body.id_space !== "tw" && !(await findPartnerByKey(c.var.db, site.id, body.id_space))) {
-      throw apiError(400, "validation_failed", `id_space: no partner "${body.id_space}" in this site`);
-    }
+    await checkIdSpace(c.var.db, site.id, body.id_space);
     const expiresAt = Date.now() + body.expires_in * 1000;
-    const origin = new URL(c.req.url).origin;
+    const origin = publicBase(c);
     const url = await signExportUrl(signingSecretOf(c.env), origin, site.id, audience.id, body.id_space, expiresAt);
     return c.json({ url, expires_at: expiresAt }, 201);
   },

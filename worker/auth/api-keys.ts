@@ -11,7 +11,7 @@ import { randomBytes, sha256Hex, timingSafeEqualText, toBase64Url } from "./cryp
 
 const KEY_PREFIX = "tw_";
 
-export function generateApiKey(): string {
+function generateApiKey(): string {
   return KEY_PREFIX + toBase64Url(randomBytes(32));
 }
 
@@ -29,6 +29,20 @@ export async function issueApiKey(db: Db, siteId: number, key = generateApiKey()
 export function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   return match?.[1];
+}
+
+/** The user name of an HTTP Basic header (Segment's clients send the write key there, password empty). */
+export function basicUser(header: string | undefined): string | undefined {
+  const match = header?.match(/^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i);
+  if (!match) return undefined;
+  let decoded: string;
+  try {
+    decoded = atob(match[1]);
+  } catch {
+    return undefined;
+  }
+  const user = decoded.split(":")[0];
+  return user === "" ? undefined : user;
 }
 
 /** Resolves an API key to its site, or undefined. */

@@ -7,7 +7,7 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 
-export const ISSUER = "tagwerk";
+const ISSUER = "tagwerk";
 const ALG = "HS256";
 
 export type Audience = "visitor-token" | "click" | "admin-session";
@@ -30,7 +30,7 @@ async function deriveSiteKey(secret: string, siteKey: string, purpose: Audience)
   return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
-export function siteSigningKey(secret: string, siteKey: string, purpose: Audience): Promise<CryptoKey> {
+function siteSigningKey(secret: string, siteKey: string, purpose: Audience): Promise<CryptoKey> {
   if (!secret) throw new Error("SIGNING_SECRET is not set");
   const cacheKey = `${purpose}\u0000${siteKey}\u0000${secret}`;
   let key = keyCache.get(cacheKey);

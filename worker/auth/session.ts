@@ -5,9 +5,11 @@
  *
  * The same session authenticates the JSON management API (`sessionApiAuth`), so the admin UI uses
  * exactly the API scripts use. Every request re-reads the user row: a deleted user or a changed
- * role takes effect at once, not when the token expires.
+ * role takes effect at once, not when the token expires. The token carries the user's session
+ * version; logout, a password change and a role change bump it, so every older token (on any
+ * device) stops working at once.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
@@ -15,6 +17,7 @@ import { adminUsers, sites } from "../db/schema";
 import type { AppEnv, Db, Role, Site } from "../env";
 import { apiError } from "../errors";
 import { signToken, verifyToken } from "./jwt";
+import { attemptKey, clearAttempts, reserveAttempt } from "./login-attempts";
 import { hashPassword, verifyPassword } from "./password";
 
 export const SESSION_COOKIE = "tw_admin";
@@ -22,13 +25,12 @@ export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 /** The session key is deployment-wide (a user's site is a claim), not derived per site. */
 const SESSION_KEY_SUBJECT = "admin";
 
-/** Failed logins allowed before the account locks; each further failure doubles the lock. */
-export const FREE_ATTEMPTS = 5;
-export const BASE_LOCK_MS = 30_000;
-export const MAX_LOCK_MS = 60 * 60_000;
+/** Password checks per login: one e-mail rarely has accounts in more than a few sites. */
+const MAX_ACCOUNTS_PER_EMAIL = 5;
 
 export type AdminUser = { id: number; email: string; role: Role };
-export type SessionClaims = { userId: number; siteId: number; role: Role };
+/** `sessionVersion`: the user's version when the token was issued; a later bump revokes it. */
+export type SessionClaims = { userId: number; siteId: number; role: Role; sessionVersion?: number };
 
 function sessionSecret(env: Env): string {
   const secret = env.SESSION_SECRET;
@@ -41,18 +43,23 @@ export function signSession(env: Env, claims: SessionClaims, now = Date.now()): 
     sessionSecret(env),
     SESSION_KEY_SUBJECT,
     "admin-session",
-    { sub: String(claims.userId), site: claims.siteId, role: claims.role },
+    { sub: String(claims.userId), site: claims.siteId, role: claims.role, sv: claims.sessionVersion ?? 0 },
     SESSION_TTL_SECONDS,
     now,
   );
 }
 
-export async function verifySession(env: Env, token: string, now = Date.now()): Promise<SessionClaims | null> {
+export async function verifySession(
+  env: Env,
+  token: string,
+  now = Date.now(),
+): Promise<Required<SessionClaims> | null> {
   const claims = await verifyToken(sessionSecret(env), SESSION_KEY_SUBJECT, "admin-session", token, now);
   if (!claims || typeof claims.sub !== "string" || typeof claims.site !== "number") return null;
+  if (typeof claims.sv !== "number") return null;
   const userId = Number(claims.sub);
   if (!Number.isInteger(userId)) return null;
-  return { userId, siteId: claims.site, role: claims.role as Role };
+  return { userId, siteId: claims.site, role: claims.role as Role, sessionVersion: claims.sv };
 }
 
 /** The signed-in user and site behind a session token, re-read from D1; null when none is valid. */
@@ -65,11 +72,18 @@ export async function resolveSession(
   if (!token) return null;
   const claims = await verifySession(env, token, now);
   if (!claims) return null;
+  // The version check rides on the row read every request does anyway: revocation costs nothing.
   const [row] = await db
     .select({ user: { id: adminUsers.id, email: adminUsers.email, role: adminUsers.role }, site: sites })
     .from(adminUsers)
     .innerJoin(sites, eq(sites.id, adminUsers.siteId))
-    .where(and(eq(adminUsers.id, claims.userId), eq(adminUsers.siteId, claims.siteId)));
+    .where(
+      and(
+        eq(adminUsers.id, claims.userId),
+        eq(adminUsers.siteId, claims.siteId),
+        eq(adminUsers.sessionVersion, claims.sessionVersion),
+      ),
+    );
   return row ?? null;
 }
 
@@ -88,63 +102,68 @@ export function clearSessionCookie(c: Context) {
 }
 
 export type LoginResult =
-  | { status: "ok"; user: AdminUser; siteId: number }
+  | { status: "ok"; user: AdminUser; siteId: number; sessionVersion: number }
   | { status: "invalid" }
   | { status: "locked"; retryAfterMs: number };
-
-/** How long the account stays locked after `failures` consecutive failures (0 below the threshold). */
-export function lockDuration(failures: number): number {
-  if (failures < FREE_ATTEMPTS) return 0;
-  return Math.min(MAX_LOCK_MS, BASE_LOCK_MS * 2 ** (failures - FREE_ATTEMPTS));
-}
 
 let dummyHash: Promise<string> | undefined;
 
 /**
- * Checks e-mail and password. A locked account is refused without looking at the password (so a
- * guesser learns nothing while locked); an unknown e-mail costs the same PBKDF2 work as a known one.
+ * Checks e-mail and password, answering alike for known and unknown e-mails: the slow-down is
+ * counted per (e-mail, IP) whether or not an account exists (worker/auth/login-attempts.ts), and
+ * an unknown e-mail costs a PBKDF2 run against a dummy hash, as a known one costs its own. A
+ * locked pair is refused without looking at the password. The same e-mail may hold accounts in
+ * several sites (each its own row): the first whose password matches is signed in.
  */
-export async function login(db: Db, email: string, password: string, now = Date.now()): Promise<LoginResult> {
+export async function login(
+  db: Db,
+  env: Env,
+  email: string,
+  password: string,
+  ip: string,
+  now = Date.now(),
+): Promise<LoginResult> {
   const normalized = email.trim().toLowerCase();
-  const [user] = await db
+  const key = await attemptKey(sessionSecret(env), normalized, ip);
+  const reservation = await reserveAttempt(db, key, now);
+  if (!reservation.granted) return { status: "locked", retryAfterMs: reservation.retryAfterMs };
+  const accounts = await db
     .select()
     .from(adminUsers)
-    .where(eq(sql`lower(${adminUsers.email})`, normalized));
-  if (!user) {
+    .where(eq(sql`lower(${adminUsers.email})`, normalized))
+    .orderBy(asc(adminUsers.id))
+    .limit(MAX_ACCOUNTS_PER_EMAIL);
+  if (accounts.length === 0) {
     dummyHash ??= hashPassword("tagwerk-no-such-user");
     await verifyPassword(password, await dummyHash);
-    return { status: "invalid" };
   }
-  if (user.lockedUntil !== null && user.lockedUntil > now) {
-    return { status: "locked", retryAfterMs: user.lockedUntil - now };
-  }
-  if (await verifyPassword(password, user.passwordHash)) {
-    if (user.failedLogins !== 0 || user.lockedUntil !== null) {
-      await db.update(adminUsers).set({ failedLogins: 0, lockedUntil: null }).where(eq(adminUsers.id, user.id));
+  for (const user of accounts) {
+    if (await verifyPassword(password, user.passwordHash)) {
+      await clearAttempts(db, key);
+      return {
+        status: "ok",
+        user: { id: user.id, email: user.email, role: user.role },
+        siteId: user.siteId,
+        sessionVersion: user.sessionVersion,
+      };
     }
-    return { status: "ok", user: { id: user.id, email: user.email, role: user.role }, siteId: user.siteId };
   }
-  // Counted in SQL so that parallel guesses cannot overwrite each other's increments.
-  const [updated] = await db
-    .update(adminUsers)
-    .set({ failedLogins: sql`${adminUsers.failedLogins} + 1` })
-    .where(eq(adminUsers.id, user.id))
-    .returning({ failedLogins: adminUsers.failedLogins });
-  const lock = lockDuration(updated.failedLogins);
-  if (lock > 0) {
-    await db
-      .update(adminUsers)
-      .set({ lockedUntil: now + lock })
-      .where(eq(adminUsers.id, user.id));
-    return { status: "locked", retryAfterMs: lock };
-  }
+  if (reservation.lockedUntil > now) return { status: "locked", retryAfterMs: reservation.lockedUntil - now };
   return { status: "invalid" };
+}
+
+/** Ends every session of the user (logout, password or role change): their tokens name an older version. */
+export async function revokeSessions(db: Db, userId: number) {
+  await db
+    .update(adminUsers)
+    .set({ sessionVersion: sql`${adminUsers.sessionVersion} + 1` })
+    .where(eq(adminUsers.id, userId));
 }
 
 const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
 
 /** True when an unsafe request comes from this origin (Origin header, else Sec-Fetch-Site). */
-export function isSameOriginRequest(c: Context): boolean {
+function isSameOriginRequest(c: Context): boolean {
   const origin = c.req.header("Origin");
   if (origin) return origin === new URL(c.req.url).origin;
   return c.req.header("Sec-Fetch-Site") === "same-origin";

@@ -31,9 +31,18 @@ function importHmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
   return key;
 }
 
-export async function hmacSha256Hex(secret: string | Uint8Array, message: string): Promise<string> {
+export async function hmacSha256(secret: string | Uint8Array, message: string): Promise<ArrayBuffer> {
   const key = await importHmacKey(secret);
-  return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+  return crypto.subtle.sign("HMAC", key, encoder.encode(message));
+}
+
+export async function hmacSha256Hex(secret: string | Uint8Array, message: string): Promise<string> {
+  return toHex(await hmacSha256(secret, message));
+}
+
+/** The raw bytes of deriveKey(): for secrets handed out in another encoding (webhooks' `whsec_`). */
+export async function deriveKeyBytes(signingSecret: string, purpose: string, subject: string | number) {
+  return new Uint8Array(await hmacSha256(signingSecret, `tagwerk:${purpose}:${subject}`));
 }
 
 /** A key for one purpose and subject, e.g. ("export", site key) or ("webhook", webhook id). */

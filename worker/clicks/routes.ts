@@ -3,11 +3,13 @@
  * with the coupon in the site's coupon parameter and records the click (once per impression);
  * anything else answers 400 — never a redirect to somewhere the token did not sign.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import { admitRequestWrite } from "../abuse/write-bounds";
 import { recordDecisionMessage } from "../decide/impressions";
 import { runAfterResponse } from "../decide/routes";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { readCookieId } from "../lib/visitor-cookie";
 import { landingWithCoupon, readClickToken } from "./tokens";
@@ -16,6 +18,9 @@ export const clicksRoutes = createRouter();
 
 clicksRoutes.openapi(
   createRoute({
+    operationId: "followClick",
+    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    security: [],
     method: "get",
     path: "/c/{token}",
     tags: ["Banners"],
@@ -37,16 +42,21 @@ clicksRoutes.openapi(
     const now = Date.now();
     const claims = await readClickToken(c.env.SIGNING_SECRET, c.req.valid("param").token, now);
     if (!claims) throw apiError(400, "invalid_token", "The click token is invalid or expired");
+    // The redirect always happens; the click is recorded within the flood bound, else counted.
     runAfterResponse(
       c,
-      recordDecisionMessage(c.env, {
-        kind: "click",
-        siteId: claims.siteId,
-        impressionUid: claims.impression,
-        ruleId: claims.ruleId,
-        cookieId: readCookieId(c),
-        ts: now,
-      }),
+      admitRequestWrite(c, { kind: "click", siteId: claims.siteId, reason: "click", now }).then((admitted) =>
+        admitted
+          ? recordDecisionMessage(c.env, {
+              kind: "click",
+              siteId: claims.siteId,
+              impressionUid: claims.impression,
+              ruleId: claims.ruleId,
+              cookieId: readCookieId(c),
+              ts: now,
+            })
+          : undefined,
+      ),
     );
     c.header("Cache-Control", "no-store");
     c.header("Referrer-Policy", "no-referrer");

@@ -8,7 +8,7 @@ import { decodeJwt } from "jose";
 import { signToken, verifyToken } from "../auth/jwt";
 
 /** Clicks normally follow within minutes; a day covers a tab left open overnight. */
-export const CLICK_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+const CLICK_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 
 export type ClickClaims = {
   site: string;

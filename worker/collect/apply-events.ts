@@ -8,26 +8,43 @@
  * Clock: `now` (the time the batch was received) decides visits, days and purchase times, not
  * the client's `ts`, which a browser can get wrong; the queue path passes the receive time too,
  * so both paths produce the same profile.
+ *
+ * Trust (DESIGN.md, "Trust boundaries"): a batch from the browser is behaviour of its own cookie.
+ * Its identify events arrive here only after their signature was checked (collect.ts), and its
+ * purchases never touch a CRM customer's figures. Only a trusted batch (`trusted: true`, from
+ * worker/server-events/) adds orders and revenue to the customer. No batch writes a product:
+ * the catalogue comes from `POST /api/v1/products` alone, events name SKUs.
+ *
+ * Erasure is final: every write is guarded by "this cookie is not in `erasures`" in the same
+ * statement, so a batch queued before an erasure does not bring the visitor back.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { mergeHoldingsStatements } from "../coupons/merge";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
 import type { Db, Site } from "../env";
-import { utcDayKey } from "../lib/time";
+import { DAY_HISTORY, MS_PER_DAY, utcDayKey } from "../lib/time";
+import { type Acquisition, acquisitionOfLanding } from "./acquisition";
 import type { TagEvent } from "./event-schema";
 
 /** A new visit starts after this long without events. */
-export const VISIT_GAP_MS = 30 * 60 * 1000;
-/** Per-day interest and visit counts are kept this long (segment windows are shorter). */
-export const DAY_WINDOW = 90;
+const VISIT_GAP_MS = 30 * 60 * 1000;
+/** Per-day interest, visit, event and purchase counts are kept this long (segment windows are not longer). */
+const DAY_WINDOW = DAY_HISTORY;
 
-export type RejectedRow = { reason: string; payload: string | null; siteKey?: string | null };
+/** One rejected_events row; `payload` is already scrubbed (scrub.ts). */
+export type RejectedRow = {
+  reason: string;
+  payload: string | null;
+  siteKey?: string | null;
+  cookieId?: string | null;
+  customerRef?: string | null;
+};
 
-type ProductDelta = { sku: string; name?: string; category?: string; price?: number };
 type CartDelta = { sku: string; category?: string; price?: number; qty: number };
 
 /** Folds the batch into the deltas the SQL statements apply. */
-export function summarizeBatch(events: TagEvent[]) {
+function summarizeBatch(events: TagEvent[]) {
   let pageviews = 0;
   let customerId: string | null = null;
   let consent: "granted" | "denied" | null = null;
@@ -37,31 +54,23 @@ export function summarizeBatch(events: TagEvent[]) {
   let cartCleared = false;
   let cartTouched = false;
   const interests: Record<string, number> = {};
+  // A Map, not an object: event names are free text from the browser ("__proto__" included).
+  const customEvents = new Map<string, number>();
+  let acquisition: Acquisition | null = null;
   const cart = new Map<string, CartDelta>();
-  const products = new Map<string, ProductDelta>();
-
-  const remember = (p: ProductDelta) => {
-    const known = products.get(p.sku);
-    products.set(p.sku, {
-      sku: p.sku,
-      name: p.name ?? known?.name,
-      category: p.category ?? known?.category,
-      price: p.price ?? known?.price,
-    });
-  };
 
   for (const event of events) {
     switch (event.type) {
       case "page":
         pageviews += 1;
+        // Only the batch's first page can be the visitor's landing page; the SQL keeps an earlier one.
+        acquisition ??= acquisitionOfLanding(event.url);
         break;
       case "view":
-        remember(event.props);
         if (event.props.category) interests[event.props.category] = (interests[event.props.category] ?? 0) + 1;
         break;
       case "cart": {
         const p = event.props;
-        remember(p);
         cartTouched = true;
         if (p.action === "add" && p.category) interests[p.category] = (interests[p.category] ?? 0) + 1;
         const known = cart.get(p.sku);
@@ -90,6 +99,7 @@ export function summarizeBatch(events: TagEvent[]) {
         consent = event.props.granted ? "granted" : "denied";
         break;
       case "event":
+        customEvents.set(event.name, (customEvents.get(event.name) ?? 0) + 1);
         break;
     }
   }
@@ -103,8 +113,9 @@ export function summarizeBatch(events: TagEvent[]) {
     cartCleared,
     cartTouched,
     interests,
+    events: Object.fromEntries(customEvents),
+    acquisition,
     cart: [...cart.values()],
-    products: [...products.values()],
   };
 }
 
@@ -119,12 +130,20 @@ export async function applyEventBatch(
   events: TagEvent[],
   now: number,
   rejected: RejectedRow[] = [],
+  trust: BatchTrust = {},
 ): Promise<void> {
-  const statements = eventBatchStatements(site.id, cookieId, events, now, rejected);
+  const statements = eventBatchStatements(site.id, cookieId, events, now, rejected, trust);
   if (statements.length === 0) return;
-  await redeemPurchaseCoupons(db, site.id, cookieId, events, now);
+  // A browser batch redeems only codes its own cookie (or the customer it is linked to) holds.
+  if (!trust.trusted) await redeemPurchaseCoupons(db, site.id, cookieId, events, now);
   await runBatch(db, statements);
 }
+
+/**
+ * `trusted`: the batch comes from the shop's server (API key), so its purchases are the customer's
+ * orders. `customerId`: the CRM customer a trusted batch names for this cookie (it links them).
+ */
+export type BatchTrust = { trusted?: boolean; customerId?: string | null };
 
 /** The writes of one batch (profile, events, rejections), for applyEventBatch or a larger batch. */
 export function eventBatchStatements(
@@ -133,9 +152,10 @@ export function eventBatchStatements(
   events: TagEvent[],
   now: number,
   rejected: RejectedRow[] = [],
+  trust: BatchTrust = {},
 ): SQL[] {
   const statements: SQL[] = [];
-  if (events.length > 0) statements.push(...profileStatements(siteId, cookieId, events, now));
+  if (events.length > 0) statements.push(...profileStatements(siteId, cookieId, events, now, trust));
   if (rejected.length > 0) statements.push(rejectedStatement(siteId, "collect", rejected, now));
   return statements;
 }
@@ -156,62 +176,112 @@ export async function runBatch(db: Db, statements: SQL[]): Promise<void> {
   );
 }
 
-function profileStatements(siteId: number, cookieId: string, events: TagEvent[], now: number): SQL[] {
+/** True (1) unless `cookieId` was erased: the guard every write of a queued message carries. */
+function notErasedCookie(siteId: number, cookieId: SQL | string): SQL {
+  return sql`not exists (select 1 from erasures where site_id = ${siteId} and kind = 'cookie' and subject = ${cookieId})`;
+}
+
+function notErasedCustomer(siteId: number, customerId: SQL | string): SQL {
+  return sql`not exists (select 1 from erasures where site_id = ${siteId} and kind = 'customer' and subject = ${customerId})`;
+}
+
+/** The old row's JSON {key: count} column plus this batch's counts (`delta`, a JSON object). */
+function mergedCounts(column: SQL, delta: string): SQL {
+  return sql`(
+    select json_group_object(k, n) from (
+      select k, sum(n) as n from (
+        select key as k, value as n from json_each(${column})
+        union all
+        select key, value from json_each(${delta})
+      ) group by k
+    )
+  )`;
+}
+
+/** The old row's JSON {key: {day: count}} column without days before `cutoff`, plus `delta` counted on `day`. */
+function mergedKeyDays(column: SQL, delta: string, day: string, cutoff: string): SQL {
+  return sql`(
+    select json_group_object(k, json(days)) from (
+      select k, json_group_object(d, n) as days from (
+        select k, d, sum(n) as n from (
+          select c.key as k, e.key as d, e.value as n
+            from json_each(${column}) as c, json_each(c.value) as e where e.key >= ${cutoff}
+          union all
+          select key, ${day}, value from json_each(${delta})
+        ) group by k, d
+      ) group by k
+    )
+  )`;
+}
+
+/** The old row's JSON {day: count} column without days before `cutoff`, plus `add` (SQL) on `day`. */
+function mergedDays(column: SQL, day: string, add: SQL, cutoff: string): SQL {
+  return sql`(
+    select json_group_object(d, n) from (
+      select d, sum(n) as n from (
+        select key as d, value as n from json_each(${column}) where key >= ${cutoff}
+        union all
+        select ${day}, ${add} where ${add} > 0
+      ) group by d
+    )
+  )`;
+}
+
+/** {key: {day: n}} for this batch's {key: n}. */
+function onDay(counts: Record<string, number>, day: string): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, { [day]: n }])));
+}
+
+function profileStatements(
+  siteId: number,
+  cookieId: string,
+  events: TagEvent[],
+  now: number,
+  trust: BatchTrust,
+): SQL[] {
   const s = summarizeBatch(events);
+  const customerId = trust.customerId ?? s.customerId;
   const day = utcDayKey(now);
-  const cutoff = utcDayKey(now - (DAY_WINDOW - 1) * 86_400_000);
+  const cutoff = utcDayKey(now - (DAY_WINDOW - 1) * MS_PER_DAY);
   const interests = JSON.stringify(s.interests);
-  const freshInterestDays = JSON.stringify(
-    Object.fromEntries(Object.entries(s.interests).map(([category, n]) => [category, { [day]: n }])),
-  );
+  const customEvents = JSON.stringify(s.events);
+  const purchaseDays = JSON.stringify(s.purchases > 0 ? { [day]: s.purchases } : {});
   const purchaseAt = s.purchases > 0 ? now : null;
   const statements: SQL[] = [];
+  // A row with no visit yet was made by a CRM link import or a banner click, not by a visit:
+  // this batch is its first visit (and its first and last seen), whatever the gap.
+  const newVisit = sql`(visitors.visits = 0 or excluded.last_seen_at - visitors.last_seen_at > ${VISIT_GAP_MS})`;
 
   // The visitor: created on its first batch, otherwise updated from its own old values (every
   // SET expression of an upsert reads the row as it was before this statement).
   statements.push(sql`
     insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at, visits, pageviews,
-      interests, interest_days, visit_days, last_purchase_at, consent)
-    values (${siteId}, ${cookieId}, ${s.customerId}, ${now}, ${now}, 1, ${s.pageviews},
-      ${interests}, ${freshInterestDays}, json_object(${day}, 1), ${purchaseAt}, ${s.consent})
+      interests, interest_days, visit_days, event_counts, event_days, purchase_days, last_purchase_at, consent,
+      acquisition)
+    select ${siteId}, ${cookieId}, (select ${customerId} where ${notErasedCustomer(siteId, sql`${customerId}`)}),
+      ${now}, ${now}, 1, ${s.pageviews}, ${interests}, ${onDay(s.interests, day)}, json_object(${day}, 1),
+      ${customEvents}, ${onDay(s.events, day)}, ${purchaseDays}, ${purchaseAt}, ${s.consent}, ${s.acquisition}
+    where ${notErasedCookie(siteId, cookieId)}
     on conflict (site_id, cookie_id) do update set
       customer_id = coalesce(excluded.customer_id, visitors.customer_id),
-      last_seen_at = max(visitors.last_seen_at, excluded.last_seen_at),
-      visits = visitors.visits + (excluded.last_seen_at - visitors.last_seen_at > ${VISIT_GAP_MS}),
-      visit_days = (
-        select json_group_object(d, n) from (
-          select d, sum(n) as n from (
-            select key as d, value as n from json_each(visitors.visit_days) where key >= ${cutoff}
-            union all
-            select ${day}, 1 where excluded.last_seen_at - visitors.last_seen_at > ${VISIT_GAP_MS}
-          ) group by d
-        )
-      ),
+      first_seen_at = case when visitors.visits = 0 then excluded.first_seen_at else visitors.first_seen_at end,
+      last_seen_at = case when visitors.visits = 0 then excluded.last_seen_at
+        else max(visitors.last_seen_at, excluded.last_seen_at) end,
+      visits = visitors.visits + ${newVisit},
+      visit_days = ${mergedDays(sql`visitors.visit_days`, day, newVisit, cutoff)},
       pageviews = visitors.pageviews + excluded.pageviews,
-      interests = (
-        select json_group_object(k, n) from (
-          select k, sum(n) as n from (
-            select key as k, value as n from json_each(visitors.interests)
-            union all
-            select key, value from json_each(${interests})
-          ) group by k
-        )
-      ),
-      interest_days = (
-        select json_group_object(cat, json(days)) from (
-          select cat, json_group_object(d, n) as days from (
-            select cat, d, sum(n) as n from (
-              select c.key as cat, e.key as d, e.value as n
-                from json_each(visitors.interest_days) as c, json_each(c.value) as e where e.key >= ${cutoff}
-              union all
-              select key, ${day}, value from json_each(${interests})
-            ) group by cat, d
-          ) group by cat
-        )
-      ),
+      interests = ${mergedCounts(sql`visitors.interests`, interests)},
+      interest_days = ${mergedKeyDays(sql`visitors.interest_days`, interests, day, cutoff)},
+      event_counts = ${mergedCounts(sql`visitors.event_counts`, customEvents)},
+      event_days = ${mergedKeyDays(sql`visitors.event_days`, customEvents, day, cutoff)},
+      purchase_days = ${mergedDays(sql`visitors.purchase_days`, day, sql`${s.purchases}`, cutoff)},
       last_purchase_at = coalesce(excluded.last_purchase_at, visitors.last_purchase_at),
-      consent = coalesce(excluded.consent, visitors.consent)
+      consent = coalesce(excluded.consent, visitors.consent),
+      acquisition = coalesce(visitors.acquisition, excluded.acquisition)
   `);
+
+  // A link to a customer merges the cookie's coupon codes into the customer's (one person).
+  if (s.customerId) statements.push(...mergeHoldingsStatements(siteId, [s.customerId], now));
 
   if (s.cartTouched) {
     // Existing items (unless a purchase emptied the cart) merged with this batch's net changes
@@ -246,39 +316,15 @@ function profileStatements(siteId: number, cookieId: string, events: TagEvent[],
     `);
   }
 
-  if (s.purchases > 0) {
-    // tagwerk's own codes are counted by their redemption (worker/coupons/), once per code
-    // whether the API or this event redeemed it; here only the shop's other coupons count.
+  if (s.purchases > 0 && trust.trusted) {
+    // Only the shop's server states orders (DESIGN.md, "Trust boundaries"). tagwerk's own codes
+    // are counted by their redemption (worker/coupons/), once per code whether the API or this
+    // event redeemed it; here only the shop's other coupons count.
     const otherCoupons = sql`(select count(*) from json_each(${JSON.stringify(s.couponCodes)})
       where value not in (select code from coupons where site_id = ${siteId}))`;
-    // The customer the visitor is linked to (by this batch's identify or an earlier link).
-    statements.push(sql`
-      insert into customers (site_id, customer_id, orders, lifetime_revenue, first_order_at, last_order_at,
-        coupons_redeemed, updated_at)
-      select ${siteId}, v.customer_id, ${s.purchases}, ${s.revenue}, ${now}, ${now}, ${otherCoupons}, ${now}
-        from visitors as v where v.site_id = ${siteId} and v.cookie_id = ${cookieId} and v.customer_id is not null
-      on conflict (site_id, customer_id) do update set
-        orders = coalesce(customers.orders, 0) + excluded.orders,
-        lifetime_revenue = coalesce(customers.lifetime_revenue, 0) + excluded.lifetime_revenue,
-        first_order_at = coalesce(customers.first_order_at, excluded.first_order_at),
-        last_order_at = max(coalesce(customers.last_order_at, 0), excluded.last_order_at),
-        coupons_redeemed = coalesce(customers.coupons_redeemed, 0) + excluded.coupons_redeemed,
-        updated_at = excluded.updated_at
-    `);
-  }
-
-  if (s.products.length > 0) {
-    statements.push(sql`
-      insert into products (site_id, sku, name, category, price, updated_at)
-      select ${siteId}, json_extract(value, '$.sku'), json_extract(value, '$.name'), json_extract(value, '$.category'),
-        json_extract(value, '$.price'), ${now}
-        from json_each(${JSON.stringify(s.products)}) where true
-      on conflict (site_id, sku) do update set
-        name = coalesce(excluded.name, products.name),
-        category = coalesce(excluded.category, products.category),
-        price = coalesce(excluded.price, products.price),
-        updated_at = excluded.updated_at
-    `);
+    // The customer this batch names, else the one the visitor is linked to.
+    const customer = sql`coalesce(${customerId}, (select customer_id from visitors where site_id = ${siteId} and cookie_id = ${cookieId}))`;
+    statements.push(customerOrdersStatement(siteId, customer, s.purchases, s.revenue, otherCoupons, now));
   }
 
   // Raw events, one statement whatever the batch size: D1 allows 100 bound parameters per
@@ -288,21 +334,48 @@ function profileStatements(siteId: number, cookieId: string, events: TagEvent[],
     select ${siteId}, ${cookieId}, json_extract(value, '$.type'), json_extract(value, '$.name'),
       json_extract(value, '$.ts'), ${now}, json_extract(value, '$.url'), json_extract(value, '$.ref'),
       json_extract(value, '$.props')
-      from json_each(${JSON.stringify(events)})
+      from json_each(${JSON.stringify(events)}) where ${notErasedCookie(siteId, cookieId)}
   `);
   return statements;
 }
 
+/**
+ * Adds `orders` orders worth `revenue` to the customer `customer` (an SQL expression; nothing
+ * happens when it is null or was erased), creating the customer row on its first order.
+ */
+export function customerOrdersStatement(
+  siteId: number,
+  customer: SQL,
+  orders: number,
+  revenue: number,
+  otherCoupons: SQL | number,
+  now: number,
+): SQL {
+  return sql`
+    insert into customers (site_id, customer_id, orders, lifetime_revenue, first_order_at, last_order_at,
+      coupons_redeemed, updated_at)
+    select ${siteId}, c.id, ${orders}, ${revenue}, ${now}, ${now}, ${otherCoupons}, ${now}
+      from (select ${customer} as id) as c where c.id is not null and ${notErasedCustomer(siteId, sql`c.id`)}
+    on conflict (site_id, customer_id) do update set
+      orders = coalesce(customers.orders, 0) + excluded.orders,
+      lifetime_revenue = coalesce(customers.lifetime_revenue, 0) + excluded.lifetime_revenue,
+      first_order_at = coalesce(customers.first_order_at, excluded.first_order_at),
+      last_order_at = max(coalesce(customers.last_order_at, 0), excluded.last_order_at),
+      coupons_redeemed = coalesce(customers.coupons_redeemed, 0) + excluded.coupons_redeemed,
+      updated_at = excluded.updated_at
+  `;
+}
+
 export function rejectedStatement(siteId: number | null, source: string, rows: RejectedRow[], now: number): SQL {
   return sql`
-    insert into rejected_events (site_id, site_key, source, reason, payload, received_at)
+    insert into rejected_events (site_id, site_key, source, reason, payload, received_at, cookie_id, customer_ref)
     select ${siteId}, json_extract(value, '$.siteKey'), ${source}, json_extract(value, '$.reason'),
-      json_extract(value, '$.payload'), ${now}
+      json_extract(value, '$.payload'), ${now}, json_extract(value, '$.cookieId'), json_extract(value, '$.customerRef')
       from json_each(${JSON.stringify(rows)})
   `;
 }
 
-/** Keeps an offending input bounded in rejected_events. */
+/** Keeps a text (an origin in a reason) bounded. Payloads go through scrub.ts instead. */
 export function truncatePayload(value: unknown, max = 2000): string | null {
   if (value === undefined) return null;
   const text = typeof value === "string" ? value : JSON.stringify(value);

@@ -5,13 +5,18 @@
  * silently dropped.
  */
 import { sql } from "drizzle-orm";
+import { admitWrite, admitWrites, NO_SITE } from "../abuse/write-bounds";
+import { codesHeldBy, couponPurchases } from "../coupons";
 import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
+import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/identity";
+import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
-import { applyEventBatch, type RejectedRow, rejectedStatement, truncatePayload } from "./apply-events";
+import { applyEventBatch, type RejectedRow, rejectedStatement } from "./apply-events";
 import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
+import { scrubPayload } from "./scrub";
 
 /** The events queue's message body; `kind` lets other producers (impressions) share the queue. */
 export type EventsMessage = {
@@ -24,23 +29,39 @@ export type EventsMessage = {
 };
 export type QueueMessage = EventsMessage | DecisionMessage | DeferredEventsMessage;
 
-/** One rejected_events row for a batch that could not be used at all. */
+/**
+ * One rejected_events row for a batch that could not be used at all — if the flood bound admits it
+ * (abuse/write-bounds.ts); beyond the bound the refusal is only counted under `category` (a fixed
+ * word, never request text). The payload is scrubbed of personal data (scrub.ts).
+ */
 export async function recordUnusableBatch(
-  db: Db,
+  bound: WriteBound,
   site: { id: number | null; key: string | null },
-  reason: string,
+  rejection: { category: string; reason: string },
   payload: unknown,
   now: number,
+  cookieId: string | null = null,
 ) {
   try {
-    await db.run(
-      rejectedStatement(site.id, "collect", [{ reason, payload: truncatePayload(payload), siteKey: site.key }], now),
-    );
+    const admitted = await admitWrite(bound.env, bound.db, {
+      kind: "rejection",
+      ip: bound.ip,
+      siteId: site.id ?? NO_SITE,
+      reason: rejection.category,
+      now,
+    });
+    if (!admitted) return;
+    const scrubbed = await scrubPayload(payload, site.id);
+    const row: RejectedRow = { reason: rejection.reason, siteKey: site.key, cookieId, ...scrubbed };
+    await bound.db.run(rejectedStatement(site.id, "collect", [row], now));
   } catch (error) {
     // D1 down: the caller still answers its 4xx, so the sender knows the batch was refused.
     console.error(JSON.stringify({ level: "error", where: "record unusable batch", error: String(error) }));
   }
 }
+
+/** What a bounded write needs: the bindings (rate limiters), the database and the client IP. */
+export type WriteBound = { env: Partial<Env>; db: Db; ip: string };
 
 export async function countBot(db: Db, siteId: number, now: number) {
   await db.run(sql`
@@ -65,27 +86,87 @@ export type CollectResult = {
 function applyConsent(site: Site, hasCookie: boolean, events: { index: number; event: TagEvent }[]) {
   let allowed = site.consentMode === "implied" || hasCookie;
   let denied = false;
-  const kept: TagEvent[] = [];
+  const kept: { index: number; event: TagEvent }[] = [];
   const refused: Rejection[] = [];
   for (const { index, event } of events) {
     if (event.type === "consent") {
       if (event.props.granted) {
         allowed = true;
         denied = false;
-        kept.push(event);
+        kept.push({ index, event });
       } else {
-        if (hasCookie) kept.push(event);
+        if (hasCookie) kept.push({ index, event });
         allowed = false;
         denied = true;
       }
-    } else if (allowed) kept.push(event);
+    } else if (allowed) kept.push({ index, event });
     else refused.push({ index, reason: denied ? "consent denied" : "consent required" });
   }
   // A lone denial from an unknown browser: nothing to store, no cookie to set.
-  const onlyDenial = !hasCookie && kept.every((e) => e.type === "consent" && !e.props.granted);
+  const onlyDenial = !hasCookie && kept.every(({ event: e }) => e.type === "consent" && !e.props.granted);
   return { kept: onlyDenial ? [] : kept, refused };
 }
 
+/** The reason a browser purchase naming a code it does not hold is refused (the same for any such code). */
+const COUPON_NOT_HELD = "coupon not held by this visitor";
+
+/**
+ * The browser's limits (DESIGN.md, "Trust boundaries"): an identify links only with the shop's
+ * signature (its `sig` is not stored), and a purchase may name only a code this cookie or its
+ * customer holds. Refused events are reported; nothing of them is applied.
+ */
+async function applyTrustBoundaries(
+  db: Db,
+  site: Site,
+  cookieId: string | null,
+  events: { index: number; event: TagEvent }[],
+) {
+  const kept: { index: number; event: TagEvent }[] = [];
+  const refused: Rejection[] = [];
+  let verifiedCustomer: string | null = null;
+  for (const item of events) {
+    const { event } = item;
+    if (event.type !== "identify") {
+      kept.push(item);
+      continue;
+    }
+    const { customer, sig } = event.props;
+    if (await verifyIdentify(site, customer, sig)) {
+      verifiedCustomer = customer;
+      kept.push({ index: item.index, event: { ...event, props: { customer } } });
+    } else refused.push({ index: item.index, reason: UNVERIFIED_IDENTIFY });
+  }
+  const codes = couponPurchases(kept.map((k) => k.event)).map((p) => p.code);
+  const held = await codesHeldBy(db, site.id, cookieId, verifiedCustomer, codes);
+  const allowed = kept.filter(({ index, event }) => {
+    const coupon = event.type === "purchase" ? event.props.coupon?.trim() : undefined;
+    if (!coupon || held.has(coupon)) return true;
+    refused.push({ index, reason: COUPON_NOT_HELD });
+    return false;
+  });
+  return { kept: allowed, refused };
+}
+
+/**
+ * Enqueues the message within `budgetMs`; false when the queue refused it or did not answer in
+ * time (a beacon cannot wait, and cannot retry after a 503). A send that outlived its budget may
+ * still land later: the batch is then applied twice rather than lost (SECURITY.md, Faults).
+ */
+async function sendWithinBudget(queue: Queue<QueueMessage>, message: EventsMessage, budgetMs: number) {
+  try {
+    await withinBudget(queue.send(message), budgetMs, "events queue send");
+    return true;
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", where: "POST /e queue send", error: String(error) }));
+    return false;
+  }
+}
+
+/**
+ * Applies or enqueues one batch. With a queue, a refused or stalled send falls back to the direct
+ * write (DESIGN.md, Budgets: a batch answered 204/202 is never lost); only when that fails too
+ * does this throw, and /e answers 503.
+ */
 export async function collectBatch(
   db: Db,
   queue: Queue<QueueMessage> | undefined,
@@ -93,29 +174,52 @@ export async function collectBatch(
   cookieId: string | null,
   rawEvents: unknown[],
   now: number,
+  bound?: WriteBound,
+  queueBudgetMs = DEFAULT_BUDGET_MS,
 ): Promise<CollectResult> {
   const { accepted, rejected } = validateEvents(rawEvents);
-  const { kept, refused } = applyConsent(site, cookieId !== null, accepted);
-  const rejections = [...rejected, ...refused].sort((a, b) => a.index - b.index);
-  // Refused for consent: the reason is kept, the event's content is not.
-  const rows: RejectedRow[] = rejections.map((r) => ({
-    reason: `event ${r.index}: ${r.reason}`,
-    payload: r.reason.startsWith("consent") ? null : truncatePayload(rawEvents[r.index]),
-    siteKey: site.key,
-  }));
+  const consented = applyConsent(site, cookieId !== null, accepted);
+  const trusted = await applyTrustBoundaries(db, site, cookieId, consented.kept);
+  const kept = trusted.kept.map(({ event }) => event);
+  const rejections = [...rejected, ...consented.refused, ...trusted.refused].sort((a, b) => a.index - b.index);
   const fresh = cookieId === null && kept.length > 0 ? newCookieId() : null;
   const visitor = cookieId ?? fresh ?? "";
+  // Rows only within the flood bound, each row its own place in it (the first rejections of the
+  // batch first); the answer lists every rejection.
+  const admitted =
+    rejections.length === 0
+      ? 0
+      : !bound
+        ? rejections.length
+        : await admitWrites(bound.env, db, {
+            kind: "rejection",
+            ip: bound.ip,
+            siteId: site.id,
+            reason: "invalid_event",
+            now,
+            count: rejections.length,
+          });
+  const rows: RejectedRow[] = await Promise.all(
+    rejections.slice(0, admitted).map(async (r) => ({
+      reason: `event ${r.index}: ${r.reason}`,
+      // Refused for consent: the reason is kept, the event's content is not.
+      ...(r.reason.startsWith("consent")
+        ? { payload: null, customerRef: null }
+        : await scrubPayload(rawEvents[r.index], site.id)),
+      siteKey: site.key,
+      cookieId: cookieId ?? null,
+    })),
+  );
   if (kept.length > 0 || rows.length > 0) {
-    if (queue) {
-      await queue.send({
-        kind: "events",
-        siteId: site.id,
-        cookieId: visitor,
-        events: kept,
-        rejected: rows,
-        receivedAt: now,
-      });
-    } else {
+    const message: EventsMessage = {
+      kind: "events",
+      siteId: site.id,
+      cookieId: visitor,
+      events: kept,
+      rejected: rows,
+      receivedAt: now,
+    };
+    if (!queue || !(await sendWithinBudget(queue, message, queueBudgetMs))) {
       await applyEventBatch(db, site, visitor, kept, now, rows);
     }
   }

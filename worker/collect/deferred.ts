@@ -11,8 +11,9 @@
  */
 import type { Db } from "../env";
 import { cachedSiteByKey } from "../sites/site-cache";
-import { rejectedStatement, truncatePayload } from "./apply-events";
+import { rejectedStatement } from "./apply-events";
 import { collectBatch, type QueueMessage } from "./collect";
+import { scrubPayload } from "./scrub";
 
 export type DeferredEventsMessage = {
   kind: "deferred-events";
@@ -47,7 +48,13 @@ export async function applyDeferredBatch(db: Db, message: DeferredEventsMessage)
       rejectedStatement(
         null,
         "collect",
-        [{ reason: "unknown site", payload: truncatePayload(message.events), siteKey: message.siteKey.slice(0, 64) }],
+        [
+          {
+            reason: "unknown site",
+            payload: (await scrubPayload(message.events, null)).payload,
+            siteKey: message.siteKey.slice(0, 64),
+          },
+        ],
         message.receivedAt,
       ),
     );

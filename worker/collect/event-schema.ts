@@ -4,9 +4,10 @@
  * is rejected alone and listed in the 202 answer).
  */
 import { z } from "@hono/zod-openapi";
+import { isReservedKey, reservedKeyPath } from "../lib/reserved-keys";
 
 export const MAX_BODY_BYTES = 32 * 1024;
-export const MAX_EVENTS = 50;
+const MAX_EVENTS = 50;
 
 const text = (max: number) => z.string().max(max);
 const label = (max: number) =>
@@ -15,7 +16,9 @@ const label = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .refine((value) => !/[\u0000-\u001f]/.test(value), "must not contain control characters");
+    .refine((value) => !/[\u0000-\u001f]/.test(value), "must not contain control characters")
+    // Categories become keys of the visitor's interest counts.
+    .refine((value) => !isReservedKey(value), "is a reserved name (__proto__, constructor, prototype)");
 // z.number() refuses Infinity and NaN (JSON.parse turns 1e999 into Infinity).
 const amount = z.number().min(0).max(1e9);
 
@@ -65,7 +68,20 @@ const PurchaseEvent = z
   })
   .strict();
 const IdentifyEvent = z
-  .object({ ...base, type: z.literal("identify"), props: z.object({ customer: text(200).min(1) }).strict() })
+  .object({
+    ...base,
+    type: z.literal("identify"),
+    props: z
+      .object({
+        customer: text(200).min(1),
+        // The shop's signature (worker/identity/): without a valid one the identify links nothing.
+        sig: z
+          .string()
+          .regex(/^[0-9a-fA-F]{64}$/, "must be the hex HMAC-SHA256 of the customer ID")
+          .optional(),
+      })
+      .strict(),
+  })
   .strict();
 const ConsentEvent = z
   .object({ ...base, type: z.literal("consent"), props: z.object({ granted: z.boolean() }).strict() })
@@ -121,6 +137,12 @@ export function validateEvents(events: unknown[]) {
   const accepted: { index: number; event: TagEvent }[] = [];
   const rejected: Rejection[] = [];
   events.forEach((raw, index) => {
+    // Checked before zod, whose records drop a `__proto__` key silently.
+    const reserved = reservedKeyPath(raw);
+    if (reserved) {
+      rejected.push({ index, reason: `${reserved}: reserved key name (__proto__, constructor, prototype)` });
+      return;
+    }
     const result = EventSchema.safeParse(raw);
     if (result.success) accepted.push({ index, event: result.data });
     else rejected.push({ index, reason: describeIssues(result.error) });

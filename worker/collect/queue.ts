@@ -8,9 +8,11 @@ import { couponPurchases } from "../coupons";
 import { createDb } from "../db/client";
 import { type DecisionMessage, writeDecisionMessages } from "../decide/impressions";
 import type { Db } from "../env";
-import { applyEventBatch, eventBatchStatements, rejectedStatement, runBatch, truncatePayload } from "./apply-events";
+import { requestProfileCheck } from "../webhooks/entries";
+import { applyEventBatch, eventBatchStatements, rejectedStatement, runBatch } from "./apply-events";
 import type { EventsMessage, QueueMessage } from "./collect";
 import { applyDeferredBatch } from "./deferred";
+import { scrubPayload } from "./scrub";
 
 /** Must match `max_retries` of the consumer in wrangler.toml. */
 export const EVENTS_QUEUE_MAX_RETRIES = 3;
@@ -85,17 +87,25 @@ export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: 
     try {
       await applyMessage(db, message.body);
       message.ack();
+      written.add(message);
     } catch (error) {
       // `attempts` counts from 1: the last delivery is the one after max_retries retries.
       if (message.attempts > EVENTS_QUEUE_MAX_RETRIES) {
-        const body = message.body as { siteId?: unknown };
+        const body = message.body as { siteId?: unknown; cookieId?: unknown };
+        const siteId = typeof body?.siteId === "number" ? body.siteId : null;
         const reason = `queue gave up after ${message.attempts} attempts: ${String(error).slice(0, 500)}`;
         try {
           await db.run(
             rejectedStatement(
-              typeof body?.siteId === "number" ? body.siteId : null,
+              siteId,
               "queue",
-              [{ reason, payload: truncatePayload(message.body, 30_000) }],
+              [
+                {
+                  reason,
+                  ...(await scrubPayload(message.body, siteId)),
+                  cookieId: typeof body?.cookieId === "string" ? body.cookieId : null,
+                },
+              ],
               Date.now(),
             ),
           );
@@ -107,5 +117,27 @@ export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: 
         message.retry();
       }
     }
+  }
+  await requestWebhookChecks(
+    env,
+    [...written].map((m) => m.body),
+  );
+}
+
+/**
+ * The visitors whose profile these messages changed, for the webhooks' entry and exit check
+ * (DESIGN.md, "Budgets": a webhook leaves within a minute of the event). A queue message, no D1
+ * round trip; if it cannot be sent, the cron catches the change up.
+ */
+async function requestWebhookChecks(env: Env, bodies: QueueMessage[]) {
+  const bySite = new Map<number, string[]>();
+  for (const body of bodies) {
+    if (body.kind !== "events" || body.events.length === 0) continue;
+    bySite.set(body.siteId, [...(bySite.get(body.siteId) ?? []), body.cookieId]);
+  }
+  for (const [siteId, cookies] of bySite) {
+    await requestProfileCheck(env.WEBHOOKS_QUEUE, siteId, { cookies }).catch((error) =>
+      console.error(JSON.stringify({ level: "error", where: "webhook check request", error: String(error) })),
+    );
   }
 }

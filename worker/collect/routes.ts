@@ -1,40 +1,49 @@
 /**
- * The tag's two public endpoints: `GET /t.js` (the built tag, cacheable with an ETag) and
- * `POST /e` (event batches from the tag or from a shop's server).
+ * The tag's public endpoints: `GET /t.js` and `GET /tc.js` (the built tag and its CMP-aware build,
+ * cacheable with an ETag) and `POST /e` (event batches from the tag or from a shop's server).
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { setCookie } from "hono/cookie";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
+import type { HTTPException } from "hono/http-exception";
 import { isbot } from "isbot";
-import { allowedBy, RETRY_AFTER_SECONDS, rateKey } from "../abuse/rate-limit";
+import { allowedBy, clientIp, RETRY_AFTER_SECONDS, rateKey } from "../abuse/rate-limit";
+import { countWrite, NO_SITE } from "../abuse/write-bounds";
 import type { AppEnv, Site } from "../env";
 import { apiError } from "../errors";
 import { budgetOf, withinBudget } from "../lib/budget";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { readCookieId, VISITOR_COOKIE, visitorCookieOptions } from "../lib/visitor-cookie";
 import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
+import { requestProfileCheck } from "../webhooks/entries";
 import { truncatePayload } from "./apply-events";
-import { collectBatch, countBot, recordUnusableBatch } from "./collect";
+import { collectBatch, countBot, recordUnusableBatch, type WriteBound } from "./collect";
 import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
-import { TAG_SCRIPT } from "./tag-bundle.generated";
+import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "./tag-bundle.generated";
 
 const COOKIE_MAX_AGE = 400 * 24 * 60 * 60;
 
 export const collectRoutes = createRouter();
 
-collectRoutes.get("/t.js", etag(), (c) => {
-  // Shops embed this on every page: browsers and CDNs may keep it an hour, then revalidate
-  // with If-None-Match (a 304 costs a few bytes).
-  c.header("Cache-Control", "public, max-age=3600, must-revalidate");
-  c.header("Content-Type", "application/javascript; charset=utf-8");
-  return c.body(TAG_SCRIPT, 200);
-});
+// Shops embed the tag on every page: browsers and CDNs may keep it an hour, then revalidate with
+// If-None-Match (a 304 costs a few bytes). /tc.js is the CMP-aware build (tag/build.mjs).
+for (const [path, script] of [
+  ["/t.js", TAG_SCRIPT],
+  ["/tc.js", CMP_TAG_SCRIPT],
+] as const) {
+  collectRoutes.get(path, etag(), (c) => {
+    c.header("Cache-Control", "public, max-age=3600, must-revalidate");
+    c.header("Content-Type", "application/javascript; charset=utf-8");
+    return c.body(script, 200);
+  });
+}
 
 /** `site` is null when D1 failed while looking it up: the batch is then deferred (deferred.ts). */
 type Envelope = { site: Site | null; siteKey: string; events: unknown[] };
@@ -52,24 +61,65 @@ function readEnvelope(c: Context<AppEnv>): Promise<Envelope> {
   return envelope;
 }
 
+/** What a bounded rejection write needs from this request (abuse/write-bounds.ts). */
+function boundOf(c: Context<AppEnv>): WriteBound {
+  return { env: c.env, db: c.var.db, ip: clientIp(c) };
+}
+
+/**
+ * Refuses a batch that cannot be used at all: a 429 once this address is over /e's rate limit
+ * (only counted then), else a row in rejected_events within the flood bound and the given error.
+ */
+async function refuseUnusable(
+  c: Context<AppEnv>,
+  site: { id: number | null; key: string | null },
+  rejection: { category: string; reason: string },
+  payload: unknown,
+  error: HTTPException,
+): Promise<never> {
+  const now = Date.now();
+  // An unknown or unread site shares one bucket per address: inventing site keys gains nothing.
+  if (!(await allowedBy(c.env.EVENTS_RATE_LIMITER, rateKey(c, site.id === null ? "?" : (site.key ?? "?"))))) {
+    await countWrite(c.var.db, site.id ?? NO_SITE, rejection.category, "refused", now);
+    throw rateLimited();
+  }
+  await recordUnusableBatch(boundOf(c), site, rejection, payload, now, readCookieId(c));
+  throw error;
+}
+
+function rateLimited() {
+  return apiError(429, "rate_limited", "Too many batches from this address; retry later", {
+    "Retry-After": String(RETRY_AFTER_SECONDS),
+  });
+}
+
 async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
   const db = c.var.db;
-  const now = Date.now();
   // text/plain is what sendBeacon sends without a preflight; JSON from servers is read the same.
   const text = await c.req.text();
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    await recordUnusableBatch(db, { id: null, key: null }, "malformed JSON", text, now);
-    throw apiError(400, "invalid_json", "The body is not valid JSON");
+    return refuseUnusable(
+      c,
+      { id: null, key: null },
+      { category: "invalid_json", reason: "malformed JSON" },
+      text,
+      apiError(400, "invalid_json", "The body is not valid JSON"),
+    );
   }
   const parsed = BatchEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     const key = typeof (json as { site?: unknown })?.site === "string" ? (json as { site: string }).site : null;
     const message = describeIssues(parsed.error);
-    await recordUnusableBatch(db, { id: null, key: key?.slice(0, 64) ?? null }, message, text, now);
-    throw apiError(400, "invalid_batch", message);
+    return refuseUnusable(
+      c,
+      { id: null, key: key?.slice(0, 64) ?? null },
+      { category: "invalid_batch", reason: message },
+      json,
+      apiError(400, "invalid_batch", message),
+    );
   }
   let site: Site | undefined;
   try {
@@ -82,8 +132,13 @@ async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
     return { site: null, siteKey: parsed.data.site, events: parsed.data.events };
   }
   if (!site) {
-    await recordUnusableBatch(db, { id: null, key: parsed.data.site }, "unknown site", text, now);
-    throw apiError(400, "unknown_site", `No site with key "${parsed.data.site}"`);
+    return refuseUnusable(
+      c,
+      { id: null, key: parsed.data.site },
+      { category: "unknown_site", reason: "unknown site" },
+      json,
+      apiError(400, "unknown_site", `No site with key "${parsed.data.site}"`),
+    );
   }
   return { site, siteKey: site.key, events: parsed.data.events };
 }
@@ -92,16 +147,14 @@ collectRoutes.use(
   "/e",
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: async (c) => {
-      await recordUnusableBatch(
-        c.var.db,
+    onError: (c) =>
+      refuseUnusable(
+        c,
         { id: null, key: null },
-        `body over ${MAX_BODY_BYTES} bytes`,
+        { category: "too_large", reason: `body over ${MAX_BODY_BYTES} bytes` },
         null,
-        Date.now(),
-      );
-      throw apiError(413, "payload_too_large", `The body exceeds ${MAX_BODY_BYTES} bytes`);
-    },
+        apiError(413, "payload_too_large", `The body exceeds ${MAX_BODY_BYTES} bytes`),
+      ),
   }),
   cors({
     // Only the site's own origins may read answers and send credentials (the tw_id cookie).
@@ -141,6 +194,9 @@ const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
 
 collectRoutes.openapi(
   createRoute({
+    operationId: "collectEvents",
+    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    security: [],
     method: "post",
     path: "/e",
     tags: ["Collect"],
@@ -186,14 +242,12 @@ collectRoutes.openapi(
       return c.json({ accepted: 0, rejected: events.map((_, index) => ({ index, reason: refusal })) }, 202);
     }
     if (!(await allowedBy(c.env.EVENTS_RATE_LIMITER, rateKey(c, siteKey)))) {
-      // Kept in rejected_events, but only a bounded number per site and minute (a flood must not
-      // fill the database with its own rejections); the 429 tells the sender in any case.
-      if (site && (await allowedBy(c.env.REJECTION_LOG_LIMITER, `rate_limited|${site.key}`))) {
-        await recordUnusableBatch(db, { id: site.id, key: site.key }, "rate_limited", events, now);
-      }
-      throw apiError(429, "rate_limited", "Too many batches from this address; retry later", {
-        "Retry-After": String(RETRY_AFTER_SECONDS),
-      });
+      // Kept in rejected_events within the flood bound (a flood must not fill the database with
+      // its own rejections), else only counted; the 429 tells the sender in any case.
+      const category = { category: "rate_limited", reason: "rate_limited" };
+      if (site) await recordUnusableBatch(boundOf(c), site, category, events, now, readCookieId(c));
+      else await countWrite(db, NO_SITE, category.category, "refused", now);
+      throw rateLimited();
     }
     const cookieId = readCookieId(c);
     if (!site) return deferOrRefuse(c, siteKey, cookieId, events, now);
@@ -201,11 +255,12 @@ collectRoutes.openapi(
     // Browsers always send Origin on a cross-origin POST; servers send none and are accepted.
     if (origin !== undefined && !site.allowedOrigins.includes(origin)) {
       await recordUnusableBatch(
-        db,
-        { id: site.id, key: site.key },
-        `origin ${truncatePayload(origin, 200)} not allowed`,
+        boundOf(c),
+        site,
+        { category: "origin_not_allowed", reason: `origin ${truncatePayload(origin, 200)} not allowed` },
         events,
         now,
+        cookieId,
       );
       throw apiError(403, "origin_not_allowed", "This origin may not send events for this site");
     }
@@ -215,10 +270,18 @@ collectRoutes.openapi(
     }
     let result: Awaited<ReturnType<typeof collectBatch>>;
     try {
-      result = await collectBatch(db, c.env.EVENTS_QUEUE, site, cookieId, events, now);
+      result = await collectBatch(db, c.env.EVENTS_QUEUE, site, cookieId, events, now, boundOf(c), budgetOf(c.env));
     } catch (error) {
       console.error(JSON.stringify({ level: "error", where: "POST /e", error: String(error) }));
       return deferOrRefuse(c, site.key, cookieId, events, now);
+    }
+    // Without the events queue the batch is written already: the webhooks hear of it now.
+    if (!c.env.EVENTS_QUEUE && result.accepted > 0) {
+      c.executionCtx.waitUntil(
+        requestProfileCheck(c.env.WEBHOOKS_QUEUE, site.id, {
+          cookies: [result.newCookieId ?? cookieId ?? ""].filter(Boolean),
+        }).catch(() => undefined),
+      );
     }
     if (result.newCookieId) {
       setCookie(c, VISITOR_COOKIE, result.newCookieId, visitorCookieOptions(site, "Lax", COOKIE_MAX_AGE));

@@ -8,9 +8,8 @@ export {
   type ClaimPool,
   claimCoupon,
   couponHolder,
-  type D1Like,
   findAssignment,
   toD1,
 } from "./claim";
-export { couponPurchases, redeemPurchaseCoupons } from "./purchase";
+export { codesHeldBy, couponPurchases } from "./purchase";
 export { redeemCoupon } from "./redeem";

@@ -1,9 +1,10 @@
 /** `/api/v1/pools`: coupon pools, their counts, and uploading a list pool's codes. */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { toD1 } from "./claim";
 import { countsOf, createPool, deletePool, getPool, listPools, poolCounts, poolToJson, updatePool } from "./pools";
@@ -70,11 +71,9 @@ const UploadResultSchema = z
 
 export const poolRoutes = createRouter();
 
-poolRoutes.use("/api/v1/pools", requireApiKey);
-poolRoutes.use("/api/v1/pools/*", requireApiKey);
-
 poolRoutes.openapi(
   createRoute({
+    operationId: "listPools",
     method: "get",
     path: "/api/v1/pools",
     tags: ["Coupons"],
@@ -97,6 +96,7 @@ poolRoutes.openapi(
 
 poolRoutes.openapi(
   createRoute({
+    operationId: "createPool",
     method: "post",
     path: "/api/v1/pools",
     tags: ["Coupons"],
@@ -118,6 +118,7 @@ poolRoutes.openapi(
 
 poolRoutes.openapi(
   createRoute({
+    operationId: "getPool",
     method: "get",
     path: "/api/v1/pools/{pool}",
     tags: ["Coupons"],
@@ -140,6 +141,7 @@ poolRoutes.openapi(
 
 poolRoutes.openapi(
   createRoute({
+    operationId: "updatePool",
     method: "patch",
     path: "/api/v1/pools/{pool}",
     tags: ["Coupons"],
@@ -152,11 +154,7 @@ poolRoutes.openapi(
         required: true,
         content: {
           "application/json": {
-            schema: PoolBody.extend({
-              prefix: z.string().regex(/^[A-Z0-9_-]{0,16}$/, "upper-case letters, digits, - and _ (at most 16)"),
-              valid_days: z.number().int().min(1).max(3650),
-              discount: z.string().max(100),
-            }).partial(),
+            schema: patchSchemaOf(PoolBody),
           },
         },
       },
@@ -178,6 +176,7 @@ poolRoutes.openapi(
 
 poolRoutes.openapi(
   createRoute({
+    operationId: "deletePool",
     method: "delete",
     path: "/api/v1/pools/{pool}",
     tags: ["Coupons"],
@@ -195,6 +194,7 @@ poolRoutes.openapi(
 
 poolRoutes.openapi(
   createRoute({
+    operationId: "uploadPoolCodes",
     method: "post",
     path: "/api/v1/pools/{pool}/codes",
     tags: ["Coupons"],

@@ -7,7 +7,7 @@
  * Costs one extra D1 round trip, and only for a batch that holds a purchase with a coupon.
  */
 import type { Db } from "../env";
-import type { D1Like } from "./claim";
+import { type D1Like, toD1 } from "./claim";
 import { type RedeemResult, redeemCoupon } from "./redeem";
 
 type PurchaseLike = { type: string; props?: unknown };
@@ -26,9 +26,9 @@ export function couponPurchases(events: PurchaseLike[]) {
 }
 
 /**
- * Redeems the coupons of the batch's purchases for the visitor `cookieId`. A coupon that is not a
- * tagwerk code of the site (a newsletter code, a typo) is simply not redeemed: the purchase itself
- * is still recorded by the caller.
+ * Redeems the coupons of a browser batch's purchases for the visitor `cookieId`: only codes that
+ * cookie or its linked customer holds (collect.ts has already refused purchases naming any
+ * other code; this is the same rule again at the moment of the write).
  */
 export async function redeemPurchaseCoupons(
   db: Db | D1Like,
@@ -38,10 +38,53 @@ export async function redeemPurchaseCoupons(
   now: number,
 ): Promise<RedeemResult[]> {
   const results: RedeemResult[] = [];
+  const heldByCustomer = verifiedCustomerOf(events);
   for (const purchase of couponPurchases(events)) {
     results.push(
-      await redeemCoupon(db, siteId, purchase.code, purchase.order, now, { revenue: purchase.revenue, cookieId }),
+      await redeemCoupon(db, siteId, purchase.code, purchase.order, now, {
+        revenue: purchase.revenue,
+        cookieId,
+        heldBy: cookieId,
+        heldByCustomer,
+      }),
     );
   }
   return results;
+}
+
+/**
+ * The customer of the batch's last identify. Browser batches reach the write path only with
+ * verified identifies (collect.ts drops the others), so this customer is the cookie's own.
+ */
+function verifiedCustomerOf(events: PurchaseLike[]): string | null {
+  let customer: string | null = null;
+  for (const event of events) {
+    const props = event.props as { customer?: unknown } | undefined;
+    if (event.type === "identify" && typeof props?.customer === "string") customer = props.customer;
+  }
+  return customer;
+}
+
+/**
+ * Which of `codes` the cookie (or the customer it is linked to, or `customerId`) holds: one read,
+ * made by /e before it accepts a purchase, so that a purchase naming any other code is reported as
+ * rejected in the answer instead of silently not redeeming later in the queue.
+ */
+export async function codesHeldBy(
+  db: Db | D1Like,
+  siteId: number,
+  cookieId: string | null,
+  customerId: string | null,
+  codes: string[],
+): Promise<Set<string>> {
+  if (codes.length === 0 || (cookieId === null && customerId === null)) return new Set();
+  const rows = await toD1(db)
+    .prepare(
+      `select code from coupons where site_id = ?1 and code in (select value from json_each(?2))
+         and holder in ('v:' || ?3, 'c:' || (select customer_id from visitors where site_id = ?1 and cookie_id = ?3),
+           'c:' || ?4)`,
+    )
+    .bind(siteId, JSON.stringify(codes), cookieId, customerId)
+    .all<{ code: string }>();
+  return new Set(rows.results.map((r) => r.code));
 }

@@ -3,15 +3,17 @@
  * as (status, JSON text) pairs rather than thrown, so that an `Idempotency-Key` can store the
  * exact answer — errors included — and replay it on a retry.
  */
-import { createRoute, z } from "@hono/zod-openapi";
-import type { TypedResponse } from "hono";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
+import type { Context, TypedResponse } from "hono";
 import { requireRole } from "../auth/roles";
+import type { AppEnv } from "../env";
 import { errorBody } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { toD1 } from "./claim";
-import { runIdempotent, type StoredAnswer } from "./idempotency";
+import { requestFingerprint, runIdempotent, type StoredAnswer } from "./idempotency";
+import { addCouponNote } from "./lookup";
 import { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
 
 const RedeemBody = z
@@ -19,10 +21,17 @@ const RedeemBody = z
     code: z.string().trim().min(1).max(64),
     order: z.string().trim().min(1).max(200).openapi({ description: "The shop's order ID" }),
     revenue: z.number().nonnegative().optional().openapi({ description: "Order value, for the rule's report" }),
+    customer: z.string().trim().min(1).max(200).optional().openapi({
+      description: "The CRM customer placing the order: a code held by another customer answers 409 holder_mismatch",
+    }),
+    reason: z.string().trim().min(3).max(500).optional().openapi({
+      description:
+        "Why, for a redemption or rollback made by hand (customer service); shown by GET /api/v1/coupons/:code",
+    }),
   })
   .strict();
 
-const RollbackBody = RedeemBody.omit({ revenue: true });
+const RollbackBody = RedeemBody.omit({ revenue: true, customer: true });
 
 const IdempotencyHeader = z.object({
   "idempotency-key": z
@@ -85,6 +94,11 @@ function redeemAnswer(result: RedeemResult, code: string, order: string): Stored
       return fail(410, "expired_code", `"${code}" expired${expiry(result.coupon)}`);
     case "unassigned":
       return fail(404, "unassigned_code", `"${code}" was never handed out, so it cannot be redeemed`);
+    case "holder_mismatch":
+      return fail(409, "holder_mismatch", `"${code}" is held by another customer`);
+    case "not_held":
+      // Only a browser purchase asks with heldBy; the API never does.
+      return fail(409, "holder_mismatch", `"${code}" is not held by this visitor`);
     default:
       return notFound(result, code);
   }
@@ -114,12 +128,21 @@ function send<T>(answer: StoredAnswer & { replayed: boolean }) {
   return new Response(answer.body, { status: answer.status, headers }) as unknown as TypedResponse<T, 200, "json">;
 }
 
-export const redeemRoutes = createRouter();
+/** Customer service's reason, kept with who gave it: the admin user, or an API key. */
+function noteFor(c: Context<AppEnv>, action: "redeem" | "rollback", code: string, order: string, reason: string) {
+  return addCouponNote(c.var.db, c.var.site.id, code, {
+    action,
+    order,
+    reason,
+    actor: c.var.adminUser?.email ?? "api key",
+  });
+}
 
-redeemRoutes.use("/api/v1/coupons/*", requireApiKey);
+export const redeemRoutes = createRouter();
 
 redeemRoutes.openapi(
   createRoute({
+    operationId: "redeemCoupon",
     method: "post",
     path: "/api/v1/coupons/redeem",
     tags: ["Coupons"],
@@ -127,7 +150,9 @@ redeemRoutes.openapi(
     description:
       "404 `unknown_code`, `mistyped_code` (a generated code whose check character fails) or " +
       "`unassigned_code`; 409 `already_redeemed` (also for the same order again: send an " +
-      "Idempotency-Key to retry safely); 410 `expired_code`.",
+      "Idempotency-Key to retry safely); 409 `holder_mismatch` when `customer` is given and the code is " +
+      "held by another CRM customer (nothing is redeemed); 410 `expired_code`; 422 `idempotency_mismatch` " +
+      "when the Idempotency-Key was used before with another body (nothing is changed).",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
     request: {
@@ -136,24 +161,29 @@ redeemRoutes.openapi(
     },
     responses: {
       200: { description: "Redeemed", content: { "application/json": { schema: RedeemedSchema } } },
-      ...errorResponses(400, 401, 403, 404, 409, 410),
+      ...errorResponses(400, 401, 403, 404, 409, 410, 422),
     },
   }),
   async (c) => {
-    const { code, order, revenue } = c.req.valid("json");
+    const body = c.req.valid("json");
+    const { code, order, revenue, customer, reason } = body;
     const key = c.req.valid("header")["idempotency-key"];
     const siteId = c.var.site.id;
     const d1 = toD1(c.var.db);
     const now = Date.now();
-    const answer = await runIdempotent(d1, siteId, key && `redeem:${key}`, now, async () =>
-      redeemAnswer(await redeemCoupon(d1, siteId, code, order, now, { revenue }), code, order),
-    );
+    const fingerprint = await requestFingerprint(c.req.method, c.req.path, body);
+    const answer = await runIdempotent(d1, siteId, key && `redeem:${key}`, fingerprint, now, async () => {
+      const result = await redeemCoupon(d1, siteId, code, order, now, { revenue, customer });
+      if (result.status === "redeemed" && reason) await noteFor(c, "redeem", code, order, reason);
+      return redeemAnswer(result, code, order);
+    });
     return send<z.infer<typeof RedeemedSchema>>(answer);
   },
 );
 
 redeemRoutes.openapi(
   createRoute({
+    operationId: "rollbackCoupon",
     method: "post",
     path: "/api/v1/coupons/rollback",
     tags: ["Coupons"],
@@ -167,18 +197,22 @@ redeemRoutes.openapi(
     },
     responses: {
       200: { description: "Rolled back", content: { "application/json": { schema: RolledBackSchema } } },
-      ...errorResponses(400, 401, 403, 404, 409),
+      ...errorResponses(400, 401, 403, 404, 409, 422),
     },
   }),
   async (c) => {
-    const { code, order } = c.req.valid("json");
+    const body = c.req.valid("json");
+    const { code, order, reason } = body;
     const key = c.req.valid("header")["idempotency-key"];
     const siteId = c.var.site.id;
     const d1 = toD1(c.var.db);
     const now = Date.now();
-    const answer = await runIdempotent(d1, siteId, key && `rollback:${key}`, now, async () =>
-      rollbackAnswer(await rollbackCoupon(d1, siteId, code, order, now), code, order, now),
-    );
+    const fingerprint = await requestFingerprint(c.req.method, c.req.path, body);
+    const answer = await runIdempotent(d1, siteId, key && `rollback:${key}`, fingerprint, now, async () => {
+      const result = await rollbackCoupon(d1, siteId, code, order, now);
+      if (result.status === "rolled_back" && reason) await noteFor(c, "rollback", code, order, reason);
+      return rollbackAnswer(result, code, order, now);
+    });
     return send<z.infer<typeof RolledBackSchema>>(answer);
   },
 );

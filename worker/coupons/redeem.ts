@@ -33,9 +33,14 @@ export type CouponState = {
 export type RedeemResult =
   | { status: "redeemed"; coupon: CouponState }
   | { status: "already_redeemed"; coupon: CouponState }
+  /** Past its expiry, or archived (an expired code replaced, or the other code of a merged customer). */
   | { status: "expired"; coupon: CouponState }
   /** A list code that was never handed out: not redeemable (a leaked upload file stays useless). */
   | { status: "unassigned" }
+  /** Held by a CRM customer other than the one the call names (`customer`). */
+  | { status: "holder_mismatch"; coupon: CouponState }
+  /** A browser purchase named a code its cookie (and that cookie's customer) does not hold. */
+  | { status: "not_held" }
   | { status: "mistyped" }
   | { status: "unknown" };
 
@@ -102,6 +107,11 @@ function missing(code: string, prefixRows: unknown[]): { status: "mistyped" | "u
 /**
  * Redeems `code` for `orderId`. `revenue` goes into the rule conversion; `cookieId` (the cookie
  * of the purchase event) also marks that visitor converted when it differs from the claimer's.
+ *
+ * Who may redeem what (DESIGN.md, "Trust boundaries"): `heldBy` (a browser purchase) redeems only
+ * a code held by that cookie or by the customer it is linked to; `customer` (the shop's backend
+ * naming its customer) refuses a code held by another CRM customer. Both are conditions of the
+ * atomic UPDATE itself, so nothing else is ever redeemed, not even in a race.
  */
 export async function redeemCoupon(
   db: Db | D1Like,
@@ -109,18 +119,32 @@ export async function redeemCoupon(
   code: string,
   orderId: string,
   now: number,
-  options: { revenue?: number | null; cookieId?: string | null } = {},
+  options: {
+    revenue?: number | null;
+    cookieId?: string | null;
+    heldBy?: string | null;
+    /** With heldBy: the customer a verified identify of the same batch names (not linked yet). */
+    heldByCustomer?: string | null;
+    customer?: string | null;
+  } = {},
 ): Promise<RedeemResult> {
   const d1 = toD1(db);
   const revenue = options.revenue ?? null;
+  const heldBy = options.heldBy ?? null;
+  const customer = options.customer ?? null;
+  const heldByCustomer = heldBy === null ? null : (options.heldByCustomer ?? null);
   const statements = [
     d1
       .prepare(
         `update coupons set redeemed_at = ?1, order_id = ?2
          where site_id = ?3 and code = ?4 and redeemed_at is null and holder is not null and expires_at > ?1
+           and (?5 is null or holder in ('v:' || ?5,
+             'c:' || (select customer_id from visitors where site_id = ?3 and cookie_id = ?5), 'c:' || ?7))
+           and (?6 is null or holder not like 'c:%' or holder = 'c:' || ?6)
+           and substr(holder, 1, 2) <> 'x:'
          returning ${COUPON_COLUMNS}`,
       )
-      .bind(now, orderId, siteId, code),
+      .bind(now, orderId, siteId, code, heldBy, customer, heldByCustomer),
     d1
       .prepare(
         `update customers set coupons_redeemed = coalesce(coupons_redeemed, 0) + 1, updated_at = ?1
@@ -130,14 +154,27 @@ export async function redeemCoupon(
     conversionInsert(d1, siteId, code, orderId, revenue, null),
   ];
   if (options.cookieId) statements.push(conversionInsert(d1, siteId, code, orderId, revenue, options.cookieId));
+  statements.push(
+    d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2").bind(siteId, heldBy ?? ""),
+  );
   statements.push(...stateAndPrefixes(d1, siteId, code));
 
   const results = await d1.batch(statements);
   const updated = results[0].results as CouponRow[];
   if (updated.length > 0) return { status: "redeemed", coupon: toState(updated[0]) };
   const row = (results[results.length - 2].results as CouponRow[])[0];
+  // A browser learns nothing about codes it does not hold: unknown, someone else's, never handed
+  // out — all the same answer, so guessing codes through purchase events tells nothing.
+  if (heldBy !== null) {
+    const linked = (results[results.length - 3].results as { customer_id: string | null }[])[0]?.customer_id;
+    const own = [`v:${heldBy}`, ...[linked, heldByCustomer].filter(Boolean).map((id) => `c:${id}`)];
+    if (!row || row.holder === null || !own.includes(row.holder)) return { status: "not_held" };
+  }
   if (!row) return missing(code, results[results.length - 1].results);
   const coupon = toState(row);
+  if (customer !== null && coupon.holder?.startsWith("c:") && coupon.holder !== `c:${customer}`) {
+    return { status: "holder_mismatch", coupon };
+  }
   if (coupon.redeemedAt !== null) return { status: "already_redeemed", coupon };
   if (coupon.holder === null) return { status: "unassigned" };
   return { status: "expired", coupon };

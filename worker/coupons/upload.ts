@@ -16,7 +16,7 @@ const MAX_CODE_LENGTH = 64;
 export const MAX_UPLOAD_LINES = 100_000;
 const CHUNK = 1_000;
 
-export type Rejection = { line: number; reason: string };
+type Rejection = { line: number; reason: string };
 export type UploadResult = { accepted: number; rejected: Rejection[] };
 type Candidate = { line: number; code: string };
 

@@ -6,6 +6,7 @@ import type { Db } from "../env";
 import { apiError } from "../errors";
 import { bumpRulesVersion } from "../sites/sites";
 import { compileTemplate, type JsonFields, templateFromStored } from "./compile";
+import { checkCreativeMarkup } from "./markup-policy";
 import { safeUrl, TEMPLATE_VARIABLES, TemplateError } from "./template";
 
 const httpUrl = z
@@ -20,7 +21,7 @@ export const CreativeInputSchema = z
     name: z.string().trim().min(1).max(200),
     format: z.enum(["html", "svg", "json"]),
     template: z.union([z.string().min(1).max(100_000), JsonFieldsSchema]).openapi({
-      description: `HTML or SVG markup, or for \`json\` an object of fields. Variables: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(", ")}; sections {{#coupon}}…{{/coupon}} (shown when a code was assigned) and {{^coupon}}…{{/coupon}} (the no-coupon variant). Values are escaped for where they stand; a variable in script, style, event-handler attributes or unquoted attributes is refused.`,
+      description: `HTML or SVG markup, or for \`json\` an object of fields. Variables: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(", ")}; sections {{#coupon}}…{{/coupon}} (shown when a code was assigned) and {{^coupon}}…{{/coupon}} (the no-coupon variant). Values are escaped for where they stand; a variable in script, style, event-handler attributes or unquoted attributes is refused. Markup is checked against an allow-list of elements and attributes: no script, event handlers, foreignObject, iframes, forms or meta refresh; URLs (href, src, xlink:href, poster…) must be absolute http(s) URLs or #fragments.`,
       example: '<a href="{{click_url}}">Your code: {{coupon}}</a>',
     }),
     width: z.number().int().min(1).max(4000),
@@ -52,9 +53,18 @@ export function creativeToJson(row: CreativeRow): z.infer<typeof CreativeSchema>
   };
 }
 
-function storedTemplate(format: CreativeInput["format"], template: string | JsonFields): string {
+/**
+ * Validates a template (variables, their positions, and for markup the allow-list of
+ * markup-policy.ts) and returns what is stored; a refusal is a 400 naming the problem.
+ */
+export async function checkedTemplate(
+  format: CreativeInput["format"],
+  template: string | JsonFields,
+  markupPolicy: MarkupPolicy = checkCreativeMarkup,
+): Promise<string> {
   try {
     compileTemplate(format, template);
+    if (format !== "json") await markupPolicy(format, template as string);
   } catch (err) {
     if (err instanceof TemplateError) throw apiError(400, "invalid_template", `template: ${err.message}`);
     throw err;
@@ -75,14 +85,28 @@ export async function getCreative(db: Db, siteId: number, id: number) {
   return row;
 }
 
-export async function createCreative(db: Db, siteId: number, input: CreativeInput, now = Date.now()) {
+/**
+ * The markup allow-list runs on HTMLRewriter, which only the Workers runtime has. The one caller
+ * outside it is the demo seed in Node (scripts/seed/campaigns.ts), whose templates are the
+ * project's own constants; test/decide/scenarios.test.ts seeds the same ones through the real
+ * policy in workerd.
+ */
+type MarkupPolicy = (format: "html" | "svg", template: string) => Promise<void>;
+
+export async function createCreative(
+  db: Db,
+  siteId: number,
+  input: CreativeInput,
+  now = Date.now(),
+  markupPolicy: MarkupPolicy = checkCreativeMarkup,
+) {
   const [row] = await db
     .insert(creatives)
     .values({
       siteId,
       name: input.name,
       format: input.format,
-      template: storedTemplate(input.format, input.template),
+      template: await checkedTemplate(input.format, input.template, markupPolicy),
       width: input.width,
       height: input.height,
       landingUrl: input.landing_url,
@@ -111,7 +135,7 @@ export async function updateCreative(
     .set({
       name: patch.name,
       format,
-      template: storedTemplate(format, template),
+      template: await checkedTemplate(format, template),
       width: patch.width,
       height: patch.height,
       landingUrl: patch.landing_url,

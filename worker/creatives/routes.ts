@@ -1,8 +1,9 @@
 /** `/api/v1/creatives`: list, get, create, update, delete. */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import {
   CreativeInputSchema,
@@ -17,15 +18,13 @@ import {
 
 export const creativesRoutes = createRouter();
 
-creativesRoutes.use("/api/v1/creatives", requireApiKey);
-creativesRoutes.use("/api/v1/creatives/*", requireApiKey);
-
 const tags = ["Creatives"];
 const security = [{ apiKey: [] }];
 const one = { content: { "application/json": { schema: CreativeSchema } } };
 
 creativesRoutes.openapi(
   createRoute({
+    operationId: "listCreatives",
     method: "get",
     path: "/api/v1/creatives",
     tags,
@@ -47,6 +46,7 @@ creativesRoutes.openapi(
 
 creativesRoutes.openapi(
   createRoute({
+    operationId: "getCreative",
     method: "get",
     path: "/api/v1/creatives/{id}",
     tags,
@@ -60,6 +60,7 @@ creativesRoutes.openapi(
 
 creativesRoutes.openapi(
   createRoute({
+    operationId: "createCreative",
     method: "post",
     path: "/api/v1/creatives",
     tags,
@@ -74,6 +75,7 @@ creativesRoutes.openapi(
 
 creativesRoutes.openapi(
   createRoute({
+    operationId: "updateCreative",
     method: "patch",
     path: "/api/v1/creatives/{id}",
     tags,
@@ -82,7 +84,7 @@ creativesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: CreativeInputSchema.partial() } } },
+      body: { required: true, content: { "application/json": { schema: patchSchemaOf(CreativeInputSchema) } } },
     },
     responses: { 200: { description: "Updated", ...one }, ...errorResponses(400, 401, 403, 404) },
   }),
@@ -94,6 +96,7 @@ creativesRoutes.openapi(
 
 creativesRoutes.openapi(
   createRoute({
+    operationId: "deleteCreative",
     method: "delete",
     path: "/api/v1/creatives/{id}",
     tags,

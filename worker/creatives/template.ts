@@ -26,13 +26,13 @@ export const TEMPLATE_VARIABLES = [
   "cluster",
 ] as const;
 
-export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
+type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
 
 const KNOWN = new Set<string>(TEMPLATE_VARIABLES);
 
 /** Where a value lands: decides its escaping. */
-export type ValueContext = "text" | "attr" | "url" | "url-part" | "plain";
+type ValueContext = "text" | "attr" | "url" | "url-part" | "plain";
 
 export type Part =
   | { kind: "text"; value: string }
@@ -93,7 +93,38 @@ type State =
   | "rawtext"
   | "markup-decl";
 
-const URL_ATTRIBUTES = new Set(["href", "src", "xlink:href", "action", "formaction", "poster", "background", "cite"]);
+// Every attribute a browser reads as a URL (or a list of URLs), whether or not the markup policy
+// (markup-policy.ts) lets its element through: a value standing there is validated as a URL.
+const URL_ATTRIBUTES = new Set([
+  "href",
+  "src",
+  "xlink:href",
+  "action",
+  "formaction",
+  "poster",
+  "background",
+  "cite",
+  "data",
+  "codebase",
+  "longdesc",
+  "usemap",
+  "manifest",
+  "ping",
+  "icon",
+  "lowsrc",
+  "dynsrc",
+  "archive",
+  "classid",
+  "profile",
+]);
+/** Attributes where no value may stand at all: they hold markup, code, a namespace or a target. */
+const REFUSED_ATTRIBUTES: Record<string, string> = {
+  srcdoc: 'inside a "srcdoc" attribute (it holds a whole document)',
+  content: 'inside a "content" attribute (a meta refresh is a URL)',
+  attributename: 'inside an "attributeName" attribute (it picks what an animation changes)',
+  style: 'inside a "style" attribute',
+  srcset: 'inside a "srcset" attribute',
+};
 const RAWTEXT_ELEMENTS = new Set(["script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"]);
 
 class MarkupScanner {
@@ -223,8 +254,8 @@ class MarkupScanner {
       case "value-sq": {
         const name = this.attrName;
         if (name.startsWith("on")) return `inside the event handler attribute "${name}"`;
-        if (name === "style") return 'inside a "style" attribute';
-        if (name === "srcset") return 'inside a "srcset" attribute';
+        if (name in REFUSED_ATTRIBUTES) return REFUSED_ATTRIBUTES[name];
+        if (name.startsWith("xmlns")) return `inside the namespace declaration "${name}"`;
         if (URL_ATTRIBUTES.has(name)) return this.valueSoFar.trim() === "" ? "url" : "url-part";
         return "attr";
       }
@@ -244,6 +275,19 @@ class MarkupScanner {
   /** A value was inserted here: a later value in the same URL attribute is no longer at its start. */
   noteValue() {
     if (this.state === "value-dq" || this.state === "value-sq") this.valueSoFar += "\u0000";
+  }
+
+  /**
+   * Why a section may not open or close here, or null. Sections stand between tags or inside one
+   * quoted non-URL attribute value: leaving one out then removes whole tokens or plain text, never
+   * part of a tag or a URL (markup-policy.ts checks each shape a template can render to).
+   */
+  sectionProblem(): string | null {
+    if (this.state === "data") return null;
+    if (this.state === "value-dq" || this.state === "value-sq") {
+      return URL_ATTRIBUTES.has(this.attrName) ? `inside the URL attribute "${this.attrName}"` : null;
+    }
+    return this.state === "rawtext" ? `inside <${this.rawEnd.slice(2)}>` : "inside a tag, comment or unquoted value";
   }
 
   /** Where in the markup we are, as far as the escaping of a value is concerned. */
@@ -278,6 +322,14 @@ function build(tokens: Token[], scanner: MarkupScanner | null): Part[] {
       continue;
     }
     const name = token.name as TemplateVariable;
+    // Only where a section opens: its end must stand in the same place (checked below).
+    const misplaced = (token.sigil === "#" || token.sigil === "^") && scanner ? scanner.sectionProblem() : null;
+    if (misplaced) {
+      throw new TemplateError(
+        `the section tag "{{${token.sigil}${name}}}" at position ${token.at} stands ${misplaced}`,
+        token.at,
+      );
+    }
     if (token.sigil === "#" || token.sigil === "^") {
       const section: Part = { kind: "section", name, inverted: token.sigil === "^", parts: [] };
       current.push(section);

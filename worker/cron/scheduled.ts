@@ -1,6 +1,6 @@
 /**
  * The cron trigger (wrangler.toml, every 15 minutes): the retention purge, then per site, look-alike scores first (so that
- * look-alike audiences use fresh ones), then every audience, then webhook segment entries.
+ * look-alike audiences use fresh ones), then every audience, each segment's size of the day, then webhook segment entries.
  * Each step logs its own failures and the next one still runs.
  */
 import { recomputeLookalikeScores } from "../audiences/lookalike-scores";
@@ -8,6 +8,7 @@ import { refreshSiteAudiences } from "../audiences/refresh";
 import { createDb } from "../db/client";
 import { sites } from "../db/schema";
 import { purgeExpired } from "../privacy/retention";
+import { recordSegmentSizes } from "../segments/sizes";
 import { checkSiteWebhooks } from "../webhooks/entries";
 
 async function step(name: string, siteId: number, run: () => Promise<unknown>) {
@@ -27,6 +28,7 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
   for (const { id } of siteRows) {
     await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
     await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
+    await step("segment-sizes", id, () => recordSegmentSizes(db, id, now));
     await step("webhook-entries", id, () => checkSiteWebhooks(db, id, env.WEBHOOKS_QUEUE, now));
   }
 }

@@ -6,7 +6,7 @@
  * (segment day counts are plain arithmetic on them in SQL); free-form structures are JSON text.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const createdAt = () => integer().notNull().default(sql`(cast(unixepoch('subsecond') * 1000 as integer))`);
 
@@ -27,6 +27,12 @@ export const sites = sqliteTable("sites", {
   couponParam: text().notNull().default("coupon"),
   /** Name of the Worker secret that signs this site's tokens (per-site keys are derived from it). */
   signingSecretRef: text().notNull().default("SIGNING_SECRET"),
+  /**
+   * The shop's key for signed identifies (DESIGN.md, "Identity verification"): HMAC-SHA256 of the
+   * customer ID under it. Kept recoverable because verifying an HMAC needs the key itself (an API
+   * key is only compared, so only its hash is kept); null until `POST /api/v1/site/identity-secret`.
+   */
+  identitySecret: text(),
   /** Bumped on every change to rules, creatives, segments, pools or fallbacks: the decision cache key. */
   rulesVersion: integer().notNull().default(1),
   createdAt: createdAt(),
@@ -61,6 +67,8 @@ export const customers = sqliteTable(
     customerId: text().notNull(),
     /** SHA-256 (hex) of the lower-cased, trimmed e-mail address; the address is never stored. */
     emailSha256: text(),
+    /** UID2 e-mail hash (Base64 SHA-256 after UID2 normalisation); only from a clear address. */
+    uid2Email: text(),
     gender: text(),
     lifetimeRevenue: real(),
     orders: integer(),
@@ -106,6 +114,12 @@ export const visitors = sqliteTable(
     interestDays: text({ mode: "json" }).$type<Record<string, Record<string, number>>>().notNull().default(sql`'{}'`),
     /** JSON {"YYYY-MM-DD": visits}: visits per day, last 90 days. */
     visitDays: text({ mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
+    /** JSON {name: count}: custom events (`tw('event', name)`) by name, all time. */
+    eventCounts: text({ mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
+    /** JSON {name: {"YYYY-MM-DD": count}}: the same per day, last 90 days. */
+    eventDays: text({ mode: "json" }).$type<Record<string, Record<string, number>>>().notNull().default(sql`'{}'`),
+    /** JSON {"YYYY-MM-DD": purchases}: purchase events per day, last 90 days. */
+    purchaseDays: text({ mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
     cart: text({ mode: "json" }).$type<CartItem[]>().notNull().default(sql`'[]'`),
     cartItems: integer().notNull().default(0),
     cartValue: real().notNull().default(0),
@@ -114,7 +128,11 @@ export const visitors = sqliteTable(
     /** Consent as the tag last reported it: 'granted', 'denied', or null (never said). */
     consent: text({ enum: ["granted", "denied"] }),
     lookalikeScore: real(),
-    /** How the visitor first arrived ('display', 'banner', 'direct', ...), for look-alike training. */
+    /**
+     * How the visitor first arrived: 'banner' (a tagwerk click), 'display' (first landing URL with
+     * utm_medium display/banner/cpm/programmatic) or 'other'; set once, never overwritten
+     * (worker/collect/acquisition.ts). The look-alike model learns from customers won through display.
+     */
     acquisition: text(),
     createdAt: createdAt(),
   },
@@ -125,7 +143,7 @@ export const visitors = sqliteTable(
   ],
 );
 
-/** The shop's products as the tag reports them (view/cart events) or a catalogue import sends them. */
+/** The shop's catalogue, written only by the catalogue import (`POST /api/v1/products`); events name SKUs. */
 export const products = sqliteTable(
   "products",
   {
@@ -137,8 +155,12 @@ export const products = sqliteTable(
     name: text(),
     category: text(),
     price: real(),
+    /** ISO 4217, upper-case. */
+    currency: text(),
     url: text(),
     imageUrl: text(),
+    /** False for products out of stock: creatives do not show them. */
+    available: integer({ mode: "boolean" }).notNull().default(true),
     updatedAt: integer().notNull(),
   },
   (t) => [
@@ -216,11 +238,37 @@ export const rejectedEvents = sqliteTable(
     /** Where it was refused: 'collect', 'queue', ... */
     source: text().notNull(),
     reason: text().notNull(),
-    /** The offending input, truncated to a bounded size. */
+    /** The offending input, scrubbed of personal data and capped (worker/collect/scrub.ts). */
     payload: text(),
     receivedAt: integer().notNull(),
+    /** The sending browser's tw_id, so that erasing the visitor reaches its rejections. */
+    cookieId: text(),
+    /** SHA-256 of (site, customer ID) named in the payload, so that erasing the customer reaches them. */
+    customerRef: text(),
   },
-  (t) => [index("rejected_events_site_idx").on(t.siteId, t.receivedAt)],
+  (t) => [
+    index("rejected_events_site_idx").on(t.siteId, t.receivedAt),
+    index("rejected_events_cookie_idx").on(t.siteId, t.cookieId),
+    index("rejected_events_customer_idx").on(t.siteId, t.customerRef),
+  ],
+);
+
+/**
+ * What unauthenticated writes (rejections, cookie-sync links, clicks, opt-outs, …) did per site,
+ * UTC day and reason: `kept` rows were written, `refused` ones were beyond the bound (per IP, per
+ * site) and only counted here, so a flood costs one counter row instead of a row per request
+ * (worker/abuse/write-bounds.ts). Site 0 stands for requests that named no known site.
+ */
+export const writeCounters = sqliteTable(
+  "write_counters",
+  {
+    siteId: integer().notNull(),
+    day: text().notNull(),
+    reason: text().notNull(),
+    kept: integer().notNull().default(0),
+    refused: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.day, t.reason] })],
 );
 
 /** Bots are counted per site and day, never stored as visitors. */
@@ -320,6 +368,29 @@ export const coupons = sqliteTable(
     uniqueIndex("coupons_pool_holder_idx").on(t.poolId, t.holder),
     index("coupons_pool_free_idx").on(t.poolId, t.id).where(sql`${t.holder} is null`),
   ],
+);
+
+/**
+ * Customer service's manual redemptions and rollbacks, with the reason given and who did it (an
+ * admin user's e-mail, or "api key"): the lookup (`GET /api/v1/coupons/:code`) shows them.
+ */
+export const couponNotes = sqliteTable(
+  "coupon_notes",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    siteId: integer()
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    couponId: integer()
+      .notNull()
+      .references(() => coupons.id, { onDelete: "cascade" }),
+    action: text({ enum: ["redeem", "rollback"] }).notNull(),
+    orderId: text().notNull(),
+    reason: text().notNull(),
+    actor: text().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("coupon_notes_coupon_idx").on(t.couponId)],
 );
 
 export const rules = sqliteTable(
@@ -439,6 +510,23 @@ export const ruleConversions = sqliteTable(
   ],
 );
 
+/**
+ * Erased subjects (worker/privacy/erasure.ts): a cookie ID or CRM customer ID erased at `erasedAt`.
+ * Messages already queued when the erasure ran (event batches, impressions, clicks, webhook
+ * deliveries) check this table in the same SQL statement that writes, so they never recreate what
+ * was erased. Holds no personal data beyond the random ID itself.
+ */
+export const erasures = sqliteTable(
+  "erasures",
+  {
+    siteId: integer().notNull(),
+    kind: text({ enum: ["cookie", "customer"] }).notNull(),
+    subject: text().notNull(),
+    erasedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("erasures_subject_idx").on(t.siteId, t.kind, t.subject)],
+);
+
 /** Remembered answers for `Idempotency-Key` on coupon redemption. */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -447,6 +535,8 @@ export const idempotencyKeys = sqliteTable(
     key: text().notNull(),
     status: integer().notNull(),
     body: text().notNull(),
+    /** SHA-256 of method, path and body: the same key with another request answers 422 (legacy rows: ''). */
+    fingerprint: text().notNull().default(""),
     createdAt: integer().notNull(),
   },
   (t) => [uniqueIndex("idempotency_keys_idx").on(t.siteId, t.key)],
@@ -467,6 +557,8 @@ export const audiences = sqliteTable(
     params: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
     size: integer().notNull().default(0),
     refreshedAt: integer(),
+    /** Change-log entries up to this seq were purged: a delta cursor before it has expired. */
+    changesPurgedThrough: integer().notNull().default(0),
     createdAt: createdAt(),
     updatedAt: createdAt(),
   },
@@ -483,6 +575,61 @@ export const audienceMembers = sqliteTable(
     cookieId: text().notNull(),
   },
   (t) => [uniqueIndex("audience_members_idx").on(t.audienceId, t.visitorId)],
+);
+
+/**
+ * What a network holds of an audience in one ID space (`tw`, a partner key, `email_sha256`,
+ * `uid2_email`) as of the last refresh: the members whose consent allows export, as IDs of that
+ * space. Full exports stream this; the refresh diffs against it to write audience_changes.
+ */
+export const audienceSpaceMembers = sqliteTable(
+  "audience_space_members",
+  {
+    audienceId: integer()
+      .notNull()
+      .references(() => audiences.id, { onDelete: "cascade" }),
+    idSpace: text().notNull(),
+    value: text().notNull(),
+  },
+  (t) => [uniqueIndex("audience_space_members_idx").on(t.audienceId, t.idSpace, t.value)],
+);
+
+/**
+ * Membership changes per audience and ID space, in order (`seq`): what `since=CURSOR` exports.
+ * Holds only IDs of the space (cookie IDs, partner IDs, e-mail hashes) — never a clear address —
+ * so that a removal can still be told to the network after the member's rows were erased.
+ */
+export const audienceChanges = sqliteTable(
+  "audience_changes",
+  {
+    seq: integer().primaryKey({ autoIncrement: true }),
+    audienceId: integer()
+      .notNull()
+      .references(() => audiences.id, { onDelete: "cascade" }),
+    idSpace: text().notNull(),
+    op: text({ enum: ["add", "remove"] }).notNull(),
+    value: text().notNull(),
+    ts: integer().notNull(),
+  },
+  (t) => [
+    index("audience_changes_space_idx").on(t.audienceId, t.idSpace, t.seq),
+    index("audience_changes_value_idx").on(t.value),
+  ],
+);
+
+/** A segment's size per UTC day (the cron's last count that day): the trend the Segments page shows. */
+export const segmentSizes = sqliteTable(
+  "segment_sizes",
+  {
+    segmentId: integer()
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    day: text().notNull(),
+    visitors: integer().notNull(),
+    customers: integer().notNull(),
+    ts: integer().notNull(),
+  },
+  (t) => [uniqueIndex("segment_sizes_idx").on(t.segmentId, t.day)],
 );
 
 /** One row per refresh: the dated size the admin UI draws. */
@@ -517,7 +664,10 @@ export const webhooks = sqliteTable(
   (t) => [index("webhooks_site_idx").on(t.siteId)],
 );
 
-/** Visitors currently inside a webhook's segment: entering it is what triggers a delivery. */
+/**
+ * Superseded by webhook_memberships (migration 0002 moved its rows there): it could hold cookies
+ * only, not CRM customers without one. Kept because migrations never drop a table; nothing reads it.
+ */
 export const webhookMembers = sqliteTable(
   "webhook_members",
   {
@@ -528,6 +678,23 @@ export const webhookMembers = sqliteTable(
     enteredAt: integer().notNull(),
   },
   (t) => [uniqueIndex("webhook_members_idx").on(t.webhookId, t.cookieId)],
+);
+
+/**
+ * The people currently inside a webhook's segment: entering and leaving it is what triggers a
+ * delivery. `member` is one person, in the coupons' holder notation: `c:CUSTOMER_ID` for a CRM
+ * customer (all their cookies, or none) and `v:COOKIE_ID` for a visitor not linked to one.
+ */
+export const webhookMemberships = sqliteTable(
+  "webhook_memberships",
+  {
+    webhookId: integer()
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    member: text().notNull(),
+    enteredAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("webhook_memberships_idx").on(t.webhookId, t.member)],
 );
 
 export const webhookDeliveries = sqliteTable(
@@ -565,7 +732,44 @@ export const adminUsers = sqliteTable(
       .default("viewer"),
     failedLogins: integer().notNull().default(0),
     lockedUntil: integer(),
+    /**
+     * Bumped by logout, password and role changes; a session token carries the version it was
+     * issued under and is refused once it differs (checked on the row every request re-reads).
+     */
+    sessionVersion: integer().notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("admin_users_email_idx").on(t.email)],
+  // Accounts belong to one site: the same e-mail may be a user of several sites, each its own
+  // account, so creating a user never reveals another tenant's users (SECURITY.md).
+  (t) => [uniqueIndex("admin_users_site_email_idx").on(t.siteId, t.email)],
+);
+
+/**
+ * Failed-login counting per (e-mail, client IP), keyed by an HMAC of both so neither is stored:
+ * a stranger elsewhere cannot lock the owner out, and unknown e-mails lock exactly like known ones.
+ * `attempts` is reserved atomically before each password check (worker/auth/login-attempts.ts).
+ */
+export const loginAttempts = sqliteTable("login_attempts", {
+  key: text().primaryKey(),
+  attempts: integer().notNull().default(0),
+  lockedUntil: integer().notNull().default(0),
+  granted: integer().notNull().default(0),
+  updatedAt: integer().notNull(),
+});
+
+/**
+ * Segment `messageId`s already ingested through `/v1/*` (worker/segment-compat/), per site: a
+ * retried batch changes nothing twice. Purged after SEGMENT_MESSAGE_DAYS (worker/privacy/retention.ts).
+ */
+export const segmentMessages = sqliteTable(
+  "segment_messages",
+  {
+    siteId: integer().notNull(),
+    messageId: text().notNull(),
+    receivedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("segment_messages_idx").on(t.siteId, t.messageId),
+    index("segment_messages_received_idx").on(t.receivedAt),
+  ],
 );

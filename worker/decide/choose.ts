@@ -33,17 +33,34 @@ export function holdoutBucket(cookieId: string, ruleId: number): number {
   return (hash >>> 0) / 0x1_0000_0000;
 }
 
-export function chooseRule(input: ChoiceInput): Choice {
+/** Why a rule is passed over for this visitor; null when it applies. */
+export type SkipReason = "not_started" | "ended" | "capped" | "converted" | "segment_false";
+
+/**
+ * The checks of one rule, in the order the decision makes them: schedule, cap, stop after
+ * conversion, segment. chooseRule and the explain endpoint (explain.ts) both use it, so an
+ * explanation cannot drift from what /b does. A segment that fails to evaluate throws.
+ */
+export function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason | null {
   const { profile, cookieId, caps, converted, now } = input;
+  if (rule.startsAt !== null && now < rule.startsAt) return "not_started";
+  if (rule.endsAt !== null && now >= rule.endsAt) return "ended";
+  if (cookieId !== null && rule.capPerDay !== null && (caps.get(rule.id) ?? 0) >= rule.capPerDay) return "capped";
+  if (cookieId !== null && rule.stopAfterConversion && converted.has(rule.id)) return "converted";
+  if (rule.matches && !rule.matches(profile, now)) return "segment_false";
+  return null;
+}
+
+/** The visitor falls into the rule's control group. Anonymous requests have no stable ID to hash: never. */
+export function inHoldout(rule: CompiledRule, cookieId: string | null, siteHoldout: number): boolean {
+  const share = rule.holdout ?? siteHoldout;
+  return cookieId !== null && share > 0 && holdoutBucket(cookieId, rule.id) < share;
+}
+
+export function chooseRule(input: ChoiceInput): Choice {
   for (const rule of input.rules) {
-    if (rule.startsAt !== null && now < rule.startsAt) continue;
-    if (rule.endsAt !== null && now >= rule.endsAt) continue;
-    if (cookieId !== null && rule.capPerDay !== null && (caps.get(rule.id) ?? 0) >= rule.capPerDay) continue;
-    if (cookieId !== null && rule.stopAfterConversion && converted.has(rule.id)) continue;
-    if (rule.matches && !rule.matches(profile, now)) continue;
-    const share = rule.holdout ?? input.siteHoldout;
-    // Anonymous requests have no stable ID to hash: they are never put into a control group.
-    if (cookieId !== null && share > 0 && holdoutBucket(cookieId, rule.id) < share) return { kind: "holdout", rule };
+    if (skipReason(rule, input) !== null) continue;
+    if (inHoldout(rule, input.cookieId, input.siteHoldout)) return { kind: "holdout", rule };
     return { kind: "rule", rule };
   }
   return { kind: "none" };

@@ -14,6 +14,7 @@ import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
+import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";
@@ -51,7 +52,7 @@ export type DecideInput = {
 /** `claimed`: this decision wrote a coupon claim, which the next decision's replica read must see. */
 export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null; claimed?: boolean };
 
-export async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
+async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
   if (input.anonymous) return { cookieId: null, partner: null };
   if (input.cookie && COOKIE_ID_PATTERN.test(input.cookie)) return { cookieId: input.cookie, partner: null };
   if (input.partner) return { cookieId: null, partner: input.partner };
@@ -110,7 +111,7 @@ function absolute(url: string | null, base: string): string {
   }
 }
 
-function productValues(state: DecisionState, landingUrl: string): TemplateValues {
+export function productValues(state: DecisionState, landingUrl: string): TemplateValues {
   const p = state.product;
   if (!p) return {};
   return {
@@ -123,8 +124,8 @@ function productValues(state: DecisionState, landingUrl: string): TemplateValues
   };
 }
 
-/** The customer's first cluster that the rule's segment names, else their first cluster. */
-function clusterFor(state: DecisionState, rule: CompiledRule | null): string {
+/** The customer's first cluster that the rule's segment names, else their first cluster (also for explain.ts). */
+export function clusterFor(state: DecisionState, rule: CompiledRule | null): string {
   const clusters = state.customer?.clusters ?? [];
   return clusters.find((c) => rule?.segmentLiterals.includes(c)) ?? clusters[0] ?? "";
 }
@@ -214,9 +215,10 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       return { ...emptyCreative(input.format), status: 404, impression: null };
     }
     knownSites.set(input.siteKey, site);
-    // A visitor who refused consent is not personalised: no profile, no coupon, no cookie ID on
-    // the impression — the same decision an anonymous browser gets.
-    if (state.visitor?.consent === "denied") state = { ...emptyState(), site };
+    // A visitor who may not be personalised (refused consent, or never granted it on a site that
+    // requires it: privacy/consent.ts) gets the decision an anonymous browser gets: no profile,
+    // no coupon, no cookie ID on the impression.
+    if (!mayPersonalise(site.consentMode, state.visitor?.consent ?? null)) state = { ...emptyState(), site };
     // The steady state: the rules of this version are in the isolate already, no second trip.
     ruleSet =
       cachedRuleSet(site.id, site.rulesVersion) ??
@@ -240,11 +242,11 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         });
     if (choice.kind === "rule") {
       const rule = choice.rule;
-      const coupon = await withinBudget(
-        couponFor(db, state, site.id, rule, input.now),
-        budget * CLAIM_BUDGET_FACTOR,
-        "claim",
-      );
+      // A partner user ID is not authenticated (it travels in URLs and bid requests): it gets the
+      // rule's targeting but never a personal code (README, "Partner IDs").
+      const coupon = identity.partner
+        ? null
+        : await withinBudget(couponFor(db, state, site.id, rule, input.now), budget * CLAIM_BUDGET_FACTOR, "claim");
       const out = await serve(secret, input, state, site, {
         creative: rule.creative,
         rule,

@@ -7,12 +7,16 @@
  * and sent together with `sendBatch` (see bufferDecisionMessage) — one `send` per banner cost
  * about a fifth of a decision's CPU (bench/RESULTS.md).
  *
+ * A cookie is written only when it may be personalised and was not erased (privacy/consent.ts),
+ * judged in the writing statement itself: a message queued before an erasure recreates nothing.
+ *
  * Writes are idempotent, because queues deliver at least once: an impression's cap increment is
  * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
  * per impression UID.
  */
 import { type D1Like, toD1 } from "../coupons/claim";
 import type { Db } from "../env";
+import { personalisableSql } from "../privacy/consent";
 import { dayOf } from "./load";
 
 export type ImpressionMessage = {
@@ -30,7 +34,7 @@ export type ImpressionMessage = {
   ts: number;
 };
 
-export type ClickMessage = {
+type ClickMessage = {
   kind: "click";
   siteId: number;
   impressionUid: string;
@@ -41,16 +45,39 @@ export type ClickMessage = {
 
 export type DecisionMessage = ImpressionMessage | ClickMessage;
 
+/**
+ * A click is how a visitor arrived when it comes before the visitor's first visit
+ * (worker/collect/acquisition.ts): it records "banner" on a visitor without an acquisition, and
+ * on one whose first visit came after the click — its landing page's batch may have been applied
+ * first, the queue keeps no order between the two. A click by a browser tagwerk has no row for
+ * yet makes one without a visit (its first batch counts the visit), so the landing page's batch
+ * finds "banner" already there; a visitor who arrived earlier keeps what it first arrived by.
+ * Like every write of a queued message it is guarded: an erased or unconsented cookie gets no row.
+ */
+function clickAcquisition(d1: D1Like, message: ClickMessage): D1PreparedStatement {
+  return d1
+    .prepare(
+      `insert into visitors (site_id, cookie_id, first_seen_at, last_seen_at, visits, acquisition)
+       select ?1, ?2, ?3, ?3, 0, 'banner' where ${personalisableSql("?1", "?2")}
+       on conflict (site_id, cookie_id) do update set acquisition = 'banner'
+       where visitors.acquisition is null or visitors.first_seen_at >= excluded.first_seen_at`,
+    )
+    .bind(message.siteId, message.cookieId, message.ts);
+}
+
 function statementsFor(d1: D1Like, message: DecisionMessage): D1PreparedStatement[] {
   if (message.kind === "click") {
-    return [
+    const statements = [
       d1
         .prepare(
-          `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts) values (?1, ?2, ?3, ?4, ?5)
+          `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts)
+           values (?1, ?2, ?3, (select ?4 where ${personalisableSql("?1", "?4")}), ?5)
            on conflict (impression_uid) do nothing`,
         )
         .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
     ];
+    if (message.cookieId !== null) statements.push(clickAcquisition(d1, message));
+    return statements;
   }
   const day = dayOf(message.ts);
   const statements: D1PreparedStatement[] = [];
@@ -60,6 +87,7 @@ function statementsFor(d1: D1Like, message: DecisionMessage): D1PreparedStatemen
         .prepare(
           `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
            select ?1, ?2, ?3, ?4, 1 where not exists (select 1 from impressions where uid = ?5)
+             and ${personalisableSql("?1", "?2")}
            on conflict (site_id, cookie_id, day, rule_id) do update set count = count + 1`,
         )
         .bind(message.siteId, message.cookieId, message.ruleId, day, message.uid),
@@ -69,7 +97,8 @@ function statementsFor(d1: D1Like, message: DecisionMessage): D1PreparedStatemen
     d1
       .prepare(
         `insert into impressions (uid, site_id, placement, rule_id, creative_id, cookie_id, coupon_id, holdout, day, ts)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) on conflict (uid) do nothing`,
+         values (?1, ?2, ?3, ?4, ?5, (select ?6 where ${personalisableSql("?2", "?6")}), ?7, ?8, ?9, ?10)
+         on conflict (uid) do nothing`,
       )
       .bind(
         message.uid,
@@ -113,7 +142,7 @@ export async function recordDecisionMessage(env: Env, message: DecisionMessage):
  * to 30 s after the response), so no banner waits for it; 50 matches the consumer's
  * max_batch_size in wrangler.toml and stays far below sendBatch's limit of 100 messages / 256 KB.
  */
-export const IMPRESSION_FLUSH_MS = 250;
+const IMPRESSION_FLUSH_MS = 250;
 export const IMPRESSION_FLUSH_MAX = 50;
 
 type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };

@@ -5,7 +5,7 @@
  * has to be read before the batch:
  *   the site (holdout share, coupon parameter, rules version) with today's cap counters, the
  *   coupon assignments of the visitor and its customer and the rules the visitor has converted on
- *   (stop after conversion); the visitor; its customer; and the product the creative may show.
+ *   (stop after conversion) — caps and conversions over all cookies of the visitor's customer; the visitor; its customer; and the product the creative may show.
  */
 import { and, eq, getTableColumns } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
@@ -28,6 +28,7 @@ export type DecisionSite = {
   holdout: number;
   couponParam: string;
   rulesVersion: number;
+  consentMode: "required" | "implied";
 };
 
 export type DecisionState = {
@@ -36,10 +37,10 @@ export type DecisionState = {
   cookieId: string | null;
   visitor: typeof visitors.$inferSelect | null;
   customer: typeof customers.$inferSelect | null;
-  /** Today's impressions per rule. */
+  /** Today's impressions per rule, over every cookie of the visitor's customer. */
   caps: Map<number, number>;
   assignments: AssignmentRow[];
-  /** Rules this visitor converted on. */
+  /** Rules this visitor (or any cookie of its customer) converted on. */
   converted: Set<number>;
   product: typeof products.$inferSelect | null;
 };
@@ -58,27 +59,37 @@ export function dayOf(now: number): number {
 const SITE = "(select id from sites where key = ?1)";
 const ME = `coalesce(?2, (select cookie_id from id_links where site_id = ${SITE} and partner_key = ?3 and partner_user_id = ?4))`;
 const MY_CUSTOMER = `(select customer_id from visitors where site_id = ${SITE} and cookie_id = ${ME})`;
+// One customer is one person: caps and stop-after-conversion count the visitor's other cookies too,
+// those linked to the same customer (an index range on visitors_site_customer_idx; none when not
+// linked). Separate columns, merged in JS: a GROUP BY or a constant row here would cost a sort or
+// a scan on every banner.
+const MY_OTHER_COOKIES = `(select cookie_id from visitors where site_id = ${SITE} and customer_id = ${MY_CUSTOMER} and cookie_id <> ${ME})`;
 const DECISION_SQL = {
   // The site with the visitor's small per-cookie sets folded in as JSON arrays — today's cap
   // counters, coupon assignments (of the cookie and of its customer), converted rules — because
   // each further statement of a batch costs about as much workerd CPU as a keyed read
   // (bench/RESULTS.md); the site row always exists, a visitor row need not.
-  site: `select id, key, holdout, coupon_param, rules_version, ${ME} as cookie_id,
+  site: `select id, key, holdout, coupon_param, rules_version, consent_mode, ${ME} as cookie_id,
       (select json_group_array(json_array(rule_id, count)) from cap_counters
         where site_id = ${SITE} and cookie_id = ${ME} and day = ?5) as caps,
+      (select json_group_array(json_array(rule_id, count)) from cap_counters
+        where site_id = ${SITE} and cookie_id in ${MY_OTHER_COOKIES} and day = ?5) as customer_caps,
       (select json_group_array(json_array(id, pool_id, code, holder, expires_at, redeemed_at)) from coupons
         where pool_id in (select id from coupon_pools where site_id = ${SITE})
           and holder in ('v:' || ${ME}, 'c:' || ${MY_CUSTOMER})) as assignments,
-      (select json_group_array(rule_id) from rule_conversions where site_id = ${SITE} and cookie_id = ${ME}) as conversions
+      (select json_group_array(rule_id) from rule_conversions where site_id = ${SITE} and cookie_id = ${ME}) as conversions,
+      (select json_group_array(rule_id) from rule_conversions
+        where site_id = ${SITE} and cookie_id in ${MY_OTHER_COOKIES}) as customer_conversions
     from sites where key = ?1`,
   // visitor and customer as two single-table statements: each row maps by its own column names.
   visitor: `select * from visitors where site_id = ${SITE} and cookie_id = ${ME} limit 1`,
   customer: `select * from customers where site_id = ${SITE} and customer_id = ${MY_CUSTOMER} limit 1`,
   // The product a creative shows: the last item put in the cart, else the most recently updated
   // product of the visitor's top interest category.
-  product: `select * from products where site_id = ${SITE} and sku = coalesce(
+  // Only the catalogue writes products (worker/catalogue/); an out-of-stock one is not shown.
+  product: `select * from products where site_id = ${SITE} and available = 1 and sku = coalesce(
       (select json_extract(cart, '$[#-1].sku') from visitors where site_id = ${SITE} and cookie_id = ${ME}),
-      (select p2.sku from products p2 where p2.site_id = ${SITE} and p2.category = (
+      (select p2.sku from products p2 where p2.site_id = ${SITE} and p2.available = 1 and p2.category = (
          select j.key from visitors v, json_each(v.interests) j
          where v.site_id = ${SITE} and v.cookie_id = ${ME} order by j.value desc limit 1)
        order by p2.updated_at desc limit 1))
@@ -110,11 +121,14 @@ type SiteRow = {
   holdout: number;
   coupon_param: string;
   rules_version: number;
+  consent_mode: "required" | "implied";
   cookie_id: string | null;
   /** JSON arrays, see DECISION_SQL.site. */
   caps: string;
+  customer_caps: string;
   assignments: string;
   conversions: string;
+  customer_conversions: string;
 };
 type AssignmentTuple = [number, number, string, string | null, number | null, number | null];
 
@@ -134,7 +148,10 @@ export async function loadDecisionState(
   ]);
   const row = (siteRows.results as SiteRow[])[0];
   if (!row) return emptyState();
-  const caps = JSON.parse(row.caps) as [number, number][];
+  const caps = new Map<number, number>();
+  for (const [ruleId, count] of [...JSON.parse(row.caps), ...JSON.parse(row.customer_caps)] as [number, number][]) {
+    caps.set(ruleId, (caps.get(ruleId) ?? 0) + count);
+  }
   const assignments = (JSON.parse(row.assignments) as AssignmentTuple[]).map(
     ([id, pool_id, code, holder, expires_at, redeemed_at]) => ({ id, pool_id, code, holder, expires_at, redeemed_at }),
   );
@@ -144,15 +161,16 @@ export async function loadDecisionState(
     holdout: row.holdout,
     couponParam: row.coupon_param,
     rulesVersion: row.rules_version,
+    consentMode: row.consent_mode,
   };
   return {
     site,
     cookieId: row.cookie_id,
     visitor: toVisitor(visitorRows.results[0] as Record<string, unknown> | undefined),
     customer: toCustomer(customerRows.results[0] as Record<string, unknown> | undefined),
-    caps: new Map(caps),
+    caps,
     assignments: assignments.filter((r): r is AssignmentRow => r.holder !== null),
-    converted: new Set(JSON.parse(row.conversions) as number[]),
+    converted: new Set([...JSON.parse(row.conversions), ...JSON.parse(row.customer_conversions)] as number[]),
     product: toProduct(productRows.results[0] as Record<string, unknown> | undefined),
   };
 }
@@ -185,6 +203,7 @@ export async function loadFallback(
         holdout: sites.holdout,
         couponParam: sites.couponParam,
         rulesVersion: sites.rulesVersion,
+        consentMode: sites.consentMode,
       },
       creative: creatives,
     })

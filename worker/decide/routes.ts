@@ -3,20 +3,22 @@
  * `POST /api/v1/visitor-tokens`: the short-lived `t=` token for networks that pass a value through
  * their macros instead of syncing cookies (minted by the shop backend, or by the tag's own edge).
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { allowedBy, rateKey } from "../abuse/rate-limit";
-import { requireApiKey } from "../auth/api-keys";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { publicBase } from "../lib/base-path";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/rules";
+import { encodeTrailingClickMacro } from "./click-macro";
 import { type DecideOutput, decide } from "./decide";
 import { bufferDecisionMessage, type DecisionMessage, recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";
@@ -52,6 +54,16 @@ function recordImpression(c: Context<AppEnv>, message: DecisionMessage) {
 
 export const decideRoutes = createRouter();
 
+// Before validation: an expanded unescaped click macro becomes one `click` parameter again.
+decideRoutes.use("/b/*", async function trailingClickMacro(c, next) {
+  const rewritten = encodeTrailingClickMacro(c.req.url);
+  if (rewritten) c.req.raw = new Request(rewritten, c.req.raw);
+  await next();
+});
+
+/** Cache-buster parameters ad servers add (`ord`, `cb`, `cachebuster`): accepted and ignored. */
+const CacheBuster = z.string().max(2000).optional().openapi({ description: "Cache-buster; ignored" });
+
 const BannerQuery = z.object({
   site: z.string().min(1).max(63).openapi({ example: "demo" }),
   format: z.enum(["html", "json", "svg"]).default("html"),
@@ -62,7 +74,14 @@ const BannerQuery = z.object({
     .string()
     .max(2000)
     .optional()
-    .openapi({ description: "The ad network's click macro: prefix of the click URL (http(s) only)" }),
+    .openapi({
+      description:
+        "The ad network's click macro: prefix of the click URL (http(s) only). Unescaped (starting with " +
+        "http:// or https:// as is) it must be the last parameter: everything after `click=` is taken",
+    }),
+  ord: CacheBuster,
+  cb: CacheBuster,
+  cachebuster: CacheBuster,
 });
 
 const DecisionJsonSchema = z
@@ -83,6 +102,9 @@ const DecisionJsonSchema = z
 
 decideRoutes.openapi(
   createRoute({
+    operationId: "getBanner",
+    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    security: [],
     method: "get",
     path: "/b/{placement}",
     tags: ["Banners"],
@@ -125,7 +147,7 @@ decideRoutes.openapi(
         clickMacro: query.click,
         userAgent: c.req.header("User-Agent"),
         country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
-        origin: new URL(c.req.url).origin,
+        origin: publicBase(c),
         now: Date.now(),
       });
     } catch (error) {
@@ -146,16 +168,16 @@ decideRoutes.openapi(
   },
 );
 
-// Minting tokens is a campaign action: viewers (read-only admin sessions) may not.
-decideRoutes.use("/api/v1/visitor-tokens", requireApiKey, requireRole("marketer"));
-
 decideRoutes.openapi(
   createRoute({
+    operationId: "createVisitorToken",
     method: "post",
     path: "/api/v1/visitor-tokens",
     tags: ["Banners"],
     summary: "Mint a short-lived visitor token for `t=` on /b (for the shop backend)",
     security: [{ apiKey: [] }],
+    // Minting tokens is a campaign action: viewers (read-only admin sessions) may not.
+    middleware: [requireRole("marketer")] as const,
     request: {
       body: {
         required: true,

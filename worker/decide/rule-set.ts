@@ -11,7 +11,7 @@ import { couponPools, creatives, placementFallbacks, rules, segments } from "../
 import type { Db } from "../env";
 import { compileSegment, type SegmentPredicate } from "../segments";
 
-export type DecisionPool = ClaimPool & { discount: string };
+type DecisionPool = ClaimPool & { discount: string };
 
 export type CompiledRule = {
   id: number;

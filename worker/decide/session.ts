@@ -26,7 +26,7 @@ const BOOKMARK_PATTERN = /^[0-9a-f-]{1,128}$/i;
 
 export type DecisionSession = { db: Db; bookmark(): string | null };
 
-export function openDecisionSession(d1: D1Database, bookmark: string | undefined): DecisionSession {
+function openDecisionSession(d1: D1Database, bookmark: string | undefined): DecisionSession {
   // A binding without the Sessions API (an older runtime) reads the primary, as before.
   if (typeof d1.withSession !== "function") return { db: createDb(d1), bookmark: () => null };
   let session: D1DatabaseSession | undefined;

@@ -3,7 +3,9 @@
  * `/api/v1/openapi.json` serves. Rendered here rather than with a hosted viewer so it loads no
  * third-party script and works offline and under a strict content security policy.
  */
+import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
+import { inlineMarkdown, markdown } from "./markdown";
 
 type Schema = {
   type?: string | string[];
@@ -18,6 +20,7 @@ type Schema = {
   oneOf?: Schema[];
 };
 type Operation = {
+  operationId?: string;
   summary?: string;
   description?: string;
   tags?: string[];
@@ -53,11 +56,55 @@ const Fields: FC<{ schema?: Schema }> = ({ schema }) => {
               {schema.required?.includes(name) ? " *" : ""}
             </td>
             <td>{typeOf(field)}</td>
-            <td>{field.description ?? ""}</td>
+            <td>{raw(inlineMarkdown(field.description ?? ""))}</td>
           </tr>
         ))}
       </tbody>
     </table>
+  );
+};
+
+/**
+ * A request form per operation: path and query parameters as fields, a JSON body, the answer
+ * shown below. docs.js sends it with fetch (and unhides it); without the script it stays hidden.
+ */
+const TryIt: FC<{ path: string; method: string; op: Operation }> = ({ path, method, op }) => {
+  const params = (op.parameters ?? []).filter((p) => p.in === "path" || p.in === "query");
+  const bodyType = Object.keys(op.requestBody?.content ?? {})[0];
+  const id = (name: string) => `try-${op.operationId ?? `${method}-${path}`}-${name}`;
+  return (
+    <details>
+      <summary>Try it</summary>
+      <form class="try" data-method={method} data-path={path} data-type={bodyType} hidden>
+        {params.map((p) => (
+          <label for={id(p.name)}>
+            {p.name}{" "}
+            <span class="muted">
+              ({p.in}
+              {p.required ? ", required" : ""})
+            </span>
+            <input id={id(p.name)} name={p.name} data-in={p.in} required={p.in === "path"} />
+          </label>
+        ))}
+        {bodyType && (
+          <label for={id("body")}>
+            Body <span class="muted">{bodyType}</span>
+            <textarea id={id("body")} name="body" spellcheck={false}>
+              {bodyType.includes("json") ? "{}" : ""}
+            </textarea>
+          </label>
+        )}
+        <button type="submit">
+          Send {method.toUpperCase()} {path}
+        </button>
+        <pre>
+          <output aria-live="polite" />
+        </pre>
+      </form>
+      <noscript>
+        <p class="muted">The try-it form needs JavaScript; the same request with curl works too.</p>
+      </noscript>
+    </details>
   );
 };
 
@@ -72,39 +119,51 @@ export const ReferencePage: FC<{ doc: Document }> = ({ doc }) => {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{doc.info.title} — reference</title>
-        <style>{`body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:0 auto;padding:1rem;color:#222}
-code{background:#f3f3f3;padding:0 .2em}h2{border-bottom:1px solid #ddd;margin-top:2rem}
-.op{border:1px solid #e3e3e3;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
-.m{display:inline-block;min-width:4.5em;font-weight:700;text-transform:uppercase}
-.get{color:#0a6}.post{color:#06c}.patch,.put{color:#a60}.delete{color:#c22}
-table{border-collapse:collapse;width:100%}td{border-top:1px solid #eee;padding:.2rem .5rem;vertical-align:top}
-.muted{color:#777}nav a{margin-right:.8rem}`}</style>
+        <link rel="stylesheet" href="/docs/assets/docs.css" />
+        <script src="/docs/assets/docs.js" defer />
       </head>
       <body>
         <h1>
           {doc.info.title} <small class="muted">{doc.info.version}</small>
         </h1>
-        <p>{doc.info.description}</p>
+        {raw(markdown(doc.info.description))}
         <p>
           Machine-readable: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>
         </p>
+        <div class="tools">
+          <label>
+            Search operations
+            <input id="docs-search" type="search" placeholder="e.g. coupon redeem, POST rules" autocomplete="off" />
+          </label>
+          <label>
+            API key for “try it” (kept in this page only)
+            <input id="docs-key" type="password" autocomplete="off" />
+          </label>
+          <output id="docs-count" class="muted" aria-live="polite">
+            {operations.length} operations
+          </output>
+        </div>
         <nav>
           {tags.map((tag) => (
             <a href={`#${tag}`}>{tag}</a>
           ))}
         </nav>
         {tags.map((tag) => (
-          <section id={tag}>
+          <section id={tag} class="tag">
             <h2>{tag}</h2>
             {operations
               .filter((o) => (o.op.tags?.[0] ?? "Other") === tag)
               .map(({ path, method, op }) => (
-                <div class="op">
+                <div
+                  class="op"
+                  id={op.operationId}
+                  data-search={[method, path, op.operationId, op.summary, tag].join(" ").toLowerCase()}
+                >
                   <h3>
                     <span class={`m ${method}`}>{method}</span> <code>{path.replace(/\{(\w+)\}/g, ":$1")}</code>
                   </h3>
                   <p>{op.summary}</p>
-                  {op.description ? <p>{op.description}</p> : null}
+                  {op.description ? raw(markdown(op.description)) : null}
                   {op.parameters?.length ? (
                     <>
                       <h4>Parameters</h4>
@@ -118,7 +177,7 @@ table{border-collapse:collapse;width:100%}td{border-top:1px solid #eee;padding:.
                               </td>
                               <td>{p.in}</td>
                               <td>{typeOf(p.schema)}</td>
-                              <td>{p.description ?? ""}</td>
+                              <td>{raw(inlineMarkdown(p.description ?? ""))}</td>
                             </tr>
                           ))}
                         </tbody>
@@ -143,6 +202,7 @@ table{border-collapse:collapse;width:100%}td{border-top:1px solid #eee;padding:.
                       </li>
                     ))}
                   </ul>
+                  <TryIt path={path} method={method} op={op} />
                 </div>
               ))}
           </section>

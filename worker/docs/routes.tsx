@@ -1,7 +1,9 @@
 /** The API document (`/api/v1/openapi.json`) and its readable form (`/docs`). */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../env";
-import { OPENAPI_CONFIG } from "./openapi-config";
+import { DOCS_CSS, DOCS_JS } from "./assets";
+import { openApiConfig } from "./openapi-config";
 import { ReferencePage } from "./reference-page";
 
 /** Registered on the assembled app, because the document covers every sub-app's routes. */
@@ -11,14 +13,45 @@ export function registerDocs(app: OpenAPIHono<AppEnv>) {
     scheme: "bearer",
     description: "A site's API key",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "segmentWriteKey", {
+    type: "http",
+    scheme: "basic",
+    description: "Segment's write-key scheme: HTTP Basic with a site's API key as the user name, empty password",
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "operatorToken", {
     type: "http",
     scheme: "bearer",
     description: "The deployment's OPERATOR_TOKEN secret",
   });
-  app.doc31("/api/v1/openapi.json", OPENAPI_CONFIG);
+  app.openAPIRegistry.registerComponent("securitySchemes", "signedExportUrl", {
+    type: "apiKey",
+    in: "query",
+    name: "sig",
+    description: "An audience export link from POST /api/v1/audiences/{id}/export-url (with its `exp`)",
+  });
+  app.doc31("/api/v1/openapi.json", (c) => openApiConfig(new URL(c.req.url).origin));
+  // Scripts, styles and try-it requests from this origin only: the page runs no third-party code.
+  const docsHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  });
+  app.use("/docs", docsHeaders);
+  app.get("/docs/assets/docs.css", (c) =>
+    c.body(DOCS_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+  );
+  app.get("/docs/assets/docs.js", (c) =>
+    c.body(DOCS_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+  );
   app.get("/docs", (c) => {
-    const doc = app.getOpenAPI31Document(OPENAPI_CONFIG);
+    const doc = app.getOpenAPI31Document(openApiConfig(new URL(c.req.url).origin));
     return c.html(<ReferencePage doc={doc as never} />);
   });
 }

@@ -1,12 +1,16 @@
 /** `/healthz`: the Worker answers and its database is reachable. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 
 export const healthRoutes = createRouter();
 
 healthRoutes.openapi(
   createRoute({
+    operationId: "getHealth",
+    // Public: load balancers and monitors call it.
+    security: [],
     method: "get",
     path: "/healthz",
     tags: ["Health"],

@@ -2,14 +2,18 @@
  * CRM customer import (`POST /api/v1/import/customers`): validates each row and upserts by
  * (site, customer_id). Columns present in the file overwrite the stored values (an empty cell
  * clears one); columns absent keep what is stored. `attr.NAME` columns set or (when empty) remove
- * that attribute and leave other attributes alone. E-mails are trimmed, lower-cased and SHA-256
- * hashed here, before anything is stored: the address itself never reaches the database.
+ * that attribute and leave other attributes alone. A clear `email` is hashed here into both
+ * e-mail ID spaces (worker/import/email-hash.ts) before anything is stored: the address itself
+ * never reaches the database. An `email_sha256` column sets that hash and clears the UID2 hash,
+ * which cannot be made from it.
  */
-import { sha256Hex } from "../auth/crypto";
 import type { Db } from "../env";
+import { isReservedKey } from "../lib/reserved-keys";
 import { ATTR_NAME_PATTERN } from "../segments/fields";
+import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from "./columns";
+import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type BoundStatement, type ImportResult, runBatch, runImport } from "./run-import";
+import { type BoundStatement, type ImportOptions, type ImportResult, runBatch, runImport } from "./run-import";
 import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseNumber, parseText } from "./values";
 
 /** Import column → customers column, in the order they are written. */
@@ -28,49 +32,59 @@ const COLUMNS = {
 const KNOWN = ["customer_id", ...Object.keys(COLUMNS)];
 const MAX_ATTR_COLUMNS = 40;
 
-type DbColumn = (typeof COLUMNS)[keyof typeof COLUMNS];
+/** uid2_email is no import column: it is made from `email` only. */
+type DbColumn = (typeof COLUMNS)[keyof typeof COLUMNS] | "uid2_email";
 type CustomerUpsert = {
   customerId: string;
   set: Map<DbColumn, string | number | null>;
   attributes: Map<string, string | number | boolean | null>;
 };
 
-function checkCustomerColumn(name: string): { column: string } | { error: string } {
+/** The contract's columns; other names go to the export-name mapping (columns.ts) or are ignored. */
+function checkCustomerColumn(name: string): { column: string } | { error: string } | undefined {
   const lower = name.toLowerCase();
   if (KNOWN.includes(lower)) return { column: lower };
   if (lower.startsWith("attr.")) {
     const attr = name.slice(5);
+    if (isReservedKey(attr))
+      return { error: `attribute name "${attr}" is reserved (__proto__, constructor, prototype)` };
     if (ATTR_NAME_PATTERN.test(attr)) return { column: `attr.${attr}` };
     return { error: `unknown column "${name}": attribute names are letters, digits and _` };
   }
-  return { error: `unknown column "${name}" (known: ${KNOWN.join(", ")}, attr.NAME)` };
+  // Not ignored like other unknown names: a reserved key is refused with its reason (SECURITY.md).
+  if (isReservedKey(name)) return { error: `column name "${name}" is reserved (__proto__, constructor, prototype)` };
+  return undefined;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-async function parseEmailHash(values: Map<string, unknown>): Promise<Parsed<string | null> | undefined> {
+type EmailHashes = { sha256: string | null; uid2: string | null };
+
+async function parseEmailHash(values: Map<string, unknown>): Promise<Parsed<EmailHashes> | undefined> {
   if (values.has("email")) {
     const email = parseText("email", values.get("email"), 320);
     if ("reason" in email) return email;
     if (email.value !== null) {
-      const normalized = email.value.toLowerCase();
-      if (!EMAIL.test(normalized)) return { reason: "email: not an e-mail address" };
-      return { value: await sha256Hex(normalized) };
+      if (!EMAIL.test(email.value.toLowerCase())) return { reason: "email: not an e-mail address" };
+      return { value: { sha256: await emailSha256(email.value), uid2: await uid2EmailHash(email.value) } };
     }
-    if (!values.has("email_sha256")) return { value: null };
+    if (!values.has("email_sha256")) return { value: { sha256: null, uid2: null } };
   }
   if (values.has("email_sha256")) {
     const hash = parseText("email_sha256", values.get("email_sha256"));
-    if ("reason" in hash || hash.value === null) return hash;
+    if ("reason" in hash) return hash;
+    if (hash.value === null) return { value: { sha256: null, uid2: null } };
     if (!/^[0-9a-fA-F]{64}$/.test(hash.value)) {
       return { reason: "email_sha256: not a SHA-256 digest (64 hex characters)" };
     }
-    return { value: hash.value.toLowerCase() };
+    // A UID2 hash needs the clear address (its gmail rule); a stored one may be of an older address.
+    return { value: { sha256: hash.value.toLowerCase(), uid2: null } };
   }
   return undefined;
 }
 
 async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | { reason: string }> {
+  tagsAsClusters(values);
   const id = parseText("customer_id", values.get("customer_id"));
   if ("reason" in id) return id;
   if (id.value === null) return { reason: "missing customer_id" };
@@ -78,7 +92,10 @@ async function validateCustomer(values: Map<string, unknown>): Promise<CustomerU
   const attributes = new Map<string, string | number | boolean | null>();
   const email = await parseEmailHash(values);
   if (email && "reason" in email) return email;
-  if (email) set.set("email_sha256", email.value);
+  if (email) {
+    set.set("email_sha256", email.value.sha256);
+    set.set("uid2_email", email.value.uid2);
+  }
   for (const [column, raw] of values) {
     let parsed: Parsed<string | number | null>;
     switch (column) {
@@ -167,8 +184,18 @@ export async function importCustomers(
   body: ReadableStream<Uint8Array>,
   format: ImportFormat,
   now: number,
-): Promise<ImportResult> {
-  return runImport(readRows(body, format, checkCustomerColumn, ["customer_id"]), validateCustomer, async (rows) => {
-    await runBatch(db, upsertStatements(siteId, rows, now));
-  });
+  options: ImportOptions = {},
+): Promise<ImportResult & ColumnReport> {
+  const columns = mapColumns(checkCustomerColumn, CUSTOMER_ALIASES);
+  const result = await runImport(
+    readRows(body, format, columns.check, ["customer_id"]),
+    validateCustomer,
+    async (rows) => {
+      await runBatch(db, upsertStatements(siteId, rows, now));
+      options.written?.customers.push(...rows.map((row) => row.customerId));
+      return undefined;
+    },
+    options,
+  );
+  return { ...result, ...columns.report() };
 }

@@ -3,10 +3,25 @@
  * which tw_id belongs to which customer (e.g. from its own login tracking). A link sets the
  * visitor's customer ID, creating the visitor (first and last seen now, no visits) when tagwerk has
  * not seen that cookie yet, so segments and audiences find the customer under that cookie.
+ *
+ * A link names a customer tagwerk must know: a link to a customer not imported yet is refused and
+ * reported (`unknown customer`), so a typo or an import in the wrong order is seen, not stored as a
+ * link to nobody. Linking merges the cookie's coupon codes into the customer's in the same
+ * transaction (worker/coupons/merge.ts: one customer is one person).
  */
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { mergeHoldingsStatements } from "../coupons/merge";
 import type { Db } from "../env";
+import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type BoundStatement, type ImportResult, runBatch, runImport } from "./run-import";
+import {
+  type BoundStatement,
+  type ImportOptions,
+  type ImportResult,
+  runBatch,
+  runImport,
+  type WriteRejection,
+} from "./run-import";
 import { parseText } from "./values";
 
 type Link = { cookieId: string; customerId: string };
@@ -15,11 +30,11 @@ const KNOWN = ["cookie_id", "customer_id"];
 /** site_id, cookie_id, customer_id, first_seen_at, last_seen_at. */
 const ROWS_PER_STATEMENT = Math.floor(100 / 5);
 
-function checkLinkColumn(name: string): { column: string } | { error: string } {
+const dialect = new SQLiteSyncDialect();
+
+function checkLinkColumn(name: string): { column: string } | undefined {
   const lower = name.toLowerCase();
-  return KNOWN.includes(lower)
-    ? { column: lower }
-    : { error: `unknown column "${name}" (known: cookie_id, customer_id)` };
+  return KNOWN.includes(lower) ? { column: lower } : undefined;
 }
 
 async function validateLink(values: Map<string, unknown>): Promise<Link | { reason: string }> {
@@ -44,7 +59,24 @@ function linkStatements(siteId: number, links: Link[], now: number): BoundStatem
       params: chunk.flatMap((link) => [siteId, link.cookieId, link.customerId, now, now]),
     });
   }
+  const customers = [...new Set(links.map((link) => link.customerId))];
+  for (const merge of mergeHoldingsStatements(siteId, customers, now)) {
+    const query = dialect.sqlToQuery(merge);
+    statements.push({ text: query.sql, params: query.params });
+  }
   return statements;
+}
+
+/** The customers among `links` that the site knows (one read per flush). */
+async function knownCustomers(db: Db, siteId: number, links: Link[]): Promise<Set<string>> {
+  const ids = JSON.stringify([...new Set(links.map((link) => link.customerId))]);
+  const { results } = await db.$client
+    .prepare(
+      "select customer_id from customers where site_id = ?1 and customer_id in (select value from json_each(?2))",
+    )
+    .bind(siteId, ids)
+    .all<{ customer_id: string }>();
+  return new Set(results.map((row) => row.customer_id));
 }
 
 export async function importLinks(
@@ -53,8 +85,26 @@ export async function importLinks(
   body: ReadableStream<Uint8Array>,
   format: ImportFormat,
   now: number,
-): Promise<ImportResult> {
-  return runImport(readRows(body, format, checkLinkColumn, KNOWN), validateLink, async (links) => {
-    await runBatch(db, linkStatements(siteId, links, now));
-  });
+  options: ImportOptions = {},
+): Promise<ImportResult & ColumnReport> {
+  const columns = mapColumns(checkLinkColumn, LINK_ALIASES);
+  const result = await runImport(
+    readRows(body, format, columns.check, KNOWN),
+    validateLink,
+    async (links) => {
+      const known = await knownCustomers(db, siteId, links);
+      const refused: WriteRejection[] = [];
+      const kept: Link[] = [];
+      links.forEach((link, index) => {
+        if (known.has(link.customerId)) kept.push(link);
+        else refused.push({ index, reason: `unknown customer ${JSON.stringify(link.customerId.slice(0, 80))}` });
+      });
+      if (kept.length > 0) await runBatch(db, linkStatements(siteId, kept, now));
+      options.written?.cookies.push(...kept.map((link) => link.cookieId));
+      options.written?.customers.push(...kept.map((link) => link.customerId));
+      return refused;
+    },
+    options,
+  );
+  return { ...result, ...columns.report() };
 }

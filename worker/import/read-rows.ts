@@ -10,7 +10,11 @@
  * JSON.parse per line.
  *
  * Line numbers are those of the file (the header is line 1); for a CSV record spanning several
- * lines (a quoted newline) it is the line where the record ends.
+ * lines (a quoted newline) it is the line where the record ends. A CSV syntax error is reported at
+ * the line where its record starts — for an unterminated quote that is where the quote opened,
+ * not the end of the file the open quote swallowed. Every record before it is yielded first. The
+ * start is the line after the previous record's end, which holds because empty lines reach
+ * on_record too (skip_empty_lines off; they are skipped here) instead of being skipped unseen.
  */
 import { parse } from "csv-parse/stream";
 
@@ -63,7 +67,7 @@ async function* readCsv(
   const csv = parse({
     bom: true,
     relax_column_count: true,
-    skip_empty_lines: true,
+    skip_empty_lines: false,
     on_record: (record: string[], context: { lines: number }) => {
       captured.push({ record, line: context.lines });
       return null;
@@ -71,7 +75,7 @@ async function* readCsv(
   });
   const writer = csv.writable.getWriter();
   const output = csv.readable.getReader();
-  let syntaxError: (Error & { lines?: number }) | undefined;
+  let syntaxError: (Error & { code?: string }) | undefined;
   output.closed.catch((err) => {
     syntaxError = err;
   });
@@ -90,6 +94,7 @@ async function* readCsv(
     await Promise.resolve();
     for (const { record, line } of captured.splice(0)) {
       lastLine = line;
+      if (record.length === 1 && record[0] === "") continue; // an empty line
       if (!header) {
         const checked = checkHeader(record, checkColumn, requiredColumns);
         if ("error" in checked) {
@@ -108,9 +113,14 @@ async function* readCsv(
     }
     if (syntaxError) {
       await source.cancel().catch(() => undefined);
+      const start = lastLine + 1;
+      const what =
+        syntaxError.code === "CSV_QUOTE_NOT_CLOSED"
+          ? `a quote opened on line ${start} is never closed`
+          : syntaxError.message.replace(/ at line \d+$/, "");
       yield {
-        line: syntaxError.lines ?? lastLine + 1,
-        error: `CSV syntax error: ${syntaxError.message}; the rest of the file was not read`,
+        line: start,
+        error: `CSV syntax error in the record starting on line ${start}: ${what}; nothing from line ${start} on was read`,
         fatal: true,
       };
       return;

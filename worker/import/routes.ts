@@ -3,27 +3,39 @@
  * read as a stream (never `c.req.text()`): the route schemas document the CSV and NDJSON bodies,
  * and @hono/zod-openapi validates only JSON and form bodies, so declaring them reads nothing.
  */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { requireRole } from "../auth/roles";
+import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { importCustomers } from "./customers";
 import { importLinks } from "./links";
 import type { ImportFormat } from "./read-rows";
+import { ndjsonReport, runImportFor } from "./report";
+import type { ImportOptions } from "./run-import";
 
-const ImportResultSchema = z
+export const ImportResultSchema = z
   .object({
     accepted: z.number().openapi({ description: "Rows written", example: 1999 }),
     rejected: z
       .array(z.object({ line: z.number(), reason: z.string() }))
       .openapi({ description: "Refused rows with the reason (the first 1,000); line 1 is the header" }),
     rejected_count: z.number().openapi({ description: "All refused rows, also beyond the listed ones" }),
+    ignored_columns: z.array(z.string()).openapi({
+      description: "Columns that are neither the contract's nor a known CRM export name: not read",
+      example: ["First Name", "Phone"],
+    }),
+    mapped_columns: z.record(z.string(), z.string()).openapi({
+      description: "CRM export names taken as the contract's columns",
+      example: { "Customer ID": "customer_id", "Total Spent": "lifetime_revenue" },
+    }),
   })
   .openapi("ImportResult");
 
-function body(example: string) {
+export function importBody(example: string) {
   return {
     required: true,
     content: {
@@ -33,24 +45,42 @@ function body(example: string) {
   };
 }
 
-function formatOf(contentType: string | undefined): ImportFormat {
+export function formatOf(contentType: string | undefined): ImportFormat {
   const essence = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (essence === "text/csv") return "csv";
   if (essence === "application/x-ndjson" || essence === "application/ndjson") return "ndjson";
   throw apiError(415, "unsupported_media_type", "Send text/csv (with a header row) or application/x-ndjson");
 }
 
-function streamOf(request: Request): ReadableStream<Uint8Array> {
+const NDJSON_REPORT =
+  "With `Accept: application/x-ndjson` the answer is the full report as a stream instead: one " +
+  '`{"line", "reason"}` object per refused row (every one, not only the first 1,000), then one ' +
+  "summary object as in the JSON answer without `rejected`; an import cut short ends with an " +
+  '`{"error": {"code", "message"}}` line instead of the summary.';
+
+export function streamOf(request: Request): ReadableStream<Uint8Array> {
   if (!request.body) throw apiError(400, "empty_body", "The request has no body");
   return request.body;
 }
 
-export const importRoutes = createRouter();
+/** The import of the request's body, as the JSON answer and the NDJSON report both run it. */
+function importCustomersRun(c: Context<AppEnv>) {
+  const format = formatOf(c.req.header("Content-Type"));
+  const body = streamOf(c.req.raw);
+  return (options: ImportOptions) => importCustomers(c.var.db, c.var.site.id, body, format, Date.now(), options);
+}
 
-importRoutes.use("/api/v1/import/*", requireApiKey);
+function importLinksRun(c: Context<AppEnv>) {
+  const format = formatOf(c.req.header("Content-Type"));
+  const body = streamOf(c.req.raw);
+  return (options: ImportOptions) => importLinks(c.var.db, c.var.site.id, body, format, Date.now(), options);
+}
+
+export const importRoutes = createRouter();
 
 importRoutes.openapi(
   createRoute({
+    operationId: "importCustomers",
     method: "post",
     path: "/api/v1/import/customers",
     tags: ["Import"],
@@ -58,42 +88,58 @@ importRoutes.openapi(
     description:
       "Columns: customer_id (required), email (hashed on arrival) or email_sha256, gender, lifetime_revenue, " +
       "orders, first_order_at, last_order_at (ISO 8601), coupons_redeemed, clusters (;-separated), attr.NAME. " +
-      "An unknown CSV column refuses the whole file (line 1). Good rows are written, bad rows are listed.",
+      "Names of Shopify, Mailchimp and Klaviyo customer exports are taken as these columns (e.g. Customer ID, " +
+      "External ID, Email Address, Total Spent, Total Orders, Tags); any other column is ignored and listed in " +
+      "ignored_columns. Good rows are written, bad rows are listed. " +
+      NDJSON_REPORT,
     security: [{ apiKey: [] }],
-    middleware: [requireRole("marketer")] as const,
+    middleware: [requireRole("marketer"), ndjsonReport(importCustomersRun)] as const,
     request: {
-      body: body("customer_id,email,gender,lifetime_revenue,clusters\nC-1,a@example.com,f,120.5,rings;gifts"),
+      body: importBody("customer_id,email,gender,lifetime_revenue,clusters\nC-1,a@example.com,f,120.5,rings;gifts"),
     },
     responses: {
-      200: { description: "Import result", content: { "application/json": { schema: ImportResultSchema } } },
+      200: {
+        description: "Import result (JSON), or with Accept: application/x-ndjson the full report",
+        content: {
+          "application/json": { schema: ImportResultSchema },
+          "application/x-ndjson": { schema: z.string() },
+        },
+      },
       ...errorResponses(400, 401, 403, 415, 503),
     },
   }),
   async (c) => {
-    const format = formatOf(c.req.header("Content-Type"));
-    const result = await importCustomers(c.var.db, c.var.site.id, streamOf(c.req.raw), format, Date.now());
-    return c.json(result, 200);
+    return c.json(await runImportFor(c, importCustomersRun(c)), 200);
   },
 );
 
 importRoutes.openapi(
   createRoute({
+    operationId: "importLinks",
     method: "post",
     path: "/api/v1/import/links",
     tags: ["Import"],
     summary: "Link cookie IDs to CRM customers from CSV or NDJSON",
-    description: "Columns: cookie_id (the 32-hex tw_id), customer_id. Creates the visitor when it is new.",
+    description:
+      "Columns: cookie_id (the 32-hex tw_id), customer_id (a customer imported before: a link to an unknown " +
+      "customer is refused and listed). Creates the visitor when it is new; the cookie's coupon codes merge " +
+      "into the customer's. " +
+      NDJSON_REPORT,
     security: [{ apiKey: [] }],
-    middleware: [requireRole("marketer")] as const,
-    request: { body: body("cookie_id,customer_id\n0123456789abcdef0123456789abcdef,C-1") },
+    middleware: [requireRole("marketer"), ndjsonReport(importLinksRun)] as const,
+    request: { body: importBody("cookie_id,customer_id\n0123456789abcdef0123456789abcdef,C-1") },
     responses: {
-      200: { description: "Import result", content: { "application/json": { schema: ImportResultSchema } } },
+      200: {
+        description: "Import result (JSON), or with Accept: application/x-ndjson the full report",
+        content: {
+          "application/json": { schema: ImportResultSchema },
+          "application/x-ndjson": { schema: z.string() },
+        },
+      },
       ...errorResponses(400, 401, 403, 415, 503),
     },
   }),
   async (c) => {
-    const format = formatOf(c.req.header("Content-Type"));
-    const result = await importLinks(c.var.db, c.var.site.id, streamOf(c.req.raw), format, Date.now());
-    return c.json(result, 200);
+    return c.json(await runImportFor(c, importLinksRun(c)), 200);
   },
 );

@@ -13,8 +13,20 @@ import type { Db } from "../env";
 import { apiError } from "../errors";
 import type { SourceRow } from "./read-rows";
 
-export type Rejection = { line: number; reason: string };
-export type ImportResult = { accepted: number; rejected: Rejection[]; rejected_count: number };
+type Rejection = { line: number; reason: string };
+export type ImportResult = {
+  accepted: number;
+  rejected: Rejection[];
+  rejected_count: number;
+};
+export type ImportOptions = {
+  /** Collects the cookies and customers the import wrote (for the webhooks' entry check). */
+  written?: { cookies: string[]; customers: string[] };
+  /** Hears every rejection as it happens, also beyond the listed ones (the NDJSON report). */
+  onReject?: (rejection: Rejection) => void | Promise<void>;
+};
+/** A row the writer refused after validation (e.g. a link to an unknown customer), by its index in the flush. */
+export type WriteRejection = { index: number; reason: string };
 
 /** Rows per flush: bounds memory and makes each flush one D1 transaction of a few dozen statements. */
 const FLUSH_ROWS = 400;
@@ -24,19 +36,23 @@ const MAX_LISTED_REJECTIONS = 1_000;
 export async function runImport<T>(
   rows: AsyncIterable<SourceRow>,
   validate: (values: Map<string, unknown>) => Promise<T | { reason: string }>,
-  write: (records: T[]) => Promise<void>,
+  write: (records: T[]) => Promise<WriteRejection[] | undefined>,
+  options: ImportOptions = {},
 ): Promise<ImportResult> {
   const result: ImportResult = { accepted: 0, rejected: [], rejected_count: 0 };
-  const reject = (line: number, reason: string) => {
+  const reject = async (line: number, reason: string) => {
     result.rejected_count++;
     if (result.rejected.length < MAX_LISTED_REJECTIONS) result.rejected.push({ line, reason });
+    await options.onReject?.({ line, reason });
   };
   let buffer: T[] = [];
+  let lines: number[] = [];
   let firstBufferedLine = 0;
   const flush = async () => {
     if (buffer.length === 0) return;
+    let refused: WriteRejection[] | undefined;
     try {
-      await write(buffer);
+      refused = await write(buffer);
     } catch (err) {
       throw apiError(
         503,
@@ -45,25 +61,30 @@ export async function runImport<T>(
           `${result.accepted} rows before them were written. Send the file again: importing is idempotent.`,
       );
     }
-    result.accepted += buffer.length;
+    for (const { index, reason } of refused ?? []) await reject(lines[index], reason);
+    result.accepted += buffer.length - (refused?.length ?? 0);
     buffer = [];
+    lines = [];
   };
   for await (const row of rows) {
     if ("error" in row) {
       // A fatal error (bad header, CSV syntax) ends the rows; good rows before it are still written.
-      reject(row.line, row.error);
+      await reject(row.line, row.error);
       continue;
     }
     const record = await validate(row.values);
     if (record && typeof record === "object" && "reason" in record) {
-      reject(row.line, record.reason);
+      await reject(row.line, record.reason);
       continue;
     }
     if (buffer.length === 0) firstBufferedLine = row.line;
     buffer.push(record as T);
+    lines.push(row.line);
     if (buffer.length >= FLUSH_ROWS) await flush();
   }
   await flush();
+  // Rows the writer refused are reported when their flush ran: the list goes in line order.
+  result.rejected.sort((a, b) => a.line - b.line);
   return result;
 }
 

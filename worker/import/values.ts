@@ -28,10 +28,18 @@ export function parseText(column: string, raw: unknown, maxLength = 200): Parsed
   return { value };
 }
 
+/**
+ * A finite number. `1e999` or a 400-digit figure matches the number syntax but is Infinity as a
+ * double, which D1 stores as NULL: refused with a reason rather than stored as empty.
+ */
 export function parseNumber(column: string, raw: unknown): Parsed<number | null> {
   if (isEmpty(raw)) return { value: null };
-  if (typeof raw === "number" && Number.isFinite(raw)) return { value: raw };
-  if (typeof raw === "string" && NUMBER.test(raw.trim())) return { value: Number(raw.trim()) };
+  const outOfRange = { reason: `${column}: number out of range (${show(raw)})` };
+  if (typeof raw === "number") return Number.isFinite(raw) ? { value: raw } : outOfRange;
+  if (typeof raw === "string" && NUMBER.test(raw.trim())) {
+    const value = Number(raw.trim());
+    return Number.isFinite(value) ? { value } : outOfRange;
+  }
   return { reason: `${column}: not a number (${show(raw)})` };
 }
 
@@ -74,18 +82,32 @@ export function parseClusters(column: string, raw: unknown): Parsed<string[]> {
   return { value: [...new Set(parts.map((p: string) => p.trim()).filter(Boolean))] };
 }
 
+/** Significant digits a double holds exactly: a longer digit string would change as a number. */
+const EXACT_DIGITS = 15;
+
 /**
  * A free attribute. Strings (every CSV cell) are typed so that segments can compare them: a plain
  * decimal number (no leading zeros, so "01234" stays text) becomes a number, `true`/`false` a
- * boolean, anything else text. JSON numbers and booleans stay as they are. Empty or null removes
- * the attribute.
+ * boolean, anything else text. A digit string a double cannot hold exactly (more than 15
+ * significant digits: a card number, a 400-digit figure) stays text, exactly as given, rather
+ * than becoming a rounded number or Infinity (stored as null). JSON numbers and booleans stay as
+ * they are; a JSON number that is not finite, or an integer beyond 2^53 (already rounded by
+ * JSON.parse), is refused with a reason. Empty or null removes the attribute.
  */
 export function parseAttribute(column: string, raw: unknown): Parsed<string | number | boolean | null> {
   if (isEmpty(raw)) return { value: null };
-  if (typeof raw === "number" || typeof raw === "boolean") return { value: raw };
+  if (typeof raw === "number") {
+    if (!Number.isFinite(raw)) return { reason: `${column}: number out of range (${show(raw)})` };
+    if (Number.isInteger(raw) && !Number.isSafeInteger(raw)) {
+      return { reason: `${column}: integer too large to keep exactly; send it as a string (${show(raw)})` };
+    }
+    return { value: raw };
+  }
+  if (typeof raw === "boolean") return { value: raw };
   if (typeof raw !== "string") return { reason: `${column}: not a text, number or boolean value (${show(raw)})` };
   const text = raw.trim();
-  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(text)) return { value: Number(text) };
+  const digits = text.replace(/^-?0*/, "").replace(".", "").replace(/^0+/, "").length;
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(text) && digits <= EXACT_DIGITS) return { value: Number(text) };
   if (text === "true" || text === "false") return { value: text === "true" };
   if (text.length > 500) return { reason: `${column}: longer than 500 characters` };
   return { value: text };

@@ -1,7 +1,7 @@
 /** Schemas shared by many routes of the API document. */
 import { z } from "@hono/zod-openapi";
 
-export const ErrorSchema = z
+const ErrorSchema = z
   .object({
     error: z.object({
       code: z.string().openapi({ example: "validation_failed" }),
@@ -19,6 +19,7 @@ export function errorResponses(...statuses: number[]) {
     409: "Conflict",
     410: "Gone",
     413: "Payload too large",
+    422: "The request contradicts an earlier one (e.g. an Idempotency-Key reused with another body)",
     429: "Rate limited; see Retry-After",
     503: "Storage unavailable; nothing was stored, see Retry-After",
   };

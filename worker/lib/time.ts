@@ -9,3 +9,15 @@ export const MS_PER_DAY = 86_400_000;
 export function utcDayKey(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
+
+/**
+ * How many UTC days of per-day history a visitor profile keeps (interest_days, visit_days,
+ * event_days, purchase_days): collect drops older days, and the segment parser refuses a window
+ * longer than this instead of silently answering a shorter one.
+ */
+export const DAY_HISTORY = 90;
+
+/** The UTC day number (days since the epoch) of an instant: whole-day differences are "days since". */
+export function utcDayNumber(ms: number): number {
+  return Math.floor(ms / MS_PER_DAY);
+}

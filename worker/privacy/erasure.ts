@@ -4,28 +4,55 @@
  * complete or did not happen, never half applied.
  *
  * What happens to each table (SECURITY.md repeats this):
- * - visitors, events, id_links (partner IDs), cap_counters, audience_members, webhook_members and
- *   the customer row: deleted;
+ * - visitors, events, id_links (partner IDs), cap_counters, audience_members, the person's
+ *   webhook_memberships and the customer row: deleted;
  * - coupons held by the subject (`v:COOKIE` / `c:CUSTOMER`) and not redeemed: released (holder, cookie, customer, assignment and expiry
  *   cleared), so the code is free for someone else — the pool does not shrink by an erasure;
  * - coupons redeemed: anonymised (holder becomes `erased:ID`, cookie and customer nulled); the
  *   redemption time and order stay, so redemption counts and reports stay right;
  * - impressions and clicks: cookie ID nulled (counts stay); rule_conversions: the cookie ID is
  *   replaced by `erased:ROWID` (the column is part of a unique key; counts and revenue stay);
- * - webhook deliveries whose payload names a cookie ID: payload replaced, pending ones failed.
+ * - webhook deliveries whose payload names a cookie ID or the customer: payload replaced, pending
+ *   ones failed;
+ * - rejected_events sent by the subject's cookies, or naming the customer (by the hash in
+ *   customer_ref, worker/collect/scrub.ts): deleted.
+ *
+ * - erasures: a tombstone per erased cookie ID (and customer ID), so that messages already queued
+ *   (event batches, impressions, clicks) never recreate what was erased — their writes check it.
+ * - audience exports: each ID of the subject a network was told (cookie ID, partner IDs, and for a
+ *   customer its e-mail hashes) becomes one `remove` change so the next delta export takes it off
+ *   the network's list; earlier change rows naming those IDs are deleted (worker/audiences/changes.ts).
  *
  * The statements select the cookie IDs with subqueries over visitors, so the set is read inside
  * the same transaction as the deletes; visitors are deleted last for that reason.
  */
+import { erasureChangeStatements } from "../audiences/changes";
+import { customerRef } from "../collect/scrub";
 import type { Db } from "../env";
 
 /** `?1` = site ID; the cookie IDs of the subject are `COOKIES` (a subquery with ?2). */
 const BY_COOKIE = "select cookie_id from visitors where site_id = ?1 and cookie_id = ?2";
 const BY_CUSTOMER = "select cookie_id from visitors where site_id = ?1 and customer_id = ?2";
 
-function statements(d1: D1Database, siteId: number, subject: string, cookies: string, holders: string) {
-  const s = (query: string) => d1.prepare(query.replaceAll("COOKIES", cookies)).bind(siteId, subject);
+/** `customer`: the SQL of the erased customer ID (`?2`), or `null` when one cookie is erased. */
+function statements(
+  d1: D1Database,
+  siteId: number,
+  subject: string,
+  cookies: string,
+  holders: string,
+  customer: "?2" | "null",
+) {
+  const s = (query: string) =>
+    d1.prepare(query.replaceAll("COOKIES", cookies).replaceAll("CUSTOMER", customer)).bind(siteId, subject);
   return [
+    // First: they read the id_links and the customer row that the statements below delete.
+    ...erasureChangeStatements(cookies === BY_CUSTOMER).map(s),
+    s(
+      `insert into erasures (site_id, kind, subject, erased_at)
+       select ?1, 'cookie', cookie_id, cast(unixepoch('subsecond') * 1000 as integer) from (COOKIES) where true
+       on conflict do nothing`,
+    ),
     s("delete from events where site_id = ?1 and cookie_id in (COOKIES)"),
     s("delete from id_links where site_id = ?1 and cookie_id in (COOKIES)"),
     s("delete from cap_counters where site_id = ?1 and cookie_id in (COOKIES)"),
@@ -33,7 +60,8 @@ function statements(d1: D1Database, siteId: number, subject: string, cookies: st
       "delete from audience_members where audience_id in (select id from audiences where site_id = ?1) and cookie_id in (COOKIES)",
     ),
     s(
-      "delete from webhook_members where webhook_id in (select id from webhooks where site_id = ?1) and cookie_id in (COOKIES)",
+      `delete from webhook_memberships where webhook_id in (select id from webhooks where site_id = ?1)
+       and (member in (select 'v:' || cookie_id from (COOKIES)) or member = 'c:' || CUSTOMER)`,
     ),
     s(
       `update coupons set holder = null, cookie_id = null, customer_id = null, rule_id = null, assigned_at = null,
@@ -52,22 +80,32 @@ function statements(d1: D1Database, siteId: number, subject: string, cookies: st
       `update webhook_deliveries set payload = '{"erased":true}',
        status = case status when 'pending' then 'failed' else status end,
        last_error = case status when 'pending' then 'erased' else last_error end
-       where site_id = ?1 and exists (select 1 from (COOKIES) k where instr(webhook_deliveries.payload, k.cookie_id) > 0)`,
+       where site_id = ?1 and (exists (select 1 from (COOKIES) k where instr(webhook_deliveries.payload, k.cookie_id) > 0)
+         or (CUSTOMER is not null and instr(payload, '"customer":' || json_quote(CUSTOMER)) > 0))`,
     ),
   ];
 }
 
-export type ErasureResult = { visitors: number; customers: number };
+/** How many rows named the subject: `rejected` counts too, a browser whose every event was refused has no visitor row. */
+export type ErasureResult = { visitors: number; customers: number; rejected: number };
 
 /** Erases one visitor by cookie ID. Returns how many visitor rows existed (0 or 1). */
 export async function eraseVisitor(db: Db, siteId: number, cookieId: string): Promise<ErasureResult> {
   const d1 = db.$client;
   const holders = "holder = 'v:' || ?2";
   const results = await d1.batch([
-    ...statements(d1, siteId, cookieId, BY_COOKIE, holders),
+    // The tombstone stands even when the visitor row does not exist yet (its batch is still queued).
+    d1
+      .prepare(
+        `insert into erasures (site_id, kind, subject, erased_at) values (?1, 'cookie', ?2, ?3) on conflict do nothing`,
+      )
+      .bind(siteId, cookieId, Date.now()),
+    ...statements(d1, siteId, cookieId, BY_COOKIE, holders, "null"),
+    // By the cookie itself: a browser whose every event was refused has no visitor row.
+    d1.prepare("delete from rejected_events where site_id = ?1 and cookie_id = ?2").bind(siteId, cookieId),
     d1.prepare("delete from visitors where site_id = ?1 and cookie_id = ?2").bind(siteId, cookieId),
   ]);
-  return { visitors: results.at(-1)?.meta.changes ?? 0, customers: 0 };
+  return { visitors: results.at(-1)?.meta.changes ?? 0, customers: 0, rejected: results.at(-2)?.meta.changes ?? 0 };
 }
 
 /** Erases a CRM customer and every visitor linked to it. */
@@ -75,9 +113,24 @@ export async function eraseCustomer(db: Db, siteId: number, customerId: string):
   const d1 = db.$client;
   const holders = `holder = 'c:' || ?2 or customer_id = ?2 or holder in (select 'v:' || cookie_id from visitors where site_id = ?1 and customer_id = ?2)`;
   const results = await d1.batch([
-    ...statements(d1, siteId, customerId, BY_CUSTOMER, holders),
+    d1
+      .prepare(
+        `insert into erasures (site_id, kind, subject, erased_at) values (?1, 'customer', ?2, ?3) on conflict do nothing`,
+      )
+      .bind(siteId, customerId, Date.now()),
+    ...statements(d1, siteId, customerId, BY_CUSTOMER, holders, "?2"),
+    d1
+      .prepare(
+        `delete from rejected_events where site_id = ?1
+         and (customer_ref = ?3 or cookie_id in (${BY_CUSTOMER}))`,
+      )
+      .bind(siteId, customerId, await customerRef(siteId, customerId)),
     d1.prepare("delete from customers where site_id = ?1 and customer_id = ?2").bind(siteId, customerId),
     d1.prepare("delete from visitors where site_id = ?1 and customer_id = ?2").bind(siteId, customerId),
   ]);
-  return { visitors: results.at(-1)?.meta.changes ?? 0, customers: results.at(-2)?.meta.changes ?? 0 };
+  return {
+    visitors: results.at(-1)?.meta.changes ?? 0,
+    customers: results.at(-2)?.meta.changes ?? 0,
+    rejected: results.at(-3)?.meta.changes ?? 0,
+  };
 }

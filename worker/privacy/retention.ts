@@ -1,7 +1,8 @@
 /**
  * The retention purge, run by the cron (`scheduled`): raw events and rejected events older than
  * their site's `retention_days`, rejected events of no known site after REJECTED_ORPHAN_DAYS, and
- * Idempotency-Key answers after IDEMPOTENCY_DAYS.
+ * Idempotency-Key answers after IDEMPOTENCY_DAYS, Segment messageIds after SEGMENT_MESSAGE_DAYS, and login-attempt counters a day after their
+ * last attempt once no lock holds (worker/auth/login-attempts.ts).
  *
  * Deletes go in bounded chunks (PURGE_CHUNK rows per statement) so one run never holds D1's
  * single writer for long. Every statement only deletes what is older than a cutoff computed from
@@ -11,11 +12,19 @@
 import type { Db } from "../env";
 
 export const DAY_MS = 86_400_000;
-export const IDEMPOTENCY_DAYS = 7;
-export const REJECTED_ORPHAN_DAYS = 30;
-export const PURGE_CHUNK = 5_000;
+const IDEMPOTENCY_DAYS = 7;
+const REJECTED_ORPHAN_DAYS = 30;
+/** Segment's own clients retry for minutes to hours; a week covers any retry and replayed backlog. */
+const SEGMENT_MESSAGE_DAYS = 7;
+const PURGE_CHUNK = 5_000;
 
-export type PurgeResult = { events: number; rejectedEvents: number; idempotencyKeys: number };
+export type PurgeResult = {
+  events: number;
+  rejectedEvents: number;
+  idempotencyKeys: number;
+  segmentMessages: number;
+  loginAttempts: number;
+};
 
 /** Repeats one chunked delete until it deletes nothing more (or `maxChunks`, for tests). */
 async function drain(statement: D1PreparedStatement, maxChunks: number): Promise<number> {
@@ -34,7 +43,13 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
   const { results: siteRows } = await d1
     .prepare("select id, retention_days as retentionDays from sites")
     .all<{ id: number; retentionDays: number }>();
-  const result: PurgeResult = { events: 0, rejectedEvents: 0, idempotencyKeys: 0 };
+  const result: PurgeResult = {
+    events: 0,
+    rejectedEvents: 0,
+    idempotencyKeys: 0,
+    segmentMessages: 0,
+    loginAttempts: 0,
+  };
   for (const site of siteRows) {
     const cutoff = now - site.retentionDays * DAY_MS;
     // `id in (select ... limit)`: SQLite in D1 has no DELETE ... LIMIT; the subquery uses the
@@ -69,6 +84,23 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
         "delete from idempotency_keys where rowid in (select rowid from idempotency_keys where created_at < ? limit ?)",
       )
       .bind(now - IDEMPOTENCY_DAYS * DAY_MS, PURGE_CHUNK),
+    maxChunks,
+  );
+  result.segmentMessages += await drain(
+    d1
+      .prepare(
+        "delete from segment_messages where rowid in (select rowid from segment_messages where received_at < ? limit ?)",
+      )
+      .bind(now - SEGMENT_MESSAGE_DAYS * DAY_MS, PURGE_CHUNK),
+    maxChunks,
+  );
+  result.loginAttempts += await drain(
+    d1
+      .prepare(
+        `delete from login_attempts where rowid in (select rowid from login_attempts
+         where updated_at < ?1 and locked_until < ?2 limit ?3)`,
+      )
+      .bind(now - DAY_MS, now, PURGE_CHUNK),
     maxChunks,
   );
   return result;

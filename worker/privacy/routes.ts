@@ -3,14 +3,16 @@
  * privacy page) and the erasure API `DELETE /api/v1/customers/:id`, `DELETE /api/v1/visitors/:cid`
  * (GDPR Art. 17, for the shop's backend or the admin UI).
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
-import { requireApiKey } from "../auth/api-keys";
+import { RETRY_AFTER_SECONDS } from "../abuse/rate-limit";
+import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { COOKIE_ID_PATTERN, readCookieId, VISITOR_COOKIE, visitorCookieScope } from "../lib/visitor-cookie";
 import { cachedSiteByKey } from "../sites/site-cache";
@@ -28,7 +30,16 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
   const site = await cachedSiteByKey(c.var.db, siteKey);
   if (!site) throw apiError(404, "unknown_site", "No such site");
   const current = readCookieId(c);
-  if (current) await eraseVisitor(c.var.db, site.id, current);
+  if (current) {
+    // An erasure per request is a write anyone can trigger: bounded per IP and site (a flood of
+    // invented cookies gets 429, counted), abuse/write-bounds.ts. A real browser just retries.
+    if (!(await admitRequestWrite(c, { kind: "optout", siteId: site.id, reason: "optout", now: Date.now() }))) {
+      throw apiError(429, "rate_limited", "Too many opt-outs from this address; retry later", {
+        "Retry-After": String(RETRY_AFTER_SECONDS),
+      });
+    }
+    await eraseVisitor(c.var.db, site.id, current);
+  }
   const scope = visitorCookieScope(site);
   // SameSite=None: the cookie must also reach /b inside ad-network iframes on other sites.
   setCookie(c, OPTOUT_COOKIE, "1", {
@@ -54,6 +65,9 @@ const optOutResponses = {
 
 privacyRoutes.openapi(
   createRoute({
+    operationId: "getOptOut",
+    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    security: [],
     method: "get",
     path: "/optout",
     tags: ["Public"],
@@ -66,6 +80,9 @@ privacyRoutes.openapi(
 
 privacyRoutes.openapi(
   createRoute({
+    operationId: "optOut",
+    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    security: [],
     method: "post",
     path: "/optout",
     tags: ["Public"],
@@ -81,13 +98,11 @@ privacyRoutes.openapi(
   (c) => optOut(c, c.req.valid("form").site),
 );
 
-privacyRoutes.use("/api/v1/customers/*", requireApiKey);
-privacyRoutes.use("/api/v1/visitors/*", requireApiKey);
-
 const ErasedSchema = { 204: { description: "Erased" }, ...errorResponses(401, 403, 404) };
 
 privacyRoutes.openapi(
   createRoute({
+    operationId: "eraseCustomer",
     method: "delete",
     path: "/api/v1/customers/{id}",
     tags: ["Privacy"],
@@ -95,7 +110,8 @@ privacyRoutes.openapi(
     description:
       "One transaction: the customer row, linked visitors, their events, partner IDs, audience and webhook " +
       "memberships are deleted; unredeemed coupons released; redeemed ones, impressions, clicks and " +
-      "conversions anonymised so counts stay right. 404 when neither a customer nor a visitor matched.",
+      "conversions anonymised so counts stay right; rejected events naming the customer or sent by its cookies " +
+      "deleted. 404 when nothing matched (no customer, visitor or rejected event).",
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
@@ -111,13 +127,16 @@ privacyRoutes.openapi(
   }),
   async (c) => {
     const erased = await eraseCustomer(c.var.db, c.var.site.id, c.req.valid("param").id);
-    if (erased.customers + erased.visitors === 0) throw apiError(404, "not_found", "No such customer");
+    // Rows only a rejected event named are the customer's data too: erasing them is not a 404.
+    if (erased.customers + erased.visitors + erased.rejected === 0)
+      throw apiError(404, "not_found", "No such customer");
     return c.body(null, 204);
   },
 );
 
 privacyRoutes.openapi(
   createRoute({
+    operationId: "eraseVisitor",
     method: "delete",
     path: "/api/v1/visitors/{cid}",
     tags: ["Privacy"],
@@ -136,7 +155,7 @@ privacyRoutes.openapi(
   }),
   async (c) => {
     const erased = await eraseVisitor(c.var.db, c.var.site.id, c.req.valid("param").cid);
-    if (erased.visitors === 0) throw apiError(404, "not_found", "No such visitor");
+    if (erased.visitors + erased.rejected === 0) throw apiError(404, "not_found", "No such visitor");
     return c.body(null, 204);
   },
 );

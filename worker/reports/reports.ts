@@ -24,13 +24,26 @@ import { apiError } from "../errors";
 import { utcDayKey } from "../lib/time";
 import { computeUplift, type Uplift } from "./uplift";
 
-export const DAY_MS = 86_400_000;
-const MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+export const MAX_DAYS = 366;
 
 export type Scope = { kind: "rule"; ruleId: number } | { kind: "placement"; placement: string };
 export type Period = { from: number; to: number };
 
-export type DayPoint = { day: string; impressions: number; holdout_impressions: number; clicks: number };
+export type DayPoint = {
+  day: string;
+  impressions: number;
+  holdout_impressions: number;
+  clicks: number;
+  coupons_assigned: number;
+  coupons_redeemed: number;
+  revenue: number;
+  /** Visitors whose first impression of the period was on this day, per group, and how many of them converted. */
+  exposed_visitors: number;
+  exposed_conversions: number;
+  holdout_visitors: number;
+  holdout_conversions: number;
+};
 
 export type Report = {
   period: { from: string; to: string };
@@ -91,7 +104,19 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
   const d1 = toD1(db);
   const args = [siteId, period.from, period.to, scope.kind === "rule" ? scope.ruleId : scope.placement];
   const inPeriod = (col: string) => `${col} >= ?2 and ${col} < ?3`;
-  const [totals, groups, impDays, clickDays] = await d1.batch([
+  // The exposed and holdout groups (see the module header), in total or per day of first impression.
+  const groupsSql = (groupBy: string, extra = "") => `with firsts as (
+      select i.cookie_id, i.holdout, min(i.ts) as first_ts from impressions i
+      where i.site_id = ?1 and ${inPeriod("i.ts")} and i.cookie_id is not null and ${s.ruleImp}
+      group by i.cookie_id, i.holdout)
+    select f.holdout as holdout, ${extra ? `${extra}, ` : ""}count(*) as visitors,
+      sum(case when exists (select 1 from rule_conversions rc
+                            where rc.site_id = ?1 and rc.cookie_id = f.cookie_id and rc.${s.rule} and rc.ts >= f.first_ts)
+                 or exists (select 1 from visitors v
+                            where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
+          then 1 else 0 end) as conversions
+    from firsts f group by ${groupBy}`;
+  const [totals, groups, groupDays, assignedDays, redeemedDays, revenueDays, impDays, clickDays] = await d1.batch([
     d1
       .prepare(
         `select
@@ -106,19 +131,26 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
             group by coalesce(rc.order_id, rc.cookie_id))) as revenue`,
       )
       .bind(...args),
+    d1.prepare(groupsSql("f.holdout")).bind(...args),
+    d1.prepare(groupsSql(`f.holdout, f.first_ts / ${DAY_MS}`, `f.first_ts / ${DAY_MS} as day`)).bind(...args),
     d1
       .prepare(
-        `with firsts as (
-          select i.cookie_id, i.holdout, min(i.ts) as first_ts from impressions i
-          where i.site_id = ?1 and ${inPeriod("i.ts")} and i.cookie_id is not null and ${s.ruleImp}
-          group by i.cookie_id, i.holdout)
-        select f.holdout as holdout, count(*) as visitors,
-          sum(case when exists (select 1 from rule_conversions rc
-                                where rc.site_id = ?1 and rc.cookie_id = f.cookie_id and rc.${s.rule} and rc.ts >= f.first_ts)
-                     or exists (select 1 from visitors v
-                                where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
-              then 1 else 0 end) as conversions
-        from firsts f group by f.holdout`,
+        `select c.assigned_at / ${DAY_MS} as day, count(*) as n from coupons c
+        where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule} group by day`,
+      )
+      .bind(...args),
+    d1
+      .prepare(
+        `select c.redeemed_at / ${DAY_MS} as day, count(*) as n from coupons c
+        where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule} group by day`,
+      )
+      .bind(...args),
+    d1
+      .prepare(
+        `select day, coalesce(sum(r), 0) as n from (
+          select min(rc.ts) / ${DAY_MS} as day, max(coalesce(rc.revenue, 0)) as r from rule_conversions rc
+          where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
+          group by coalesce(rc.order_id, rc.cookie_id)) group by day`,
       )
       .bind(...args),
     d1
@@ -156,30 +188,53 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
     holdout,
     exposed,
     ...computeUplift(exposed, holdout),
-    daily: dailySeries(
-      period,
-      impDays.results as { day: number; impressions: number; holdout_impressions: number }[],
-      clickDays.results as { day: number; clicks: number }[],
-    ),
+    daily: dailySeries(period, {
+      imps: impDays.results as { day: number; impressions: number; holdout_impressions: number }[],
+      clicks: clickDays.results as { day: number; clicks: number }[],
+      assigned: assignedDays.results as DayCount[],
+      redeemed: redeemedDays.results as DayCount[],
+      revenue: revenueDays.results as DayCount[],
+      groups: groupDays.results as { day: number; holdout: number; visitors: number; conversions: number }[],
+    }),
   };
 }
+
+type DayCount = { day: number; n: number };
 
 /** One point per UTC day of the period, zeros included, so charts have no gaps. */
 function dailySeries(
   period: Period,
-  imps: { day: number; impressions: number; holdout_impressions: number }[],
-  clicks: { day: number; clicks: number }[],
+  rows: {
+    imps: { day: number; impressions: number; holdout_impressions: number }[];
+    clicks: { day: number; clicks: number }[];
+    assigned: DayCount[];
+    redeemed: DayCount[];
+    revenue: DayCount[];
+    groups: { day: number; holdout: number; visitors: number; conversions: number }[];
+  },
 ): DayPoint[] {
-  const byDay = new Map(imps.map((r) => [r.day, r]));
-  const clicksByDay = new Map(clicks.map((r) => [r.day, r.clicks]));
+  const byDay = new Map(rows.imps.map((r) => [r.day, r]));
+  const clicksByDay = new Map(rows.clicks.map((r) => [r.day, r.clicks]));
+  const counts = (list: DayCount[]) => new Map(list.map((r) => [r.day, r.n]));
+  const [assigned, redeemed, revenue] = [counts(rows.assigned), counts(rows.redeemed), counts(rows.revenue)];
+  const group = (day: number, holdout: number) => rows.groups.find((g) => g.day === day && g.holdout === holdout);
   const points: DayPoint[] = [];
   for (let day = Math.floor(period.from / DAY_MS); day * DAY_MS < period.to; day++) {
     const row = byDay.get(day);
+    const exposed = group(day, 0);
+    const held = group(day, 1);
     points.push({
       day: utcDayKey(day * DAY_MS),
       impressions: row?.impressions ?? 0,
       holdout_impressions: row?.holdout_impressions ?? 0,
       clicks: clicksByDay.get(day) ?? 0,
+      coupons_assigned: assigned.get(day) ?? 0,
+      coupons_redeemed: redeemed.get(day) ?? 0,
+      revenue: Math.round((revenue.get(day) ?? 0) * 100) / 100,
+      exposed_visitors: exposed?.visitors ?? 0,
+      exposed_conversions: exposed?.conversions ?? 0,
+      holdout_visitors: held?.visitors ?? 0,
+      holdout_conversions: held?.conversions ?? 0,
     });
   }
   return points;

@@ -1,7 +1,7 @@
 /** `GET /api/v1/reports/rules/:id` and `/api/v1/reports/placements/:placement`: what each one earned. */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { buildReport, resolvePeriod } from "./reports";
 
@@ -32,17 +32,28 @@ const ReportSchema = z
       .nullable(),
     verdict: z.string(),
     daily: z.array(
-      z.object({ day: z.string(), impressions: z.number(), holdout_impressions: z.number(), clicks: z.number() }),
+      z.object({
+        day: z.string(),
+        impressions: z.number(),
+        holdout_impressions: z.number(),
+        clicks: z.number(),
+        coupons_assigned: z.number(),
+        coupons_redeemed: z.number(),
+        revenue: z.number(),
+        exposed_visitors: z.number().openapi({ description: "Visitors whose first exposed impression was this day" }),
+        exposed_conversions: z.number(),
+        holdout_visitors: z.number(),
+        holdout_conversions: z.number(),
+      }),
     ),
   })
   .openapi("Report");
 
 export const reportsRoutes = createRouter();
 
-reportsRoutes.use("/api/v1/reports/*", requireApiKey);
-
 reportsRoutes.openapi(
   createRoute({
+    operationId: "getRuleReport",
     method: "get",
     path: "/api/v1/reports/rules/{id}",
     tags: ["Reports"],
@@ -72,6 +83,7 @@ reportsRoutes.openapi(
 
 reportsRoutes.openapi(
   createRoute({
+    operationId: "getPlacementReport",
     method: "get",
     path: "/api/v1/reports/placements/{placement}",
     tags: ["Reports"],

@@ -1,8 +1,8 @@
 /** `/api/v1/rules` (list, get, create, update, delete) and `/api/v1/placements/:placement/fallback`. */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import {
   createRule,
@@ -23,16 +23,13 @@ import {
 
 export const rulesRoutes = createRouter();
 
-rulesRoutes.use("/api/v1/rules", requireApiKey);
-rulesRoutes.use("/api/v1/rules/*", requireApiKey);
-rulesRoutes.use("/api/v1/placements/*", requireApiKey);
-
 const tags = ["Rules"];
 const security = [{ apiKey: [] }];
 const one = { content: { "application/json": { schema: RuleSchema } } };
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "listRules",
     method: "get",
     path: "/api/v1/rules",
     tags,
@@ -55,6 +52,7 @@ rulesRoutes.openapi(
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "getRule",
     method: "get",
     path: "/api/v1/rules/{id}",
     tags,
@@ -68,6 +66,7 @@ rulesRoutes.openapi(
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "createRule",
     method: "post",
     path: "/api/v1/rules",
     tags,
@@ -82,6 +81,7 @@ rulesRoutes.openapi(
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "updateRule",
     method: "patch",
     path: "/api/v1/rules/{id}",
     tags,
@@ -102,6 +102,7 @@ rulesRoutes.openapi(
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "deleteRule",
     method: "delete",
     path: "/api/v1/rules/{id}",
     tags,
@@ -125,6 +126,7 @@ const fallbackOne = { content: { "application/json": { schema: FallbackSchema } 
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "getPlacementFallback",
     method: "get",
     path: fallbackPath,
     tags,
@@ -138,6 +140,7 @@ rulesRoutes.openapi(
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "setPlacementFallback",
     method: "put",
     path: fallbackPath,
     tags,
@@ -161,6 +164,7 @@ rulesRoutes.openapi(
 
 rulesRoutes.openapi(
   createRoute({
+    operationId: "deletePlacementFallback",
     method: "delete",
     path: fallbackPath,
     tags,

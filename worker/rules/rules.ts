@@ -8,6 +8,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { couponPools, creatives, placementFallbacks, rules, segments } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import { patchSchemaOf } from "../lib/patch-schema";
 import { bumpRulesVersion } from "../sites/sites";
 
 const PLACEMENT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -57,7 +58,7 @@ export const RuleInputSchema = z
   })
   .strict();
 
-export const RulePatchSchema = RuleInputSchema.partial();
+export const RulePatchSchema = patchSchemaOf(RuleInputSchema);
 
 export const RuleSchema = RuleInputSchema.extend({
   id: z.number(),

@@ -9,18 +9,23 @@
  *   simply negates (`not gender = "f"` is true when gender is missing).
  * - Missing: customer fields without a CRM customer; behaviour fields without a visitor; nullable
  *   columns that are null; `attr.NAME` absent, null, or of another type than the value compared.
- * - `interest("c")` / `interest("c", D)` / `visits(D)` are 0 for a visitor who never had any, and
- *   missing for a CRM customer without a visitor. Windows sum the per-day maps (UTC "YYYY-MM-DD")
- *   over the D days ending with now's UTC day, inclusive.
- * - `days_since_*` = (now - time) / 86 400 000 and `cart_age_hours` = (now - cart updated) / 3 600 000,
- *   as real numbers (not floored): `days_since_last_order >= 180` means at least 180 × 24 h.
+ * - `interest("c")` / `interest("c", D)` / `visits(D)` / `event("n")` / `event("n", D)` /
+ *   `purchases(D)` are 0 for a visitor who never had any, and missing for a CRM customer without a
+ *   visitor. Windows sum the per-day maps (UTC "YYYY-MM-DD") over the D days ending with now's UTC
+ *   day, inclusive (D is at most the per-day history that is kept: the parser refuses more).
+ * - `days_since_*` count whole UTC calendar days: now's UTC day number minus the time's, so
+ *   `days_since_last_order = 0` is an order today (UTC), 1 yesterday, and `>= 180` is 180 days ago
+ *   or earlier — the same days as the windows. `cart_age_hours` counts whole hours elapsed
+ *   (floor((now - cart updated) / 3 600 000)): `cart_age_hours >= 1` is at least an hour.
+ * - A visitor row without a visit yet (made by a CRM link import or a banner click) has no first or
+ *   last visit: `days_since_first_visit` and `days_since_last_visit` are missing for it.
  * - Strings compare case-sensitively and exactly; `contains` on text is a substring test, on
  *   `cluster` a membership test; `cluster = x` is membership and `cluster != x` non-membership.
  * - `customer` is true when the profile has a CRM customer ID (a linked or identified visitor, or a
  *   CRM-only customer).
  */
 
-import { utcDayKey } from "../lib/time";
+import { utcDayKey, utcDayNumber } from "../lib/time";
 import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import type { CompareOp, FieldRef, Literal, SegmentAst } from "./parser";
 import type { Profile } from "./profile";
@@ -30,9 +35,17 @@ type Getter = (profile: Profile, now: number) => unknown;
 
 const hasOwn = Object.hasOwn;
 
-function since(value: number | null | undefined, now: number, unit: number): number | null {
-  return value === null || value === undefined ? null : (now - value) / unit;
+/** Whole UTC days from `value`'s day to now's day; null when missing. */
+function daysSince(value: number | null | undefined, now: number): number | null {
+  return value === null || value === undefined ? null : utcDayNumber(now) - utcDayNumber(value);
 }
+
+function hoursSince(value: number | null | undefined, now: number): number | null {
+  return value === null || value === undefined ? null : Math.floor((now - value) / MS_PER_HOUR);
+}
+
+/** The visitor's visit times, unless it has no visit yet (a row made by a link import or a click). */
+const visited = (p: Profile) => (p.visitor && p.visitor.visits > 0 ? p.visitor : null);
 
 /** UTC day keys of the window [now's day - (days - 1), now's day], cached per `now`. */
 function windowKeys(days: number) {
@@ -63,18 +76,51 @@ const NUMBER_GETTERS: Record<string, Getter> = {
   lifetime_revenue: (p) => p.customer?.lifetimeRevenue ?? null,
   orders: (p) => p.customer?.orders ?? null,
   coupons_redeemed: (p) => p.customer?.couponsRedeemed ?? null,
-  days_since_first_order: (p, now) => since(p.customer?.firstOrderAt, now, MS_PER_DAY),
-  days_since_last_order: (p, now) => since(p.customer?.lastOrderAt, now, MS_PER_DAY),
+  days_since_first_order: (p, now) => daysSince(p.customer?.firstOrderAt, now),
+  days_since_last_order: (p, now) => daysSince(p.customer?.lastOrderAt, now),
   visits: (p) => p.visitor?.visits ?? null,
   pageviews: (p) => p.visitor?.pageviews ?? null,
-  days_since_first_visit: (p, now) => since(p.visitor?.firstSeenAt, now, MS_PER_DAY),
-  days_since_last_visit: (p, now) => since(p.visitor?.lastSeenAt, now, MS_PER_DAY),
+  days_since_first_visit: (p, now) => daysSince(visited(p)?.firstSeenAt, now),
+  days_since_last_visit: (p, now) => daysSince(visited(p)?.lastSeenAt, now),
   cart_items: (p) => p.visitor?.cartItems ?? null,
   cart_value: (p) => p.visitor?.cartValue ?? null,
-  cart_age_hours: (p, now) => since(p.visitor?.cartUpdatedAt, now, MS_PER_HOUR),
-  days_since_last_purchase: (p, now) => since(p.visitor?.lastPurchaseAt, now, MS_PER_DAY),
+  cart_age_hours: (p, now) => hoursSince(p.visitor?.cartUpdatedAt, now),
+  days_since_last_purchase: (p, now) => daysSince(p.visitor?.lastPurchaseAt, now),
   lookalike_score: (p) => p.visitor?.lookalikeScore ?? null,
 };
+
+/** `interest("c"[, D])` / `event("n"[, D])`: the key's count all time or over the window; 0 when absent. */
+function keyedCount(
+  key: string,
+  days: number | null,
+  allTime: "interests" | "eventCounts",
+  perDay: "interestDays" | "eventDays",
+): Getter {
+  if (days === null) {
+    return (p) => {
+      if (!p.visitor) return null;
+      const counts = p.visitor[allTime];
+      return hasOwn(counts, key) ? counts[key] : 0;
+    };
+  }
+  const keys = windowKeys(days);
+  return (p, now) => {
+    if (!p.visitor) return null;
+    const byKey = p.visitor[perDay];
+    const [from, to] = keys(now);
+    return hasOwn(byKey, key) ? sumWindow(byKey[key], from, to) : 0;
+  };
+}
+
+/** `visits(D)` / `purchases(D)`: the per-day map summed over the window. */
+function dayCount(days: number, perDay: "visitDays" | "purchaseDays"): Getter {
+  const keys = windowKeys(days);
+  return (p, now) => {
+    if (!p.visitor) return null;
+    const [from, to] = keys(now);
+    return sumWindow(p.visitor[perDay], from, to);
+  };
+}
 
 function getter(field: FieldRef): Getter {
   switch (field.kind) {
@@ -82,6 +128,7 @@ function getter(field: FieldRef): Getter {
       return NUMBER_GETTERS[field.name];
     case "text":
       if (field.name === "gender") return (p) => p.customer?.gender ?? null;
+      if (field.name === "acquisition") return (p) => p.visitor?.acquisition ?? null;
       return (p) => p.context[field.name as "placement" | "country" | "device"] ?? null;
     case "attr": {
       const name = field.name;
@@ -90,31 +137,14 @@ function getter(field: FieldRef): Getter {
         return attributes && hasOwn(attributes, name) ? attributes[name] : null;
       };
     }
-    case "interest": {
-      const category = field.category;
-      if (field.days === null) {
-        return (p) => {
-          if (!p.visitor) return null;
-          const interests = p.visitor.interests;
-          return hasOwn(interests, category) ? interests[category] : 0;
-        };
-      }
-      const keys = windowKeys(field.days);
-      return (p, now) => {
-        if (!p.visitor) return null;
-        const perDay = p.visitor.interestDays;
-        const [from, to] = keys(now);
-        return hasOwn(perDay, category) ? sumWindow(perDay[category], from, to) : 0;
-      };
-    }
-    case "visits_window": {
-      const keys = windowKeys(field.days);
-      return (p, now) => {
-        if (!p.visitor) return null;
-        const [from, to] = keys(now);
-        return sumWindow(p.visitor.visitDays, from, to);
-      };
-    }
+    case "interest":
+      return keyedCount(field.category, field.days, "interests", "interestDays");
+    case "event":
+      return keyedCount(field.name, field.days, "eventCounts", "eventDays");
+    case "visits_window":
+      return dayCount(field.days, "visitDays");
+    case "purchases_window":
+      return dayCount(field.days, "purchaseDays");
     case "customer":
       return (p) => p.customerId !== null;
     case "cluster":
@@ -149,6 +179,10 @@ function slotKey(field: FieldRef): string {
       return `interest\u0000${field.category}\u0000${field.days ?? ""}`;
     case "visits_window":
       return `visits\u0000${field.days}`;
+    case "event":
+      return `event\u0000${field.name}\u0000${field.days ?? ""}`;
+    case "purchases_window":
+      return `purchases\u0000${field.days}`;
     default:
       return field.kind;
   }

@@ -5,9 +5,10 @@
  * against strings, ...).
  */
 
-/** `number`: ordered comparisons; `text`: =, !=, contains (substring); `flag`: true/false;
- *  `set`: membership (cluster); `attr`: a free CRM attribute, typed by the value it is compared to. */
-export type FieldType = "number" | "text" | "flag" | "set" | "attr";
+import { DAY_HISTORY } from "../lib/time";
+
+/* Field kinds: numbers take ordered comparisons; text =, !=, contains (substring); flags true/false;
+ * sets membership (cluster); `attr.NAME` a free CRM attribute, typed by the value it is compared to. */
 
 export const NUMBER_FIELDS = [
   "lifetime_revenue",
@@ -26,7 +27,7 @@ export const NUMBER_FIELDS = [
   "lookalike_score",
 ] as const;
 
-const TEXT_FIELDS = ["gender"] as const;
+const TEXT_FIELDS = ["gender", "acquisition"] as const;
 
 /** Request context: known on the edge only; the SQL compiler refuses them. */
 const EDGE_FIELDS = ["placement", "country", "device"] as const;
@@ -44,6 +45,9 @@ export const FIELD_NAMES = [
   'interest("category")',
   'interest("category", DAYS)',
   "visits(DAYS)",
+  'event("NAME")',
+  'event("NAME", DAYS)',
+  "purchases(DAYS)",
   ...EDGE_FIELDS,
 ];
 
@@ -61,8 +65,12 @@ export function isTextField(name: string): name is TextField {
 /** Names allowed after `attr.` and as import column suffixes: they become JSON object keys. */
 export const ATTR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Longest window for `interest("c", DAYS)` and `visits(DAYS)`: profiles keep 90 days, allow a year. */
-export const MAX_WINDOW_DAYS = 366;
+/**
+ * Longest window for `interest("c", DAYS)`, `visits(DAYS)`, `event("n", DAYS)` and
+ * `purchases(DAYS)`: the per-day history profiles keep. A longer window would silently answer a
+ * shorter one, so the parser refuses it.
+ */
+export const MAX_WINDOW_DAYS = DAY_HISTORY;
 
 export { MS_PER_DAY } from "../lib/time";
 export const MS_PER_HOUR = 3_600_000;

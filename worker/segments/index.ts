@@ -7,13 +7,11 @@ import { compileAst, type SegmentPredicate } from "./evaluate";
 import { parseSegment } from "./parser";
 
 export type { SegmentPredicate } from "./evaluate";
-export type { CompareOp, FieldRef, Literal, SegmentAst } from "./parser";
+
 export { parseSegment, SegmentError } from "./parser";
-export { buildProfile, type Profile, type ProfileContext } from "./profile";
+export { buildProfile, type Profile } from "./profile";
 export {
   countSegment,
-  PROFILES_FROM,
-  type SegmentProfileRow,
   segmentWhere,
   selectSegmentProfiles,
 } from "./query";

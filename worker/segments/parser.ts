@@ -15,6 +15,8 @@
  *   unary      := "not" unary | "(" expr ")" | comparison
  *   comparison := field (op value | "in" list | "contains" (value | list))   -- or a bare `customer`
  *   field      := name | "attr." NAME | "interest" "(" string ["," days] ")" | "visits" "(" days ")"
+ *               | "event" "(" string ["," days] ")" | "purchases" "(" days ")"
+ *   days       := a whole number from 1 to MAX_WINDOW_DAYS (the per-day history that is kept)
  *   list       := "(" value ("," value)* ")"
  */
 import {
@@ -50,7 +52,9 @@ export type FieldRef =
   | { kind: "cluster"; pos: number }
   | { kind: "attr"; name: string; pos: number }
   | { kind: "interest"; category: string; days: number | null; pos: number }
-  | { kind: "visits_window"; days: number; pos: number };
+  | { kind: "visits_window"; days: number; pos: number }
+  | { kind: "event"; name: string; days: number | null; pos: number }
+  | { kind: "purchases_window"; days: number; pos: number };
 
 export type Literal = string | number | boolean;
 export type CompareOp = "=" | "!=" | "<" | "<=" | ">" | ">=" | "contains";
@@ -188,11 +192,40 @@ class Parser {
 
   private parseDays(): number {
     const token = this.peek();
-    if (token.t !== "number" || !Number.isInteger(token.value) || token.value < 1 || token.value > MAX_WINDOW_DAYS) {
+    if (token.t !== "number" || !Number.isInteger(token.value) || token.value < 1) {
       this.fail(`a whole number of days (1 to ${MAX_WINDOW_DAYS})`);
+    }
+    if (token.value > MAX_WINDOW_DAYS) {
+      // Per-day history older than this is not kept: a longer window would quietly count less.
+      this.fail(`a window of at most ${MAX_WINDOW_DAYS} days (per-day history is kept ${MAX_WINDOW_DAYS} days)`);
     }
     this.next();
     return token.value;
+  }
+
+  /** `( "string" [, days] )` after interest / event. */
+  private parseNamedWindow(example: string): { name: string; days: number | null } {
+    this.next();
+    this.expectPunct("(");
+    const name = this.peek();
+    if (name.t !== "string") this.fail(example);
+    this.next();
+    let days: number | null = null;
+    if (this.peek().t === "punct" && (this.peek() as { text: string }).text === ",") {
+      this.next();
+      days = this.parseDays();
+    }
+    this.expectPunct(")");
+    return { name: name.value, days };
+  }
+
+  /** `( days )` after visits / purchases. */
+  private parseWindow(): number {
+    this.next();
+    this.next();
+    const days = this.parseDays();
+    this.expectPunct(")");
+    return days;
   }
 
   private parseField(): FieldRef {
@@ -204,25 +237,17 @@ class Parser {
     const after = this.tokens[this.index + 1];
     const call = after.t === "punct" && after.text === "(";
     if (name === "interest") {
-      this.next();
-      this.expectPunct("(");
-      const category = this.peek();
-      if (category.t !== "string") this.fail('a category as a string, e.g. interest("rings")');
-      this.next();
-      let days: number | null = null;
-      if (this.peek().t === "punct" && (this.peek() as { text: string }).text === ",") {
-        this.next();
-        days = this.parseDays();
-      }
-      this.expectPunct(")");
-      return { kind: "interest", category: category.value, days, pos };
+      const { name: category, days } = this.parseNamedWindow('a category as a string, e.g. interest("rings")');
+      return { kind: "interest", category, days, pos };
     }
-    if (name === "visits" && call) {
-      this.next();
-      this.next();
-      const days = this.parseDays();
-      this.expectPunct(")");
-      return { kind: "visits_window", days, pos };
+    if (name === "event") {
+      const window = this.parseNamedWindow('an event name as a string, e.g. event("newsletter_signup")');
+      return { kind: "event", ...window, pos };
+    }
+    if (name === "visits" && call) return { kind: "visits_window", days: this.parseWindow(), pos };
+    if (name === "purchases") {
+      if (!call) this.fail('"(" and a number of days, e.g. purchases(30)', after);
+      return { kind: "purchases_window", days: this.parseWindow(), pos };
     }
     this.next();
     if (name.startsWith("attr.")) {
@@ -312,6 +337,10 @@ function fieldLabel(field: FieldRef): string {
       return "interest(...)";
     case "visits_window":
       return "visits(...)";
+    case "event":
+      return "event(...)";
+    case "purchases_window":
+      return "purchases(...)";
     default:
       return field.kind;
   }
@@ -326,6 +355,8 @@ function checkTypes(field: FieldRef, op: CompareOp, value: Literal, opToken: Tok
     case "number":
     case "interest":
     case "visits_window":
+    case "event":
+    case "purchases_window":
       if (op === "contains")
         throw new SegmentError(opToken.pos, `=, !=, <, <=, >, >= or in for ${label}`, '"contains"');
       if (typeof value !== "number") throw new SegmentError(valueToken.pos, `a number for ${label}`, found);

@@ -1,8 +1,9 @@
 /** Segments API: CRUD of saved expressions and the live preview (`POST /api/v1/segments/preview`). */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
+import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import {
   createSegment,
@@ -65,11 +66,9 @@ const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json
 
 export const segmentsRoutes = createRouter();
 
-segmentsRoutes.use("/api/v1/segments", requireApiKey);
-segmentsRoutes.use("/api/v1/segments/*", requireApiKey);
-
 segmentsRoutes.openapi(
   createRoute({
+    operationId: "listSegments",
     method: "get",
     path: "/api/v1/segments",
     tags: ["Segments"],
@@ -85,6 +84,7 @@ segmentsRoutes.openapi(
 
 segmentsRoutes.openapi(
   createRoute({
+    operationId: "previewSegment",
     method: "post",
     path: "/api/v1/segments/preview",
     tags: ["Segments"],
@@ -103,6 +103,7 @@ segmentsRoutes.openapi(
 
 segmentsRoutes.openapi(
   createRoute({
+    operationId: "createSegment",
     method: "post",
     path: "/api/v1/segments",
     tags: ["Segments"],
@@ -120,6 +121,7 @@ segmentsRoutes.openapi(
 
 segmentsRoutes.openapi(
   createRoute({
+    operationId: "getSegment",
     method: "get",
     path: "/api/v1/segments/{id}",
     tags: ["Segments"],
@@ -133,13 +135,14 @@ segmentsRoutes.openapi(
 
 segmentsRoutes.openapi(
   createRoute({
+    operationId: "updateSegment",
     method: "patch",
     path: "/api/v1/segments/{id}",
     tags: ["Segments"],
     summary: "Rename a segment or change its expression",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { params: IdParam, body: { required: true, ...json(SegmentInput.partial()) } },
+    request: { params: IdParam, body: { required: true, ...json(patchSchemaOf(SegmentInput)) } },
     responses: { 200: { description: "Updated", ...json(SegmentSchema) }, ...errorResponses(400, 401, 403, 404) },
   }),
   async (c) => {
@@ -150,6 +153,7 @@ segmentsRoutes.openapi(
 
 segmentsRoutes.openapi(
   createRoute({
+    operationId: "deleteSegment",
     method: "delete",
     path: "/api/v1/segments/{id}",
     tags: ["Segments"],

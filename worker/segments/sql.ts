@@ -10,7 +10,7 @@
  * exactly (no JSON paths built from user text).
  */
 import { type SQL, sql } from "drizzle-orm";
-import { utcDayKey } from "../lib/time";
+import { utcDayKey, utcDayNumber } from "../lib/time";
 import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import { type CompareOp, type FieldRef, type Literal, type SegmentAst, SegmentError } from "./parser";
 
@@ -29,8 +29,37 @@ function windowParams(ctx: Context, days: number): [SQL, SQL] {
   return [param(ctx, utcDayKey(today - (days - 1) * MS_PER_DAY)), param(ctx, utcDayKey(today))];
 }
 
-function since(ctx: Context, column: SQL, unit: number): SQL {
-  return sql`((${param(ctx, ctx.now)} - ${column}) / ${sql.raw(`${unit}.0`)})`;
+/** Whole UTC days from the column's day to now's (the evaluator's utcDayNumber difference). */
+function daysSince(ctx: Context, column: SQL): SQL {
+  return sql`(${param(ctx, utcDayNumber(ctx.now))} - floor(${column} / ${sql.raw(`${MS_PER_DAY}.0`)}))`;
+}
+
+/** Whole hours elapsed since the column's time. */
+function hoursSince(ctx: Context, column: SQL): SQL {
+  return sql`floor((${param(ctx, ctx.now)} - ${column}) / ${sql.raw(`${MS_PER_HOUR}.0`)})`;
+}
+
+/** A visitor column that only counts once the visitor has visited (not a link-import or click row). */
+function visitedOnly(column: SQL): SQL {
+  return sql`(case when v.visits > 0 then ${column} end)`;
+}
+
+/** `count(key)` in a JSON {key: count} column: 0 when absent, NULL without a visitor. */
+function countOf(ctx: Context, column: SQL, key: string): SQL {
+  return sql`(case when v.id is null then null else coalesce((select i.value from json_each(${column}) i where i.key = ${param(ctx, key)}), 0) end)`;
+}
+
+/** The window's sum in a JSON {key: {day: count}} column. */
+function keyWindowSum(ctx: Context, column: SQL, key: string, days: number): SQL {
+  const name = param(ctx, key);
+  const [from, to] = windowParams(ctx, days);
+  return sql`(case when v.id is null then null else (select coalesce(sum(d.value), 0) from json_each(${column}) k, json_each(k.value) d where k.key = ${name} and d.key >= ${from} and d.key <= ${to}) end)`;
+}
+
+/** The window's sum in a JSON {day: count} column. */
+function windowSum(ctx: Context, column: SQL, days: number): SQL {
+  const [from, to] = windowParams(ctx, days);
+  return sql`(case when v.id is null then null else (select coalesce(sum(d.value), 0) from json_each(${column}) d where d.key >= ${from} and d.key <= ${to}) end)`;
 }
 
 /** The SQL value of a number or text field; NULL when missing. */
@@ -45,47 +74,48 @@ function fieldValue(field: FieldRef, ctx: Context): SQL {
         case "coupons_redeemed":
           return sql`c.coupons_redeemed`;
         case "days_since_first_order":
-          return since(ctx, sql`c.first_order_at`, MS_PER_DAY);
+          return daysSince(ctx, sql`c.first_order_at`);
         case "days_since_last_order":
-          return since(ctx, sql`c.last_order_at`, MS_PER_DAY);
+          return daysSince(ctx, sql`c.last_order_at`);
         case "visits":
           return sql`v.visits`;
         case "pageviews":
           return sql`v.pageviews`;
         case "days_since_first_visit":
-          return since(ctx, sql`v.first_seen_at`, MS_PER_DAY);
+          return visitedOnly(daysSince(ctx, sql`v.first_seen_at`));
         case "days_since_last_visit":
-          return since(ctx, sql`v.last_seen_at`, MS_PER_DAY);
+          return visitedOnly(daysSince(ctx, sql`v.last_seen_at`));
         case "cart_items":
           return sql`v.cart_items`;
         case "cart_value":
           return sql`v.cart_value`;
         case "cart_age_hours":
-          return since(ctx, sql`v.cart_updated_at`, MS_PER_HOUR);
+          return hoursSince(ctx, sql`v.cart_updated_at`);
         case "days_since_last_purchase":
-          return since(ctx, sql`v.last_purchase_at`, MS_PER_DAY);
+          return daysSince(ctx, sql`v.last_purchase_at`);
         case "lookalike_score":
           return sql`v.lookalike_score`;
       }
       break;
     case "text":
       if (field.name === "gender") return sql`c.gender`;
+      if (field.name === "acquisition") return sql`v.acquisition`;
       throw new SegmentError(
         field.pos,
         `${field.name} is request context, known only when a banner is decided; audiences and counts cannot use it`,
       );
-    case "interest": {
-      const category = param(ctx, field.category);
-      if (field.days === null) {
-        return sql`(case when v.id is null then null else coalesce((select i.value from json_each(v.interests) i where i.key = ${category}), 0) end)`;
-      }
-      const [from, to] = windowParams(ctx, field.days);
-      return sql`(case when v.id is null then null else (select coalesce(sum(d.value), 0) from json_each(v.interest_days) k, json_each(k.value) d where k.key = ${category} and d.key >= ${from} and d.key <= ${to}) end)`;
-    }
-    case "visits_window": {
-      const [from, to] = windowParams(ctx, field.days);
-      return sql`(case when v.id is null then null else (select coalesce(sum(d.value), 0) from json_each(v.visit_days) d where d.key >= ${from} and d.key <= ${to}) end)`;
-    }
+    case "interest":
+      return field.days === null
+        ? countOf(ctx, sql`v.interests`, field.category)
+        : keyWindowSum(ctx, sql`v.interest_days`, field.category, field.days);
+    case "event":
+      return field.days === null
+        ? countOf(ctx, sql`v.event_counts`, field.name)
+        : keyWindowSum(ctx, sql`v.event_days`, field.name, field.days);
+    case "visits_window":
+      return windowSum(ctx, sql`v.visit_days`, field.days);
+    case "purchases_window":
+      return windowSum(ctx, sql`v.purchase_days`, field.days);
   }
   throw new Error(`no SQL value for field kind ${field.kind}`);
 }

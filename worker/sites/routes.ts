@@ -2,11 +2,11 @@
  * The calling key's own site (`/api/v1/site`), its API keys, and site creation by the operator
  * (`POST /api/v1/sites`).
  */
-import { createRoute, z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
-import { requireOperator } from "../auth/operator";
+import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { SITE_KEY_PATTERN, SiteSchema, SiteSettingsSchema, siteToJson } from "./site-settings";
 import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./sites";
@@ -24,12 +24,9 @@ const ApiKeySchema = z
 
 export const sitesRoutes = createRouter();
 
-sitesRoutes.use("/api/v1/site", requireApiKey);
-sitesRoutes.use("/api/v1/site/*", requireApiKey);
-sitesRoutes.use("/api/v1/sites", requireOperator);
-
 sitesRoutes.openapi(
   createRoute({
+    operationId: "createSite",
     method: "post",
     path: "/api/v1/sites",
     tags: ["Sites"],
@@ -66,6 +63,7 @@ sitesRoutes.openapi(
 
 sitesRoutes.openapi(
   createRoute({
+    operationId: "getSite",
     method: "get",
     path: "/api/v1/site",
     tags: ["Sites"],
@@ -81,6 +79,7 @@ sitesRoutes.openapi(
 
 sitesRoutes.openapi(
   createRoute({
+    operationId: "updateSite",
     method: "patch",
     path: "/api/v1/site",
     tags: ["Sites"],
@@ -88,7 +87,7 @@ sitesRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      body: { required: true, content: { "application/json": { schema: SiteSettingsSchema.partial() } } },
+      body: { required: true, content: { "application/json": { schema: patchSchemaOf(SiteSettingsSchema) } } },
     },
     responses: {
       200: { description: "The updated site", content: { "application/json": { schema: SiteSchema } } },
@@ -103,6 +102,7 @@ sitesRoutes.openapi(
 
 sitesRoutes.openapi(
   createRoute({
+    operationId: "listSiteKeys",
     method: "get",
     path: "/api/v1/site/keys",
     tags: ["Sites"],
@@ -130,6 +130,7 @@ sitesRoutes.openapi(
 
 sitesRoutes.openapi(
   createRoute({
+    operationId: "createSiteKey",
     method: "post",
     path: "/api/v1/site/keys",
     tags: ["Sites"],
@@ -163,6 +164,7 @@ sitesRoutes.openapi(
 
 sitesRoutes.openapi(
   createRoute({
+    operationId: "revokeSiteKey",
     method: "delete",
     path: "/api/v1/site/keys/{id}",
     tags: ["Sites"],

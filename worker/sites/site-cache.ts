@@ -9,7 +9,7 @@ import { eq } from "drizzle-orm";
 import { sites } from "../db/schema";
 import type { Db, Site } from "../env";
 
-export const SITE_CACHE_MS = 10_000;
+const SITE_CACHE_MS = 10_000;
 const MAX_ENTRIES = 1_000;
 const cache = new Map<string, { site: Site; until: number }>();
 

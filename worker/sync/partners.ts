@@ -3,6 +3,7 @@
  * export ID spaces, and the sync URL that `/sync` may redirect to — the only redirect target.
  */
 import { and, asc, eq } from "drizzle-orm";
+import { BUILT_IN_SPACES } from "../audiences/id-spaces";
 import { idLinks, partners } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
@@ -10,8 +11,8 @@ import { apiError } from "../errors";
 export type Partner = typeof partners.$inferSelect;
 
 export const PARTNER_KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** `tw` names tagwerk's own ID space in exports, so no partner may take it. */
-export const RESERVED_PARTNER_KEYS = new Set(["tw"]);
+/** `tw`, `email_sha256` and `uid2_email` name tagwerk's own ID spaces in exports: no partner may take them. */
+const RESERVED_PARTNER_KEYS = BUILT_IN_SPACES;
 /** Replaced by the visitor's tw_id when /sync redirects to a partner. */
 export const TW_ID_PLACEHOLDER = "{tw_id}";
 

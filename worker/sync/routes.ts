@@ -6,12 +6,14 @@
  * a 4xx just fires onerror and never breaks the page. A `redirect` other than the registered sync
  * URL is never followed: the link is still recorded and the answer is the GIF.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { setCookie } from "hono/cookie";
-import { requireApiKey } from "../auth/api-keys";
+import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { newCookieId, readCookieId, VISITOR_COOKIE } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
@@ -34,6 +36,7 @@ import {
   syncRedirectTarget,
   visitorConsent,
 } from "./sync";
+import { tcfAllowsSync } from "./tcf";
 
 const SyncUrl = z
   .string()
@@ -47,7 +50,9 @@ const SyncUrl = z
     }
   }, "must be an http(s) URL")
   .openapi({
-    description: "Where /sync redirects; `{tw_id}` is replaced by the visitor's tagwerk ID",
+    description:
+      "Where /sync redirects; `{tw_id}` is replaced by the visitor's tagwerk ID, `{gdpr}` and `{gdpr_consent}` " +
+      "by the TCF signal the pixel carried",
     example: "https://sync.network.example/match?tagwerk={tw_id}",
   });
 
@@ -71,11 +76,9 @@ const PartnerSchema = z
 
 export const syncRoutes = createRouter();
 
-syncRoutes.use("/api/v1/partners", requireApiKey);
-syncRoutes.use("/api/v1/partners/*", requireApiKey);
-
 syncRoutes.openapi(
   createRoute({
+    operationId: "listPartners",
     method: "get",
     path: "/api/v1/partners",
     tags: ["Partners"],
@@ -94,6 +97,7 @@ syncRoutes.openapi(
 
 syncRoutes.openapi(
   createRoute({
+    operationId: "createPartner",
     method: "post",
     path: "/api/v1/partners",
     tags: ["Partners"],
@@ -111,6 +115,7 @@ syncRoutes.openapi(
 
 syncRoutes.openapi(
   createRoute({
+    operationId: "getPartner",
     method: "get",
     path: "/api/v1/partners/{id}",
     tags: ["Partners"],
@@ -127,6 +132,7 @@ syncRoutes.openapi(
 
 syncRoutes.openapi(
   createRoute({
+    operationId: "updatePartner",
     method: "patch",
     path: "/api/v1/partners/{id}",
     tags: ["Partners"],
@@ -135,7 +141,10 @@ syncRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: PartnerInput.omit({ key: true }).partial() } } },
+      body: {
+        required: true,
+        content: { "application/json": { schema: patchSchemaOf(PartnerInput.omit({ key: true })) } },
+      },
     },
     responses: {
       200: { description: "The partner", content: { "application/json": { schema: PartnerSchema } } },
@@ -150,6 +159,7 @@ syncRoutes.openapi(
 
 syncRoutes.openapi(
   createRoute({
+    operationId: "deletePartner",
     method: "delete",
     path: "/api/v1/partners/{id}",
     tags: ["Partners"],
@@ -167,19 +177,26 @@ syncRoutes.openapi(
 
 syncRoutes.openapi(
   createRoute({
+    operationId: "syncPartnerId",
+    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    security: [],
     method: "get",
     path: "/sync",
     tags: ["Public"],
     summary: "Cookie sync pixel: links a partner user ID to the visitor's tw_id",
     description:
       "Redirects (302) only to the partner's registered sync URL, with `{tw_id}` filled in, when `redirect` is " +
-      "absent or equals that URL; otherwise answers a 1×1 GIF. Visitors who refused consent are not linked.",
+      "absent or equals that URL; otherwise answers a 1×1 GIF. Visitors who refused consent are not linked. " +
+      "`gdpr` and `gdpr_consent` as Prebid Server's /setuid takes them: with gdpr=1 only a TC string granting " +
+      "purposes 1 and 4 links; both are passed on to the partner's sync URL.",
     request: {
       query: z.object({
         site: z.string().min(1).max(63),
         p: z.string().regex(PARTNER_KEY_PATTERN),
         puid: z.string().min(1).max(256),
         redirect: z.string().max(2000).optional(),
+        gdpr: z.enum(["0", "1"]).optional().openapi({ description: "1 when GDPR applies (TCF)" }),
+        gdpr_consent: z.string().max(4000).optional().openapi({ description: "The IAB TCF TC string" }),
       }),
     },
     responses: {
@@ -201,7 +218,14 @@ syncRoutes.openapi(
     // Opted out (GET /optout): no link, no cookie, no redirect.
     const optedOut = isOptedOut(c);
     const consent = cookieId && !optedOut ? await visitorConsent(db, site.id, cookieId) : null;
-    const linked = !optedOut && consentAllowsLinking(site, consent);
+    const tcf = { gdpr: query.gdpr, consent: query.gdpr_consent };
+    // Within the flood bound only (abuse/write-bounds.ts): beyond it the pixel still answers, but
+    // links nothing and sets no cookie; the refusal is counted.
+    const linked =
+      !optedOut &&
+      consentAllowsLinking(site, consent) &&
+      tcfAllowsSync(tcf) &&
+      (await admitRequestWrite(c, { kind: "sync", siteId: site.id, reason: "sync", now }));
     if (linked) {
       if (!cookieId) {
         // Same cookie /e sets, but SameSite=None: see syncCookieOptions.
@@ -212,7 +236,7 @@ syncRoutes.openapi(
     }
 
     c.header("Cache-Control", "no-store");
-    const target = linked && cookieId ? syncRedirectTarget(partner.syncUrl, query.redirect, cookieId) : undefined;
+    const target = linked && cookieId ? syncRedirectTarget(partner.syncUrl, query.redirect, cookieId, tcf) : undefined;
     if (target) return c.redirect(target, 302);
     return c.body(PIXEL_GIF, 200, { "Content-Type": "image/gif" });
   },

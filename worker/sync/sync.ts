@@ -8,7 +8,9 @@ import { and, eq, sql } from "drizzle-orm";
 import { idLinks, visitors } from "../db/schema";
 import type { Db, Site } from "../env";
 import { visitorCookieOptions } from "../lib/visitor-cookie";
+import { type Consent, mayPersonalise } from "../privacy/consent";
 import { TW_ID_PLACEHOLDER } from "./partners";
+import { GDPR_CONSENT_PLACEHOLDER, GDPR_PLACEHOLDER, type TcfSignal } from "./tcf";
 
 /** Browsers cap cookie lifetimes at 400 days (Chrome); the site's retention may be shorter. */
 const MAX_COOKIE_DAYS = 395;
@@ -22,12 +24,9 @@ export function syncCookieOptions(site: Site) {
   return visitorCookieOptions(site, "None", Math.min(site.retentionDays, MAX_COOKIE_DAYS) * 86_400);
 }
 
-type Consent = "granted" | "denied" | null;
-
-/** Whether the site's consent mode lets this visitor be linked to a partner. */
+/** Whether the site's consent mode lets this visitor be linked to a partner (privacy/consent.ts). */
 export function consentAllowsLinking(site: Site, consent: Consent): boolean {
-  if (consent === "denied") return false;
-  return site.consentMode === "required" ? consent === "granted" : true;
+  return mayPersonalise(site.consentMode, consent);
 }
 
 export async function visitorConsent(db: Db, siteId: number, cookieId: string): Promise<Consent> {
@@ -61,16 +60,25 @@ export async function recordLink(
 
 /**
  * The only redirect /sync ever makes: to the partner's registered sync URL, and only when the
- * caller asked for exactly that URL or asked for none. Anything else answers the GIF.
+ * caller asked for exactly that URL or asked for none. Anything else answers the GIF. The URL's
+ * `{tw_id}`, `{gdpr}` and `{gdpr_consent}` are filled (percent-encoded; the last two empty when the
+ * pixel carried no TCF signal), so the partner receives the consent string the pixel got.
  */
 export function syncRedirectTarget(
   registered: string | null,
   requested: string | undefined,
   cookieId: string,
+  tcf: TcfSignal = {},
 ): string | undefined {
   if (!registered) return undefined;
   if (requested !== undefined && requested !== registered) return undefined;
-  return registered.split(TW_ID_PLACEHOLDER).join(encodeURIComponent(cookieId));
+  const fill = (url: string, placeholder: string, value: string) =>
+    url.split(placeholder).join(encodeURIComponent(value));
+  return fill(
+    fill(fill(registered, TW_ID_PLACEHOLDER, cookieId), GDPR_PLACEHOLDER, tcf.gdpr ?? ""),
+    GDPR_CONSENT_PLACEHOLDER,
+    tcf.consent ?? "",
+  );
 }
 
 /** A transparent 1×1 GIF (43 bytes). */

@@ -1,43 +1,59 @@
 /**
- * The WEBHOOKS_QUEUE consumer: signs and POSTs one delivery per message.
+ * The WEBHOOKS_QUEUE consumer: signs and POSTs one delivery per message, and runs the profile
+ * checks that event batches and imports ask for (entries.ts, within seconds of the change).
  *
- * Signature (Stripe-style, so receivers can refuse replays): `X-Tagwerk-Timestamp: UNIX_SECONDS`
- * and `X-Tagwerk-Signature: v1=HEX(HMAC-SHA256(secret, timestamp + "." + body))`. A receiver
- * recomputes it over the raw body and rejects timestamps older than a few minutes.
+ * Signature: the Standard Webhooks specification (standardwebhooks.com), so that receivers verify
+ * with any of its libraries: `webhook-id` (the delivery's ID, the same on every retry and replay —
+ * the receiver's idempotency key), `webhook-timestamp` (UNIX seconds of this attempt) and
+ * `webhook-signature: v1,BASE64(HMAC-SHA256(key, id + "." + timestamp + "." + body))`, where the key
+ * is the Base64-decoded part of the webhook's `whsec_` secret. Receivers refuse timestamps more than
+ * five minutes off, which stops replays.
  *
  * Retries: a non-2xx answer or a network error retries the message with exponential backoff
  * (30 s, 1, 2, 4, 8 min) up to MAX_ATTEMPTS; the last failure leaves the row `failed` with its
- * last error, listed by the API and replayable. Queues deliver at least once, so a row already
+ * last error (a category such as "HTTP 5xx from receiver", public-url.ts), listed by the API and
+ * replayable. Queues deliver at least once, so a row already
  * `delivered` is acknowledged without sending again.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { hmacSha256Hex, signingSecretOf } from "../auth/signing";
+import { toBase64 } from "../auth/crypto";
+import { hmacSha256, signingSecretOf } from "../auth/signing";
 import { createDb } from "../db/client";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Db } from "../env";
-import type { WebhookMessage } from "./entries";
-import { webhookSecret } from "./webhooks";
+import { checkSiteWebhooks, type WebhookMessage } from "./entries";
+import { sendToReceiver } from "./public-url";
+import { webhookKey } from "./webhooks";
 
 export const MAX_ATTEMPTS = 6;
-const TIMEOUT_MS = 10_000;
 
 export function backoffSeconds(attempt: number): number {
   return Math.min(30 * 2 ** (attempt - 1), 3_600);
 }
 
-export async function signatureHeaders(secret: string, body: string, now: number): Promise<Record<string, string>> {
+/** The Standard Webhooks headers for one attempt at `body`. */
+export async function signatureHeaders(
+  key: Uint8Array,
+  messageId: string,
+  body: string,
+  now: number,
+): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now / 1000));
-  return {
-    "X-Tagwerk-Timestamp": timestamp,
-    "X-Tagwerk-Signature": `v1=${await hmacSha256Hex(secret, `${timestamp}.${body}`)}`,
-  };
+  const signature = toBase64(await hmacSha256(key, `${messageId}.${timestamp}.${body}`));
+  return { "webhook-id": messageId, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
 }
 
-export type Outcome = "delivered" | "retry" | "failed" | "skipped";
+/** `webhook-id` of a delivery: unique per deployment, stable across retries and replays. */
+export function messageIdOf(deliveryId: number): string {
+  return `msg_${deliveryId}`;
+}
+
+type Outcome = "delivered" | "retry" | "failed" | "skipped";
 
 /** One attempt at one delivery; `attempt` is the queue message's attempt number (1-based). */
 async function attemptDelivery(
   db: Db,
+  env: Env,
   signingSecret: string,
   deliveryId: number,
   attempt: number,
@@ -48,32 +64,28 @@ async function attemptDelivery(
     .from(webhookDeliveries)
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
     .where(eq(webhookDeliveries.id, deliveryId));
-  if (!row || row.delivery.status === "delivered") return "skipped";
+  // An erasure empties and fails a pending delivery (privacy/erasure.ts): its queued message sends nothing.
+  if (!row || row.delivery.status === "delivered" || row.delivery.lastError === "erased") return "skipped";
 
   const body = row.delivery.payload;
   let error: string | undefined;
   if (!row.enabled) {
     error = "webhook disabled";
   } else {
-    try {
-      const secret = await webhookSecret(signingSecret, row.delivery.webhookId);
-      const response = await fetch(row.url, {
-        method: "POST",
+    const key = await webhookKey(signingSecret, row.delivery.webhookId);
+    // Checked again here (public-url.ts); the error kept is a category, not the receiver's answer.
+    error = await sendToReceiver(
+      row.url,
+      {
         headers: {
           "Content-Type": "application/json",
           "User-Agent": "tagwerk-webhooks/1",
-          ...(await signatureHeaders(secret, body, now)),
+          ...(await signatureHeaders(key, messageIdOf(deliveryId), body, now)),
         },
         body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-      // The receiver's body is not needed; release it.
-      await response.body?.cancel();
-      if (response.status < 200 || response.status > 299) error = `HTTP ${response.status}`;
-    } catch (caught) {
-      error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
-    }
+      },
+      env,
+    );
   }
 
   const final = attempt >= MAX_ATTEMPTS;
@@ -91,11 +103,39 @@ async function attemptDelivery(
   return final ? "failed" : "retry";
 }
 
+/** The profile checks of one consumer batch, merged per site (one sync per site and webhook). */
+async function runChecks(db: Db, env: Env, messages: readonly Message<WebhookMessage>[]) {
+  const bySite = new Map<number, { cookies: string[]; customers: string[]; all: boolean }>();
+  for (const { body } of messages) {
+    if (!("kind" in body)) continue;
+    const site = bySite.get(body.siteId) ?? { cookies: [], customers: [], all: false };
+    site.cookies.push(...(body.cookies ?? []));
+    site.customers.push(...(body.customers ?? []));
+    site.all ||= body.all === true;
+    bySite.set(body.siteId, site);
+  }
+  const now = Date.now();
+  for (const [siteId, changed] of bySite) {
+    await checkSiteWebhooks(db, siteId, env.WEBHOOKS_QUEUE, now, changed.all ? undefined : changed);
+  }
+}
+
 export async function handleWebhookBatch(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
   const db = createDb(env.DB);
   const secret = signingSecretOf(env);
+  const checks = batch.messages.filter((m) => "kind" in m.body);
+  if (checks.length > 0) {
+    try {
+      await runChecks(db, env, checks);
+      for (const message of checks) message.ack();
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", job: "webhook-check", error: String(error) }));
+      for (const message of checks) message.retry({ delaySeconds: 30 });
+    }
+  }
   for (const message of batch.messages) {
-    const outcome = await attemptDelivery(db, secret, message.body.delivery_id, message.attempts, Date.now());
+    if ("kind" in message.body) continue;
+    const outcome = await attemptDelivery(db, env, secret, message.body.delivery_id, message.attempts, Date.now());
     if (outcome === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     else message.ack();
   }

@@ -1,25 +1,42 @@
 /**
- * Segment entries: which visitors entered a webhook's segment since the last check. webhook_members
- * holds who was inside; a range-by-range INSERT ... SELECT ... RETURNING adds the newcomers (the
- * rows it returns are exactly the entries) and a DELETE drops the leavers, so leaving and coming
- * back triggers again. Each entry becomes a `pending` delivery row first and a queue message
- * second: a crash between the two leaves a pending row that a replay sends — never a lost event.
+ * Segment entries and exits for webhooks (DESIGN.md, `/api/v1/webhooks`). webhook_memberships holds
+ * the people inside a webhook's segment: `c:CUSTOMER_ID` for a CRM customer (with all their cookies,
+ * or none — a CRM-only customer enters and leaves customer-based segments too) and `v:COOKIE_ID` for
+ * a visitor linked to nobody. A customer is inside when any of their profiles matches, so two
+ * devices of one person make one entry, not two.
  *
- * A new webhook (or a changed segment) starts from a baseline: visitors already inside are
- * recorded without deliveries — they did not enter, they were there.
+ * A sync looks at a *scope* of people: the ones an event batch, a customer import or a links import
+ * touched (checkProfiles, within seconds of the event, DESIGN.md "Budgets"), or the whole site in
+ * ranges (the cron's catch-up, and the baseline of a new webhook). Per scope, one D1 batch:
+ *   1. INSERT ... SELECT ... RETURNING adds the people of the scope who match and were not inside
+ *      (the rows it returns are exactly the entries);
+ *   2. DELETE ... RETURNING drops the people of the scope who were inside and match no more.
+ * Each entry and exit then becomes a `pending` delivery row first and a queue message second: a
+ * crash between the two leaves a pending row that a replay sends — never a lost event. A person who
+ * vanished (erased) leaves without a delivery.
+ *
+ * D1 binds at most 100 values per statement and the segment condition may use 90 of them, so every
+ * other input is bound once, in the `input` CTE, and referenced from there.
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { batchSql, MEMBERS_FROM, REFRESH_RANGE } from "../audiences/refresh";
+import { batchSql, REFRESH_RANGE } from "../audiences/refresh";
 import { segmentCondition } from "../audiences/segment-condition";
 import { webhooks } from "../db/schema";
 import type { Db } from "../env";
 import type { Webhook } from "./webhooks";
 import { segmentExpression } from "./webhooks";
 
-export type WebhookMessage = { delivery_id: number };
+/** A delivery to send, or a request to look at people whose profile just changed. */
+export type WebhookMessage =
+  | { delivery_id: number }
+  | { kind: "check"; siteId: number; cookies?: string[]; customers?: string[]; all?: boolean };
 
 /** Queue.sendBatch takes at most 100 messages. */
 const SEND_BATCH = 100;
+/** IDs per check message: well under a queue message's 128 KB. */
+const CHECK_IDS = 200;
+/** Past this many people a change is checked by a whole-site sync instead of by IDs. */
+const CHECK_ALL_ABOVE = 2_000;
 
 export async function enqueueDeliveries(queue: Queue<WebhookMessage>, ids: number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += SEND_BATCH) {
@@ -27,72 +44,238 @@ export async function enqueueDeliveries(queue: Queue<WebhookMessage>, ids: numbe
   }
 }
 
-async function createDeliveries(db: Db, webhook: Webhook, cookieIds: string[], now: number): Promise<number[]> {
-  if (cookieIds.length === 0) return [];
-  // One statement for the whole range's entries; the payload is stored exactly as it is sent and signed.
-  const rows = await db.all<{ id: number }>(sql`insert into webhook_deliveries
-      (site_id, webhook_id, payload, status, attempts, created_at)
-    select ${webhook.siteId}, ${webhook.id},
-      json_object('event', 'segment.entered', 'webhook_id', ${webhook.id}, 'segment_id', ${webhook.segmentId},
-        'visitor', j.value, 'at', ${now}),
-      'pending', 0, ${now}
-    from json_each(${JSON.stringify(cookieIds)}) j
+/**
+ * Asks the webhooks consumer to look at these cookies and customers soon (a queue message, no D1
+ * round trip in the caller). Without the binding the cron catches the change up.
+ */
+export async function requestProfileCheck(
+  queue: Queue<WebhookMessage> | undefined,
+  siteId: number,
+  changed: { cookies?: string[]; customers?: string[] },
+): Promise<void> {
+  if (!queue) return;
+  const cookies = [...new Set(changed.cookies ?? [])];
+  const customers = [...new Set(changed.customers ?? [])];
+  if (cookies.length + customers.length === 0) return;
+  if (cookies.length + customers.length > CHECK_ALL_ABOVE) {
+    await queue.send({ kind: "check", siteId, all: true });
+    return;
+  }
+  const messages: { body: WebhookMessage }[] = [];
+  for (let i = 0; i < cookies.length; i += CHECK_IDS) {
+    messages.push({ body: { kind: "check", siteId, cookies: cookies.slice(i, i + CHECK_IDS) } });
+  }
+  for (let i = 0; i < customers.length; i += CHECK_IDS) {
+    messages.push({ body: { kind: "check", siteId, customers: customers.slice(i, i + CHECK_IDS) } });
+  }
+  for (let i = 0; i < messages.length; i += SEND_BATCH) await queue.sendBatch(messages.slice(i, i + SEND_BATCH));
+}
+
+/** Who a sync looks at. */
+type Scope =
+  /** These cookies (under their current key and their anonymous `v:` key) and these customers. */
+  | { kind: "ids"; cookies: string[]; customers: string[] }
+  /** Visitors, CRM customers or current members with row IDs in [lo, hi]. */
+  | { kind: "visitors" | "customers" | "members"; lo: number; hi: number };
+
+/** The person a profile row of `p ⋈ v ⋈ c` belongs to. */
+const PERSON = sql`(case when p.cid is not null then 'c:' || p.cid else 'v:' || v.cookie_id end)`;
+const SITE = sql`(select site from input)`;
+const WEBHOOK = sql`(select webhook from input)`;
+
+function inputCte(siteId: number, webhookId: number, now: number, scope: Scope): SQL {
+  const ids = scope.kind === "ids" ? scope : { cookies: [], customers: [] };
+  const range = scope.kind === "ids" ? { lo: 0, hi: -1 } : scope;
+  return sql`input(site, webhook, now, cookies, customers, lo, hi) as (select ${siteId}, ${webhookId}, ${now},
+    ${JSON.stringify(ids.cookies)}, ${JSON.stringify(ids.customers)}, ${range.lo}, ${range.hi})`;
+}
+
+/** `scope(member)`: the people a sync looks at. */
+function scopeCte(scope: Scope): SQL {
+  switch (scope.kind) {
+    case "ids":
+      return sql`scope(member) as (
+        select case when v.customer_id is not null then 'c:' || v.customer_id else 'v:' || v.cookie_id end
+          from visitors v where v.site_id = ${SITE}
+          and v.cookie_id in (select value from json_each((select cookies from input)))
+        union select 'v:' || value from json_each((select cookies from input))
+        union select 'c:' || value from json_each((select customers from input)))`;
+    case "visitors":
+      return sql`scope(member) as (
+        select case when v.customer_id is not null then 'c:' || v.customer_id else 'v:' || v.cookie_id end
+          from visitors v where v.site_id = ${SITE} and v.id between (select lo from input) and (select hi from input))`;
+    case "customers":
+      return sql`scope(member) as (
+        select 'c:' || c.customer_id from customers c
+          where c.site_id = ${SITE} and c.id between (select lo from input) and (select hi from input))`;
+    case "members":
+      return sql`scope(member) as (
+        select member from webhook_memberships where webhook_id = ${WEBHOOK}
+          and rowid between (select lo from input) and (select hi from input))`;
+  }
+}
+
+/**
+ * `p(vid, cid)`: every profile of the people in scope — a customer's linked visitors (or the
+ * customer alone when none is linked), an unlinked visitor — as IDs, joined to `v` and `c` once.
+ */
+const PROFILES = sql`p(vid, cid) as (
+  select v0.id, v0.customer_id from visitors v0 where v0.site_id = ${SITE}
+    and v0.customer_id in (select substr(member, 3) from scope where substr(member, 1, 2) = 'c:')
+  union all
+  select v0.id, null from visitors v0 where v0.site_id = ${SITE} and v0.customer_id is null
+    and v0.cookie_id in (select substr(member, 3) from scope where substr(member, 1, 2) = 'v:')
+  union all
+  select null, c0.customer_id from customers c0 where c0.site_id = ${SITE}
+    and c0.customer_id in (select substr(member, 3) from scope where substr(member, 1, 2) = 'c:')
+    and not exists (select 1 from visitors v1 where v1.site_id = c0.site_id and v1.customer_id = c0.customer_id))`;
+const PROFILE_ROWS = sql`p left join visitors v on v.id = p.vid
+  left join customers c on c.site_id = ${SITE} and c.customer_id = p.cid`;
+
+function withInput(siteId: number, webhookId: number, now: number, scope: Scope): SQL {
+  return sql`with ${inputCte(siteId, webhookId, now, scope)}, ${scopeCte(scope)}, ${PROFILES}`;
+}
+
+/** The customer and visitor a delivery names for a member `m.member`. */
+const CUSTOMER_OF = sql`(case when substr(m.member, 1, 2) = 'c:' then substr(m.member, 3) end)`;
+const VISITOR_OF = sql`(case when substr(m.member, 1, 2) = 'v:' then substr(m.member, 3) else
+  (select cookie_id from visitors where site_id = ${SITE} and customer_id = substr(m.member, 3)
+    order by last_seen_at desc limit 1) end)`;
+/** Still someone: an erased person leaves without a delivery. */
+const EXISTS = sql`(case when substr(m.member, 1, 2) = 'v:'
+  then exists (select 1 from visitors where site_id = ${SITE} and cookie_id = substr(m.member, 3))
+  else exists (select 1 from customers where site_id = ${SITE} and customer_id = substr(m.member, 3))
+    or exists (select 1 from visitors where site_id = ${SITE} and customer_id = substr(m.member, 3)) end)`;
+
+/**
+ * The delivery rows for entries and exits, in one statement. The payload is stored exactly as it is
+ * sent and signed; the IDs are cast so that JSON gets integers (D1 binds JS numbers as reals).
+ */
+async function createDeliveries(
+  db: Db,
+  webhook: Webhook,
+  changes: { type: "segment.entered" | "segment.left"; member: string }[],
+  now: number,
+): Promise<number[]> {
+  if (changes.length === 0) return [];
+  const rows = await db.all<{
+    id: number;
+  }>(sql`with ${inputCte(webhook.siteId, webhook.id, now, { kind: "ids", cookies: [], customers: [] })}
+    insert into webhook_deliveries (site_id, webhook_id, payload, status, attempts, created_at)
+    select ${SITE}, ${WEBHOOK},
+      json_object('type', m.type, 'webhook_id', cast(${WEBHOOK} as integer),
+        'segment_id', cast(${webhook.segmentId} as integer), 'visitor', ${VISITOR_OF}, 'customer', ${CUSTOMER_OF},
+        'email_sha256', (select email_sha256 from customers where site_id = ${SITE} and customer_id = ${CUSTOMER_OF}),
+        'at', cast((select now from input) as integer)),
+      'pending', 0, (select now from input)
+    from (select json_extract(value, '$.type') as type, json_extract(value, '$.member') as member
+      from json_each(${JSON.stringify(changes)})) m
+    where ${EXISTS}
     returning id`);
   return rows.map((r) => r.id);
 }
 
+type SyncOptions = { queue?: Queue<WebhookMessage>; notify?: boolean };
+type SyncResult = { entered: number; left: number; deliveries: number[] };
+
+/** One scope of one webhook: the entries and exits in one D1 batch, then their deliveries. */
+async function syncScope(
+  db: Db,
+  webhook: Webhook,
+  condition: SQL,
+  scope: Scope,
+  now: number,
+  { queue, notify = true }: SyncOptions,
+  total: SyncResult,
+): Promise<void> {
+  const head = withInput(webhook.siteId, webhook.id, now, scope);
+  const [entered, left] = await batchSql(db, [
+    sql`${head} insert into webhook_memberships (webhook_id, member, entered_at)
+      select distinct ${WEBHOOK}, ${PERSON}, (select now from input) from ${PROFILE_ROWS} where ${condition}
+      on conflict do nothing returning member`,
+    sql`${head} delete from webhook_memberships where webhook_id = ${WEBHOOK}
+      and member in (select member from scope)
+      and member not in (select ${PERSON} from ${PROFILE_ROWS} where ${condition})
+      returning member`,
+  ]);
+  const changes = [
+    ...(entered.results as { member: string }[]).map((r) => ({ type: "segment.entered" as const, member: r.member })),
+    ...(left.results as { member: string }[]).map((r) => ({ type: "segment.left" as const, member: r.member })),
+  ];
+  total.entered += entered.results.length;
+  total.left += left.results.length;
+  if (!notify || changes.length === 0) return;
+  const ids = await createDeliveries(db, webhook, changes, now);
+  total.deliveries.push(...ids);
+  if (queue) await enqueueDeliveries(queue, ids);
+}
+
+async function rowRange(db: Db, query: SQL): Promise<{ lo: number; hi: number }> {
+  const [bounds] = await db.all<{ lo: number | null; hi: number | null }>(query);
+  return { lo: bounds?.lo ?? 0, hi: bounds?.hi ?? -1 };
+}
+
+/**
+ * Brings the webhook's members up to date: for the given cookies and customers, or (without
+ * `changed`) for the whole site — every visitor and CRM customer for entries, every member for
+ * exits, range by range. `notify: false` records a baseline without deliveries.
+ */
 export async function syncWebhookMembers(
   db: Db,
   webhook: Webhook,
   now: number,
   {
-    queue,
-    notify = true,
+    changed,
     range = REFRESH_RANGE,
-  }: { queue?: Queue<WebhookMessage>; notify?: boolean; range?: number } = {},
-): Promise<{ entered: number; deliveries: number[] }> {
-  const condition: SQL = segmentCondition(await segmentExpression(db, webhook.siteId, webhook.segmentId), now);
+    ...options
+  }: SyncOptions & { changed?: { cookies?: string[]; customers?: string[] }; range?: number } = {},
+): Promise<SyncResult> {
+  const condition = segmentCondition(await segmentExpression(db, webhook.siteId, webhook.segmentId), now);
+  const total: SyncResult = { entered: 0, left: 0, deliveries: [] };
+  if (changed) {
+    const scope: Scope = { kind: "ids", cookies: changed.cookies ?? [], customers: changed.customers ?? [] };
+    await syncScope(db, webhook, condition, scope, now, options, total);
+    return total;
+  }
   const siteId = webhook.siteId;
-  const [bounds] = await db.all<{ lo: number | null; hi: number | null }>(
-    sql`select min(id) as lo, max(id) as hi from visitors where site_id = ${siteId}`,
-  );
-  const lo = bounds?.lo ?? 0;
-  const hi = bounds?.hi ?? -1;
-  const deliveries: number[] = [];
-  let entered = 0;
-  for (let start = lo; start <= hi; start += range) {
-    const end = start + range - 1;
-    const inRange = sql`v.site_id = ${siteId} and v.id between ${start} and ${end}`;
-    const [inserted] = await batchSql(db, [
-      sql`insert into webhook_members (webhook_id, cookie_id, entered_at)
-        select ${webhook.id}, v.cookie_id, ${now} from ${MEMBERS_FROM} where ${inRange} and ${condition}
-        on conflict do nothing returning cookie_id`,
-      sql`delete from webhook_members where webhook_id = ${webhook.id} and cookie_id in (
-        select v.cookie_id from ${MEMBERS_FROM} where ${inRange} and not coalesce(${condition}, 0))`,
-    ]);
-    const cookieIds = (inserted.results as { cookie_id: string }[]).map((r) => r.cookie_id);
-    entered += cookieIds.length;
-    if (notify && cookieIds.length) {
-      const ids = await createDeliveries(db, webhook, cookieIds, now);
-      deliveries.push(...ids);
-      if (queue) await enqueueDeliveries(queue, ids);
+  const tables = [
+    ["visitors", sql`select min(id) as lo, max(id) as hi from visitors where site_id = ${siteId}`],
+    ["customers", sql`select min(id) as lo, max(id) as hi from customers where site_id = ${siteId}`],
+    [
+      "members",
+      sql`select min(rowid) as lo, max(rowid) as hi from webhook_memberships where webhook_id = ${webhook.id}`,
+    ],
+  ] as const;
+  for (const [kind, bounds] of tables) {
+    const { lo, hi } = await rowRange(db, bounds);
+    for (let start = lo; start <= hi; start += range) {
+      await syncScope(db, webhook, condition, { kind, lo: start, hi: start + range - 1 }, now, options, total);
     }
   }
-  // Erased visitors leave every segment.
-  await db.run(sql`delete from webhook_members where webhook_id = ${webhook.id}
-    and not exists (select 1 from visitors v where v.site_id = ${siteId} and v.cookie_id = webhook_members.cookie_id)`);
-  return { entered, deliveries };
+  return total;
 }
 
-/** Cron: every enabled webhook of the site; one failing webhook does not stop the others. */
-export async function checkSiteWebhooks(db: Db, siteId: number, queue: Queue<WebhookMessage>, now: number) {
-  const rows = await db
+function enabledWebhooks(db: Db, siteId: number) {
+  return db
     .select()
     .from(webhooks)
     .where(and(eq(webhooks.siteId, siteId), eq(webhooks.enabled, true)));
-  for (const webhook of rows) {
+}
+
+/**
+ * Every enabled webhook of the site, for the changed people or (without `changed`) everyone; one
+ * failing webhook is logged and does not stop the others.
+ */
+export async function checkSiteWebhooks(
+  db: Db,
+  siteId: number,
+  queue: Queue<WebhookMessage>,
+  now: number,
+  changed?: { cookies?: string[]; customers?: string[] },
+) {
+  for (const webhook of await enabledWebhooks(db, siteId)) {
     try {
-      await syncWebhookMembers(db, webhook, now, { queue });
+      await syncWebhookMembers(db, webhook, now, { queue, changed });
     } catch (error) {
       console.error(
         JSON.stringify({ level: "error", job: "webhook-entries", webhook: webhook.id, error: String(error) }),

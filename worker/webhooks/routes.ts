@@ -1,14 +1,16 @@
 /** `/api/v1/webhooks`: CRUD, the signing secret, deliveries and their replay. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
 import { signingSecretOf } from "../auth/signing";
 import { webhookDeliveries } from "../db/schema";
 import { apiError } from "../errors";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { patchSchemaOf } from "../lib/patch-schema";
+import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { enqueueDeliveries, syncWebhookMembers } from "./entries";
+import { localHttpAllowed, webhookUrlProblem } from "./public-url";
 import {
   deleteWebhook,
   deliveryToJson,
@@ -20,7 +22,6 @@ import {
   patchWebhook,
   webhookSecret,
   webhookToJson,
-  webhookUrlAllowed,
 } from "./webhooks";
 
 const WebhookInput = z
@@ -61,16 +62,14 @@ const SecretSchema = z.string().openapi({
 
 export const webhooksRoutes = createRouter();
 
-webhooksRoutes.use("/api/v1/webhooks", requireApiKey);
-webhooksRoutes.use("/api/v1/webhooks/*", requireApiKey);
-
-function checkUrl(url: string, environment: string) {
-  if (!webhookUrlAllowed(url, environment))
-    throw apiError(400, "validation_failed", "url: must be https (http only for localhost outside production)");
+function checkUrl(url: string, env: Env) {
+  const problem = webhookUrlProblem(url, { allowLocalHttp: localHttpAllowed(env) });
+  if (problem) throw apiError(400, "validation_failed", `url: ${problem}`);
 }
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "listWebhooks",
     method: "get",
     path: "/api/v1/webhooks",
     tags: ["Webhooks"],
@@ -89,6 +88,7 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "createWebhook",
     method: "post",
     path: "/api/v1/webhooks",
     tags: ["Webhooks"],
@@ -107,7 +107,7 @@ webhooksRoutes.openapi(
   }),
   async (c) => {
     const input = c.req.valid("json");
-    checkUrl(input.url, c.env.ENVIRONMENT);
+    checkUrl(input.url, c.env);
     const now = Date.now();
     const webhook = await insertWebhook(c.var.db, c.var.site.id, input, now);
     await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
@@ -118,6 +118,7 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "getWebhook",
     method: "get",
     path: "/api/v1/webhooks/{id}",
     tags: ["Webhooks"],
@@ -134,6 +135,7 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "updateWebhook",
     method: "patch",
     path: "/api/v1/webhooks/{id}",
     tags: ["Webhooks"],
@@ -142,7 +144,7 @@ webhooksRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: WebhookInput.partial() } } },
+      body: { required: true, content: { "application/json": { schema: patchSchemaOf(WebhookInput) } } },
     },
     responses: {
       200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
@@ -151,7 +153,7 @@ webhooksRoutes.openapi(
   }),
   async (c) => {
     const patch = c.req.valid("json");
-    if (patch.url !== undefined) checkUrl(patch.url, c.env.ENVIRONMENT);
+    if (patch.url !== undefined) checkUrl(patch.url, c.env);
     const now = Date.now();
     const { webhook, segmentChanged } = await patchWebhook(
       c.var.db,
@@ -167,6 +169,7 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "deleteWebhook",
     method: "delete",
     path: "/api/v1/webhooks/{id}",
     tags: ["Webhooks"],
@@ -184,6 +187,7 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "showWebhookSecret",
     method: "post",
     path: "/api/v1/webhooks/{id}/secret",
     tags: ["Webhooks"],
@@ -208,6 +212,7 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "listWebhookDeliveries",
     method: "get",
     path: "/api/v1/webhooks/{id}/deliveries",
     tags: ["Webhooks"],
@@ -242,6 +247,7 @@ const DeliveryParams = IdParam.extend({
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "replayWebhookDelivery",
     method: "post",
     path: "/api/v1/webhooks/{id}/deliveries/{delivery}/replay",
     tags: ["Webhooks"],

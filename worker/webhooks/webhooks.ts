@@ -1,32 +1,28 @@
 /**
- * Webhooks per site: a URL that hears when a visitor enters a segment. The signing secret of a
- * webhook is derived (HMAC of SIGNING_SECRET with the webhook's ID), so no secret is stored; it
- * is shown on creation and re-revealed to admins by `POST /api/v1/webhooks/:id/secret`.
+ * Webhooks per site: a URL that hears when a person enters or leaves a segment. The signing secret
+ * of a webhook is derived (HMAC of SIGNING_SECRET with the webhook's ID), so no secret is stored; it
+ * is shown on creation and re-revealed to admins by `POST /api/v1/webhooks/:id/secret`, in the
+ * Standard Webhooks form `whsec_BASE64` (32 random-looking bytes), which receivers' libraries take
+ * as it is.
  */
 import { and, asc, desc, eq } from "drizzle-orm";
-import { deriveKey } from "../auth/signing";
-import { segments, webhookDeliveries, webhookMembers, webhooks } from "../db/schema";
+import { toBase64 } from "../auth/crypto";
+import { deriveKeyBytes } from "../auth/signing";
+import { segments, webhookDeliveries, webhookMemberships, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 
 export type Webhook = typeof webhooks.$inferSelect;
 export type Delivery = typeof webhookDeliveries.$inferSelect;
 
-export function webhookSecret(signingSecret: string, webhookId: number): Promise<string> {
-  return deriveKey(signingSecret, "webhook", webhookId);
+/** The key bytes that sign the webhook's deliveries. */
+export function webhookKey(signingSecret: string, webhookId: number): Promise<Uint8Array> {
+  return deriveKeyBytes(signingSecret, "webhook", webhookId);
 }
 
-/** https everywhere; http only for localhost outside production (local receivers in development). */
-export function webhookUrlAllowed(value: string, environment: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.protocol === "https:") return true;
-  const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
-  return url.protocol === "http:" && local && environment !== "production";
+/** The secret as the tenant sees it: `whsec_` + Base64 of the key (Standard Webhooks). */
+export async function webhookSecret(signingSecret: string, webhookId: number): Promise<string> {
+  return `whsec_${toBase64(await webhookKey(signingSecret, webhookId))}`;
 }
 
 export function webhookToJson(w: Webhook) {
@@ -116,14 +112,14 @@ export async function patchWebhook(
     })
     .where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id)))
     .returning();
-  if (segmentChanged) await db.delete(webhookMembers).where(eq(webhookMembers.webhookId, id));
+  if (segmentChanged) await db.delete(webhookMemberships).where(eq(webhookMemberships.webhookId, id));
   return { webhook: row, segmentChanged };
 }
 
 export async function deleteWebhook(db: Db, siteId: number, id: number): Promise<void> {
   await getWebhook(db, siteId, id);
   await db.batch([
-    db.delete(webhookMembers).where(eq(webhookMembers.webhookId, id)),
+    db.delete(webhookMemberships).where(eq(webhookMemberships.webhookId, id)),
     db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhookId, id)),
     db.delete(webhooks).where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id))),
   ]);

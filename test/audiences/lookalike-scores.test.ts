@@ -1,0 +1,85 @@
+/**
+ * Look-alike scores learn from real signals (worker/audiences/lookalike-scores.ts): visitors who
+ * landed with `utm_medium=display` and then bought, all sent through `POST /e`, are the positives;
+ * a look-alike audience refreshed through the API retrains and scores the visitors who did not buy.
+ */
+import { describe, expect, it } from "vitest";
+import { newCookieId } from "../../worker/lib/visitor-cookie";
+import { event, postEvents, SHOP, visitorOf } from "../collect/post-events";
+import { call, createTestSite } from "../fixtures/api";
+import { csvIds } from "./helpers";
+
+async function visit(siteKey: string, landing: string, events: unknown[]) {
+  const cookie = newCookieId();
+  const res = await postEvents(
+    { site: siteKey, events: [event("page", undefined, { url: `${SHOP}${landing}` }), ...events] },
+    { cookie },
+  );
+  expect(res.status).toBe(204);
+  return cookie;
+}
+
+const view = (sku: string, category: string) => event("view", { sku, category, price: 120 });
+
+describe("look-alike scores from the event path", () => {
+  it("trains on display-acquired buyers and scores a similar visitor above a dissimilar one", async () => {
+    const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    // Buyers and browsers alternate, so that arrival order (recency) tells the model nothing.
+    let similar = "";
+    let dissimilar = "";
+    for (let i = 0; i < 12; i++) {
+      await visit(siteKey, `/watches?utm_source=net&utm_medium=display&n=${i}`, [
+        view(`W-${i}`, "watches"),
+        view(`W-${i + 1}`, "watches"),
+        event("purchase", { order: `O-${i}`, value: 240 }),
+      ]);
+      await visit(siteKey, `/sale?n=${i}`, [view(`S-${i}`, "sale")]);
+      if (i === 6) {
+        similar = await visit(siteKey, "/watches", [view("W-1", "watches"), view("W-2", "watches")]);
+        dissimilar = await visit(siteKey, "/sale", [view("S-1", "sale")]);
+      }
+    }
+    // Bought without arriving from display: not a positive (acquisition "other").
+    const organicBuyer = await visit(siteKey, "/", [event("purchase", { order: "O-x", value: 10 })]);
+    expect(await visitorOf(organicBuyer)).toMatchObject({ acquisition: "other" });
+
+    const created = await call("/api/v1/audiences", {
+      method: "POST",
+      key: apiKey,
+      json: { name: "Look-alikes", kind: "lookalike", params: { top: 1 } },
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: number };
+    const refreshed = await call(`/api/v1/audiences/${id}/refresh`, { method: "POST", key: apiKey });
+    expect(refreshed.status).toBe(200);
+    expect(((await refreshed.json()) as { size: number }).size).toBe(1);
+
+    const scoreOf = async (cookie: string) => (await visitorOf(cookie))?.lookalike_score as number | null;
+    expect(await scoreOf(similar)).toBeGreaterThan(0.5);
+    expect(await scoreOf(dissimilar)).toBeLessThan(0.5);
+    expect(await scoreOf(organicBuyer)).toBeNull();
+    const exported = await call(`/api/v1/audiences/${id}/export?format=csv`, { key: apiKey });
+    expect(csvIds(await exported.text())).toEqual([similar]);
+  });
+
+  it("leaves scores alone while fewer than ten display-acquired visitors bought", async () => {
+    const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    for (let i = 0; i < 5; i++) {
+      await visit(siteKey, "/?utm_medium=display", [event("purchase", { order: `O-${i}`, value: 50 })]);
+    }
+    // Bought, but not won through display: these never make the model train.
+    for (let i = 0; i < 10; i++) {
+      await visit(siteKey, "/?utm_medium=email", [event("purchase", { order: `E-${i}`, value: 50 })]);
+    }
+    const browsing = await visit(siteKey, "/", [view("W-1", "watches")]);
+    const created = await call("/api/v1/audiences", {
+      method: "POST",
+      key: apiKey,
+      json: { name: "Look-alikes", kind: "lookalike" },
+    });
+    const { id } = (await created.json()) as { id: number };
+    const refreshed = await call(`/api/v1/audiences/${id}/refresh`, { method: "POST", key: apiKey });
+    expect(((await refreshed.json()) as { size: number }).size).toBe(0);
+    expect((await visitorOf(browsing))?.lookalike_score).toBeNull();
+  });
+});

@@ -1,0 +1,46 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../worker/auth/crypto";
+import { createTestSite, importCsv } from "../fixtures/api";
+
+describe("CRM export column names", () => {
+  it("imports a Shopify customer export as it comes: known names mapped, the rest ignored and never stored", async () => {
+    const { apiKey, siteKey } = await createTestSite();
+    const csv =
+      "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Phone,Total Spent,Total Orders,Tags\n" +
+      '7001,Anna,Meier,anna@example.com,yes,+49 30 1234,120.50,3,"vip, rings"\n';
+    const res = await importCsv(apiKey, csv);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      accepted: 1,
+      rejected: [],
+      ignored_columns: ["First Name", "Last Name", "Accepts Email Marketing", "Phone"],
+      mapped_columns: {
+        "Customer ID": "customer_id",
+        "Total Spent": "lifetime_revenue",
+        "Total Orders": "orders",
+        Tags: "clusters",
+      },
+    });
+    const row = await env.DB.prepare(
+      "select c.* from customers c join sites s on s.id = c.site_id where s.key = ? and c.customer_id = '7001'",
+    )
+      .bind(siteKey)
+      .first<Record<string, unknown>>();
+    expect(row).toMatchObject({
+      email_sha256: await sha256Hex("anna@example.com"),
+      lifetime_revenue: 120.5,
+      orders: 3,
+      clusters: JSON.stringify(["vip", "rings"]),
+    });
+    expect(JSON.stringify(row)).not.toMatch(/Meier|1234/);
+  });
+
+  it("reads Klaviyo's External ID and historic figures", async () => {
+    const { apiKey } = await createTestSite();
+    const csv =
+      "External ID,Email,Historic Customer Lifetime Value,Historic Number Of Orders\nK-1,k@example.com,99,2\n";
+    const body = (await (await importCsv(apiKey, csv)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ accepted: 1, ignored_columns: [] });
+  });
+});

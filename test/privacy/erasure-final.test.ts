@@ -1,0 +1,69 @@
+/**
+ * Erasure is final: messages already in the events queue when a visitor or customer is erased
+ * (its event batch, its banner's impression and cap counter, its click) never bring it back.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
+import { bannerSite, fetchWorker, randomCookie } from "../decide/helpers";
+import { call } from "../fixtures/api";
+import { consumeQueue, recordingQueue } from "../fixtures/queue";
+
+async function inFlight() {
+  const site = await bannerSite({ allowed_origins: [SHOP] });
+  const creative = await site.creative("html", '<a href="{{click_url}}">hello</a>');
+  await site.rule({ creative_id: creative, cap_per_day: 10 });
+  const cookie = randomCookie();
+  const { queue, sent } = recordingQueue();
+  const queueEnv = { ...env, EVENTS_QUEUE: queue } as unknown as Env;
+  const batch = { site: site.siteKey, events: [event("page"), await signedIdentify(site.apiKey, "C-1")] };
+  expect((await postEvents(batch, { cookie, queue })).status).toBe(204);
+  const banner = await fetchWorker(`/b/slot?site=${site.siteKey}&format=json`, { cookie }, queueEnv);
+  const clickUrl = ((await banner.json()) as { click_url: string }).click_url;
+  await fetchWorker(new URL(clickUrl).pathname, { cookie }, queueEnv);
+  // The impression waits in the isolate's group for its flush (impressions.ts).
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  expect(sent.map((m) => m.kind).sort()).toEqual(["click", "events", "impression"]);
+  return { ...site, cookie, sent };
+}
+
+async function traces(siteId: number, cookie: string) {
+  return {
+    visitors: await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie),
+    events: await countRows("events", "site_id = ? and cookie_id = ?", siteId, cookie),
+    impressions: await countRows("impressions", "site_id = ? and cookie_id = ?", siteId, cookie),
+    clicks: await countRows("clicks", "site_id = ? and cookie_id = ?", siteId, cookie),
+    caps: await countRows("cap_counters", "site_id = ? and cookie_id = ?", siteId, cookie),
+  };
+}
+
+const NONE = { visitors: 0, events: 0, impressions: 0, clicks: 0, caps: 0 };
+
+describe("erasure is final", () => {
+  it("a visitor erased while its event batch, impression and click are queued is not recreated by them", async () => {
+    const s = await inFlight();
+    const erased = await call(`/api/v1/visitors/${s.cookie}`, { method: "DELETE", key: s.apiKey });
+    expect(erased.status).toBe(404); // nothing written yet: the tombstone stands all the same
+    await consumeQueue(s.sent);
+    expect(await traces(s.siteId, s.cookie)).toEqual(NONE);
+    // The impression and click still count, without the cookie.
+    expect(await countRows("impressions", "site_id = ?", s.siteId)).toBe(1);
+    expect(await countRows("clicks", "site_id = ?", s.siteId)).toBe(1);
+  });
+
+  it("a customer erased while its cookie's messages are queued is not recreated, nor is the cookie", async () => {
+    const s = await inFlight();
+    // The cookie is linked already (an earlier batch), so erasing the customer finds it.
+    await postEvents({ site: s.siteKey, events: [await signedIdentify(s.apiKey, "C-1")] }, { cookie: s.cookie });
+    expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: s.apiKey })).status).toBe(204);
+    await consumeQueue(s.sent);
+    expect(await traces(s.siteId, s.cookie)).toEqual(NONE);
+    expect(await countRows("customers", "site_id = ? and customer_id = 'C-1'", s.siteId)).toBe(0);
+  });
+
+  it("control: without an erasure the same queued messages write the visitor, its event, impression, click and cap", async () => {
+    const s = await inFlight();
+    await consumeQueue(s.sent);
+    expect(await traces(s.siteId, s.cookie)).toEqual({ visitors: 1, events: 2, impressions: 1, clicks: 1, caps: 1 });
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Membership changes that reach the networks (`since=CURSOR` exports, DESIGN.md).
+ *
+ * Every refresh compares, per ID space, what a network was told (audience_space_members) with what
+ * the audience holds now (id-spaces.ts) and writes the difference to audience_changes as `add` and
+ * `remove` rows, all in one D1 batch per space (one transaction: the snapshot and the log never
+ * disagree). A member who leaves — the 28-day list on day 29, a withdrawn consent, an erased
+ * customer — is a `remove` row that later refreshes leave alone. Erasure writes its removals in its
+ * own transaction (`erasureChangeStatements`), because the IDs it must name are deleted with it.
+ *
+ * Cursors are stateless: `SEQ.SIG`, SIG an HMAC over (audience, space, seq) with a per-site key, so a
+ * cursor of another audience, space or site is unknown (410). Rows older than CHANGE_LOG_DAYS are
+ * purged at refresh; a cursor from before the purge has expired (410): the caller takes a full
+ * export, whose `X-Tagwerk-Cursor` starts a new chain.
+ */
+import { and, eq, lt, max, sql } from "drizzle-orm";
+import { deriveKey, hmacSha256Hex } from "../auth/signing";
+import { audienceChanges, audiences } from "../db/schema";
+import type { Db, Site } from "../env";
+import { apiError } from "../errors";
+import { BUILT_IN_SPACES, spaceValues } from "./id-spaces";
+import { batchSql } from "./refresh";
+
+/** How long removals (and adds) stay fetchable: a network that polls at least monthly misses none. */
+const CHANGE_LOG_DAYS = 30;
+const DAY = 86_400_000;
+
+/** Brings one space's snapshot in line with the audience, logging each difference. */
+export async function syncSpace(db: Db, site: Site, audienceId: number, space: string, now: number): Promise<void> {
+  const current = spaceValues(site, audienceId, space);
+  const snapshot = sql`audience_space_members s where s.audience_id = ${audienceId} and s.id_space = ${space}`;
+  await batchSql(db, [
+    sql`insert into audience_changes (audience_id, id_space, op, value, ts)
+      select ${audienceId}, ${space}, 'add', q.value, ${now} from (${current}) q
+      where not exists (select 1 from ${snapshot} and s.value = q.value)`,
+    sql`insert into audience_changes (audience_id, id_space, op, value, ts)
+      select ${audienceId}, ${space}, 'remove', s.value, ${now} from ${snapshot}
+      and s.value not in (${current})`,
+    sql`delete from audience_space_members where audience_id = ${audienceId} and id_space = ${space}
+      and value not in (${current})`,
+    sql`insert into audience_space_members (audience_id, id_space, value)
+      select ${audienceId}, ${space}, q.value from (${current}) q where true on conflict do nothing`,
+  ]);
+}
+
+/** Drops change rows older than CHANGE_LOG_DAYS and moves the audience's expiry mark past them. */
+export async function purgeChanges(db: Db, audienceId: number, now: number): Promise<void> {
+  const old = and(eq(audienceChanges.audienceId, audienceId), lt(audienceChanges.ts, now - CHANGE_LOG_DAYS * DAY));
+  const [row] = await db
+    .select({ seq: max(audienceChanges.seq) })
+    .from(audienceChanges)
+    .where(old);
+  if (row?.seq == null) return;
+  await db.batch([
+    db.delete(audienceChanges).where(and(old, sql`${audienceChanges.seq} <= ${row.seq}`)),
+    db
+      .update(audiences)
+      .set({ changesPurgedThrough: sql`max(${audiences.changesPurgedThrough}, ${row.seq})` })
+      .where(eq(audiences.id, audienceId)),
+  ]);
+}
+
+/** The last change's seq in this space (0 when none): where the next delta starts. */
+export async function headSeq(db: Db, audienceId: number, space: string): Promise<number> {
+  const [row] = await db
+    .select({ seq: max(audienceChanges.seq) })
+    .from(audienceChanges)
+    .where(and(eq(audienceChanges.audienceId, audienceId), eq(audienceChanges.idSpace, space)));
+  return row?.seq ?? 0;
+}
+
+async function cursorSignature(secret: string, siteId: number, audienceId: number, space: string, seq: number) {
+  const key = await deriveKey(secret, "audience-cursor", siteId);
+  return (await hmacSha256Hex(key, `${audienceId}\n${space}\n${seq}`)).slice(0, 32);
+}
+
+export async function makeCursor(secret: string, siteId: number, audienceId: number, space: string, seq: number) {
+  return `${seq}.${await cursorSignature(secret, siteId, audienceId, space, seq)}`;
+}
+
+/** The seq a cursor stands for; 410 when it is not this audience's and space's, or has expired. */
+export async function readCursor(
+  secret: string,
+  siteId: number,
+  audience: { id: number; changesPurgedThrough: number },
+  space: string,
+  cursor: string,
+): Promise<number> {
+  const match = /^(\d{1,15})\.([0-9a-f]{32})$/.exec(cursor);
+  const seq = match ? Number(match[1]) : -1;
+  if (!match || (await cursorSignature(secret, siteId, audience.id, space, seq)) !== match[2]) {
+    throw apiError(
+      410,
+      "cursor_unknown",
+      `The cursor is not one this audience's ${space} export gave; fetch a full export (without since) and use its X-Tagwerk-Cursor`,
+    );
+  }
+  if (seq < audience.changesPurgedThrough) {
+    throw apiError(
+      410,
+      "cursor_expired",
+      `Changes older than ${CHANGE_LOG_DAYS} days are gone; fetch a full export (without since) and use its X-Tagwerk-Cursor`,
+    );
+  }
+  return seq;
+}
+
+/**
+ * Erasure's part (worker/privacy/erasure.ts): in the erasure's own transaction, before the subject's
+ * id_links, visitors and customer row go, every ID of the subject that a network was told becomes
+ * a `remove` row, earlier rows naming those IDs are deleted, and the snapshot forgets them. `?1` is
+ * the site, `?2` the subject, COOKIES the subquery of the subject's cookie IDs. With `customer`
+ * the customer's e-mail hashes are removed too.
+ */
+export function erasureChangeStatements(customer: boolean): string[] {
+  const of = (table: string) => `${table}.audience_id in (select id from audiences where site_id = ?1) and (
+    (${table}.id_space = 'tw' and ${table}.value in (COOKIES))
+    or (${table}.id_space not in (${[...BUILT_IN_SPACES].map((s) => `'${s}'`).join(", ")})
+      and ${table}.value in (select partner_user_id from id_links where site_id = ?1
+        and partner_key = ${table}.id_space and cookie_id in (COOKIES)))
+    ${
+      customer
+        ? `or (${table}.id_space = 'email_sha256' and ${table}.value = (select email_sha256 from customers where site_id = ?1 and customer_id = ?2))
+    or (${table}.id_space = 'uid2_email' and ${table}.value = (select uid2_email from customers where site_id = ?1 and customer_id = ?2))`
+        : ""
+    })`;
+  return [
+    `delete from audience_changes where ${of("audience_changes")}`,
+    `insert into audience_changes (audience_id, id_space, op, value, ts)
+      select audience_id, id_space, 'remove', value, cast(unixepoch('subsecond') * 1000 as integer)
+      from audience_space_members where ${of("audience_space_members")}`,
+    `delete from audience_space_members where ${of("audience_space_members")}`,
+  ];
+}

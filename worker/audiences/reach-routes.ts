@@ -1,0 +1,43 @@
+/** `GET /api/v1/audiences/:id/reach`: the share of an audience each ID space reaches (reach.ts). */
+import { z } from "@hono/zod-openapi";
+import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
+import { createRouter } from "../lib/router";
+import { getAudience } from "./audiences";
+import { audienceReach } from "./reach";
+
+export const reachRoutes = createRouter();
+
+const ReachSchema = z
+  .object({
+    members: z.number().openapi({ description: "Member cookies" }),
+    spaces: z.array(
+      z.object({
+        id_space: z.string(),
+        members: z.number().openapi({ description: "Member cookies (consent allowing) matchable in this space" }),
+        share: z.number().openapi({ description: "members / all members, 0..1" }),
+        ids: z.number().openapi({ description: "Distinct IDs the last refresh exported in this space" }),
+      }),
+    ),
+  })
+  .openapi("AudienceReach");
+
+reachRoutes.openapi(
+  createRoute({
+    operationId: "getAudienceReach",
+    method: "get",
+    path: "/api/v1/audiences/{id}/reach",
+    tags: ["Audiences"],
+    summary: "What share of the audience each ID space reaches: tagwerk IDs, each cookie-synced partner, hashed e-mail",
+    security: [{ apiKey: [] }],
+    request: { params: IdParam },
+    responses: {
+      200: { description: "Reach per ID space", content: { "application/json": { schema: ReachSchema } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const audience = await getAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.json(await audienceReach(c.var.db, c.var.site, audience.id), 200);
+  },
+);

@@ -1,0 +1,90 @@
+/** `POST /api/v1/placements/:placement/explain`: why a visitor gets what (explain.ts); records and claims nothing. */
+import { z } from "@hono/zod-openapi";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
+import { createRouter } from "../lib/router";
+import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
+import { PlacementSchema } from "../rules/rules";
+import { explainPlacement } from "./explain";
+
+export const explainRoutes = createRouter();
+
+const ExplainBody = z
+  .union([
+    z.object({ cookie_id: z.string().regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters") }).strict(),
+    z.object({ customer: z.string().trim().min(1).max(200) }).strict(),
+  ])
+  .and(z.object({ format: z.enum(["html", "svg", "json"]).optional() }))
+  .openapi({ description: "The visitor: a cookie ID, or a CRM customer ID (its most recently seen cookie)" });
+
+const ExplanationSchema = z
+  .object({
+    placement: z.string(),
+    visitor: z.object({ cookie_id: z.string().nullable(), customer: z.string().nullable(), known: z.boolean() }),
+    rules: z.array(
+      z.object({ id: z.number(), name: z.string(), priority: z.number(), matched: z.boolean(), reason: z.string() }),
+    ),
+    chosen: z.number().nullable().openapi({ description: "The first rule that matched (null: none)" }),
+    holdout: z.object({ rule: z.number(), share: z.number() }).nullable(),
+    outcome: z.enum(["rule", "holdout", "fallback", "empty"]),
+    coupon: z
+      .object({
+        pool_id: z.number(),
+        state: z.enum(["held", "would_claim", "redeemed", "dry"]),
+        code: z.string().nullable(),
+        expires: z.string().nullable(),
+      })
+      .nullable(),
+    creative: z
+      .object({
+        id: z.number(),
+        format: z.string(),
+        width: z.number(),
+        height: z.number(),
+        body: z.union([z.string(), z.record(z.string(), z.unknown())]),
+      })
+      .nullable()
+      .openapi({
+        description: "The creative this visitor would see, rendered (the landing URL in place of a click URL)",
+      }),
+  })
+  .openapi("Explanation");
+
+explainRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/placements/{placement}/explain",
+    tags: ["Rules"],
+    operationId: "explainPlacement",
+    summary: "Why this visitor gets what: every rule of the placement, matched or why not; nothing recorded",
+    security: [{ apiKey: [] }],
+    request: {
+      params: z.object({ placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }) }),
+      body: { required: true, content: { "application/json": { schema: ExplainBody } } },
+    },
+    responses: {
+      200: { description: "The explanation", content: { "application/json": { schema: ExplanationSchema } } },
+      ...errorResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const site = c.var.site;
+    const who = "cookie_id" in body ? { cookie_id: body.cookie_id } : { customer: body.customer };
+    const explanation = await explainPlacement(
+      c.var.db,
+      {
+        id: site.id,
+        key: site.key,
+        holdout: site.holdout,
+        couponParam: site.couponParam,
+        rulesVersion: site.rulesVersion,
+        consentMode: site.consentMode,
+      },
+      c.req.valid("param").placement,
+      who,
+      { format: body.format, userAgent: c.req.header("User-Agent") },
+    );
+    return c.json(explanation, 200);
+  },
+);

@@ -1,0 +1,236 @@
+/**
+ * `POST /api/v1/placements/:placement/explain`: why this visitor gets what. It runs the decision's
+ * own pieces — the same one-batch read (loadDecisionState), the same cached rule set, the same
+ * per-rule checks (skipReason / inHoldout from choose.ts) and the same renderer — but records no
+ * impression and claims no code: for a pool it only looks at what the visitor already holds and
+ * whether a free code is left.
+ */
+import { and, desc, eq } from "drizzle-orm";
+import { assignmentsByPool, couponHolder, toD1 } from "../coupons";
+import type { CompiledCreative, JsonFields } from "../creatives/compile";
+import { customers, rules, visitors } from "../db/schema";
+import type { Db } from "../env";
+import { apiError } from "../errors";
+import { utcDayKey } from "../lib/time";
+import { buildProfile } from "../segments/profile";
+import { deviceOf, inHoldout, type SkipReason, skipReason } from "./choose";
+import { clusterFor, productValues } from "./decide";
+import { type DecisionSite, type DecisionState, loadDecisionState } from "./load";
+import { fitsFormat, type ResponseFormat } from "./render";
+import { type CompiledRule, cachedRuleSet, loadRuleSet } from "./rule-set";
+
+export type ExplainWho = { cookie_id: string } | { customer: string };
+
+type RuleExplanation = {
+  id: number;
+  name: string;
+  priority: number;
+  matched: boolean;
+  reason: string;
+};
+
+type CouponExplanation = {
+  pool_id: number;
+  /** held: the visitor's live code; would_claim: a first view claims one; redeemed / dry: shown without a code. */
+  state: "held" | "would_claim" | "redeemed" | "dry";
+  code: string | null;
+  expires: string | null;
+};
+
+export type Explanation = {
+  placement: string;
+  visitor: { cookie_id: string | null; customer: string | null; known: boolean };
+  rules: RuleExplanation[];
+  chosen: number | null;
+  holdout: { rule: number; share: number } | null;
+  outcome: "rule" | "holdout" | "fallback" | "empty";
+  coupon: CouponExplanation | null;
+  creative: { id: number; format: string; width: number; height: number; body: string | JsonFields } | null;
+};
+
+const REASONS: Record<SkipReason, string> = {
+  not_started: "outside schedule: not started yet",
+  ended: "outside schedule: ended",
+  capped: "capped: the visitor saw it as often as the daily cap allows",
+  converted: "converted: stops after conversion, and this visitor converted",
+  segment_false: "segment false: the visitor is not in the rule's segment",
+};
+
+/** The visitor whose decision is explained: the cookie given, or the customer's most recent cookie. */
+async function resolveWho(
+  db: Db,
+  siteId: number,
+  who: ExplainWho,
+): Promise<{ cookieId: string | null; customer: string | null }> {
+  if ("cookie_id" in who) return { cookieId: who.cookie_id, customer: null };
+  const [linked] = await db
+    .select({ cookieId: visitors.cookieId })
+    .from(visitors)
+    .where(and(eq(visitors.siteId, siteId), eq(visitors.customerId, who.customer)))
+    .orderBy(desc(visitors.lastSeenAt))
+    .limit(1);
+  return { cookieId: linked?.cookieId ?? null, customer: who.customer };
+}
+
+/** What the coupon would be, without claiming: the held code, or whether the pool has one to give. */
+async function couponOf(
+  db: Db,
+  state: DecisionState,
+  rule: CompiledRule,
+  now: number,
+): Promise<CouponExplanation | null> {
+  const pool = rule.pool;
+  if (!pool || !state.cookieId) return null;
+  const customerId = state.visitor?.customerId ?? state.customer?.customerId ?? null;
+  const holders = customerId
+    ? [couponHolder({ customerId }), couponHolder({ cookieId: state.cookieId })]
+    : [couponHolder({ cookieId: state.cookieId })];
+  const held = assignmentsByPool(state.assignments, holders, now).get(pool.id);
+  if (held?.redeemedAt != null) return { pool_id: pool.id, state: "redeemed", code: held.code, expires: null };
+  if (held) {
+    return { pool_id: pool.id, state: "held", code: held.code, expires: new Date(held.expiresAt).toISOString() };
+  }
+  if (pool.kind === "list") {
+    const free = await toD1(db)
+      .prepare("select 1 as one from coupons where pool_id = ?1 and holder is null limit 1")
+      .bind(pool.id)
+      .first();
+    if (!free) return { pool_id: pool.id, state: "dry", code: null, expires: null };
+  }
+  return { pool_id: pool.id, state: "would_claim", code: null, expires: null };
+}
+
+/** Sample text in place of a code that only a real view would claim. */
+const CODE_TO_COME = "YOUR-CODE";
+
+function render(
+  state: DecisionState,
+  creative: CompiledCreative,
+  rule: CompiledRule | null,
+  coupon: CouponExplanation | null,
+  format: ResponseFormat,
+) {
+  const showCode = coupon && (coupon.state === "held" || coupon.state === "would_claim");
+  const body = creative.render({
+    ...productValues(state, creative.landingUrl),
+    cluster: clusterFor(state, rule),
+    // The landing URL itself: an explanation mints no click token, so clicking it records nothing.
+    click_url: creative.landingUrl,
+    coupon: showCode ? (coupon.code ?? CODE_TO_COME) : "",
+    discount: showCode ? (rule?.pool?.discount ?? "") : "",
+    expires: showCode ? (coupon.expires ? utcDayKey(Date.parse(coupon.expires)) : "") : "",
+  });
+  return {
+    id: creative.id,
+    format: format === "json" ? "json" : creative.format,
+    width: creative.width,
+    height: creative.height,
+    body,
+  };
+}
+
+export async function explainPlacement(
+  db: Db,
+  site: DecisionSite,
+  placement: string,
+  who: ExplainWho,
+  opts: { format?: ResponseFormat; userAgent?: string; country?: string; now?: number } = {},
+): Promise<Explanation> {
+  const now = opts.now ?? Date.now();
+  const format = opts.format ?? "html";
+  const { cookieId, customer } = await resolveWho(db, site.id, who);
+  let state = await loadDecisionState(db, site.key, { cookieId, partner: null }, now);
+  const current = state.site;
+  if (!current) throw apiError(404, "not_found", "No such site");
+  if (!state.visitor && customer) {
+    // A CRM customer no cookie is linked to yet: its customer fields alone make the profile.
+    const [row] = await db
+      .select()
+      .from(customers)
+      .where(and(eq(customers.siteId, site.id), eq(customers.customerId, customer)));
+    if (!row) throw apiError(404, "not_found", `No customer "${customer}" in this site`);
+    state = { ...state, cookieId: null, customer: row };
+  }
+  if ("cookie_id" in who && !state.visitor) {
+    // An unknown cookie is still explained (it is what a first visit gets), but said so.
+    state = { ...state, cookieId: who.cookie_id };
+  }
+  const denied = state.visitor?.consent === "denied";
+  const ruleSet =
+    cachedRuleSet(site.id, current.rulesVersion) ?? (await loadRuleSet(db, site.id, current.rulesVersion));
+  const compiled = new Map((ruleSet.byPlacement.get(placement) ?? []).map((r) => [r.id, r]));
+  const all = await db
+    .select({ id: rules.id, name: rules.name, priority: rules.priority, enabled: rules.enabled })
+    .from(rules)
+    .where(and(eq(rules.siteId, site.id), eq(rules.placement, placement)))
+    .orderBy(rules.priority, rules.id);
+  const profile = buildProfile(denied ? null : state.visitor, denied ? null : state.customer, {
+    placement,
+    country: opts.country,
+    device: deviceOf(opts.userAgent),
+  });
+  const input = {
+    profile,
+    cookieId: denied ? null : state.cookieId,
+    caps: state.caps,
+    converted: state.converted,
+    siteHoldout: current.holdout,
+    now,
+  };
+  let winner: CompiledRule | null = null;
+  const explained: RuleExplanation[] = all.map((row) => {
+    const base = { id: row.id, name: row.name, priority: row.priority };
+    const rule = compiled.get(row.id);
+    if (!row.enabled || !rule) return { ...base, matched: false, reason: "disabled" };
+    if (denied) return { ...base, matched: false, reason: "consent refused: the visitor is not personalised" };
+    if (!fitsFormat(rule.creative, format)) {
+      return {
+        ...base,
+        matched: false,
+        reason: `format: its ${rule.creative.format} creative cannot be served as ${format}`,
+      };
+    }
+    let skip: SkipReason | null;
+    try {
+      skip = skipReason(rule, input);
+    } catch (error) {
+      return { ...base, matched: false, reason: `segment error: ${String(error)} (the placement serves its fallback)` };
+    }
+    if (skip) return { ...base, matched: false, reason: REASONS[skip] };
+    if (winner) return { ...base, matched: true, reason: `matches, but rule ${winner.id} comes first` };
+    winner = rule;
+    if (inHoldout(rule, input.cookieId, input.siteHoldout)) {
+      return { ...base, matched: true, reason: "matched; the visitor is in this rule's holdout and sees the fallback" };
+    }
+    return { ...base, matched: true, reason: "matched: this rule is shown" };
+  });
+  const chosen = winner as CompiledRule | null;
+  const holdout = chosen && inHoldout(chosen, input.cookieId, input.siteHoldout);
+  const fallback = ruleSet.fallbacks.get(placement);
+  const usableFallback = fallback && fitsFormat(fallback, format) ? fallback : null;
+  let coupon: CouponExplanation | null = null;
+  let creative: Explanation["creative"] = null;
+  let outcome: Explanation["outcome"];
+  if (chosen && !holdout) {
+    coupon = await couponOf(db, state, chosen, now);
+    creative = render(state, chosen.creative, chosen, coupon, format);
+    outcome = "rule";
+  } else {
+    if (usableFallback) creative = render(state, usableFallback, null, null, format);
+    outcome = holdout ? "holdout" : usableFallback ? "fallback" : "empty";
+  }
+  return {
+    placement,
+    visitor: {
+      cookie_id: input.cookieId,
+      customer: state.visitor?.customerId ?? state.customer?.customerId ?? customer,
+      known: state.visitor !== null || state.customer !== null,
+    },
+    rules: explained,
+    chosen: chosen?.id ?? null,
+    holdout: chosen && holdout ? { rule: chosen.id, share: chosen.holdout ?? current.holdout } : null,
+    outcome,
+    coupon,
+    creative,
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * Trusted server-side events: the one entry point for every event the shop's own systems send
+ * with the API key — `POST /api/v1/events` (routes.ts) and the Segment-compatible `/v1/*`
+ * ingestion, which maps Segment/RudderStack messages onto the same shape and calls
+ * `ingestServerEvents`.
+ *
+ *   ingestServerEvents(db, site, events, now) → { accepted, rejected: [{ index, reason }] }
+ *
+ * Each event is `{type, ts, cookie_id?, customer?, url?, ref?, name?, props}` — the types and
+ * props of the tag (`POST /e`), plus who it is about: `cookie_id` (a tw_id) and/or `customer` (a
+ * CRM customer ID), at least one. Unlike the browser (DESIGN.md, "Trust boundaries"), these come
+ * from the shop and are believed:
+ * - an event naming both `cookie_id` and `customer`, or an `identify` with `cookie_id`, links the
+ *   cookie to the customer — no signature needed;
+ * - a `purchase` adds one order and its value to the customer's orders, lifetime revenue and
+ *   first/last order time (the customer named, else the one the cookie is linked to; a customer
+ *   row is created on its first order), and redeems its `coupon` unless that code is held by
+ *   another CRM customer (then the event is rejected: `coupon held by another customer`);
+ * - behaviour (page, view, cart, event, consent) goes to the cookie's profile; with `customer`
+ *   only, to the customer's most recently seen visitor (rejected when there is none).
+ * Events about an erased cookie or customer are rejected (`erased`): erasure is final.
+ *
+ * Cost: one D1 round trip to read erasures and visitors, one per purchase with a coupon (the
+ * idempotent redemption), and one batch (one transaction) for all writes.
+ */
+
+import type { SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import {
+  type BatchTrust,
+  customerOrdersStatement,
+  eventBatchStatements,
+  type RejectedRow,
+  rejectedStatement,
+  runBatch,
+} from "../collect/apply-events";
+import { describeIssues, EventSchema, type TagEvent } from "../collect/event-schema";
+import { scrubPayload } from "../collect/scrub";
+import { redeemCoupon, toD1 } from "../coupons";
+import type { Db, Site } from "../env";
+import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
+
+type ServerEvent = TagEvent & { cookie_id?: string; customer?: string };
+export type IngestResult = { accepted: number; rejected: { index: number; reason: string }[] };
+
+/** At most this many events per call (the Segment-compatible batch splits larger ones). */
+export const MAX_SERVER_EVENTS = 500;
+
+type Valid = { index: number; event: TagEvent; cookieId: string | null; customer: string | null };
+
+/** Splits the subject fields off and validates the rest exactly as `/e` does. */
+function validate(raw: unknown, index: number): Valid | { index: number; reason: string } {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { index, reason: "event: not an object" };
+  const { cookie_id, customer, ...rest } = raw as Record<string, unknown>;
+  if (cookie_id !== undefined && (typeof cookie_id !== "string" || !COOKIE_ID_PATTERN.test(cookie_id))) {
+    return { index, reason: "cookie_id: not a tw_id (32 lower-case hex characters)" };
+  }
+  if (customer !== undefined && (typeof customer !== "string" || customer.trim() === "" || customer.length > 200)) {
+    return { index, reason: "customer: a CRM customer ID of 1-200 characters" };
+  }
+  const parsed = EventSchema.safeParse(rest);
+  if (!parsed.success) return { index, reason: describeIssues(parsed.error) };
+  const event = parsed.data;
+  let named = typeof customer === "string" ? customer.trim() : null;
+  if (event.type === "identify") {
+    if (named !== null && named !== event.props.customer) {
+      return { index, reason: "customer: differs from the identify's props.customer" };
+    }
+    named = event.props.customer;
+    if (cookie_id === undefined) return { index, reason: "identify: needs cookie_id (the cookie to link)" };
+  }
+  if (cookie_id === undefined && named === null) return { index, reason: "needs cookie_id or customer" };
+  // The signature is the browser's proof; a trusted event needs none and stores none.
+  const stored: TagEvent = event.type === "identify" ? { ...event, props: { customer: event.props.customer } } : event;
+  return { index, event: stored, cookieId: (cookie_id as string | undefined) ?? null, customer: named };
+}
+
+/** Erased subjects among the batch's, and each named customer's most recently seen visitor. */
+async function readSubjects(db: Db, siteId: number, valid: Valid[]) {
+  const cookies = [...new Set(valid.flatMap((v) => (v.cookieId ? [v.cookieId] : [])))];
+  const customers = [...new Set(valid.flatMap((v) => (v.customer ? [v.customer] : [])))];
+  const d1 = toD1(db);
+  const [erased, latest] = await d1.batch([
+    d1
+      .prepare(
+        `select kind, subject from erasures where site_id = ?1 and (
+           (kind = 'cookie' and subject in (select value from json_each(?2)))
+           or (kind = 'customer' and subject in (select value from json_each(?3))))`,
+      )
+      .bind(siteId, JSON.stringify(cookies), JSON.stringify(customers)),
+    d1
+      .prepare(
+        `select customer_id, cookie_id from visitors where site_id = ?1
+           and customer_id in (select value from json_each(?2)) order by last_seen_at`,
+      )
+      .bind(siteId, JSON.stringify(customers)),
+  ]);
+  const gone = new Set((erased.results as { kind: string; subject: string }[]).map((r) => `${r.kind}:${r.subject}`));
+  const visitorOf = new Map(
+    (latest.results as { customer_id: string; cookie_id: string }[]).map((r) => [r.customer_id, r.cookie_id]),
+  );
+  return { gone, visitorOf };
+}
+
+export async function ingestServerEvents(
+  db: Db,
+  site: Pick<Site, "id" | "key">,
+  events: unknown[],
+  now = Date.now(),
+): Promise<IngestResult> {
+  const rejected: { index: number; reason: string }[] = [];
+  const valid: Valid[] = [];
+  events.forEach((raw, index) => {
+    const checked = validate(raw, index);
+    if ("reason" in checked) rejected.push(checked);
+    else valid.push(checked);
+  });
+
+  const { gone, visitorOf } =
+    valid.length > 0 ? await readSubjects(db, site.id, valid) : { gone: new Set(), visitorOf: new Map() };
+  // Per cookie: its events and the customer they name; customer-only purchases with no visitor.
+  const groups = new Map<string, { events: TagEvent[]; trust: BatchTrust }>();
+  const orphanOrders = new Map<string, { orders: number; revenue: number; coupons: string[] }>();
+  for (const item of valid) {
+    const { index, event, customer } = item;
+    if ((item.cookieId && gone.has(`cookie:${item.cookieId}`)) || (customer && gone.has(`customer:${customer}`))) {
+      rejected.push({ index, reason: "erased" });
+      continue;
+    }
+    const cookieId = item.cookieId ?? (customer ? (visitorOf.get(customer) ?? null) : null);
+    if (event.type === "purchase" && event.props.coupon) {
+      const result = await redeemCoupon(db, site.id, event.props.coupon.trim(), event.props.order, now, {
+        revenue: event.props.value,
+        cookieId,
+        customer,
+      });
+      if (result.status === "holder_mismatch") {
+        rejected.push({ index, reason: "coupon held by another customer" });
+        continue;
+      }
+    }
+    if (cookieId === null) {
+      if (event.type !== "purchase" || customer === null) {
+        rejected.push({ index, reason: "no visitor known for this customer: send cookie_id" });
+        continue;
+      }
+      const orders = orphanOrders.get(customer) ?? { orders: 0, revenue: 0, coupons: [] };
+      orders.orders += 1;
+      orders.revenue += event.props.value;
+      if (event.props.coupon) orders.coupons.push(event.props.coupon.trim());
+      orphanOrders.set(customer, orders);
+      continue;
+    }
+    const group = groups.get(cookieId) ?? { events: [], trust: { trusted: true, customerId: null } };
+    group.events.push(event);
+    if (customer) group.trust.customerId = customer;
+    groups.set(cookieId, group);
+  }
+
+  const statements: SQL[] = [];
+  for (const [cookieId, group] of groups) {
+    statements.push(...eventBatchStatements(site.id, cookieId, group.events, now, [], group.trust));
+  }
+  for (const [customer, o] of orphanOrders) {
+    const otherCoupons = sql`(select count(*) from json_each(${JSON.stringify(o.coupons)})
+      where value not in (select code from coupons where site_id = ${site.id}))`;
+    statements.push(customerOrdersStatement(site.id, sql`${customer}`, o.orders, o.revenue, otherCoupons, now));
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  if (rejected.length > 0) {
+    // Scrubbed like /e's rejections: no personal data kept, erasure can find the customer's rows.
+    const rows: RejectedRow[] = await Promise.all(
+      rejected.map(async (r) => ({
+        reason: `event ${r.index}: ${r.reason}`,
+        ...(await scrubPayload(events[r.index], site.id)),
+        siteKey: site.key,
+      })),
+    );
+    statements.push(rejectedStatement(site.id, "server", rows, now));
+  }
+  if (statements.length > 0) await runBatch(db, statements);
+  return { accepted: events.length - rejected.length, rejected };
+}
