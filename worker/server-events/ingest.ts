@@ -40,7 +40,6 @@ import { redeemCoupon, toD1 } from "../coupons";
 import type { Db, Site } from "../env";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 
-type ServerEvent = TagEvent & { cookie_id?: string; customer?: string };
 export type IngestResult = { accepted: number; rejected: { index: number; reason: string }[] };
 
 /** At most this many events per call (the Segment-compatible batch splits larger ones). */
