@@ -90,6 +90,17 @@ export async function tenantWithEverything() {
       ).toEqual({ member: "c:B-CUST" }),
     { timeout: 20_000, interval: 100 },
   );
+  // …and once the webhooks queue has made its first attempt at the segment.entered delivery (the
+  // next one is 30 s away: worker/webhooks/deliver.ts backoffSeconds), so B's snapshot holds still.
+  await vi.waitFor(
+    async () =>
+      expect(
+        await env.DB.prepare("select attempts from webhook_deliveries where webhook_id = ? and created_at > 1")
+          .bind(webhook.id)
+          .first(),
+      ).toEqual({ attempts: 1 }),
+    { timeout: 20_000, interval: 100 },
+  );
   await env.DB.prepare(
     "insert into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at) values (?, 'net', 'PUID-B', ?, 1)",
   )
