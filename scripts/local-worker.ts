@@ -6,10 +6,10 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { getPlatformProxy } from "wrangler";
-import { seedCampaigns } from "./seed/campaigns";
-import { seedDemo } from "./seed/demo";
-import { seedHistory } from "./seed/history";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { unstable_readConfig } from "wrangler";
+import type { SeedRequest, SeedResult } from "./seed/seed-worker";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -37,16 +37,40 @@ function migrateLocal(persistTo: string) {
   if (result.status !== 0) throw new Error(`migrations failed:\n${result.stdout}\n${result.stderr}`);
 }
 
-/** Runs `fn` with the local D1 binding (through wrangler's platform proxy, same files as wrangler dev). */
-async function withLocalDb<T>(persistTo: string, fn: (db: D1Database) => Promise<T>): Promise<T> {
-  const proxy = await getPlatformProxy<Env>({
-    configPath: join(ROOT, "wrangler.toml"),
-    persist: { path: join(persistTo, "v3") },
+/**
+ * Runs the demo seed (scripts/seed/seed-worker.ts) inside workerd on the local D1 under `persistTo`:
+ * the same files, database ID and compatibility settings `wrangler dev` uses (wrangler.toml).
+ */
+async function seedInWorkerd(persistTo: string, request: SeedRequest): Promise<SeedResult> {
+  const bundle = await build({
+    entryPoints: [join(ROOT, "scripts", "seed", "seed-worker.ts")],
+    bundle: true,
+    format: "esm",
+    // As wrangler bundles a Worker: workerd's export conditions, node: built-ins from nodejs_compat.
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["node:*", "cloudflare:*"],
+    target: "es2022",
+    write: false,
+    logLevel: "silent",
+  });
+  const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+  const database = config.d1_databases.find((d: { binding: string }) => d.binding === "DB");
+  const mf = new Miniflare({
+    modules: true,
+    script: bundle.outputFiles[0].text,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    // wrangler dev keeps local D1 under <persist-to>/v3/d1, keyed by the database ID.
+    d1Persist: join(persistTo, "v3", "d1"),
+    d1Databases: { DB: database?.preview_database_id ?? database?.database_id ?? "DB" },
   });
   try {
-    return await fn(proxy.env.DB);
+    const res = await mf.dispatchFetch("http://seed.local/", { method: "POST", body: JSON.stringify(request) });
+    if (!res.ok) throw new Error(`seeding the demo data failed:\n${await res.text()}`);
+    return (await res.json()) as SeedResult;
   } finally {
-    await proxy.dispose();
+    await mf.dispose();
   }
 }
 
@@ -57,13 +81,7 @@ export async function prepareLocalDatabase(
   options: { demoOnly?: boolean } = {},
 ) {
   migrateLocal(persistTo);
-  return withLocalDb(persistTo, async (db) => {
-    const seeded = await seedDemo(db, { shopOrigins });
-    if (options.demoOnly) return seeded;
-    await seedCampaigns(db, { shopUrl: shopOrigins[0] });
-    await seedHistory(db);
-    return seeded;
-  });
+  return seedInWorkerd(persistTo, { shopOrigins, demoOnly: options.demoOnly });
 }
 
 /** True when nothing on this machine listens on `port` (127.0.0.1) right now. */
