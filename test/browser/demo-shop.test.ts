@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { browserAvailable, launchChromium, queryD1, screenshot } from "./browser";
+import { beaconWith, browserAvailable, launchChromium, newVisitor, queryD1, screenshot } from "./browser";
 
 describe.skipIf(!browserAvailable())("the demo shop and the API reference in Chromium", () => {
   let browser: Browser;
@@ -12,7 +12,9 @@ describe.skipIf(!browserAvailable())("the demo shop and the API reference in Chr
   });
 
   it("serves category, product, cart and checkout pages that embed the tag from the edge", async () => {
-    const page = await browser.newPage();
+    // A person's browser: headless Chromium's own user agent is a bot, which gets no cookie.
+    const visitor = await newVisitor(browser);
+    const page = await visitor.newPage();
     await page.goto(`${inject("shopUrl")}/category/rings`);
     expect(await page.locator("h1").textContent()).toBe("Rings");
     const tagSrc = await page.locator("script[data-site]").getAttribute("src");
@@ -20,15 +22,23 @@ describe.skipIf(!browserAvailable())("the demo shop and the API reference in Chr
     await screenshot(page, "demo-category");
     await page.click("text=Solitaire ring, white gold");
     expect(await page.locator("h1").textContent()).toBe("Solitaire ring, white gold");
+    const cartSent = beaconWith(page, '"cart"');
     await page.click("button[data-add]");
     expect(await page.locator("#cart-count").textContent()).toBe("1");
-    await page.goto(`${inject("shopUrl")}/cart`);
-    expect(await page.locator("#cart-items li").count()).toBe(1);
-    // The cart slot's banner shows the cart item with its picture from the catalogue (image_link).
+    await cartSent;
+    // The cart slot's banner shows the cart item with its picture from the catalogue (image_link)
+    // once the events queue has stored the cart (its consumer batches for up to a second).
     const banner = page.frameLocator('[data-tw-slot="cart"] iframe').locator("img");
     await expect
-      .poll(() => banner.getAttribute("src"), { timeout: 10_000 })
+      .poll(
+        async () => {
+          await page.goto(`${inject("shopUrl")}/cart`);
+          return banner.getAttribute("src", { timeout: 3_000 }).catch(() => null);
+        },
+        { timeout: 20_000 },
+      )
       .toBe(`${inject("shopUrl")}/images/R-100.svg`);
+    expect(await page.locator("#cart-items li").count()).toBe(1);
     await expect
       .poll(() => banner.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
       .toBeGreaterThan(0);
@@ -36,7 +46,7 @@ describe.skipIf(!browserAvailable())("the demo shop and the API reference in Chr
     await page.goto(`${inject("shopUrl")}/checkout?coupon=WELCOME10`);
     expect(await page.locator("#coupon").inputValue()).toBe("WELCOME10");
     await screenshot(page, "demo-checkout");
-    await page.close();
+    await visitor.close();
   });
 
   it("renders the API reference at /docs", async () => {
