@@ -12,9 +12,10 @@ import { describe, expect, it } from "vitest";
 import { getAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
 import { createDb } from "../../worker/db/client";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { postEvents, SHOP } from "../collect/post-events";
-import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
-import { addLink, cookie, DAY, siteIdOf, T0 } from "./helpers";
+import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { addLink, cookie, T0 } from "./helpers";
 
 const db = createDb(env.DB);
 const hex = (text: string) => createHash("sha256").update(text).digest("hex");

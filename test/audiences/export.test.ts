@@ -4,8 +4,9 @@ import { getAudience } from "../../worker/audiences/audiences";
 import { exportStream } from "../../worker/audiences/export";
 import { refreshAudience } from "../../worker/audiences/refresh";
 import { createDb } from "../../worker/db/client";
-import { call, createTestSite, errorOf } from "../fixtures/api";
-import { addCustomer, addLink, addVisitor, cookie, csvIds, DAY, siteIdOf, T0 } from "./helpers";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { addCustomer, addLink, addVisitor, cookie, csvIds, T0 } from "./helpers";
 
 const db = createDb(env.DB);
 

@@ -1,14 +1,7 @@
 /** Rows for audience tests, written straight into D1 (the collect and import paths are other issues'). */
 import { env } from "cloudflare:workers";
 
-export const DAY = 86_400_000;
 export const T0 = Date.UTC(2026, 0, 1);
-
-export async function siteIdOf(siteKey: string): Promise<number> {
-  const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  if (!row) throw new Error(`no site ${siteKey}`);
-  return row.id;
-}
 
 export type VisitorFields = {
   customer_id?: string | null;

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { claimCoupon } from "../../worker/coupons";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { insertCodes, insertPool } from "../coupons/helpers";
-import { bannerSite } from "../decide/helpers";
+import { bannerSite } from "../fixtures/banner";
 import { postEvents, SHOP } from "./post-events";
 
 const CUSTOMERS = ["C-1", "C-2", "C-3"];

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mintClickToken } from "../../worker/clicks/tokens";
 import { errorOf } from "../fixtures/api";
-import { bannerJson, bannerSite, fetchWorker, randomCookie } from "./helpers";
+import { bannerJson, bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 
 async function siteWithCouponRule(settings: Record<string, unknown> = {}) {
   const site = await bannerSite(settings);

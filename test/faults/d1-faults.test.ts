@@ -12,8 +12,8 @@ import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
 import { purgeExpired } from "../../worker/privacy/retention";
 import { event, SHOP } from "../collect/post-events";
-import { type BannerJson, bannerSite, randomCookie } from "../decide/helpers";
 import { BASE, createTestSite } from "../fixtures/api";
+import { type BannerJson, bannerSite, randomCookie } from "../fixtures/banner";
 import { FaultyD1 } from "../fixtures/faulty-d1";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
 

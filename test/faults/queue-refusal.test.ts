@@ -8,8 +8,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { CHROME_UA, countRows, event, SHOP, visitorOf } from "../collect/post-events";
-import { randomCookie } from "../decide/helpers";
 import { BASE, createTestSite } from "../fixtures/api";
+import { randomCookie } from "../fixtures/banner";
 import { FaultyD1 } from "../fixtures/faulty-d1";
 import { recordingQueue } from "../fixtures/queue";
 

@@ -7,8 +7,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows } from "../collect/post-events";
-import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite, importCsv } from "../fixtures/api";
+import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
 import { csvCell, hostileObject, nestedObject, shortHostileString } from "./arbitraries";
 
 const RUNS = 25;

@@ -6,8 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows } from "../collect/post-events";
-import { bannerSite, fetchWorker } from "../decide/helpers";
 import { BASE, call, createTestSite } from "../fixtures/api";
+import { bannerSite, fetchWorker } from "../fixtures/banner";
 import { apiOf, comparable, FIXTURES, type Json } from "../fixtures/patchable";
 import { hostileObject, hostileString, nestedObject, shortHostileString } from "./arbitraries";
 

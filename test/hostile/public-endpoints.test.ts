@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows, event, SHOP } from "../collect/post-events";
-import { bannerSite, fetchWorker, randomCookie } from "../decide/helpers";
 import { call, createTestSite } from "../fixtures/api";
+import { bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 import {
   hostileObject,
   hostileString,

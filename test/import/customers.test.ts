@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, siteIdOf } from "../fixtures/api";
 
 type ImportAnswer = {
   accepted: number;
@@ -13,11 +13,6 @@ type ImportAnswer = {
 async function importCsv(apiKey: string, csv: string, path = "/api/v1/import/customers") {
   const res = await call(path, { method: "POST", key: apiKey, body: csv, headers: { "Content-Type": "text/csv" } });
   return { status: res.status, body: (await res.json()) as ImportAnswer };
-}
-
-async function siteIdOf(siteKey: string): Promise<number> {
-  const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  return row!.id;
 }
 
 async function customersOf(siteKey: string) {

@@ -6,8 +6,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { countRows, event, postEvents, SHOP } from "../collect/post-events";
-import { type BannerJson, bannerSite, directEnv, randomCookie, siteIdOf } from "../decide/helpers";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { BASE, call, createTestSite, siteIdOf } from "../fixtures/api";
+import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
 
 async function fetchDirect(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
   const ctx = createExecutionContext();

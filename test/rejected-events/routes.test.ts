@@ -7,8 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { utcDayKey } from "../../worker/lib/time";
 import { event, postEvents, SHOP } from "../collect/post-events";
-import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
 
 type Page = {
   rejected_events: { id: number; received_at: number; source: string; reason: string; payload: unknown }[];

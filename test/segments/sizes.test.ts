@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runScheduled } from "../../worker/cron/scheduled";
-import { bannerSite, insertVisitor, randomCookie } from "../decide/helpers";
 import { createAdminUser, sessionCookie } from "../fixtures/admin";
 import { call } from "../fixtures/api";
+import { bannerSite, insertVisitor, randomCookie } from "../fixtures/banner";
 
 const DAY = 86_400_000;
 

@@ -10,11 +10,7 @@ export type { SegmentPredicate } from "./evaluate";
 
 export { parseSegment, SegmentError } from "./parser";
 export { buildProfile, type Profile } from "./profile";
-export {
-  countSegment,
-  segmentWhere,
-  selectSegmentProfiles,
-} from "./query";
+export { countSegment, segmentWhere } from "./query";
 
 /**
  * Parses and compiles an expression once into `(profile, now) => boolean`; keep the result and

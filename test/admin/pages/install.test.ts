@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { newCookieId } from "../../../worker/lib/visitor-cookie";
-import { bannerSite, directEnv, fetchWorker } from "../../decide/helpers";
 import { createAdminUser, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
+import { bannerSite, directEnv, fetchWorker } from "../../fixtures/banner";
 
 const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
 
