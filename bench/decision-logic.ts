@@ -1,5 +1,5 @@
 /**
- * The decision logic alone, in Node, against the budget of 50 µs (DESIGN.md, "Budgets"): the rules
+ * The decision logic alone, in Node, against the budget of 50 µs (docs/architecture.md, "Budgets and where they are measured"): the rules
  * of one placement compiled as the Worker's rule-set cache holds them (worker/decide/rule-set.ts),
  * then per profile what worker/decide/decide.ts does between the D1 batch and the response —
  * chooseRule (schedule, cap, conversion, segment, holdout) and renderResponse (escaped template

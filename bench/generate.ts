@@ -108,7 +108,7 @@ async function insertRows(
 export const creativeTemplate = (i: number) =>
   `<a href="{{click_url}}"><div class="b${i}"><p>Für Sie: {{discount}} mit Code {{coupon}}</p><p>{{cluster}}</p><small>bis {{expires}}</small></div></a>`;
 
-/** 200 distinct expressions in the segment language, from the shapes DESIGN.md names. */
+/** 200 distinct expressions in the segment language, from the shapes README.md, "Segments" names. */
 export function segmentExpressions(count: number, seed = SEED): string[] {
   const r = createRandom(seed + 7);
   const shapes: (() => string)[] = [

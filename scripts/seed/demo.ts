@@ -19,7 +19,7 @@ export const DEMO = {
   apiKey: "demo-api-key",
   adminEmail: "admin@example.com",
   adminPassword: "tagwerk-demo",
-  /** DESIGN.md, "Identity verification": the demo shop signs its identifies with it. */
+  /** docs/architecture.md, "Trust boundaries": the demo shop signs its identifies with it. */
   identitySecret: "demo-identity-secret",
 } as const;
 

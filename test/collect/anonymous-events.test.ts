@@ -1,5 +1,5 @@
 /**
- * The browser is anonymous (DESIGN.md, "Trust boundaries"): whatever sequence of events a browser
+ * The browser is anonymous (docs/architecture.md, "Trust boundaries"): whatever sequence of events a browser
  * sends through `POST /e` — unsigned or wrongly signed identifies naming real customers, purchases
  * of any value naming real codes, views rewriting products — no `customers` row changes and no
  * code held by another holder is redeemed.

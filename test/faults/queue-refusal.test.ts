@@ -1,6 +1,6 @@
 /**
- * `/e` when the events queue refuses a send or does not answer (issue 13 item 11; DESIGN.md
- * Budgets: a batch once answered 204/202 is never lost): the batch is written directly to D1
+ * `/e` when the events queue refuses a send or does not answer (docs/architecture.md,
+ * "Ingestion pipeline": a batch once answered 204/202 is never lost): the batch is written directly to D1
  * instead, within the budget; only the queue AND D1 failing together answer 503.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";

@@ -1,5 +1,5 @@
 /**
- * Membership changes that reach the networks (`since=CURSOR` exports, DESIGN.md).
+ * Membership changes that reach the networks (`since=CURSOR` exports, README.md, "Cookie sync, audiences and webhooks").
  *
  * Every refresh compares, per ID space, what a network was told (audience_space_members) with what
  * the audience holds now (id-spaces.ts) and writes the difference to audience_changes as `add` and

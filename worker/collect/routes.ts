@@ -195,7 +195,7 @@ const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
 collectRoutes.openapi(
   createRoute({
     operationId: "collectEvents",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "post",
     path: "/e",

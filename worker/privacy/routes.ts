@@ -66,7 +66,7 @@ const optOutResponses = {
 privacyRoutes.openapi(
   createRoute({
     operationId: "getOptOut",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "get",
     path: "/optout",
@@ -81,7 +81,7 @@ privacyRoutes.openapi(
 privacyRoutes.openapi(
   createRoute({
     operationId: "optOut",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "post",
     path: "/optout",

@@ -14,7 +14,7 @@ import { utcDayKey, utcDayNumber } from "../lib/time";
 import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import { type CompareOp, type FieldRef, type Literal, type SegmentAst, SegmentError } from "./parser";
 
-/** D1 allows 100 bound parameters per statement; profilesFrom() and paging use the rest. */
+/** D1 allows 100 bound parameters per statement; the FROM clause and the caller's own values (site, ID ranges) use the rest. */
 const MAX_WHERE_PARAMS = 90;
 
 type Context = { now: number; params: number };
