@@ -68,7 +68,7 @@ const CITATION = new RegExp(
 
 function citationsIn(file: string): Citation[] {
   const text = flatten(readFileSync(join(ROOT, file), "utf8"));
-  return [...text.matchAll(CITATION)].flatMap((m) => {
+  return [...text.matchAll(CITATION)].flatMap((m): Citation[] => {
     const document = m[1];
     if (m[2]) return [{ file, document, section: m[2], anchor: true }];
     return [...m[3].matchAll(/"([^"]+)"/g)].map((q) => ({ file, document, section: q[1], anchor: false }));
