@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createRandom } from "../scripts/seed/random";
 import { hashApiKey } from "../worker/auth/api-keys";
 import { couponHolder } from "../worker/coupons";
+import { MS_PER_DAY as DAY } from "../worker/lib/time";
 
 export type Scale = {
   visitors: number;
@@ -43,7 +44,6 @@ export const TINY: Scale = {
 const SITE_KEY = "bench";
 const API_KEY = "bench-api-key-0123456789";
 const SEED = 20_260_301;
-const DAY = 86_400_000;
 export const CLUSTERS = ["rings", "earrings", "necklaces", "watches", "bracelets", "gifts", "men", "vintage"];
 const CATEGORIES = ["rings", "earrings", "necklaces", "watches", "bracelets"];
 

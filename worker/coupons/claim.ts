@@ -26,6 +26,7 @@
  * "Decision path").
  */
 import type { Db } from "../env";
+import { MS_PER_DAY as DAY_MS } from "../lib/time";
 import { generateCode } from "./code-format";
 
 /** Anything that prepares and batches D1 statements: the binding, a Sessions API session. */
@@ -66,7 +67,6 @@ export type AssignmentRow = {
   redeemed_at: number | null;
 };
 
-const DAY_MS = 86_400_000;
 const GENERATED_ATTEMPTS = 5;
 
 /** One code per customer across devices when the visitor is linked, otherwise per cookie. */
