@@ -4,6 +4,7 @@
  * Kept as strings here: three small files do not warrant a second build step (the tag has one).
  * The scripts only add live feedback; every form works without them.
  */
+import { SECONDS_PER_DAY } from "../worker/lib/time";
 
 export const ADMIN_CSS = `
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #f6f7f9; --accent: #2a5bd7; --bad: #b3261e; --good: #1b7f3b; }
@@ -157,7 +158,7 @@ export const CREATIVE_EDITOR_JS = `(function () {
  */
 export const DASHBOARD_JS = `(function () {
   if (typeof uPlot === "undefined") return;
-  var DAY = 86400;
+  var DAY = ${SECONDS_PER_DAY};
   var els = document.querySelectorAll("[data-chart]");
   Array.prototype.forEach.call(els, function (el) {
     var chart = JSON.parse(el.getAttribute("data-chart"));

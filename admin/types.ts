@@ -1,5 +1,5 @@
 /**
- * The management API's JSON as the admin pages read it (DESIGN.md, "Public contract"): inferred
+ * The management API's JSON as the admin pages read it (README.md, "API reference"): inferred
  * from the routes' response schemas where they are exported, so a page cannot drift from the API.
  */
 import type { z } from "@hono/zod-openapi";

@@ -1,5 +1,5 @@
 /**
- * The decision logic alone, in Node, against the budget of 50 µs (DESIGN.md, "Budgets"): the rules
+ * The decision logic alone, in Node, against the budget of 50 µs (docs/architecture.md, "Budgets and where they are measured"): the rules
  * of one placement compiled as the Worker's rule-set cache holds them (worker/decide/rule-set.ts),
  * then per profile what worker/decide/decide.ts does between the D1 batch and the response —
  * chooseRule (schedule, cap, conversion, segment, holdout) and renderResponse (escaped template
@@ -12,6 +12,7 @@ import { compileCreative } from "../worker/creatives/compile";
 import { chooseRule } from "../worker/decide/choose";
 import { renderResponse } from "../worker/decide/render";
 import type { CompiledRule } from "../worker/decide/rule-set";
+import { MS_PER_DAY } from "../worker/lib/time";
 import { compileSegment } from "../worker/segments";
 import type { Profile } from "../worker/segments/profile";
 import { creativeTemplate, segmentExpressions } from "./generate";
@@ -34,7 +35,7 @@ function compileRules(count: number, now: number): CompiledRule[] {
     return {
       id: i + 1,
       priority: (i + 1) * 10,
-      startsAt: i % 7 === 0 ? now - 86_400_000 : null,
+      startsAt: i % 7 === 0 ? now - MS_PER_DAY : null,
       endsAt: null,
       capPerDay: i % 5 === 0 ? 3 : null,
       holdout: last ? 0 : null,

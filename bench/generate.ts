@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createRandom } from "../scripts/seed/random";
 import { hashApiKey } from "../worker/auth/api-keys";
 import { couponHolder } from "../worker/coupons";
+import { MS_PER_DAY as DAY } from "../worker/lib/time";
 
 export type Scale = {
   visitors: number;
@@ -43,7 +44,6 @@ export const TINY: Scale = {
 const SITE_KEY = "bench";
 const API_KEY = "bench-api-key-0123456789";
 const SEED = 20_260_301;
-const DAY = 86_400_000;
 export const CLUSTERS = ["rings", "earrings", "necklaces", "watches", "bracelets", "gifts", "men", "vintage"];
 const CATEGORIES = ["rings", "earrings", "necklaces", "watches", "bracelets"];
 
@@ -108,7 +108,7 @@ async function insertRows(
 export const creativeTemplate = (i: number) =>
   `<a href="{{click_url}}"><div class="b${i}"><p>Für Sie: {{discount}} mit Code {{coupon}}</p><p>{{cluster}}</p><small>bis {{expires}}</small></div></a>`;
 
-/** 200 distinct expressions in the segment language, from the shapes DESIGN.md names. */
+/** 200 distinct expressions in the segment language, from the shapes README.md, "Segments" names. */
 export function segmentExpressions(count: number, seed = SEED): string[] {
   const r = createRandom(seed + 7);
   const shapes: (() => string)[] = [

@@ -17,10 +17,10 @@ import { MEMBERS_FROM } from "../worker/audiences/refresh";
 import type { EventsMessage } from "../worker/collect/collect";
 import { type TagEvent, validateEvents } from "../worker/collect/event-schema";
 import { createDb } from "../worker/db/client";
+import { MS_PER_DAY as DAY } from "../worker/lib/time";
 import { generatePopulation, mulberry32, type Person, POPULATION_NOW } from "./lookalike-population";
 
 const SHOP = "https://shop.example";
-const DAY = 86_400_000;
 /** The consumer's max_batch_size (wrangler.toml): messages written in one D1 batch. */
 const MESSAGES_PER_BATCH = 50;
 

@@ -5,9 +5,9 @@
  * workerd test, so both measure the same thing.
  */
 import type { LookalikeInput } from "../worker/audiences/lookalike";
+import { MS_PER_DAY as DAY } from "../worker/lib/time";
 
 export const POPULATION_NOW = Date.UTC(2026, 5, 1);
-const DAY = 86_400_000;
 
 const CATEGORIES = ["rings", "earrings", "watches", "necklaces", "bracelets", "charms", "gifts", "sale", "men", "kids"];
 

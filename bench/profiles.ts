@@ -3,11 +3,10 @@
  * customers shaped like the generated database's rows, from the same kind of seeded generator.
  */
 import { createRandom } from "../scripts/seed/random";
+import { MS_PER_DAY as DAY } from "../worker/lib/time";
 import type { CustomerRow, VisitorRow } from "../worker/segments/profile";
 import { buildProfile, type Profile } from "../worker/segments/profile";
 import { CLUSTERS, randomInterests } from "./generate";
-
-const DAY = 86_400_000;
 
 export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
   const r = createRandom(seed);

@@ -1,6 +1,6 @@
 /**
  * Turns the figures of one `npm run bench` into bench/RESULTS.md's `bench` section: the machine,
- * every figure with its budget from DESIGN.md and a pass/miss verdict. Notes written by hand go
+ * every figure with its budget from docs/architecture.md, "Budgets and where they are measured", and a pass/miss verdict. Notes written by hand go
  * outside the markers and survive the next run.
  */
 
@@ -28,7 +28,7 @@ export type Figures = {
   lookalike: LookalikeEventFigures;
 };
 
-/** Revive Adserver's full logged impressions per second on this machine class (DESIGN.md). */
+/** Revive Adserver's full logged impressions per second on this machine class (docs/architecture.md, "Budgets and where they are measured"). */
 const REVIVE_IMPRESSIONS_PER_SECOND = 1_050;
 const RATIO_BUDGET = 0.8;
 const DECISION_MICROS_BUDGET = 50;

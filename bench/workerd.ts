@@ -1,7 +1,7 @@
 /**
  * Serves the bundled bench Worker in workerd through Miniflare's API, on loopback. Miniflare hands
  * the port to workerd itself, so nothing in Node sits in the request path — unlike `wrangler dev`,
- * whose dev proxy cuts throughput by two thirds (DESIGN.md, "Budgets").
+ * whose dev proxy cuts throughput by two thirds (docs/architecture.md, "Budgets and where they are measured").
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

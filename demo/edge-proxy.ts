@@ -1,5 +1,5 @@
 /**
- * Same-origin serving in `npm run dev` (DESIGN.md, "Same-origin serving"): the demo shop forwards
+ * Same-origin serving in `npm run dev` (docs/architecture.md, "Same-origin serving"): the demo shop forwards
  * everything under its `/_tw` to the Worker, as a Workers route `shop.example/_tw/*` does in
  * production. The tag, its cookie, banners and clicks are then all of the shop's own origin.
  * The Worker runs with BASE_PATH=/_tw and takes the prefix off itself. The shop's Host header is

@@ -22,7 +22,7 @@ export type ShopOptions = {
   consent?: "required" | "implied";
   /** Same-origin serving: forward `/_tw/*` to the Worker at this URL (which runs with BASE_PATH=/_tw). */
   proxyTo?: string;
-  /** The site's identity secret (DESIGN.md, "Identity verification"); the demo site's local one by default. */
+  /** The site's identity secret (docs/architecture.md, "Trust boundaries"); the demo site's local one by default. */
   identitySecret?: string;
   /** The API key the shop's server sends its orders with (POST /api/v1/events). */
   apiKey?: string;

@@ -1,5 +1,5 @@
 /**
- * Builds the browser tag twice from tag/src/index.ts (DESIGN.md, "Tag" and "Budgets"):
+ * Builds the browser tag twice from tag/src/index.ts (docs/architecture.md, "The tag" and "Budgets and where they are measured"):
  *   tag/dist/t.js   the base tag, at most 1,024 bytes gzip;
  *   tag/dist/tc.js  the CMP-aware build (`data-consent="cmp"`: IAB TCF, Google Consent Mode),
  *                   at most 1,400 bytes gzip. A separate file, so shops without a CMP never

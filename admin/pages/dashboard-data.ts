@@ -4,12 +4,12 @@
  * table; and the audiences' dated sizes.
  */
 import type { Context } from "hono";
+import { MS_PER_DAY as DAY_MS } from "../../worker/lib/time";
 import type { DayPoint, Report } from "../../worker/reports/reports";
 import { computeUplift, type Uplift } from "../../worker/reports/uplift";
 import type { AdminEnv } from "../api";
 import type { Audience, Rule } from "../types";
 
-const DAY_MS = 86_400_000;
 export const PERIODS = [7, 30, 90] as const;
 
 export type Totals = {

@@ -4,14 +4,13 @@
  * impressions and clicks per day as an SVG chart.
  */
 import type { Context } from "hono";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { MAX_DAYS, type Report } from "../../worker/reports/reports";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
 import type { Rule } from "../types";
 import { Empty, Layout, percent } from "../ui";
-
-const DAY = 86_400_000;
 
 /** A real calendar day as `YYYY-MM-DD` (2026-02-30 is not one). */
 const isDate = (s: string | undefined): s is string =>

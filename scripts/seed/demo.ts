@@ -12,6 +12,7 @@ import { hashPassword } from "../../worker/auth/password";
 import { importProducts } from "../../worker/catalogue/products";
 import { createDb } from "../../worker/db/client";
 import { adminUsers, apiKeys, customers, sites, visitors } from "../../worker/db/schema";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { createRandom } from "./random";
 
 export const DEMO = {
@@ -19,11 +20,10 @@ export const DEMO = {
   apiKey: "demo-api-key",
   adminEmail: "admin@example.com",
   adminPassword: "tagwerk-demo",
-  /** DESIGN.md, "Identity verification": the demo shop signs its identifies with it. */
+  /** docs/architecture.md, "Trust boundaries": the demo shop signs its identifies with it. */
   identitySecret: "demo-identity-secret",
 } as const;
 
-const DAY = 86_400_000;
 const CLUSTERS = ["rings", "earrings", "necklaces", "watches"] as const;
 const CUSTOMER_COUNT = 300;
 

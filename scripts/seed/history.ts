@@ -21,9 +21,9 @@ import { audiences, impressions, sites, visitors } from "../../worker/db/schema"
 import { decide } from "../../worker/decide/decide";
 import type { DecisionMessage } from "../../worker/decide/impressions";
 import { writeDecisionMessages } from "../../worker/decide/impressions";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { createRandom } from "./random";
 
-const DAY = 86_400_000;
 export const HISTORY_DAYS = 30;
 
 /** Click and purchase odds: exposed visitors convert more than the holdout, as a working banner makes them. */

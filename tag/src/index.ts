@@ -116,7 +116,7 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
     page();
     for (const args of Array.from(early)) tw(...(Array.from(args) as Call));
 
-    // Consent from the page's consent management platform (DESIGN.md, "Consent"): IAB TCF
+    // Consent from the page's consent management platform (docs/architecture.md, "Consent"): IAB TCF
     // v2.2/2.3 when the page has `__tcfapi` (the CMP's stub is in the page before any tag, as the
     // TCF requires), otherwise Google Consent Mode v2 from the `dataLayer`. Each answer of the CMP
     // grants or withdraws; before the first one the tag holds everything. Inline in the IIFE: a

@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { timingSafeEqualText } from "../../worker/auth/crypto";
 import worker from "../../worker/index";
 import { countRows } from "../collect/post-events";
-import { type BannerJson, bannerSite, directEnv, randomCookie } from "../decide/helpers";
 import { BASE, call, createTestSite } from "../fixtures/api";
+import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
 
 async function banner(path: string, cookie: string) {
   const ctx = createExecutionContext();

@@ -8,8 +8,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { countRows, event, SHOP } from "../collect/post-events";
-import { type BannerJson, bannerSite, directEnv, randomCookie } from "../decide/helpers";
 import { BASE, createTestSite, errorOf } from "../fixtures/api";
+import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
 
 // wrangler.toml: EVENTS_RATE_LIMITER 100 and BANNER_RATE_LIMITER 200 per 10 s. A burst may straddle
 // two windows, so a 429 is guaranteed within twice the limit plus one.

@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import { NO_SITE } from "../../worker/abuse/write-bounds";
 import { mintClickToken } from "../../worker/clicks/tokens";
 import { countRows, event, SHOP } from "../collect/post-events";
-import { directEnv, fetchWorker, siteIdOf } from "../decide/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, siteIdOf } from "../fixtures/api";
+import { directEnv, fetchWorker } from "../fixtures/banner";
 
 const FLOOD = 1_000;
 // wrangler.toml: rejected_events rows 10 per IP and site per minute; /sync links and /c clicks 60.

@@ -6,19 +6,17 @@
  */
 
 import { env } from "cloudflare:workers";
-import { createHash } from "node:crypto";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import { getAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
 import { createDb } from "../../worker/db/client";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { postEvents, SHOP } from "../collect/post-events";
-import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
-import { addLink, cookie, DAY, siteIdOf, T0 } from "./helpers";
+import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { addLink, cookie, sha256Base64, sha256Hex, T0 } from "./helpers";
 
 const db = createDb(env.DB);
-const hex = (text: string) => createHash("sha256").update(text).digest("hex");
-const b64 = (text: string) => createHash("sha256").update(text).digest("base64");
 const SPACES = ["tw", "email_sha256", "uid2_email", "dsp"] as const;
 
 type Space = (typeof SPACES)[number];
@@ -28,8 +26,8 @@ type Ids = Record<Space, string>;
 function idsOf(n: number): Ids {
   return {
     tw: cookie(n),
-    email_sha256: hex(`c${n}@example.com`),
-    uid2_email: b64(`c${n}@example.com`),
+    email_sha256: sha256Hex(`c${n}@example.com`),
+    uid2_email: sha256Base64(`c${n}@example.com`),
     dsp: `dsp-${n}`,
   };
 }

@@ -4,8 +4,9 @@ import { getAudience } from "../../worker/audiences/audiences";
 import { exportStream } from "../../worker/audiences/export";
 import { refreshAudience } from "../../worker/audiences/refresh";
 import { createDb } from "../../worker/db/client";
-import { call, createTestSite, errorOf } from "../fixtures/api";
-import { addCustomer, addLink, addVisitor, cookie, csvIds, DAY, siteIdOf, T0 } from "./helpers";
+import { MS_PER_DAY as DAY, MS_PER_DAY } from "../../worker/lib/time";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { addCustomer, addLink, addVisitor, cookie, csvIds, T0 } from "./helpers";
 
 const db = createDb(env.DB);
 
@@ -121,7 +122,7 @@ describe("audience export", () => {
     expect(otherSpace.status).toBe(401);
     expect((await errorOf(otherSpace)).code).toBe("invalid_signature");
     const exp = Number(new URL(url).searchParams.get("exp"));
-    const longer = await call(path.replace(`exp=${exp}`, `exp=${exp + 86_400_000}`));
+    const longer = await call(path.replace(`exp=${exp}`, `exp=${exp + MS_PER_DAY}`));
     expect(longer.status).toBe(401);
     const otherAudience = await call(path.replace(`/audiences/${audienceId}/`, `/audiences/${audienceId + 1}/`));
     expect(otherAudience.status).toBe(401);

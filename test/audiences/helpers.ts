@@ -1,14 +1,9 @@
 /** Rows for audience tests, written straight into D1 (the collect and import paths are other issues'). */
+
 import { env } from "cloudflare:workers";
+import { createHash } from "node:crypto";
 
-export const DAY = 86_400_000;
 export const T0 = Date.UTC(2026, 0, 1);
-
-export async function siteIdOf(siteKey: string): Promise<number> {
-  const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  if (!row) throw new Error(`no site ${siteKey}`);
-  return row.id;
-}
 
 export type VisitorFields = {
   customer_id?: string | null;
@@ -84,3 +79,7 @@ export function csvIds(text: string): string[] {
   if (lines[0] !== "id") throw new Error(`bad CSV header: ${lines[0]}`);
   return lines.slice(1).sort();
 }
+
+/** What the import stores for an address: `email_sha256` (hex) and the UID2 hash (Base64) of `text`. */
+export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+export const sha256Base64 = (text: string) => createHash("sha256").update(text).digest("base64");

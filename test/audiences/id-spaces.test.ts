@@ -4,19 +4,17 @@
  */
 
 import { env } from "cloudflare:workers";
-import { createHash } from "node:crypto";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import { getAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
 import { createDb } from "../../worker/db/client";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { createAdminUser, sessionCookie } from "../fixtures/admin";
-import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
-import { addLink, cookie, DAY, siteIdOf, T0 } from "./helpers";
+import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { addLink, cookie, sha256Base64, sha256Hex, T0 } from "./helpers";
 
 const db = createDb(env.DB);
-const hex = (text: string) => createHash("sha256").update(text).digest("hex");
-const b64 = (text: string) => createHash("sha256").update(text).digest("base64");
 
 /** Four new customers linked to cookies 1–4; C-3 came with a hash only, C-4 with no e-mail. */
 async function setup() {
@@ -28,7 +26,7 @@ async function setup() {
     `customer_id,email,email_sha256,first_order_at
 C-1, Jane.Saoirse+Work@gmail.com ,,${day}
 C-2,User35@example.com,,${day}
-C-3,,${hex("hashonly@example.com")},${day}
+C-3,,${sha256Hex("hashonly@example.com")},${day}
 C-4,,,${day}
 `,
   );
@@ -70,7 +68,11 @@ describe("audience export in network layouts", () => {
     const rows = records<{ Email: string }>(await exportText(apiKey, id, "id_space=email_sha256"));
     expect(Object.keys(rows[0])).toEqual(["Email"]);
     expect(rows.map((r) => r.Email).sort()).toEqual(
-      [hex("jane.saoirse+work@gmail.com"), hex("user35@example.com"), hex("hashonly@example.com")].sort(),
+      [
+        sha256Hex("jane.saoirse+work@gmail.com"),
+        sha256Hex("user35@example.com"),
+        sha256Hex("hashonly@example.com"),
+      ].sort(),
     );
   });
 
@@ -87,11 +89,11 @@ describe("audience export in network layouts", () => {
     const text = await exportText(apiKey, id, "id_space=uid2_email");
     const lines = parse(text) as string[][];
     expect(lines.map((l) => l[0]).sort()).toEqual(
-      ["ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=", b64("user35@example.com")].sort(),
+      ["ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=", sha256Base64("user35@example.com")].sort(),
     );
     // A Base64 hash may start with "+": it must reach the network as made, or it matches nobody.
-    expect(b64("user35@example.com").startsWith("+")).toBe(true);
-    expect(text.split("\n")).toContain(b64("user35@example.com"));
+    expect(sha256Base64("user35@example.com").startsWith("+")).toBe(true);
+    expect(text.split("\n")).toContain(sha256Base64("user35@example.com"));
   });
 
   it("gives cookie-synced DSPs an id column of their own IDs, quoted where the ID needs it", async () => {

@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { getAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
 import { createDb } from "../../worker/db/client";
-import { call, createTestSite, errorOf } from "../fixtures/api";
-import { addCustomer, addVisitor, cookie, DAY, membersOf, siteIdOf, T0 } from "./helpers";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { addCustomer, addVisitor, cookie, membersOf, T0 } from "./helpers";
 
 const db = createDb(env.DB);
 

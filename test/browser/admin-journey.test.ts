@@ -7,11 +7,11 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { browserAvailable, launchChromium, queryD1, screenshot } from "./browser";
 
 const SEGMENT = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 const PLACEMENT = "admin-journey";
-const DAY = 86_400_000;
 
 async function logIn(context: BrowserContext, email: string, password: string): Promise<Page> {
   const page = await context.newPage();

@@ -64,6 +64,19 @@ export function beaconWith(page: Page, text: string, endpoint = `${inject("edgeU
 }
 
 /** Every request the page sends to `endpoint` (the edge's /e unless given). */
+/**
+ * The positive signal before asserting that the tag sent nothing: the tag flushes now (as it does
+ * on pagehide, the same flush its one-second timer runs), and a marker request sent right after it
+ * from the page is answered. A beacon that flush sent would have been requested before the marker,
+ * so a test waits for the marker's answer instead of sleeping past the timer.
+ */
+export async function flushTagAndSettle(page: Page) {
+  const marker = `${inject("edgeUrl")}/healthz?after-flush=${crypto.randomUUID()}`;
+  const answered = page.waitForResponse((response) => response.url() === marker);
+  await page.evaluate(`dispatchEvent(new Event("pagehide")); fetch(${JSON.stringify(marker)}, { mode: "no-cors" })`);
+  await answered;
+}
+
 export function watchBeacons(page: Page, endpoint = `${inject("edgeUrl")}/e`) {
   const sent: string[] = [];
   page.on("request", (request) => {

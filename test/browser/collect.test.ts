@@ -9,6 +9,7 @@ import { type RunningShop, startDemoShop } from "../../demo/server";
 import {
   beaconWith,
   browserAvailable,
+  flushTagAndSettle,
   launchChromium,
   newVisitor,
   operatorToken,
@@ -126,9 +127,12 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await creative!.evaluate("parent.postMessage({ tw: 'size', w: 728, h: 90 }, '*')");
     await expect.poll(() => frame.getAttribute("width")).toBe("728");
     expect(await frame.getAttribute("height")).toBe("90");
-    // A page of another origin cannot resize it.
-    await page.evaluate("postMessage({ tw: 'size', w: 1, h: 1 }, '*')");
-    await page.evaluate("new Promise((r) => setTimeout(r, 100))");
+    // A page of another origin cannot resize it. A listener added after the tag's runs after it
+    // for the same message: once it has seen the message, the tag has handled (and refused) it.
+    await page.evaluate(`new Promise((resolve) => {
+      addEventListener("message", (e) => e.data && e.data.w === 1 && resolve());
+      postMessage({ tw: "size", w: 1, h: 1 }, "*");
+    })`);
     expect(await frame.getAttribute("width")).toBe("728");
     await context.close();
   });
@@ -142,8 +146,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       const beacons = watchBeacons(page);
       await page.goto(`${inject("shopUrl")}/product/R-104`);
       await page.click("button[data-add]");
-      // Past the tag's one-second flush: a batch would have left by now.
-      await page.waitForTimeout(1_500);
+      await flushTagAndSettle(page);
       expect(beacons).toEqual([]);
       expect(await page.evaluate("typeof window.tw")).toBe("function");
       await context.close();
@@ -178,9 +181,8 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       const beacons = watchBeacons(page);
       await page.goto(`${shop.url}/product/R-102`);
       await page.click("button[data-add]");
-      // Hidden and shown again: a flush is due, yet nothing may leave without consent.
-      await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
-      await page.waitForTimeout(1_500);
+      // A flush is due, yet nothing may leave without consent.
+      await flushTagAndSettle(page);
       expect(beacons).toEqual([]);
       expect((await context.cookies()).find((c) => c.name === "tw_id")).toBeUndefined();
 

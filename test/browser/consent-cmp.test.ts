@@ -14,6 +14,7 @@ import {
   beaconWith,
   browserAvailable,
   createSite,
+  flushTagAndSettle,
   launchChromium,
   newVisitor,
   queryD1,
@@ -24,8 +25,6 @@ import { freePort } from "./global-setup";
 
 const UNTIL_WRITTEN = { timeout: 30_000, interval: 500 };
 const SITE = "cmp-shop";
-/** Past the tag's one-second flush: a batch would have left by now. */
-const PAST_FLUSH_MS = 1_500;
 
 /**
  * The IAB packages bundled for the page: the stub is installed at once (as a CMP's inline stub is),
@@ -128,13 +127,13 @@ describe.skipIf(!browserAvailable())("consent from the page's CMP (/tc.js, data-
     const beacons = watchBeacons(page);
     await page.evaluate("tw('view', { sku: 'R-100', category: 'rings', price: 10 })");
     // Only the stub is in the page: the tag's addEventListener waits in its queue.
-    await page.waitForTimeout(PAST_FLUSH_MS);
+    await flushTagAndSettle(page);
     expect(beacons).toEqual([]);
 
     // The CMP loads and answers with a TC string without purposes 1 and 4.
     await page.evaluate("iab.start(); iab.api.update(iab.tcString([2, 3]), false)");
     expect(await page.evaluate("new Promise((r) => __tcfapi('ping', 2, (p) => r(p.cmpStatus)))")).toBe("loaded");
-    await page.waitForTimeout(PAST_FLUSH_MS);
+    await flushTagAndSettle(page);
     expect(beacons).toEqual([]);
 
     // The visitor consents: the held events leave, consent first.
@@ -155,7 +154,7 @@ describe.skipIf(!browserAvailable())("consent from the page's CMP (/tc.js, data-
     ]);
     const sentBefore = beacons.length;
     await page.evaluate("tw('view', { sku: 'R-102', category: 'rings' })");
-    await page.waitForTimeout(PAST_FLUSH_MS);
+    await flushTagAndSettle(page);
     expect(beacons.length).toBe(sentBefore);
     expect(beacons.join()).not.toContain("R-102");
     await vi.waitFor(() => expect(storedConsent(cookieId)).toBe("denied"), UNTIL_WRITTEN);
@@ -187,11 +186,11 @@ describe.skipIf(!browserAvailable())("consent from the page's CMP (/tc.js, data-
     const page = await openShopPage(context, "gcm", `<script>${GTAG}gtag('consent','default',${DENIED});</script>`);
     const beacons = watchBeacons(page);
     await page.evaluate("tw('view', { sku: 'R-103', category: 'rings' })");
-    await page.waitForTimeout(PAST_FLUSH_MS);
+    await flushTagAndSettle(page);
     expect(beacons).toEqual([]);
     // Two of three signals are not enough.
     await page.evaluate("gtag('consent', 'update', { ad_storage: 'granted', ad_user_data: 'granted' })");
-    await page.waitForTimeout(PAST_FLUSH_MS);
+    await flushTagAndSettle(page);
     expect(beacons).toEqual([]);
 
     const [granted] = await Promise.all([
@@ -207,7 +206,7 @@ describe.skipIf(!browserAvailable())("consent from the page's CMP (/tc.js, data-
     await vi.waitFor(() => expect(storedConsent(cookieId)).toBe("denied"), UNTIL_WRITTEN);
     const sentBefore = beacons.length;
     await page.evaluate("tw('view', { sku: 'R-104', category: 'rings' })");
-    await page.waitForTimeout(PAST_FLUSH_MS);
+    await flushTagAndSettle(page);
     expect(beacons.length).toBe(sentBefore);
     await context.close();
   });

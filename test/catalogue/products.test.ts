@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { event, postEvents, SHOP } from "../collect/post-events";
-import { bannerJson, bannerSite } from "../decide/helpers";
 import { call } from "../fixtures/api";
+import { bannerJson, bannerSite } from "../fixtures/banner";
 
 const products = (apiKey: string, body: string, type = "text/csv") =>
   call("/api/v1/products", { method: "POST", key: apiKey, headers: { "Content-Type": type }, body });

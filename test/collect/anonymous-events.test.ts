@@ -1,5 +1,5 @@
 /**
- * The browser is anonymous (DESIGN.md, "Trust boundaries"): whatever sequence of events a browser
+ * The browser is anonymous (docs/architecture.md, "Trust boundaries"): whatever sequence of events a browser
  * sends through `POST /e` — unsigned or wrongly signed identifies naming real customers, purchases
  * of any value naming real codes, views rewriting products — no `customers` row changes and no
  * code held by another holder is redeemed.
@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { claimCoupon } from "../../worker/coupons";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { insertCodes, insertPool } from "../coupons/helpers";
-import { bannerSite } from "../decide/helpers";
+import { bannerSite } from "../fixtures/banner";
 import { postEvents, SHOP } from "./post-events";
 
 const CUSTOMERS = ["C-1", "C-2", "C-3"];

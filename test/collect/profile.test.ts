@@ -2,12 +2,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { applyEventBatch, type TagEvent } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { createTestSite } from "../fixtures/api";
 import { visitorOf } from "./post-events";
 
 const MIN = 60_000;
-const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
 
 async function siteId() {

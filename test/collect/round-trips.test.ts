@@ -1,5 +1,5 @@
 /**
- * DESIGN.md, "Budgets": a batch of events costs one D1 round trip. The site a batch names is read
+ * docs/architecture.md, "Budgets and where they are measured": a batch of events costs one D1 round trip. The site a batch names is read
  * once per isolate and kept a few seconds (worker/sites/site-cache.ts); a settings change made
  * through this isolate applies at once. The queue consumer writes a delivery's event batches in one
  * round trip as well.

@@ -6,8 +6,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { customerRef, MAX_PAYLOAD_CHARS, scrubPayload } from "../../worker/collect/scrub";
-import { randomCookie, siteIdOf } from "../decide/helpers";
-import { call, createTestSite, importCsv } from "../fixtures/api";
+import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { randomCookie } from "../fixtures/banner";
 import { countRows, event, postEvents, SHOP, signedIdentify } from "./post-events";
 
 const EMAIL = "anna.schmidt@example.com";

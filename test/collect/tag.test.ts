@@ -3,7 +3,7 @@ import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "../../worker/collect/tag-bundle.gene
 import { call } from "../fixtures/api";
 
 /**
- * DESIGN.md, "Budgets": the built, minified tag with every call is at most 1,024 bytes gzip; the
+ * docs/architecture.md, "Budgets and where they are measured": the built, minified tag with every call is at most 1,024 bytes gzip; the
  * CMP-aware build (a separate file, /tc.js) at most 1,400.
  */
 const GZIP_BUDGET = 1024;

@@ -1,12 +1,6 @@
 /** Rows for coupon tests, made directly in D1 (pools through the API are tested in pools.test.ts). */
 import { env } from "cloudflare:workers";
-import { createTestSite } from "../fixtures/api";
-
-export async function siteIdOf(siteKey: string): Promise<number> {
-  const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  if (!row) throw new Error(`no site ${siteKey}`);
-  return row.id;
-}
+import { createTestSite, siteIdOf } from "../fixtures/api";
 
 export async function createSiteWithId() {
   const site = await createTestSite();

@@ -4,8 +4,8 @@
  * import and the redeem API.
  */
 import { describe, expect, it } from "vitest";
-import { bannerJson, bannerSite, randomCookie } from "../decide/helpers";
 import { call, importCsv } from "../fixtures/api";
+import { bannerJson, bannerSite, randomCookie } from "../fixtures/banner";
 
 async function site() {
   const s = await bannerSite();

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { claimCoupon } from "../../worker/coupons";
 import { call, errorOf } from "../fixtures/api";
+import { rulesVersion } from "../fixtures/rows";
 import { createSiteWithId } from "./helpers";
 
 type PoolJson = {
@@ -13,13 +14,6 @@ type PoolJson = {
   discount: string;
   counts: { total: number; free: number | null; assigned: number; expired: number; redeemed: number };
 };
-
-async function rulesVersion(siteId: number) {
-  const row = await env.DB.prepare("select rules_version as v from sites where id = ?")
-    .bind(siteId)
-    .first<{ v: number }>();
-  return row!.v;
-}
 
 async function createPool(apiKey: string, json: Record<string, unknown>) {
   const res = await call("/api/v1/pools", { method: "POST", key: apiKey, json });
@@ -38,8 +32,8 @@ function upload(apiKey: string, poolId: number, body: string, type = "text/plain
 
 describe("coupon pools", () => {
   it("creates a pool with defaults, answers it in snake_case and bumps the rules version", async () => {
-    const { apiKey, siteId } = await createSiteWithId();
-    const before = await rulesVersion(siteId);
+    const { apiKey, siteKey } = await createSiteWithId();
+    const before = await rulesVersion(siteKey);
     const pool = await createPool(apiKey, { name: "Spring", kind: "generated", prefix: "SPRING-", discount: "10 %" });
     expect(pool).toMatchObject({
       name: "Spring",
@@ -49,7 +43,7 @@ describe("coupon pools", () => {
       discount: "10 %",
       counts: { total: 0, free: null, assigned: 0, expired: 0, redeemed: 0 },
     });
-    expect(await rulesVersion(siteId)).toBe(before + 1);
+    expect(await rulesVersion(siteKey)).toBe(before + 1);
   });
 
   it("refuses invalid pools naming the field", async () => {
@@ -84,9 +78,9 @@ describe("coupon pools", () => {
   });
 
   it("patches a pool but never its kind", async () => {
-    const { apiKey, siteId } = await createSiteWithId();
+    const { apiKey, siteKey } = await createSiteWithId();
     const pool = await createPool(apiKey, { name: "P", kind: "list" });
-    const before = await rulesVersion(siteId);
+    const before = await rulesVersion(siteKey);
     const res = await call(`/api/v1/pools/${pool.id}`, {
       method: "PATCH",
       key: apiKey,
@@ -94,7 +88,7 @@ describe("coupon pools", () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ name: "P", valid_days: 14, discount: "5 EUR" });
-    expect(await rulesVersion(siteId)).toBe(before + 1);
+    expect(await rulesVersion(siteKey)).toBe(before + 1);
     const kind = await call(`/api/v1/pools/${pool.id}`, { method: "PATCH", key: apiKey, json: { kind: "generated" } });
     expect(kind.status).toBe(409);
     expect((await errorOf(kind)).code).toBe("kind_immutable");

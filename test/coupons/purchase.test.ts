@@ -5,8 +5,8 @@ import { claimCoupon } from "../../worker/coupons";
 import { createDb } from "../../worker/db/client";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
-import { call, createTestSite, errorOf } from "../fixtures/api";
-import { createSiteWithId, insertCodes, insertPool, siteIdOf } from "./helpers";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { createSiteWithId, insertCodes, insertPool } from "./helpers";
 
 // The API route redeems at the real clock, so claims are made around it.
 const NOW = Date.now();

@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { claimCoupon, redeemCoupon } from "../../worker/coupons";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call, errorOf } from "../fixtures/api";
 import { createSiteWithId, insertCodes, insertPool } from "./helpers";
-
-const DAY = 86_400_000;
 
 /** A site with one list pool and one code claimed now by a visitor (and optionally a customer). */
 async function claimedCode(options: { customerId?: string; validDays?: number; ruleId?: number | null } = {}) {

@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createTestSite, errorOf } from "../fixtures/api";
+import { rulesVersion } from "../fixtures/rows";
 
 const html = {
   name: "Earrings",
@@ -10,13 +10,6 @@ const html = {
   height: 250,
   landing_url: "https://shop.example/earrings",
 };
-
-async function rulesVersion(siteKey: string) {
-  const row = await env.DB.prepare("select rules_version from sites where key = ?")
-    .bind(siteKey)
-    .first<number>("rules_version");
-  return row ?? 0;
-}
 
 describe("creatives API", () => {
   it("creates, reads, updates, lists and deletes a creative, bumping the rules version each time", async () => {

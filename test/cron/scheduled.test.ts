@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generatePopulation, POPULATION_NOW } from "../../bench/lookalike-population";
 import worker from "../../worker/index";
-import { addCustomer, addVisitor, cookie, DAY, membersOf, siteIdOf } from "../audiences/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { addCustomer, addVisitor, cookie, membersOf } from "../audiences/helpers";
+import { call, createTestSite, siteIdOf } from "../fixtures/api";
 
 describe("cron trigger", () => {
   it("scores look-alikes, then refreshes every audience of every site with a dated size", async () => {

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mintClickToken } from "../../worker/clicks/tokens";
+import { MS_PER_DAY } from "../../worker/lib/time";
 import { errorOf } from "../fixtures/api";
-import { bannerJson, bannerSite, fetchWorker, randomCookie } from "./helpers";
+import { bannerJson, bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 
 async function siteWithCouponRule(settings: Record<string, unknown> = {}) {
   const site = await bannerSite(settings);
@@ -63,7 +64,7 @@ describe("clicks", () => {
       coupon: null,
       couponParam: "coupon",
     };
-    const old = await mintClickToken(env.SIGNING_SECRET, claims, Date.now() - 2 * 86_400_000);
+    const old = await mintClickToken(env.SIGNING_SECRET, claims, Date.now() - 2 * MS_PER_DAY);
     expect((await fetchWorker(`/c/${old}`, { redirect: "manual" })).status).toBe(400);
     const other = await siteWithCouponRule();
     // Signed with the right secret but for another site's key than the one it names.

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BASE } from "../fixtures/api";
-import { type BannerJson, bannerSite, randomCookie } from "./helpers";
+import { type BannerJson, bannerSite, randomCookie } from "../fixtures/banner";
 
 describe("one-time codes under concurrency", () => {
   it("gives 50 of 100 simultaneous first visitors the pool's 50 codes, all distinct, the others the no-coupon variant", async () => {

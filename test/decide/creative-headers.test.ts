@@ -5,7 +5,7 @@
  * rule's creative, a placement's fallback and the built-in empty creative alike.
  */
 import { describe, expect, it } from "vitest";
-import { bannerSite, fetchWorker } from "./helpers";
+import { bannerSite, fetchWorker } from "../fixtures/banner";
 
 function cspOf(res: Response): Map<string, string> {
   const policy = res.headers.get("Content-Security-Policy") ?? "";

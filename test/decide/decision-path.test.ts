@@ -8,7 +8,7 @@ import { type DecideInput, decide } from "../../worker/decide/decide";
 import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
 import { call } from "../fixtures/api";
-import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "./helpers";
+import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
 
 /**
  * Counts D1 round trips: each batch() and each single statement executed. The real D1 answers

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { holdoutBucket } from "../../worker/decide/choose";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call } from "../fixtures/api";
-import { bannerJson, bannerSite, DAY, exposedCookie, insertCustomer, insertVisitor, randomCookie } from "./helpers";
+import { bannerJson, bannerSite, exposedCookie, insertCustomer, insertVisitor, randomCookie } from "../fixtures/banner";
 
 type Explanation = {
   rules: { id: number; name: string; matched: boolean; reason: string }[];

@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX, type ImpressionMessage } from "../../worker/decide/impressions";
 import worker from "../../worker/index";
 import { BASE } from "../fixtures/api";
+import { bannerSite, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
-import { bannerSite, randomCookie } from "./helpers";
 
 function impression(siteId: number, i: number): ImpressionMessage {
   return {

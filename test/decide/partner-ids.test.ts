@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mintVisitorToken } from "../../worker/auth/jwt";
-import { bannerJson, bannerSite, insertCustomer, insertVisitor, randomCookie } from "./helpers";
+import { bannerJson, bannerSite, insertCustomer, insertVisitor, randomCookie } from "../fixtures/banner";
 
 describe("a banner asked for by partner ID", () => {
   it("shows the rule the visitor's profile matches but no personal code, while the cookie and a signed token do", async () => {

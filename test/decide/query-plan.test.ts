@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
 import { loadDecisionState } from "../../worker/decide/load";
-import { bannerSite, insertVisitor, randomCookie } from "./helpers";
+import { bannerSite, insertVisitor, randomCookie } from "../fixtures/banner";
 
 type Recorded = { sql: string; params: unknown[] };
 
@@ -41,12 +41,14 @@ describe("the decision batch's query plans", () => {
       Date.now(),
     );
     expect(recorded.length).toBeGreaterThanOrEqual(4);
+    const plans: string[] = [];
     for (const { sql, params } of recorded) {
       const plan = await env.DB.prepare(`explain query plan ${sql}`)
         .bind(...params)
         .all<{ id: number; parent: number; detail: string }>();
       const steps = plan.results;
       const described = `${sql}\n${steps.map((r) => r.detail).join("\n")}`;
+      plans.push(described);
       // json_each over one visitor's interests scans (and sorts) that small JSON value, not a table.
       const overJson = (parent: number) => steps.some((r) => r.parent === parent && r.detail.includes("VIRTUAL TABLE"));
       const tableScans = steps.filter((r) => /^SCAN /.test(r.detail) && !r.detail.includes("VIRTUAL TABLE"));
@@ -54,5 +56,7 @@ describe("the decision batch's query plans", () => {
       const sorts = steps.filter((r) => r.detail.includes("TEMP B-TREE") && !overJson(r.parent));
       expect(sorts, described).toEqual([]);
     }
+    // The visitor's coupon assignments: one (pool, holder) lookup per pool, however big the pools.
+    expect(plans.join("\n")).toContain("coupons_pool_holder_idx");
   });
 });

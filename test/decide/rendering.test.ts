@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bannerJson, bannerSite, fetchWorker, insertCustomer, insertVisitor, randomCookie } from "./helpers";
+import { bannerJson, bannerSite, fetchWorker, insertCustomer, insertVisitor, randomCookie } from "../fixtures/banner";
 
 const EVIL = `<img src=x onerror=alert(1)>"'&`;
 

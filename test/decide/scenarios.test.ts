@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO_PLACEMENT, seedCampaigns } from "../../scripts/seed/campaigns";
 import { seedDemo } from "../../scripts/seed/demo";
-import { bannerJson, DAY, exposedCookie, insertCustomer, insertVisitor } from "./helpers";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { bannerJson, exposedCookie, insertCustomer, insertVisitor } from "../fixtures/banner";
 
 const SHOP = "https://shop.example";
 let siteId: number;

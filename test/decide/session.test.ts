@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BOOKMARK_COOKIE } from "../../worker/decide/session";
-import { type BannerJson, bannerSite, directEnv, fetchWorker, randomCookie } from "./helpers";
+import { type BannerJson, bannerSite, directEnv, fetchWorker, randomCookie } from "../fixtures/banner";
 
 /** The real D1 binding, recording which session constraints or bookmarks the Worker asked for. */
 function recordingEnv() {

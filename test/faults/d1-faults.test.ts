@@ -10,10 +10,11 @@ import { describe, expect, it } from "vitest";
 import type { QueueMessage } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
+import { MS_PER_DAY } from "../../worker/lib/time";
 import { purgeExpired } from "../../worker/privacy/retention";
 import { event, SHOP } from "../collect/post-events";
-import { type BannerJson, bannerSite, randomCookie } from "../decide/helpers";
 import { BASE, createTestSite } from "../fixtures/api";
+import { type BannerJson, bannerSite, randomCookie } from "../fixtures/banner";
 import { FaultyD1 } from "../fixtures/faulty-d1";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
 
@@ -227,7 +228,6 @@ describe("the retention cron interrupted", () => {
     const { siteKey } = await createTestSite({ retention_days: 30 });
     const site = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
     const now = Date.UTC(2026, 5, 1);
-    const day = 86_400_000;
     const cookie = randomCookie();
     // 12,000 expired events (three purge chunks) and 50 recent ones.
     const insert = (count: number, age: number) =>
@@ -237,8 +237,8 @@ describe("the retention cron interrupted", () => {
       )
         .bind(count, site!.id, cookie, now - age, now - age)
         .run();
-    await insert(12_000, 31 * day);
-    await insert(50, 29 * day);
+    await insert(12_000, 31 * MS_PER_DAY);
+    await insert(50, 29 * MS_PER_DAY);
 
     // Sites are purged in id order and this one is the file's newest: let the site list, the two
     // deletes of every earlier site and this site's first chunk through, then fail.
@@ -256,7 +256,7 @@ describe("the retention cron interrupted", () => {
     const after = await env.DB.prepare("select count(*) as n, min(received_at) as oldest from events where site_id = ?")
       .bind(site!.id)
       .first<{ n: number; oldest: number }>();
-    expect(after).toEqual({ n: 50, oldest: now - 29 * day });
+    expect(after).toEqual({ n: 50, oldest: now - 29 * MS_PER_DAY });
     // A third run changes nothing.
     expect((await purgeExpired(createDb(env.DB), now)).events).toBe(0);
   });

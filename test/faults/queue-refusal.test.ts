@@ -1,6 +1,6 @@
 /**
- * `/e` when the events queue refuses a send or does not answer (issue 13 item 11; DESIGN.md
- * Budgets: a batch once answered 204/202 is never lost): the batch is written directly to D1
+ * `/e` when the events queue refuses a send or does not answer (docs/architecture.md,
+ * "Ingestion pipeline": a batch once answered 204/202 is never lost): the batch is written directly to D1
  * instead, within the budget; only the queue AND D1 failing together answer 503.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
@@ -8,8 +8,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { CHROME_UA, countRows, event, SHOP, visitorOf } from "../collect/post-events";
-import { randomCookie } from "../decide/helpers";
 import { BASE, createTestSite } from "../fixtures/api";
+import { randomCookie } from "../fixtures/banner";
 import { FaultyD1 } from "../fixtures/faulty-d1";
 import { recordingQueue } from "../fixtures/queue";
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
 import { signSession } from "../../worker/auth/session";
 import { countRows, event, SHOP, signedIdentify } from "../collect/post-events";
-import { fetchWorker, randomCookie, siteIdOf } from "../decide/helpers";
-import { BASE, call, createTestSite, importCsv } from "../fixtures/api";
+import { BASE, call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { fetchWorker, randomCookie } from "../fixtures/banner";
 import { csvCell } from "./arbitraries";
 
 const INJECTIONS = [

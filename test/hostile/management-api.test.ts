@@ -7,22 +7,13 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows } from "../collect/post-events";
-import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite, importCsv } from "../fixtures/api";
+import { call, createTestSite, expectClear, importCsv, siteIdOf } from "../fixtures/api";
 import { csvCell, hostileObject, nestedObject, shortHostileString } from "./arbitraries";
 
 const RUNS = 25;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const wellFormed = (value: string) => value.replace(LONE_SURROGATE, "\uFFFD");
-
-async function expectClear(res: Response) {
-  if (res.status >= 500) expect.fail(`${res.status}: ${(await res.text()).slice(0, 300)}`);
-  if (res.status >= 400) {
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(typeof body.error.code).toBe("string");
-  }
-}
 
 const BODIES: [string, string, string[]][] = [
   ["POST", "/api/v1/segments", ["name", "expression"]],

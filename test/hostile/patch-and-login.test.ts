@@ -6,20 +6,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows } from "../collect/post-events";
-import { bannerSite, fetchWorker } from "../decide/helpers";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { BASE, call, createTestSite, expectClear } from "../fixtures/api";
+import { bannerSite, fetchWorker } from "../fixtures/banner";
 import { apiOf, comparable, FIXTURES, type Json } from "../fixtures/patchable";
 import { hostileObject, hostileString, nestedObject, shortHostileString } from "./arbitraries";
 
 const RUNS = 20;
-
-async function expectClear(res: Response) {
-  if (res.status >= 500) expect.fail(`${res.status}: ${(await res.text()).slice(0, 300)}`);
-  if (res.status >= 400) {
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(typeof body.error.code).toBe("string");
-  }
-}
 
 describe("PATCH with hostile bodies", () => {
   for (const [path, fixture] of Object.entries(FIXTURES)) {

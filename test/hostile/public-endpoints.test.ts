@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRows, event, SHOP } from "../collect/post-events";
-import { bannerSite, fetchWorker, randomCookie } from "../decide/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, expectClear } from "../fixtures/api";
+import { bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 import {
   hostileObject,
   hostileString,
@@ -30,15 +30,6 @@ function send(path: string, init: RequestInit = {}) {
     `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`,
   );
   return fetchWorker(path, { ...init, headers });
-}
-
-async function expectClear(res: Response) {
-  if (res.status >= 500) expect.fail(`${res.status}: ${await res.text()}`);
-  if (res.status >= 400) {
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(typeof body.error.code).toBe("string");
-    expect(typeof body.error.message).toBe("string");
-  }
 }
 
 const postE = (body: string, cookie?: string) =>

@@ -8,8 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { utcDayKey } from "../../worker/lib/time";
 import { event, postEvents, SHOP } from "../collect/post-events";
-import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, siteIdOf } from "../fixtures/api";
 import { INJECTIONS, shortHostileString } from "./arbitraries";
 
 const RUNS = 60;

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { signCustomerId } from "../../worker/identity/identity";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { countRows, event, postEvents, SHOP, visitorOf } from "../collect/post-events";
-import { bannerJson, bannerSite, insertCustomer } from "../decide/helpers";
 import { call } from "../fixtures/api";
+import { bannerJson, bannerSite, insertCustomer } from "../fixtures/banner";
 
 /** A site with a customer-only rule that shows a personal code, and its identity secret. */
 async function siteWithCustomerCode() {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
-import { call, createTestSite } from "../fixtures/api";
+import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
 
 type ImportAnswer = {
   accepted: number;
@@ -10,14 +10,10 @@ type ImportAnswer = {
   ignored_columns: string[];
 };
 
-async function importCsv(apiKey: string, csv: string, path = "/api/v1/import/customers") {
-  const res = await call(path, { method: "POST", key: apiKey, body: csv, headers: { "Content-Type": "text/csv" } });
+/** The fixture's import, with its answer read. */
+async function importAnswer(apiKey: string, csv: string, path?: string) {
+  const res = await importCsv(apiKey, csv, path);
   return { status: res.status, body: (await res.json()) as ImportAnswer };
-}
-
-async function siteIdOf(siteKey: string): Promise<number> {
-  const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  return row!.id;
 }
 
 async function customersOf(siteKey: string) {
@@ -38,7 +34,7 @@ C-2,bob@example.com,m,80,1,2024-06-01,2024-06-01,1,watches,,12
 describe("customer import", () => {
   it("upserts rows, hashes e-mails and never stores them in clear, splits clusters and types attributes", async () => {
     const { apiKey, siteKey } = await createTestSite();
-    const { status, body } = await importCsv(apiKey, GOOD);
+    const { status, body } = await importAnswer(apiKey, GOOD);
     expect(status).toBe(200);
     expect(body).toEqual({ accepted: 2, rejected: [], rejected_count: 0, ignored_columns: [], mapped_columns: {} });
     const rows = await customersOf(siteKey);
@@ -61,9 +57,9 @@ describe("customer import", () => {
 
   it("importing the same file twice leaves the same data", async () => {
     const { apiKey, siteKey } = await createTestSite();
-    await importCsv(apiKey, GOOD);
+    await importAnswer(apiKey, GOOD);
     const first = await customersOf(siteKey);
-    const again = await importCsv(apiKey, GOOD);
+    const again = await importAnswer(apiKey, GOOD);
     expect(again.body.accepted).toBe(2);
     expect(await customersOf(siteKey)).toEqual(first);
   });
@@ -83,7 +79,7 @@ describe("customer import", () => {
       "",
       "C-10,99,,,",
     ].join("\n");
-    const { body } = await importCsv(apiKey, csv);
+    const { body } = await importAnswer(apiKey, csv);
     expect(body.accepted).toBe(2);
     expect(body.rejected).toEqual([
       { line: 3, reason: "missing customer_id" },
@@ -108,7 +104,7 @@ describe("customer import", () => {
 
   it("accepts a file with an unknown column, ignoring that column and naming it in the answer", async () => {
     const { apiKey, siteKey } = await createTestSite();
-    const { body } = await importCsv(apiKey, "customer_id,lifetime_revnue\nC-1,10\nC-2,20\n");
+    const { body } = await importAnswer(apiKey, "customer_id,lifetime_revnue\nC-1,10\nC-2,20\n");
     expect(body).toMatchObject({ accepted: 2, rejected: [], ignored_columns: ["lifetime_revnue"] });
     const rows = await customersOf(siteKey);
     expect(rows.map((r) => [r.customer_id, r.lifetime_revenue])).toEqual([
@@ -119,9 +115,9 @@ describe("customer import", () => {
 
   it("changes nothing when every row is bad", async () => {
     const { apiKey, siteKey } = await createTestSite();
-    await importCsv(apiKey, "customer_id,orders\nC-1,4\n");
+    await importAnswer(apiKey, "customer_id,orders\nC-1,4\n");
     const before = await customersOf(siteKey);
-    const { body } = await importCsv(apiKey, "customer_id,orders\nC-1,many\n,3\nC-2,-1\n");
+    const { body } = await importAnswer(apiKey, "customer_id,orders\nC-1,many\n,3\nC-2,-1\n");
     expect(body.accepted).toBe(0);
     expect(body.rejected.map((r) => r.line)).toEqual([2, 3, 4]);
     expect(await customersOf(siteKey)).toEqual(before);
@@ -129,8 +125,8 @@ describe("customer import", () => {
 
   it("keeps columns a file does not carry, clears emptied ones and merges attributes", async () => {
     const { apiKey, siteKey } = await createTestSite();
-    await importCsv(apiKey, GOOD);
-    await importCsv(apiKey, "customer_id,gender,attr.tier,attr.vip\nC-1,,,true\n");
+    await importAnswer(apiKey, GOOD);
+    await importAnswer(apiKey, "customer_id,gender,attr.tier,attr.vip\nC-1,,,true\n");
     const [c1] = await customersOf(siteKey);
     expect(c1).toMatchObject({ gender: null, orders: 3, lifetime_revenue: 120.5 });
     expect(JSON.parse(c1.attributes as string)).toEqual({ zip: "01234", vip: true });
@@ -168,7 +164,7 @@ describe("customer import", () => {
   it("reads CSV exported by spreadsheet tools: byte order mark, CRLF line ends, quoted commas and header case", async () => {
     const { apiKey, siteKey } = await createTestSite();
     const csv = '\ufeffCustomer_ID,Gender,attr.Note\r\nX-1,f,"likes rings, gold"\r\nX-2,m,"said ""hi"""\r\n';
-    const { body } = await importCsv(apiKey, csv);
+    const { body } = await importAnswer(apiKey, csv);
     expect(body).toMatchObject({ accepted: 2, rejected: [] });
     const rows = await customersOf(siteKey);
     expect(rows.map((r) => [r.customer_id, r.gender, JSON.parse(r.attributes as string)])).toEqual([
@@ -241,9 +237,9 @@ describe("link import", () => {
     )
       .bind(siteId, known)
       .run();
-    await importCsv(apiKey, "customer_id\nC-1\nC-2\nC-3");
+    await importAnswer(apiKey, "customer_id\nC-1\nC-2\nC-3");
     const csv = `cookie_id,customer_id\n${known},C-1\n${"B".repeat(32)},C-2\nnot-a-cookie,C-3\n${"c".repeat(32)},\n${"d".repeat(32)},C-9\n`;
-    const { body } = await importCsv(apiKey, csv, "/api/v1/import/links");
+    const { body } = await importAnswer(apiKey, csv, "/api/v1/import/links");
     expect(body).toMatchObject({
       accepted: 2,
       rejected: [

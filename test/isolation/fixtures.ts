@@ -7,8 +7,8 @@ import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
 import { event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
-import { randomCookie, siteIdOf } from "../decide/helpers";
-import { call, createTestSite, importCsv } from "../fixtures/api";
+import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { randomCookie } from "../fixtures/banner";
 
 export const MARKER = "B-SECRET";
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signSession } from "../../worker/auth/session";
-import { bannerJson } from "../decide/helpers";
 import { BASE, call, createTestSite } from "../fixtures/api";
+import { bannerJson } from "../fixtures/banner";
 import { MARKER, snapshotOf, type Tenant, tenantWithEverything } from "./fixtures";
 
 type Operation = { method: string; path: string };

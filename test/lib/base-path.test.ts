@@ -7,8 +7,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TAG_SCRIPT } from "../../worker/collect/tag-bundle.generated";
 import { basePathOf } from "../../worker/lib/base-path";
-import { bannerSite, directEnv, fetchWorker } from "../decide/helpers";
 import { BASE } from "../fixtures/api";
+import { bannerSite, directEnv, fetchWorker } from "../fixtures/banner";
 
 const prefixedEnv = { ...directEnv, BASE_PATH: "/_tw" } as unknown as Env;
 const under = (path: string, init: RequestInit = {}) => fetchWorker(`/_tw${path}`, init, prefixedEnv);

@@ -1,5 +1,5 @@
 /**
- * Merge semantics on every PATCH of the API (DESIGN.md; issue 13 item 9), walked from the OpenAPI
+ * Merge semantics on every PATCH of the API (README.md, "API reference"), walked from the OpenAPI
  * document itself so a new PATCH route cannot escape: for each operation a resource is created with
  * no field at its default, then each field of the PATCH body (as the document lists it) is sent
  * alone — it changes and every other field stays as it was; `null` clears a nullable field and is

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mayPersonalise, personalisableSql } from "../../worker/privacy/consent";
 import { countRows } from "../collect/post-events";
-import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../decide/helpers";
+import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
 
 describe("consent on /b", () => {
   it("does not personalise for a visitor who refused consent: no segment matches, no code, no cookie ID recorded", async () => {

@@ -5,8 +5,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
-import { bannerSite, fetchWorker, randomCookie } from "../decide/helpers";
 import { call } from "../fixtures/api";
+import { bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
 
 async function inFlight() {

@@ -6,8 +6,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
-import { randomCookie, siteIdOf } from "../decide/helpers";
-import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
+import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { randomCookie } from "../fixtures/banner";
 
 /** A customer C-1 with two linked cookies and data in every table that holds personal data. */
 async function populatedSite() {

@@ -5,9 +5,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
+import { SECONDS_PER_DAY } from "../../worker/lib/time";
 import { countRows, event, postEvents, SHOP } from "../collect/post-events";
-import { type BannerJson, bannerSite, directEnv, randomCookie, siteIdOf } from "../decide/helpers";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { BASE, call, createTestSite, siteIdOf } from "../fixtures/api";
+import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
 
 async function fetchDirect(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
   const ctx = createExecutionContext();
@@ -44,7 +45,7 @@ describe("GET /optout", () => {
     // Hono appends one Set-Cookie per cookie; the Headers typing here lacks getSetCookie().
     const setCookie = (res.headers.get("Set-Cookie") ?? "").split(/,\s*(?=[a-z_]+=)/);
     const optout = setCookie.find((c: string) => c.startsWith("tw_optout=1"));
-    expect(optout).toContain(`Max-Age=${400 * 86_400}`);
+    expect(optout).toContain(`Max-Age=${400 * SECONDS_PER_DAY}`);
     expect(optout).toContain("Secure");
     expect(optout).toContain("HttpOnly");
     expect(setCookie.some((c: string) => /^tw_id=;.*Max-Age=0/.test(c))).toBe(true);

@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { cookieIdOf, event, SHOP } from "../collect/post-events";
-import { bannerSite, directEnv } from "../decide/helpers";
 import { BASE, call } from "../fixtures/api";
+import { bannerSite, directEnv } from "../fixtures/banner";
 
 const IPV4 = "203.0.113.77";
 const IPV6 = "2001:db8:0:0:0:0:0:77";

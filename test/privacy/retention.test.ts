@@ -7,10 +7,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
-import { DAY_MS, purgeExpired } from "../../worker/privacy/retention";
+import { MS_PER_DAY as DAY_MS } from "../../worker/lib/time";
+import { purgeExpired } from "../../worker/privacy/retention";
 import { countRows } from "../collect/post-events";
-import { randomCookie, siteIdOf } from "../decide/helpers";
-import { createTestSite } from "../fixtures/api";
+import { createTestSite, siteIdOf } from "../fixtures/api";
+import { randomCookie } from "../fixtures/banner";
 
 const NOW = Date.UTC(2026, 6, 1);
 

@@ -5,10 +5,9 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { utcDayKey } from "../../worker/lib/time";
+import { MS_PER_DAY, utcDayKey } from "../../worker/lib/time";
 import { event, postEvents, SHOP } from "../collect/post-events";
-import { siteIdOf } from "../decide/helpers";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
 
 type Page = {
   rejected_events: { id: number; received_at: number; source: string; reason: string; payload: unknown }[];
@@ -16,7 +15,7 @@ type Page = {
   counts: { reason: string; kept: number; refused: number }[];
 };
 
-const YESTERDAY = Date.now() - 86_400_000;
+const YESTERDAY = Date.now() - MS_PER_DAY;
 
 /** A site with three rejections sent today through /e and one row of yesterday. */
 async function siteWithRejections() {

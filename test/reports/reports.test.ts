@@ -3,10 +3,10 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
 import { clicks, couponPools, coupons, impressions, ruleConversions, sites, visitors } from "../../worker/db/schema";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { computeUplift, wilson } from "../../worker/reports/uplift";
 import { call, createTestSite } from "../fixtures/api";
 
-const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1, 12);
 
 describe("uplift with a 95% Newcombe interval", () => {

@@ -5,8 +5,8 @@
  * the click followed: network redirector → /c → landing page with the coupon applied.
  */
 import { describe, expect, it } from "vitest";
-import { type BannerJson, bannerSite, fetchWorker, randomCookie } from "../decide/helpers";
 import { call, errorOf } from "../fixtures/api";
+import { type BannerJson, bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 
 type AdTag = { placement: string; network: string; width: number; height: number; tag: string; macros: unknown };
 

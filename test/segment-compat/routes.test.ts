@@ -6,8 +6,9 @@ import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { ingestSegmentMessages } from "../../worker/segment-compat/routes";
 import { countRows, visitorOf } from "../collect/post-events";
 import { insertCodes, insertPool } from "../coupons/helpers";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { basicAuth, call, createTestSite, errorOf } from "../fixtures/api";
 import { FaultyD1 } from "../fixtures/faulty-d1";
+import { customerRow } from "../fixtures/rows";
 
 async function site() {
   const { siteKey, apiKey } = await createTestSite();
@@ -15,26 +16,16 @@ async function site() {
   return { apiKey, id: row!.id, key: siteKey };
 }
 
-const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
-
 function send(path: string, apiKey: string, body: unknown, headers: Record<string, string> = {}) {
   return call(path, {
     method: "POST",
-    headers: { Authorization: basic(apiKey), "Content-Type": "application/json", ...headers },
+    headers: { Authorization: basicAuth(apiKey), "Content-Type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
 }
 
 async function gzip(text: string): Promise<ArrayBuffer> {
   return new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
-}
-
-async function customerRow(siteId: number, customerId: string) {
-  return env.DB.prepare(
-    "select orders, lifetime_revenue, coupons_redeemed from customers where site_id = ? and customer_id = ?",
-  )
-    .bind(siteId, customerId)
-    .first();
 }
 
 async function heldCode(siteId: number, customer: string) {
@@ -174,7 +165,7 @@ describe("Segment-compatible ingestion /v1/*", () => {
     const res = await call("/v1/batch", {
       method: "POST",
       headers: {
-        Authorization: basic(s.apiKey),
+        Authorization: basicAuth(s.apiKey),
         "Content-Encoding": "gzip",
         "Content-Type": "application/octet-stream",
       },
@@ -233,7 +224,7 @@ describe("Segment-compatible ingestion /v1/*", () => {
     expect(body.byteLength).toBeLessThan(10_000);
     const res = await call("/v1/batch", {
       method: "POST",
-      headers: { Authorization: basic(s.apiKey), "Content-Encoding": "gzip" },
+      headers: { Authorization: basicAuth(s.apiKey), "Content-Encoding": "gzip" },
       body,
     });
     expect(res.status).toBe(413);

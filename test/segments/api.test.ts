@@ -1,15 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createTestSite, errorOf, importCsv } from "../fixtures/api";
+import { rulesVersion } from "../fixtures/rows";
 
 type Segment = { id: number; name: string; expression: string; created_at: number; updated_at: number };
-
-async function rulesVersion(siteKey: string) {
-  const row = await env.DB.prepare("select rules_version from sites where key = ?")
-    .bind(siteKey)
-    .first<{ rules_version: number }>();
-  return row!.rules_version;
-}
 
 describe("segments API", () => {
   it("creates, lists, reads, updates and deletes segments, bumping the rules version on every change", async () => {

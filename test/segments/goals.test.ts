@@ -6,12 +6,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
-import { buildProfile, compileSegment, selectSegmentProfiles } from "../../worker/segments";
+import { buildProfile, compileSegment } from "../../worker/segments";
 import { csvIds } from "../audiences/helpers";
 import { event, postEvents, SHOP } from "../collect/post-events";
-import { bannerJson, bannerSite, DAY } from "../decide/helpers";
 import { call } from "../fixtures/api";
+import { bannerJson, bannerSite } from "../fixtures/banner";
+import { selectProfiles } from "./profiles-fixture";
 
 const db = createDb(env.DB);
 
@@ -107,7 +109,7 @@ describe("goals in segments", () => {
     ] as const) {
       const predicate = compileSegment(expression);
       const byEdge = profiles.filter((p) => predicate(p, later)).map((p) => p.cookieId);
-      const bySql = (await selectSegmentProfiles(db, s.siteId, expression, later)).map((r) => r.cookieId);
+      const bySql = (await selectProfiles(db, s.siteId, expression, later)).map((r) => r.cookieId);
       expect(byEdge.sort(), expression).toEqual([...expected].sort());
       expect(bySql.sort(), expression).toEqual([...expected].sort());
     }

@@ -12,7 +12,7 @@ function errorOf(expression: string): SegmentError {
 }
 
 describe("segment parser", () => {
-  it("parses every example of DESIGN.md", () => {
+  it('parses the examples of docs/architecture.md, "Segments: one language, two back ends", and more', () => {
     for (const expression of [
       'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0',
       'cluster in ("rings", "earrings") and interest("rings") >= 3',

@@ -1,9 +1,11 @@
 /** Writes visitors and customers straight into D1 and reads them back as the profiles the edge sees. */
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createDb } from "../../worker/db/client";
 import { customers, sites, visitors } from "../../worker/db/schema";
-import { buildProfile, type Profile } from "../../worker/segments";
+import type { Db } from "../../worker/env";
+import { buildProfile, type Profile, segmentWhere } from "../../worker/segments";
+import { profilesFrom } from "../../worker/segments/query";
 
 export type CustomerInput = Omit<typeof customers.$inferInsert, "siteId">;
 export type VisitorInput = Omit<typeof visitors.$inferInsert, "siteId">;
@@ -43,4 +45,24 @@ export async function loadProfiles(siteId: number): Promise<Map<string, Profile>
 
 export function profileKey(row: { visitorId: number | null; customerId: string | null }): string {
   return row.visitorId !== null ? `v:${row.visitorId}` : `c:${row.customerId}`;
+}
+
+export type SelectedProfile = { visitorId: number | null; cookieId: string | null; customerId: string | null };
+
+/**
+ * Every profile the SQL back end selects: the compiled condition (segmentWhere, what audiences,
+ * webhooks and the preview run) over the set of profiles the preview and its count query
+ * (profilesFrom), listed in full so a test can compare it with the edge evaluator. Visitors first,
+ * by ID, then CRM-only customers.
+ */
+export async function selectProfiles(
+  database: Db,
+  siteId: number,
+  expression: string,
+  now: number,
+): Promise<SelectedProfile[]> {
+  return database.all<SelectedProfile>(
+    sql`select v.id as visitorId, v.cookie_id as cookieId, coalesce(c.customer_id, v.customer_id) as customerId
+      ${profilesFrom(siteId)} where ${segmentWhere(expression, now)} order by p.vid is null, p.vid, c.id`,
+  );
 }

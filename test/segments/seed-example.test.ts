@@ -6,12 +6,12 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { compileSegment, countSegment, selectSegmentProfiles } from "../../worker/segments";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { compileSegment, countSegment } from "../../worker/segments";
 import { call, createTestSite, importCsv } from "../fixtures/api";
-import { db, loadProfiles } from "./profiles-fixture";
+import { db, loadProfiles, selectProfiles } from "./profiles-fixture";
 
 const NOW = Date.UTC(2025, 8, 1, 9, 0);
-const DAY = 86_400_000;
 const ago = (days: number) => new Date(NOW - days * DAY).toISOString();
 const EXPRESSION = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 
@@ -50,13 +50,13 @@ describe("the seed example", () => {
     const byEvaluator = profiles.filter((p) => predicate(p, NOW)).map((p) => p.customerId);
     expect(byEvaluator.sort()).toEqual(expected);
 
-    const bySql = await selectSegmentProfiles(db, siteId, EXPRESSION, NOW);
+    const bySql = await selectProfiles(db, siteId, EXPRESSION, NOW);
     expect(bySql.map((r) => r.customerId).sort()).toEqual(expected);
     expect(bySql.find((r) => r.customerId === "W-linked")?.cookieId).toBe(cookie);
     expect(await countSegment(db, siteId, EXPRESSION, NOW)).toEqual({ visitors: 1, customers: 3 });
 
     // A day earlier, the 180-day boundary customer is not dormant yet.
-    const dayBefore = await selectSegmentProfiles(db, siteId, EXPRESSION, NOW - DAY);
+    const dayBefore = await selectProfiles(db, siteId, EXPRESSION, NOW - DAY);
     expect(dayBefore.map((r) => r.customerId).sort()).toEqual(["W-dormant", "W-linked"]);
   });
 });

@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runScheduled } from "../../worker/cron/scheduled";
-import { bannerSite, insertVisitor, randomCookie } from "../decide/helpers";
+import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { createAdminUser, sessionCookie } from "../fixtures/admin";
 import { call } from "../fixtures/api";
-
-const DAY = 86_400_000;
+import { bannerSite, insertVisitor, randomCookie } from "../fixtures/banner";
 
 describe("segment sizes over time", () => {
   it("the cron records each segment's size per day, and the API and Segments page show the trend", async () => {

@@ -7,6 +7,7 @@ import { ingestServerEvents } from "../../worker/server-events/ingest";
 import { countRows, visitorOf } from "../collect/post-events";
 import { insertCodes, insertPool } from "../coupons/helpers";
 import { call, createTestSite } from "../fixtures/api";
+import { customerRow } from "../fixtures/rows";
 
 const TS = 1_767_225_600_000;
 
@@ -16,14 +17,6 @@ async function site() {
     .bind(siteKey)
     .first<{ id: number; key: string }>();
   return { siteKey, apiKey, id: row!.id, key: row!.key };
-}
-
-async function customerRow(siteId: number, customerId: string) {
-  return env.DB.prepare(
-    "select orders, lifetime_revenue, first_order_at, last_order_at, coupons_redeemed from customers where site_id = ? and customer_id = ?",
-  )
-    .bind(siteId, customerId)
-    .first();
 }
 
 function post(apiKey: string, events: unknown[]) {

@@ -8,9 +8,8 @@ import worker from "../../worker/index";
 import { backoffSeconds, MAX_ATTEMPTS, messageIdOf, signatureHeaders } from "../../worker/webhooks/deliver";
 import { syncWebhookMembers, type WebhookMessage } from "../../worker/webhooks/entries";
 import { getWebhook, webhookKey } from "../../worker/webhooks/webhooks";
-import { siteIdOf } from "../audiences/helpers";
 import { postEvents, SHOP } from "../collect/post-events";
-import { call, createTestSite, importCsv } from "../fixtures/api";
+import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
 import { consumeQueue } from "../fixtures/queue";
 
 /** Runs the webhooks consumer on `messages` as one batch delivered for the `attempts`-th time. */

@@ -1,5 +1,5 @@
 /**
- * Bounds on every write that needs no key (DESIGN.md, Trust boundaries: anything through /e, /b,
+ * Bounds on every write that needs no key (docs/architecture.md, "Trust boundaries": anything through /e, /b,
  * /c, /sync can be forged by anyone). Before such a write the caller asks `admitWrite`: per IP and
  * site, and per site, through the Workers Rate Limiting bindings (wrangler.toml; no D1 read on the
  * way). Beyond the bound the write does not happen and the request is only counted: one

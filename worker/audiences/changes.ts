@@ -1,5 +1,5 @@
 /**
- * Membership changes that reach the networks (`since=CURSOR` exports, DESIGN.md).
+ * Membership changes that reach the networks (`since=CURSOR` exports, README.md, "Cookie sync, audiences and webhooks").
  *
  * Every refresh compares, per ID space, what a network was told (audience_space_members) with what
  * the audience holds now (id-spaces.ts) and writes the difference to audience_changes as `add` and
@@ -18,12 +18,12 @@ import { deriveKey, hmacSha256Hex } from "../auth/signing";
 import { audienceChanges, audiences } from "../db/schema";
 import type { Db, Site } from "../env";
 import { apiError } from "../errors";
+import { MS_PER_DAY as DAY } from "../lib/time";
 import { BUILT_IN_SPACES, spaceValues } from "./id-spaces";
 import { batchSql } from "./refresh";
 
 /** How long removals (and adds) stay fetchable: a network that polls at least monthly misses none. */
 const CHANGE_LOG_DAYS = 30;
-const DAY = 86_400_000;
 
 /** Brings one space's snapshot in line with the audience, logging each difference. */
 export async function syncSpace(db: Db, site: Site, audienceId: number, space: string, now: number): Promise<void> {

@@ -7,9 +7,8 @@
 import { z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
 import { apiError } from "../errors";
-import { utcDayNumber } from "../lib/time";
+import { MS_PER_DAY as DAY, utcDayNumber } from "../lib/time";
 
-const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
 export const AUDIENCE_KINDS = [

@@ -19,6 +19,7 @@
  * Pure functions only (no D1): bench/lookalike-evaluate.ts runs them in Node on a generated population,
  * bench/lookalike-events.ts on rows the queue consumer wrote from generated event batches.
  */
+import { MS_PER_DAY as DAY } from "../lib/time";
 
 export type LookalikeInput = {
   interests: Record<string, number>;
@@ -38,8 +39,6 @@ export type LookalikeModel = {
 };
 
 export type TrainOptions = { maxCategories?: number; iterations?: number; learningRate?: number; l2?: number };
-
-const DAY = 86_400_000;
 
 /** Most common interest categories across the examples: the interest vector's dimensions. */
 function pickCategories(inputs: LookalikeInput[], max: number): string[] {

@@ -16,6 +16,7 @@ import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { SECONDS_PER_DAY } from "../lib/time";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
 import {
   audienceSizeHistory,
@@ -354,7 +355,15 @@ audiencesRoutes.openapi(
         content: {
           "application/json": {
             schema: z
-              .object({ id_space: IdSpace, expires_in: z.number().int().min(60).max(604_800).default(86_400) })
+              .object({
+                id_space: IdSpace,
+                expires_in: z
+                  .number()
+                  .int()
+                  .min(60)
+                  .max(7 * SECONDS_PER_DAY)
+                  .default(SECONDS_PER_DAY),
+              })
               .strict(),
           },
         },
@@ -370,7 +379,7 @@ audiencesRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const body = c.req.valid("json") ?? { id_space: "tw", expires_in: 86_400 };
+    const body = c.req.valid("json") ?? { id_space: "tw", expires_in: SECONDS_PER_DAY };
     const site = c.var.site;
     const audience = await getAudience(c.var.db, site.id, id);
     await checkIdSpace(c.var.db, site.id, body.id_space);

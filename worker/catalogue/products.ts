@@ -1,6 +1,6 @@
 /**
- * The catalogue (`POST /api/v1/products`): the only writer of `products` (DESIGN.md, "Trust
- * boundaries": product names, prices, URLs and images come from the shop's catalogue, never from
+ * The catalogue (`POST /api/v1/products`): the only writer of `products` (docs/architecture.md,
+ * "Trust boundaries": product names, prices, URLs and images come from the shop's catalogue, never from
  * events, which name SKUs only). CSV with a header row or NDJSON, upsert by SKU: columns present
  * overwrite, columns absent keep what is stored.
  *

@@ -19,7 +19,7 @@ export const clicksRoutes = createRouter();
 clicksRoutes.openapi(
   createRoute({
     operationId: "followClick",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "get",
     path: "/c/{token}",

@@ -6,9 +6,10 @@
  */
 import { decodeJwt } from "jose";
 import { signToken, verifyToken } from "../auth/jwt";
+import { SECONDS_PER_DAY } from "../lib/time";
 
 /** Clicks normally follow within minutes; a day covers a tab left open overnight. */
-const CLICK_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+const CLICK_TOKEN_TTL_SECONDS = SECONDS_PER_DAY;
 
 export type ClickClaims = {
   site: string;

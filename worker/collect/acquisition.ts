@@ -1,5 +1,5 @@
 /**
- * How a visitor first arrived (DESIGN.md, "Segment language", `acquisition`): "banner" when it came
+ * How a visitor first arrived (README.md, "Segments", `acquisition`): "banner" when it came
  * through a tagwerk click (`/c`), "display" when its first landing URL carries a display
  * `utm_medium`, else "other". It is written once — by the visitor's first page event (collect) or
  * by a click (worker/decide/impressions.ts) — and never overwritten: the look-alike model

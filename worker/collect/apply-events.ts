@@ -1,5 +1,5 @@
 /**
- * Applies one validated event batch to a visitor's profile (DESIGN.md, "Budgets": a batch of 20
+ * Applies one validated event batch to a visitor's profile (docs/architecture.md, "Budgets and where they are measured": a batch of 20
  * events costs one D1 round trip). The batch is folded into per-batch deltas here, and every
  * read-modify-write of the profile (visit counting, JSON counters, the cart merge, the linked
  * customer's orders) is done inside SQL, so that all writes go out as one `db.batch`: one round
@@ -9,7 +9,7 @@
  * the client's `ts`, which a browser can get wrong; the queue path passes the receive time too,
  * so both paths produce the same profile.
  *
- * Trust (DESIGN.md, "Trust boundaries"): a batch from the browser is behaviour of its own cookie.
+ * Trust (docs/architecture.md, "Trust boundaries"): a batch from the browser is behaviour of its own cookie.
  * Its identify events arrive here only after their signature was checked (collect.ts), and its
  * purchases never touch a CRM customer's figures. Only a trusted batch (`trusted: true`, from
  * worker/server-events/) adds orders and revenue to the customer. No batch writes a product:
@@ -317,7 +317,7 @@ function profileStatements(
   }
 
   if (s.purchases > 0 && trust.trusted) {
-    // Only the shop's server states orders (DESIGN.md, "Trust boundaries"). tagwerk's own codes
+    // Only the shop's server states orders (docs/architecture.md, "Trust boundaries"). tagwerk's own codes
     // are counted by their redemption (worker/coupons/), once per code whether the API or this
     // event redeemed it; here only the shop's other coupons count.
     const otherCoupons = sql`(select count(*) from json_each(${JSON.stringify(s.couponCodes)})

@@ -111,7 +111,7 @@ function applyConsent(site: Site, hasCookie: boolean, events: { index: number; e
 const COUPON_NOT_HELD = "coupon not held by this visitor";
 
 /**
- * The browser's limits (DESIGN.md, "Trust boundaries"): an identify links only with the shop's
+ * The browser's limits (docs/architecture.md, "Trust boundaries"): an identify links only with the shop's
  * signature (its `sig` is not stored), and a purchase may name only a code this cookie or its
  * customer holds. Refused events are reported; nothing of them is applied.
  */
@@ -164,7 +164,7 @@ async function sendWithinBudget(queue: Queue<QueueMessage>, message: EventsMessa
 
 /**
  * Applies or enqueues one batch. With a queue, a refused or stalled send falls back to the direct
- * write (DESIGN.md, Budgets: a batch answered 204/202 is never lost); only when that fails too
+ * write (docs/architecture.md, "Ingestion pipeline": a batch answered 204/202 is never lost); only when that fails too
  * does this throw, and /e answers 503.
  */
 export async function collectBatch(

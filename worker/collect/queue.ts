@@ -126,7 +126,7 @@ export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: 
 
 /**
  * The visitors whose profile these messages changed, for the webhooks' entry and exit check
- * (DESIGN.md, "Budgets": a webhook leaves within a minute of the event). A queue message, no D1
+ * (docs/architecture.md, "Budgets and where they are measured": a webhook leaves within a minute of the event). A queue message, no D1
  * round trip; if it cannot be sent, the cron catches the change up.
  */
 async function requestWebhookChecks(env: Env, bodies: QueueMessage[]) {

@@ -18,7 +18,8 @@ import { budgetOf, withinBudget } from "../lib/budget";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { readCookieId, VISITOR_COOKIE, visitorCookieOptions } from "../lib/visitor-cookie";
+import { SECONDS_PER_DAY } from "../lib/time";
+import { MAX_COOKIE_AGE_SECONDS, readCookieId, VISITOR_COOKIE, visitorCookieOptions } from "../lib/visitor-cookie";
 import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { requestProfileCheck } from "../webhooks/entries";
@@ -27,8 +28,6 @@ import { collectBatch, countBot, recordUnusableBatch, type WriteBound } from "./
 import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
 import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "./tag-bundle.generated";
-
-const COOKIE_MAX_AGE = 400 * 24 * 60 * 60;
 
 export const collectRoutes = createRouter();
 
@@ -170,7 +169,7 @@ collectRoutes.use(
     },
     credentials: true,
     allowMethods: ["POST"],
-    maxAge: 86_400,
+    maxAge: SECONDS_PER_DAY,
   }),
 );
 
@@ -195,7 +194,7 @@ const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
 collectRoutes.openapi(
   createRoute({
     operationId: "collectEvents",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "post",
     path: "/e",
@@ -284,7 +283,7 @@ collectRoutes.openapi(
       );
     }
     if (result.newCookieId) {
-      setCookie(c, VISITOR_COOKIE, result.newCookieId, visitorCookieOptions(site, "Lax", COOKIE_MAX_AGE));
+      setCookie(c, VISITOR_COOKIE, result.newCookieId, visitorCookieOptions(site, "Lax", MAX_COOKIE_AGE_SECONDS));
     }
     if (result.rejected.length > 0) return c.json({ accepted: result.accepted, rejected: result.rejected }, 202);
     return c.body(null, 204);

@@ -20,10 +20,13 @@
  * row stays, archived); a redeemed assignment is final — the holder gets no second code from that
  * pool and claimCoupon answers null (the rule's no-coupon variant).
  *
- * The decision path reads assignments inside its own single batch with assignmentQuery() and
- * turns the rows into a map with assignmentsByPool(); only a first claim costs a second trip.
+ * The decision path reads the visitor's and its customer's assignments inside its own single batch
+ * (worker/decide/load.ts, through the unique (pool_id, holder) index) and turns the rows into a map
+ * with assignmentsByPool(); only a first claim costs a second trip (docs/architecture.md,
+ * "Decision path").
  */
 import type { Db } from "../env";
+import { MS_PER_DAY as DAY_MS } from "../lib/time";
 import { generateCode } from "./code-format";
 
 /** Anything that prepares and batches D1 statements: the binding, a Sessions API session. */
@@ -54,7 +57,7 @@ export type Assignment = {
   redeemedAt: number | null;
 };
 
-/** The columns assignmentQuery() selects, as D1 returns them. */
+/** A coupon row as the decision batch reads it (worker/decide/load.ts), in D1's column names. */
 export type AssignmentRow = {
   id: number;
   pool_id: number;
@@ -64,7 +67,6 @@ export type AssignmentRow = {
   redeemed_at: number | null;
 };
 
-const DAY_MS = 86_400_000;
 const GENERATED_ATTEMPTS = 5;
 
 /** One code per customer across devices when the visitor is linked, otherwise per cookie. */
@@ -165,42 +167,10 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
   };
 }
 
-/** The holder's live assignment in a pool (redeemed ones included, expired unredeemed ones not). */
-export async function findAssignment(
-  db: Db | D1Like,
-  poolId: number,
-  holder: string,
-  now: number,
-): Promise<Assignment | null> {
-  const row = await toD1(db)
-    .prepare(
-      "select id, pool_id, code, holder, expires_at, redeemed_at from coupons where pool_id = ?1 and holder = ?2",
-    )
-    .bind(poolId, holder)
-    .first<AssignmentRow>();
-  return row ? toAssignment(row, now) : null;
-}
-
 /**
- * A prepared statement for the decision path's single batch: every assignment the given holders
- * (e.g. `[c:CUSTOMER, v:COOKIE]`) hold in any pool of the site. It reaches the rows through the
- * unique (pool_id, holder) index, one lookup per pool × holder, so it stays cheap on big pools.
- */
-export function assignmentQuery(d1: D1Like, siteId: number, holders: string[]): D1PreparedStatement {
-  return d1.prepare(assignmentSql(holders.length)).bind(siteId, ...holders);
-}
-
-/** The SQL of assignmentQuery() for `count` holders: ?1 is the site, ?2.. the holders. */
-export function assignmentSql(count: number): string {
-  if (count < 1 || count > 8) throw new Error("assignmentQuery takes 1 to 8 holders");
-  const marks = Array.from({ length: count }, (_, i) => `?${i + 2}`).join(", ");
-  return `select id, pool_id, code, holder, expires_at, redeemed_at from coupons
-    where pool_id in (select id from coupon_pools where site_id = ?1) and holder in (${marks})`;
-}
-
-/**
- * Turns assignmentQuery() rows into one assignment per pool, preferring holders earlier in
- * `holders` (pass the customer holder first) and dropping expired, unredeemed rows.
+ * Turns the assignment rows of the decision batch (worker/decide/load.ts) into one assignment per
+ * pool, preferring holders earlier in `holders` (pass the customer holder first) and dropping
+ * expired, unredeemed rows.
  * When the assignment found is not held by `holders[0]` (a code claimed before the visitor was
  * linked to a customer), calling claimCoupon() with the customer holder moves it to the customer.
  */

@@ -11,7 +11,7 @@
  * Each key is stored with a fingerprint of its request (SHA-256 of method, path and validated
  * body): the same key with another body is a client bug (say, one key reused for two codes), and
  * replaying the first answer would leave the second code silently unredeemed. It answers 422
- * `idempotency_mismatch` and changes nothing (DESIGN.md, public contract).
+ * `idempotency_mismatch` and changes nothing (README.md, "Coupons").
  */
 import { sha256Hex } from "../auth/crypto";
 import { errorBody } from "../errors";

@@ -2,13 +2,10 @@
 export {
   type Assignment,
   type AssignmentRow,
-  assignmentQuery,
-  assignmentSql,
   assignmentsByPool,
   type ClaimPool,
   claimCoupon,
   couponHolder,
-  findAssignment,
   toD1,
 } from "./claim";
 export { codesHeldBy, couponPurchases } from "./purchase";

@@ -1,6 +1,6 @@
 /**
- * One customer is one person (DESIGN.md, Decision path step 5: "one code per visitor (or customer)
- * per pool"): when cookies are linked to a CRM customer — a verified identify, a links import —
+ * One customer is one person (docs/architecture.md, "Decision path", step 5: one code per holder per
+ * pool): when cookies are linked to a CRM customer — a verified identify, a links import —
  * the codes their devices claimed while anonymous (`v:COOKIE`) merge into the customer's (`c:ID`).
  *
  * Per pool and customer, among the codes of the customer and of every cookie linked to it:

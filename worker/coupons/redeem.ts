@@ -108,7 +108,7 @@ function missing(code: string, prefixRows: unknown[]): { status: "mistyped" | "u
  * Redeems `code` for `orderId`. `revenue` goes into the rule conversion; `cookieId` (the cookie
  * of the purchase event) also marks that visitor converted when it differs from the claimer's.
  *
- * Who may redeem what (DESIGN.md, "Trust boundaries"): `heldBy` (a browser purchase) redeems only
+ * Who may redeem what (docs/architecture.md, "Trust boundaries"): `heldBy` (a browser purchase) redeems only
  * a code held by that cookie or by the customer it is linked to; `customer` (the shop's backend
  * naming its customer) refuses a code held by another CRM customer. Both are conditions of the
  * atomic UPDATE itself, so nothing else is ever redeemed, not even in a race.

@@ -1,7 +1,7 @@
 /**
  * What markup a creative may contain: checked when a template is saved (and previewed), so that no
  * creative, in any format or attribute, can run script with the privileges of the edge origin that
- * also serves `/admin` and the API (DESIGN.md, Trust boundaries). `/b` adds a CSP with `sandbox`
+ * also serves `/admin` and the API (docs/architecture.md, "Trust boundaries"). `/b` adds a CSP with `sandbox`
  * on every answer (worker/decide/render.ts) as the second, independent layer.
  *
  * Why an allow-list over a real parser, and not a regex blacklist: a blacklist has to know every

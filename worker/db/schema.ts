@@ -1,5 +1,5 @@
 /**
- * The whole tagwerk data model (DESIGN.md, "Data model"): the single source of truth for every
+ * The whole tagwerk data model (docs/architecture.md, "Data model"): the single source of truth for every
  * table. Migrations in migrations/ are generated from this file by drizzle-kit.
  *
  * Conventions: every row is scoped by `site_id`; times are integer milliseconds since the epoch
@@ -28,7 +28,7 @@ export const sites = sqliteTable("sites", {
   /** Name of the Worker secret that signs this site's tokens (per-site keys are derived from it). */
   signingSecretRef: text().notNull().default("SIGNING_SECRET"),
   /**
-   * The shop's key for signed identifies (DESIGN.md, "Identity verification"): HMAC-SHA256 of the
+   * The shop's key for signed identifies (docs/architecture.md, "Trust boundaries"): HMAC-SHA256 of the
    * customer ID under it. Kept recoverable because verifying an HMAC needs the key itself (an API
    * key is only compared, so only its hash is kept); null until `POST /api/v1/site/identity-secret`.
    */

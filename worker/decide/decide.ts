@@ -1,5 +1,5 @@
 /**
- * The decision path for one banner (DESIGN.md, "Decision path for one banner"): identity, one D1
+ * The decision path for one banner (docs/architecture.md, "Decision path"): identity, one D1
  * batch, the cached rules, the first matching rule and its holdout, the coupon, the rendered
  * creative and the impression message. Any fault serves the placement's fallback creative, and if
  * even that fails the built-in empty one: an ad network never sees a 5xx.

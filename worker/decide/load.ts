@@ -14,6 +14,7 @@ import { type AssignmentRow, toD1 } from "../coupons";
 import { type CompiledCreative, compileCreative } from "../creatives/compile";
 import { creatives, customers, placementFallbacks, products, sites, visitors } from "../db/schema";
 import type { Db } from "../env";
+import { utcDayNumber } from "../lib/time";
 
 export type Identity = {
   /** From the tw_id cookie or a verified visitor token. */
@@ -47,7 +48,7 @@ export type DecisionState = {
 
 /** UTC day number: frequency caps count per visitor, rule and UTC day. */
 export function dayOf(now: number): number {
-  return Math.floor(now / 86_400_000);
+  return utcDayNumber(now);
 }
 
 /*

@@ -1,7 +1,7 @@
 /**
  * Turning a compiled creative and the decision's values into the `/b` response body per format:
  * an HTML document for iframes (which posts its size to the tag, `{tw: "size", w, h}`), the SVG
- * itself, or the JSON of DESIGN.md for native placements. Also the built-in empty 1×1 creative,
+ * itself, or the fields object of the JSON answer for native placements (README.md, "Banners (creatives, rules, `/b`, `/c`)"). Also the built-in empty 1×1 creative,
  * the last resort when even a placement's fallback cannot be served.
  */
 import { randomBytes, toBase64Url } from "../auth/crypto";

@@ -103,7 +103,7 @@ const DecisionJsonSchema = z
 decideRoutes.openapi(
   createRoute({
     operationId: "getBanner",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "get",
     path: "/b/{placement}",

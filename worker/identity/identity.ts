@@ -1,5 +1,5 @@
 /**
- * Verified identify (DESIGN.md, "Identity verification"). A browser can claim to be anyone, so the
+ * Verified identify (docs/architecture.md, "Trust boundaries"). A browser can claim to be anyone, so the
  * shop's backend signs the customer ID it writes into the page: `sig` is the lower-case hex
  * HMAC-SHA256 of the customer ID (UTF-8) under the site's identity secret (UTF-8). Only an
  * identify whose signature matches links a cookie to a customer; any other links nothing and is

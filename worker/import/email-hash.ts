@@ -1,6 +1,6 @@
 /**
- * The two hashed-e-mail ID spaces, made from the clear address at import (DESIGN.md, audience
- * export): the address itself is never stored.
+ * The two hashed-e-mail ID spaces, made from the clear address at import (README.md,
+ * "Cookie sync, audiences and webhooks"): the address itself is never stored.
  *
  * - `email_sha256`: lower-case hex SHA-256 of the trimmed, lower-cased address — what Google
  *   Customer Match and Meta Custom Audiences take (both: remove surrounding whitespace, lower-case,

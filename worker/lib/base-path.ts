@@ -1,5 +1,5 @@
 /**
- * Same-origin serving (DESIGN.md, "Same-origin serving"): the Worker answers every public route
+ * Same-origin serving (docs/architecture.md, "Same-origin serving"): the Worker answers every public route
  * under the path prefix `BASE_PATH` (e.g. `/_tw`, deployed as the Workers route
  * `shop.example/_tw/*`), so the tag, `/e`, `/b`, `/c`, `/sync`, `/optout`, the API, the admin and
  * the docs all live on the shop's own host. Safari caps cookies set from a host on another IP or

@@ -1,6 +1,6 @@
 /**
- * The body of every `PATCH` in the API, made from the resource's create schema (DESIGN.md: merge
- * semantics — only the fields sent change; `null` clears a field that may be empty; null for a
+ * The body of every `PATCH` in the API, made from the resource's create schema (README.md, "API reference":
+ * merge semantics — only the fields sent change; `null` clears a field that may be empty; null for a
  * field that may not be empty is a 400).
  *
  * Why not `schema.partial()`: in zod 4 a `.default()` still fires inside `.optional()`, so a

@@ -4,6 +4,8 @@
  * one definition keeps them in agreement.
  */
 export const MS_PER_DAY = 86_400_000;
+/** The same day in seconds, for cookie lifetimes, CORS max-age and other second-valued settings. */
+export const SECONDS_PER_DAY = 86_400;
 
 /** The UTC day of an instant as `YYYY-MM-DD`. */
 export function utcDayKey(ms: number): string {

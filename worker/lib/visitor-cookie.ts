@@ -7,9 +7,18 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { randomHex } from "../auth/crypto";
 import type { Site } from "../env";
+import { SECONDS_PER_DAY } from "./time";
 
 export const VISITOR_COOKIE = "tw_id";
 export const COOKIE_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/**
+ * The longest lifetime a browser keeps a cookie: Chrome caps every cookie at 400 days (RFC 6265bis
+ * proposes the same), so asking for more buys nothing. tagwerk's long-lived first-party cookies
+ * (`tw_id` from `/e`, `tw_optout`) ask for exactly this; the sync cookie for at most this.
+ */
+export const MAX_COOKIE_DAYS = 400;
+export const MAX_COOKIE_AGE_SECONDS = MAX_COOKIE_DAYS * SECONDS_PER_DAY;
 
 /** 128 random bits as 32 lower-case hex characters. */
 export function newCookieId(): string {

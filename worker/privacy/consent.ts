@@ -1,5 +1,5 @@
 /**
- * The one answer to "may this visitor be personalised?" (DESIGN.md, consent modes): a visitor who
+ * The one answer to "may this visitor be personalised?" (docs/architecture.md, "Consent"): a visitor who
  * refused consent never is; on a `consent_mode: required` site only one who granted it is. A
  * visitor it refuses is treated as an anonymous browser everywhere: `/b` (no profile, no code, no
  * cookie ID on the impression), `/c` (the click is counted without its cookie), frequency-cap

@@ -9,7 +9,6 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 
 export const OPTOUT_COOKIE = "tw_optout";
-export const OPTOUT_MAX_AGE = 400 * 24 * 60 * 60;
 
 /** The reason this request must not be tracked, or null. */
 export function trackingRefusal(c: Context): "opted out" | "global privacy control" | "do not track" | null {

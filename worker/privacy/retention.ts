@@ -10,8 +10,8 @@
  * uninterrupted run: the purge is idempotent.
  */
 import type { Db } from "../env";
+import { MS_PER_DAY as DAY_MS } from "../lib/time";
 
-export const DAY_MS = 86_400_000;
 const IDEMPOTENCY_DAYS = 7;
 const REJECTED_ORPHAN_DAYS = 30;
 /** Segment's own clients retry for minutes to hours; a week covers any retry and replayed backlog. */

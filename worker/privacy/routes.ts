@@ -14,10 +14,16 @@ import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { COOKIE_ID_PATTERN, readCookieId, VISITOR_COOKIE, visitorCookieScope } from "../lib/visitor-cookie";
+import {
+  COOKIE_ID_PATTERN,
+  MAX_COOKIE_AGE_SECONDS,
+  readCookieId,
+  VISITOR_COOKIE,
+  visitorCookieScope,
+} from "../lib/visitor-cookie";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { eraseCustomer, eraseVisitor } from "./erasure";
-import { OPTOUT_COOKIE, OPTOUT_MAX_AGE } from "./opt-out";
+import { OPTOUT_COOKIE } from "./opt-out";
 
 export const privacyRoutes = createRouter();
 
@@ -46,7 +52,7 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
     httpOnly: true,
     secure: true,
     sameSite: "None",
-    maxAge: OPTOUT_MAX_AGE,
+    maxAge: MAX_COOKIE_AGE_SECONDS,
     ...scope,
   });
   deleteCookie(c, VISITOR_COOKIE, { ...scope, secure: true });
@@ -66,7 +72,7 @@ const optOutResponses = {
 privacyRoutes.openapi(
   createRoute({
     operationId: "getOptOut",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "get",
     path: "/optout",
@@ -81,7 +87,7 @@ privacyRoutes.openapi(
 privacyRoutes.openapi(
   createRoute({
     operationId: "optOut",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "post",
     path: "/optout",

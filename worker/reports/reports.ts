@@ -21,10 +21,9 @@ import { toD1 } from "../coupons";
 import { rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
-import { utcDayKey } from "../lib/time";
+import { MS_PER_DAY as DAY_MS, utcDayKey } from "../lib/time";
 import { computeUplift, type Uplift } from "./uplift";
 
-const DAY_MS = 86_400_000;
 export const MAX_DAYS = 366;
 
 export type Scope = { kind: "rule"; ruleId: number } | { kind: "placement"; placement: string };

@@ -1,6 +1,6 @@
 /**
- * Segment spec messages → tagwerk's trusted server events (DESIGN.md, "Segment-compatible
- * ingestion"). Only the shape changes here; validation, trust and storage are
+ * Segment spec messages → tagwerk's trusted server events (README.md, "Integrate
+ * with your stack"). Only the shape changes here; validation, trust and storage are
  * `ingestServerEvents`'s (worker/server-events/ingest.ts), exactly as for `POST /api/v1/events`.
  *
  * - `anonymousId` is the visitor's `tw_id` when it looks like one (32 lower-case hex characters);

@@ -1,5 +1,5 @@
 /**
- * Segment-compatible ingestion (DESIGN.md): `POST /v1/batch`, `/v1/track`, `/v1/identify`,
+ * Segment-compatible ingestion (README.md, "Integrate with your stack"): `POST /v1/batch`, `/v1/track`, `/v1/identify`,
  * `/v1/page`, so that shops already running Segment, RudderStack or Jitsu forward their events
  * unchanged. Authenticated as Segment's clients do (HTTP Basic, user name = a site API key, empty
  * password); answers `200 {"success": true}` as Segment's API does, also when some messages were

@@ -1,5 +1,5 @@
 /**
- * The fields of the segment language (DESIGN.md, "Segment language") and their types. The parser
+ * The fields of the segment language (README.md, "Segments") and their types. The parser
  * checks every comparison against these types, so the evaluator and the SQL compiler only ever see
  * comparisons that mean the same thing on both sides (a number field against numbers, a text field
  * against strings, ...).

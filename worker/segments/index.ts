@@ -1,5 +1,5 @@
 /**
- * The segment language (DESIGN.md, "Segment language"): one expression, two back ends that agree
+ * The segment language (docs/architecture.md, "Segments: one language, two back ends"; README.md, "Segments"): one expression, two back ends that agree
  * on every profile — a compiled JS predicate for the edge decision and a parameterised SQL
  * condition for audiences, webhooks and the preview count. Semantics: worker/segments/evaluate.ts.
  */
@@ -10,11 +10,7 @@ export type { SegmentPredicate } from "./evaluate";
 
 export { parseSegment, SegmentError } from "./parser";
 export { buildProfile, type Profile } from "./profile";
-export {
-  countSegment,
-  segmentWhere,
-  selectSegmentProfiles,
-} from "./query";
+export { countSegment, segmentWhere } from "./query";
 
 /**
  * Parses and compiles an expression once into `(profile, now) => boolean`; keep the result and

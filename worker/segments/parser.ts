@@ -1,5 +1,5 @@
 /**
- * Lexer and recursive-descent parser for the segment language (DESIGN.md, "Segment language").
+ * Lexer and recursive-descent parser for the segment language (README.md, "Segments").
  *
  * Hand-written on purpose: no maintained expression library targets both a JS evaluator and
  * parameterised SQL, and the grammar is small. The parser also type-checks every comparison

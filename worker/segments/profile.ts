@@ -1,5 +1,5 @@
 /**
- * The profile a segment expression is evaluated against (DESIGN.md, "Segment language"): a visitor
+ * The profile a segment expression is evaluated against (docs/architecture.md, "Segments: one language, two back ends"): a visitor
  * with its linked CRM customer, or a CRM customer that no visitor is linked to yet. A field that is
  * missing is `null`; a comparison with a missing value is false on the edge and in SQL alike.
  */

@@ -6,10 +6,8 @@
 import { and, asc, eq, gte, sql } from "drizzle-orm";
 import { segmentSizes, segments } from "../db/schema";
 import type { Db } from "../env";
-import { utcDayKey } from "../lib/time";
+import { MS_PER_DAY as DAY, utcDayKey } from "../lib/time";
 import { countSegment } from "./query";
-
-const DAY = 86_400_000;
 
 /** Counts each segment of the site now; a segment whose expression no longer compiles is skipped. */
 export async function recordSegmentSizes(db: Db, siteId: number, now: number) {

@@ -1,6 +1,6 @@
 /**
  * Compiles a segment AST into one SQL condition over the aliases `v` (visitors) and `c` (customers)
- * of PROFILES_FROM (worker/segments/query.ts). Every value of the expression, and `now`, is a bound
+ * of profilesFrom() (worker/segments/query.ts). Every value of the expression, and `now`, is a bound
  * parameter; only fixed SQL text of this module is ever concatenated.
  *
  * The semantics are those documented in worker/segments/evaluate.ts, reproduced here: every
@@ -14,7 +14,7 @@ import { utcDayKey, utcDayNumber } from "../lib/time";
 import { MS_PER_DAY, MS_PER_HOUR } from "./fields";
 import { type CompareOp, type FieldRef, type Literal, type SegmentAst, SegmentError } from "./parser";
 
-/** D1 allows 100 bound parameters per statement; PROFILES_FROM and paging use the rest. */
+/** D1 allows 100 bound parameters per statement; the FROM clause and the caller's own values (site, ID ranges) use the rest. */
 const MAX_WHERE_PARAMS = 90;
 
 type Context = { now: number; params: number };

@@ -9,7 +9,7 @@ import type { Db } from "../env";
 import { apiError } from "../errors";
 import { bumpRulesVersion } from "../sites/sites";
 import { parseSegment, SegmentError } from "./parser";
-import { countSegment, PROFILES_FROM, segmentWhere } from "./query";
+import { countSegment, profilesFrom, segmentWhere } from "./query";
 
 export type SegmentRow = typeof segments.$inferSelect;
 
@@ -102,7 +102,7 @@ export async function previewSegment(db: Db, siteId: number, expression: string,
   const rows = await db.all<Omit<PreviewSample, "clusters"> & { clusters: string | null }>(
     sql`select v.cookie_id, coalesce(c.customer_id, v.customer_id) as customer_id, v.visits, v.pageviews,
           v.cart_items, c.orders, c.clusters
-        ${PROFILES_FROM(siteId)} where ${where} order by p.vid is null, p.vid desc, c.id limit 10`,
+        ${profilesFrom(siteId)} where ${where} order by p.vid is null, p.vid desc, c.id limit 10`,
   );
   const sample: PreviewSample[] = rows.map((r) => ({
     ...r,

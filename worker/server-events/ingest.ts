@@ -8,7 +8,7 @@
  *
  * Each event is `{type, ts, cookie_id?, customer?, url?, ref?, name?, props}` — the types and
  * props of the tag (`POST /e`), plus who it is about: `cookie_id` (a tw_id) and/or `customer` (a
- * CRM customer ID), at least one. Unlike the browser (DESIGN.md, "Trust boundaries"), these come
+ * CRM customer ID), at least one. Unlike the browser (docs/architecture.md, "Trust boundaries"), these come
  * from the shop and are believed:
  * - an event naming both `cookie_id` and `customer`, or an `identify` with `cookie_id`, links the
  *   cookie to the customer — no signature needed;

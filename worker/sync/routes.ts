@@ -178,7 +178,7 @@ syncRoutes.openapi(
 syncRoutes.openapi(
   createRoute({
     operationId: "syncPartnerId",
-    // Public: anonymous browsers and networks call it (DESIGN.md, Trust boundaries).
+    // Public: anonymous browsers and networks call it (docs/architecture.md, "Trust boundaries").
     security: [],
     method: "get",
     path: "/sync",

@@ -7,13 +7,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { idLinks, visitors } from "../db/schema";
 import type { Db, Site } from "../env";
-import { visitorCookieOptions } from "../lib/visitor-cookie";
+import { SECONDS_PER_DAY } from "../lib/time";
+import { MAX_COOKIE_DAYS, visitorCookieOptions } from "../lib/visitor-cookie";
 import { type Consent, mayPersonalise } from "../privacy/consent";
 import { TW_ID_PLACEHOLDER } from "./partners";
 import { GDPR_CONSENT_PLACEHOLDER, GDPR_PLACEHOLDER, type TcfSignal } from "./tcf";
-
-/** Browsers cap cookie lifetimes at 400 days (Chrome); the site's retention may be shorter. */
-const MAX_COOKIE_DAYS = 395;
 
 /**
  * The sync pixel is loaded on the partner's page, so tagwerk's cookie is a third-party cookie
@@ -21,7 +19,7 @@ const MAX_COOKIE_DAYS = 395;
  * request. SameSite=None (which requires Secure) is the only setting under which sync can work.
  */
 export function syncCookieOptions(site: Site) {
-  return visitorCookieOptions(site, "None", Math.min(site.retentionDays, MAX_COOKIE_DAYS) * 86_400);
+  return visitorCookieOptions(site, "None", Math.min(site.retentionDays, MAX_COOKIE_DAYS) * SECONDS_PER_DAY);
 }
 
 /** Whether the site's consent mode lets this visitor be linked to a partner (privacy/consent.ts). */

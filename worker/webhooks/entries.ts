@@ -1,12 +1,13 @@
 /**
- * Segment entries and exits for webhooks (DESIGN.md, `/api/v1/webhooks`). webhook_memberships holds
+ * Segment entries and exits for webhooks (docs/architecture.md, "Audiences, look-alikes and webhooks"). webhook_memberships holds
  * the people inside a webhook's segment: `c:CUSTOMER_ID` for a CRM customer (with all their cookies,
  * or none — a CRM-only customer enters and leaves customer-based segments too) and `v:COOKIE_ID` for
  * a visitor linked to nobody. A customer is inside when any of their profiles matches, so two
  * devices of one person make one entry, not two.
  *
  * A sync looks at a *scope* of people: the ones an event batch, a customer import or a links import
- * touched (checkProfiles, within seconds of the event, DESIGN.md "Budgets"), or the whole site in
+ * touched (requestProfileCheck, then checkSiteWebhooks in the webhooks consumer: within seconds of
+ * the event, docs/architecture.md, "Budgets and where they are measured"), or the whole site in
  * ranges (the cron's catch-up, and the baseline of a new webhook). Per scope, one D1 batch:
  *   1. INSERT ... SELECT ... RETURNING adds the people of the scope who match and were not inside
  *      (the rows it returns are exactly the entries);

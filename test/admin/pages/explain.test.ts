@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { bannerSite, insertVisitor, randomCookie } from "../../decide/helpers";
 import { createAdminUser, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
+import { bannerSite, insertVisitor, randomCookie } from "../../fixtures/banner";
 
 describe("the admin's Explain page", () => {
   it("shows every rule with why, the outcome, and frames the creative the visitor sees", async () => {

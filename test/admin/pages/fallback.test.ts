@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bannerSite } from "../../decide/helpers";
 import { createAdminUser, postForm, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
+import { bannerSite } from "../../fixtures/banner";
 
 const selectOf = (html: string, placement: string) =>
   html.match(new RegExp(`<select id="fallback-${placement}"[\\s\\S]*?</select>`))?.[0] ?? "";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bannerSite } from "../../decide/helpers";
 import { createAdminUser, postForm, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
+import { bannerSite } from "../../fixtures/banner";
 
 async function marketer() {
   const s = await bannerSite();

@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { newCookieId } from "../../../worker/lib/visitor-cookie";
-import { bannerSite, directEnv, fetchWorker } from "../../decide/helpers";
 import { createAdminUser, sessionCookie } from "../../fixtures/admin";
-import { call } from "../../fixtures/api";
-
-const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
+import { basicAuth, call } from "../../fixtures/api";
+import { bannerSite, directEnv, fetchWorker } from "../../fixtures/banner";
 
 describe("the admin's Install page", () => {
   it("gives the tag with the site's consent mode, a slot per placement, signing snippets and the Segment endpoint", async () => {
@@ -45,7 +43,7 @@ describe("the admin's Install page", () => {
     const cookie = newCookieId();
     const res = await call("/v1/batch", {
       method: "POST",
-      headers: { Authorization: basic(s.apiKey), "Content-Type": "application/json" },
+      headers: { Authorization: basicAuth(s.apiKey), "Content-Type": "application/json" },
       body: JSON.stringify({
         batch: [
           { type: "track", event: "Newsletter Signed Up", anonymousId: cookie, messageId: "a" },

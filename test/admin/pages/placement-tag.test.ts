@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { bannerSite } from "../../decide/helpers";
 import { createAdminUser, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
+import { bannerSite } from "../../fixtures/banner";
 
 const decodeHtml = (html: string) =>
   html

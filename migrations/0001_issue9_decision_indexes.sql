@@ -1,2 +1,0 @@
-CREATE INDEX `products_site_category_idx` ON `products` (`site_id`,`category`,`updated_at`);--> statement-breakpoint
-CREATE INDEX `rule_conversions_site_cookie_idx` ON `rule_conversions` (`site_id`,`cookie_id`);
