@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { mintVisitorToken } from "../../worker/auth/jwt";
 import type { QueueMessage } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
 import { holdoutBucket } from "../../worker/decide/choose";
@@ -107,6 +108,53 @@ describe("the decision path", () => {
     expect(counter.trips).toBe(2);
     counter.trips = 0;
     await decide(testEnv, db, input(site.siteKey, cookie));
+    expect(counter.trips).toBe(1);
+  });
+
+  it("decides a browser with no cookie, partner ID or token from the isolate alone: no D1 round trip", async () => {
+    const site = await bannerSite();
+    const fallback = await site.creative("html", "<p>house</p>");
+    await site.fallback("slot", fallback);
+    const everyone = await site.rule({ creative_id: await site.creative("html", "<p>for everyone</p>") });
+    clearRuleSetCache();
+    const { d1, counter } = countingD1(env.DB);
+    const db = createDb(d1);
+    const testEnv = { ...env, DB: d1 } as Env;
+
+    // The first anonymous banner of the isolate reads the site and the rules (cold), the next ones nothing.
+    const cold = await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(cold.impression).toMatchObject({ ruleId: everyone, cookieId: null });
+    expect(counter.trips).toBe(2);
+    counter.trips = 0;
+    // A visitor token of another site does not verify here: this browser is anonymous too.
+    const foreignToken = await mintVisitorToken(env.SIGNING_SECRET, "another-site", randomCookie());
+    for (const extra of [{}, { cookie: "not-a-cookie-id" }, { token: foreignToken }, { anonymous: true }]) {
+      const warm = await decide(testEnv, db, input(site.siteKey, undefined, extra));
+      expect(warm.status).toBe(200);
+      expect(warm.impression?.creativeId).toBe(extra.anonymous ? fallback : cold.impression?.creativeId);
+    }
+    expect(counter.trips).toBe(0);
+
+    // A known visitor still reads D1 (one trip), the anonymous ones after it still none.
+    await decide(testEnv, db, input(site.siteKey, randomCookie()));
+    expect(counter.trips).toBe(1);
+    counter.trips = 0;
+
+    // A rules change through this isolate reaches the very next anonymous banner.
+    await call(`/api/v1/rules/${everyone}`, { method: "PATCH", key: site.apiKey, json: { enabled: false } });
+    const changed = await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(changed.impression).toMatchObject({ ruleId: null, creativeId: fallback });
+    expect(counter.trips).toBe(2);
+    counter.trips = 0;
+    await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(counter.trips).toBe(0);
+
+    // So does a settings change; a placement the cached rules do not know asks D1.
+    await call("/api/v1/site", { method: "PATCH", key: site.apiKey, json: { holdout: 0.2 } });
+    await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(counter.trips).toBe(1);
+    counter.trips = 0;
+    await decide(testEnv, db, input(site.siteKey, undefined, { placement: "other" }));
     expect(counter.trips).toBe(1);
   });
 
