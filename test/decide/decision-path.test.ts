@@ -15,7 +15,7 @@ import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from
  * Counts D1 round trips: each batch() and each single statement executed. The real D1 answers
  * every call; `fail` makes chosen calls fail, to inject a fault.
  */
-function countingD1(real: D1Database, fail: { batch?: boolean; all?: boolean } = {}) {
+function countingD1(real: D1Database, fail: { batch?: boolean; first?: boolean; all?: boolean } = {}) {
   const counter = { trips: 0 };
   const unwrap = new WeakMap<object, D1PreparedStatement>();
   const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement => {
@@ -25,7 +25,7 @@ function countingD1(real: D1Database, fail: { batch?: boolean; all?: boolean } =
         if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
           return (...args: unknown[]) => {
             counter.trips++;
-            if (fail.all) throw new Error("injected D1 fault");
+            if (fail.all || (fail.first && prop === "first")) throw new Error("injected D1 fault");
             return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -195,18 +195,21 @@ describe("the decision path", () => {
     expect(await res.text()).toContain("<p>house</p>");
   });
 
-  it("serves the fallback when the decision batch fails, and an empty 1×1 creative when D1 fails altogether", async () => {
+  it("serves the fallback when the decision read or the rules' batch fails, and an empty 1×1 creative when D1 fails altogether", async () => {
     const site = await bannerSite();
     await site.fallback("slot", await site.creative("html", "<p>house</p>"));
     await site.rule({ creative_id: await site.creative("html", "<p>offer</p>") });
-    const batchFault = countingD1(env.DB, { batch: true });
-    const viaFallback = await fetchWorker(`/b/slot?site=${site.siteKey}`, { cookie: randomCookie() }, {
-      ...env,
-      DB: batchFault.d1,
-      EVENTS_QUEUE: undefined,
-    } as unknown as Env);
-    expect(viaFallback.status).toBe(200);
-    expect(await viaFallback.text()).toContain("<p>house</p>");
+    // The decision's one statement fails (the fallback is then read on its own), or the rules' batch does.
+    for (const fault of [{ first: true }, { batch: true }]) {
+      clearRuleSetCache();
+      const viaFallback = await fetchWorker(`/b/slot?site=${site.siteKey}`, { cookie: randomCookie() }, {
+        ...env,
+        DB: countingD1(env.DB, fault).d1,
+        EVENTS_QUEUE: undefined,
+      } as unknown as Env);
+      expect(viaFallback.status).toBe(200);
+      expect(await viaFallback.text()).toContain("<p>house</p>");
+    }
 
     const total = countingD1(env.DB, { batch: true, all: true });
     const empty = await fetchWorker(`/b/slot?site=${site.siteKey}&format=json`, { cookie: randomCookie() }, {
