@@ -296,6 +296,21 @@ describe("the decision path", () => {
         .bind(cookie, ruleId)
         .first("count"),
     ).toBe(3);
+    // A later redelivery of the whole group counts nothing more.
+    const again = createMessageBatch<QueueMessage>(
+      "tagwerk-events",
+      sent.map((body, i) => ({ id: `r${i}`, timestamp: new Date(), attempts: 2, body })),
+    );
+    await worker.queue(again, env);
+    await getQueueResult(again, createExecutionContext());
+    expect(
+      await env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
+        .bind(cookie, ruleId)
+        .first("count"),
+    ).toBe(3);
+    expect(
+      await env.DB.prepare("select count(*) as n from impressions where rule_id = ?").bind(ruleId).first("n"),
+    ).toBe(3);
     // Over the cap now: the rule is no longer shown to this visitor today.
     expect((await bannerJson(site.siteKey, "slot", cookie)).rule).toBeNull();
   });
