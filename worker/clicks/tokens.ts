@@ -7,12 +7,11 @@
  *
  * Not a JWT: one is minted per impression, and a jose JWS (header, registered claims, algorithm
  * checks) cost about 110 µs per banner where this costs a few (bench/RESULTS.md, "Decision path").
- * The key is derived from SIGNING_SECRET for this one purpose ("tagwerk:click") once per isolate,
- * and the MAC is computed in JavaScript from its cached pad states (worker/auth/hmac-sync.ts); the site is inside the signed payload, so a token cannot be re-pointed at another
+ * The key is derived from SIGNING_SECRET for this one purpose ("tagwerk:click") and imported once
+ * per isolate; the site is inside the signed payload, so a token cannot be re-pointed at another
  * site, and no other signature of the deployment (visitor tokens, exports, webhooks) verifies as one.
  */
 import { fromBase64Url, toBase64Url } from "../auth/crypto";
-import { type HmacKey, hmacKey, hmacSha256Sync } from "../auth/hmac-sync";
 
 /** Clicks normally follow within minutes; a day covers a tab left open overnight. */
 const CLICK_TOKEN_TTL_SECONDS = 24 * 60 * 60;
@@ -43,10 +42,10 @@ type Payload = {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-/** The click key per secret, derived and imported once per isolate (a deployment has one secret). */
-const keys = new Map<string, Promise<{ verify: CryptoKey; sign: HmacKey }>>();
+/** The click key per secret, imported once per isolate (a deployment has one secret). */
+const keys = new Map<string, Promise<CryptoKey>>();
 
-async function deriveClickKey(secret: string) {
+async function deriveClickKey(secret: string): Promise<CryptoKey> {
   const master = await crypto.subtle.importKey(
     "raw",
     encoder.encode(secret),
@@ -54,12 +53,11 @@ async function deriveClickKey(secret: string) {
     false,
     ["sign"],
   );
-  const derived = new Uint8Array(await crypto.subtle.sign("HMAC", master, encoder.encode(KEY_LABEL)));
-  const verify = await crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
-  return { verify, sign: hmacKey(derived) };
+  const derived = await crypto.subtle.sign("HMAC", master, encoder.encode(KEY_LABEL));
+  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
-function clickKey(secret: string) {
+function clickKey(secret: string): Promise<CryptoKey> {
   if (!secret) throw new Error("SIGNING_SECRET is not set");
   let key = keys.get(secret);
   if (!key) {
@@ -83,8 +81,7 @@ export async function mintClickToken(secret: string, claims: ClickClaims, now = 
     exp: Math.floor(now / 1000) + CLICK_TOKEN_TTL_SECONDS,
   };
   const body = toBase64Url(encoder.encode(JSON.stringify(payload)));
-  // Signed in JavaScript with the cached pad states (worker/auth/hmac-sync.ts): no platform call per banner.
-  const mac = hmacSha256Sync((await clickKey(secret)).sign, encoder.encode(body));
+  const mac = await crypto.subtle.sign("HMAC", await clickKey(secret), encoder.encode(body));
   return `${body}.${toBase64Url(mac)}`;
 }
 
@@ -122,9 +119,7 @@ export async function readClickToken(secret: string, token: string, now = Date.n
     return null;
   }
   // crypto.subtle.verify compares in constant time; the payload is read only once it is genuine.
-  if (!(await crypto.subtle.verify("HMAC", (await clickKey(secret)).verify, signature, encoder.encode(body)))) {
-    return null;
-  }
+  if (!(await crypto.subtle.verify("HMAC", await clickKey(secret), signature, encoder.encode(body)))) return null;
   const p = parsePayload(body);
   // Expired from the second named in `exp` on, as a JWT's `exp` (RFC 7519, 4.1.4).
   if (!p || Math.floor(now / 1000) >= p.exp) return null;
