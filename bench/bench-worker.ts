@@ -10,7 +10,8 @@
  *                       (consumeQueueBatch) writes them as one delivery; answers how many it acked.
  *                       The look-alike bench applies its generated tag batches through it.
  *   /bench/part/NAME  — one piece of a decision on its own, to see where a decision's time goes:
- *                       `load` (the decision's D1 batch through drizzle), `reads?n=` (n keyed
+ *                       `load` (the decision's D1 read), `decide` (decide() for an anonymous
+ *                       browser, outside the app, impression not recorded), `reads?n=` (n keyed
  *                       reads of a whole visitor row in one batch), `sign` (the click
  *                       token), `queue` (sending the impression message), `app` (/healthz through
  *                       the Hono app: routing, middleware, one trivial D1 statement).
@@ -21,6 +22,7 @@ import { mintClickToken } from "../worker/clicks/tokens";
 import type { QueueMessage } from "../worker/collect/collect";
 import { consumeQueueBatch } from "../worker/collect/queue";
 import { createDb } from "../worker/db/client";
+import { decide } from "../worker/decide/decide";
 import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
 
@@ -132,6 +134,24 @@ async function part(url: URL, env: Env): Promise<Response> {
     case "load": {
       const state = await loadDecisionState(createDb(env.DB), "bench", { cookieId: cookie, partner: null }, now);
       return Response.json({ visitor: state.visitor?.id ?? null });
+    }
+    case "decide": {
+      // decide() for an anonymous browser, outside the Hono app and without recording the
+      // impression: rules from the isolate, choice, click token, render — no D1 once warm.
+      const out = await decide(env, createDb(env.DB), {
+        siteKey: "bench",
+        placement: url.searchParams.get("p") ?? "p0",
+        format: "html",
+        cookie: undefined,
+        token: undefined,
+        partner: null,
+        clickMacro: undefined,
+        userAgent: undefined,
+        country: undefined,
+        origin: url.origin,
+        now,
+      });
+      return new Response(out.body, { headers: { "content-type": out.contentType } });
     }
     case "reads": {
       // n keyed reads in one batch: what a statement costs inside one round trip.

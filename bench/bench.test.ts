@@ -19,7 +19,17 @@ describe("the benchmark harness", () => {
     });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     const f = JSON.parse(readFileSync(join(ROOT, "bench/.data/tiny/figures.json"), "utf8")) as Figures;
-    for (const name of ["empty", "one_read", "b_steady", "b_holder", "b_claim", "e_queue", "e_direct", "part_load"]) {
+    for (const name of [
+      "empty",
+      "one_read",
+      "b_steady",
+      "b_holder",
+      "b_claim",
+      "b_anon",
+      "e_queue",
+      "e_direct",
+      "part_load",
+    ]) {
       const figure = f.http.median[name];
       expect(figure?.rps, name).toBeGreaterThan(0);
       expect(Number.isFinite(figure.p99), name).toBe(true);
@@ -27,7 +37,16 @@ describe("the benchmark harness", () => {
       expect(figure.non2xx + figure.errors, name).toBe(0);
     }
     // Round trips are counted, not timed: these are the budgets themselves.
-    expect(f.http.roundTrips).toMatchObject({ b_steady: 1, b_holder: 1, b_claim: 2 });
+    expect(f.http.roundTrips).toMatchObject({ b_steady: 1, b_holder: 1, b_claim: 2, b_anon: 0 });
+    // Every decision budget is reported in both measures (verdicts, not asserted: a tiny run means nothing).
+    const results = readFileSync(join(ROOT, "bench/.data/tiny/RESULTS.md"), "utf8");
+    for (const phase of ["known visitor", "holds a code", "first coupon claim", "anonymous"]) {
+      expect(results).toMatch(
+        new RegExp(
+          `\\| /b [^|]*${phase}[^|]*\\|(?:[^|\\n]*\\|){7}\\s*\\*\\*(PASS|FAIL)\\*\\* \\| \\*\\*(PASS|FAIL)\\*\\* \\|`,
+        ),
+      );
+    }
     expect(f.http.loggedImpressionsPerSecond).toBeGreaterThan(0);
     expect(f.http.queuedEventsAppliedPerSecond).toBeGreaterThan(0);
     expect(f.export.rows).toBe(f.scale.audienceRows);
@@ -39,7 +58,6 @@ describe("the benchmark harness", () => {
     expect(f.lookalike.positivesInD1).toBe(f.lookalike.expectedPositives);
     expect(f.lookalike.positivesInD1).toBeGreaterThan(0);
     expect(Number.isFinite(f.lookalike.auc) && Number.isFinite(f.lookalike.liftTopDecile)).toBe(true);
-    const results = readFileSync(join(ROOT, "bench/.data/tiny/RESULTS.md"), "utf8");
     expect(results).toContain("<!-- bench:end -->");
     expect(results).toContain("<!-- lookalike:end -->");
   }, 180_000);

@@ -1,6 +1,7 @@
 /**
  * The HTTP figures, all in one workerd and one run: the floors (empty handler, one keyed D1 read)
- * next to GET /b in the steady state and on first coupon claims, the D1 round trips per decision,
+ * next to GET /b in the steady state, for a holder of a code, on first coupon claims and for an
+ * anonymous browser, the D1 round trips per decision,
  * full logged impressions per second, and POST /e batches through the queue and direct.
  */
 import type { Fixture } from "./generate";
@@ -27,18 +28,18 @@ async function count(db: D1Database, table: "impressions" | "events") {
   return row?.n ?? 0;
 }
 
-/** Waits until the queue consumer stops writing rows (stable for 1.5 s; at most 60 s). */
-async function drained(db: D1Database, table: "impressions" | "events") {
+/** Waits until the queue consumer stops writing rows (stable for `settleMs`; at most 60 s). */
+async function drained(db: D1Database, table: "impressions" | "events", settleMs: number) {
   let last = await count(db, table);
   let stableSince = Date.now();
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    await sleep(250);
+    await sleep(Math.min(250, settleMs / 3));
     const n = await count(db, table);
     if (n !== last) {
       last = n;
       stableSince = Date.now();
-    } else if (Date.now() - stableSince >= 1_500) return { rows: n, at: stableSince };
+    } else if (Date.now() - stableSince >= settleMs) return { rows: n, at: stableSince };
   }
   return { rows: last, at: Date.now() };
 }
@@ -80,7 +81,13 @@ export async function measureHttp(
   fx: Fixture,
   load: Omit<LoadOptions, "url">,
   runs: number,
+  /**
+   * `smoke` (the tiny run inside `npm test`): of the pieces only the decision's D1 read, and a
+   * shorter wait for the queue to settle — the figures of a smoke run mean nothing anyway.
+   */
+  smoke = false,
 ): Promise<HttpFigures> {
+  const settleMs = smoke ? 300 : 1_500;
   const opts = { ...load, url: worker.url };
   const site = encodeURIComponent(fx.siteKey);
   const b = (placement: string) => () => `/b/${placement}?site=${site}&format=html`;
@@ -109,6 +116,12 @@ export async function measureHttp(
   await sample("b_steady", b(fx.steadyPlacement)(), fx.all.slice(-20));
   await sample("b_holder", b(fx.claimPlacement)(), fx.holders.slice(0, 20));
   await sample("b_claim", b(fx.claimPlacement)(), sampleFresh);
+  // A browser tagwerk does not know: no cookie (nor partner ID, nor token).
+  await sample(
+    "b_anon",
+    b(fx.steadyPlacement)(),
+    Array.from({ length: 20 }, () => ""),
+  );
   const batch = JSON.stringify({ site: fx.siteKey, events: eventBatch(20, Date.now()) });
   const post = {
     method: "POST",
@@ -117,7 +130,7 @@ export async function measureHttp(
   };
   await sample("e_queue", "/e", fx.all.slice(0, 20), post);
   await sample("e_direct", "/bench/direct/e", fx.all.slice(0, 20), post);
-  await drained(worker.db, "events");
+  await drained(worker.db, "events", settleMs);
 
   const figures: Record<string, Figure[]> = {};
   const add = (name: string, f: Figure) => {
@@ -132,7 +145,7 @@ export async function measureHttp(
   const phase = async (name: string, p: Parameters<typeof runPhase>[1], drain?: "impressions" | "events") => {
     const cpu = cpuMsOf(worker.pid);
     const f = await runPhase(opts, p);
-    const done = drain ? await drained(worker.db, drain) : null;
+    const done = drain ? await drained(worker.db, drain, settleMs) : null;
     f.cpuMicros = ((cpuMsOf(worker.pid) - cpu) * 1000) / Math.max(1, f.ok + f.non2xx);
     add(name, f);
     return { figure: f, done };
@@ -146,14 +159,18 @@ export async function measureHttp(
 
     // Where a decision's time goes: its pieces on their own, in the same workerd.
     const cookie = (i: number) => fx.all[i % fx.all.length];
-    await phase("part_app", { path: () => "/healthz" });
     await phase("part_load", { path: (i) => `/bench/part/load?c=${cookie(i)}` });
-    await phase("part_reads1", { path: (i) => `/bench/part/reads?n=1&c=${cookie(i)}` });
-    await phase("part_reads7", { path: (i) => `/bench/part/reads?n=7&c=${cookie(i)}` });
-    await phase("part_sign", { path: (i) => `/bench/part/sign?c=${cookie(i)}` });
-    await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, "impressions");
+    if (!smoke) {
+      await phase("part_app", { path: () => "/healthz" });
+      await phase("part_app0", { path: () => "/t.js" });
+      await phase("part_decide", { path: () => `/bench/part/decide?p=${fx.steadyPlacement}` });
+      await phase("part_reads1", { path: (i) => `/bench/part/reads?n=1&c=${cookie(i)}` });
+      await phase("part_reads7", { path: (i) => `/bench/part/reads?n=7&c=${cookie(i)}` });
+      await phase("part_sign", { path: (i) => `/bench/part/sign?c=${cookie(i)}` });
+      await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, "impressions");
+    }
 
-    await drained(worker.db, "impressions");
+    await drained(worker.db, "impressions", settleMs);
     const before = await count(worker.db, "impressions");
     const started = Date.now();
     const steady = await phase("b_steady", { path: b(fx.steadyPlacement), cookies: fx.all }, "impressions");
@@ -163,6 +180,7 @@ export async function measureHttp(
     await phase("b_holder", { path: b(fx.claimPlacement), cookies: fx.holders }, "impressions");
     const fresh = fx.fresh.slice(20 + run * perRun, 20 + (run + 1) * perRun);
     await phase("b_claim", { path: b(fx.claimPlacement), cookies: fresh, once: true }, "impressions");
+    await phase("b_anon", { path: b(fx.steadyPlacement) }, "impressions");
 
     await phase(
       "e_direct",

@@ -38,7 +38,7 @@ export const fmt = (n: number, digits = 0) =>
     : "n/a";
 
 export function verdict(pass: boolean | null) {
-  return pass === null ? "—" : pass ? "**pass**" : "**miss**";
+  return pass === null ? "—" : pass ? "**PASS**" : "**FAIL**";
 }
 
 function version(root: string, pkg: string) {

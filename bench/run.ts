@@ -15,8 +15,8 @@ import { applyMigrations, FULL, generateBenchData, TINY } from "./generate";
 import { measureHttp } from "./http-figures";
 import { writeLookalikeSection } from "./lookalike";
 import { measureLookalikeFromEvents } from "./lookalike-events";
-import { writeReport } from "./report";
-import { machine } from "./results";
+import { decisionVerdicts, writeReport } from "./report";
+import { fmt, machine } from "./results";
 import { measureSegments } from "./segment-eval";
 import { measureTagSizes } from "./tag-size";
 import { startBenchWorker } from "./workerd";
@@ -98,7 +98,7 @@ log(
 );
 let http: Awaited<ReturnType<typeof measureHttp>>;
 try {
-  http = await measureHttp(worker, fixture, load, runs);
+  http = await measureHttp(worker, fixture, load, runs, tiny);
 } finally {
   await worker.dispose();
 }
@@ -141,4 +141,18 @@ writeLookalikeSection(RESULTS, lookalike, tiny);
 writeReport(RESULTS, figures);
 // The repository's formatter formats Markdown too (aligned tables): leave the file as it wants it.
 if (!tiny && !quick) run(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", RESULTS]);
+// The budget figures on the console too, for whoever watches the run.
+const m = http.median;
+log(
+  `one-read ${fmt(m.one_read.rps)} req/s, ${fmt(m.one_read.cpuMicros)} µs CPU/req; ` +
+    `logged impressions ${fmt(http.loggedImpressionsPerSecond)}/s (Revive ≈1,050/s); ` +
+    `decision logic ${fmt(decision.worstCaseMicros, 1)} µs, click token ${fmt(decision.clickTokenMicros, 1)} µs`,
+);
+for (const v of decisionVerdicts(figures)) {
+  log(
+    `${v.key}: ${fmt(m[v.key].rps)} req/s (${fmt(v.rpsRatio, 2)}×), ${fmt(m[v.key].cpuMicros)} µs CPU/req ` +
+      `(${fmt(v.cpuRatio, 2)}×), ${fmt(v.measuredTrips)} D1 trips — budget ≥ ${v.ratio}×: ` +
+      `${v.rpsPass && v.cpuPass && v.tripsPass ? "PASS" : "FAIL"}`,
+  );
+}
 log(`wrote ${RESULTS}`);

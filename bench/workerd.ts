@@ -25,6 +25,22 @@ function compatibility(root: string) {
   return { date, flags };
 }
 
+/**
+ * The per-IP rate limiters of wrangler.toml, bound as in production (same names and periods) but
+ * with a limit the bench cannot reach: all of its load comes from one loopback address, which the
+ * real limits would throttle, and the Worker must still pay for asking them on every request.
+ */
+function rateLimiters(root: string) {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const limiters: Record<string, { simple: { limit: number; period: 10 | 60 } }> = {};
+  for (const block of toml.split("[[ratelimits]]").slice(1)) {
+    const name = /^name\s*=\s*"([^"]+)"/m.exec(block)?.[1];
+    const period = Number(/period\s*=\s*(\d+)/.exec(block)?.[1] ?? 60) === 10 ? 10 : 60;
+    if (name) limiters[name] = { simple: { limit: 1_000_000_000, period } };
+  }
+  return limiters;
+}
+
 /** The workerd process Miniflare started: a child of this Node process. */
 function findWorkerdPid(): number | null {
   for (const entry of readdirSync("/proc")) {
@@ -88,8 +104,7 @@ export async function startBenchWorker(opts: {
       "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 },
       "tagwerk-webhooks": { maxBatchSize: 10, maxBatchTimeout: 2, maxRetries: 10 },
     },
-    // The per-IP rate limiters of wrangler.toml are left unbound (the Worker then lets every request
-    // through): all of the bench's load comes from one loopback address, which they would throttle.
+    ratelimits: rateLimiters(opts.root),
     bindings: {
       ENVIRONMENT: "bench",
       OPERATOR_TOKEN: "bench-operator-token",

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { mintVisitorToken } from "../../worker/auth/jwt";
 import { mintClickToken } from "../../worker/clicks/tokens";
 import { MS_PER_DAY } from "../../worker/lib/time";
 import { errorOf } from "../fixtures/api";
@@ -39,13 +40,15 @@ describe("clicks", () => {
     const site = await siteWithCouponRule();
     const json = await bannerJson(site.siteKey, "slot", randomCookie());
     const token = clickPath(json.click_url!).slice("/c/".length);
-    const [header, payload, signature] = token.split(".");
+    // PAYLOAD.MAC (worker/clicks/tokens.ts): a changed payload no longer matches its MAC.
+    const [payload, mac] = token.split(".");
     const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    expect(claims).toMatchObject({ imp: json.impression, l: "https://shop.example/sale?src=banner", cp: "SALE-1" });
     const forged = btoa(JSON.stringify({ ...claims, l: "https://evil.example/" }))
       .replace(/\+/g, "-")
       .replace(/\//g, "_")
       .replace(/=+$/, "");
-    for (const bad of [`${header}.${forged}.${signature}`, `${token.slice(0, -2)}xx`, "not-a-token"]) {
+    for (const bad of [`${forged}.${mac}`, `${token.slice(0, -2)}xx`, `${token}.${mac}`, "not-a-token"]) {
       const res = await fetchWorker(`/c/${bad}`, { redirect: "manual" });
       expect(res.status).toBe(400);
       expect(res.headers.get("Location")).toBeNull();
@@ -66,12 +69,38 @@ describe("clicks", () => {
     };
     const old = await mintClickToken(env.SIGNING_SECRET, claims, Date.now() - 2 * MS_PER_DAY);
     expect((await fetchWorker(`/c/${old}`, { redirect: "manual" })).status).toBe(400);
+    // Just inside and just past the day a token lives.
+    const dayAgo = Date.now() - 86_400_000;
+    expect(
+      (
+        await fetchWorker(`/c/${await mintClickToken(env.SIGNING_SECRET, claims, dayAgo + 5_000)}`, {
+          redirect: "manual",
+        })
+      ).status,
+    ).toBe(302);
+    expect(
+      (
+        await fetchWorker(`/c/${await mintClickToken(env.SIGNING_SECRET, claims, dayAgo - 5_000)}`, {
+          redirect: "manual",
+        })
+      ).status,
+    ).toBe(400);
     const other = await siteWithCouponRule();
-    // Signed with the right secret but for another site's key than the one it names.
-    const crossSite = await mintClickToken(env.SIGNING_SECRET, { ...claims, site: other.siteKey });
-    const [, payload] = crossSite.split(".");
-    const swapped = (await mintClickToken(env.SIGNING_SECRET, claims)).split(".");
-    expect((await fetchWorker(`/c/${swapped[0]}.${payload}.${swapped[2]}`, { redirect: "manual" })).status).toBe(400);
+    // A payload naming another site, carrying the MAC of this site's token.
+    const crossSite = await mintClickToken(env.SIGNING_SECRET, {
+      ...claims,
+      site: other.siteKey,
+      siteId: other.siteId,
+    });
+    const [payload] = crossSite.split(".");
+    const [, mac] = (await mintClickToken(env.SIGNING_SECRET, claims)).split(".");
+    expect((await fetchWorker(`/c/${payload}.${mac}`, { redirect: "manual" })).status).toBe(400);
+    // Signed with another deployment's secret.
+    const foreign = await mintClickToken("another-deployment-secret-0123456789", claims);
+    expect((await fetchWorker(`/c/${foreign}`, { redirect: "manual" })).status).toBe(400);
+    // A visitor token (a JWT of the same deployment) is no click token.
+    const visitorToken = await mintVisitorToken(env.SIGNING_SECRET, site.siteKey, randomCookie());
+    expect((await fetchWorker(`/c/${visitorToken}`, { redirect: "manual" })).status).toBe(400);
     const fresh = await mintClickToken(env.SIGNING_SECRET, claims);
     expect((await fetchWorker(`/c/${fresh}`, { redirect: "manual" })).status).toBe(302);
   });

@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { mintVisitorToken } from "../../worker/auth/jwt";
 import type { QueueMessage } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
 import { holdoutBucket } from "../../worker/decide/choose";
@@ -14,7 +15,7 @@ import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from
  * Counts D1 round trips: each batch() and each single statement executed. The real D1 answers
  * every call; `fail` makes chosen calls fail, to inject a fault.
  */
-function countingD1(real: D1Database, fail: { batch?: boolean; all?: boolean } = {}) {
+function countingD1(real: D1Database, fail: { batch?: boolean; first?: boolean; all?: boolean } = {}) {
   const counter = { trips: 0 };
   const unwrap = new WeakMap<object, D1PreparedStatement>();
   const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement => {
@@ -24,7 +25,7 @@ function countingD1(real: D1Database, fail: { batch?: boolean; all?: boolean } =
         if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
           return (...args: unknown[]) => {
             counter.trips++;
-            if (fail.all) throw new Error("injected D1 fault");
+            if (fail.all || (fail.first && prop === "first")) throw new Error("injected D1 fault");
             return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -110,6 +111,53 @@ describe("the decision path", () => {
     expect(counter.trips).toBe(1);
   });
 
+  it("decides a browser with no cookie, partner ID or token from the isolate alone: no D1 round trip", async () => {
+    const site = await bannerSite();
+    const fallback = await site.creative("html", "<p>house</p>");
+    await site.fallback("slot", fallback);
+    const everyone = await site.rule({ creative_id: await site.creative("html", "<p>for everyone</p>") });
+    clearRuleSetCache();
+    const { d1, counter } = countingD1(env.DB);
+    const db = createDb(d1);
+    const testEnv = { ...env, DB: d1 } as Env;
+
+    // The first anonymous banner of the isolate reads the site and the rules (cold), the next ones nothing.
+    const cold = await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(cold.impression).toMatchObject({ ruleId: everyone, cookieId: null });
+    expect(counter.trips).toBe(2);
+    counter.trips = 0;
+    // A visitor token of another site does not verify here: this browser is anonymous too.
+    const foreignToken = await mintVisitorToken(env.SIGNING_SECRET, "another-site", randomCookie());
+    for (const extra of [{}, { cookie: "not-a-cookie-id" }, { token: foreignToken }, { anonymous: true }]) {
+      const warm = await decide(testEnv, db, input(site.siteKey, undefined, extra));
+      expect(warm.status).toBe(200);
+      expect(warm.impression?.creativeId).toBe(extra.anonymous ? fallback : cold.impression?.creativeId);
+    }
+    expect(counter.trips).toBe(0);
+
+    // A known visitor still reads D1 (one trip), the anonymous ones after it still none.
+    await decide(testEnv, db, input(site.siteKey, randomCookie()));
+    expect(counter.trips).toBe(1);
+    counter.trips = 0;
+
+    // A rules change through this isolate reaches the very next anonymous banner.
+    await call(`/api/v1/rules/${everyone}`, { method: "PATCH", key: site.apiKey, json: { enabled: false } });
+    const changed = await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(changed.impression).toMatchObject({ ruleId: null, creativeId: fallback });
+    expect(counter.trips).toBe(2);
+    counter.trips = 0;
+    await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(counter.trips).toBe(0);
+
+    // So does a settings change; a placement the cached rules do not know asks D1.
+    await call("/api/v1/site", { method: "PATCH", key: site.apiKey, json: { holdout: 0.2 } });
+    await decide(testEnv, db, input(site.siteKey, undefined));
+    expect(counter.trips).toBe(1);
+    counter.trips = 0;
+    await decide(testEnv, db, input(site.siteKey, undefined, { placement: "other" }));
+    expect(counter.trips).toBe(1);
+  });
+
   it("puts the same visitors into the holdout every time, records their holdout impressions and serves the fallback", async () => {
     const site = await bannerSite();
     const fallback = await site.creative("html", "<p>house</p>");
@@ -147,18 +195,21 @@ describe("the decision path", () => {
     expect(await res.text()).toContain("<p>house</p>");
   });
 
-  it("serves the fallback when the decision batch fails, and an empty 1×1 creative when D1 fails altogether", async () => {
+  it("serves the fallback when the decision read or the rules' batch fails, and an empty 1×1 creative when D1 fails altogether", async () => {
     const site = await bannerSite();
     await site.fallback("slot", await site.creative("html", "<p>house</p>"));
     await site.rule({ creative_id: await site.creative("html", "<p>offer</p>") });
-    const batchFault = countingD1(env.DB, { batch: true });
-    const viaFallback = await fetchWorker(`/b/slot?site=${site.siteKey}`, { cookie: randomCookie() }, {
-      ...env,
-      DB: batchFault.d1,
-      EVENTS_QUEUE: undefined,
-    } as unknown as Env);
-    expect(viaFallback.status).toBe(200);
-    expect(await viaFallback.text()).toContain("<p>house</p>");
+    // The decision's one statement fails (the fallback is then read on its own), or the rules' batch does.
+    for (const fault of [{ first: true }, { batch: true }]) {
+      clearRuleSetCache();
+      const viaFallback = await fetchWorker(`/b/slot?site=${site.siteKey}`, { cookie: randomCookie() }, {
+        ...env,
+        DB: countingD1(env.DB, fault).d1,
+        EVENTS_QUEUE: undefined,
+      } as unknown as Env);
+      expect(viaFallback.status).toBe(200);
+      expect(await viaFallback.text()).toContain("<p>house</p>");
+    }
 
     const total = countingD1(env.DB, { batch: true, all: true });
     const empty = await fetchWorker(`/b/slot?site=${site.siteKey}&format=json`, { cookie: randomCookie() }, {
@@ -244,6 +295,21 @@ describe("the decision path", () => {
       await env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
         .bind(cookie, ruleId)
         .first("count"),
+    ).toBe(3);
+    // A later redelivery of the whole group counts nothing more.
+    const again = createMessageBatch<QueueMessage>(
+      "tagwerk-events",
+      sent.map((body, i) => ({ id: `r${i}`, timestamp: new Date(), attempts: 2, body })),
+    );
+    await worker.queue(again, env);
+    await getQueueResult(again, createExecutionContext());
+    expect(
+      await env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
+        .bind(cookie, ruleId)
+        .first("count"),
+    ).toBe(3);
+    expect(
+      await env.DB.prepare("select count(*) as n from impressions where rule_id = ?").bind(ruleId).first("n"),
     ).toBe(3);
     // Over the cap now: the rule is no longer shown to this visitor today.
     expect((await bannerJson(site.siteKey, "slot", cookie)).rule).toBeNull();

@@ -257,11 +257,11 @@ describe("site A's credentials against site B", () => {
     await call("/api/v1/placements/slot/fallback", { method: "PUT", key: a.apiKey, json: { creative_id: creativeId } });
     const res = await bannerJson(a.siteKey, "slot");
     const token = new URL(res.click_url!).pathname.split("/").pop()!;
-    const [header, payload, signature] = token.split(".");
+    const [payload, mac] = token.split(".");
     const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
     const repointed = { ...claims, site: b.siteKey, siteId: b.siteId, sid: b.siteId };
     const body = btoa(JSON.stringify(repointed)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-    const forged = await call(`/c/${header}.${body}.${signature}`);
+    const forged = await call(`/c/${body}.${mac}`);
     expect(forged.status).toBe(400);
     expect(forged.headers.get("Location")).toBeNull();
   });

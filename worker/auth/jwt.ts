@@ -10,12 +10,12 @@ import { errors, jwtVerify, SignJWT } from "jose";
 const ISSUER = "tagwerk";
 const ALG = "HS256";
 
-export type Audience = "visitor-token" | "click" | "admin-session";
+export type Audience = "visitor-token" | "admin-session";
 
 const encoder = new TextEncoder();
 /**
  * Derived keys are cached per isolate as CryptoKeys: jose imports a raw key (`importKey`) on every
- * sign and verify, which cost more than the HMAC itself (≈60–160 µs per click token, measured in
+ * sign and verify, which cost more than the HMAC itself (≈60–160 µs per token, measured in
  * bench/RESULTS.md). Bounded: an isolate serving many sites drops its oldest entries first.
  */
 const keyCache = new Map<string, Promise<CryptoKey>>();

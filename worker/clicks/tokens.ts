@@ -1,15 +1,22 @@
 /**
- * Click tokens (`GET /c/:token`): a jose HS256 JWS, signed with the site's own key (audience
- * "click"), naming the impression. It carries everything the redirect needs — the landing URL, the
- * coupon code and the site's coupon parameter — because the impression row may still be in the
- * queue when the click arrives. It names no person: no cookie ID, no customer ID.
+ * Click tokens (`GET /c/:token`): `PAYLOAD.MAC`, where PAYLOAD is the base64url of a small JSON
+ * object naming the impression and MAC the base64url HMAC-SHA256 of PAYLOAD. It carries everything
+ * the redirect needs — the landing URL, the coupon code and the site's coupon parameter — because
+ * the impression row may still be in the queue when the click arrives. It names no person: no
+ * cookie ID, no customer ID.
+ *
+ * Not a JWT: one is minted per impression, and a jose JWS (header, registered claims, algorithm
+ * checks) cost about 110 µs per banner where this costs a few (bench/RESULTS.md, "Decision path").
+ * The key is derived from SIGNING_SECRET for this one purpose ("tagwerk:click") and imported once
+ * per isolate; the site is inside the signed payload, so a token cannot be re-pointed at another
+ * site, and no other signature of the deployment (visitor tokens, exports, webhooks) verifies as one.
  */
-import { decodeJwt } from "jose";
-import { signToken, verifyToken } from "../auth/jwt";
+import { fromBase64Url, toBase64Url } from "../auth/crypto";
 import { SECONDS_PER_DAY } from "../lib/time";
 
 /** Clicks normally follow within minutes; a day covers a tab left open overnight. */
 const CLICK_TOKEN_TTL_SECONDS = SECONDS_PER_DAY;
+const KEY_LABEL = "tagwerk:click";
 
 export type ClickClaims = {
   site: string;
@@ -21,54 +28,110 @@ export type ClickClaims = {
   couponParam: string;
 };
 
-export function mintClickToken(secret: string, claims: ClickClaims, now = Date.now()): Promise<string> {
-  return signToken(
-    secret,
-    claims.site,
-    "click",
-    {
-      site: claims.site,
-      sid: claims.siteId,
-      imp: claims.impression,
-      r: claims.ruleId,
-      l: claims.landingUrl,
-      cp: claims.coupon,
-      q: claims.couponParam,
-    },
-    CLICK_TOKEN_TTL_SECONDS,
-    now,
+/** What the payload holds: the claims under short names, and the expiry (Unix seconds). */
+type Payload = {
+  site: string;
+  sid: number;
+  imp: string;
+  r: number | null;
+  l: string;
+  cp: string | null;
+  q: string;
+  exp: number;
+};
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** The click key per secret, imported once per isolate (a deployment has one secret). */
+const keys = new Map<string, Promise<CryptoKey>>();
+
+async function deriveClickKey(secret: string): Promise<CryptoKey> {
+  const master = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
   );
+  const derived = await crypto.subtle.sign("HMAC", master, encoder.encode(KEY_LABEL));
+  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
-/** The claims of a genuine, unexpired click token, or null. */
-export async function readClickToken(secret: string, token: string, now = Date.now()): Promise<ClickClaims | null> {
-  let site: unknown;
+function clickKey(secret: string): Promise<CryptoKey> {
+  if (!secret) throw new Error("SIGNING_SECRET is not set");
+  let key = keys.get(secret);
+  if (!key) {
+    key = deriveClickKey(secret);
+    // A failed derivation must not stay cached.
+    key.catch(() => keys.delete(secret));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+export async function mintClickToken(secret: string, claims: ClickClaims, now = Date.now()): Promise<string> {
+  const payload: Payload = {
+    site: claims.site,
+    sid: claims.siteId,
+    imp: claims.impression,
+    r: claims.ruleId,
+    l: claims.landingUrl,
+    cp: claims.coupon,
+    q: claims.couponParam,
+    exp: Math.floor(now / 1000) + CLICK_TOKEN_TTL_SECONDS,
+  };
+  const body = toBase64Url(encoder.encode(JSON.stringify(payload)));
+  const mac = await crypto.subtle.sign("HMAC", await clickKey(secret), encoder.encode(body));
+  return `${body}.${toBase64Url(mac)}`;
+}
+
+function parsePayload(body: string): Payload | null {
   try {
-    // Only to pick the key: the signature check below is made with that site's key, so a token
-    // that names another site than it was signed for fails.
-    site = decodeJwt(token).site;
+    const p = JSON.parse(decoder.decode(fromBase64Url(body))) as Partial<Payload> | null;
+    if (
+      !p ||
+      typeof p.site !== "string" ||
+      typeof p.sid !== "number" ||
+      typeof p.imp !== "string" ||
+      typeof p.l !== "string" ||
+      typeof p.q !== "string" ||
+      typeof p.exp !== "number"
+    ) {
+      return null;
+    }
+    return p as Payload;
   } catch {
     return null;
   }
-  if (typeof site !== "string") return null;
-  const claims = await verifyToken(secret, site, "click", token, now);
-  if (
-    !claims ||
-    typeof claims.sid !== "number" ||
-    typeof claims.imp !== "string" ||
-    typeof claims.l !== "string" ||
-    typeof claims.q !== "string"
-  ) {
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** The claims of a genuine, unexpired click token, or null. */
+export async function readClickToken(secret: string, token: string, now = Date.now()): Promise<ClickClaims | null> {
+  const parts = token.split(".");
+  if (parts.length !== 2 || !BASE64URL.test(parts[0]) || !BASE64URL.test(parts[1])) return null;
+  const [body, mac] = parts;
+  let signature: Uint8Array<ArrayBuffer>;
+  try {
+    signature = fromBase64Url(mac);
+  } catch {
     return null;
   }
+  // crypto.subtle.verify compares in constant time; the payload is read only once it is genuine.
+  if (!(await crypto.subtle.verify("HMAC", await clickKey(secret), signature, encoder.encode(body)))) return null;
+  const p = parsePayload(body);
+  // Expired from the second named in `exp` on, as a JWT's `exp` (RFC 7519, 4.1.4).
+  if (!p || Math.floor(now / 1000) >= p.exp) return null;
   return {
-    site,
-    siteId: claims.sid,
-    impression: claims.imp,
-    ruleId: typeof claims.r === "number" ? claims.r : null,
-    landingUrl: claims.l,
-    coupon: typeof claims.cp === "string" ? claims.cp : null,
-    couponParam: claims.q,
+    site: p.site,
+    siteId: p.sid,
+    impression: p.imp,
+    ruleId: typeof p.r === "number" ? p.r : null,
+    landingUrl: p.l,
+    coupon: typeof p.cp === "string" ? p.cp : null,
+    couponParam: p.q,
   };
 }
 

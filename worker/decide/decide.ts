@@ -18,6 +18,7 @@ import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
 import type { ImpressionMessage } from "./impressions";
+import { rememberDecisionSite, trustedDecisionSite } from "./known-sites";
 import {
   type DecisionSite,
   type DecisionState,
@@ -209,12 +210,15 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
   let ruleSet: RuleSet | undefined;
   try {
     const identity = await resolveIdentity(secret, input);
-    state = await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read");
+    const held = fromIsolate(input, identity);
+    state = held ?? (await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read"));
     const site = state.site;
     if (!site) {
       return { ...emptyCreative(input.format), status: 404, impression: null };
     }
     knownSites.set(input.siteKey, site);
+    // Trusted from when it was read, not from when it was last used.
+    if (!held) rememberDecisionSite(site, input.now);
     // A visitor who may not be personalised (refused consent, or never granted it on a site that
     // requires it: privacy/consent.ts) gets the decision an anonymous browser gets: no profile,
     // no coupon, no cookie ID on the impression.
@@ -283,6 +287,21 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     if (error instanceof OverBudget) return fallbackFromIsolate(secret, input);
     return serveFallbackAfterFault(db, secret, input, state, ruleSet);
   }
+}
+
+/**
+ * A browser with no identity (no cookie, partner ID or valid token) has no profile, caps,
+ * assignments or conversions: its decision needs only the site and the compiled rules, which the
+ * isolate holds — no D1 round trip (docs/architecture.md, "Decision path"; known-sites.ts). Null
+ * when the isolate does not hold them fresh, or when the placement is unknown to the cached rules
+ * (it may be new: D1 decides).
+ */
+function fromIsolate(input: DecideInput, identity: Identity): DecisionState | null {
+  if (identity.cookieId !== null || identity.partner !== null) return null;
+  const site = trustedDecisionSite(input.siteKey, input.now);
+  const rules = site && cachedRuleSet(site.id, site.rulesVersion);
+  if (!site || !rules || !(rules.byPlacement.has(input.placement) || rules.fallbacks.has(input.placement))) return null;
+  return { ...emptyState(), site };
 }
 
 function holdoutOnly(siteId: number, input: DecideInput, state: DecisionState, rule: CompiledRule): ImpressionMessage {

@@ -1,6 +1,7 @@
 /**
  * Impressions and clicks are recorded after the response (`waitUntil`) through the events queue,
- * whose consumer writes many of them in ONE D1 batch together with the frequency-cap counters; a
+ * whose consumer writes many of them in ONE D1 batch together with the frequency-cap counters —
+ * all impressions of a delivery in two set-based statements (impressionStatements); a
  * deployment without the queue binding writes them directly, still as one batch.
  *
  * Through the queue, /b does not send one message per banner: impressions are buffered per isolate
@@ -65,61 +66,86 @@ function clickAcquisition(d1: D1Like, message: ClickMessage): D1PreparedStatemen
     .bind(message.siteId, message.cookieId, message.ts);
 }
 
-function statementsFor(d1: D1Like, message: DecisionMessage): D1PreparedStatement[] {
-  if (message.kind === "click") {
-    const statements = [
-      d1
-        .prepare(
-          `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts)
-           values (?1, ?2, ?3, (select ?4 where ${personalisableSql("?1", "?4")}), ?5)
-           on conflict (impression_uid) do nothing`,
-        )
-        .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
-    ];
-    if (message.cookieId !== null) statements.push(clickAcquisition(d1, message));
-    return statements;
-  }
-  const day = dayOf(message.ts);
-  const statements: D1PreparedStatement[] = [];
-  if (message.ruleId !== null && message.cookieId !== null && !message.holdout) {
-    statements.push(
-      d1
-        .prepare(
-          `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
-           select ?1, ?2, ?3, ?4, 1 where not exists (select 1 from impressions where uid = ?5)
-             and ${personalisableSql("?1", "?2")}
-           on conflict (site_id, cookie_id, day, rule_id) do update set count = count + 1`,
-        )
-        .bind(message.siteId, message.cookieId, message.ruleId, day, message.uid),
-    );
-  }
-  statements.push(
+function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
+  const statements = [
+    d1
+      .prepare(
+        `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts)
+         values (?1, ?2, ?3, (select ?4 where ${personalisableSql("?1", "?4")}), ?5)
+         on conflict (impression_uid) do nothing`,
+      )
+      .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
+  ];
+  if (message.cookieId !== null) statements.push(clickAcquisition(d1, message));
+  return statements;
+}
+
+/** The impressions of `?1` (a JSON array of rows) as a table, for the set-based statements below. */
+const IMPRESSION_ROWS = `(select json_extract(value, '$[0]') as uid, json_extract(value, '$[1]') as site_id,
+    json_extract(value, '$[2]') as placement, json_extract(value, '$[3]') as rule_id,
+    json_extract(value, '$[4]') as creative_id, json_extract(value, '$[5]') as cookie_id,
+    json_extract(value, '$[6]') as coupon_id, json_extract(value, '$[7]') as holdout,
+    json_extract(value, '$[8]') as day, json_extract(value, '$[9]') as ts from json_each(?1))`;
+
+/**
+ * All impressions of a delivery in two statements, whatever their number: the cap counters (before
+ * the insert, guarded by "this impression UID is not stored yet", so a redelivery counts nothing),
+ * then the impression rows. Two statements per impression made the consumer's batch grow with the
+ * delivery, each statement costing about a keyed read (bench/RESULTS.md, "Decision path").
+ */
+function impressionStatements(d1: D1Like, impressions: ImpressionMessage[]): D1PreparedStatement[] {
+  if (impressions.length === 0) return [];
+  // A message delivered twice within one delivery counts once, as a redelivery later does.
+  const unique = [...new Map(impressions.map((m) => [m.uid, m])).values()];
+  const rows = JSON.stringify(
+    unique.map((m) => [
+      m.uid,
+      m.siteId,
+      m.placement,
+      m.ruleId,
+      m.creativeId,
+      m.cookieId,
+      m.couponId,
+      m.holdout ? 1 : 0,
+      dayOf(m.ts),
+      m.ts,
+    ]),
+  );
+  return [
+    d1
+      .prepare(
+        `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
+         select m.site_id, m.cookie_id, m.rule_id, m.day, count(*) from ${IMPRESSION_ROWS} m
+         where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0
+           and not exists (select 1 from impressions where uid = m.uid)
+           and ${personalisableSql("m.site_id", "m.cookie_id")}
+         group by m.site_id, m.cookie_id, m.rule_id, m.day
+         on conflict (site_id, cookie_id, day, rule_id) do update set count = count + excluded.count`,
+      )
+      .bind(rows),
     d1
       .prepare(
         `insert into impressions (uid, site_id, placement, rule_id, creative_id, cookie_id, coupon_id, holdout, day, ts)
-         values (?1, ?2, ?3, ?4, ?5, (select ?6 where ${personalisableSql("?2", "?6")}), ?7, ?8, ?9, ?10)
+         select m.uid, m.site_id, m.placement, m.rule_id, m.creative_id,
+           case when ${personalisableSql("m.site_id", "m.cookie_id")} then m.cookie_id end,
+           m.coupon_id, m.holdout, m.day, m.ts
+         from ${IMPRESSION_ROWS} m where true
          on conflict (uid) do nothing`,
       )
-      .bind(
-        message.uid,
-        message.siteId,
-        message.placement,
-        message.ruleId,
-        message.creativeId,
-        message.cookieId,
-        message.couponId,
-        message.holdout ? 1 : 0,
-        day,
-        message.ts,
-      ),
-  );
-  return statements;
+      .bind(rows),
+  ];
 }
 
 /** Writes any number of impressions and clicks in one D1 round trip (hand-written SQL batch). */
 export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionMessage[]): Promise<void> {
   const d1 = toD1(db);
-  const statements = messages.flatMap((m) => statementsFor(d1, m));
+  const statements = [
+    ...impressionStatements(
+      d1,
+      messages.filter((m): m is ImpressionMessage => m.kind === "impression"),
+    ),
+    ...messages.flatMap((m) => (m.kind === "click" ? clickStatements(d1, m) : [])),
+  ];
   if (statements.length > 0) await d1.batch(statements);
 }
 

@@ -1,11 +1,12 @@
 /**
- * Everything one decision needs from D1, in ONE round trip: a single `db.batch([...])` (the D1
- * batch API) of statements that each resolve the site by key and the visitor's cookie ID in SQL —
- * the cookie ID comes from the request, or from id_links for a partner user ID — so that nothing
- * has to be read before the batch:
+ * Everything one decision needs from D1, in ONE round trip of ONE statement: it resolves the site
+ * by key and the visitor's cookie ID in SQL — the cookie ID comes from the request, or from
+ * id_links for a partner user ID — so that nothing has to be read before it, and returns one row:
  *   the site (holdout share, coupon parameter, rules version) with today's cap counters, the
  *   coupon assignments of the visitor and its customer and the rules the visitor has converted on
- *   (stop after conversion) — caps and conversions over all cookies of the visitor's customer; the visitor; its customer; and the product the creative may show.
+ *   (stop after conversion) — caps and conversions over all cookies of the visitor's customer —
+ *   folded in as JSON arrays; and, joined by their unique keys, the visitor, its customer and the
+ *   product the creative may show.
  */
 import { and, eq, getTableColumns } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
@@ -65,12 +66,20 @@ const MY_CUSTOMER = `(select customer_id from visitors where site_id = ${SITE} a
 // linked). Separate columns, merged in JS: a GROUP BY or a constant row here would cost a sort or
 // a scan on every banner.
 const MY_OTHER_COOKIES = `(select cookie_id from visitors where site_id = ${SITE} and customer_id = ${MY_CUSTOMER} and cookie_id <> ${ME})`;
-const DECISION_SQL = {
-  // The site with the visitor's small per-cookie sets folded in as JSON arrays — today's cap
-  // counters, coupon assignments (of the cookie and of its customer), converted rules — because
-  // each further statement of a batch costs about as much workerd CPU as a keyed read
-  // (bench/RESULTS.md); the site row always exists, a visitor row need not.
-  site: `select id, key, holdout, coupon_param, rules_version, consent_mode, ${ME} as cookie_id,
+/** `v.id as v_id, v.site_id as v_site_id, …`: a joined table's columns under a prefix of their own. */
+function prefixedColumns(table: SQLiteTable, alias: string): string {
+  return Object.keys(getTableColumns(table))
+    .map((key) => `${alias}.${toSnakeCase(key)} as ${alias}_${toSnakeCase(key)}`)
+    .join(", ");
+}
+
+/*
+ * One statement, because each further statement of a batch costs about as much workerd CPU as a
+ * keyed read (bench/RESULTS.md, "Decision path"). The visitor, customer and product are LEFT
+ * JOINs on unique indexes (visitors_site_cookie_idx, customers_site_customer_idx,
+ * products_site_sku_idx): at most one row each, and the site row always comes back.
+ */
+const DECISION_SQL = `select s.id, s.key, s.holdout, s.coupon_param, s.rules_version, s.consent_mode, ${ME} as cookie_id,
       (select json_group_array(json_array(rule_id, count)) from cap_counters
         where site_id = ${SITE} and cookie_id = ${ME} and day = ?5) as caps,
       (select json_group_array(json_array(rule_id, count)) from cap_counters
@@ -80,30 +89,30 @@ const DECISION_SQL = {
           and holder in ('v:' || ${ME}, 'c:' || ${MY_CUSTOMER})) as assignments,
       (select json_group_array(rule_id) from rule_conversions where site_id = ${SITE} and cookie_id = ${ME}) as conversions,
       (select json_group_array(rule_id) from rule_conversions
-        where site_id = ${SITE} and cookie_id in ${MY_OTHER_COOKIES}) as customer_conversions
-    from sites where key = ?1`,
-  // visitor and customer as two single-table statements: each row maps by its own column names.
-  visitor: `select * from visitors where site_id = ${SITE} and cookie_id = ${ME} limit 1`,
-  customer: `select * from customers where site_id = ${SITE} and customer_id = ${MY_CUSTOMER} limit 1`,
-  // The product a creative shows: the last item put in the cart, else the most recently updated
-  // product of the visitor's top interest category.
-  // Only the catalogue writes products (worker/catalogue/); an out-of-stock one is not shown.
-  product: `select * from products where site_id = ${SITE} and available = 1 and sku = coalesce(
-      (select json_extract(cart, '$[#-1].sku') from visitors where site_id = ${SITE} and cookie_id = ${ME}),
-      (select p2.sku from products p2 where p2.site_id = ${SITE} and p2.available = 1 and p2.category = (
-         select j.key from visitors v, json_each(v.interests) j
-         where v.site_id = ${SITE} and v.cookie_id = ${ME} order by j.value desc limit 1)
+        where site_id = ${SITE} and cookie_id in ${MY_OTHER_COOKIES}) as customer_conversions,
+      ${prefixedColumns(visitors, "v")}, ${prefixedColumns(customers, "c")}, ${prefixedColumns(products, "p")}
+    from sites s
+    left join visitors v on v.site_id = s.id and v.cookie_id = ${ME}
+    left join customers c on c.site_id = s.id and c.customer_id = v.customer_id
+    -- The product a creative shows: the last item put in the cart, else the most recently updated
+    -- product of the visitor's top interest category. Only the catalogue writes products
+    -- (worker/catalogue/); an out-of-stock one is not shown.
+    left join products p on p.site_id = s.id and p.available = 1 and p.sku = coalesce(
+      json_extract(v.cart, '$[#-1].sku'),
+      (select p2.sku from products p2 where p2.site_id = s.id and p2.available = 1 and p2.category = (
+         select j.key from json_each(v.interests) j order by j.value desc limit 1)
        order by p2.updated_at desc limit 1))
-    limit 1`,
-} as const;
+    where s.key = ?1`;
 
-/** Maps a raw D1 row of `table` to drizzle's row type: snake_case names, JSON and boolean columns. */
-function rowMapper<T extends SQLiteTable>(table: T) {
+/** Maps the `alias_`-prefixed columns of a raw D1 row to drizzle's row type of `table` (JSON, booleans). */
+function rowMapper<T extends SQLiteTable>(table: T, alias: string) {
   const columns = Object.entries(getTableColumns(table)).map(
-    ([key, column]) => [key, toSnakeCase(key), column] as const,
+    ([key, column]) => [key, `${alias}_${toSnakeCase(key)}`, column] as const,
   );
-  return (row: Record<string, unknown> | undefined): T["$inferSelect"] | null => {
-    if (!row) return null;
+  const [, idName] = columns[0];
+  return (row: Record<string, unknown>): T["$inferSelect"] | null => {
+    // The join found no row: its columns, the first (id, never null in a row) too, are null.
+    if (row[idName] === null || row[idName] === undefined) return null;
     const out: Record<string, unknown> = {};
     for (const [key, name, column] of columns) {
       const value = row[name];
@@ -112,9 +121,9 @@ function rowMapper<T extends SQLiteTable>(table: T) {
     return out as T["$inferSelect"];
   };
 }
-const toVisitor = rowMapper(visitors);
-const toCustomer = rowMapper(customers);
-const toProduct = rowMapper(products);
+const toVisitor = rowMapper(visitors, "v");
+const toCustomer = rowMapper(customers, "c");
+const toProduct = rowMapper(products, "p");
 
 type SiteRow = {
   id: number;
@@ -124,7 +133,7 @@ type SiteRow = {
   rules_version: number;
   consent_mode: "required" | "implied";
   cookie_id: string | null;
-  /** JSON arrays, see DECISION_SQL.site. */
+  /** JSON arrays, see DECISION_SQL. */
   caps: string;
   customer_caps: string;
   assignments: string;
@@ -140,14 +149,10 @@ export async function loadDecisionState(
   now: number,
 ): Promise<DecisionState> {
   const d1 = toD1(db);
-  const ids = [siteKey, identity.cookieId, identity.partner?.key ?? null, identity.partner?.userId ?? null];
-  const [siteRows, visitorRows, customerRows, productRows] = await d1.batch([
-    d1.prepare(DECISION_SQL.site).bind(...ids, dayOf(now)),
-    d1.prepare(DECISION_SQL.visitor).bind(...ids),
-    d1.prepare(DECISION_SQL.customer).bind(...ids),
-    d1.prepare(DECISION_SQL.product).bind(...ids),
-  ]);
-  const row = (siteRows.results as SiteRow[])[0];
+  const row = await d1
+    .prepare(DECISION_SQL)
+    .bind(siteKey, identity.cookieId, identity.partner?.key ?? null, identity.partner?.userId ?? null, dayOf(now))
+    .first<SiteRow & Record<string, unknown>>();
   if (!row) return emptyState();
   const caps = new Map<number, number>();
   for (const [ruleId, count] of [...JSON.parse(row.caps), ...JSON.parse(row.customer_caps)] as [number, number][]) {
@@ -167,12 +172,12 @@ export async function loadDecisionState(
   return {
     site,
     cookieId: row.cookie_id,
-    visitor: toVisitor(visitorRows.results[0] as Record<string, unknown> | undefined),
-    customer: toCustomer(customerRows.results[0] as Record<string, unknown> | undefined),
+    visitor: toVisitor(row),
+    customer: toCustomer(row),
     caps,
     assignments: assignments.filter((r): r is AssignmentRow => r.holder !== null),
     converted: new Set([...JSON.parse(row.conversions), ...JSON.parse(row.customer_conversions)] as number[]),
-    product: toProduct(productRows.results[0] as Record<string, unknown> | undefined),
+    product: toProduct(row),
   };
 }
 

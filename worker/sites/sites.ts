@@ -4,6 +4,7 @@ import type { z } from "@hono/zod-openapi";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import { issueApiKey } from "../auth/api-keys";
 import { apiKeys, sites } from "../db/schema";
+import { forgetDecisionSite } from "../decide/known-sites";
 import type { Db, Site } from "../env";
 import { apiError } from "../errors";
 import { forgetCachedSite } from "./site-cache";
@@ -34,6 +35,7 @@ export async function updateSite(db: Db, site: Site, patch: Partial<Settings>): 
     .where(eq(sites.id, site.id))
     .returning();
   forgetCachedSite(site.key);
+  forgetDecisionSite(site.id);
   return updated;
 }
 
@@ -87,4 +89,6 @@ export async function bumpRulesVersion(db: Db, siteId: number) {
     .update(sites)
     .set({ rulesVersion: sql`${sites.rulesVersion} + 1` })
     .where(eq(sites.id, siteId));
+  // Anonymous banners of this isolate trust their site row for seconds: they must see this write at once.
+  forgetDecisionSite(siteId);
 }
