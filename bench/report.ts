@@ -32,7 +32,7 @@ export type Figures = {
 const REVIVE_IMPRESSIONS_PER_SECOND = 1_050;
 const RATIO_BUDGET = 0.8;
 /**
- * The decision path's budgets (DESIGN.md, "Budgets"), each against the one-keyed-read handler and
+ * The decision path's budgets (docs/architecture.md, "Budgets and where they are measured"), each against the one-keyed-read handler and
  * held in requests per second AND in workerd CPU per request: the steady state (a known visitor,
  * with or without a code held) at least 0.8 of it in one round trip, a first claim 0.5 in two, an
  * anonymous browser 3 times in none.
