@@ -6,10 +6,11 @@
  */
 import { couponPurchases } from "../coupons";
 import { createDb } from "../db/client";
+import { runBatch } from "../db/raw";
 import { type DecisionMessage, writeDecisionMessages } from "../decide/impressions";
 import type { Db } from "../env";
 import { requestProfileCheck } from "../webhooks/entries";
-import { applyEventBatch, eventBatchStatements, rejectedStatement, runBatch } from "./apply-events";
+import { applyEventBatch, eventBatchStatements, rejectedStatement } from "./apply-events";
 import type { EventsMessage, QueueMessage } from "./collect";
 import { applyDeferredBatch } from "./deferred";
 import { scrubPayload } from "./scrub";

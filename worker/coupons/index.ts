@@ -9,7 +9,6 @@ export {
   claimCoupon,
   couponHolder,
   findAssignment,
-  toD1,
 } from "./claim";
 export { codesHeldBy, couponPurchases } from "./purchase";
 export { redeemCoupon } from "./redeem";

@@ -6,8 +6,9 @@
  * whether a free code is left.
  */
 import { and, desc, eq } from "drizzle-orm";
-import { assignmentsByPool, couponHolder, toD1 } from "../coupons";
+import { assignmentsByPool, couponHolder } from "../coupons";
 import type { CompiledCreative, JsonFields } from "../creatives/compile";
+import { toD1 } from "../db/raw";
 import { customers, rules, visitors } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";

@@ -14,7 +14,7 @@
  * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
  * per impression UID.
  */
-import { type D1Like, toD1 } from "../coupons/claim";
+import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
 import { personalisableSql } from "../privacy/consent";
 import { dayOf } from "./load";
