@@ -19,8 +19,8 @@ import { redeemCoupon } from "../../worker/coupons/redeem";
 import { createDb } from "../../worker/db/client";
 import { audiences, impressions, sites, visitors } from "../../worker/db/schema";
 import { decide } from "../../worker/decide/decide";
-import type { DecisionMessage } from "../../worker/decide/impressions";
-import { writeDecisionMessages } from "../../worker/decide/impressions";
+import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import type { DecisionMessage } from "../../worker/pipeline/messages";
 import { createRandom } from "./random";
 
 const DAY = 86_400_000;

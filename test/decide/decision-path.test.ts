@@ -1,12 +1,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
 import { holdoutBucket } from "../../worker/decide/choose";
 import { type DecideInput, decide } from "../../worker/decide/decide";
 import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
+import type { EventsQueueMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "./helpers";
 
@@ -208,13 +209,13 @@ describe("the decision path", () => {
   it("through the events queue, writes many impressions and their cap counters in one batch", async () => {
     const site = await bannerSite();
     const ruleId = await site.rule({ creative_id: await site.creative("html", "<p>offer</p>"), cap_per_day: 2 });
-    const sent: QueueMessage[] = [];
+    const sent: EventsQueueMessage[] = [];
     const queueEnv = {
       ...env,
       EVENTS_QUEUE: {
-        send: async (body: QueueMessage) => void sent.push(body),
+        send: async (body: EventsQueueMessage) => void sent.push(body),
         // /b groups impressions per isolate and sends them with sendBatch.
-        sendBatch: async (messages: { body: QueueMessage }[]) => void sent.push(...messages.map((m) => m.body)),
+        sendBatch: async (messages: { body: EventsQueueMessage }[]) => void sent.push(...messages.map((m) => m.body)),
       },
     } as unknown as Env;
     const cookie = randomCookie();
@@ -228,8 +229,8 @@ describe("the decision path", () => {
     ).toBe(0);
 
     const { d1, counter } = countingD1(env.DB);
-    const batch = createMessageBatch<QueueMessage>(
-      "tagwerk-events",
+    const batch = createMessageBatch<EventsQueueMessage>(
+      QUEUES.events.name,
       [...sent, sent[0]].map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
     );
     await worker.queue(batch, { ...env, DB: d1 } as Env);

@@ -5,8 +5,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
 import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
+import type { WebhookMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { backoffSeconds, MAX_ATTEMPTS, messageIdOf, signatureHeaders } from "../../worker/webhooks/deliver";
-import { syncWebhookMembers, type WebhookMessage } from "../../worker/webhooks/entries";
+import { syncWebhookMembers } from "../../worker/webhooks/entries";
 import { getWebhook, webhookKey } from "../../worker/webhooks/webhooks";
 import { siteIdOf } from "../audiences/helpers";
 import { postEvents, SHOP } from "../collect/post-events";
@@ -16,7 +18,7 @@ import { consumeQueue } from "../fixtures/queue";
 /** Runs the webhooks consumer on `messages` as one batch delivered for the `attempts`-th time. */
 async function consumeWebhooks(messages: WebhookMessage[], attempts: number) {
   const batch = createMessageBatch<WebhookMessage>(
-    "tagwerk-webhooks",
+    QUEUES.webhooks.name,
     messages.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })),
   );
   const ctx = createExecutionContext();

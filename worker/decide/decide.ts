@@ -14,10 +14,10 @@ import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
+import type { ImpressionMessage } from "../pipeline/messages";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
-import type { ImpressionMessage } from "./impressions";
 import {
   type DecisionSite,
   type DecisionState,

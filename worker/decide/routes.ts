@@ -11,36 +11,20 @@ import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { executionContextOf, runAfterResponse } from "../lib/after-response";
 import { publicBase } from "../lib/base-path";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
+import { bufferDecisionMessage, recordDecisionMessage } from "../pipeline/impressions";
+import type { DecisionMessage } from "../pipeline/messages";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/rules";
 import { encodeTrailingClickMacro } from "./click-macro";
 import { type DecideOutput, decide } from "./decide";
-import { bufferDecisionMessage, type DecisionMessage, recordDecisionMessage } from "./impressions";
 import { emptyCreative } from "./render";
 import { carryBookmark, decisionSessionFor } from "./session";
-
-type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
-
-/** The request's execution context; Hono throws when there is none (a bare app.request). */
-function executionContextOf(c: Context<AppEnv>): WaitUntil | undefined {
-  try {
-    return c.executionCtx;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Work after the response (`waitUntil`); awaited in place where there is no execution context. */
-export function runAfterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
-  const ctx = executionContextOf(c);
-  if (ctx) ctx.waitUntil(work);
-  else return work;
-}
 
 /** The banner's impression: grouped per isolate for the queue, else sent or written on its own. */
 function recordImpression(c: Context<AppEnv>, message: DecisionMessage) {

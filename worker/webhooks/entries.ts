@@ -24,13 +24,9 @@ import { segmentCondition } from "../audiences/segment-condition";
 import { runBatch } from "../db/raw";
 import { webhooks } from "../db/schema";
 import type { Db } from "../env";
+import type { WebhookMessage } from "../pipeline/messages";
 import type { Webhook } from "./webhooks";
 import { segmentExpression } from "./webhooks";
-
-/** A delivery to send, or a request to look at people whose profile just changed. */
-export type WebhookMessage =
-  | { delivery_id: number }
-  | { kind: "check"; siteId: number; cookies?: string[]; customers?: string[]; all?: boolean };
 
 /** Queue.sendBatch takes at most 100 messages. */
 const SEND_BATCH = 100;
