@@ -86,8 +86,8 @@ export async function seedHistory(
         origin: "http://localhost:8787",
         now: ts,
       });
+      if (out.kind !== "banner" || !out.impression) continue;
       const impression = out.impression;
-      if (!impression) continue;
       messages.push(impression);
       if (impression.holdout) {
         if (random.chance(ODDS.purchaseHoldout)) await purchase(db, site.id, cookie, ts + 3_600_000, ++order);
@@ -103,7 +103,7 @@ export async function seedHistory(
           ts: ts + 20_000,
         });
       }
-      const code = impression.couponId === null ? null : JSON.parse(out.body).coupon?.code;
+      const code = impression.couponId === null ? null : JSON.parse(out.rendered.body).coupon?.code;
       if (code && random.chance(ODDS.redeemWithCode)) {
         order += 1;
         const at = ts + random.int(1, 48) * 3_600_000;

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
 import { holdoutBucket } from "../../worker/decide/choose";
-import { type DecideInput, decide } from "../../worker/decide/decide";
+import { type DecideInput, type Decision, decide } from "../../worker/decide/decide";
 import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
 import type { EventsQueueMessage } from "../../worker/pipeline/messages";
@@ -73,6 +73,12 @@ function input(siteKey: string, cookie: string | undefined, extra: Partial<Decid
   };
 }
 
+/** The banner a decision answers with (every known site gets one). */
+function bannerOf(decision: Decision) {
+  if (decision.kind !== "banner") throw new Error(`expected a banner, got ${decision.kind}`);
+  return decision;
+}
+
 describe("the decision path", () => {
   it("costs one D1 round trip in the steady state, two when the rules changed", async () => {
     const site = await bannerSite();
@@ -89,11 +95,11 @@ describe("the decision path", () => {
     const db = createDb(d1);
     const testEnv = { ...env, DB: d1 } as Env;
 
-    const cold = await decide(testEnv, db, input(site.siteKey, cookie));
+    const cold = bannerOf(await decide(testEnv, db, input(site.siteKey, cookie)));
     expect(cold.impression?.ruleId).not.toBeNull();
     expect(counter.trips).toBe(2);
     counter.trips = 0;
-    const warm = await decide(testEnv, db, input(site.siteKey, cookie));
+    const warm = bannerOf(await decide(testEnv, db, input(site.siteKey, cookie)));
     expect(warm.impression?.ruleId).toBe(cold.impression?.ruleId);
     expect(counter.trips).toBe(1);
 
@@ -169,6 +175,20 @@ describe("the decision path", () => {
     } as unknown as Env);
     expect(empty.status).toBe(200);
     expect(await empty.json()).toMatchObject({ rule: null, creative: { width: 1, height: 1, body: "" } });
+  });
+
+  it("tells an unknown site from a fault: only a site D1 answered as unknown is `unknown-site`", async () => {
+    const db = createDb(env.DB);
+    expect(await decide(env, db, input("no-such-site", randomCookie()))).toEqual({ kind: "unknown-site" });
+
+    // D1 failing for a site this isolate never saw: no site can be known, yet the answer is a banner.
+    const total = countingD1(env.DB, { batch: true, all: true });
+    const faulted = await decide({ ...env, DB: total.d1 } as Env, createDb(total.d1), input("never-seen", undefined));
+    expect(faulted).toMatchObject({ kind: "banner", impression: null, claimed: false });
+    expect(JSON.parse(bannerOf(faulted).rendered.body)).toMatchObject({
+      rule: null,
+      creative: { width: 1, height: 1 },
+    });
   });
 
   it("finds the visitor through a partner ID (id_links) and through a visitor token", async () => {
