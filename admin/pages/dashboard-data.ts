@@ -4,7 +4,7 @@
  * table; and the audiences' dated sizes.
  */
 import type { Context } from "hono";
-import type { DayPoint, Report } from "../../worker/reports/reports";
+import type { DayPoint, Report } from "../../worker/reports/earnings";
 import { computeUplift, type Uplift } from "../../worker/reports/uplift";
 import type { AdminEnv } from "../api";
 import type { Audience, Rule } from "../types";

@@ -4,7 +4,7 @@
  * impressions and clicks per day as an SVG chart.
  */
 import type { Context } from "hono";
-import { MAX_DAYS, type Report } from "../../worker/reports/reports";
+import { MAX_DAYS, type Report } from "../../worker/reports/earnings";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";

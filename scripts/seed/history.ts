@@ -12,13 +12,13 @@
  * impressions from before yesterday gets no second history.
  */
 import { and, eq, lt, sql } from "drizzle-orm";
-import { createAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
+import { createAudience } from "../../worker/audiences/store";
 import { applyEventBatch } from "../../worker/collect/apply-events";
 import { redeemCoupon } from "../../worker/coupons/redeem";
 import { createDb } from "../../worker/db/client";
 import { audiences, impressions, sites, visitors } from "../../worker/db/schema";
-import { decide } from "../../worker/decide/decide";
+import { decide } from "../../worker/decide/decision-path";
 import { writeDecisionMessages } from "../../worker/pipeline/impressions";
 import type { DecisionMessage } from "../../worker/pipeline/messages";
 import { createRandom } from "./random";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getAudience } from "../../worker/audiences/audiences";
 import { exportStream } from "../../worker/audiences/export";
 import { refreshAudience } from "../../worker/audiences/refresh";
+import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { call, createTestSite, errorOf } from "../fixtures/api";
 import { addCustomer, addLink, addVisitor, cookie, csvIds, DAY, siteIdOf, T0 } from "./helpers";

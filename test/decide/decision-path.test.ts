@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
 import { holdoutBucket } from "../../worker/decide/choose";
-import { type DecideInput, type Decision, decide } from "../../worker/decide/decide";
+import { type DecideInput, type Decision, decide } from "../../worker/decide/decision-path";
 import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
 import type { EventsQueueMessage } from "../../worker/pipeline/messages";

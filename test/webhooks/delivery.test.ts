@@ -9,7 +9,7 @@ import type { WebhookMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
 import { backoffSeconds, MAX_ATTEMPTS, messageIdOf, signatureHeaders } from "../../worker/webhooks/deliver";
 import { syncWebhookMembers } from "../../worker/webhooks/entries";
-import { getWebhook, webhookKey } from "../../worker/webhooks/webhooks";
+import { getWebhook, webhookKey } from "../../worker/webhooks/store";
 import { siteIdOf } from "../audiences/helpers";
 import { postEvents, SHOP } from "../collect/post-events";
 import { call, createTestSite, importCsv } from "../fixtures/api";

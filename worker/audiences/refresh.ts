@@ -17,11 +17,11 @@ import { audienceSizes, audiences, segments, sites } from "../db/schema";
 import type { Db } from "../env";
 import { utcDayKey } from "../lib/time";
 import { listPartners } from "../sync/partners";
-import type { Audience } from "./audiences";
 import { purgeChanges, syncSpace } from "./changes";
 import { HASHED_EMAIL_SPACES } from "./id-spaces";
 import { type AudienceParams, builtInCondition, NO_PURCHASE } from "./kinds";
 import { segmentCondition } from "./segment-condition";
+import type { Audience } from "./store";
 
 /** Visitor IDs per refresh range: small enough for D1's per-statement limits. */
 export const REFRESH_RANGE = 5_000;

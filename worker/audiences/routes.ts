@@ -17,15 +17,6 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
-import {
-  audienceSizeHistory,
-  audienceToJson,
-  createAudience,
-  deleteAudience,
-  getAudience,
-  listAudiences,
-  updateAudience,
-} from "./audiences";
 import { headSeq, makeCursor, readCursor } from "./changes";
 import {
   changesStream,
@@ -40,6 +31,15 @@ import { BUILT_IN_SPACES } from "./id-spaces";
 import { AUDIENCE_KINDS } from "./kinds";
 import { recomputeLookalikeScores } from "./lookalike-scores";
 import { refreshAudience } from "./refresh";
+import {
+  audienceSizeHistory,
+  audienceToJson,
+  createAudience,
+  deleteAudience,
+  getAudience,
+  listAudiences,
+  updateAudience,
+} from "./store";
 
 const AudienceInput = z
   .object({

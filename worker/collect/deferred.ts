@@ -13,7 +13,7 @@ import type { Db } from "../env";
 import type { DeferredEventsMessage, EventsQueueMessage } from "../pipeline/messages";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { rejectedStatement } from "./apply-events";
-import { collectBatch } from "./collect";
+import { collectBatch } from "./batch";
 import { scrubPayload } from "./scrub";
 
 export const DEFERRED_RETRY_AFTER_SECONDS = 30;

@@ -15,7 +15,7 @@ import { apiError } from "../errors";
 import { utcDayKey } from "../lib/time";
 import { buildProfile } from "../segments/profile";
 import { deviceOf, inHoldout, type SkipReason, skipReason } from "./choose";
-import { clusterFor, productValues } from "./decide";
+import { clusterFor, productValues } from "./decision-path";
 import { type DecisionSite, type DecisionState, loadDecisionState } from "./load";
 import { fitsFormat, type ResponseFormat } from "./render";
 import { type CompiledRule, cachedRuleSet, loadRuleSet } from "./rule-set";

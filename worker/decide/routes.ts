@@ -20,9 +20,9 @@ import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
 import { bufferDecisionMessage, recordDecisionMessage } from "../pipeline/impressions";
 import type { DecisionMessage } from "../pipeline/messages";
 import { isOptedOut } from "../privacy/opt-out";
-import { PlacementSchema } from "../rules/rules";
+import { PlacementSchema } from "../rules/store";
 import { encodeTrailingClickMacro } from "./click-macro";
-import { decide } from "./decide";
+import { decide } from "./decision-path";
 import { carryBookmark, decisionSessionFor } from "./session";
 
 /** The banner's impression: grouped per isolate for the queue, else sent or written on its own. */

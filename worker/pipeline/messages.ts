@@ -7,7 +7,7 @@
 import type { RejectedRow } from "../collect/apply-events";
 import type { TagEvent } from "../collect/event-schema";
 
-/** An /e batch, validated and consent-checked: the consumer only writes it (collect/collect.ts). */
+/** An /e batch, validated and consent-checked: the consumer only writes it (collect/batch.ts). */
 export type EventsMessage = {
   kind: "events";
   siteId: number;

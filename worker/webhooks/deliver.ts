@@ -21,7 +21,7 @@ import { hmacSha256 } from "../auth/signing";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { sendToReceiver } from "./public-url";
-import { webhookKey } from "./webhooks";
+import { webhookKey } from "./store";
 
 export const MAX_ATTEMPTS = 6;
 

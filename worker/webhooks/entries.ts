@@ -25,8 +25,8 @@ import { runBatch } from "../db/raw";
 import { webhooks } from "../db/schema";
 import type { Db } from "../env";
 import type { WebhookMessage } from "../pipeline/messages";
-import type { Webhook } from "./webhooks";
-import { segmentExpression } from "./webhooks";
+import type { Webhook } from "./store";
+import { segmentExpression } from "./store";
 
 /** Queue.sendBatch takes at most 100 messages. */
 const SEND_BATCH = 100;

@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { admitWrite, admitWrites, NO_SITE } from "../abuse/write-bounds";
 import { codesHeldBy, couponPurchases } from "../coupons";
 import type { Db, Site } from "../env";
-import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/identity";
+import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/verified-identify";
 import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
