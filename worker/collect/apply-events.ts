@@ -10,7 +10,7 @@
  * so both paths produce the same profile.
  *
  * Trust (DESIGN.md, "Trust boundaries"): a batch from the browser is behaviour of its own cookie.
- * Its identify events arrive here only after their signature was checked (collect.ts), and its
+ * Its identify events arrive here only after their signature was checked (batch.ts), and its
  * purchases never touch a CRM customer's figures. Only a trusted batch (`trusted: true`, from
  * worker/server-events/) adds orders and revenue to the customer. No batch writes a product:
  * the catalogue comes from `POST /api/v1/products` alone, events name SKUs.

@@ -117,7 +117,7 @@ decideRoutes.openapi(
     const anonymous = limited || isOptedOut(c);
     // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
     const session = decisionSessionFor(c);
-    // decide() never throws: every fault already ended in the placement's fallback (decide.ts).
+    // decide() never throws: every fault already ended in the placement's fallback (decision-path.ts).
     const decision = await decide(c.env, session.db, {
       anonymous,
       siteKey: query.site,
