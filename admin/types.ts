@@ -6,8 +6,8 @@ import type { z } from "@hono/zod-openapi";
 import type { UserSchema } from "../worker/admin-api/users";
 import type { AudienceSchema } from "../worker/audiences/routes";
 import type { PoolSchema } from "../worker/coupons/pool-routes";
-import type { CreativeSchema } from "../worker/creatives/creatives";
-import type { RuleSchema } from "../worker/rules/rules";
+import type { CreativeSchema } from "../worker/creatives/store";
+import type { RuleSchema } from "../worker/rules/store";
 import type { SegmentSchema } from "../worker/segments/routes";
 import type { WebhookSchema } from "../worker/webhooks/routes";
 

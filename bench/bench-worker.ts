@@ -7,7 +7,7 @@
  *   /bench/direct/e   — POST /e with the queue binding removed, i.e. the direct-write path;
  *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE);
  *   /bench/consume    — POST a JSON array of events-queue messages: the real consumer
- *                       (consumeQueueBatch) writes them as one delivery; answers how many it acked.
+ *                       (consumeEventsBatch) writes them as one delivery; answers how many it acked.
  *                       The look-alike bench applies its generated tag batches through it.
  *   /bench/part/NAME  — one piece of a decision on its own, to see where a decision's time goes:
  *                       `load` (the decision's D1 read), `decide` (decide() for an anonymous
@@ -19,12 +19,13 @@
  * response carries `x-bench-d1-calls`, the round trips made before the response was returned.
  */
 import { mintClickToken } from "../worker/clicks/tokens";
-import type { QueueMessage } from "../worker/collect/collect";
-import { consumeQueueBatch } from "../worker/collect/queue";
 import { createDb } from "../worker/db/client";
-import { decide } from "../worker/decide/decide";
+import { decide } from "../worker/decide/decision-path";
 import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
+import { consumeEventsBatch } from "../worker/pipeline/events-consumer";
+import type { EventsQueueMessage } from "../worker/pipeline/messages";
+import { QUEUES } from "../worker/pipeline/queues";
 
 /** `sql` is filled only for a request sent with `x-bench-trace: 1` (the round trips' SQL, for the report). */
 type Counter = { calls: number; sql?: string[] };
@@ -151,7 +152,8 @@ async function part(url: URL, env: Env): Promise<Response> {
         origin: url.origin,
         now,
       });
-      return new Response(out.body, { headers: { "content-type": out.contentType } });
+      if (out.kind !== "banner") return new Response("unknown site", { status: 404 });
+      return new Response(out.rendered.body, { headers: { "content-type": out.rendered.contentType } });
     }
     case "reads": {
       // n keyed reads in one batch: what a statement costs inside one round trip.
@@ -195,7 +197,7 @@ async function part(url: URL, env: Env): Promise<Response> {
 
 /** One queue delivery of the posted messages, through the Worker's own consumer. */
 async function consume(req: Request, env: Env): Promise<Response> {
-  const bodies = (await req.json()) as QueueMessage[];
+  const bodies = (await req.json()) as EventsQueueMessage[];
   let acked = 0;
   const messages = bodies.map((body, i) => ({
     id: String(i),
@@ -208,8 +210,13 @@ async function consume(req: Request, env: Env): Promise<Response> {
     retry: () => {},
   }));
   // A delivery as the runtime hands it over, minus what the consumer never reads (metadata).
-  const batch = { queue: "events", messages, ackAll() {}, retryAll() {} } as unknown as MessageBatch<QueueMessage>;
-  await consumeQueueBatch(batch, env);
+  const batch = {
+    queue: QUEUES.events.name,
+    messages,
+    ackAll() {},
+    retryAll() {},
+  } as unknown as MessageBatch<EventsQueueMessage>;
+  await consumeEventsBatch(batch, env);
   return Response.json({ acked, messages: bodies.length });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The decision logic alone, in Node, against the budget of 50 µs (docs/architecture.md, "Budgets and where they are measured"): the rules
  * of one placement compiled as the Worker's rule-set cache holds them (worker/decide/rule-set.ts),
- * then per profile what worker/decide/decide.ts does between the D1 batch and the response —
+ * then per profile what worker/decide/decision-path.ts does between the D1 batch and the response —
  * chooseRule (schedule, cap, conversion, segment, holdout) and renderResponse (escaped template
  * into the iframe document). Minting the click token (an HMAC through WebCrypto) is timed on its
  * own: it is a platform call, not our logic. Worst case: all 200 rules on one placement, the only

@@ -4,7 +4,7 @@
  * (with `utm_medium=display` for those who arrived from display), page views, product views, a
  * purchase for the converters, cart adds — delivered as events-queue messages, 50 per delivery (the
  * consumer's max_batch_size), to the Worker's own queue consumer running in workerd
- * (bench/bench-worker.ts, `/bench/consume` → consumeQueueBatch). Acquisition, interests, visits and
+ * (bench/bench-worker.ts, `/bench/consume` → consumeEventsBatch). Acquisition, interests, visits and
  * purchases are whatever collect made of those events; the training positives are the rows
  * production's POSITIVE condition selects.
  * The model then trains on the first 70 % of the visitors and is measured on the held-out rest.
@@ -14,10 +14,10 @@ import { NO_PURCHASE } from "../worker/audiences/kinds";
 import { auc, liftAt, scoreLookalike, trainLookalike } from "../worker/audiences/lookalike";
 import { COLUMNS, type LookalikeRow, POSITIVE, toInput } from "../worker/audiences/lookalike-scores";
 import { MEMBERS_FROM } from "../worker/audiences/refresh";
-import type { EventsMessage } from "../worker/collect/collect";
 import { type TagEvent, validateEvents } from "../worker/collect/event-schema";
 import { createDb } from "../worker/db/client";
 import { MS_PER_DAY as DAY } from "../worker/lib/time";
+import type { EventsMessage } from "../worker/pipeline/messages";
 import { generatePopulation, mulberry32, type Person, POPULATION_NOW } from "./lookalike-population";
 
 const SHOP = "https://shop.example";

@@ -15,7 +15,7 @@ logistic ground truth (bench/lookalike-population.ts, seed 42)${tiny ? " — **t
 Nothing is written into the visitors table by hand: each person becomes tag event batches (a
 landing page with \`utm_medium=display\` for those who came from display, page and product views,
 a purchase for the converters, cart adds), delivered 50 at a time to the Worker's own events-queue
-consumer (consumeQueueBatch) in workerd, which writes them to D1 (bench/lookalike-events.ts).
+consumer (consumeEventsBatch) in workerd, which writes them to D1 (bench/lookalike-events.ts).
 Training positives are the visitors production's
 \`POSITIVE\` condition selects (acquisition "display" or "banner", and a purchase); negatives the
 visitors without a purchase. Trained on the first 70 % of the visitors, measured on the held-out 30 %.

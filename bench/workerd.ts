@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { QUEUES } from "../worker/pipeline/queues";
 
 export type BenchWorker = {
   mf: Miniflare;
@@ -95,15 +96,15 @@ export async function startBenchWorker(opts: {
     compatibilityFlags: flags,
     d1Databases: { DB: "tagwerk-bench" },
     d1Persist: opts.persistDir,
-    // As in wrangler.toml: /e and impressions go through the events queue; webhooks have their own.
-    queueProducers: {
-      EVENTS_QUEUE: { queueName: "tagwerk-events" },
-      WEBHOOKS_QUEUE: { queueName: "tagwerk-webhooks" },
-    },
-    queueConsumers: {
-      "tagwerk-events": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3 },
-      "tagwerk-webhooks": { maxBatchSize: 10, maxBatchTimeout: 2, maxRetries: 10 },
-    },
+    // The queues of wrangler.toml (worker/pipeline/queues.ts): /e and impressions go through the
+    // events queue; webhooks have their own.
+    queueProducers: Object.fromEntries(Object.values(QUEUES).map((q) => [q.binding, { queueName: q.name }])),
+    queueConsumers: Object.fromEntries(
+      Object.values(QUEUES).map((q) => [
+        q.name,
+        { maxBatchSize: q.maxBatchSize, maxBatchTimeout: q.maxBatchTimeout, maxRetries: q.maxRetries },
+      ]),
+    ),
     ratelimits: rateLimiters(opts.root),
     bindings: {
       ENVIRONMENT: "bench",

@@ -4,10 +4,14 @@
  */
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestIdVariables } from "hono/request-id";
+import type { D1Like } from "./db/raw";
 import type * as schema from "./db/schema";
 
-/** `$client` is the raw D1 binding, for hot paths that batch prepared statements themselves. */
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/**
+ * The drizzle client (db/client.ts). `$client` is the raw D1 binding or session, reached through
+ * db/raw.ts for hot paths that batch prepared statements themselves.
+ */
+export type Db = DrizzleD1Database & { $client: D1Like };
 export type Site = typeof schema.sites.$inferSelect;
 
 /** Who is calling the management API: an API key acts with the admin role. */

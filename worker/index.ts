@@ -11,7 +11,7 @@ import { audiencesRoutes } from "./audiences/routes";
 import { sessionApiAuth } from "./auth/session";
 import { catalogueRoutes } from "./catalogue/routes";
 import { clicksRoutes } from "./clicks/routes";
-import { collectRoutes, consumeQueueBatch, type QueueMessage } from "./collect";
+import { collectRoutes } from "./collect";
 import { recentEventsRoutes } from "./collect/recent-routes";
 import { couponsRoutes } from "./coupons/routes";
 import { creativesRoutes } from "./creatives/routes";
@@ -27,6 +27,7 @@ import { identityRoutes } from "./identity/routes";
 import { importRoutes } from "./import/routes";
 import { servePrefixed } from "./lib/base-path";
 import { createRouter } from "./lib/router";
+import { consumeQueue } from "./pipeline";
 import { privacyRoutes } from "./privacy/routes";
 import { rejectedEventsRoutes } from "./rejected-events/routes";
 import { reportsRoutes } from "./reports/routes";
@@ -38,8 +39,6 @@ import { segmentSizesRoutes } from "./segments/sizes-routes";
 import { serverEventsRoutes } from "./server-events/routes";
 import { sitesRoutes } from "./sites/routes";
 import { syncRoutes } from "./sync/routes";
-import { handleWebhookBatch } from "./webhooks/deliver";
-import type { WebhookMessage } from "./webhooks/entries";
 import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
@@ -97,13 +96,8 @@ export default {
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runScheduled(env, controller.scheduledTime));
   },
-  // One consumer for several queues: dispatch on the queue's name.
-  async queue(batch, env) {
-    if (batch.queue === "tagwerk-webhooks") return handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
-    if (batch.queue === "tagwerk-events") return consumeQueueBatch(batch as MessageBatch<QueueMessage>, env);
-    console.error(JSON.stringify({ level: "error", error: `no consumer for queue ${batch.queue}` }));
-    batch.retryAll();
-  },
+  // Every queue's delivery: worker/pipeline dispatches on the queue's name.
+  queue: consumeQueue,
 } satisfies ExportedHandler<Env>;
 
 export { app };

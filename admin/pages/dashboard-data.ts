@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { MS_PER_DAY as DAY_MS } from "../../worker/lib/time";
-import type { DayPoint, Report } from "../../worker/reports/reports";
+import type { DayPoint, Report } from "../../worker/reports/earnings";
 import { computeUplift, type Uplift } from "../../worker/reports/uplift";
 import type { AdminEnv } from "../api";
 import type { Audience, Rule } from "../types";

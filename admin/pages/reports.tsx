@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { MAX_DAYS, type Report } from "../../worker/reports/reports";
+import { MAX_DAYS, type Report } from "../../worker/reports/earnings";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";

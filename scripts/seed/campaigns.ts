@@ -14,11 +14,11 @@
  * item, else the newest product of their top interest, with its picture and page from the catalogue.
  */
 import { and, eq } from "drizzle-orm";
-import { createCreative } from "../../worker/creatives/creatives";
+import { createCreative } from "../../worker/creatives/store";
 import { createDb } from "../../worker/db/client";
 import { couponPools, creatives, rules, segments, sites } from "../../worker/db/schema";
 import type { Db } from "../../worker/env";
-import { createRule, setFallback } from "../../worker/rules/rules";
+import { createRule, setFallback } from "../../worker/rules/store";
 
 export const DEMO_PLACEMENT = "home-hero";
 const PRODUCT_PLACEMENTS = ["category-top", "product-side", "cart"] as const;

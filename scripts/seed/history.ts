@@ -12,16 +12,16 @@
  * impressions from before yesterday gets no second history.
  */
 import { and, eq, lt, sql } from "drizzle-orm";
-import { createAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
+import { createAudience } from "../../worker/audiences/store";
 import { applyEventBatch } from "../../worker/collect/apply-events";
 import { redeemCoupon } from "../../worker/coupons/redeem";
 import { createDb } from "../../worker/db/client";
 import { audiences, impressions, sites, visitors } from "../../worker/db/schema";
-import { decide } from "../../worker/decide/decide";
-import type { DecisionMessage } from "../../worker/decide/impressions";
-import { writeDecisionMessages } from "../../worker/decide/impressions";
+import { decide } from "../../worker/decide/decision-path";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import type { DecisionMessage } from "../../worker/pipeline/messages";
 import { createRandom } from "./random";
 
 export const HISTORY_DAYS = 30;
@@ -86,8 +86,8 @@ export async function seedHistory(
         origin: "http://localhost:8787",
         now: ts,
       });
+      if (out.kind !== "banner" || !out.impression) continue;
       const impression = out.impression;
-      if (!impression) continue;
       messages.push(impression);
       if (impression.holdout) {
         if (random.chance(ODDS.purchaseHoldout)) await purchase(db, site.id, cookie, ts + 3_600_000, ++order);
@@ -103,7 +103,7 @@ export async function seedHistory(
           ts: ts + 20_000,
         });
       }
-      const code = impression.couponId === null ? null : JSON.parse(out.body).coupon?.code;
+      const code = impression.couponId === null ? null : JSON.parse(out.rendered.body).coupon?.code;
       if (code && random.chance(ODDS.redeemWithCode)) {
         order += 1;
         const at = ts + random.int(1, 48) * 3_600_000;

@@ -8,8 +8,8 @@
 import { env } from "cloudflare:workers";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { getAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
+import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { postEvents, SHOP } from "../collect/post-events";

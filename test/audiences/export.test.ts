@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getAudience } from "../../worker/audiences/audiences";
 import { exportStream } from "../../worker/audiences/export";
 import { refreshAudience } from "../../worker/audiences/refresh";
+import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY, MS_PER_DAY } from "../../worker/lib/time";
 import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";

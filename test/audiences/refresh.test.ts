@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getAudience } from "../../worker/audiences/audiences";
 import { refreshAudience } from "../../worker/audiences/refresh";
+import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";

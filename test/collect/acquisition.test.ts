@@ -4,8 +4,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { writeDecisionMessages } from "../../worker/decide/impressions";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
+import { writeDecisionMessages } from "../../worker/pipeline/impressions";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker } from "../fixtures/banner";
 import { event, postEvents, SHOP, visitorOf } from "./post-events";

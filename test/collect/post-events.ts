@@ -4,7 +4,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { signCustomerId } from "../../worker/identity/identity";
+import { signCustomerId } from "../../worker/identity/verified-identify";
 import { app } from "../../worker/index";
 import { BASE, call } from "../fixtures/api";
 

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { EventsMessage, QueueMessage } from "../../worker/collect";
-import { EVENTS_QUEUE_MAX_RETRIES } from "../../worker/collect";
+import type { EventsMessage, EventsQueueMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { BASE, createTestSite } from "../fixtures/api";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
 import { CHROME_UA, cookieIdOf, event, postEvents, SHOP, signedIdentify, visitorOf } from "./post-events";
@@ -68,7 +68,7 @@ describe("the events queue", () => {
   });
 
   it("retries a failing message and keeps it in rejected_events after the last attempt", async () => {
-    const body: QueueMessage = {
+    const body: EventsQueueMessage = {
       kind: "events",
       siteId: 123_456,
       cookieId: "f".repeat(32),
@@ -78,7 +78,7 @@ describe("the events queue", () => {
     };
     const early = await consumeQueue([body], 1);
     expect(early.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m0"]);
-    const last = await consumeQueue([body], EVENTS_QUEUE_MAX_RETRIES + 1);
+    const last = await consumeQueue([body], QUEUES.events.maxRetries + 1);
     expect(last.explicitAcks).toEqual(["m0"]);
     const row = await env.DB.prepare(
       "select source, reason, payload, cookie_id from rejected_events where site_id = 123456",
@@ -96,7 +96,7 @@ describe("the events queue", () => {
   });
 
   it("keeps a message of an unknown kind instead of dropping it", async () => {
-    await consumeQueue([{ kind: "mystery", siteId: 654_321 }], EVENTS_QUEUE_MAX_RETRIES + 1);
+    await consumeQueue([{ kind: "mystery", siteId: 654_321 }], QUEUES.events.maxRetries + 1);
     const row = await env.DB.prepare("select reason from rejected_events where site_id = 654321").first<{
       reason: string;
     }>();

@@ -7,8 +7,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../worker/collect";
 import worker, { app } from "../../worker/index";
+import type { EventsQueueMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { BASE, call, createTestSite } from "../fixtures/api";
 import { CHROME_UA, postEvents, SHOP } from "./post-events";
 
@@ -108,7 +109,7 @@ describe("the cost of a batch of events", () => {
     const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
     const siteId = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<number>("id");
     const cookies = Array.from({ length: 5 }, (_, i) => String(i).repeat(32));
-    const bodies: QueueMessage[] = cookies.map((cookieId) => ({
+    const bodies: EventsQueueMessage[] = cookies.map((cookieId) => ({
       kind: "events",
       siteId: siteId as number,
       cookieId,
@@ -119,8 +120,8 @@ describe("the cost of a batch of events", () => {
       rejected: [],
       receivedAt: Date.now(),
     }));
-    const batch = createMessageBatch<QueueMessage>(
-      "tagwerk-events",
+    const batch = createMessageBatch<EventsQueueMessage>(
+      QUEUES.events.name,
       bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
     );
     const { db, counter } = countingDb();

@@ -2,12 +2,13 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mintVisitorToken } from "../../worker/auth/jwt";
-import type { QueueMessage } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
 import { holdoutBucket } from "../../worker/decide/choose";
-import { type DecideInput, decide } from "../../worker/decide/decide";
+import { type DecideInput, type Decision, decide } from "../../worker/decide/decision-path";
 import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
+import type { EventsQueueMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
 
@@ -73,6 +74,12 @@ function input(siteKey: string, cookie: string | undefined, extra: Partial<Decid
   };
 }
 
+/** The banner a decision answers with (every known site gets one). */
+function bannerOf(decision: Decision) {
+  if (decision.kind !== "banner") throw new Error(`expected a banner, got ${decision.kind}`);
+  return decision;
+}
+
 describe("the decision path", () => {
   it("costs one D1 round trip in the steady state, two when the rules changed", async () => {
     const site = await bannerSite();
@@ -89,11 +96,11 @@ describe("the decision path", () => {
     const db = createDb(d1);
     const testEnv = { ...env, DB: d1 } as Env;
 
-    const cold = await decide(testEnv, db, input(site.siteKey, cookie));
+    const cold = bannerOf(await decide(testEnv, db, input(site.siteKey, cookie)));
     expect(cold.impression?.ruleId).not.toBeNull();
     expect(counter.trips).toBe(2);
     counter.trips = 0;
-    const warm = await decide(testEnv, db, input(site.siteKey, cookie));
+    const warm = bannerOf(await decide(testEnv, db, input(site.siteKey, cookie)));
     expect(warm.impression?.ruleId).toBe(cold.impression?.ruleId);
     expect(counter.trips).toBe(1);
 
@@ -122,15 +129,14 @@ describe("the decision path", () => {
     const testEnv = { ...env, DB: d1 } as Env;
 
     // The first anonymous banner of the isolate reads the site and the rules (cold), the next ones nothing.
-    const cold = await decide(testEnv, db, input(site.siteKey, undefined));
+    const cold = bannerOf(await decide(testEnv, db, input(site.siteKey, undefined)));
     expect(cold.impression).toMatchObject({ ruleId: everyone, cookieId: null });
     expect(counter.trips).toBe(2);
     counter.trips = 0;
     // A visitor token of another site does not verify here: this browser is anonymous too.
     const foreignToken = await mintVisitorToken(env.SIGNING_SECRET, "another-site", randomCookie());
     for (const extra of [{}, { cookie: "not-a-cookie-id" }, { token: foreignToken }, { anonymous: true }]) {
-      const warm = await decide(testEnv, db, input(site.siteKey, undefined, extra));
-      expect(warm.status).toBe(200);
+      const warm = bannerOf(await decide(testEnv, db, input(site.siteKey, undefined, extra)));
       expect(warm.impression?.creativeId).toBe(extra.anonymous ? fallback : cold.impression?.creativeId);
     }
     expect(counter.trips).toBe(0);
@@ -142,7 +148,7 @@ describe("the decision path", () => {
 
     // A rules change through this isolate reaches the very next anonymous banner.
     await call(`/api/v1/rules/${everyone}`, { method: "PATCH", key: site.apiKey, json: { enabled: false } });
-    const changed = await decide(testEnv, db, input(site.siteKey, undefined));
+    const changed = bannerOf(await decide(testEnv, db, input(site.siteKey, undefined)));
     expect(changed.impression).toMatchObject({ ruleId: null, creativeId: fallback });
     expect(counter.trips).toBe(2);
     counter.trips = 0;
@@ -221,6 +227,20 @@ describe("the decision path", () => {
     expect(await empty.json()).toMatchObject({ rule: null, creative: { width: 1, height: 1, body: "" } });
   });
 
+  it("tells an unknown site from a fault: only a site D1 answered as unknown is `unknown-site`", async () => {
+    const db = createDb(env.DB);
+    expect(await decide(env, db, input("no-such-site", randomCookie()))).toEqual({ kind: "unknown-site" });
+
+    // D1 failing for a site this isolate never saw: no site can be known, yet the answer is a banner.
+    const total = countingD1(env.DB, { batch: true, all: true });
+    const faulted = await decide({ ...env, DB: total.d1 } as Env, createDb(total.d1), input("never-seen", undefined));
+    expect(faulted).toMatchObject({ kind: "banner", impression: null, claimed: false });
+    expect(JSON.parse(bannerOf(faulted).rendered.body)).toMatchObject({
+      rule: null,
+      creative: { width: 1, height: 1 },
+    });
+  });
+
   it("finds the visitor through a partner ID (id_links) and through a visitor token", async () => {
     const site = await bannerSite();
     const segment = await site.segment("visits >= 1");
@@ -259,13 +279,13 @@ describe("the decision path", () => {
   it("through the events queue, writes many impressions and their cap counters in one batch", async () => {
     const site = await bannerSite();
     const ruleId = await site.rule({ creative_id: await site.creative("html", "<p>offer</p>"), cap_per_day: 2 });
-    const sent: QueueMessage[] = [];
+    const sent: EventsQueueMessage[] = [];
     const queueEnv = {
       ...env,
       EVENTS_QUEUE: {
-        send: async (body: QueueMessage) => void sent.push(body),
+        send: async (body: EventsQueueMessage) => void sent.push(body),
         // /b groups impressions per isolate and sends them with sendBatch.
-        sendBatch: async (messages: { body: QueueMessage }[]) => void sent.push(...messages.map((m) => m.body)),
+        sendBatch: async (messages: { body: EventsQueueMessage }[]) => void sent.push(...messages.map((m) => m.body)),
       },
     } as unknown as Env;
     const cookie = randomCookie();
@@ -279,8 +299,8 @@ describe("the decision path", () => {
     ).toBe(0);
 
     const { d1, counter } = countingD1(env.DB);
-    const batch = createMessageBatch<QueueMessage>(
-      "tagwerk-events",
+    const batch = createMessageBatch<EventsQueueMessage>(
+      QUEUES.events.name,
       [...sent, sent[0]].map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
     );
     await worker.queue(batch, { ...env, DB: d1 } as Env);
@@ -297,7 +317,7 @@ describe("the decision path", () => {
         .first("count"),
     ).toBe(3);
     // A later redelivery of the whole group counts nothing more.
-    const again = createMessageBatch<QueueMessage>(
+    const again = createMessageBatch<EventsQueueMessage>(
       "tagwerk-events",
       sent.map((body, i) => ({ id: `r${i}`, timestamp: new Date(), attempts: 2, body })),
     );

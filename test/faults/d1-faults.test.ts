@@ -7,10 +7,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../worker/collect";
 import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
 import { MS_PER_DAY } from "../../worker/lib/time";
+import type { EventsQueueMessage } from "../../worker/pipeline/messages";
 import { purgeExpired } from "../../worker/privacy/retention";
 import { event, SHOP } from "../collect/post-events";
 import { BASE, createTestSite } from "../fixtures/api";
@@ -181,7 +181,7 @@ describe("/e when D1 fails", () => {
 
   it("lands a deferred batch in rejected_events after the queue's last attempt", async () => {
     const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
-    const message: QueueMessage = {
+    const message: EventsQueueMessage = {
       kind: "deferred-events",
       siteKey,
       cookieId: randomCookie(),

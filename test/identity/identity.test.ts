@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { signCustomerId } from "../../worker/identity/identity";
+import { signCustomerId } from "../../worker/identity/verified-identify";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { countRows, event, postEvents, SHOP, visitorOf } from "../collect/post-events";
 import { call } from "../fixtures/api";

@@ -4,8 +4,10 @@
  * rule) and in SQL (segment preview, a segment audience refreshed through the API and exported).
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
+import { visitors } from "../../worker/db/schema";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { buildProfile, compileSegment } from "../../worker/segments";
@@ -95,7 +97,7 @@ describe("goals in segments", () => {
 
   it("lets windows slide past the events while all-time counts stay, on both back ends", async () => {
     const s = await shop();
-    const profiles = (await db.query.visitors.findMany({ where: (v, { eq }) => eq(v.siteId, s.siteId) })).map((v) =>
+    const profiles = (await db.select().from(visitors).where(eq(visitors.siteId, s.siteId))).map((v) =>
       buildProfile(v, null),
     );
     expect(profiles).toHaveLength(4);

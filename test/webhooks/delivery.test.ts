@@ -5,9 +5,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
 import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
+import type { WebhookMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { backoffSeconds, MAX_ATTEMPTS, messageIdOf, signatureHeaders } from "../../worker/webhooks/deliver";
-import { syncWebhookMembers, type WebhookMessage } from "../../worker/webhooks/entries";
-import { getWebhook, webhookKey } from "../../worker/webhooks/webhooks";
+import { syncWebhookMembers } from "../../worker/webhooks/entries";
+import { getWebhook, webhookKey } from "../../worker/webhooks/store";
 import { postEvents, SHOP } from "../collect/post-events";
 import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
 import { consumeQueue } from "../fixtures/queue";
@@ -15,7 +17,7 @@ import { consumeQueue } from "../fixtures/queue";
 /** Runs the webhooks consumer on `messages` as one batch delivered for the `attempts`-th time. */
 async function consumeWebhooks(messages: WebhookMessage[], attempts: number) {
   const batch = createMessageBatch<WebhookMessage>(
-    "tagwerk-webhooks",
+    QUEUES.webhooks.name,
     messages.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })),
   );
   const ctx = createExecutionContext();

@@ -7,7 +7,8 @@ import { createExecutionContext, createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../worker/index";
-import type { WebhookMessage } from "../../worker/webhooks/entries";
+import type { WebhookMessage } from "../../worker/pipeline/messages";
+import { QUEUES } from "../../worker/pipeline/queues";
 import { webhookUrlProblem } from "../../worker/webhooks/public-url";
 import { call, createTestSite, errorOf } from "../fixtures/api";
 
@@ -157,7 +158,7 @@ describe("deliveries", () => {
   }
 
   async function deliver(deliveryId: number, attempts = 1) {
-    const batch = createMessageBatch<WebhookMessage>("tagwerk-webhooks", [
+    const batch = createMessageBatch<WebhookMessage>(QUEUES.webhooks.name, [
       { id: `d${deliveryId}`, timestamp: new Date(), attempts, body: { delivery_id: deliveryId } as WebhookMessage },
     ]);
     await worker.queue(batch, env);

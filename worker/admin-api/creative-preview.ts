@@ -4,7 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { compileTemplate } from "../creatives/compile";
-import { CreativeInputSchema, checkedTemplate } from "../creatives/creatives";
+import { CreativeInputSchema, checkedTemplate } from "../creatives/store";
 import { TemplateError, type TemplateValues } from "../creatives/template";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";

@@ -15,12 +15,12 @@
  */
 import { and, eq, lt, max, sql } from "drizzle-orm";
 import { deriveKey, hmacSha256Hex } from "../auth/signing";
+import { runBatch } from "../db/raw";
 import { audienceChanges, audiences } from "../db/schema";
 import type { Db, Site } from "../env";
 import { apiError } from "../errors";
 import { MS_PER_DAY as DAY } from "../lib/time";
 import { BUILT_IN_SPACES, spaceValues } from "./id-spaces";
-import { batchSql } from "./refresh";
 
 /** How long removals (and adds) stay fetchable: a network that polls at least monthly misses none. */
 const CHANGE_LOG_DAYS = 30;
@@ -29,7 +29,7 @@ const CHANGE_LOG_DAYS = 30;
 export async function syncSpace(db: Db, site: Site, audienceId: number, space: string, now: number): Promise<void> {
   const current = spaceValues(site, audienceId, space);
   const snapshot = sql`audience_space_members s where s.audience_id = ${audienceId} and s.id_space = ${space}`;
-  await batchSql(db, [
+  await runBatch(db, [
     sql`insert into audience_changes (audience_id, id_space, op, value, ts)
       select ${audienceId}, ${space}, 'add', q.value, ${now} from (${current}) q
       where not exists (select 1 from ${snapshot} and s.value = q.value)`,

@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { getAudience } from "./audiences";
 import { audienceReach } from "./reach";
+import { getAudience } from "./store";
 
 export const reachRoutes = createRouter();
 

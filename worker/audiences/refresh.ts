@@ -12,36 +12,19 @@
  * Then each ID space's snapshot is brought in line and the differences logged (changes.ts).
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { runBatch } from "../db/raw";
 import { audienceSizes, audiences, segments, sites } from "../db/schema";
 import type { Db } from "../env";
 import { utcDayKey } from "../lib/time";
 import { listPartners } from "../sync/partners";
-import type { Audience } from "./audiences";
 import { purgeChanges, syncSpace } from "./changes";
 import { HASHED_EMAIL_SPACES } from "./id-spaces";
 import { type AudienceParams, builtInCondition, NO_PURCHASE } from "./kinds";
 import { segmentCondition } from "./segment-condition";
+import type { Audience } from "./store";
 
 /** Visitor IDs per refresh range: small enough for D1's per-statement limits. */
 export const REFRESH_RANGE = 5_000;
-
-const dialect = new SQLiteSyncDialect();
-
-/**
- * Several raw statements in one D1 batch (one transaction, one round trip): drizzle's batch
- * takes query builders only, and these are INSERT ... SELECT / DELETE over SQL fragments.
- */
-export async function batchSql(db: Db, statements: SQL[]): Promise<D1Result[]> {
-  // drizzle() attaches the D1 binding as $client; the shared Db type does not spell it out.
-  const d1 = (db as Db & { $client: D1Database }).$client;
-  return d1.batch(
-    statements.map((statement) => {
-      const query = dialect.sqlToQuery(statement);
-      return d1.prepare(query.sql).bind(...query.params);
-    }),
-  );
-}
 
 /** The visitor rows every membership condition is written against. */
 export const MEMBERS_FROM = sql`visitors v left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id`;
@@ -95,7 +78,7 @@ export async function refreshAudience(
   const hi = bounds?.hi ?? -1;
   for (let start = lo; start <= hi; start += range) {
     const end = start + range - 1;
-    await batchSql(db, [
+    await runBatch(db, [
       sql`insert into audience_members (audience_id, visitor_id, cookie_id)
         select ${audience.id}, v.id, v.cookie_id from ${MEMBERS_FROM}
         where v.site_id = ${siteId} and v.id between ${start} and ${end} and ${condition}

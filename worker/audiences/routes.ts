@@ -18,15 +18,6 @@ import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { SECONDS_PER_DAY } from "../lib/time";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
-import {
-  audienceSizeHistory,
-  audienceToJson,
-  createAudience,
-  deleteAudience,
-  getAudience,
-  listAudiences,
-  updateAudience,
-} from "./audiences";
 import { headSeq, makeCursor, readCursor } from "./changes";
 import {
   changesStream,
@@ -41,6 +32,15 @@ import { BUILT_IN_SPACES } from "./id-spaces";
 import { AUDIENCE_KINDS } from "./kinds";
 import { recomputeLookalikeScores } from "./lookalike-scores";
 import { refreshAudience } from "./refresh";
+import {
+  audienceSizeHistory,
+  audienceToJson,
+  createAudience,
+  deleteAudience,
+  getAudience,
+  listAudiences,
+  updateAudience,
+} from "./store";
 
 const AudienceInput = z
   .object({

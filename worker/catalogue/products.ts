@@ -11,9 +11,11 @@
  * attributes (description, brand, gtin, …) are read and not stored; any other column refuses the
  * file, so a typo never silently drops a field.
  */
+
+import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import type { Db } from "../env";
 import { type ImportFormat, readRows } from "../import/read-rows";
-import { type BoundStatement, type ImportResult, runBatch, runImport } from "../import/run-import";
+import { type ImportResult, runImport } from "../import/run-import";
 import { type Parsed, parseText } from "../import/values";
 
 /** Import column (either naming) → products column. */
@@ -210,7 +212,7 @@ function toJson(row: Record<string, unknown>): ProductJson {
 
 /** One page of the catalogue in SKU order; `after` is the last SKU of the previous page. */
 export async function listProducts(db: Db, siteId: number, limit: number, after: string | undefined) {
-  const rows = await db.$client
+  const rows = await toD1(db)
     .prepare(`${SELECT} where site_id = ?1 and sku > ?2 order by sku limit ?3`)
     .bind(siteId, after ?? "", limit)
     .all<Record<string, unknown>>();
@@ -219,7 +221,7 @@ export async function listProducts(db: Db, siteId: number, limit: number, after:
 }
 
 export async function findProduct(db: Db, siteId: number, sku: string): Promise<ProductJson | null> {
-  const row = await db.$client
+  const row = await toD1(db)
     .prepare(`${SELECT} where site_id = ?1 and sku = ?2`)
     .bind(siteId, sku)
     .first<Record<string, unknown>>();
@@ -227,9 +229,6 @@ export async function findProduct(db: Db, siteId: number, sku: string): Promise<
 }
 
 export async function deleteProduct(db: Db, siteId: number, sku: string): Promise<boolean> {
-  const result = await db.$client
-    .prepare("delete from products where site_id = ?1 and sku = ?2")
-    .bind(siteId, sku)
-    .run();
+  const result = await toD1(db).prepare("delete from products where site_id = ?1 and sku = ?2").bind(siteId, sku).run();
   return result.meta.changes > 0;
 }

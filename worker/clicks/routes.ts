@@ -5,13 +5,13 @@
  */
 import { z } from "@hono/zod-openapi";
 import { admitRequestWrite } from "../abuse/write-bounds";
-import { recordDecisionMessage } from "../decide/impressions";
-import { runAfterResponse } from "../decide/routes";
 import { apiError } from "../errors";
+import { runAfterResponse } from "../lib/after-response";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { readCookieId } from "../lib/visitor-cookie";
+import { recordDecisionMessage } from "../pipeline/impressions";
 import { landingWithCoupon, readClickToken } from "./tokens";
 
 export const clicksRoutes = createRouter();

@@ -2,7 +2,7 @@
  * How a visitor first arrived (README.md, "Segments", `acquisition`): "banner" when it came
  * through a tagwerk click (`/c`), "display" when its first landing URL carries a display
  * `utm_medium`, else "other". It is written once — by the visitor's first page event (collect) or
- * by a click (worker/decide/impressions.ts) — and never overwritten: the look-alike model
+ * by a click (worker/pipeline/impressions.ts) — and never overwritten: the look-alike model
  * (worker/audiences/lookalike-scores.ts) learns from customers won through display, so it must
  * say how they were won, not how they came back last.
  */

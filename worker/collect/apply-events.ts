@@ -10,7 +10,7 @@
  * so both paths produce the same profile.
  *
  * Trust (docs/architecture.md, "Trust boundaries"): a batch from the browser is behaviour of its own cookie.
- * Its identify events arrive here only after their signature was checked (collect.ts), and its
+ * Its identify events arrive here only after their signature was checked (batch.ts), and its
  * purchases never touch a CRM customer's figures. Only a trusted batch (`trusted: true`, from
  * worker/server-events/) adds orders and revenue to the customer. No batch writes a product:
  * the catalogue comes from `POST /api/v1/products` alone, events name SKUs.
@@ -19,9 +19,9 @@
  * statement, so a batch queued before an erasure does not bring the visitor back.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { mergeHoldingsStatements } from "../coupons/merge";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
+import { runBatch } from "../db/raw";
 import type { Db, Site } from "../env";
 import { DAY_HISTORY, MS_PER_DAY, utcDayKey } from "../lib/time";
 import { type Acquisition, acquisitionOfLanding } from "./acquisition";
@@ -158,22 +158,6 @@ export function eventBatchStatements(
   if (events.length > 0) statements.push(...profileStatements(siteId, cookieId, events, now, trust));
   if (rejected.length > 0) statements.push(rejectedStatement(siteId, "collect", rejected, now));
   return statements;
-}
-
-const dialect = new SQLiteAsyncDialect();
-
-/**
- * One round trip for all statements (the ingest budget), run by D1 as one transaction. Raw D1
- * prepared statements: drizzle's own batch takes only its query builders, not `sql` statements.
- */
-export async function runBatch(db: Db, statements: SQL[]): Promise<void> {
-  const d1 = db.$client;
-  await d1.batch(
-    statements.map((statement) => {
-      const query = dialect.sqlToQuery(statement);
-      return d1.prepare(query.sql).bind(...query.params);
-    }),
-  );
 }
 
 /** True (1) unless `cookieId` was erased: the guard every write of a queued message carries. */

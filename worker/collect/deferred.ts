@@ -10,24 +10,17 @@
  * known without D1, and a cookie is what marks a browser as having consented.
  */
 import type { Db } from "../env";
+import type { DeferredEventsMessage, EventsQueueMessage } from "../pipeline/messages";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { rejectedStatement } from "./apply-events";
-import { collectBatch, type QueueMessage } from "./collect";
+import { collectBatch } from "./batch";
 import { scrubPayload } from "./scrub";
-
-export type DeferredEventsMessage = {
-  kind: "deferred-events";
-  siteKey: string;
-  cookieId: string | null;
-  events: unknown[];
-  receivedAt: number;
-};
 
 export const DEFERRED_RETRY_AFTER_SECONDS = 30;
 
 /** Enqueues the batch; false when there is no queue or the queue refused it. */
 export async function deferBatch(
-  queue: Queue<QueueMessage> | undefined,
+  queue: Queue<EventsQueueMessage> | undefined,
   message: Omit<DeferredEventsMessage, "kind">,
 ): Promise<boolean> {
   if (!queue) return false;

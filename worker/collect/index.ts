@@ -1,6 +1,4 @@
-/** Event collection: the `/t.js` and `/e` routes, the profile update and the events queue consumer. */
+/** Event collection: the `/t.js` and `/e` routes and the profile update (its queue: worker/pipeline). */
 export { applyEventBatch } from "./apply-events";
-export type { EventsMessage, QueueMessage } from "./collect";
 export type { TagEvent } from "./event-schema";
-export { consumeQueueBatch, EVENTS_QUEUE_MAX_RETRIES } from "./queue";
 export { collectRoutes } from "./routes";

@@ -24,7 +24,7 @@ import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { requestProfileCheck } from "../webhooks/entries";
 import { truncatePayload } from "./apply-events";
-import { collectBatch, countBot, recordUnusableBatch, type WriteBound } from "./collect";
+import { collectBatch, countBot, recordUnusableBatch, type WriteBound } from "./batch";
 import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
 import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "./tag-bundle.generated";

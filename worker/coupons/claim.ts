@@ -25,12 +25,10 @@
  * with assignmentsByPool(); only a first claim costs a second trip (docs/architecture.md,
  * "Decision path").
  */
+import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
 import { generateCode } from "./code-format";
-
-/** Anything that prepares and batches D1 statements: the binding, a Sessions API session. */
-export type D1Like = Pick<D1Database, "prepare" | "batch">;
 
 export type ClaimPool = { id: number; kind: "list" | "generated"; prefix: string; validDays: number };
 
@@ -74,11 +72,6 @@ export function couponHolder(ids: { customerId?: string | null; cookieId?: strin
   if (ids.customerId) return `c:${ids.customerId}`;
   if (ids.cookieId) return `v:${ids.cookieId}`;
   throw new Error("a coupon holder needs a customer ID or a cookie ID");
-}
-
-/** The raw D1 client: claims and redemptions are hand-written SQL batches, one round trip each. */
-export function toD1(db: Db | D1Like): D1Like {
-  return "$client" in db ? (db.$client as D1Database) : (db as D1Like);
 }
 
 /**

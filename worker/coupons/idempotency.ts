@@ -14,8 +14,8 @@
  * `idempotency_mismatch` and changes nothing (README.md, "Coupons").
  */
 import { sha256Hex } from "../auth/crypto";
+import type { D1Like } from "../db/raw";
 import { errorBody } from "../errors";
-import type { D1Like } from "./claim";
 
 export type StoredAnswer = { status: number; body: string };
 type StoredRow = StoredAnswer & { fingerprint: string };

@@ -6,7 +6,6 @@ export {
   type ClaimPool,
   claimCoupon,
   couponHolder,
-  toD1,
 } from "./claim";
 export { codesHeldBy, couponPurchases } from "./purchase";
 export { redeemCoupon } from "./redeem";

@@ -1,12 +1,12 @@
 /** `/api/v1/pools`: coupon pools, their counts, and uploading a list pool's codes. */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
+import { toD1 } from "../db/raw";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { toD1 } from "./claim";
 import { countsOf, createPool, deletePool, getPool, listPools, poolCounts, poolToJson, updatePool } from "./pools";
 import { MAX_UPLOAD_LINES, UploadError, uploadCodes } from "./upload";
 

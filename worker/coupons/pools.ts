@@ -7,7 +7,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { couponPools, coupons, rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
-import { bumpRulesVersion } from "../sites/sites";
+import { bumpRulesVersion } from "../sites/store";
 
 export type Pool = typeof couponPools.$inferSelect;
 

@@ -6,8 +6,9 @@
  *
  * Costs one extra D1 round trip, and only for a batch that holds a purchase with a coupon.
  */
+
+import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
-import { type D1Like, toD1 } from "./claim";
 import { type RedeemResult, redeemCoupon } from "./redeem";
 
 type PurchaseLike = { type: string; props?: unknown };

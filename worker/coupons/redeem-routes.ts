@@ -6,12 +6,12 @@
 import { z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
 import { requireRole } from "../auth/roles";
+import { toD1 } from "../db/raw";
 import type { AppEnv } from "../env";
 import { errorBody } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { toD1 } from "./claim";
 import { requestFingerprint, runIdempotent, type StoredAnswer } from "./idempotency";
 import { addCouponNote } from "./lookup";
 import { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";

@@ -12,8 +12,9 @@
  * an idempotent insert keyed on (rule, cookie). The last statements read the coupon's state and
  * the site's generated-pool prefixes, so a failed redeem is classified without another trip.
  */
+
+import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
-import { type D1Like, toD1 } from "./claim";
 import { classifyMissingCode } from "./code-format";
 
 export type CouponState = {

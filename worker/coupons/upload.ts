@@ -9,7 +9,7 @@
  * and `ON CONFLICT DO NOTHING RETURNING code` tells which codes the site already had.
  */
 import { parse } from "csv-parse/sync";
-import type { D1Like } from "./claim";
+import type { D1Like } from "../db/raw";
 
 const CODE_PATTERN = /^[A-Za-z0-9_-]+$/;
 const MAX_CODE_LENGTH = 64;

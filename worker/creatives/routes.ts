@@ -14,7 +14,7 @@ import {
   getCreative,
   listCreatives,
   updateCreative,
-} from "./creatives";
+} from "./store";
 
 export const creativesRoutes = createRouter();
 

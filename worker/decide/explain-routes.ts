@@ -4,7 +4,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
-import { PlacementSchema } from "../rules/rules";
+import { PlacementSchema } from "../rules/store";
 import { explainPlacement } from "./explain";
 
 export const explainRoutes = createRouter();

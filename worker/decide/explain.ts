@@ -6,15 +6,16 @@
  * whether a free code is left.
  */
 import { and, desc, eq } from "drizzle-orm";
-import { assignmentsByPool, couponHolder, toD1 } from "../coupons";
+import { assignmentsByPool, couponHolder } from "../coupons";
 import type { CompiledCreative, JsonFields } from "../creatives/compile";
+import { toD1 } from "../db/raw";
 import { customers, rules, visitors } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { utcDayKey } from "../lib/time";
 import { buildProfile } from "../segments/profile";
 import { deviceOf, inHoldout, type SkipReason, skipReason } from "./choose";
-import { clusterFor, productValues } from "./decide";
+import { clusterFor, productValues } from "./decision-path";
 import { type DecisionSite, type DecisionState, loadDecisionState } from "./load";
 import { fitsFormat, type ResponseFormat } from "./render";
 import { type CompiledRule, cachedRuleSet, loadRuleSet } from "./rule-set";

@@ -7,7 +7,7 @@
  * A site is trusted for SITE_TRUST_MS: a change made through another isolate reaches anonymous
  * banners here within that time (known visitors read the site with their batch and see it at
  * once). A change made through this isolate — a rules version bump or a settings update — drops
- * the entry at once (worker/sites/sites.ts), so the next anonymous banner reads D1 again.
+ * the entry at once (worker/sites/store.ts), so the next anonymous banner reads D1 again.
  */
 import type { DecisionSite } from "./load";
 

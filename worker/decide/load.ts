@@ -11,8 +11,9 @@
 import { and, eq, getTableColumns } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { type AssignmentRow, toD1 } from "../coupons";
+import type { AssignmentRow } from "../coupons";
 import { type CompiledCreative, compileCreative } from "../creatives/compile";
+import { toD1 } from "../db/raw";
 import { creatives, customers, placementFallbacks, products, sites, visitors } from "../db/schema";
 import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";

@@ -11,36 +11,19 @@ import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { executionContextOf, runAfterResponse } from "../lib/after-response";
 import { publicBase } from "../lib/base-path";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
+import { bufferDecisionMessage, recordDecisionMessage } from "../pipeline/impressions";
+import type { DecisionMessage } from "../pipeline/messages";
 import { isOptedOut } from "../privacy/opt-out";
-import { PlacementSchema } from "../rules/rules";
+import { PlacementSchema } from "../rules/store";
 import { encodeTrailingClickMacro } from "./click-macro";
-import { type DecideOutput, decide } from "./decide";
-import { bufferDecisionMessage, type DecisionMessage, recordDecisionMessage } from "./impressions";
-import { emptyCreative } from "./render";
+import { decide } from "./decision-path";
 import { carryBookmark, decisionSessionFor } from "./session";
-
-type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
-
-/** The request's execution context; Hono throws when there is none (a bare app.request). */
-function executionContextOf(c: Context<AppEnv>): WaitUntil | undefined {
-  try {
-    return c.executionCtx;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Work after the response (`waitUntil`); awaited in place where there is no execution context. */
-export function runAfterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
-  const ctx = executionContextOf(c);
-  if (ctx) ctx.waitUntil(work);
-  else return work;
-}
 
 /** The banner's impression: grouped per isolate for the queue, else sent or written on its own. */
 function recordImpression(c: Context<AppEnv>, message: DecisionMessage) {
@@ -128,43 +111,40 @@ decideRoutes.openapi(
   async (c) => {
     const { placement } = c.req.valid("param");
     const query = c.req.valid("query");
-    let out: DecideOutput;
     // Over the per-IP limit: still a 200 with the placement's fallback (an ad network must never
     // see an error), just not personalised — no profile read, no coupon claimed.
     const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
     const anonymous = limited || isOptedOut(c);
     // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
     const session = decisionSessionFor(c);
-    try {
-      out = await decide(c.env, session.db, {
-        anonymous,
-        siteKey: query.site,
-        placement,
-        format: query.format,
-        cookie: getCookie(c, VISITOR_COOKIE),
-        token: query.t,
-        partner: query.p && query.puid ? { key: query.p, userId: query.puid } : null,
-        clickMacro: query.click,
-        userAgent: c.req.header("User-Agent"),
-        country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
-        origin: publicBase(c),
-        now: Date.now(),
-      });
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", where: "GET /b", error: String(error) }));
-      out = { ...emptyCreative(query.format), status: 200, impression: null };
+    // decide() never throws: every fault already ended in the placement's fallback (decision-path.ts).
+    const decision = await decide(c.env, session.db, {
+      anonymous,
+      siteKey: query.site,
+      placement,
+      format: query.format,
+      cookie: getCookie(c, VISITOR_COOKIE),
+      token: query.t,
+      partner: query.p && query.puid ? { key: query.p, userId: query.puid } : null,
+      clickMacro: query.click,
+      userAgent: c.req.header("User-Agent"),
+      country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
+      origin: publicBase(c),
+      now: Date.now(),
+    });
+    if (decision.kind === "unknown-site") {
+      throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });
     }
-    if (out.impression && !limited) recordImpression(c, out.impression);
-    if (out.claimed) carryBookmark(c, session);
+    const { rendered, impression, claimed } = decision;
+    if (impression && !limited) recordImpression(c, impression);
+    if (claimed) carryBookmark(c, session);
     const headers: Record<string, string> = {
-      "Content-Type": out.contentType,
+      "Content-Type": rendered.contentType,
       "Cache-Control": "no-store",
-      ...out.headers,
+      ...rendered.headers,
     };
     if (query.format === "json") headers["Access-Control-Allow-Origin"] = "*";
-    if (out.status === 404)
-      throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });
-    return c.body(out.body, 200, headers);
+    return c.body(rendered.body, 200, headers);
   },
 );
 

@@ -1,11 +1,11 @@
-/** `POST /api/v1/site/identity-secret`: a new secret for signed identifies (worker/identity/identity.ts). */
+/** `POST /api/v1/site/identity-secret`: a new secret for signed identifies (worker/identity/verified-identify.ts). */
 import { z } from "@hono/zod-openapi";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { rotateIdentitySecret } from "./identity";
+import { rotateIdentitySecret } from "./verified-identify";
 
 export const identityRoutes = createRouter();
 

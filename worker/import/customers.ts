@@ -7,13 +7,15 @@
  * never reaches the database. An `email_sha256` column sets that hash and clears the UID2 hash,
  * which cannot be made from it.
  */
+
+import { type BoundStatement, runBatch } from "../db/raw";
 import type { Db } from "../env";
 import { isReservedKey } from "../lib/reserved-keys";
 import { ATTR_NAME_PATTERN } from "../segments/fields";
 import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from "./columns";
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type BoundStatement, type ImportOptions, type ImportResult, runBatch, runImport } from "./run-import";
+import { type ImportOptions, type ImportResult, runImport } from "./run-import";
 import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseNumber, parseText } from "./values";
 
 /** Import column → customers column, in the order they are written. */

@@ -9,19 +9,13 @@
  * link to nobody. Linking merges the cookie's coupon codes into the customer's in the same
  * transaction (worker/coupons/merge.ts: one customer is one person).
  */
-import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import type { SQL } from "drizzle-orm";
 import { mergeHoldingsStatements } from "../coupons/merge";
+import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import type { Db } from "../env";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
-import {
-  type BoundStatement,
-  type ImportOptions,
-  type ImportResult,
-  runBatch,
-  runImport,
-  type WriteRejection,
-} from "./run-import";
+import { type ImportOptions, type ImportResult, runImport, type WriteRejection } from "./run-import";
 import { parseText } from "./values";
 
 type Link = { cookieId: string; customerId: string };
@@ -29,8 +23,6 @@ type Link = { cookieId: string; customerId: string };
 const KNOWN = ["cookie_id", "customer_id"];
 /** site_id, cookie_id, customer_id, first_seen_at, last_seen_at. */
 const ROWS_PER_STATEMENT = Math.floor(100 / 5);
-
-const dialect = new SQLiteSyncDialect();
 
 function checkLinkColumn(name: string): { column: string } | undefined {
   const lower = name.toLowerCase();
@@ -48,8 +40,8 @@ async function validateLink(values: Map<string, unknown>): Promise<Link | { reas
   return { cookieId: cookie.value.toLowerCase(), customerId: customer.value };
 }
 
-function linkStatements(siteId: number, links: Link[], now: number): BoundStatement[] {
-  const statements: BoundStatement[] = [];
+function linkStatements(siteId: number, links: Link[], now: number): (BoundStatement | SQL)[] {
+  const statements: (BoundStatement | SQL)[] = [];
   for (let i = 0; i < links.length; i += ROWS_PER_STATEMENT) {
     const chunk = links.slice(i, i + ROWS_PER_STATEMENT);
     statements.push({
@@ -60,17 +52,14 @@ function linkStatements(siteId: number, links: Link[], now: number): BoundStatem
     });
   }
   const customers = [...new Set(links.map((link) => link.customerId))];
-  for (const merge of mergeHoldingsStatements(siteId, customers, now)) {
-    const query = dialect.sqlToQuery(merge);
-    statements.push({ text: query.sql, params: query.params });
-  }
+  statements.push(...mergeHoldingsStatements(siteId, customers, now));
   return statements;
 }
 
 /** The customers among `links` that the site knows (one read per flush). */
 async function knownCustomers(db: Db, siteId: number, links: Link[]): Promise<Set<string>> {
   const ids = JSON.stringify([...new Set(links.map((link) => link.customerId))]);
-  const { results } = await db.$client
+  const { results } = await toD1(db)
     .prepare(
       "select customer_id from customers where site_id = ?1 and customer_id in (select value from json_each(?2))",
     )

@@ -87,16 +87,3 @@ export async function runImport<T>(
   result.rejected.sort((a, b) => a.line - b.line);
   return result;
 }
-
-/** SQL text with `?` placeholders built only from fixed column names, and its bound values. */
-export type BoundStatement = { text: string; params: unknown[] };
-
-/**
- * Runs the statements as one D1 batch (one transaction, one round trip). Raw D1 statements: the
- * multi-row upserts are built per column set, which drizzle's query builder cannot batch as such.
- */
-export async function runBatch(db: Db, statements: BoundStatement[]): Promise<void> {
-  // drizzle() keeps the D1 binding as `$client`; the shared Db type leaves it out.
-  const d1 = (db as Db & { $client: D1Database }).$client;
-  await d1.batch(statements.map((s) => d1.prepare(s.text).bind(...s.params)));
-}

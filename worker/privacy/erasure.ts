@@ -28,6 +28,7 @@
  */
 import { erasureChangeStatements } from "../audiences/changes";
 import { customerRef } from "../collect/scrub";
+import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
 
 /** `?1` = site ID; the cookie IDs of the subject are `COOKIES` (a subquery with ?2). */
@@ -36,7 +37,7 @@ const BY_CUSTOMER = "select cookie_id from visitors where site_id = ?1 and custo
 
 /** `customer`: the SQL of the erased customer ID (`?2`), or `null` when one cookie is erased. */
 function statements(
-  d1: D1Database,
+  d1: D1Like,
   siteId: number,
   subject: string,
   cookies: string,
@@ -91,7 +92,7 @@ export type ErasureResult = { visitors: number; customers: number; rejected: num
 
 /** Erases one visitor by cookie ID. Returns how many visitor rows existed (0 or 1). */
 export async function eraseVisitor(db: Db, siteId: number, cookieId: string): Promise<ErasureResult> {
-  const d1 = db.$client;
+  const d1 = toD1(db);
   const holders = "holder = 'v:' || ?2";
   const results = await d1.batch([
     // The tombstone stands even when the visitor row does not exist yet (its batch is still queued).
@@ -110,7 +111,7 @@ export async function eraseVisitor(db: Db, siteId: number, cookieId: string): Pr
 
 /** Erases a CRM customer and every visitor linked to it. */
 export async function eraseCustomer(db: Db, siteId: number, customerId: string): Promise<ErasureResult> {
-  const d1 = db.$client;
+  const d1 = toD1(db);
   const holders = `holder = 'c:' || ?2 or customer_id = ?2 or holder in (select 'v:' || cookie_id from visitors where site_id = ?1 and customer_id = ?2)`;
   const results = await d1.batch([
     d1

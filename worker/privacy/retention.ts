@@ -9,6 +9,7 @@
  * `now`, so a run that is interrupted part-way and run again ends with exactly the same rows as an
  * uninterrupted run: the purge is idempotent.
  */
+import { toD1 } from "../db/raw";
 import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
 
@@ -38,7 +39,7 @@ async function drain(statement: D1PreparedStatement, maxChunks: number): Promise
 }
 
 export async function purgeExpired(db: Db, now: number, options: { maxChunks?: number } = {}): Promise<PurgeResult> {
-  const d1 = db.$client;
+  const d1 = toD1(db);
   const maxChunks = options.maxChunks ?? 1_000;
   const { results: siteRows } = await d1
     .prepare("select id, retention_days as retentionDays from sites")

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { buildReport, resolvePeriod } from "./reports";
+import { buildReport, resolvePeriod } from "./earnings";
 
 const PeriodQuery = z.object({
   from: z.string().optional().openapi({ description: "ISO 8601 start (inclusive); default 30 days before `to`" }),

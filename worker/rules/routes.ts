@@ -19,7 +19,7 @@ import {
   ruleToJson,
   setFallback,
   updateRule,
-} from "./rules";
+} from "./store";
 
 export const rulesRoutes = createRouter();
 

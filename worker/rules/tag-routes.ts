@@ -4,7 +4,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { AD_NETWORKS, adTag, NETWORK_MACROS, placementSize } from "./ad-tag";
-import { PlacementSchema } from "./rules";
+import { PlacementSchema } from "./store";
 
 export const tagRoutes = createRouter();
 

@@ -17,8 +17,9 @@
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { basicUser, findSiteByApiKey } from "../auth/api-keys";
-import { rejectedStatement, runBatch } from "../collect/apply-events";
+import { rejectedStatement } from "../collect/apply-events";
 import { scrubPayload } from "../collect/scrub";
+import { runBatch, toD1 } from "../db/raw";
 import type { AppEnv, Db, Site } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
@@ -136,7 +137,7 @@ async function claimMessages(db: Db, siteId: number, messages: unknown[], now: n
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
   const claimed = new Set<string>();
   if (wanted.length > 0) {
-    const { results } = await db.$client
+    const { results } = await toD1(db)
       .prepare(
         `insert into segment_messages (site_id, message_id, received_at)
          select ?1, value, ?2 from json_each(?3) where true
@@ -162,7 +163,7 @@ async function claimMessages(db: Db, siteId: number, messages: unknown[], now: n
 
 async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
   if (claimed.length === 0) return;
-  await db.$client
+  await toD1(db)
     .prepare("delete from segment_messages where site_id = ?1 and message_id in (select value from json_each(?2))")
     .bind(siteId, JSON.stringify(claimed))
     .run();

@@ -7,7 +7,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { audiences, rules, segments, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
-import { bumpRulesVersion } from "../sites/sites";
+import { bumpRulesVersion } from "../sites/store";
 import { parseSegment, SegmentError } from "./parser";
 import { countSegment, profilesFrom, segmentWhere } from "./query";
 

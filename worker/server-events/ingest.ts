@@ -32,11 +32,11 @@ import {
   eventBatchStatements,
   type RejectedRow,
   rejectedStatement,
-  runBatch,
 } from "../collect/apply-events";
 import { describeIssues, EventSchema, type TagEvent } from "../collect/event-schema";
 import { scrubPayload } from "../collect/scrub";
-import { redeemCoupon, toD1 } from "../coupons";
+import { redeemCoupon } from "../coupons";
+import { runBatch, toD1 } from "../db/raw";
 import type { Db, Site } from "../env";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 

@@ -9,7 +9,7 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { SITE_KEY_PATTERN, SiteSchema, SiteSettingsSchema, siteToJson } from "./site-settings";
-import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./sites";
+import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./store";
 
 const CreatedKeySchema = z
   .object({

@@ -16,7 +16,7 @@ const cache = new Map<string, { site: Site; until: number }>();
 export async function cachedSiteByKey(db: Db, key: string, now = Date.now()): Promise<Site | undefined> {
   const hit = cache.get(key);
   if (hit && hit.until > now) return hit.site;
-  const site = await db.query.sites.findFirst({ where: eq(sites.key, key) });
+  const [site] = await db.select().from(sites).where(eq(sites.key, key)).limit(1);
   if (site) {
     // Bounded: keys come from requests; the oldest entry goes first.
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);

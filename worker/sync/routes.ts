@@ -19,6 +19,14 @@ import { newCookieId, readCookieId, VISITOR_COOKIE } from "../lib/visitor-cookie
 import { isOptedOut } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import {
+  consentAllowsLinking,
+  PIXEL_GIF,
+  recordLink,
+  syncCookieOptions,
+  syncRedirectTarget,
+  visitorConsent,
+} from "./cookie-sync";
+import {
   createPartner,
   deletePartner,
   findPartnerByKey,
@@ -28,14 +36,6 @@ import {
   partnerToJson,
   updatePartner,
 } from "./partners";
-import {
-  consentAllowsLinking,
-  PIXEL_GIF,
-  recordLink,
-  syncCookieOptions,
-  syncRedirectTarget,
-  visitorConsent,
-} from "./sync";
 import { tcfAllowsSync } from "./tcf";
 
 const SyncUrl = z

@@ -1,6 +1,6 @@
 /**
- * The WEBHOOKS_QUEUE consumer: signs and POSTs one delivery per message, and runs the profile
- * checks that event batches and imports ask for (entries.ts, within seconds of the change).
+ * One webhook delivery: signed and POSTed by the webhooks queue's consumer
+ * (pipeline/webhooks-consumer.ts), one attempt per queue message.
  *
  * Signature: the Standard Webhooks specification (standardwebhooks.com), so that receivers verify
  * with any of its libraries: `webhook-id` (the delivery's ID, the same on every retry and replay —
@@ -17,13 +17,11 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { toBase64 } from "../auth/crypto";
-import { hmacSha256, signingSecretOf } from "../auth/signing";
-import { createDb } from "../db/client";
+import { hmacSha256 } from "../auth/signing";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Db } from "../env";
-import { checkSiteWebhooks, type WebhookMessage } from "./entries";
 import { sendToReceiver } from "./public-url";
-import { webhookKey } from "./webhooks";
+import { webhookKey } from "./store";
 
 export const MAX_ATTEMPTS = 6;
 
@@ -51,7 +49,7 @@ export function messageIdOf(deliveryId: number): string {
 type Outcome = "delivered" | "retry" | "failed" | "skipped";
 
 /** One attempt at one delivery; `attempt` is the queue message's attempt number (1-based). */
-async function attemptDelivery(
+export async function attemptDelivery(
   db: Db,
   env: Env,
   signingSecret: string,
@@ -101,42 +99,4 @@ async function attemptDelivery(
     .where(and(eq(webhookDeliveries.id, deliveryId)));
   if (error === undefined) return "delivered";
   return final ? "failed" : "retry";
-}
-
-/** The profile checks of one consumer batch, merged per site (one sync per site and webhook). */
-async function runChecks(db: Db, env: Env, messages: readonly Message<WebhookMessage>[]) {
-  const bySite = new Map<number, { cookies: string[]; customers: string[]; all: boolean }>();
-  for (const { body } of messages) {
-    if (!("kind" in body)) continue;
-    const site = bySite.get(body.siteId) ?? { cookies: [], customers: [], all: false };
-    site.cookies.push(...(body.cookies ?? []));
-    site.customers.push(...(body.customers ?? []));
-    site.all ||= body.all === true;
-    bySite.set(body.siteId, site);
-  }
-  const now = Date.now();
-  for (const [siteId, changed] of bySite) {
-    await checkSiteWebhooks(db, siteId, env.WEBHOOKS_QUEUE, now, changed.all ? undefined : changed);
-  }
-}
-
-export async function handleWebhookBatch(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
-  const db = createDb(env.DB);
-  const secret = signingSecretOf(env);
-  const checks = batch.messages.filter((m) => "kind" in m.body);
-  if (checks.length > 0) {
-    try {
-      await runChecks(db, env, checks);
-      for (const message of checks) message.ack();
-    } catch (error) {
-      console.error(JSON.stringify({ level: "error", job: "webhook-check", error: String(error) }));
-      for (const message of checks) message.retry({ delaySeconds: 30 });
-    }
-  }
-  for (const message of batch.messages) {
-    if ("kind" in message.body) continue;
-    const outcome = await attemptDelivery(db, env, secret, message.body.delivery_id, message.attempts, Date.now());
-    if (outcome === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-    else message.ack();
-  }
 }

@@ -20,17 +20,14 @@
  * other input is bound once, in the `input` CTE, and referenced from there.
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { batchSql, REFRESH_RANGE } from "../audiences/refresh";
+import { REFRESH_RANGE } from "../audiences/refresh";
 import { segmentCondition } from "../audiences/segment-condition";
+import { runBatch } from "../db/raw";
 import { webhooks } from "../db/schema";
 import type { Db } from "../env";
-import type { Webhook } from "./webhooks";
-import { segmentExpression } from "./webhooks";
-
-/** A delivery to send, or a request to look at people whose profile just changed. */
-export type WebhookMessage =
-  | { delivery_id: number }
-  | { kind: "check"; siteId: number; cookies?: string[]; customers?: string[]; all?: boolean };
+import type { WebhookMessage } from "../pipeline/messages";
+import type { Webhook } from "./store";
+import { segmentExpression } from "./store";
 
 /** Queue.sendBatch takes at most 100 messages. */
 const SEND_BATCH = 100;
@@ -190,7 +187,7 @@ async function syncScope(
   total: SyncResult,
 ): Promise<void> {
   const head = withInput(webhook.siteId, webhook.id, now, scope);
-  const [entered, left] = await batchSql(db, [
+  const [entered, left] = await runBatch(db, [
     sql`${head} insert into webhook_memberships (webhook_id, member, entered_at)
       select distinct ${WEBHOOK}, ${PERSON}, (select now from input) from ${PROFILE_ROWS} where ${condition}
       on conflict do nothing returning member`,

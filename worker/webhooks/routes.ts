@@ -22,7 +22,7 @@ import {
   patchWebhook,
   webhookSecret,
   webhookToJson,
-} from "./webhooks";
+} from "./store";
 
 const WebhookInput = z
   .object({

@@ -4,7 +4,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { creatives, placementFallbacks, rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
-import { bumpRulesVersion } from "../sites/sites";
+import { bumpRulesVersion } from "../sites/store";
 import { compileTemplate, type JsonFields, templateFromStored } from "./compile";
 import { checkCreativeMarkup } from "./markup-policy";
 import { safeUrl, TEMPLATE_VARIABLES, TemplateError } from "./template";

@@ -17,7 +17,7 @@
  * One D1 round trip per report: the statements go out as one batch.
  */
 import { and, eq } from "drizzle-orm";
-import { toD1 } from "../coupons";
+import { toD1 } from "../db/raw";
 import { rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";

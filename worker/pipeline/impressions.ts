@@ -15,36 +15,11 @@
  * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
  * per impression UID.
  */
-import { type D1Like, toD1 } from "../coupons/claim";
+import { type D1Like, toD1 } from "../db/raw";
+import { dayOf } from "../decide/load";
 import type { Db } from "../env";
 import { personalisableSql } from "../privacy/consent";
-import { dayOf } from "./load";
-
-export type ImpressionMessage = {
-  kind: "impression";
-  siteId: number;
-  uid: string;
-  placement: string;
-  /** null when no rule matched and the fallback was served. */
-  ruleId: number | null;
-  creativeId: number | null;
-  cookieId: string | null;
-  couponId: number | null;
-  /** The visitor is in the rule's control group and was shown the fallback. */
-  holdout: boolean;
-  ts: number;
-};
-
-type ClickMessage = {
-  kind: "click";
-  siteId: number;
-  impressionUid: string;
-  ruleId: number | null;
-  cookieId: string | null;
-  ts: number;
-};
-
-export type DecisionMessage = ImpressionMessage | ClickMessage;
+import type { ClickMessage, DecisionMessage, ImpressionMessage } from "./messages";
 
 /**
  * A click is how a visitor arrived when it comes before the visitor's first visit

@@ -9,7 +9,7 @@ import { couponPools, creatives, placementFallbacks, rules, segments } from "../
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { bumpRulesVersion } from "../sites/sites";
+import { bumpRulesVersion } from "../sites/store";
 
 const PLACEMENT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const PlacementSchema = z

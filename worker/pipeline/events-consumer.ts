@@ -1,23 +1,23 @@
 /**
- * The events queue's consumer: writes the event batches of a delivery in one D1 round trip (and
- * its impressions and clicks in another), falling back to one round trip per message. A message that
- * fails is retried; on its last attempt its content lands in rejected_events with the reason, so
- * nothing is lost. Messages carry a `kind` so other producers (impressions) can share the queue.
+ * The events queue's consumer (QUEUES.events): writes the event batches of a delivery in one D1
+ * round trip (and its impressions and clicks in another), falling back to one round trip per
+ * message. A message that fails is retried; on its last attempt its content lands in
+ * rejected_events with the reason, so nothing is lost. Messages carry a `kind` (messages.ts): /e's
+ * batches, deferred batches, impressions and clicks share the queue.
  */
+import { applyEventBatch, eventBatchStatements, rejectedStatement } from "../collect/apply-events";
+import { applyDeferredBatch } from "../collect/deferred";
+import { scrubPayload } from "../collect/scrub";
 import { couponPurchases } from "../coupons";
 import { createDb } from "../db/client";
-import { type DecisionMessage, writeDecisionMessages } from "../decide/impressions";
+import { runBatch } from "../db/raw";
 import type { Db } from "../env";
 import { requestProfileCheck } from "../webhooks/entries";
-import { applyEventBatch, eventBatchStatements, rejectedStatement, runBatch } from "./apply-events";
-import type { EventsMessage, QueueMessage } from "./collect";
-import { applyDeferredBatch } from "./deferred";
-import { scrubPayload } from "./scrub";
+import { writeDecisionMessages } from "./impressions";
+import type { DecisionMessage, EventsMessage, EventsQueueMessage } from "./messages";
+import { QUEUES } from "./queues";
 
-/** Must match `max_retries` of the consumer in wrangler.toml. */
-export const EVENTS_QUEUE_MAX_RETRIES = 3;
-
-async function applyMessage(db: Db, body: QueueMessage) {
+async function applyMessage(db: Db, body: EventsQueueMessage) {
   switch (body.kind) {
     case "events":
       await applyEventBatch(db, { id: body.siteId }, body.cookieId, body.events, body.receivedAt, body.rejected);
@@ -38,9 +38,9 @@ async function applyMessage(db: Db, body: QueueMessage) {
  * Impressions and clicks of the whole delivery are written in ONE D1 batch (with the cap counters);
  * if that fails, each is retried on its own through the per-message path below.
  */
-async function writeDecisionBatch(db: Db, messages: readonly Message<QueueMessage>[]) {
+async function writeDecisionBatch(db: Db, messages: readonly Message<EventsQueueMessage>[]) {
   const decisions = messages.filter((m) => m.body.kind === "impression" || m.body.kind === "click");
-  if (decisions.length === 0) return new Set<Message<QueueMessage>>();
+  if (decisions.length === 0) return new Set<Message<EventsQueueMessage>>();
   try {
     await writeDecisionMessages(
       db,
@@ -49,7 +49,7 @@ async function writeDecisionBatch(db: Db, messages: readonly Message<QueueMessag
     for (const message of decisions) message.ack();
     return new Set(decisions);
   } catch {
-    return new Set<Message<QueueMessage>>();
+    return new Set<Message<EventsQueueMessage>>();
   }
 }
 
@@ -59,11 +59,11 @@ async function writeDecisionBatch(db: Db, messages: readonly Message<QueueMessag
  * coupon purchase takes the per-message path (it redeems the coupon first), and if the combined
  * batch fails, each message is retried on its own below.
  */
-async function writeEventBatches(db: Db, messages: readonly Message<QueueMessage>[]) {
+async function writeEventBatches(db: Db, messages: readonly Message<EventsQueueMessage>[]) {
   const plain = messages.filter(
     (m): m is Message<EventsMessage> => m.body.kind === "events" && couponPurchases(m.body.events).length === 0,
   );
-  if (plain.length < 2) return new Set<Message<QueueMessage>>();
+  if (plain.length < 2) return new Set<Message<EventsQueueMessage>>();
   try {
     await runBatch(
       db,
@@ -72,13 +72,13 @@ async function writeEventBatches(db: Db, messages: readonly Message<QueueMessage
       ),
     );
     for (const message of plain) message.ack();
-    return new Set<Message<QueueMessage>>(plain);
+    return new Set<Message<EventsQueueMessage>>(plain);
   } catch {
-    return new Set<Message<QueueMessage>>();
+    return new Set<Message<EventsQueueMessage>>();
   }
 }
 
-export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+export async function consumeEventsBatch(batch: MessageBatch<EventsQueueMessage>, env: Env): Promise<void> {
   const db = createDb(env.DB);
   const written = await writeDecisionBatch(db, batch.messages);
   for (const message of await writeEventBatches(db, batch.messages)) written.add(message);
@@ -90,7 +90,7 @@ export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: 
       written.add(message);
     } catch (error) {
       // `attempts` counts from 1: the last delivery is the one after max_retries retries.
-      if (message.attempts > EVENTS_QUEUE_MAX_RETRIES) {
+      if (message.attempts > QUEUES.events.maxRetries) {
         const body = message.body as { siteId?: unknown; cookieId?: unknown };
         const siteId = typeof body?.siteId === "number" ? body.siteId : null;
         const reason = `queue gave up after ${message.attempts} attempts: ${String(error).slice(0, 500)}`;
@@ -129,7 +129,7 @@ export async function consumeQueueBatch(batch: MessageBatch<QueueMessage>, env: 
  * (docs/architecture.md, "Budgets and where they are measured": a webhook leaves within a minute of the event). A queue message, no D1
  * round trip; if it cannot be sent, the cron catches the change up.
  */
-async function requestWebhookChecks(env: Env, bodies: QueueMessage[]) {
+async function requestWebhookChecks(env: Env, bodies: EventsQueueMessage[]) {
   const bySite = new Map<number, string[]>();
   for (const body of bodies) {
     if (body.kind !== "events" || body.events.length === 0) continue;

@@ -14,10 +14,10 @@ import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
+import type { ImpressionMessage } from "../pipeline/messages";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
-import type { ImpressionMessage } from "./impressions";
 import { rememberDecisionSite, trustedDecisionSite } from "./known-sites";
 import {
   type DecisionSite,
@@ -50,8 +50,21 @@ export type DecideInput = {
   anonymous?: boolean;
 };
 
-/** `claimed`: this decision wrote a coupon claim, which the next decision's replica read must see. */
-export type DecideOutput = Rendered & { status: 200 | 404; impression: ImpressionMessage | null; claimed?: boolean };
+/**
+ * What a decision comes to: a banner to answer with — a rule's creative, the placement's fallback
+ * or the built-in empty creative, every one a 200 — or a site key nobody registered (404).
+ * `claimed`: this decision wrote a coupon claim, which the next decision's replica read must see.
+ */
+export type Decision =
+  | { kind: "unknown-site" }
+  | { kind: "banner"; rendered: Rendered; impression: ImpressionMessage | null; claimed: boolean };
+
+type Banner = Extract<Decision, { kind: "banner" }>;
+
+/** The built-in empty creative (1×1): what a placement without any fallback answers. */
+function emptyBanner(format: ResponseFormat, impression: ImpressionMessage | null = null): Banner {
+  return { kind: "banner", rendered: emptyCreative(format), impression, claimed: false };
+}
 
 async function resolveIdentity(secret: string, input: DecideInput): Promise<Identity> {
   if (input.anonymous) return { cookieId: null, partner: null };
@@ -150,7 +163,7 @@ async function serve(
   state: DecisionState,
   site: NonNullable<DecisionState["site"]>,
   chosen: Serve,
-): Promise<DecideOutput> {
+): Promise<Banner> {
   const { creative, rule, coupon } = chosen;
   const uid = impressionUid();
   const shownRule = chosen.holdout ? null : rule;
@@ -178,8 +191,9 @@ async function serve(
     click_url: url,
   });
   return {
-    ...rendered,
-    status: 200,
+    kind: "banner",
+    rendered,
+    claimed: false,
     impression: {
       kind: "impression",
       siteId: site.id,
@@ -200,22 +214,23 @@ function fallbackOf(ruleSet: RuleSet | undefined, input: DecideInput): CompiledC
   return creative && fitsFormat(creative, input.format) ? creative : null;
 }
 
-/** Decides and renders. Throws only for an unknown site (404); every other fault falls back. */
-export async function decide(env: Env, db: Db, input: DecideInput): Promise<DecideOutput> {
+/**
+ * Decides and renders. Never throws: every fault ends in fallbackAfterFault(), and an ad network
+ * never sees a 5xx (docs/architecture.md, "Decision path").
+ */
+export async function decide(env: Env, db: Db, input: DecideInput): Promise<Decision> {
   const secret = env.SIGNING_SECRET;
-  // D1 time budgets (worker/lib/budget.ts): past them the fallback is served from the isolate's
-  // caches with no further D1 call; a code a late claim still takes stays with the visitor.
-  const budget = budgetOf(env);
   let state: DecisionState | undefined;
   let ruleSet: RuleSet | undefined;
   try {
+    // D1 time budgets (worker/lib/budget.ts): past them the fallback is served from the isolate's
+    // caches with no further D1 call; a code a late claim still takes stays with the visitor.
+    const budget = budgetOf(env);
     const identity = await resolveIdentity(secret, input);
     const held = fromIsolate(input, identity);
     state = held ?? (await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read"));
     const site = state.site;
-    if (!site) {
-      return { ...emptyCreative(input.format), status: 404, impression: null };
-    }
+    if (!site) return { kind: "unknown-site" };
     knownSites.set(input.siteKey, site);
     // Trusted from when it was read, not from when it was last used.
     if (!held) rememberDecisionSite(site, input.now);
@@ -257,15 +272,15 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         holdout: false,
         coupon: coupon && { ...coupon, discount: rule.pool?.discount ?? "" },
       });
-      if (coupon?.fresh) out.claimed = true;
-      return out;
+      return { ...out, claimed: coupon?.fresh === true };
     }
     const fallback = fallbackOf(ruleSet, input);
     if (!fallback) {
       // Nothing to show; a holdout is still recorded (the control group is what uplift is measured on).
-      const empty: DecideOutput = { ...emptyCreative(input.format), status: 200, impression: null };
-      if (choice.kind === "holdout") empty.impression = holdoutOnly(site.id, input, state, choice.rule);
-      return empty;
+      return emptyBanner(
+        input.format,
+        choice.kind === "holdout" ? holdoutOnly(site.id, input, state, choice.rule) : null,
+      );
     }
     return await serve(secret, input, state, site, {
       creative: fallback,
@@ -283,9 +298,9 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         error: String(error),
       }),
     );
-    // Over budget: D1 is stalling, so no further D1 call — only what the isolate holds.
-    if (error instanceof OverBudget) return fallbackFromIsolate(secret, input);
-    return serveFallbackAfterFault(db, secret, input, state, ruleSet);
+    // Over budget: D1 is stalling, so no further D1 call and nothing half-read — only what the
+    // isolate holds. Any other fault may use what this decision read, and one more D1 read.
+    return fallbackAfterFault(secret, input, error instanceof OverBudget ? {} : { db, state, ruleSet });
   }
 }
 
@@ -319,31 +334,32 @@ function holdoutOnly(siteId: number, input: DecideInput, state: DecisionState, r
   };
 }
 
-async function serveFallbackAfterFault(
-  db: Db,
+/**
+ * The one fallback path after a fault: the placement's fallback creative, served anonymously (no
+ * rule, no coupon), looked for in what the decision already read (`state`, `ruleSet`), then in the
+ * isolate's caches (no D1), then — only with `db` — in a D1 read of its own that needs no visitor,
+ * so that as little as possible has to work. If none is found, or serving it fails too, the
+ * built-in empty creative.
+ */
+async function fallbackAfterFault(
   secret: string,
   input: DecideInput,
-  state: DecisionState | undefined,
-  ruleSet: RuleSet | undefined,
-): Promise<DecideOutput> {
+  read: { db?: Db; state?: DecisionState; ruleSet?: RuleSet },
+): Promise<Banner> {
   try {
-    let site = state?.site;
-    let fallback = fallbackOf(ruleSet, input);
+    let site = read.state?.site;
+    let fallback = fallbackOf(read.ruleSet, input);
     if (!site || !fallback) {
-      // What this isolate already knows first: it needs no D1 at all.
       site = knownSites.get(input.siteKey);
       fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
     }
-    if (!site || !fallback) {
-      // The fault came before the rules were at hand (e.g. the decision batch failed): read the
-      // fallback on its own, with no visitor, so that as little as possible has to work.
-      const direct = await loadFallback(db, input.siteKey, input.placement);
+    if ((!site || !fallback) && read.db) {
+      const direct = await loadFallback(read.db, input.siteKey, input.placement);
       site = direct?.site;
       fallback = direct && fitsFormat(direct.creative, input.format) ? direct.creative : null;
     }
     if (site && fallback) {
-      const anonymous = { ...(state ?? emptyState()), site };
-      return await serve(secret, input, anonymous, site, {
+      return await serve(secret, input, { ...(read.state ?? emptyState()), site }, site, {
         creative: fallback,
         rule: null,
         holdout: false,
@@ -353,7 +369,7 @@ async function serveFallbackAfterFault(
   } catch (error) {
     console.error(JSON.stringify({ level: "error", where: "decide fallback", error: String(error) }));
   }
-  return { ...emptyCreative(input.format), status: 200, impression: null };
+  return emptyBanner(input.format);
 }
 
 /**
@@ -361,22 +377,3 @@ async function serveFallbackAfterFault(
  * served when D1 is down or stalls. Bounded by the number of sites of the deployment.
  */
 const knownSites = new Map<string, DecisionSite>();
-
-/** The placement's fallback from the isolate's caches only (no D1), else the built-in empty creative. */
-async function fallbackFromIsolate(secret: string, input: DecideInput): Promise<DecideOutput> {
-  const site = knownSites.get(input.siteKey);
-  const fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
-  if (site && fallback) {
-    try {
-      return await serve(secret, input, { ...emptyState(), site }, site, {
-        creative: fallback,
-        rule: null,
-        holdout: false,
-        coupon: null,
-      });
-    } catch {
-      // fall through to the built-in creative
-    }
-  }
-  return { ...emptyCreative(input.format), status: 200, impression: null };
-}

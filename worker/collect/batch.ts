@@ -7,27 +7,15 @@
 import { sql } from "drizzle-orm";
 import { admitWrite, admitWrites, NO_SITE } from "../abuse/write-bounds";
 import { codesHeldBy, couponPurchases } from "../coupons";
-import type { DecisionMessage } from "../decide/impressions";
 import type { Db, Site } from "../env";
-import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/identity";
+import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/verified-identify";
 import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
+import type { EventsMessage, EventsQueueMessage } from "../pipeline/messages";
 import { applyEventBatch, type RejectedRow, rejectedStatement } from "./apply-events";
-import type { DeferredEventsMessage } from "./deferred";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 import { scrubPayload } from "./scrub";
-
-/** The events queue's message body; `kind` lets other producers (impressions) share the queue. */
-export type EventsMessage = {
-  kind: "events";
-  siteId: number;
-  cookieId: string;
-  events: TagEvent[];
-  rejected: RejectedRow[];
-  receivedAt: number;
-};
-export type QueueMessage = EventsMessage | DecisionMessage | DeferredEventsMessage;
 
 /**
  * One rejected_events row for a batch that could not be used at all — if the flood bound admits it
@@ -152,7 +140,7 @@ async function applyTrustBoundaries(
  * time (a beacon cannot wait, and cannot retry after a 503). A send that outlived its budget may
  * still land later: the batch is then applied twice rather than lost (SECURITY.md, Faults).
  */
-async function sendWithinBudget(queue: Queue<QueueMessage>, message: EventsMessage, budgetMs: number) {
+async function sendWithinBudget(queue: Queue<EventsQueueMessage>, message: EventsMessage, budgetMs: number) {
   try {
     await withinBudget(queue.send(message), budgetMs, "events queue send");
     return true;
@@ -169,7 +157,7 @@ async function sendWithinBudget(queue: Queue<QueueMessage>, message: EventsMessa
  */
 export async function collectBatch(
   db: Db,
-  queue: Queue<QueueMessage> | undefined,
+  queue: Queue<EventsQueueMessage> | undefined,
   site: Site,
   cookieId: string | null,
   rawEvents: unknown[],

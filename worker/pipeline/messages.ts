@@ -1,0 +1,66 @@
+/**
+ * Every message the Worker's queues carry (queues.ts), by queue. A message says what it is by its
+ * `kind`, so the events queue carries several producers' messages and its consumer
+ * (events-consumer.ts) writes each where it belongs. Message bodies are plain JSON: Queues
+ * serialise them, and a message queued by one version of the Worker may be consumed by the next.
+ */
+import type { RejectedRow } from "../collect/apply-events";
+import type { TagEvent } from "../collect/event-schema";
+
+/** An /e batch, validated and consent-checked: the consumer only writes it (collect/batch.ts). */
+export type EventsMessage = {
+  kind: "events";
+  siteId: number;
+  cookieId: string;
+  events: TagEvent[];
+  rejected: RejectedRow[];
+  receivedAt: number;
+};
+
+/** A raw /e batch taken while D1 failed: the consumer does everything /e would have done (collect/deferred.ts). */
+export type DeferredEventsMessage = {
+  kind: "deferred-events";
+  siteKey: string;
+  cookieId: string | null;
+  events: unknown[];
+  receivedAt: number;
+};
+
+/** A banner shown by /b (impressions.ts). */
+export type ImpressionMessage = {
+  kind: "impression";
+  siteId: number;
+  uid: string;
+  placement: string;
+  /** null when no rule matched and the fallback was served. */
+  ruleId: number | null;
+  creativeId: number | null;
+  cookieId: string | null;
+  couponId: number | null;
+  /** The visitor is in the rule's control group and was shown the fallback. */
+  holdout: boolean;
+  ts: number;
+};
+
+/** A click followed through /c (impressions.ts). */
+export type ClickMessage = {
+  kind: "click";
+  siteId: number;
+  impressionUid: string;
+  ruleId: number | null;
+  cookieId: string | null;
+  ts: number;
+};
+
+export type DecisionMessage = ImpressionMessage | ClickMessage;
+
+/** What the events queue (QUEUES.events) carries. */
+export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | DecisionMessage;
+
+/**
+ * What the webhooks queue (QUEUES.webhooks) carries: a delivery to send, or a request to look at
+ * people whose profile just changed (webhooks/entries.ts).
+ */
+export type WebhookMessage =
+  | { delivery_id: number }
+  | { kind: "check"; siteId: number; cookies?: string[]; customers?: string[]; all?: boolean };
