@@ -9,6 +9,10 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
     test: {
+      // Two test files at once (vitest 4 otherwise uses one on a 2-core machine): a workers test
+      // file waits on workerd and D1 as much as it computes. The browser project runs alone after
+      // the others (fileParallelism: false), against its one wrangler dev.
+      maxWorkers: 2,
       projects: [
         {
           plugins: [

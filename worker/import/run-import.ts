@@ -9,7 +9,6 @@
  *   many rows were written before it. Upserts are idempotent, so sending the same file again
  *   completes it and leaves the same data.
  */
-import type { Db } from "../env";
 import { apiError } from "../errors";
 import type { SourceRow } from "./read-rows";
 
