@@ -43,6 +43,12 @@ describe.skipIf(!browserAvailable())("an SVG creative with onload and script, in
     const page = await visitor.newPage();
     const requests: string[] = [];
     const seen = { dialogs: 0 };
+    // Chromium reports every script it refuses (CSP or sandbox) on the console: the positive signal
+    // that the creative's handlers were reached and blocked, before the absence checks below.
+    const refusals: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy|sandboxed/.test(m.text())) refusals.push(m.text());
+    });
     page.on("request", (r) => requests.push(new URL(r.url()).pathname));
     page.on("dialog", (d) => {
       seen.dialogs++;
@@ -53,7 +59,7 @@ describe.skipIf(!browserAvailable())("an SVG creative with onload and script, in
     const csp = res?.headers()["content-security-policy"] ?? "";
     expect(csp).toContain("sandbox");
     expect(res?.headers()["x-content-type-options"]).toBe("nosniff");
-    await page.waitForTimeout(500);
+    await expect.poll(() => refusals.length).toBeGreaterThan(0);
     return { page, requests, dialogs: seen.dialogs };
   }
 
