@@ -89,7 +89,9 @@ async function viaSegment(s: ReturnType<typeof scenario>) {
     writeKey: DEMO.apiKey,
     host: worker.url,
     path: "/_tw/v1/batch",
-    flushAt: 1,
+    // The client's default batching: the four messages reach /v1/batch in one request, in order.
+    // (With flushAt: 1 it sends each in its own request at once, and they may arrive in any order;
+    // cart state follows arrival order across requests, so a late "Product Added" refills the cart.)
     maxRetries: 0,
   });
   const failures: unknown[] = [];
