@@ -7,6 +7,8 @@
 // It keeps applyD1Migrations' contract: the same `d1_migrations` table, already applied names
 // skipped, each migration applied atomically with its name (one D1 batch).
 import { env } from "cloudflare:workers";
+import { afterEach } from "vitest";
+import { settleBackgroundWork } from "./fixtures/api";
 
 const db = env.DB;
 await db
@@ -24,3 +26,6 @@ for (const migration of env.TEST_MIGRATIONS) {
     db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(migration.name),
   ]);
 }
+
+// Work a test's requests left behind finishes inside that test (test/fixtures/api.ts, `call`).
+afterEach(settleBackgroundWork);
