@@ -27,5 +27,21 @@ for (const migration of env.TEST_MIGRATIONS) {
   ]);
 }
 
+// Test files share a workerd and its D1 (vitest.config.ts, `isolate: false`); each still starts
+// from an empty database, as it would in a fresh one. sqlite_sequence stays, so a row ID is never
+// given out twice: the Worker's per-isolate caches (sites, rule sets) are keyed by row IDs.
+const tables = (
+  await db
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('d1_migrations', 'sqlite_sequence') AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+    )
+    .all<{ name: string }>()
+).results.map((row) => row.name);
+await db.batch([
+  // Foreign keys are checked when the batch's transaction commits, so the order of deletes is free.
+  db.prepare("PRAGMA defer_foreign_keys = on"),
+  ...tables.map((name) => db.prepare(`DELETE FROM "${name}"`)),
+]);
+
 // Work a test's requests left behind finishes inside that test (test/fixtures/api.ts, `call`).
 afterEach(settleBackgroundWork);
