@@ -108,8 +108,7 @@ export function freePort(): Promise<number> {
 
 export type RunningWorker = { url: string; process: ChildProcess; stop: () => Promise<void> };
 
-/** Starts `wrangler dev` (workerd, local D1, queues, cron) and resolves once /healthz answers. */
-export async function startWorker(opts: {
+type StartOptions = {
   port: number;
   /** wrangler's devtools inspector otherwise takes 9229 and dies when another program holds it. */
   inspectorPort: number;
@@ -118,7 +117,30 @@ export async function startWorker(opts: {
   vars?: Record<string, string>;
   /** Expose `/__scheduled` so the scheduled handler can be run on demand (scripts/dev-cron.ts). */
   testScheduled?: boolean;
-}): Promise<RunningWorker> {
+};
+
+/**
+ * Starts `wrangler dev` (workerd, local D1, queues, cron) and resolves once /healthz answers and
+ * the start's second tag build is served. A start that dies because a port of workerd's own (not
+ * `port`: callers check that one first) was taken between being picked and being bound — two
+ * `wrangler dev` starting at once in `npm test` — is tried again, twice at most.
+ */
+export async function startWorker(opts: StartOptions): Promise<RunningWorker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWorkerOnce(opts);
+    } catch (error) {
+      const message = String(error);
+      const internalPortTaken = message.includes("Address already in use") && !message.includes(`:${opts.port})`);
+      if (!(error instanceof EarlyExit) || !internalPortTaken || attempt === 3) throw error;
+      console.warn(`wrangler dev lost one of workerd's ports to another program while starting; starting again`);
+    }
+  }
+}
+
+class EarlyExit extends Error {}
+
+async function startWorkerOnce(opts: StartOptions): Promise<RunningWorker> {
   const args = ["dev", "--port", String(opts.port), "--ip", "127.0.0.1", "--persist-to", opts.persistTo];
   if (opts.testScheduled) args.push("--test-scheduled");
   args.push("--inspector-port", String(opts.inspectorPort));
@@ -146,26 +168,43 @@ export async function startWorker(opts: {
   process.once("exit", endGroup);
   // The last output is kept so that an early exit can say why (it used to print nothing).
   let output = "";
+  // wrangler runs wrangler.toml's [build] command once more when its file watcher is ready and
+  // then reloads workerd (BundlerController in wrangler's cli.js), sometimes after /healthz has
+  // already answered: a test starting then would meet the reload. The start counts as done once
+  // that build is served ("Ready on" or "Local server updated and ready" after it).
+  let startLog = "";
+  let reloaded = false;
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8_000);
+    if (!reloaded) {
+      startLog += chunk.toString();
+      const rebuild = startLog.lastIndexOf("changed, restarting build");
+      reloaded = rebuild >= 0 && /Ready on |Local server updated and ready/.test(startLog.slice(rebuild));
+    }
     if (!opts.quiet) process.stdout.write(chunk);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const url = `http://localhost:${opts.port}`;
   const deadline = Date.now() + 90_000;
+  // Should a later wrangler stop building twice, the start waits this long for it, no longer.
+  let healthySince: number | undefined;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(
+      process.off("exit", endGroup);
+      throw new EarlyExit(
         `wrangler dev exited early (code ${child.exitCode}). Its last output:\n${output.trim() || "(none)"}\n` +
           "Check that nothing else serves this port and that `npm install` completed.",
       );
     }
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
+      if (res.ok) {
+        healthySince ??= Date.now();
+        if (reloaded || Date.now() - healthySince > 20_000) break;
+      }
     } catch {
-      // not listening yet
+      // not listening yet, or reloading
     }
     await new Promise((r) => setTimeout(r, 300));
   }

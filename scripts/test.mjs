@@ -17,7 +17,10 @@ const vitest = (args, output) =>
   });
 
 const [rest, browser] = await Promise.all([
-  vitest(["--project", "workers", "--project", "workers-isolated", "--project", "node", "--project", "bench"], "inherit"),
+  vitest(
+    ["--project", "workers", "--project", "workers-isolated", "--project", "node", "--project", "bench"],
+    "inherit",
+  ),
   vitest(["--project", "browser"], "pipe"),
 ]);
 process.stdout.write(`\n──── Chromium tests (project browser) ────\n${browser.text}`);

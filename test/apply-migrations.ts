@@ -1,9 +1,11 @@
-// Setup file: runs before every workers test file and applies the real migrations
-// (migrations/*.sql, read by vitest.config.ts into TEST_MIGRATIONS) to that file's D1.
+// Setup file: runs before every workers test file. It applies the real migrations
+// (migrations/*.sql, read by vitest.config.ts into TEST_MIGRATIONS) to the runtime's D1, empties
+// every table (files share a runtime, vitest.config.ts) and waits after each test for the work
+// its requests left behind.
 //
 // Written against plain `env.DB` rather than cloudflare:test's applyD1Migrations on purpose:
-// importing `cloudflare:test` here loads the whole test-helper module graph once per test file
-// (≈4.5 s each on a 2-core CI machine, measured), while the migrations themselves take ≈0.15 s.
+// importing `cloudflare:test` loads the whole test-helper module graph (≈4.5 s on a 2-core CI
+// machine, measured, for each fresh runtime), while the migrations themselves take ≈0.15 s.
 // It keeps applyD1Migrations' contract: the same `d1_migrations` table, already applied names
 // skipped, each migration applied atomically with its name (one D1 batch).
 import { env } from "cloudflare:workers";
