@@ -6,23 +6,14 @@
 import type { Context } from "hono";
 import { MS_PER_DAY as DAY_MS } from "../../worker/lib/time";
 import type { DayPoint, Report } from "../../worker/reports/earnings";
-import { computeUplift, type Uplift } from "../../worker/reports/uplift";
+import { computeUplift } from "../../worker/reports/uplift";
 import type { AdminEnv } from "../api";
 import type { Audience, Rule } from "../types";
 
 export const PERIODS = [7, 30, 90] as const;
 
-export type Totals = {
-  impressions: number;
-  holdout_impressions: number;
-  clicks: number;
-  ctr: number | null;
-  coupons_assigned: number;
-  coupons_redeemed: number;
-  revenue: number;
-  exposed: { visitors: number; conversions: number };
-  holdout: { visitors: number; conversions: number };
-} & Uplift;
+/** A report's figures summed over reports (rules or placements), without its period and days. */
+export type Totals = Omit<Report, "period" | "daily">;
 
 type Series = { label: string; values: (number | null)[]; color: string; dash?: boolean };
 export type ChartSpec = { id: string; title: string; days: string[]; series: Series[]; unit?: string };
