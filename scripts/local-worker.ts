@@ -173,13 +173,13 @@ async function startWorkerOnce(opts: StartOptions): Promise<RunningWorker> {
   // already answered: a test starting then would meet the reload. The start counts as done once
   // that build is served ("Ready on" or "Local server updated and ready" after it).
   let startLog = "";
-  let reloaded = false;
+  let rebuildServed = false;
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8_000);
-    if (!reloaded) {
+    if (!rebuildServed) {
       startLog += chunk.toString();
       const rebuild = startLog.lastIndexOf("changed, restarting build");
-      reloaded = rebuild >= 0 && /Ready on |Local server updated and ready/.test(startLog.slice(rebuild));
+      rebuildServed = rebuild >= 0 && /Ready on |Local server updated and ready/.test(startLog.slice(rebuild));
     }
     if (!opts.quiet) process.stdout.write(chunk);
   };
@@ -201,7 +201,7 @@ async function startWorkerOnce(opts: StartOptions): Promise<RunningWorker> {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) {
         healthySince ??= Date.now();
-        if (reloaded || Date.now() - healthySince > 20_000) break;
+        if (rebuildServed || Date.now() - healthySince > 20_000) break;
       }
     } catch {
       // not listening yet, or reloading
