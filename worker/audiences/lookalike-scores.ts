@@ -4,6 +4,8 @@
  * ID, one UPDATE ... FROM json_each per page), so memory stays flat however many visitors a site has.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { runBatch } from "../db/raw";
+import { rangeRefreshStatement, refreshDecisionRows } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { NO_PURCHASE } from "./kinds";
 import { type LookalikeInput, scoreLookalike, trainLookalike } from "./lookalike";
@@ -79,15 +81,21 @@ export async function recomputeLookalikeScores(
       where v.site_id = ${siteId} and v.id > ${after} and ${NO_PURCHASE} order by v.id limit ${SCORE_PAGE}`);
     if (page.length === 0) break;
     const scores = page.map((row) => [row.id, Math.round(scoreLookalike(model, toInput(row), now) * 1e6) / 1e6]);
-    await db.run(sql`update visitors set lookalike_score = json_extract(s.value, '$[1]')
-      from json_each(${JSON.stringify(scores)}) s
-      where visitors.id = json_extract(s.value, '$[0]') and visitors.site_id = ${siteId}`);
+    const last = page[page.length - 1].id;
+    // The score is a segment field: the page's decision rows are refreshed in the same batch.
+    await runBatch(db, [
+      sql`update visitors set lookalike_score = json_extract(s.value, '$[1]')
+        from json_each(${JSON.stringify(scores)}) s
+        where visitors.id = json_extract(s.value, '$[0]') and visitors.site_id = ${siteId}`,
+      rangeRefreshStatement(siteId, after, last, now),
+    ]);
     scored += page.length;
-    after = page[page.length - 1].id;
+    after = last;
     if (page.length < SCORE_PAGE) break;
   }
   // Buyers are not look-alikes any more.
-  await db.run(sql`update visitors set lookalike_score = null
-    where site_id = ${siteId} and lookalike_score is not null and last_purchase_at is not null`);
+  const unscored = await db.all<{ cookie_id: string }>(sql`update visitors set lookalike_score = null
+    where site_id = ${siteId} and lookalike_score is not null and last_purchase_at is not null returning cookie_id`);
+  await refreshDecisionRows(db, siteId, { cookies: unscored.map((r) => r.cookie_id) }, now);
   return { trained: true, positives: positives.length, scored };
 }

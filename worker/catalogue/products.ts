@@ -13,6 +13,7 @@
  */
 
 import { type BoundStatement, runBatch, toD1 } from "../db/raw";
+import { catalogueRefreshStatement } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { type ImportFormat, readRows } from "../import/read-rows";
 import { type ImportResult, runImport } from "../import/run-import";
@@ -187,7 +188,8 @@ export async function importProducts(
   now: number,
 ): Promise<ImportResult> {
   return runImport(readRows(body, format, checkProductColumn, []), validateProduct, async (rows) => {
-    await runBatch(db, upsertStatements(siteId, rows, now));
+    const skus = rows.map((row) => row.sku);
+    await runBatch(db, [...upsertStatements(siteId, rows, now), catalogueRefreshStatement(siteId, skus, now)]);
     return undefined;
   });
 }
@@ -228,7 +230,10 @@ export async function findProduct(db: Db, siteId: number, sku: string): Promise<
   return row ? toJson(row) : null;
 }
 
-export async function deleteProduct(db: Db, siteId: number, sku: string): Promise<boolean> {
-  const result = await toD1(db).prepare("delete from products where site_id = ?1 and sku = ?2").bind(siteId, sku).run();
+export async function deleteProduct(db: Db, siteId: number, sku: string, now = Date.now()): Promise<boolean> {
+  const [result] = await runBatch(db, [
+    { text: "delete from products where site_id = ?1 and sku = ?2", params: [siteId, sku] },
+    catalogueRefreshStatement(siteId, [sku], now),
+  ]);
   return result.meta.changes > 0;
 }

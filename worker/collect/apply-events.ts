@@ -21,7 +21,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import { mergeHoldingsStatements } from "../coupons/merge";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
-import { runBatch } from "../db/raw";
+import { type BoundStatement, runBatch } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import type { Db, Site } from "../env";
 import { DAY_HISTORY, MS_PER_DAY, utcDayKey } from "../lib/time";
 import { type Acquisition, acquisitionOfLanding } from "./acquisition";
@@ -153,9 +154,16 @@ export function eventBatchStatements(
   now: number,
   rejected: RejectedRow[] = [],
   trust: BatchTrust = {},
-): SQL[] {
-  const statements: SQL[] = [];
-  if (events.length > 0) statements.push(...profileStatements(siteId, cookieId, events, now, trust));
+): (SQL | BoundStatement)[] {
+  const statements: (SQL | BoundStatement)[] = [];
+  if (events.length > 0) {
+    const summary = summarizeBatch(events);
+    statements.push(...profileStatements(siteId, cookieId, events, summary, now, trust));
+    // Last in the batch: the decision rows of this cookie and of the customer it is (now) linked
+    // to see every write above (docs/architecture.md, "Decision rows").
+    const customer = trust.customerId ?? summary.customerId;
+    statements.push(...refreshStatements(siteId, { cookies: [cookieId], customers: customer ? [customer] : [] }, now));
+  }
   if (rejected.length > 0) statements.push(rejectedStatement(siteId, "collect", rejected, now));
   return statements;
 }
@@ -220,10 +228,10 @@ function profileStatements(
   siteId: number,
   cookieId: string,
   events: TagEvent[],
+  s: ReturnType<typeof summarizeBatch>,
   now: number,
   trust: BatchTrust,
 ): SQL[] {
-  const s = summarizeBatch(events);
   const customerId = trust.customerId ?? s.customerId;
   const day = utcDayKey(now);
   const cutoff = utcDayKey(now - (DAY_WINDOW - 1) * MS_PER_DAY);

@@ -25,7 +25,8 @@
  * with assignmentsByPool(); only a first claim costs a second trip (docs/architecture.md,
  * "Decision path").
  */
-import { type D1Like, toD1 } from "../db/raw";
+import { type D1Like, preparedAll, toD1 } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
 import { generateCode } from "./code-format";
@@ -137,6 +138,14 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
         .bind(siteId, pool.id, generateCode(pool.prefix), holder, cookieId, customerId, ruleId, now, expiresAt),
     );
   }
+  const claimAt = statements.length - 1;
+  // The holder's decision rows (all cookies of a customer) see the claim in the same transaction.
+  statements.push(
+    ...preparedAll(
+      d1,
+      refreshStatements(siteId, { cookies: cookieId ? [cookieId] : [], customers: customerId ? [customerId] : [] }, now),
+    ),
+  );
   statements.push(
     d1
       .prepare("select id, code, expires_at, redeemed_at from coupons where pool_id = ?1 and holder = ?2")
@@ -144,7 +153,7 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
   );
 
   const results = await d1.batch(statements);
-  const claimed = results[results.length - 2].results as { id: number }[];
+  const claimed = results[claimAt].results as { id: number }[];
   const current = (results[results.length - 1].results as Omit<AssignmentRow, "pool_id" | "holder">[])[0];
   if (!current) {
     // Nothing held and nothing claimed: a list pool is dry, or a generated code hit an existing

@@ -13,7 +13,8 @@
  * the site's generated-pool prefixes, so a failed redeem is classified without another trip.
  */
 
-import { type D1Like, toD1 } from "../db/raw";
+import { type D1Like, preparedAll, toD1 } from "../db/raw";
+import { couponRefreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { classifyMissingCode } from "./code-format";
 
@@ -155,6 +156,7 @@ export async function redeemCoupon(
     conversionInsert(d1, siteId, code, orderId, revenue, null),
   ];
   if (options.cookieId) statements.push(conversionInsert(d1, siteId, code, orderId, revenue, options.cookieId));
+  statements.push(...preparedAll(d1, couponRefreshStatements(siteId, code, options.cookieId ?? null, now)));
   statements.push(
     d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2").bind(siteId, heldBy ?? ""),
   );
@@ -236,6 +238,7 @@ export async function rollbackCoupon(
       )
       .bind(siteId, code, orderId),
     ...stateAndPrefixes(d1, siteId, code),
+    ...preparedAll(d1, couponRefreshStatements(siteId, code, null, now)),
   ]);
   const updated = results[0].results as CouponRow[];
   if (updated.length > 0) return { status: "rolled_back", coupon: toState(updated[0]) };

@@ -30,6 +30,11 @@ function prepare(d1: D1Like, statement: SQL | BoundStatement): D1PreparedStateme
   return d1.prepare(statement.text).bind(...statement.params);
 }
 
+/** Hand-built statements prepared for a batch that also holds other prepared statements. */
+export function preparedAll(d1: D1Like, statements: readonly BoundStatement[]): D1PreparedStatement[] {
+  return statements.map((statement) => prepare(d1, statement));
+}
+
 /**
  * Runs the statements as ONE D1 batch: one round trip, one transaction (all or nothing). drizzle's
  * own `db.batch` takes query builders only, not `sql` fragments or hand-built statements.

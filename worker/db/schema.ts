@@ -491,6 +491,46 @@ export const clicks = sqliteTable(
   (t) => [index("clicks_rule_idx").on(t.ruleId, t.ts)],
 );
 
+/**
+ * The decision row (docs/architecture.md, "Decision rows"): everything `GET /b` needs about one
+ * visitor, so that a known visitor's banner is ONE keyed read. Derived data: every column is
+ * recomputed from the sources (visitors, customers, products, coupons, rule_conversions,
+ * cap_counters) by the one refresh statement in worker/decide/decision-rows.ts, which every writer
+ * of those sources appends to its own batch; test/decide/decision-rows.property.test.ts proves
+ * that after any sequence of writes the maintained rows equal freshly rebuilt ones. JSON columns
+ * are text the decision parses once; no foreign keys, so a row can live apart from HOME's tables.
+ */
+export const decisionRows = sqliteTable(
+  "decision_rows",
+  {
+    siteId: integer().notNull(),
+    cookieId: text().notNull(),
+    /** The linked CRM customer: writers that change a customer refresh all of its cookies' rows. */
+    customerId: text(),
+    /** JSON: the visitor row, in drizzle's field names. */
+    visitor: text().notNull(),
+    /** JSON: the linked customer row, or null. */
+    customer: text(),
+    /** JSON: the product a creative shows (cart's last item, else newest of the top category), or null. */
+    product: text(),
+    /** The product's SKU and the visitor's top interest category: what a catalogue change refreshes. */
+    productSku: text(),
+    topCategory: text(),
+    /** JSON: [[id, pool_id, code, holder, expires_at, redeemed_at], …] of the visitor and its customer. */
+    codes: text().notNull(),
+    /** JSON: rule IDs converted on, over every cookie of the customer. */
+    converted: text().notNull(),
+    /** UTC day number that `caps` counts; caps of another day count nothing. */
+    capsDay: integer().notNull(),
+    /** JSON {ruleId: impressions} on capsDay, over every cookie of the customer. */
+    caps: text().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.siteId, t.cookieId] }),
+    index("decision_rows_customer_idx").on(t.siteId, t.customerId),
+  ],
+);
+
 /** A visitor (or linked customer) converted on a rule: a coupon of the rule was redeemed. */
 export const ruleConversions = sqliteTable(
   "rule_conversions",

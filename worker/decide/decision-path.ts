@@ -18,7 +18,7 @@ import type { ImpressionMessage } from "../pipeline/messages";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { type Choice, chooseRule, deviceOf } from "./choose";
-import { rememberDecisionSite, trustedDecisionSite } from "./known-sites";
+import { trustedDecisionSite } from "./known-sites";
 import {
   type DecisionSite,
   type DecisionState,
@@ -232,8 +232,6 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     const site = state.site;
     if (!site) return { kind: "unknown-site" };
     knownSites.set(input.siteKey, site);
-    // Trusted from when it was read, not from when it was last used.
-    if (!held) rememberDecisionSite(site, input.now);
     // A visitor who may not be personalised (refused consent, or never granted it on a site that
     // requires it: privacy/consent.ts) gets the decision an anonymous browser gets: no profile,
     // no coupon, no cookie ID on the impression.

@@ -9,6 +9,7 @@
  */
 
 import { type BoundStatement, runBatch } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { isReservedKey } from "../lib/reserved-keys";
 import { ATTR_NAME_PATTERN } from "../segments/fields";
@@ -193,8 +194,10 @@ export async function importCustomers(
     readRows(body, format, columns.check, ["customer_id"]),
     validateCustomer,
     async (rows) => {
-      await runBatch(db, upsertStatements(siteId, rows, now));
-      options.written?.customers.push(...rows.map((row) => row.customerId));
+      // The decision rows of the customers' cookies carry their CRM fields: refreshed in the same batch.
+      const customers = rows.map((row) => row.customerId);
+      await runBatch(db, [...upsertStatements(siteId, rows, now), ...refreshStatements(siteId, { customers }, now)]);
+      options.written?.customers.push(...customers);
       return undefined;
     },
     options,

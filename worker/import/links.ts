@@ -10,6 +10,7 @@
  * transaction (worker/coupons/merge.ts: one customer is one person).
  */
 import type { SQL } from "drizzle-orm";
+import { refreshStatements } from "../decide/decision-rows";
 import { mergeHoldingsStatements } from "../coupons/merge";
 import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import type { Db } from "../env";
@@ -53,6 +54,7 @@ function linkStatements(siteId: number, links: Link[], now: number): (BoundState
   }
   const customers = [...new Set(links.map((link) => link.customerId))];
   statements.push(...mergeHoldingsStatements(siteId, customers, now));
+  statements.push(...refreshStatements(siteId, { cookies: links.map((link) => link.cookieId), customers }, now));
   return statements;
 }
 

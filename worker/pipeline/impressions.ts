@@ -15,9 +15,10 @@
  * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
  * per impression UID.
  */
-import { type D1Like, toD1 } from "../db/raw";
-import { dayOf } from "../decide/load";
+import { type D1Like, preparedAll, toD1 } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
+import { utcDayNumber } from "../lib/time";
 import { personalisableSql } from "../privacy/consent";
 import type { ClickMessage, DecisionMessage, ImpressionMessage } from "./messages";
 
@@ -82,7 +83,7 @@ function impressionStatements(d1: D1Like, impressions: ImpressionMessage[]): D1P
       m.cookieId,
       m.couponId,
       m.holdout ? 1 : 0,
-      dayOf(m.ts),
+      utcDayNumber(m.ts),
       m.ts,
     ]),
   );
@@ -111,6 +112,18 @@ function impressionStatements(d1: D1Like, impressions: ImpressionMessage[]): D1P
   ];
 }
 
+function cookiesBySite(messages: DecisionMessage[]): Map<number, string[]> {
+  const bySite = new Map<number, Set<string>>();
+  for (const m of messages) {
+    if (m.cookieId === null) continue;
+    if (m.kind === "impression" && (m.ruleId === null || m.holdout)) continue;
+    const cookies = bySite.get(m.siteId) ?? new Set<string>();
+    cookies.add(m.cookieId);
+    bySite.set(m.siteId, cookies);
+  }
+  return new Map([...bySite].map(([siteId, cookies]) => [siteId, [...cookies]]));
+}
+
 /** Writes any number of impressions and clicks in one D1 round trip (hand-written SQL batch). */
 export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionMessage[]): Promise<void> {
   const d1 = toD1(db);
@@ -121,6 +134,12 @@ export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionM
     ),
     ...messages.flatMap((m) => (m.kind === "click" ? clickStatements(d1, m) : [])),
   ];
+  // Cap counts and a click's acquisition are read by /b from the decision rows: the cookies
+  // written here get theirs refreshed in the same batch (docs/architecture.md, "Decision rows").
+  const now = Date.now();
+  for (const [siteId, cookies] of cookiesBySite(messages)) {
+    statements.push(...preparedAll(d1, refreshStatements(siteId, { cookies }, now)));
+  }
   if (statements.length > 0) await d1.batch(statements);
 }
 

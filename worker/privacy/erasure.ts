@@ -28,7 +28,8 @@
  */
 import { erasureChangeStatements } from "../audiences/changes";
 import { customerRef } from "../collect/scrub";
-import { type D1Like, toD1 } from "../db/raw";
+import { type D1Like, preparedAll, toD1 } from "../db/raw";
+import { siblingRefreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 
 /** `?1` = site ID; the cookie IDs of the subject are `COOKIES` (a subquery with ?2). */
@@ -57,6 +58,7 @@ function statements(
     s("delete from events where site_id = ?1 and cookie_id in (COOKIES)"),
     s("delete from id_links where site_id = ?1 and cookie_id in (COOKIES)"),
     s("delete from cap_counters where site_id = ?1 and cookie_id in (COOKIES)"),
+    s("delete from decision_rows where site_id = ?1 and cookie_id in (COOKIES)"),
     s(
       "delete from audience_members where audience_id in (select id from audiences where site_id = ?1) and cookie_id in (COOKIES)",
     ),
@@ -102,11 +104,15 @@ export async function eraseVisitor(db: Db, siteId: number, cookieId: string): Pr
       )
       .bind(siteId, cookieId, Date.now()),
     ...statements(d1, siteId, cookieId, BY_COOKIE, holders, "null"),
+    // The customer's other cookies counted this one's caps and conversions: their rows again.
+    ...preparedAll(d1, siblingRefreshStatements(siteId, cookieId, Date.now())),
     // By the cookie itself: a browser whose every event was refused has no visitor row.
     d1.prepare("delete from rejected_events where site_id = ?1 and cookie_id = ?2").bind(siteId, cookieId),
     d1.prepare("delete from visitors where site_id = ?1 and cookie_id = ?2").bind(siteId, cookieId),
+    // The sibling refresh above rewrote this cookie's row too, while its visitor still stood.
+    d1.prepare("delete from decision_rows where site_id = ?1 and cookie_id = ?2").bind(siteId, cookieId),
   ]);
-  return { visitors: results.at(-1)?.meta.changes ?? 0, customers: 0, rejected: results.at(-2)?.meta.changes ?? 0 };
+  return { visitors: results.at(-2)?.meta.changes ?? 0, customers: 0, rejected: results.at(-3)?.meta.changes ?? 0 };
 }
 
 /** Erases a CRM customer and every visitor linked to it. */

@@ -36,7 +36,7 @@ import {
 import { describeIssues, EventSchema, type TagEvent } from "../collect/event-schema";
 import { scrubPayload } from "../collect/scrub";
 import { redeemCoupon } from "../coupons";
-import { runBatch, toD1 } from "../db/raw";
+import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import type { Db, Site } from "../env";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 
@@ -156,7 +156,7 @@ export async function ingestServerEvents(
     groups.set(cookieId, group);
   }
 
-  const statements: SQL[] = [];
+  const statements: (SQL | BoundStatement)[] = [];
   for (const [cookieId, group] of groups) {
     statements.push(...eventBatchStatements(site.id, cookieId, group.events, now, [], group.trust));
   }
