@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { refreshDecisionRows } from "../../worker/decide/decision-rows";
 import { describe, expect, it } from "vitest";
 import { holdoutBucket } from "../../worker/decide/choose";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
@@ -103,6 +104,8 @@ describe("POST /api/v1/placements/:placement/explain", () => {
         Date.now(),
       ),
     ]);
+    // Rows written past the writers: the decision row is made as a writer would.
+    await refreshDecisionRows(env.DB, s.siteId, { cookies: [cookie] }, Date.now());
     const { json } = await explain(s.apiKey, "slot", { cookie_id: cookie });
     expect(json.rules.map((r) => r.reason.split(":")[0])).toEqual(["capped", "converted", "matched"]);
     expect(json.chosen).toBe(dry);

@@ -35,8 +35,11 @@ function rowJson(table: SQLiteTable, alias: string): string {
   return `json_object(${fields.join(", ")})`;
 }
 
-/** The visitor's other cookies of the same customer (none when not linked). */
-const CUSTOMER_COOKIES = `(select v2.cookie_id from visitors v2
+/**
+ * The visitor's cookie and the other cookies of its customer (none when not linked), as one list
+ * so that `cookie_id in` it searches the (site_id, cookie_id) indexes instead of the site's rows.
+ */
+const PERSON_COOKIES = `(select v.cookie_id union select v2.cookie_id from visitors v2
   where v2.site_id = v.site_id and v2.customer_id = v.customer_id)`;
 
 /** The visitor's top interest category: views and cart adds, all time; ties by name. */
@@ -59,11 +62,11 @@ const DERIVED = `v.site_id, v.cookie_id, v.customer_id,
       and holder in ('v:' || v.cookie_id, 'c:' || v.customer_id) order by id)) as codes,
   (select json_group_array(rule_id) from (
     select distinct rule_id from rule_conversions
-    where site_id = v.site_id and (cookie_id = v.cookie_id or cookie_id in ${CUSTOMER_COOKIES}) order by rule_id)) as converted,
+    where site_id = v.site_id and cookie_id in ${PERSON_COOKIES} order by rule_id)) as converted,
   ?2 as caps_day,
   (select coalesce(json_group_object(rule_id, n), '{}') from (
     select rule_id, sum(count) as n from cap_counters
-    where site_id = v.site_id and day = ?2 and (cookie_id = v.cookie_id or cookie_id in ${CUSTOMER_COOKIES})
+    where site_id = v.site_id and cookie_id in ${PERSON_COOKIES} and day = ?2
     group by rule_id order by rule_id)) as caps
   from visitors v
   left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id
@@ -128,12 +131,15 @@ function refreshBy(siteId: number, cookies: string, customerIds: string, params:
     select customer_id from visitors where site_id = ?1 and cookie_id in ${cookies} and customer_id is not null)`;
   return [
     {
-      text: `${UPSERT} where v.site_id = ?1 and (v.cookie_id in ${cookies} or v.customer_id in ${theirCustomers}) ${ON_CONFLICT}`,
+      // By row ID, so that each half searches its own index (an OR of the two would scan the site).
+      text: `${UPSERT} where v.id in (select id from visitors where site_id = ?1 and cookie_id in ${cookies}
+          union select id from visitors where site_id = ?1 and customer_id in ${theirCustomers}) ${ON_CONFLICT}`,
       params: all,
     },
     {
-      text: `delete from decision_rows where site_id = ?1 and ?2 = ?2
-        and (cookie_id in ${cookies} or customer_id in ${customerIds})
+      text: `delete from decision_rows where ?2 = ?2 and rowid in (
+          select rowid from decision_rows where site_id = ?1 and cookie_id in ${cookies}
+          union select rowid from decision_rows where site_id = ?1 and customer_id in ${customerIds})
         and not exists (select 1 from visitors where visitors.site_id = ?1 and visitors.cookie_id = decision_rows.cookie_id)`,
       params: all,
     },

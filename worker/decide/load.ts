@@ -58,9 +58,15 @@ const SITE_COLUMNS = {
 export async function decisionSite(db: Db, siteKey: string, now: number): Promise<DecisionSite | null> {
   const held = trustedDecisionSite(siteKey, now);
   if (held) return held;
-  const [site] = await db.select(SITE_COLUMNS).from(sites).where(eq(sites.key, siteKey));
+  const site = await toD1(db)
+    .prepare(
+      `select id, key, holdout, coupon_param as couponParam, rules_version as rulesVersion,
+        consent_mode as consentMode from sites where key = ?1`,
+    )
+    .bind(siteKey)
+    .first<DecisionSite>();
   if (site) rememberDecisionSite(site, now);
-  return site ?? null;
+  return site;
 }
 
 export async function loadDecisionState(
