@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { refreshDecisionRows } from "../../worker/decide/decision-rows";
 import { describe, expect, it } from "vitest";
 import { holdoutBucket } from "../../worker/decide/choose";
+import { refreshDecisionRows } from "../../worker/decide/decision-rows";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, exposedCookie, insertCustomer, insertVisitor, randomCookie } from "../fixtures/banner";

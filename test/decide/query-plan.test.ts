@@ -54,7 +54,11 @@ async function planOf(sql: string, params: unknown[], allowSmallSorts = false): 
   const overJson = (parent: number) => steps.some((r) => r.parent === parent && r.detail.includes("VIRTUAL TABLE"));
   // A scan of a subquery's few rows (one person's codes, conversions, caps) reads no table.
   const tableScans = steps.filter(
-    (r) => /^SCAN /.test(r.detail) && !r.detail.includes("VIRTUAL TABLE") && !r.detail.startsWith("SCAN (subquery-") && r.detail !== "SCAN CONSTANT ROW",
+    (r) =>
+      /^SCAN /.test(r.detail) &&
+      !r.detail.includes("VIRTUAL TABLE") &&
+      !r.detail.startsWith("SCAN (subquery-") &&
+      r.detail !== "SCAN CONSTANT ROW",
   );
   expect(tableScans, described).toEqual([]);
   if (allowSmallSorts) return described;
@@ -76,7 +80,9 @@ describe("the decision read's query plan", () => {
     await loadDecisionState(db, site.siteKey, { cookieId: cookie, partner: null }, Date.now());
     expect(recorded.length).toBe(1);
     const read = await planOf(recorded[0].sql, recorded[0].params);
-    expect(read).toMatch(/SEARCH decision_rows USING INDEX sqlite_autoindex_decision_rows_1 \(site_id=\? AND cookie_id=\?\)/);
+    expect(read).toMatch(
+      /SEARCH decision_rows USING INDEX sqlite_autoindex_decision_rows_1 \(site_id=\? AND cookie_id=\?\)/,
+    );
 
     // The writers' refresh: every source through an index; it sorts only one person's few rows.
     for (const statement of refreshStatements(site.siteId, { cookies: [cookie], customers: ["C-1"] }, Date.now())) {

@@ -143,7 +143,11 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
   statements.push(
     ...preparedAll(
       d1,
-      refreshStatements(siteId, { cookies: cookieId ? [cookieId] : [], customers: customerId ? [customerId] : [] }, now),
+      refreshStatements(
+        siteId,
+        { cookies: cookieId ? [cookieId] : [], customers: customerId ? [customerId] : [] },
+        now,
+      ),
     ),
   );
   statements.push(

@@ -17,7 +17,7 @@ import { toSnakeCase } from "drizzle-orm/casing";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { AssignmentRow } from "../coupons";
 import { type BoundStatement, type D1Like, toD1 } from "../db/raw";
-import { customers, decisionRows, products, visitors } from "../db/schema";
+import { customers, type decisionRows, products, visitors } from "../db/schema";
 import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
 
@@ -98,7 +98,13 @@ export function refreshStatements(siteId: number, touched: Touched, now: number)
   const cookies = JSON.stringify(touched.cookies ?? []);
   const customerIds = JSON.stringify(touched.customers ?? []);
   if (cookies === "[]" && customerIds === "[]") return [];
-  return refreshBy(siteId, "(select value from json_each(?3))", "(select value from json_each(?4))", [cookies, customerIds], now);
+  return refreshBy(
+    siteId,
+    "(select value from json_each(?3))",
+    "(select value from json_each(?4))",
+    [cookies, customerIds],
+    now,
+  );
 }
 
 /**
@@ -125,7 +131,13 @@ export function siblingRefreshStatements(siteId: number, cookieId: string, now: 
 }
 
 /** `cookies` and `customers`: SQL sets over ?3… (`params`); ?1 is the site, ?2 today's day number. */
-function refreshBy(siteId: number, cookies: string, customerIds: string, params: unknown[], now: number): BoundStatement[] {
+function refreshBy(
+  siteId: number,
+  cookies: string,
+  customerIds: string,
+  params: unknown[],
+  now: number,
+): BoundStatement[] {
   const all = [siteId, utcDayNumber(now), ...params];
   const theirCustomers = `(${customerIds.slice(1, -1)} union
     select customer_id from visitors where site_id = ?1 and cookie_id in ${cookies} and customer_id is not null)`;

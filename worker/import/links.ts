@@ -10,9 +10,9 @@
  * transaction (worker/coupons/merge.ts: one customer is one person).
  */
 import type { SQL } from "drizzle-orm";
-import { refreshStatements } from "../decide/decision-rows";
 import { mergeHoldingsStatements } from "../coupons/merge";
 import { type BoundStatement, runBatch, toD1 } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
