@@ -8,7 +8,7 @@ import { timingSafeEqualText } from "../../worker/auth/crypto";
 import worker from "../../worker/index";
 import { countRows } from "../collect/post-events";
 import { BASE, call, createTestSite } from "../fixtures/api";
-import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
+import { type BannerJson, bannerSite, directEnv, randomCookie, insertVisitor } from "../fixtures/banner";
 
 async function banner(path: string, cookie: string) {
   const ctx = createExecutionContext();
@@ -29,7 +29,9 @@ describe("frequency caps under concurrency", () => {
     const fallback = await site.creative("html", "<p>FALLBACK</p>");
     const rule = await site.rule({ creative_id: capped, cap_per_day: 3 });
     await site.fallback("slot", fallback);
+    // Caps count in the visitor's decision row: a browser tagwerk keeps a profile of.
     const cookie = randomCookie();
+    await insertVisitor(site.siteId, cookie);
     const burst = await Promise.all(
       Array.from({ length: 10 }, () => banner(`/b/slot?site=${site.siteKey}&format=json`, cookie)),
     );

@@ -21,10 +21,8 @@ describe("consent on /b", () => {
     await site.fallback("slot", fallback);
     const denied = randomCookie();
     const granted = randomCookie();
-    await insertVisitor(site.siteId, denied);
-    await insertVisitor(site.siteId, granted);
-    await env.DB.prepare("update visitors set consent = 'denied' where cookie_id = ?").bind(denied).run();
-    await env.DB.prepare("update visitors set consent = 'granted' where cookie_id = ?").bind(granted).run();
+    await insertVisitor(site.siteId, denied, { consent: "denied" });
+    await insertVisitor(site.siteId, granted, { consent: "granted" });
 
     const refused = await bannerJson(site.siteKey, "slot", denied);
     expect(refused.rule).toBeNull();
@@ -54,8 +52,7 @@ describe("consent on a consent_mode: required site", () => {
     const neverAsked = randomCookie();
     const consented = randomCookie();
     await insertVisitor(site.siteId, neverAsked, { customerId: "C-1" });
-    await insertVisitor(site.siteId, consented, { customerId: "C-2" });
-    await env.DB.prepare("update visitors set consent = 'granted' where cookie_id = ?").bind(consented).run();
+    await insertVisitor(site.siteId, consented, { customerId: "C-2", consent: "granted" });
 
     const banner = await bannerJson(site.siteKey, "slot", neverAsked);
     expect(banner.rule).toBeNull();

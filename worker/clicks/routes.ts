@@ -52,6 +52,9 @@ clicksRoutes.openapi(
               siteId: claims.siteId,
               impressionUid: claims.impression,
               ruleId: claims.ruleId,
+              placement: claims.placement,
+              creativeId: claims.creativeId,
+              holdout: claims.holdout,
               cookieId: readCookieId(c),
               ts: now,
             })

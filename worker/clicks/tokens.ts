@@ -23,6 +23,10 @@ export type ClickClaims = {
   siteId: number;
   impression: string;
   ruleId: number | null;
+  /** Where the click is counted (report counters): the impression's placement, creative and arm. */
+  placement?: string;
+  creativeId?: number | null;
+  holdout?: boolean;
   landingUrl: string;
   coupon: string | null;
   couponParam: string;
@@ -34,6 +38,9 @@ type Payload = {
   sid: number;
   imp: string;
   r: number | null;
+  pl?: string;
+  cr?: number | null;
+  h?: 1;
   l: string;
   cp: string | null;
   q: string;
@@ -76,6 +83,9 @@ export async function mintClickToken(secret: string, claims: ClickClaims, now = 
     sid: claims.siteId,
     imp: claims.impression,
     r: claims.ruleId,
+    pl: claims.placement,
+    cr: claims.creativeId ?? null,
+    ...(claims.holdout ? { h: 1 as const } : {}),
     l: claims.landingUrl,
     cp: claims.coupon,
     q: claims.couponParam,
@@ -129,6 +139,10 @@ export async function readClickToken(secret: string, token: string, now = Date.n
     siteId: p.sid,
     impression: p.imp,
     ruleId: typeof p.r === "number" ? p.r : null,
+    // Tokens minted before these claims existed count under an empty placement.
+    placement: typeof p.pl === "string" ? p.pl : "",
+    creativeId: typeof p.cr === "number" ? p.cr : null,
+    holdout: p.h === 1,
     landingUrl: p.l,
     coupon: typeof p.cp === "string" ? p.cp : null,
     couponParam: p.q,

@@ -463,6 +463,58 @@ export const impressions = sqliteTable(
   ],
 );
 
+/**
+ * What every report reads instead of a row per impression (docs/architecture.md, "Counters"):
+ * impressions and clicks per site, UTC day, placement, rule (0: none), creative (0: the built-in
+ * empty one) and arm (holdout or not), added to once per consumer batch.
+ */
+export const reportCounters = sqliteTable(
+  "report_counters",
+  {
+    siteId: integer().notNull(),
+    /** UTC day number (days since the epoch). */
+    day: integer().notNull(),
+    placement: text().notNull(),
+    ruleId: integer().notNull(),
+    creativeId: integer().notNull(),
+    holdout: integer({ mode: "boolean" }).notNull(),
+    impressions: integer().notNull().default(0),
+    clicks: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.day, t.placement, t.ruleId, t.creativeId, t.holdout] })],
+);
+
+/**
+ * The first time a visitor saw a rule, or was held out of it: all that uplift needs (the exposed
+ * and holdout groups and whether each member purchased after joining). Written once per person
+ * and rule; later impressions of the same person write nothing here.
+ */
+export const exposures = sqliteTable(
+  "exposures",
+  {
+    siteId: integer().notNull(),
+    ruleId: integer().notNull(),
+    cookieId: text().notNull(),
+    holdout: integer({ mode: "boolean" }).notNull(),
+    placement: text().notNull(),
+    firstTs: integer().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.siteId, t.ruleId, t.cookieId, t.holdout] }),
+    index("exposures_site_cookie_idx").on(t.siteId, t.cookieId),
+  ],
+);
+
+/**
+ * Queue messages whose counters were added, by the message's own random ID: a message the queue
+ * delivers again (at least once) adds nothing twice. One row per message of up to a group of
+ * impressions (pipeline/impressions.ts), purged after LEDGER_DAYS (privacy/retention.ts).
+ */
+export const appliedMessages = sqliteTable("applied_messages", {
+  id: integer().primaryKey(),
+  appliedAt: integer().notNull(),
+});
+
 /** Per visitor, rule and day impression counts, updated by the impression batches. */
 export const capCounters = sqliteTable(
   "cap_counters",

@@ -172,6 +172,9 @@ async function serve(
     siteId: site.id,
     impression: uid,
     ruleId: shownRule?.id ?? null,
+    placement: input.placement,
+    creativeId: creative.id,
+    holdout: chosen.holdout,
     landingUrl: creative.landingUrl,
     coupon: coupon?.code ?? null,
     couponParam: site.couponParam,
@@ -204,6 +207,7 @@ async function serve(
       cookieId: state.cookieId,
       couponId: coupon?.id ?? null,
       holdout: chosen.holdout,
+      capped: !chosen.holdout && rule?.capPerDay != null,
       ts: input.now,
     },
   };

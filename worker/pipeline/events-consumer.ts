@@ -14,7 +14,7 @@ import { runBatch } from "../db/raw";
 import type { Db } from "../env";
 import { requestProfileCheck } from "../webhooks/entries";
 import { writeDecisionMessages } from "./impressions";
-import type { DecisionMessage, EventsMessage, EventsQueueMessage } from "./messages";
+import type { DecisionGroupMessage, DecisionMessage, EventsMessage, EventsQueueMessage } from "./messages";
 import { QUEUES } from "./queues";
 
 async function applyMessage(db: Db, body: EventsQueueMessage) {
@@ -27,6 +27,7 @@ async function applyMessage(db: Db, body: EventsQueueMessage) {
       return;
     case "impression":
     case "click":
+    case "decisions":
       await writeDecisionMessages(db, [body]);
       return;
     default:
@@ -39,12 +40,14 @@ async function applyMessage(db: Db, body: EventsQueueMessage) {
  * if that fails, each is retried on its own through the per-message path below.
  */
 async function writeDecisionBatch(db: Db, messages: readonly Message<EventsQueueMessage>[]) {
-  const decisions = messages.filter((m) => m.body.kind === "impression" || m.body.kind === "click");
+  const decisions = messages.filter(
+    (m) => m.body.kind === "impression" || m.body.kind === "click" || m.body.kind === "decisions",
+  );
   if (decisions.length === 0) return new Set<Message<EventsQueueMessage>>();
   try {
     await writeDecisionMessages(
       db,
-      decisions.map((m) => m.body as DecisionMessage),
+      decisions.map((m) => m.body as DecisionMessage | DecisionGroupMessage),
     );
     for (const message of decisions) message.ack();
     return new Set(decisions);

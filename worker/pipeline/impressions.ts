@@ -1,26 +1,31 @@
 /**
- * Impressions and clicks are recorded after the response (`waitUntil`) through the events queue,
- * whose consumer writes many of them in ONE D1 batch together with the frequency-cap counters —
- * all impressions of a delivery in two set-based statements (impressionStatements); a
- * deployment without the queue binding writes them directly, still as one batch.
+ * Impressions and clicks are recorded after the response (`waitUntil`) through the events queue.
+ * They are counters, not rows (docs/architecture.md, "Counters"): the consumer adds a delivery's
+ * impressions to report_counters per (site, UTC day, placement, rule, creative, arm), records a
+ * person's FIRST exposure to a rule (or to its holdout) in exposures — all uplift needs — and
+ * counts today's impressions of capped rules per cookie (cap_counters, read into the decision
+ * row). Each of those is one set-based statement for the whole delivery, so a delivery of 5,000
+ * impressions of one placement writes a handful of rows. A deployment without the queue binding
+ * writes them directly, still as one batch.
  *
- * Through the queue, /b does not send one message per banner: impressions are buffered per isolate
- * and sent together with `sendBatch` (see bufferDecisionMessage) — one `send` per banner cost
- * about a fifth of a decision's CPU (bench/RESULTS.md).
+ * Through the queue, /b does not send one message per banner: an isolate gathers its impressions
+ * and clicks and sends them as ONE message (bufferDecisionMessage) — one `send` per banner cost
+ * about a fifth of a decision's CPU (bench/RESULTS.md), and one message per group is one ledger row.
  *
- * A cookie is written only when it may be personalised and was not erased (privacy/consent.ts),
+ * A cookie is counted only when it may be personalised and was not erased (privacy/consent.ts),
  * judged in the writing statement itself: a message queued before an erasure recreates nothing.
  *
- * Writes are idempotent, because queues deliver at least once: an impression's cap increment is
- * guarded by "this impression UID is not stored yet" and runs before the insert; clicks are unique
- * per impression UID.
+ * Writes are idempotent, because queues deliver at least once: a group message's random ID goes
+ * into applied_messages in the same transaction as its counters, and every statement skips the
+ * rows of messages already applied; clicks are unique per impression UID (the clicks row), and
+ * their counter moves only when that row was new.
  */
 import { type D1Like, preparedAll, toD1 } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
 import { personalisableSql } from "../privacy/consent";
-import type { ClickMessage, DecisionMessage, ImpressionMessage } from "./messages";
+import type { ClickMessage, DecisionGroupMessage, DecisionMessage, ImpressionMessage } from "./messages";
 
 /**
  * A click is how a visitor arrived when it comes before the visitor's first visit
@@ -51,6 +56,21 @@ function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement
          on conflict (impression_uid) do nothing`,
       )
       .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
+    // Right after the clicks row: changes() is 1 only when this click was new.
+    d1
+      .prepare(
+        `insert into report_counters (site_id, day, placement, rule_id, creative_id, holdout, impressions, clicks)
+         select ?1, ?2, ?3, ?4, ?5, ?6, 0, 1 where changes() = 1
+         on conflict do update set clicks = clicks + 1`,
+      )
+      .bind(
+        message.siteId,
+        utcDayNumber(message.ts),
+        message.placement ?? "",
+        message.ruleId ?? 0,
+        message.creativeId ?? 0,
+        message.holdout ? 1 : 0,
+      ),
   ];
   if (message.cookieId !== null) statements.push(clickAcquisition(d1, message));
   return statements;
@@ -60,84 +80,130 @@ function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement
 const IMPRESSION_ROWS = `(select json_extract(value, '$[0]') as uid, json_extract(value, '$[1]') as site_id,
     json_extract(value, '$[2]') as placement, json_extract(value, '$[3]') as rule_id,
     json_extract(value, '$[4]') as creative_id, json_extract(value, '$[5]') as cookie_id,
-    json_extract(value, '$[6]') as coupon_id, json_extract(value, '$[7]') as holdout,
-    json_extract(value, '$[8]') as day, json_extract(value, '$[9]') as ts from json_each(?1))`;
+    json_extract(value, '$[6]') as capped, json_extract(value, '$[7]') as holdout,
+    json_extract(value, '$[8]') as day, json_extract(value, '$[9]') as ts, json_extract(value, '$[10]') as msg
+    from json_each(?1))`;
+/** Those of messages not applied yet (a redelivered group adds nothing). */
+const NEW_ROWS = `(select * from ${IMPRESSION_ROWS} m
+    where m.msg is null or not exists (select 1 from applied_messages a where a.id = m.msg))`;
+
+/** One impression on its way to the counters; `msg` is its group message's ledger ID (or null). */
+type Counted = { message: ImpressionMessage; msg: number | null };
 
 /**
- * All impressions of a delivery in two statements, whatever their number: the cap counters (before
- * the insert, guarded by "this impression UID is not stored yet", so a redelivery counts nothing),
- * then the impression rows. Two statements per impression made the consumer's batch grow with the
- * delivery, each statement costing about a keyed read (bench/RESULTS.md, "Decision path").
+ * All impressions of a delivery in three statements, whatever their number: the report counters,
+ * the first exposures and the cap counts. Their ledger rows are written after them (ledgerStatement).
  */
-function impressionStatements(d1: D1Like, impressions: ImpressionMessage[]): D1PreparedStatement[] {
+function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedStatement[] {
   if (impressions.length === 0) return [];
   // A message delivered twice within one delivery counts once, as a redelivery later does.
-  const unique = [...new Map(impressions.map((m) => [m.uid, m])).values()];
+  const unique = [...new Map(impressions.map((c) => [c.message.uid, c])).values()];
   const rows = JSON.stringify(
-    unique.map((m) => [
+    unique.map(({ message: m, msg }) => [
       m.uid,
       m.siteId,
       m.placement,
       m.ruleId,
       m.creativeId,
       m.cookieId,
-      m.couponId,
+      // Messages from before `capped` existed counted every rule's impressions.
+      m.capped === false ? 0 : 1,
       m.holdout ? 1 : 0,
       utcDayNumber(m.ts),
       m.ts,
+      msg,
     ]),
   );
   return [
     d1
       .prepare(
+        `insert into report_counters (site_id, day, placement, rule_id, creative_id, holdout, impressions, clicks)
+         select m.site_id, m.day, m.placement, coalesce(m.rule_id, 0), coalesce(m.creative_id, 0), m.holdout, count(*), 0
+         from ${NEW_ROWS} m where true
+         group by m.site_id, m.day, m.placement, coalesce(m.rule_id, 0), coalesce(m.creative_id, 0), m.holdout
+         on conflict do update set impressions = impressions + excluded.impressions`,
+      )
+      .bind(rows),
+    // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).
+    d1
+      .prepare(
+        `insert into exposures (site_id, rule_id, cookie_id, holdout, placement, first_ts)
+         select m.site_id, m.rule_id, m.cookie_id, m.holdout, m.placement, min(m.ts) from ${NEW_ROWS} m
+         where m.rule_id is not null and m.cookie_id is not null and ${personalisableSql("m.site_id", "m.cookie_id")}
+         group by m.site_id, m.rule_id, m.cookie_id, m.holdout
+         on conflict do update set first_ts = excluded.first_ts where excluded.first_ts < exposures.first_ts`,
+      )
+      .bind(rows),
+    d1
+      .prepare(
         `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
-         select m.site_id, m.cookie_id, m.rule_id, m.day, count(*) from ${IMPRESSION_ROWS} m
-         where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0
-           and not exists (select 1 from impressions where uid = m.uid)
+         select m.site_id, m.cookie_id, m.rule_id, m.day, count(*) from ${NEW_ROWS} m
+         where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0 and m.capped = 1
            and ${personalisableSql("m.site_id", "m.cookie_id")}
          group by m.site_id, m.cookie_id, m.rule_id, m.day
          on conflict (site_id, cookie_id, day, rule_id) do update set count = count + excluded.count`,
       )
       .bind(rows),
-    d1
-      .prepare(
-        `insert into impressions (uid, site_id, placement, rule_id, creative_id, cookie_id, coupon_id, holdout, day, ts)
-         select m.uid, m.site_id, m.placement, m.rule_id, m.creative_id,
-           case when ${personalisableSql("m.site_id", "m.cookie_id")} then m.cookie_id end,
-           m.coupon_id, m.holdout, m.day, m.ts
-         from ${IMPRESSION_ROWS} m where true
-         on conflict (uid) do nothing`,
-      )
-      .bind(rows),
   ];
 }
 
-function cookiesBySite(messages: DecisionMessage[]): Map<number, string[]> {
+function ledgerStatement(d1: D1Like, ids: number[], now: number): D1PreparedStatement[] {
+  if (ids.length === 0) return [];
+  return [
+    d1
+      .prepare(
+        `insert into applied_messages (id, applied_at) select value, ?2 from json_each(?1) where true
+         on conflict do nothing`,
+      )
+      .bind(JSON.stringify(ids), now),
+  ];
+}
+
+/** The cookies whose decision rows these writes change: capped impressions (caps) and clicks (acquisition). */
+function cookiesBySite(counted: Counted[], clicks: ClickMessage[]): Map<number, string[]> {
   const bySite = new Map<number, Set<string>>();
-  for (const m of messages) {
-    if (m.cookieId === null) continue;
-    if (m.kind === "impression" && (m.ruleId === null || m.holdout)) continue;
-    const cookies = bySite.get(m.siteId) ?? new Set<string>();
-    cookies.add(m.cookieId);
-    bySite.set(m.siteId, cookies);
+  const add = (siteId: number, cookieId: string) => {
+    const cookies = bySite.get(siteId) ?? new Set<string>();
+    cookies.add(cookieId);
+    bySite.set(siteId, cookies);
+  };
+  for (const { message: m } of counted) {
+    if (m.cookieId !== null && m.ruleId !== null && !m.holdout && m.capped !== false) add(m.siteId, m.cookieId);
   }
+  for (const m of clicks) if (m.cookieId !== null) add(m.siteId, m.cookieId);
   return new Map([...bySite].map(([siteId, cookies]) => [siteId, [...cookies]]));
 }
 
-/** Writes any number of impressions and clicks in one D1 round trip (hand-written SQL batch). */
-export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionMessage[]): Promise<void> {
+/**
+ * Writes any number of impressions and clicks — single messages, or groups (`decisions`, with
+ * their ledger ID) — in one D1 round trip (hand-written SQL batch).
+ */
+export async function writeDecisionMessages(
+  db: Db | D1Like,
+  messages: (DecisionMessage | DecisionGroupMessage)[],
+): Promise<void> {
   const d1 = toD1(db);
+  const counted: Counted[] = [];
+  const clicks: ClickMessage[] = [];
+  const ledger: number[] = [];
+  for (const message of messages) {
+    const items = message.kind === "decisions" ? message.items : [message];
+    const msg = message.kind === "decisions" ? message.id : null;
+    if (msg !== null) ledger.push(msg);
+    for (const item of items) {
+      if (item.kind === "impression") counted.push({ message: item, msg });
+      else clicks.push(item);
+    }
+  }
+  const now = Date.now();
   const statements = [
-    ...impressionStatements(
-      d1,
-      messages.filter((m): m is ImpressionMessage => m.kind === "impression"),
-    ),
-    ...messages.flatMap((m) => (m.kind === "click" ? clickStatements(d1, m) : [])),
+    ...impressionStatements(d1, counted),
+    ...clicks.flatMap((m) => clickStatements(d1, m)),
+    ...ledgerStatement(d1, ledger, now),
   ];
   // Cap counts and a click's acquisition are read by /b from the decision rows: the cookies
   // written here get theirs refreshed in the same batch (docs/architecture.md, "Decision rows").
-  const now = Date.now();
-  for (const [siteId, cookies] of cookiesBySite(messages)) {
+  for (const [siteId, cookies] of cookiesBySite(counted, clicks)) {
     statements.push(...preparedAll(d1, refreshStatements(siteId, { cookies }, now)));
   }
   if (statements.length > 0) await d1.batch(statements);
@@ -159,26 +225,33 @@ export async function recordDecisionMessage(env: Env, message: DecisionMessage):
 /**
  * How long the first impression of a group waits for others, and how many make a full group. The
  * wait runs inside `waitUntil`, after the response (the runtime keeps waitUntil work alive for up
- * to 30 s after the response), so no banner waits for it; 50 matches the consumer's
- * max_batch_size in wrangler.toml and stays far below sendBatch's limit of 100 messages / 256 KB.
+ * to 30 s after the response), so no banner waits for it. A group is ONE queue message: 200 items
+ * of about 300 bytes stay well inside a message's 128 KB.
  */
 const IMPRESSION_FLUSH_MS = 250;
-export const IMPRESSION_FLUSH_MAX = 50;
+export const IMPRESSION_FLUSH_MAX = 200;
 
 type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
 /** The isolate's open group: requests of one isolate share it (module state outlives a request). */
 let pending: PendingGroup | null = null;
 
+/** A random ledger ID for a group message: 53 bits, an exact JavaScript and SQLite integer. */
+function groupId(): number {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (high & 0x1fffff) * 2 ** 32 + low;
+}
+
 async function sendGroup(group: PendingGroup): Promise<void> {
-  const messages = group.messages.splice(0);
-  if (messages.length === 0) return;
+  const items = group.messages.splice(0);
+  if (items.length === 0) return;
+  const message: DecisionGroupMessage = { kind: "decisions", id: groupId(), items };
   try {
-    await group.queue.sendBatch(messages.map((body) => ({ body })));
+    await group.queue.send(message);
   } catch (error) {
-    // A refused group would lose every banner in it: write them directly instead (idempotent).
-    console.error(JSON.stringify({ level: "error", where: "impression sendBatch", error: String(error) }));
+    // A refused group would lose every banner in it: write it directly instead (idempotent).
+    console.error(JSON.stringify({ level: "error", where: "impression group send", error: String(error) }));
     try {
-      await writeDecisionMessages(group.db, messages);
+      await writeDecisionMessages(group.db, [message]);
     } catch (writeError) {
       console.error(JSON.stringify({ level: "error", where: "impression direct write", error: String(writeError) }));
     }

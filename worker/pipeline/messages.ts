@@ -39,6 +39,8 @@ export type ImpressionMessage = {
   couponId: number | null;
   /** The visitor is in the rule's control group and was shown the fallback. */
   holdout: boolean;
+  /** The rule has a daily cap: the visitor's cap count goes up (absent in older messages: true). */
+  capped?: boolean;
   ts: number;
 };
 
@@ -48,14 +50,25 @@ export type ClickMessage = {
   siteId: number;
   impressionUid: string;
   ruleId: number | null;
+  /** The impression's placement, creative and arm, for the report counters (absent in older messages). */
+  placement?: string;
+  creativeId?: number | null;
+  holdout?: boolean;
   cookieId: string | null;
   ts: number;
 };
 
 export type DecisionMessage = ImpressionMessage | ClickMessage;
 
+/**
+ * The impressions and clicks an isolate gathered (impressions.ts, bufferDecisionMessage), sent as
+ * ONE queue message: its random `id` is what makes a redelivery count nothing twice, one ledger
+ * row per group instead of one per impression.
+ */
+export type DecisionGroupMessage = { kind: "decisions"; id: number; items: DecisionMessage[] };
+
 /** What the events queue (QUEUES.events) carries. */
-export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | DecisionMessage;
+export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | DecisionMessage | DecisionGroupMessage;
 
 /**
  * What the webhooks queue (QUEUES.webhooks) carries: a delivery to send, or a request to look at

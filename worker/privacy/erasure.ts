@@ -79,6 +79,8 @@ function statements(
     s("update impressions set cookie_id = null where site_id = ?1 and cookie_id in (COOKIES)"),
     s("update clicks set cookie_id = null where site_id = ?1 and cookie_id in (COOKIES)"),
     s("update rule_conversions set cookie_id = 'erased:' || rowid where site_id = ?1 and cookie_id in (COOKIES)"),
+    // Uplift keeps counting the person, under an ID that names no one.
+    s("update exposures set cookie_id = 'erased:' || rowid where site_id = ?1 and cookie_id in (COOKIES)"),
     s(
       `update webhook_deliveries set payload = '{"erased":true}',
        status = case status when 'pending' then 'failed' else status end,

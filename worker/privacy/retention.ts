@@ -2,7 +2,8 @@
  * The retention purge, run by the cron (`scheduled`): raw events and rejected events older than
  * their site's `retention_days`, rejected events of no known site after REJECTED_ORPHAN_DAYS, and
  * Idempotency-Key answers after IDEMPOTENCY_DAYS, Segment messageIds after SEGMENT_MESSAGE_DAYS, and login-attempt counters a day after their
- * last attempt once no lock holds (worker/auth/login-attempts.ts).
+ * last attempt once no lock holds (worker/auth/login-attempts.ts); the counters' ledger of applied
+ * queue messages after LEDGER_DAYS, and cap counts of days no cap reads any more (CAP_DAYS).
  *
  * Deletes go in bounded chunks (PURGE_CHUNK rows per statement) so one run never holds D1's
  * single writer for long. Every statement only deletes what is older than a cutoff computed from
@@ -18,6 +19,10 @@ const REJECTED_ORPHAN_DAYS = 30;
 /** Segment's own clients retry for minutes to hours; a week covers any retry and replayed backlog. */
 const SEGMENT_MESSAGE_DAYS = 7;
 const PURGE_CHUNK = 5_000;
+/** Queues keep an unacknowledged message at most 14 days: no redelivery is older than that. */
+const LEDGER_DAYS = 15;
+/** Caps count today; yesterday's stay a day for decisions around midnight. */
+const CAP_DAYS = 2;
 
 export type PurgeResult = {
   events: number;
@@ -25,6 +30,8 @@ export type PurgeResult = {
   idempotencyKeys: number;
   segmentMessages: number;
   loginAttempts: number;
+  ledger: number;
+  capCounters: number;
 };
 
 /** Repeats one chunked delete until it deletes nothing more (or `maxChunks`, for tests). */
@@ -50,6 +57,8 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
     idempotencyKeys: 0,
     segmentMessages: 0,
     loginAttempts: 0,
+    ledger: 0,
+    capCounters: 0,
   };
   for (const site of siteRows) {
     const cutoff = now - site.retentionDays * DAY_MS;
@@ -102,6 +111,18 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
          where updated_at < ?1 and locked_until < ?2 limit ?3)`,
       )
       .bind(now - DAY_MS, now, PURGE_CHUNK),
+    maxChunks,
+  );
+  result.ledger += await drain(
+    d1
+      .prepare("delete from applied_messages where id in (select id from applied_messages where applied_at < ? limit ?)")
+      .bind(now - LEDGER_DAYS * DAY_MS, PURGE_CHUNK),
+    maxChunks,
+  );
+  result.capCounters += await drain(
+    d1
+      .prepare("delete from cap_counters where rowid in (select rowid from cap_counters where day < ? limit ?)")
+      .bind(Math.floor(now / DAY_MS) - CAP_DAYS, PURGE_CHUNK),
     maxChunks,
   );
   return result;

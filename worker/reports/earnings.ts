@@ -4,17 +4,20 @@
  * - impressions: impressions that showed the rule's creative (holdout ones are counted apart as
  *   holdout_impressions: those visitors saw the fallback); for a placement, every non-holdout one;
  * - clicks: clicks on those impressions, by click time;
+ *   all three from report_counters (docs/architecture.md, "Counters"), whole UTC days;
  * - coupons_assigned / coupons_redeemed: the rule's coupons by assignment / redemption time;
  * - revenue: the order value of redemptions of the rule's coupons (rule_conversions, one per order);
- * - exposed / holdout: distinct cookie IDs with a non-holdout / holdout impression in the period;
- * - conversions: those of them who purchased at or after their first impression in the period —
+ * - exposed / holdout: distinct cookie IDs whose first exposure to the rule (or its holdout) —
+ *   recorded once per person in `exposures` — falls in the period;
+ * - conversions: those of them who purchased at or after that first exposure —
  *   the rule's coupon was redeemed for them (rule_conversions) or the visitor's last purchase
  *   (visitors.last_purchase_at, written by the tag's purchase event) is at or after that
  *   impression. The same test applies to both groups, so the holdout is a fair control; a
  *   purchase after `to` still counts (conversions lag impressions).
  * - uplift: exposed rate − holdout rate with a 95% Newcombe (Wilson score) interval (uplift.ts).
  *
- * One D1 round trip per report: the statements go out as one batch.
+ * One D1 round trip per report: the statements go out as one batch. Counters are per UTC day, so
+ * a period counts impressions and clicks of whole days (the default period is whole days).
  */
 import { and, eq } from "drizzle-orm";
 import { toD1 } from "../db/raw";
@@ -68,17 +71,15 @@ export function resolvePeriod(from: string | undefined, to: string | undefined, 
   return { from: start, to: end };
 }
 
-/** SQL conditions for the scope, over the aliases i (impressions), k (clicks), c (coupons), rc (rule_conversions). */
+/** SQL conditions for the scope, over report_counters (n), exposures (e), coupons and rule_conversions. */
 function scopeSql(scope: Scope) {
   if (scope.kind === "rule") {
-    return { imp: "i.rule_id = ?4", ruleImp: "i.rule_id = ?4", click: "k.rule_id = ?4", rule: "rule_id = ?4" };
+    return { counter: "n.rule_id = ?4", exposure: "e.rule_id = ?4", rule: "rule_id = ?4" };
   }
-  const rulesOf = "rule_id in (select id from rules where site_id = ?1 and placement = ?4)";
   return {
-    imp: "i.placement = ?4",
-    ruleImp: "i.placement = ?4 and i.rule_id is not null",
-    click: "k.impression_uid in (select uid from impressions where site_id = ?1 and placement = ?4)",
-    rule: rulesOf,
+    counter: "n.placement = ?4",
+    exposure: "e.placement = ?4",
+    rule: "rule_id in (select id from rules where site_id = ?1 and placement = ?4)",
   };
 }
 
@@ -101,13 +102,24 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
   }
   const s = scopeSql(scope);
   const d1 = toD1(db);
-  const args = [siteId, period.from, period.to, scope.kind === "rule" ? scope.ruleId : scope.placement];
+  // ?5/?6: the period's first and last-but-one UTC day numbers, for the day-keyed counters.
+  const args = [
+    siteId,
+    period.from,
+    period.to,
+    scope.kind === "rule" ? scope.ruleId : scope.placement,
+    Math.floor(period.from / DAY_MS),
+    Math.ceil(period.to / DAY_MS),
+  ];
   const inPeriod = (col: string) => `${col} >= ?2 and ${col} < ?3`;
-  // The exposed and holdout groups (see the module header), in total or per day of first impression.
+  const inDays = "n.site_id = ?1 and n.day >= ?5 and n.day < ?6";
+  // Clicks of a rule are those on its creative; a holdout impression's click is the fallback's.
+  const ruleClicks = scope.kind === "rule" ? "n.holdout = 0 and " : "";
+  // The exposed and holdout groups (see the module header), in total or per day of first exposure.
   const groupsSql = (groupBy: string, extra = "") => `with firsts as (
-      select i.cookie_id, i.holdout, min(i.ts) as first_ts from impressions i
-      where i.site_id = ?1 and ${inPeriod("i.ts")} and i.cookie_id is not null and ${s.ruleImp}
-      group by i.cookie_id, i.holdout)
+      select e.cookie_id, e.holdout, min(e.first_ts) as first_ts from exposures e
+      where e.site_id = ?1 and ${inPeriod("e.first_ts")} and ${s.exposure}
+      group by e.cookie_id, e.holdout)
     select f.holdout as holdout, ${extra ? `${extra}, ` : ""}count(*) as visitors,
       sum(case when exists (select 1 from rule_conversions rc
                             where rc.site_id = ?1 and rc.cookie_id = f.cookie_id and rc.${s.rule} and rc.ts >= f.first_ts)
@@ -115,13 +127,13 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
                             where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
           then 1 else 0 end) as conversions
     from firsts f group by ${groupBy}`;
-  const [totals, groups, groupDays, assignedDays, redeemedDays, revenueDays, impDays, clickDays] = await d1.batch([
+  const [totals, groups, groupDays, assignedDays, redeemedDays, revenueDays, counterDays] = await d1.batch([
     d1
       .prepare(
         `select
-          (select count(*) from impressions i where i.site_id = ?1 and ${inPeriod("i.ts")} and i.holdout = 0 and ${s.imp}) as impressions,
-          (select count(*) from impressions i where i.site_id = ?1 and ${inPeriod("i.ts")} and i.holdout = 1 and ${s.imp}) as holdout_impressions,
-          (select count(*) from clicks k where k.site_id = ?1 and ${inPeriod("k.ts")} and ${s.click}) as clicks,
+          (select coalesce(sum(n.impressions), 0) from report_counters n where ${inDays} and n.holdout = 0 and ${s.counter}) as impressions,
+          (select coalesce(sum(n.impressions), 0) from report_counters n where ${inDays} and n.holdout = 1 and ${s.counter}) as holdout_impressions,
+          (select coalesce(sum(n.clicks), 0) from report_counters n where ${inDays} and ${ruleClicks}${s.counter}) as clicks,
           (select count(*) from coupons c where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule}) as coupons_assigned,
           (select count(*) from coupons c where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule}) as coupons_redeemed,
           (select coalesce(sum(r), 0) from (
@@ -154,15 +166,10 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
       .bind(...args),
     d1
       .prepare(
-        `select i.day as day, sum(case when i.holdout = 0 then 1 else 0 end) as impressions,
-          sum(case when i.holdout = 1 then 1 else 0 end) as holdout_impressions
-        from impressions i where i.site_id = ?1 and ${inPeriod("i.ts")} and ${s.imp} group by i.day`,
-      )
-      .bind(...args),
-    d1
-      .prepare(
-        `select k.ts / ${DAY_MS} as day, count(*) as clicks from clicks k
-        where k.site_id = ?1 and ${inPeriod("k.ts")} and ${s.click} group by k.ts / ${DAY_MS}`,
+        `select n.day as day, sum(case when n.holdout = 0 then n.impressions else 0 end) as impressions,
+          sum(case when n.holdout = 1 then n.impressions else 0 end) as holdout_impressions,
+          sum(case when ${ruleClicks}true then n.clicks else 0 end) as clicks
+        from report_counters n where ${inDays} and ${s.counter} group by n.day`,
       )
       .bind(...args),
   ]);
@@ -188,8 +195,7 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
     exposed,
     ...computeUplift(exposed, holdout),
     daily: dailySeries(period, {
-      imps: impDays.results as { day: number; impressions: number; holdout_impressions: number }[],
-      clicks: clickDays.results as { day: number; clicks: number }[],
+      days: counterDays.results as { day: number; impressions: number; holdout_impressions: number; clicks: number }[],
       assigned: assignedDays.results as DayCount[],
       redeemed: redeemedDays.results as DayCount[],
       revenue: revenueDays.results as DayCount[],
@@ -204,16 +210,14 @@ type DayCount = { day: number; n: number };
 function dailySeries(
   period: Period,
   rows: {
-    imps: { day: number; impressions: number; holdout_impressions: number }[];
-    clicks: { day: number; clicks: number }[];
+    days: { day: number; impressions: number; holdout_impressions: number; clicks: number }[];
     assigned: DayCount[];
     redeemed: DayCount[];
     revenue: DayCount[];
     groups: { day: number; holdout: number; visitors: number; conversions: number }[];
   },
 ): DayPoint[] {
-  const byDay = new Map(rows.imps.map((r) => [r.day, r]));
-  const clicksByDay = new Map(rows.clicks.map((r) => [r.day, r.clicks]));
+  const byDay = new Map(rows.days.map((r) => [r.day, r]));
   const counts = (list: DayCount[]) => new Map(list.map((r) => [r.day, r.n]));
   const [assigned, redeemed, revenue] = [counts(rows.assigned), counts(rows.redeemed), counts(rows.revenue)];
   const group = (day: number, holdout: number) => rows.groups.find((g) => g.day === day && g.holdout === holdout);
@@ -226,7 +230,7 @@ function dailySeries(
       day: utcDayKey(day * DAY_MS),
       impressions: row?.impressions ?? 0,
       holdout_impressions: row?.holdout_impressions ?? 0,
-      clicks: clicksByDay.get(day) ?? 0,
+      clicks: row?.clicks ?? 0,
       coupons_assigned: assigned.get(day) ?? 0,
       coupons_redeemed: redeemed.get(day) ?? 0,
       revenue: Math.round((revenue.get(day) ?? 0) * 100) / 100,
