@@ -17,7 +17,7 @@ import { createAudience } from "../../worker/audiences/store";
 import { applyEventBatch } from "../../worker/collect/apply-events";
 import { redeemCoupon } from "../../worker/coupons/redeem";
 import { createDb } from "../../worker/db/client";
-import { audiences, impressions, sites, visitors } from "../../worker/db/schema";
+import { audiences, reportCounters, sites, visitors } from "../../worker/db/schema";
 import { decide } from "../../worker/decide/decision-path";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { writeDecisionMessages } from "../../worker/pipeline/impressions";
@@ -49,9 +49,9 @@ export async function seedHistory(
   const today = Math.floor(now / DAY) * DAY;
   // Banners served live since (today's) are not history: only impressions before yesterday count.
   const [old] = await db
-    .select({ n: sql<number>`count(*)` })
-    .from(impressions)
-    .where(and(eq(impressions.siteId, site.id), lt(impressions.ts, today - DAY)));
+    .select({ n: sql<number>`coalesce(sum(${reportCounters.impressions}), 0)` })
+    .from(reportCounters)
+    .where(and(eq(reportCounters.siteId, site.id), lt(reportCounters.day, Math.floor(today / DAY) - 1)));
   if (old.n > 0) return { skipped: true, impressions: 0 };
 
   const cookies = (
@@ -99,6 +99,9 @@ export async function seedHistory(
           siteId: site.id,
           impressionUid: impression.uid,
           ruleId: impression.ruleId,
+          placement: impression.placement,
+          creativeId: impression.creativeId,
+          holdout: impression.holdout,
           cookieId: cookie,
           ts: ts + 20_000,
         });

@@ -1,14 +1,15 @@
 /**
  * /b sends impressions to the events queue in groups (worker/pipeline/impressions.ts): several
- * banners of one isolate share one sendBatch, a full group goes out at once, a lone impression is
- * still flushed, and a refused group is written directly instead of being lost.
+ * banners of one isolate share ONE message, a full group goes out at once, a lone impression is
+ * still flushed, a refused group is written directly instead of being lost, and a group delivered
+ * twice counts once.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX } from "../../worker/pipeline/impressions";
-import type { ImpressionMessage } from "../../worker/pipeline/messages";
+import type { DecisionGroupMessage, EventsQueueMessage, ImpressionMessage } from "../../worker/pipeline/messages";
 import { BASE } from "../fixtures/api";
 import { bannerSite, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
@@ -33,18 +34,28 @@ function collector() {
   return { waitUntil: (p: Promise<unknown>) => void work.push(p), settled: () => Promise.all(work) };
 }
 
+/** The site's impressions as the report counters hold them. */
 async function impressionsOfSite(siteId: number) {
-  return env.DB.prepare("select count(*) as n from impressions where site_id = ?").bind(siteId).first<number>("n");
+  return env.DB.prepare("select coalesce(sum(impressions), 0) as n from report_counters where site_id = ?")
+    .bind(siteId)
+    .first<number>("n");
+}
+
+/** The impressions each sent message carries. */
+function itemsPerMessage(groups: EventsQueueMessage[][]): number[] {
+  return groups.flat().map((m) => (m as DecisionGroupMessage).items.length);
 }
 
 describe("impression groups for the events queue", () => {
-  it("sends the impressions of several banners in one sendBatch, after the first one's wait", async () => {
+  it("sends the impressions of several banners as one message, after the first one's wait", async () => {
     const { queue, groups } = recordingQueue();
     const after = collector();
     for (let i = 0; i < 3; i++) bufferDecisionMessage(queue, env.DB, impression(1, i), after.waitUntil);
     expect(groups).toHaveLength(0);
     await after.settled();
-    expect(groups.map((g) => g.length)).toEqual([3]);
+    expect(groups.map((g) => g.length)).toEqual([1]);
+    expect(itemsPerMessage(groups)).toEqual([3]);
+    expect(groups[0][0]).toMatchObject({ kind: "decisions", id: expect.any(Number) });
   });
 
   it("sends a full group at once and opens a new group for the next impression", async () => {
@@ -52,11 +63,11 @@ describe("impression groups for the events queue", () => {
     const after = collector();
     for (let i = 0; i < IMPRESSION_FLUSH_MAX; i++)
       bufferDecisionMessage(queue, env.DB, impression(1, i), after.waitUntil);
-    // sendBatch was called before any wait elapsed.
-    expect(groups.map((g) => g.length)).toEqual([IMPRESSION_FLUSH_MAX]);
+    // The group was sent before any wait elapsed.
+    expect(itemsPerMessage(groups)).toEqual([IMPRESSION_FLUSH_MAX]);
     bufferDecisionMessage(queue, env.DB, impression(1, 99), after.waitUntil);
     await after.settled();
-    expect(groups.map((g) => g.length)).toEqual([IMPRESSION_FLUSH_MAX, 1]);
+    expect(itemsPerMessage(groups)).toEqual([IMPRESSION_FLUSH_MAX, 1]);
   });
 
   it("writes a refused group directly to D1", async () => {
@@ -90,9 +101,18 @@ describe("impression groups for the events queue", () => {
     expect(groups).toHaveLength(0);
     for (const ctx of contexts) await waitOnExecutionContext(ctx);
     const sent = groups.flat();
-    expect(sent.map((m) => m.kind)).toEqual(Array(5).fill("impression"));
+    expect(sent.map((m) => m.kind)).toEqual(["decisions"]);
+    expect(itemsPerMessage(groups)).toEqual([5]);
 
-    expect((await consumeQueue(sent)).explicitAcks).toHaveLength(5);
+    expect((await consumeQueue(sent)).explicitAcks).toHaveLength(1);
     expect(await impressionsOfSite(site.siteId)).toBe(5);
+    // Delivered again (queues deliver at least once): the ledger makes it count nothing more.
+    expect((await consumeQueue(sent, 2)).explicitAcks).toHaveLength(1);
+    expect(await impressionsOfSite(site.siteId)).toBe(5);
+    expect(
+      await env.DB.prepare("select count(*) as n from applied_messages where id = ?")
+        .bind((sent[0] as DecisionGroupMessage).id)
+        .first("n"),
+    ).toBe(1);
   });
 });

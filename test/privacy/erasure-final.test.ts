@@ -1,6 +1,6 @@
 /**
  * Erasure is final: messages already in the events queue when a visitor or customer is erased
- * (its event batch, its banner's impression and cap counter, its click) never bring it back.
+ * (its event batch, its banner's impression — exposure and cap count — and its click) never bring it back.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -23,7 +23,7 @@ async function inFlight() {
   await fetchWorker(new URL(clickUrl).pathname, { cookie }, queueEnv);
   // The impression waits in the isolate's group for its flush (impressions.ts).
   await new Promise((resolve) => setTimeout(resolve, 400));
-  expect(sent.map((m) => m.kind).sort()).toEqual(["click", "events", "impression"]);
+  expect(sent.map((m) => m.kind).sort()).toEqual(["click", "decisions", "events"]);
   return { ...site, cookie, sent };
 }
 
@@ -31,13 +31,13 @@ async function traces(siteId: number, cookie: string) {
   return {
     visitors: await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie),
     events: await countRows("events", "site_id = ? and cookie_id = ?", siteId, cookie),
-    impressions: await countRows("impressions", "site_id = ? and cookie_id = ?", siteId, cookie),
+    exposures: await countRows("exposures", "site_id = ? and cookie_id = ?", siteId, cookie),
     clicks: await countRows("clicks", "site_id = ? and cookie_id = ?", siteId, cookie),
     caps: await countRows("cap_counters", "site_id = ? and cookie_id = ?", siteId, cookie),
   };
 }
 
-const NONE = { visitors: 0, events: 0, impressions: 0, clicks: 0, caps: 0 };
+const NONE = { visitors: 0, events: 0, exposures: 0, clicks: 0, caps: 0 };
 
 describe("erasure is final", () => {
   it("a visitor erased while its event batch, impression and click are queued is not recreated by them", async () => {
@@ -47,7 +47,12 @@ describe("erasure is final", () => {
     await consumeQueue(s.sent);
     expect(await traces(s.siteId, s.cookie)).toEqual(NONE);
     // The impression and click still count, without the cookie.
-    expect(await countRows("impressions", "site_id = ?", s.siteId)).toBe(1);
+    const counted = await env.DB.prepare(
+      "select sum(impressions) as impressions, sum(clicks) as clicks from report_counters where site_id = ?",
+    )
+      .bind(s.siteId)
+      .first();
+    expect(counted).toEqual({ impressions: 1, clicks: 1 });
     expect(await countRows("clicks", "site_id = ?", s.siteId)).toBe(1);
   });
 
@@ -61,9 +66,9 @@ describe("erasure is final", () => {
     expect(await countRows("customers", "site_id = ? and customer_id = 'C-1'", s.siteId)).toBe(0);
   });
 
-  it("control: without an erasure the same queued messages write the visitor, its event, impression, click and cap", async () => {
+  it("control: without an erasure the same queued messages write the visitor, its event, exposure, click and cap", async () => {
     const s = await inFlight();
     await consumeQueue(s.sent);
-    expect(await traces(s.siteId, s.cookie)).toEqual({ visitors: 1, events: 2, impressions: 1, clicks: 1, caps: 1 });
+    expect(await traces(s.siteId, s.cookie)).toEqual({ visitors: 1, events: 2, exposures: 1, clicks: 1, caps: 1 });
   });
 });

@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
-import { clicks, couponPools, coupons, impressions, ruleConversions, sites, visitors } from "../../worker/db/schema";
+import { couponPools, coupons, ruleConversions, sites, visitors } from "../../worker/db/schema";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
+import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import type { ClickMessage, ImpressionMessage } from "../../worker/pipeline/messages";
 import { computeUplift, wilson } from "../../worker/reports/uplift";
 import { call, createTestSite } from "../fixtures/api";
 
@@ -66,15 +68,17 @@ async function ruleFixture() {
 
 describe("GET /api/v1/reports/rules/:id", () => {
   it("counts impressions, clicks, coupons, revenue and both groups' conversions in the period", async () => {
-    const { apiKey, db, siteId, ruleId, poolId } = await ruleFixture();
-    const imp = (cookie: string, ts: number, holdout = false, placement = "home") => ({
+    const { apiKey, db, siteId, ruleId, poolId, creativeId } = await ruleFixture();
+    const imp = (cookie: string, ts: number, holdout = false, placement = "home"): ImpressionMessage => ({
+      kind: "impression",
       uid: crypto.randomUUID(),
       siteId,
       placement,
       ruleId,
+      creativeId,
       cookieId: cookie,
+      couponId: null,
       holdout,
-      day: Math.floor(ts / DAY),
       ts,
     });
     const rows = [
@@ -87,11 +91,19 @@ describe("GET /api/v1/reports/rules/:id", () => {
       imp("h2", T0 + DAY, true),
       imp("old", T0 - 40 * DAY), // outside the period
     ];
-    await db.insert(impressions).values(rows);
-    await db.insert(clicks).values([
-      { siteId, impressionUid: rows[0].uid, ruleId, cookieId: "e1", ts: T0 + 5000 },
-      { siteId, impressionUid: rows[2].uid, ruleId, cookieId: "e2", ts: T0 + DAY + 5000 },
-    ]);
+    const click = (impression: ImpressionMessage, ts: number): ClickMessage => ({
+      kind: "click",
+      siteId,
+      impressionUid: impression.uid,
+      ruleId,
+      placement: "home",
+      creativeId,
+      holdout: false,
+      cookieId: impression.cookieId,
+      ts,
+    });
+    // Through the writer the queue consumer uses: counters, first exposures, clicks.
+    await writeDecisionMessages(env.DB, [...rows, click(rows[0], T0 + 5000), click(rows[2], T0 + DAY + 5000)]);
     await db.insert(coupons).values([
       {
         siteId,
@@ -173,10 +185,11 @@ describe("GET /api/v1/reports/rules/:id", () => {
     ).json()) as Record<string, unknown>;
     expect(placement).toMatchObject({ impressions: 5, clicks: 2, coupons_assigned: 2, revenue: 120.5 });
 
-    // A narrower period leaves out what happened outside it.
+    // A narrower period leaves out what happened outside it. Counters count whole UTC days.
+    const june1 = Math.floor(T0 / DAY) * DAY;
     const firstDay = (await (
       await call(
-        `/api/v1/reports/rules/${ruleId}?from=${new Date(T0 - 1).toISOString()}&to=${new Date(T0 + DAY - 1).toISOString()}`,
+        `/api/v1/reports/rules/${ruleId}?from=${new Date(june1).toISOString()}&to=${new Date(june1 + DAY).toISOString()}`,
         { key: apiKey },
       )
     ).json()) as Record<string, unknown>;

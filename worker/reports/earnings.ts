@@ -111,6 +111,8 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
     Math.floor(period.from / DAY_MS),
     Math.ceil(period.to / DAY_MS),
   ];
+  // D1 wants exactly as many values as a statement's highest parameter number.
+  const upTo4 = args.slice(0, 4);
   const inPeriod = (col: string) => `${col} >= ?2 and ${col} < ?3`;
   const inDays = "n.site_id = ?1 and n.day >= ?5 and n.day < ?6";
   // Clicks of a rule are those on its creative; a holdout impression's click is the fallback's.
@@ -142,20 +144,20 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
             group by coalesce(rc.order_id, rc.cookie_id))) as revenue`,
       )
       .bind(...args),
-    d1.prepare(groupsSql("f.holdout")).bind(...args),
-    d1.prepare(groupsSql(`f.holdout, f.first_ts / ${DAY_MS}`, `f.first_ts / ${DAY_MS} as day`)).bind(...args),
+    d1.prepare(groupsSql("f.holdout")).bind(...upTo4),
+    d1.prepare(groupsSql(`f.holdout, f.first_ts / ${DAY_MS}`, `f.first_ts / ${DAY_MS} as day`)).bind(...upTo4),
     d1
       .prepare(
         `select c.assigned_at / ${DAY_MS} as day, count(*) as n from coupons c
         where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule} group by day`,
       )
-      .bind(...args),
+      .bind(...upTo4),
     d1
       .prepare(
         `select c.redeemed_at / ${DAY_MS} as day, count(*) as n from coupons c
         where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule} group by day`,
       )
-      .bind(...args),
+      .bind(...upTo4),
     d1
       .prepare(
         `select day, coalesce(sum(r), 0) as n from (
@@ -163,7 +165,7 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
           where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
           group by coalesce(rc.order_id, rc.cookie_id)) group by day`,
       )
-      .bind(...args),
+      .bind(...upTo4),
     d1
       .prepare(
         `select n.day as day, sum(case when n.holdout = 0 then n.impressions else 0 end) as impressions,
