@@ -9,7 +9,7 @@ import { timingSafeEqualText } from "../../worker/auth/crypto";
 import worker from "../../worker/index";
 import { countRows } from "../collect/post-events";
 import { BASE, call, createTestSite } from "../fixtures/api";
-import { type BannerJson, bannerSite, directEnv, randomCookie, insertVisitor } from "../fixtures/banner";
+import { type BannerJson, bannerSite, directEnv, insertVisitor, randomCookie } from "../fixtures/banner";
 
 async function banner(path: string, cookie: string) {
   const ctx = createExecutionContext();
@@ -41,7 +41,9 @@ describe("frequency caps under concurrency", () => {
     expect(shownInBurst).toBeLessThanOrEqual(10);
     // Every impression of the burst is counted, so from now on the cap holds exactly.
     expect(
-      await env.DB.prepare("select sum(count) as n from cap_counters where site_id = ? and cookie_id = ? and rule_id = ?")
+      await env.DB.prepare(
+        "select sum(count) as n from cap_counters where site_id = ? and cookie_id = ? and rule_id = ?",
+      )
         .bind(site.siteId, cookie, rule)
         .first("n"),
     ).toBe(shownInBurst);

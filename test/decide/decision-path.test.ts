@@ -190,7 +190,12 @@ describe("the decision path", () => {
     const rows = await env.DB.prepare("select cookie_id, holdout from exposures where rule_id = ?")
       .bind(ruleId)
       .all<{ cookie_id: string; holdout: number }>();
-    expect(rows.results.filter((r) => r.holdout === 1).map((r) => r.cookie_id).sort()).toEqual([...held].sort());
+    expect(
+      rows.results
+        .filter((r) => r.holdout === 1)
+        .map((r) => r.cookie_id)
+        .sort(),
+    ).toEqual([...held].sort());
     expect(rows.results).toHaveLength(cookies.length);
     const counted = await env.DB.prepare(
       "select sum(impressions) as n from report_counters where rule_id = ? and holdout = 1",
@@ -310,7 +315,9 @@ describe("the decision path", () => {
     const counterOf = () =>
       env.DB.prepare("select sum(impressions) as n from report_counters where rule_id = ?").bind(ruleId).first("n");
     const capOf = () =>
-      env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?").bind(cookie, ruleId).first("count");
+      env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
+        .bind(cookie, ruleId)
+        .first("count");
     expect(await counterOf()).toBeNull();
 
     const { d1, counter } = countingD1(env.DB);

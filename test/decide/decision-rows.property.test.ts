@@ -21,6 +21,7 @@ import { MS_PER_DAY } from "../../worker/lib/time";
 import { writeDecisionMessages } from "../../worker/pipeline/impressions";
 import { eraseVisitor } from "../../worker/privacy/erasure";
 import { ingestServerEvents } from "../../worker/server-events/ingest";
+import { call, OPERATOR_TOKEN } from "../fixtures/api";
 import { bannerSite } from "../fixtures/banner";
 
 const A = "a".repeat(32);
@@ -304,5 +305,39 @@ describe("decision rows", () => {
     }
     expect(steps).toBe(3);
     expect(await Promise.all(COOKIES.map((c) => storedRow(site.siteId, c)))).toEqual(before);
+  });
+});
+
+describe("POST /api/v1/sites/{key}/decision-rows/rebuild", () => {
+  it("streams its progress to the operator, resumes from a cursor, and refuses anyone else", async () => {
+    const { site } = await run([
+      { op: "events", cookie: A, events: [{ type: "page", ts: 0 }] },
+      { op: "events", cookie: B, events: [{ type: "page", ts: 0 }] },
+    ]);
+    const before = await Promise.all([A, B].map((c) => storedRow(site.siteId, c)));
+    await env.DB.prepare("delete from decision_rows where site_id = ?").bind(site.siteId).run();
+    const path = `/api/v1/sites/${site.siteKey}/decision-rows/rebuild`;
+    expect((await call(path, { method: "POST", key: site.apiKey })).status).toBe(401);
+    const res = await call(path, { method: "POST", headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("application/x-ndjson");
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(lines.at(-1)).toEqual({ done: true, rows: 2 });
+    expect(await Promise.all([A, B].map((c) => storedRow(site.siteId, c)))).toEqual(before);
+    // Resumed after the last visitor: nothing left to do.
+    const last = lines.at(-2).after as number;
+    const resumed = await call(`${path}?after=${last}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    expect((await resumed.text()).trim()).toBe(JSON.stringify({ done: true, rows: 0 }));
+    const unknown = await call("/api/v1/sites/no-such-site/decision-rows/rebuild", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    expect(unknown.status).toBe(404);
   });
 });

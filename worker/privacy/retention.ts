@@ -115,7 +115,9 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
   );
   result.ledger += await drain(
     d1
-      .prepare("delete from applied_messages where id in (select id from applied_messages where applied_at < ? limit ?)")
+      .prepare(
+        "delete from applied_messages where id in (select id from applied_messages where applied_at < ? limit ?)",
+      )
       .bind(now - LEDGER_DAYS * DAY_MS, PURGE_CHUNK),
     maxChunks,
   );
