@@ -68,7 +68,7 @@ describe("the benchmark harness", () => {
     expect(writes.unmetered, "statements whose rows_written could not be read").toBe(0);
     expect(f.http.requestRowsWritten.e_direct).toBeGreaterThan(0);
     expect(Number.isFinite(f.http.requestRowsWritten.b_steady)).toBe(true);
-    for (const line of ["rows per 1,000 impressions", "rows per event", "per 1,000 impressions (/b steady)"]) {
+    for (const line of ["rows per 1,000 impressions", "rows per event", "storage per 1,000 impressions"]) {
       expect(results).toContain(line);
     }
     expect(results).toMatch(
