@@ -59,7 +59,7 @@ type RawInternals = { dbSession?: RawSender; statement?: string; params?: unknow
  * One statement, counted when it runs: first/all/run/raw. D1's statement objects carry private
  * state that `batch` reads, so the wrapper unwraps them before batching.
  */
-export class MeteredStatement {
+class MeteredStatement {
   constructor(
     readonly real: D1PreparedStatement,
     private readonly meters: Meter[],

@@ -4,6 +4,7 @@
  * anonymous browser, the D1 round trips per decision,
  * full logged impressions per second, and POST /e batches through the queue and direct.
  */
+import { QUEUES } from "../worker/pipeline/queues";
 import type { Fixture } from "./generate";
 import { drained, snapshot, type Writes, writesSince } from "./ledger";
 import { BROWSER_UA, type Figure, type LoadOptions, runPhase } from "./load";
@@ -68,11 +69,14 @@ export async function measureHttp(
   runs: number,
   /**
    * `smoke` (the tiny run inside `npm test`): of the pieces only the decision's D1 read, and a
-   * shorter wait for the queue to settle — the figures of a smoke run mean nothing anyway.
+   * shorter wait for the queues to settle — the figures of a smoke run mean nothing anyway.
    */
   smoke = false,
 ): Promise<HttpFigures> {
-  const settleMs = smoke ? 300 : 1_500;
+  // A phase has drained when nothing moved for longer than a queue holds a partial batch: the
+  // events queue's timeout in a smoke run, every queue's (webhook checks follow event batches) otherwise.
+  const timeouts = Object.values(QUEUES).map((q) => q.maxBatchTimeout * 1000);
+  const settleMs = smoke ? QUEUES.events.maxBatchTimeout * 1000 + 200 : Math.max(...timeouts) + 500;
   const opts = { ...load, url: worker.url };
   const site = encodeURIComponent(fx.siteKey);
   const b = (placement: string) => () => `/b/${placement}?site=${site}&format=html`;

@@ -33,7 +33,7 @@ export type Writes = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function readLedger(worker: Pick<BenchWorker, "url">): Promise<Ledger> {
+async function readLedger(worker: Pick<BenchWorker, "url">): Promise<Ledger> {
   const res = await fetch(`${worker.url}/bench/ledger`);
   if (!res.ok) throw new Error(`/bench/ledger answered ${res.status}`);
   return (await res.json()) as Ledger;
