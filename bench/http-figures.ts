@@ -27,7 +27,7 @@ export type HttpFigures = {
   statuses: Record<string, number>;
 };
 
-/** Events per POST /e batch: what the tag sends at most (DESIGN.md, "Budgets": a batch of 20 events). */
+/** Events per POST /e batch: the batch the ingest budget names (docs/architecture.md, "Budgets and where they are measured"). */
 const BATCH_SIZE = 20;
 
 function medianFigure(figures: Figure[]): Figure {
