@@ -5,7 +5,10 @@
  *   /bench/empty      — answers without touching anything (the runtime's own ceiling);
  *   /bench/one-read   — one keyed D1 read of a visitor (the floor of any personalised decision);
  *   /bench/direct/e   — POST /e with the queue binding removed, i.e. the direct-write path;
- *   /bench/d1-count   — D1 round trips counted since the isolate started (GET) or reset (DELETE);
+ *   /bench/ledger     — since the isolate started (GET) or since reset (DELETE): D1 round trips and
+ *                       rows written (D1's meta.rows_written, bench/d1-meter.ts) by requests and
+ *                       queue consumers together, and what the consumers applied (messages by
+ *                       kind, events) with the deliveries still running;
  *   /bench/consume    — POST a JSON array of events-queue messages: the real consumer
  *                       (consumeEventsBatch) writes them as one delivery; answers how many it acked.
  *                       The look-alike bench applies its generated tag batches through it.
@@ -15,8 +18,9 @@
  *                       reads of a whole visitor row in one batch), `sign` (the click
  *                       token), `queue` (sending the impression message), `app` (/healthz through
  *                       the Hono app: routing, middleware, one trivial D1 statement).
- * Every other request goes to the real Worker with a D1 binding that counts round trips; each
- * response carries `x-bench-d1-calls`, the round trips made before the response was returned.
+ * Every other request, and every queue delivery, goes to the real Worker with its D1 bindings
+ * metered; each response carries `x-bench-d1-calls` and `x-bench-d1-rows-written`, the round trips
+ * made and the rows they wrote before the response was returned.
  */
 import { mintClickToken } from "../worker/clicks/tokens";
 import { createDb } from "../worker/db/client";
@@ -26,106 +30,80 @@ import worker from "../worker/index";
 import { consumeEventsBatch } from "../worker/pipeline/events-consumer";
 import type { EventsQueueMessage } from "../worker/pipeline/messages";
 import { QUEUES } from "../worker/pipeline/queues";
+import { type Meter, meteredEnv, newMeter } from "./d1-meter";
 
-/** `sql` is filled only for a request sent with `x-bench-trace: 1` (the round trips' SQL, for the report). */
-type Counter = { calls: number; sql?: string[] };
-const total: Counter = { calls: 0 };
-
-function note(counters: Counter[], what: string) {
-  for (const c of counters) {
-    c.calls++;
-    c.sql?.push(what.replace(/\s+/g, " ").slice(0, 6000));
-  }
-}
+/** Every D1 round trip and row written since the isolate started (or /bench/ledger was reset). */
+const total = newMeter();
 
 /**
- * Counts every D1 round trip: a statement's first/all/run/raw, a batch, an exec. D1's statement
- * objects carry private state that `batch` reads, so the wrapper unwraps them before batching.
+ * What the queue consumers applied since then: messages by `kind` (acknowledged, explicitly or by
+ * returning), the events those messages carried, and deliveries still running — the bench reads it
+ * to know when the consumer has drained a phase's work, without counting any table's rows.
  */
-class CountingStatement {
-  constructor(
-    readonly real: D1PreparedStatement,
-    private readonly counters: Counter[],
-    private readonly query: string,
-    private readonly values: unknown[] = [],
-  ) {}
-  /** The statement with its bound values, for a traced request. */
-  traced() {
-    return `${this.query} -- ${JSON.stringify(this.values)}`;
-  }
-  private count() {
-    note(this.counters, this.traced());
-  }
-  bind(...values: unknown[]) {
-    return new CountingStatement(this.real.bind(...values), this.counters, this.query, values);
-  }
-  first(column?: string) {
-    this.count();
-    return column === undefined ? this.real.first() : this.real.first(column);
-  }
-  all() {
-    this.count();
-    return this.real.all();
-  }
-  run() {
-    this.count();
-    return this.real.run();
-  }
-  raw(options?: { columnNames?: boolean }) {
-    this.count();
-    // biome-ignore lint/suspicious/noExplicitAny: D1's raw() overloads differ only in their options type.
-    return this.real.raw(options as any);
+const consumed = { deliveries: 0, inFlight: 0, messages: {} as Record<string, number>, events: 0 };
+
+function resetLedger() {
+  Object.assign(total, newMeter());
+  Object.assign(consumed, { deliveries: 0, messages: {}, events: 0 });
+}
+
+/** Counts what a delivery applied: the messages neither retried nor left unacknowledged by a throw. */
+function noteApplied(messages: readonly Message<unknown>[], applied: (i: number) => boolean) {
+  messages.forEach((message, i) => {
+    if (!applied(i)) return;
+    const body = message.body as { kind?: unknown; events?: unknown } | null;
+    const kind = typeof body?.kind === "string" ? body.kind : "untyped";
+    consumed.messages[kind] = (consumed.messages[kind] ?? 0) + 1;
+    if (Array.isArray(body?.events)) consumed.events += body.events.length;
+  });
+}
+
+/** Hands a delivery to `consume` through a batch that remembers which messages were acked or retried. */
+async function metered(batch: MessageBatch, consume: (batch: MessageBatch) => Promise<void>) {
+  const acked = new Set<number>();
+  const retried = new Set<number>();
+  let all: "acked" | "retried" | null = null;
+  const messages = batch.messages.map((m, i) => ({
+    id: m.id,
+    timestamp: m.timestamp,
+    body: m.body,
+    attempts: m.attempts,
+    ack: () => {
+      acked.add(i);
+      m.ack();
+    },
+    retry: (options?: QueueRetryOptions) => {
+      retried.add(i);
+      m.retry(options);
+    },
+  }));
+  const view = {
+    queue: batch.queue,
+    messages,
+    ackAll: () => {
+      all ??= "acked";
+      batch.ackAll();
+    },
+    retryAll: (options?: QueueRetryOptions) => {
+      all ??= "retried";
+      batch.retryAll(options);
+    },
+  } as unknown as MessageBatch;
+  consumed.inFlight++;
+  try {
+    await consume(view);
+    noteApplied(messages, (i) => all !== "retried" && !retried.has(i));
+  } catch (error) {
+    noteApplied(messages, (i) => all === "acked" || acked.has(i));
+    throw error;
+  } finally {
+    consumed.deliveries++;
+    consumed.inFlight--;
   }
 }
 
-type Batchable = Pick<D1Database, "prepare" | "batch">;
-
-function unwrap(statements: (D1PreparedStatement | CountingStatement)[]) {
-  return statements.map((s) => (s instanceof CountingStatement ? s.real : s));
-}
-
-function describeBatch(statements: (D1PreparedStatement | CountingStatement)[]) {
-  const parts = statements.map((s) => (s instanceof CountingStatement ? s.traced() : "?"));
-  return `batch[${statements.length}]: ${parts.join(" ;; ")}`;
-}
-
-/** What a D1 binding and a D1 session share: statements and batches, both counted. */
-class CountingBatcher<T extends Batchable> {
-  constructor(
-    protected readonly real: T,
-    protected readonly counters: Counter[],
-  ) {}
-  prepare(query: string) {
-    return new CountingStatement(this.real.prepare(query), this.counters, query);
-  }
-  batch(statements: (D1PreparedStatement | CountingStatement)[]) {
-    note(this.counters, describeBatch(statements));
-    return this.real.batch(unwrap(statements));
-  }
-}
-
-class CountingSession extends CountingBatcher<D1DatabaseSession> {
-  getBookmark() {
-    return this.real.getBookmark();
-  }
-}
-
-class CountingDb extends CountingBatcher<D1Database> {
-  exec(query: string) {
-    note(this.counters, query);
-    return this.real.exec(query);
-  }
-  dump() {
-    return this.real.dump();
-  }
-  withSession(constraintOrBookmark?: string) {
-    return new CountingSession(this.real.withSession(constraintOrBookmark), this.counters);
-  }
-}
-
-function countingEnv(env: Env, request: Counter): Env {
-  const db = new CountingDb(env.DB, [total, request]) as unknown as D1Database & Batchable;
-  return { ...env, DB: db };
+function countingEnv(env: Env, request: Meter): Env {
+  return meteredEnv(env, [total, request]);
 }
 
 async function part(url: URL, env: Env): Promise<Response> {
@@ -216,7 +194,9 @@ async function consume(req: Request, env: Env): Promise<Response> {
     ackAll() {},
     retryAll() {},
   } as unknown as MessageBatch<EventsQueueMessage>;
-  await consumeEventsBatch(batch, env);
+  await metered(batch, (view) =>
+    consumeEventsBatch(view as MessageBatch<EventsQueueMessage>, countingEnv(env, newMeter())),
+  );
   return Response.json({ acked, messages: bodies.length });
 }
 
@@ -234,11 +214,12 @@ export default {
     }
     if (url.pathname.startsWith("/bench/part/")) return part(url, env);
     if (url.pathname === "/bench/consume" && req.method === "POST") return consume(req, env);
-    if (url.pathname === "/bench/d1-count") {
-      if (req.method === "DELETE") total.calls = 0;
-      return Response.json({ calls: total.calls });
+    if (url.pathname === "/bench/ledger") {
+      if (req.method === "DELETE") resetLedger();
+      const { sql: _sql, ...d1 } = total;
+      return Response.json({ d1, consumed });
     }
-    const request: Counter = { calls: 0, sql: req.headers.get("x-bench-trace") ? [] : undefined };
+    const request = newMeter(req.headers.get("x-bench-trace") !== null);
     let target = req;
     let workerEnv = countingEnv(env, request);
     if (url.pathname === "/bench/direct/e") {
@@ -249,10 +230,13 @@ export default {
     const res = await worker.fetch(target, workerEnv, ctx);
     const counted = new Response(res.body, res);
     counted.headers.set("x-bench-d1-calls", String(request.calls));
+    counted.headers.set("x-bench-d1-rows-written", String(request.rowsWritten));
     if (request.sql) counted.headers.set("x-bench-d1-sql", JSON.stringify(request.sql));
     return counted;
   },
   queue(batch: MessageBatch, env: Env) {
-    return worker.queue(batch as Parameters<typeof worker.queue>[0], countingEnv(env, { calls: 0 }));
+    return metered(batch, (view) =>
+      worker.queue(view as Parameters<typeof worker.queue>[0], countingEnv(env, newMeter())),
+    );
   },
 } satisfies ExportedHandler<Env>;

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Figures } from "./report";
+import { writeFigures } from "./report-writes";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -48,6 +49,35 @@ describe("the benchmark harness", () => {
       );
     }
     expect(f.http.loggedImpressionsPerSecond).toBeGreaterThan(0);
+    // What a request writes, from D1's meta.rows_written: every figure measured, every statement metered.
+    const writes = writeFigures(f.http);
+    expect(writes.steadyRuns[0]?.impressions, "the consumer applied the steady phase's impressions").toBeGreaterThan(0);
+    expect(writes.queueRuns[0]?.events, "the consumer applied the queued events").toBeGreaterThan(0);
+    expect(writes.directRuns[0]?.events).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries({
+      rowsPer1000Impressions: writes.rowsPer1000Impressions,
+      rowsPerEventQueued: writes.rowsPerEventQueued,
+      rowsPerEventDirect: writes.rowsPerEventDirect,
+      bytesPer1000Impressions: writes.bytesPer1000Impressions,
+    })) {
+      expect(Number.isFinite(value), `${name} is a number`).toBe(true);
+    }
+    // Events are rows somewhere: a meter that read no rows_written would report zero.
+    expect(writes.directRuns[0].rows).toBeGreaterThan(0);
+    expect(writes.queueRuns[0].rows).toBeGreaterThan(0);
+    expect(writes.unmetered, "statements whose rows_written could not be read").toBe(0);
+    expect(f.http.requestRowsWritten.e_direct).toBeGreaterThan(0);
+    expect(Number.isFinite(f.http.requestRowsWritten.b_steady)).toBe(true);
+    for (const line of ["rows per 1,000 impressions", "rows per event", "storage per 1,000 impressions"]) {
+      expect(results).toContain(line);
+    }
+    expect(results).toMatch(
+      /Rows written per 1,000 fully logged impressions[^\n]*\*\*\d[\d,.]*\*\*[^\n]*\*\*(PASS|FAIL)\*\*/,
+    );
+    expect(results).toMatch(/Rows written per event applied[^\n]*\*\*\d[\d,.]*\*\*[^\n]*\*\*(PASS|FAIL)\*\*/);
+    expect(results).toMatch(
+      /Storage growth per 1,000 impressions[^\n]*\*\*-?\d[\d,.]* KB\*\*[^\n]*\*\*(PASS|FAIL)\*\*/,
+    );
     expect(f.http.queuedEventsAppliedPerSecond).toBeGreaterThan(0);
     expect(f.export.rows).toBe(f.scale.audienceRows);
     expect(f.export.peak).toBeGreaterThan(0);

@@ -4,7 +4,9 @@
  * anonymous browser, the D1 round trips per decision,
  * full logged impressions per second, and POST /e batches through the queue and direct.
  */
+import { QUEUES } from "../worker/pipeline/queues";
 import type { Fixture } from "./generate";
+import { drained, snapshot, type Writes, writesSince } from "./ledger";
 import { BROWSER_UA, type Figure, type LoadOptions, runPhase } from "./load";
 import { median } from "./results";
 import { type BenchWorker, cpuMsOf } from "./workerd";
@@ -14,35 +16,19 @@ export type HttpFigures = {
   median: Record<string, Figure>;
   /** D1 round trips made before the response, per request kind (median over samples). */
   roundTrips: Record<string, number>;
-  /** Impressions written to D1 per second, load start to queue drained (median over runs). */
+  /** D1 rows written before the response, per request kind (median over samples). */
+  requestRowsWritten: Record<string, number>;
+  /** What each phase that feeds D1 wrote, its consumer's work included, one entry per run. */
+  writes: Record<string, Writes[]>;
+  /** Impressions the consumer applied per second, load start to queue drained (median over runs). */
   loggedImpressionsPerSecond: number;
-  /** Events written to D1 per second through the queue (load start to drained). */
+  /** Events the consumer applied per second through the queue (load start to drained). */
   queuedEventsAppliedPerSecond: number;
   statuses: Record<string, number>;
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function count(db: D1Database, table: "impressions" | "events") {
-  const row = await db.prepare(`select count(*) as n from ${table}`).first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
-/** Waits until the queue consumer stops writing rows (stable for `settleMs`; at most 60 s). */
-async function drained(db: D1Database, table: "impressions" | "events", settleMs: number) {
-  let last = await count(db, table);
-  let stableSince = Date.now();
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    await sleep(Math.min(250, settleMs / 3));
-    const n = await count(db, table);
-    if (n !== last) {
-      last = n;
-      stableSince = Date.now();
-    } else if (Date.now() - stableSince >= settleMs) return { rows: n, at: stableSince };
-  }
-  return { rows: last, at: Date.now() };
-}
+/** Events per POST /e batch: the batch the ingest budget names (docs/architecture.md, "Budgets and where they are measured"). */
+const BATCH_SIZE = 20;
 
 function medianFigure(figures: Figure[]): Figure {
   const pick = (k: keyof Figure) => median(figures.map((f) => f[k]));
@@ -83,11 +69,14 @@ export async function measureHttp(
   runs: number,
   /**
    * `smoke` (the tiny run inside `npm test`): of the pieces only the decision's D1 read, and a
-   * shorter wait for the queue to settle — the figures of a smoke run mean nothing anyway.
+   * shorter wait for the queues to settle — the figures of a smoke run mean nothing anyway.
    */
   smoke = false,
 ): Promise<HttpFigures> {
-  const settleMs = smoke ? 300 : 1_500;
+  // A phase has drained when nothing moved for longer than a queue holds a partial batch: the
+  // events queue's timeout in a smoke run, every queue's (webhook checks follow event batches) otherwise.
+  const timeouts = Object.values(QUEUES).map((q) => q.maxBatchTimeout * 1000);
+  const settleMs = smoke ? QUEUES.events.maxBatchTimeout * 1000 + 200 : Math.max(...timeouts) + 500;
   const opts = { ...load, url: worker.url };
   const site = encodeURIComponent(fx.siteKey);
   const b = (placement: string) => () => `/b/${placement}?site=${site}&format=html`;
@@ -103,15 +92,19 @@ export async function measureHttp(
     });
     await res.arrayBuffer();
     statuses[name] = res.status;
-    return Number(res.headers.get("x-bench-d1-calls") ?? Number.NaN);
+    const header = (h: string) => Number(res.headers.get(h) ?? Number.NaN);
+    return { calls: header("x-bench-d1-calls"), rows: header("x-bench-d1-rows-written") };
   };
 
-  // Round trips per request, measured one request at a time (a response header the bench worker adds).
+  // Round trips and rows written per request, measured one request at a time (response headers
+  // the bench worker adds).
   const roundTrips: Record<string, number> = {};
+  const requestRowsWritten: Record<string, number> = {};
   const sample = async (name: string, path: string, cookies: string[], init?: RequestInit) => {
-    const calls = [];
-    for (const c of cookies.slice(0, 20)) calls.push(await probe(name, path, c, init));
-    roundTrips[name] = median(calls);
+    const counted = [];
+    for (const c of cookies.slice(0, 20)) counted.push(await probe(name, path, c, init));
+    roundTrips[name] = median(counted.map((c) => c.calls));
+    requestRowsWritten[name] = median(counted.map((c) => c.rows));
   };
   await sample("b_steady", b(fx.steadyPlacement)(), fx.all.slice(-20));
   await sample("b_holder", b(fx.claimPlacement)(), fx.holders.slice(0, 20));
@@ -122,7 +115,7 @@ export async function measureHttp(
     b(fx.steadyPlacement)(),
     Array.from({ length: 20 }, () => ""),
   );
-  const batch = JSON.stringify({ site: fx.siteKey, events: eventBatch(20, Date.now()) });
+  const batch = JSON.stringify({ site: fx.siteKey, events: eventBatch(BATCH_SIZE, Date.now()) });
   const post = {
     method: "POST",
     body: batch,
@@ -130,25 +123,38 @@ export async function measureHttp(
   };
   await sample("e_queue", "/e", fx.all.slice(0, 20), post);
   await sample("e_direct", "/bench/direct/e", fx.all.slice(0, 20), post);
-  await drained(worker.db, "events", settleMs);
+  await drained(worker, settleMs);
 
   const figures: Record<string, Figure[]> = {};
   const add = (name: string, f: Figure) => {
     figures[name] ??= [];
     figures[name].push(f);
   };
+  const writes: Record<string, Writes[]> = {};
   /**
    * Runs a phase and charges it the workerd CPU time it caused, queue consumer included (phases
-   * that feed the queue wait for it to drain first). CPU per request does not depend on what else
-   * the machine runs, unlike requests per second.
+   * that feed D1 wait for the consumer to drain first, and record what they wrote). CPU per
+   * request does not depend on what else the machine runs, unlike requests per second.
    */
-  const phase = async (name: string, p: Parameters<typeof runPhase>[1], drain?: "impressions" | "events") => {
+  const phase = async (
+    name: string,
+    p: Parameters<typeof runPhase>[1],
+    drain = false,
+    /** Events each answered request wrote itself (the direct-write path). */
+    eventsPerRequest = 0,
+  ) => {
+    const before = drain ? await snapshot(worker) : null;
     const cpu = cpuMsOf(worker.pid);
     const f = await runPhase(opts, p);
-    const done = drain ? await drained(worker.db, drain, settleMs) : null;
+    const w = before ? await writesSince(worker, before, settleMs) : null;
     f.cpuMicros = ((cpuMsOf(worker.pid) - cpu) * 1000) / Math.max(1, f.ok + f.non2xx);
     add(name, f);
-    return { figure: f, done };
+    if (w) {
+      w.eventsDirect = f.ok * eventsPerRequest;
+      writes[name] ??= [];
+      writes[name].push(w);
+    }
+    return w;
   };
   const logged: number[] = [];
   const applied: number[] = [];
@@ -167,41 +173,38 @@ export async function measureHttp(
       await phase("part_reads1", { path: (i) => `/bench/part/reads?n=1&c=${cookie(i)}` });
       await phase("part_reads7", { path: (i) => `/bench/part/reads?n=7&c=${cookie(i)}` });
       await phase("part_sign", { path: (i) => `/bench/part/sign?c=${cookie(i)}` });
-      await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, "impressions");
+      await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, true);
     }
 
-    await drained(worker.db, "impressions", settleMs);
-    const before = await count(worker.db, "impressions");
-    const started = Date.now();
-    const steady = await phase("b_steady", { path: b(fx.steadyPlacement), cookies: fx.all }, "impressions");
-    const done = steady.done ?? { rows: before, at: Date.now() };
-    logged.push((done.rows - before) / ((done.at - started) / 1000));
+    await drained(worker, settleMs);
+    const steady = await phase("b_steady", { path: b(fx.steadyPlacement), cookies: fx.all }, true);
+    if (steady) logged.push(steady.impressions / (steady.ms / 1000));
 
-    await phase("b_holder", { path: b(fx.claimPlacement), cookies: fx.holders }, "impressions");
+    await phase("b_holder", { path: b(fx.claimPlacement), cookies: fx.holders }, true);
     const fresh = fx.fresh.slice(20 + run * perRun, 20 + (run + 1) * perRun);
-    await phase("b_claim", { path: b(fx.claimPlacement), cookies: fresh, once: true }, "impressions");
-    await phase("b_anon", { path: b(fx.steadyPlacement) }, "impressions");
+    await phase("b_claim", { path: b(fx.claimPlacement), cookies: fresh, once: true }, true);
+    await phase("b_anon", { path: b(fx.steadyPlacement) }, true);
 
     await phase(
       "e_direct",
       { method: "POST", path: () => "/bench/direct/e", cookies: fx.all, headers: eHeaders, body: batch },
-      "events",
+      true,
+      BATCH_SIZE,
     );
-    const eventsBefore = await count(worker.db, "events");
-    const eStarted = Date.now();
     const queued = await phase(
       "e_queue",
       { method: "POST", path: () => "/e", cookies: fx.all, headers: eHeaders, body: batch },
-      "events",
+      true,
     );
-    const eDone = queued.done ?? { rows: eventsBefore, at: Date.now() };
-    applied.push((eDone.rows - eventsBefore) / ((eDone.at - eStarted) / 1000));
+    if (queued) applied.push(queued.eventsQueued / (queued.ms / 1000));
   }
   const medians = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, medianFigure(v)]));
   return {
     runs: figures,
     median: medians,
     roundTrips,
+    requestRowsWritten,
+    writes,
     loggedImpressionsPerSecond: median(logged),
     queuedEventsAppliedPerSecond: median(applied),
     statuses,

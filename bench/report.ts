@@ -9,6 +9,7 @@ import type { ExportFigures } from "./export";
 import type { Scale } from "./generate";
 import type { HttpFigures } from "./http-figures";
 import type { LookalikeEventFigures } from "./lookalike-events";
+import { writesSection } from "./report-writes";
 import { fmt, type machine, verdict, writeSection } from "./results";
 import type { SegmentFigures } from "./segment-eval";
 import type { Size } from "./tag-size";
@@ -142,7 +143,7 @@ ${[
 
 ${verdicts.map((v) => `- **${v.name}**: ${fmt(v.rpsRatio, 2)} × one-read in requests per second, ${fmt(v.cpuRatio, 2)} × in workerd CPU per request (budget ≥ ${v.ratio} in both) — ${verdict(v.rpsPass && v.cpuPass && v.tripsPass)}.`).join("\n")}
 - workerd CPU per request is read from /proc around each phase and includes the queue consumer's work for the phase's impressions (other load on the machine does not distort it as it does requests per second).
-- Full logged impressions per second (decisions whose impression row is in D1, from load start until the queue consumer has written the last one): **${fmt(f.http.loggedImpressionsPerSecond)}/s** against Revive Adserver's ≈${fmt(REVIVE_IMPRESSIONS_PER_SECOND)}/s — ${verdict(b.revivePass)}.
+- Full logged impressions per second (impression messages of the steady phase the queue consumer applied to D1, from load start until it has applied the last one): **${fmt(f.http.loggedImpressionsPerSecond)}/s** against Revive Adserver's ≈${fmt(REVIVE_IMPRESSIONS_PER_SECOND)}/s — ${verdict(b.revivePass)}.
 - D1 round trips are counted by the bench worker's counting wrapper of the D1 binding, per request, before the response (medians of 20 sequential requests): steady ${fmt(t.b_steady)}, holder ${fmt(t.b_holder)}, first claim ${fmt(t.b_claim)}, anonymous ${fmt(t.b_anon)} — ${verdict(b.steadyTripsPass && b.claimTripsPass && b.anonTripsPass)}.
 - The per-IP rate limiters are bound as in wrangler.toml (same names and periods) with a limit of 10⁹ that one loopback client cannot reach, so every request still asks them.
 - Status codes of the sampled requests: ${Object.entries(f.http.statuses)
@@ -189,8 +190,8 @@ Timed over ${fmt(f.decision.profiles)} generated profiles, median of 5 passes af
 | through the events queue (default) | ${fmt(m.e_queue.rps)} | ${fmt(m.e_queue.rps * 20)} accepted, ${fmt(f.http.queuedEventsAppliedPerSecond)} written | ${fmt(m.e_queue.p50, 1)} / ${fmt(m.e_queue.p99, 1)} | ${fmt(m.e_queue.cpuMicros)} | ${fmt(t.e_queue)} | — | — |
 | direct writes (no queue binding) | ${fmt(m.e_direct.rps)} | ${fmt(m.e_direct.rps * 20)} | ${fmt(m.e_direct.p50, 1)} / ${fmt(m.e_direct.p99, 1)} | ${fmt(m.e_direct.cpuMicros)} | ${fmt(t.e_direct)} | 1 trip per batch | ${verdict(b.ingestPass)} |
 
-"Written" counts event rows in D1 from load start until the consumer has drained the queue.
-
+"Written" counts the events the queue consumer applied, from load start until it has drained the queue.
+${writesSection(f.http)}
 ### Audience export
 
 | figure | value | budget | verdict |

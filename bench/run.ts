@@ -16,6 +16,7 @@ import { measureHttp } from "./http-figures";
 import { writeLookalikeSection } from "./lookalike";
 import { measureLookalikeFromEvents } from "./lookalike-events";
 import { decisionVerdicts, writeReport } from "./report";
+import { writeFigures } from "./report-writes";
 import { fmt, machine } from "./results";
 import { measureSegments } from "./segment-eval";
 import { measureTagSizes } from "./tag-size";
@@ -61,7 +62,7 @@ run(join(ROOT, "node_modules/.bin/wrangler"), [
   "bench/bench-worker.ts",
 ]);
 const scriptPath = join(DATA, "dist/bench-worker.js");
-const persistDir = join(DATA, "d1");
+const persistDir = join(DATA, "storage");
 const lookalikeSize = tiny ? 300 : quick ? 2_000 : 20_000;
 
 /** Look-alikes from the event path: a population's tag batches through the Worker's queue consumer. */
@@ -155,4 +156,10 @@ for (const v of decisionVerdicts(figures)) {
       `${v.rpsPass && v.cpuPass && v.tripsPass ? "PASS" : "FAIL"}`,
   );
 }
+const w = writeFigures(http);
+log(
+  `D1 rows written: ${fmt(w.rowsPer1000Impressions, 1)} per 1,000 impressions (≤ 50: ${w.rowsPass ? "PASS" : "FAIL"}), ` +
+    `${fmt(w.rowsPerEventQueued, 3)} per event queued and ${fmt(w.rowsPerEventDirect, 3)} direct (≤ 0.5: ${w.eventsPass ? "PASS" : "FAIL"}); ` +
+    `storage ${fmt(w.bytesPer1000Impressions / 1024, 1)} KB per 1,000 impressions (≤ 5 KB: ${w.bytesPass ? "PASS" : "FAIL"})`,
+);
 log(`wrote ${RESULTS}`);

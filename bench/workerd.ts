@@ -6,13 +6,17 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { unstable_readConfig } from "wrangler";
 import { QUEUES } from "../worker/pipeline/queues";
 
 export type BenchWorker = {
   mf: Miniflare;
   url: string;
   pid: number | null;
+  /** HOME, the `DB` binding: the bench generates its data through it. */
   db: D1Database;
+  /** Every D1 binding of wrangler.toml (HOME and any shard), by binding name. */
+  databases: Record<string, D1Database>;
   dispose: () => Promise<void>;
 };
 
@@ -40,6 +44,31 @@ function rateLimiters(root: string) {
     if (name) limiters[name] = { simple: { limit: 1_000_000_000, period } };
   }
   return limiters;
+}
+
+/**
+ * The D1 databases and R2 buckets of wrangler.toml, read with wrangler's own config reader, so
+ * that the bench binds whatever storage the Worker declares (shards, the raw-event archive).
+ * wrangler's declarations do not resolve under this tsconfig: the fields are typed by hand.
+ */
+function storage(root: string) {
+  const config: {
+    d1_databases?: { binding: string; database_name?: string }[];
+    r2_buckets?: { binding: string; bucket_name?: string }[];
+  } = unstable_readConfig({ config: join(root, "wrangler.toml") });
+  return {
+    d1Databases: Object.fromEntries(
+      (config.d1_databases ?? []).map((d) => [d.binding, `${d.database_name ?? d.binding}-bench`]),
+    ),
+    r2Buckets: Object.fromEntries((config.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name ?? b.binding])),
+  };
+}
+
+/** The size of every D1 database, summed: D1 answers it with every result (`meta.size_after`). */
+export async function storageBytes(worker: Pick<BenchWorker, "databases">): Promise<number> {
+  let bytes = 0;
+  for (const db of Object.values(worker.databases)) bytes += (await db.prepare("select 1").run()).meta.size_after;
+  return bytes;
 }
 
 /** The workerd process Miniflare started: a child of this Node process. */
@@ -84,9 +113,11 @@ export function cpuMsOf(pid: number | null): number {
 export async function startBenchWorker(opts: {
   root: string;
   scriptPath: string;
+  /** Where the local D1 databases and R2 buckets live (`d1/`, `r2/` under it). */
   persistDir: string;
 }): Promise<BenchWorker> {
   const { date, flags } = compatibility(opts.root);
+  const { d1Databases, r2Buckets } = storage(opts.root);
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -94,8 +125,10 @@ export async function startBenchWorker(opts: {
     scriptPath: opts.scriptPath,
     compatibilityDate: date,
     compatibilityFlags: flags,
-    d1Databases: { DB: "tagwerk-bench" },
-    d1Persist: opts.persistDir,
+    d1Databases,
+    d1Persist: join(opts.persistDir, "d1"),
+    r2Buckets,
+    r2Persist: join(opts.persistDir, "r2"),
     // The queues of wrangler.toml (worker/pipeline/queues.ts): /e and impressions go through the
     // events queue; webhooks have their own.
     queueProducers: Object.fromEntries(Object.values(QUEUES).map((q) => [q.binding, { queueName: q.name }])),
@@ -114,6 +147,7 @@ export async function startBenchWorker(opts: {
     },
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
-  return { mf, url, pid: findWorkerdPid(), db, dispose: () => mf.dispose() };
+  const databases: Record<string, D1Database> = {};
+  for (const binding of Object.keys(d1Databases)) databases[binding] = await mf.getD1Database(binding);
+  return { mf, url, pid: findWorkerdPid(), db: databases.DB, databases, dispose: () => mf.dispose() };
 }
