@@ -19,6 +19,7 @@
  * statement, so a batch queued before an erasure does not bring the visitor back.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { archiveErasureGuard } from "../archive/archive";
 import { mergeHoldingsStatements } from "../coupons/merge";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
 import { runBatch } from "../db/raw";
@@ -145,7 +146,10 @@ export async function applyEventBatch(
  */
 export type BatchTrust = { trusted?: boolean; customerId?: string | null };
 
-/** The writes of one batch (profile, events, rejections), for applyEventBatch or a larger batch. */
+/**
+ * The D1 writes of one batch (profile, rejections), for applyEventBatch or a larger batch. The raw
+ * events themselves go to the R2 archive first (worker/archive/archive.ts), by the caller.
+ */
 export function eventBatchStatements(
   siteId: number,
   cookieId: string,
@@ -311,15 +315,9 @@ function profileStatements(
     statements.push(customerOrdersStatement(siteId, customer, s.purchases, s.revenue, otherCoupons, now));
   }
 
-  // Raw events, one statement whatever the batch size: D1 allows 100 bound parameters per
-  // statement, so the rows travel as one JSON parameter.
-  statements.push(sql`
-    insert into events (site_id, cookie_id, type, name, ts, received_at, url, ref, props)
-    select ${siteId}, ${cookieId}, json_extract(value, '$.type'), json_extract(value, '$.name'),
-      json_extract(value, '$.ts'), ${now}, json_extract(value, '$.url'), json_extract(value, '$.ref'),
-      json_extract(value, '$.props')
-      from json_each(${JSON.stringify(events)}) where ${notErasedCookie(siteId, cookieId)}
-  `);
+  // Raw events are not D1 rows: the caller wrote them to the R2 archive before this batch
+  // (worker/archive/archive.ts); this asks for a sweep of them if the cookie was erased meanwhile.
+  statements.push(archiveErasureGuard(siteId, cookieId, now));
   return statements;
 }
 

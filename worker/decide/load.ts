@@ -49,7 +49,7 @@ export type DecisionState = {
 };
 
 /** UTC day number: frequency caps count per visitor, rule and UTC day. */
-export function dayOf(now: number): number {
+function dayOf(now: number): number {
   return utcDayNumber(now);
 }
 

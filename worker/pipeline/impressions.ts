@@ -5,8 +5,8 @@
  * deployment without the queue binding writes them directly, still as one batch.
  *
  * Through the queue, /b does not send one message per banner: impressions are buffered per isolate
- * and sent together with `sendBatch` (see bufferDecisionMessage) — one `send` per banner cost
- * about a fifth of a decision's CPU (bench/RESULTS.md).
+ * and sent together with `sendBatch` (producers.ts, bufferDecisionMessage) — one `send` per banner
+ * cost about a fifth of a decision's CPU (bench/RESULTS.md).
  *
  * A cookie is written only when it may be personalised and was not erased (privacy/consent.ts),
  * judged in the writing statement itself: a message queued before an erasure recreates nothing.
@@ -16,8 +16,8 @@
  * per impression UID.
  */
 import { type D1Like, toD1 } from "../db/raw";
-import { dayOf } from "../decide/load";
 import type { Db } from "../env";
+import { utcDayNumber } from "../lib/time";
 import { personalisableSql } from "../privacy/consent";
 import type { ClickMessage, DecisionMessage, ImpressionMessage } from "./messages";
 
@@ -82,7 +82,7 @@ function impressionStatements(d1: D1Like, impressions: ImpressionMessage[]): D1P
       m.cookieId,
       m.couponId,
       m.holdout ? 1 : 0,
-      dayOf(m.ts),
+      utcDayNumber(m.ts),
       m.ts,
     ]),
   );
@@ -122,81 +122,4 @@ export async function writeDecisionMessages(db: Db | D1Like, messages: DecisionM
     ...messages.flatMap((m) => (m.kind === "click" ? clickStatements(d1, m) : [])),
   ];
   if (statements.length > 0) await d1.batch(statements);
-}
-
-/**
- * Sends one impression or click on its way: into the events queue, or — without the binding —
- * straight into D1. Runs inside waitUntil, after the response; failures are logged, not thrown.
- */
-export async function recordDecisionMessage(env: Env, message: DecisionMessage): Promise<void> {
-  try {
-    if (env.EVENTS_QUEUE) await env.EVENTS_QUEUE.send(message);
-    else await writeDecisionMessages(env.DB, [message]);
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: `record ${message.kind}`, error: String(error) }));
-  }
-}
-
-/**
- * How long the first impression of a group waits for others, and how many make a full group. The
- * wait runs inside `waitUntil`, after the response (the runtime keeps waitUntil work alive for up
- * to 30 s after the response), so no banner waits for it; 50 matches the consumer's
- * max_batch_size in wrangler.toml and stays far below sendBatch's limit of 100 messages / 256 KB.
- */
-const IMPRESSION_FLUSH_MS = 250;
-export const IMPRESSION_FLUSH_MAX = 50;
-
-type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
-/** The isolate's open group: requests of one isolate share it (module state outlives a request). */
-let pending: PendingGroup | null = null;
-
-async function sendGroup(group: PendingGroup): Promise<void> {
-  const messages = group.messages.splice(0);
-  if (messages.length === 0) return;
-  try {
-    await group.queue.sendBatch(messages.map((body) => ({ body })));
-  } catch (error) {
-    // A refused group would lose every banner in it: write them directly instead (idempotent).
-    console.error(JSON.stringify({ level: "error", where: "impression sendBatch", error: String(error) }));
-    try {
-      await writeDecisionMessages(group.db, messages);
-    } catch (writeError) {
-      console.error(JSON.stringify({ level: "error", where: "impression direct write", error: String(writeError) }));
-    }
-  }
-}
-
-/**
- * Adds an impression (or click) to the isolate's open group for the events queue. The request
- * that opens a group registers its flush IMPRESSION_FLUSH_MS later with its own `waitUntil`; the
- * request that fills it sends it at once. Every message therefore has a flush registered by a
- * request that was alive when it was added. A group belongs to one queue binding: a different one
- * (another deployment's env, a test double) closes the open group first.
- */
-export function bufferDecisionMessage(
-  queue: Queue,
-  db: D1Database,
-  message: DecisionMessage,
-  waitUntil: (work: Promise<unknown>) => void,
-): void {
-  if (pending && pending.queue !== queue) {
-    waitUntil(sendGroup(pending));
-    pending = null;
-  }
-  if (!pending) {
-    const group: PendingGroup = { queue, db, messages: [] };
-    pending = group;
-    waitUntil(
-      new Promise((resolve) => setTimeout(resolve, IMPRESSION_FLUSH_MS)).then(() => {
-        if (pending === group) pending = null;
-        return sendGroup(group);
-      }),
-    );
-  }
-  const group = pending;
-  group.messages.push(message);
-  if (group.messages.length >= IMPRESSION_FLUSH_MAX) {
-    pending = null;
-    waitUntil(sendGroup(group));
-  }
 }
