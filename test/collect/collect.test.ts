@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { archivedEvents } from "../fixtures/archive";
 import { CHROME_UA, cookieIdOf, countRows, event, postEvents, SHOP, signedIdentify, visitorOf } from "./post-events";
 
 const site = (settings: Record<string, unknown> = {}) => createTestSite({ allowed_origins: [SHOP], ...settings });
@@ -40,11 +41,11 @@ describe("POST /e accepts the tag's batches", () => {
     });
     expect(JSON.parse(visitor!.interests as string)).toEqual({ rings: 3 });
     expect(JSON.parse(visitor!.cart as string)).toEqual([{ sku: "R-1", category: "rings", price: 120, qty: 1 }]);
-    expect(await countRows("events", "cookie_id = ?", cookieId)).toBe(7);
-    const custom = await env.DB.prepare("select name, props from events where cookie_id = ? and type = 'event'")
-      .bind(cookieId)
-      .first<{ name: string; props: string }>();
-    expect(custom).toEqual({ name: "signup", props: JSON.stringify({ source: "newsletter", step: 2 }) });
+    // The raw events are archived in R2, one line each (worker/archive/archive.ts).
+    const archived = await archivedEvents(await siteIdOf(siteKey), cookieId);
+    expect(archived).toHaveLength(7);
+    const custom = archived.find((line) => line.type === "event");
+    expect(custom).toMatchObject({ name: "signup", props: { source: "newsletter", step: 2 } });
     // Events name SKUs; the catalogue alone writes products (test/catalogue/products.test.ts).
     expect(await countRows("products", "sku = 'R-1'")).toBe(0);
   });
