@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
-import { archivedEvents } from "../fixtures/archive";
+import { archivedEvents, countArchived } from "../fixtures/archive";
 import { CHROME_UA, cookieIdOf, countRows, event, postEvents, SHOP, signedIdentify, visitorOf } from "./post-events";
 
 const site = (settings: Record<string, unknown> = {}) => createTestSite({ allowed_origins: [SHOP], ...settings });
@@ -122,7 +122,7 @@ describe("POST /e refuses bad input and keeps it in rejected_events", () => {
     expect(body.rejected[0].reason).toContain("props.price");
     expect(body.rejected[2].reason).toContain("type");
     const cookieId = cookieIdOf(res)!;
-    expect(await countRows("events", "cookie_id = ?", cookieId)).toBe(1);
+    expect(await countArchived(await siteIdOf(siteKey), cookieId)).toBe(1);
     expect(await countRows("rejected_events", "site_key = ?", siteKey)).toBe(5);
     const stored = await env.DB.prepare("select reason, payload from rejected_events where site_key = ? order by id")
       .bind(siteKey)
@@ -148,7 +148,7 @@ describe("POST /e refuses bad input and keeps it in rejected_events", () => {
     expect(res.status).toBe(413);
     expect((await errorOf(res)).code).toBe("payload_too_large");
     expect(await countRows("rejected_events", "reason like 'body over%'")).toBe(before + 1);
-    expect(await countRows("events", "url = ?", big.url)).toBe(0);
+    expect(await countArchived(await siteIdOf(siteKey))).toBe(0);
   });
 
   it("answers 400 for more than 50 events and applies none of them", async () => {
