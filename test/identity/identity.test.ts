@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signCustomerId } from "../../worker/identity/verified-identify";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
