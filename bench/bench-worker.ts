@@ -25,6 +25,7 @@ import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
 import { consumeEventsBatch } from "../worker/pipeline/events-consumer";
 import type { EventsQueueMessage } from "../worker/pipeline/messages";
+import { recordDecisionMessage } from "../worker/pipeline/producers";
 import { QUEUES } from "../worker/pipeline/queues";
 
 /** `sql` is filled only for a request sent with `x-bench-trace: 1` (the round trips' SQL, for the report). */
@@ -176,7 +177,8 @@ async function part(url: URL, env: Env): Promise<Response> {
     }
     case "queue": {
       const uid = crypto.randomUUID().replaceAll("-", "");
-      await env.EVENTS_QUEUE.send({
+      // The producer /b's ungrouped path uses (worker/pipeline/producers.ts): one send.
+      await recordDecisionMessage(env, {
         kind: "impression",
         siteId: 1,
         uid,

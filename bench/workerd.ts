@@ -96,6 +96,9 @@ export async function startBenchWorker(opts: {
     compatibilityFlags: flags,
     d1Databases: { DB: "tagwerk-bench" },
     d1Persist: opts.persistDir,
+    // The raw event archive (wrangler.toml's ARCHIVE, worker/archive/archive.ts).
+    r2Buckets: { ARCHIVE: "tagwerk-bench-archive" },
+    r2Persist: opts.persistDir,
     // The queues of wrangler.toml (worker/pipeline/queues.ts): /e and impressions go through the
     // events queue; webhooks have their own.
     queueProducers: Object.fromEntries(Object.values(QUEUES).map((q) => [q.binding, { queueName: q.name }])),
