@@ -23,8 +23,19 @@ export type HttpFigures = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** eventBatch sends one page view in every EVENTS_PER_PAGE events. */
+const EVENTS_PER_PAGE = 4;
+
+/**
+ * Impressions written, or events applied. Raw events are R2 objects, not D1 rows (worker/archive/):
+ * the events applied are counted by the page views they added to the profiles.
+ */
 async function count(db: D1Database, table: "impressions" | "events") {
-  const row = await db.prepare(`select count(*) as n from ${table}`).first<{ n: number }>();
+  const query =
+    table === "impressions"
+      ? "select count(*) as n from impressions"
+      : `select coalesce(sum(pageviews), 0) * ${EVENTS_PER_PAGE} as n from visitors`;
+  const row = await db.prepare(query).first<{ n: number }>();
   return row?.n ?? 0;
 }
 
@@ -61,7 +72,7 @@ function medianFigure(figures: Figure[]): Figure {
 function eventBatch(n: number, now: number) {
   const events = [];
   for (let i = 0; i < n; i++) {
-    const kind = i % 4;
+    const kind = i % EVENTS_PER_PAGE;
     const url = `https://shop.bench.example/p/${i}`;
     if (kind === 0) events.push({ type: "page", ts: now, url, ref: "" });
     else if (kind === 3)
