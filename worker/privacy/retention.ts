@@ -4,6 +4,10 @@
  * Idempotency-Key answers after IDEMPOTENCY_DAYS, Segment messageIds after SEGMENT_MESSAGE_DAYS, and login-attempt counters a day after their
  * last attempt once no lock holds (worker/auth/login-attempts.ts).
  *
+ * Raw events are written to the R2 archive now (docs/architecture.md, "Raw event archive"; its
+ * retention is worker/archive/sweeps.ts, purgeArchive): the `events` rows purged here are the ones
+ * written before.
+ *
  * Deletes go in bounded chunks (PURGE_CHUNK rows per statement) so one run never holds D1's
  * single writer for long. Every statement only deletes what is older than a cutoff computed from
  * `now`, so a run that is interrupted part-way and run again ends with exactly the same rows as an
