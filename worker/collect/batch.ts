@@ -1,8 +1,8 @@
 /**
  * What `POST /e` does with a batch once its envelope is usable: bots counted, events validated one
  * by one, consent enforced server-side as well, then the batch either enqueued (through
- * worker/pipeline/producers.ts, when the events queue is bound) or applied directly. Unusable batches are recorded here too: nothing sent to tagwerk is
- * silently dropped.
+ * worker/pipeline/producers.ts, when the events queue is bound) or applied directly. Unusable
+ * batches are recorded here too: nothing sent to tagwerk is silently dropped.
  */
 import { sql } from "drizzle-orm";
 import { admitWrite, admitWrites, NO_SITE } from "../abuse/write-bounds";
