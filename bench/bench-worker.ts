@@ -29,6 +29,7 @@ import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
 import { consumeEventsBatch } from "../worker/pipeline/events-consumer";
 import type { EventsQueueMessage } from "../worker/pipeline/messages";
+import { recordDecisionMessage } from "../worker/pipeline/producers";
 import { QUEUES } from "../worker/pipeline/queues";
 import { type Meter, meteredEnv, newMeter } from "./d1-meter";
 
@@ -51,9 +52,15 @@ function resetLedger() {
 function noteApplied(messages: readonly Message<unknown>[], applied: (i: number) => boolean) {
   messages.forEach((message, i) => {
     if (!applied(i)) return;
-    const body = message.body as { kind?: unknown; events?: unknown } | null;
+    const body = message.body as { kind?: unknown; events?: unknown; items?: unknown } | null;
     const kind = typeof body?.kind === "string" ? body.kind : "untyped";
     consumed.messages[kind] = (consumed.messages[kind] ?? 0) + 1;
+    // An isolate's impressions and clicks travel as one group message (worker/pipeline/producers.ts).
+    if (kind === "decisions" && Array.isArray(body?.items)) {
+      for (const item of body.items as { kind: string }[]) {
+        consumed.messages[item.kind] = (consumed.messages[item.kind] ?? 0) + 1;
+      }
+    }
     if (Array.isArray(body?.events)) consumed.events += body.events.length;
   });
 }
@@ -154,7 +161,8 @@ async function part(url: URL, env: Env): Promise<Response> {
     }
     case "queue": {
       const uid = crypto.randomUUID().replaceAll("-", "");
-      await env.EVENTS_QUEUE.send({
+      // The producer /b's ungrouped path uses (worker/pipeline/producers.ts): one send.
+      await recordDecisionMessage(env, {
         kind: "impression",
         siteId: 1,
         uid,

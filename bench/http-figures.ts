@@ -27,6 +27,9 @@ export type HttpFigures = {
   statuses: Record<string, number>;
 };
 
+/** eventBatch sends one page view in every EVENTS_PER_PAGE events. */
+const EVENTS_PER_PAGE = 4;
+
 /** Events per POST /e batch: the batch the ingest budget names (docs/architecture.md, "Budgets and where they are measured"). */
 const BATCH_SIZE = 20;
 
@@ -47,7 +50,7 @@ function medianFigure(figures: Figure[]): Figure {
 function eventBatch(n: number, now: number) {
   const events = [];
   for (let i = 0; i < n; i++) {
-    const kind = i % 4;
+    const kind = i % EVENTS_PER_PAGE;
     const url = `https://shop.bench.example/p/${i}`;
     if (kind === 0) events.push({ type: "page", ts: now, url, ref: "" });
     else if (kind === 3)

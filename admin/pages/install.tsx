@@ -13,7 +13,7 @@ import type { Rule } from "../types";
 import { Empty, Layout } from "../ui";
 
 type RecentEvent = {
-  id: number;
+  id: string;
   received_at: number;
   type: string;
   name: string | null;

@@ -7,7 +7,6 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { timingSafeEqualText } from "../../worker/auth/crypto";
 import worker from "../../worker/index";
-import { countRows } from "../collect/post-events";
 import { BASE, call, createTestSite } from "../fixtures/api";
 import { type BannerJson, bannerSite, directEnv, insertVisitor, randomCookie } from "../fixtures/banner";
 

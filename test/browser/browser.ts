@@ -1,10 +1,12 @@
-/** Shared helpers for the browser tests: Chromium through playwright-core, screenshots, local D1 reads. */
+/** Shared helpers for the browser tests: Chromium through playwright-core, screenshots, local D1 and R2 reads. */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Miniflare } from "miniflare";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { inject } from "vitest";
 import { ROOT } from "../../scripts/local-worker";
+import { type ArchivedEvent, parseNdjson } from "../../worker/archive/archive";
 import { CHROMIUM } from "./global-setup";
 
 const SCREENSHOTS = join(ROOT, "test-results", "screenshots");
@@ -43,6 +45,36 @@ export function queryD1<T = Record<string, unknown>>(sql: string): T[] {
   if (result.status !== 0) throw new Error(`d1 execute failed: ${result.stderr || result.stdout}`);
   const parsed = JSON.parse(result.stdout) as { results: T[] }[];
   return parsed[0]?.results ?? [];
+}
+
+/**
+ * The raw events the running `wrangler dev` archived for `cookieId` (worker/archive/archive.ts), in
+ * the order they were received: read from its local R2 (under persistTo/v3/r2, keyed by the
+ * bucket name) by a Miniflare of its own, since wrangler has no local `r2 object list`.
+ */
+export async function archivedEventsOf(cookieId: string): Promise<ArchivedEvent[]> {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default {}",
+    r2Persist: join(inject("persistTo"), "v3", "r2"),
+    r2Buckets: { ARCHIVE: "tagwerk-archive" },
+  });
+  try {
+    const bucket = await mf.getR2Bucket("ARCHIVE");
+    const lines: ArchivedEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await bucket.list({ prefix: "site/", cursor });
+      for (const { key } of page.objects) {
+        const text = (await (await bucket.get(key))?.text()) ?? "";
+        lines.push(...parseNdjson(text).filter((line) => line.cookie_id === cookieId));
+      }
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return lines.sort((a, b) => a.received_at - b.received_at || a.ts - b.ts);
+  } finally {
+    await mf.dispose();
+  }
 }
 
 export const browserAvailable = () => inject("browserAvailable");

@@ -7,6 +7,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { type RunningShop, startDemoShop } from "../../demo/server";
 import {
+  archivedEventsOf,
   beaconWith,
   browserAvailable,
   flushTagAndSettle,
@@ -76,17 +77,18 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       expect(JSON.parse(visitor.interests as string)).toEqual({ rings: 3 });
       expect(visitor.last_purchase_at).toEqual(expect.any(Number));
     }, UNTIL_WRITTEN);
+    // The raw events, from the R2 archive (worker/archive/archive.ts).
     await vi.waitFor(
-      () =>
+      async () =>
         // The page's signed identify, and the shop server's own with its order.
-        expect(
-          queryD1(`select id from events where cookie_id = '${twId.value}' and type = 'identify'`).length,
-        ).toBeGreaterThanOrEqual(1),
+        expect((await archivedEventsOf(twId.value)).filter((e) => e.type === "identify").length).toBeGreaterThanOrEqual(
+          1,
+        ),
       UNTIL_WRITTEN,
     );
-    const events = queryD1<{ type: string; sku: string | null }>(
-      `select type, json_extract(props, '$.sku') as sku from events where cookie_id = '${twId.value}' and type != 'page' order by id`,
-    );
+    const events = (await archivedEventsOf(twId.value))
+      .filter((e) => e.type !== "page")
+      .map((e) => ({ type: e.type, sku: (e.props?.sku as string | undefined) ?? null }));
     // The browser's view, view, cart and purchase, in order; the identifies (the page's signed one
     // and the shop server's) and the server's purchase (POST /api/v1/events from demo/shop.tsx)
     // arrive in between, in whatever order the network delivers them.

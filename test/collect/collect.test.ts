@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { archivedEvents, countArchived } from "../fixtures/archive";
 import { CHROME_UA, cookieIdOf, countRows, event, postEvents, SHOP, signedIdentify, visitorOf } from "./post-events";
 
 const site = (settings: Record<string, unknown> = {}) => createTestSite({ allowed_origins: [SHOP], ...settings });
@@ -40,11 +41,11 @@ describe("POST /e accepts the tag's batches", () => {
     });
     expect(JSON.parse(visitor!.interests as string)).toEqual({ rings: 3 });
     expect(JSON.parse(visitor!.cart as string)).toEqual([{ sku: "R-1", category: "rings", price: 120, qty: 1 }]);
-    expect(await countRows("events", "cookie_id = ?", cookieId)).toBe(7);
-    const custom = await env.DB.prepare("select name, props from events where cookie_id = ? and type = 'event'")
-      .bind(cookieId)
-      .first<{ name: string; props: string }>();
-    expect(custom).toEqual({ name: "signup", props: JSON.stringify({ source: "newsletter", step: 2 }) });
+    // The raw events are archived in R2, one line each (worker/archive/archive.ts).
+    const archived = await archivedEvents(await siteIdOf(siteKey), cookieId);
+    expect(archived).toHaveLength(7);
+    const custom = archived.find((line) => line.type === "event");
+    expect(custom).toMatchObject({ name: "signup", props: { source: "newsletter", step: 2 } });
     // Events name SKUs; the catalogue alone writes products (test/catalogue/products.test.ts).
     expect(await countRows("products", "sku = 'R-1'")).toBe(0);
   });
@@ -121,7 +122,7 @@ describe("POST /e refuses bad input and keeps it in rejected_events", () => {
     expect(body.rejected[0].reason).toContain("props.price");
     expect(body.rejected[2].reason).toContain("type");
     const cookieId = cookieIdOf(res)!;
-    expect(await countRows("events", "cookie_id = ?", cookieId)).toBe(1);
+    expect(await countArchived(await siteIdOf(siteKey), cookieId)).toBe(1);
     expect(await countRows("rejected_events", "site_key = ?", siteKey)).toBe(5);
     const stored = await env.DB.prepare("select reason, payload from rejected_events where site_key = ? order by id")
       .bind(siteKey)
@@ -147,7 +148,7 @@ describe("POST /e refuses bad input and keeps it in rejected_events", () => {
     expect(res.status).toBe(413);
     expect((await errorOf(res)).code).toBe("payload_too_large");
     expect(await countRows("rejected_events", "reason like 'body over%'")).toBe(before + 1);
-    expect(await countRows("events", "url = ?", big.url)).toBe(0);
+    expect(await countArchived(await siteIdOf(siteKey))).toBe(0);
   });
 
   it("answers 400 for more than 50 events and applies none of them", async () => {

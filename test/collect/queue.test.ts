@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { EventsMessage, EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
-import { BASE, createTestSite } from "../fixtures/api";
+import { BASE, createTestSite, siteIdOf } from "../fixtures/api";
+import { archivedEvents } from "../fixtures/archive";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
 import { CHROME_UA, cookieIdOf, event, postEvents, SHOP, signedIdentify, visitorOf } from "./post-events";
 
@@ -54,12 +55,17 @@ describe("the events queue", () => {
     const directProfile = await read(directCookie);
     expect(directProfile).toMatchObject({ customer_id: "C-q", cart_items: 1, pageviews: 1 });
     expect(await read(queuedCookie)).toEqual(directProfile);
-    const counts = await env.DB.prepare(
-      "select cookie_id, count(*) as n from events where cookie_id in (?, ?) group by cookie_id order by n",
-    )
-      .bind(directCookie, queuedCookie)
-      .all<{ n: number }>();
-    expect(counts.results.map((r) => r.n)).toEqual([8, 8]);
+    // The same raw events in the R2 archive (worker/archive/archive.ts), whichever path wrote them.
+    const archived = async (cookie: string) =>
+      (await archivedEvents(await siteIdOf(siteKey), cookie)).map(({ type, name, url, ref, props }) => ({
+        type,
+        name,
+        url,
+        ref,
+        props,
+      }));
+    expect(await archived(queuedCookie)).toHaveLength(8);
+    expect(await archived(queuedCookie)).toEqual(await archived(directCookie));
     const customer = await env.DB.prepare(
       "select orders, lifetime_revenue from customers where customer_id = 'C-q'",
     ).first();

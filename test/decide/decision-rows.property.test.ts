@@ -156,6 +156,7 @@ async function run(ops: Op[]) {
       case "server-purchase":
         await ingestServerEvents(
           db,
+          env.ARCHIVE,
           { id: site.siteId, key: site.siteKey },
           [{ type: "purchase", ts: now, customer: step.customer, props: { order: `S-${now}`, value: step.value } }],
           now,

@@ -1,5 +1,5 @@
 /**
- * /b sends impressions to the events queue in groups (worker/pipeline/impressions.ts): several
+ * /b sends impressions to the events queue in groups (worker/pipeline/producers.ts): several
  * banners of one isolate share ONE message, a full group goes out at once, a lone impression is
  * still flushed, a refused group is written directly instead of being lost, and a group delivered
  * twice counts once.
@@ -8,8 +8,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
-import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX } from "../../worker/pipeline/impressions";
 import type { DecisionGroupMessage, EventsQueueMessage, ImpressionMessage } from "../../worker/pipeline/messages";
+import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX } from "../../worker/pipeline/producers";
 import { BASE } from "../fixtures/api";
 import { bannerSite, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";

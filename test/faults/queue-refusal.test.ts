@@ -8,7 +8,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { CHROME_UA, countRows, event, SHOP, visitorOf } from "../collect/post-events";
-import { BASE, createTestSite } from "../fixtures/api";
+import { BASE, createTestSite, siteIdOf } from "../fixtures/api";
+import { countArchived } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
 import { FaultyD1 } from "../fixtures/faulty-d1";
 import { recordingQueue } from "../fixtures/queue";
@@ -51,7 +52,7 @@ describe("/e when the events queue refuses", () => {
     expect(q.attempts).toBe(1);
     expect(q.sent).toEqual([]);
     expect(await visitorOf(cookie)).toMatchObject({ pageviews: 1 });
-    expect(await countRows("events", "cookie_id = ?", cookie)).toBe(2);
+    expect(await countArchived(await siteIdOf(siteKey), cookie)).toBe(2);
   });
 
   it("writes directly when the queue send does not answer within the budget, instead of holding the beacon open", async () => {

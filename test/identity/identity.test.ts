@@ -1,9 +1,9 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signCustomerId } from "../../worker/identity/verified-identify";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { countRows, event, postEvents, SHOP, visitorOf } from "../collect/post-events";
 import { call } from "../fixtures/api";
+import { archivedEvents } from "../fixtures/archive";
 import { bannerJson, bannerSite, insertCustomer } from "../fixtures/banner";
 
 /** A site with a customer-only rule that shows a personal code, and its identity secret. */
@@ -70,10 +70,8 @@ describe("identify from the browser", () => {
     expect(res.status).toBe(204);
     expect((await visitorOf(cookie))?.customer_id).toBe("C-1");
     // The signature is the browser's proof, not data: it is not stored with the event.
-    const stored = await env.DB.prepare("select props from events where cookie_id = ?")
-      .bind(cookie)
-      .first<{ props: string }>();
-    expect(JSON.parse(stored!.props)).toEqual({ customer: "C-1" });
+    const [stored] = await archivedEvents(s.siteId, cookie);
+    expect(stored.props).toEqual({ customer: "C-1" });
     const banner = await bannerJson(s.siteKey, "slot", cookie);
     expect(banner.coupon?.code).toBe("VIP-1");
   });

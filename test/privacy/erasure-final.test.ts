@@ -4,8 +4,11 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sweepErasures } from "../../worker/archive/sweeps";
+import { createDb } from "../../worker/db/client";
 import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
 import { call } from "../fixtures/api";
+import { countArchived } from "../fixtures/archive";
 import { bannerSite, fetchWorker, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
 
@@ -30,7 +33,7 @@ async function inFlight() {
 async function traces(siteId: number, cookie: string) {
   return {
     visitors: await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie),
-    events: await countRows("events", "site_id = ? and cookie_id = ?", siteId, cookie),
+    events: await countArchived(siteId, cookie),
     exposures: await countRows("exposures", "site_id = ? and cookie_id = ?", siteId, cookie),
     clicks: await countRows("clicks", "site_id = ? and cookie_id = ?", siteId, cookie),
     caps: await countRows("cap_counters", "site_id = ? and cookie_id = ?", siteId, cookie),
@@ -45,6 +48,10 @@ describe("erasure is final", () => {
     const erased = await call(`/api/v1/visitors/${s.cookie}`, { method: "DELETE", key: s.apiKey });
     expect(erased.status).toBe(404); // nothing written yet: the tombstone stands all the same
     await consumeQueue(s.sent);
+    // Its batch was archived before its D1 writes found the tombstone, and asked for a sweep,
+    // which the cron runs (worker/archive/sweeps.ts).
+    expect(await countArchived(s.siteId, s.cookie)).toBe(2);
+    expect(await sweepErasures(env.ARCHIVE, createDb(env.DB))).toBe(1);
     expect(await traces(s.siteId, s.cookie)).toEqual(NONE);
     // The impression and click still count, without the cookie.
     const counted = await env.DB.prepare(
@@ -62,6 +69,7 @@ describe("erasure is final", () => {
     await postEvents({ site: s.siteKey, events: [await signedIdentify(s.apiKey, "C-1")] }, { cookie: s.cookie });
     expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: s.apiKey })).status).toBe(204);
     await consumeQueue(s.sent);
+    await sweepErasures(env.ARCHIVE, createDb(env.DB));
     expect(await traces(s.siteId, s.cookie)).toEqual(NONE);
     expect(await countRows("customers", "site_id = ? and customer_id = 'C-1'", s.siteId)).toBe(0);
   });

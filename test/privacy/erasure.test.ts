@@ -6,7 +6,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
-import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { call, createTestSite, errorOf, importCsv, settleBackgroundWork, siteIdOf } from "../fixtures/api";
+import { countArchived } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
 
 /** A customer C-1 with two linked cookies and data in every table that holds personal data. */
@@ -124,13 +125,17 @@ describe("DELETE /api/v1/customers/:id", () => {
     const twin = await createTestSite();
     await importCsv(twin.apiKey, "customer_id\nC-1");
 
+    expect(await countArchived(s.siteId, a, b)).toBe(4);
     const res = await call("/api/v1/customers/C-1", { method: "DELETE", key: s.apiKey });
     expect(res.status).toBe(204);
+    // The archive's sweep runs after the response (worker/archive/sweeps.ts).
+    await settleBackgroundWork();
 
     const mine = "site_id = ? and cookie_id in (?, ?)";
     expect(await countRows("customers", "site_id = ? and customer_id = 'C-1'", s.siteId)).toBe(0);
     expect(await countRows("visitors", mine, s.siteId, a, b)).toBe(0);
-    expect(await countRows("events", mine, s.siteId, a, b)).toBe(0);
+    expect(await countArchived(s.siteId, a, b)).toBe(0);
+    expect(await countRows("archive_sweeps", "site_id = ?", s.siteId)).toBe(0);
     expect(await countRows("id_links", mine, s.siteId, a, b)).toBe(0);
     expect(await countRows("cap_counters", mine, s.siteId, a, b)).toBe(0);
     expect(await countRows("audience_members", "cookie_id in (?, ?)", a, b)).toBe(0);
@@ -182,7 +187,7 @@ describe("DELETE /api/v1/customers/:id", () => {
 
     // Everyone else is untouched: the other visitor here, and C-1 of another site.
     expect(await countRows("visitors", "site_id = ? and cookie_id = ?", s.siteId, s.other)).toBe(1);
-    expect(await countRows("events", "site_id = ? and cookie_id = ?", s.siteId, s.other)).toBe(1);
+    expect(await countArchived(s.siteId, s.other)).toBe(1);
     expect(await countRows("id_links", "cookie_id = ?", s.other)).toBe(1);
     expect(await countRows("audience_members", "cookie_id = ?", s.other)).toBe(1);
     expect(await countRows("customers", "site_id = ? and customer_id = 'C-2'", s.siteId)).toBe(1);
@@ -211,7 +216,8 @@ describe("DELETE /api/v1/customers/:id", () => {
       await env.DB.exec("drop trigger refuse_visitor_delete");
     }
     expect(await countRows("customers", "site_id = ? and customer_id = 'C-1'", s.siteId)).toBe(1);
-    expect(await countRows("events", "site_id = ? and cookie_id = ?", s.siteId, s.cookies[0])).toBe(2);
+    expect(await countArchived(s.siteId, s.cookies[0])).toBe(2);
+    expect(await countRows("archive_sweeps", "site_id = ?", s.siteId)).toBe(0);
     expect(await countRows("coupons", "pool_id = ? and holder is null", s.pool)).toBe(0);
   });
 });
@@ -222,8 +228,10 @@ describe("DELETE /api/v1/visitors/:cid", () => {
     const [a, b] = s.cookies;
     const res = await call(`/api/v1/visitors/${a}`, { method: "DELETE", key: s.apiKey });
     expect(res.status).toBe(204);
+    await settleBackgroundWork();
     expect(await countRows("visitors", "site_id = ? and cookie_id = ?", s.siteId, a)).toBe(0);
-    expect(await countRows("events", "site_id = ? and cookie_id = ?", s.siteId, a)).toBe(0);
+    expect(await countArchived(s.siteId, a)).toBe(0);
+    expect(await countArchived(s.siteId, b)).toBe(2);
     expect(await countRows("id_links", "cookie_id = ?", a)).toBe(0);
     expect(await countRows("coupons", "pool_id = ? and code = 'FREE-1' and holder is null", s.pool)).toBe(1);
     // The customer's own redeemed code and the second visitor stay.

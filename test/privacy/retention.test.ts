@@ -1,16 +1,20 @@
 /**
  * The retention purge run by the cron: raw and rejected events older than each site's
- * retention_days, Idempotency-Key answers after a week; nothing younger is touched.
+ * retention_days — the D1 rows written before the archive, and the R2 archive's days — and
+ * Idempotency-Key answers after a week; nothing younger is touched.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { archiveKey, archiveLines, putLines } from "../../worker/archive/archive";
+import { purgeArchive } from "../../worker/archive/sweeps";
 import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
 import { MS_PER_DAY as DAY_MS } from "../../worker/lib/time";
 import { purgeExpired } from "../../worker/privacy/retention";
 import { countRows } from "../collect/post-events";
 import { createTestSite, siteIdOf } from "../fixtures/api";
+import { archivedEvents, archiveKeys } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
 
 const NOW = Date.UTC(2026, 6, 1);
@@ -29,6 +33,8 @@ async function siteWithHistory(retentionDays: number) {
     )
       .bind(siteId, siteKey, at)
       .run();
+    const lines = archiveLines([{ cookieId: cookie, receivedAt: at, events: [{ type: "page", ts: at }] }]);
+    await putLines(env.ARCHIVE, archiveKey(siteId, at, `age${age}`), lines);
   }
   return siteId;
 }
@@ -58,6 +64,25 @@ describe("the retention purge", () => {
     }
     expect(await countRows("idempotency_keys", "site_id = ?", short)).toBe(1);
     expect(await countRows("idempotency_keys", "site_id = ? and key = 'new'", short)).toBe(1);
+  });
+
+  it("deletes the archive's days older than each site's own retention, and only those", async () => {
+    const short = await siteWithHistory(30);
+    const long = await siteWithHistory(400);
+    expect(await archiveKeys(short)).toHaveLength(4);
+    expect(await purgeArchive(env.ARCHIVE, createDb(env.DB), NOW)).toBeGreaterThanOrEqual(2);
+    for (const [siteId, days] of [
+      [short, 30],
+      [long, 400],
+    ]) {
+      const kept = await archivedEvents(siteId);
+      expect(kept.map((line) => line.received_at).sort()).toEqual([NOW - (days - 1) * DAY_MS, NOW - DAY_MS]);
+      expect((await archiveKeys(siteId)).every((key) => key.startsWith(`site/${siteId}/`))).toBe(true);
+    }
+    // Idempotent: a second run finds nothing more.
+    const again = await purgeArchive(env.ARCHIVE, createDb(env.DB), NOW);
+    expect(await archiveKeys(short)).toHaveLength(2);
+    expect(again).toBe(0);
   });
 
   it("forgets Segment messageIds after a week and keeps the younger ones", async () => {
@@ -94,5 +119,6 @@ describe("the retention purge", () => {
     await waitOnExecutionContext(ctx);
     expect(await countRows("events", "site_id = ?", siteId)).toBe(2);
     expect(await countRows("events", "site_id = ? and received_at < ?", siteId, NOW - 10 * DAY_MS)).toBe(0);
+    expect(await archiveKeys(siteId)).toHaveLength(2);
   });
 });

@@ -11,7 +11,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { readCookieId } from "../lib/visitor-cookie";
-import { recordDecisionMessage } from "../pipeline/impressions";
+import { recordDecisionMessage } from "../pipeline/producers";
 import { landingWithCoupon, readClickToken } from "./tokens";
 
 export const clicksRoutes = createRouter();

@@ -19,6 +19,7 @@
  * statement, so a batch queued before an erasure does not bring the visitor back.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { archiveErasureGuard } from "../archive/archive";
 import { mergeHoldingsStatements } from "../coupons/merge";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
 import { type BoundStatement, runBatch } from "../db/raw";
@@ -146,7 +147,10 @@ export async function applyEventBatch(
  */
 export type BatchTrust = { trusted?: boolean; customerId?: string | null };
 
-/** The writes of one batch (profile, events, rejections), for applyEventBatch or a larger batch. */
+/**
+ * The D1 writes of one batch (profile, rejections), for applyEventBatch or a larger batch. The raw
+ * events themselves go to the R2 archive first (worker/archive/archive.ts), by the caller.
+ */
 export function eventBatchStatements(
   siteId: number,
   cookieId: string,
@@ -158,7 +162,7 @@ export function eventBatchStatements(
   const statements: (SQL | BoundStatement)[] = [];
   if (events.length > 0) {
     const summary = summarizeBatch(events);
-    statements.push(...profileStatements(siteId, cookieId, events, summary, now, trust));
+    statements.push(...profileStatements(siteId, cookieId, summary, now, trust));
     // Last in the batch: the decision rows of this cookie and of the customer it is (now) linked
     // to see every write above (docs/architecture.md, "Decision rows").
     const customer = trust.customerId ?? summary.customerId;
@@ -227,7 +231,6 @@ function onDay(counts: Record<string, number>, day: string): string {
 function profileStatements(
   siteId: number,
   cookieId: string,
-  events: TagEvent[],
   s: ReturnType<typeof summarizeBatch>,
   now: number,
   trust: BatchTrust,
@@ -319,15 +322,9 @@ function profileStatements(
     statements.push(customerOrdersStatement(siteId, customer, s.purchases, s.revenue, otherCoupons, now));
   }
 
-  // Raw events, one statement whatever the batch size: D1 allows 100 bound parameters per
-  // statement, so the rows travel as one JSON parameter.
-  statements.push(sql`
-    insert into events (site_id, cookie_id, type, name, ts, received_at, url, ref, props)
-    select ${siteId}, ${cookieId}, json_extract(value, '$.type'), json_extract(value, '$.name'),
-      json_extract(value, '$.ts'), ${now}, json_extract(value, '$.url'), json_extract(value, '$.ref'),
-      json_extract(value, '$.props')
-      from json_each(${JSON.stringify(events)}) where ${notErasedCookie(siteId, cookieId)}
-  `);
+  // Raw events are not D1 rows: the caller wrote them to the R2 archive before this batch
+  // (worker/archive/archive.ts); this asks for a sweep of them if the cookie was erased meanwhile.
+  statements.push(archiveErasureGuard(siteId, cookieId, now));
   return statements;
 }
 

@@ -1,18 +1,20 @@
 /**
  * What `POST /e` does with a batch once its envelope is usable: bots counted, events validated one
- * by one, consent enforced server-side as well, then the batch either enqueued (EVENTS_QUEUE
- * bound) or applied directly. Unusable batches are recorded here too: nothing sent to tagwerk is
- * silently dropped.
+ * by one, consent enforced server-side as well, then the batch either enqueued (through
+ * worker/pipeline/producers.ts, when the events queue is bound) or applied directly. Unusable
+ * batches are recorded here too: nothing sent to tagwerk is silently dropped.
  */
 import { sql } from "drizzle-orm";
 import { admitWrite, admitWrites, NO_SITE } from "../abuse/write-bounds";
+import { archiveThenApply } from "../archive/archive";
 import { codesHeldBy, couponPurchases } from "../coupons";
 import type { Db, Site } from "../env";
 import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/verified-identify";
-import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
+import { DEFAULT_BUDGET_MS } from "../lib/budget";
 import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
-import type { EventsMessage, EventsQueueMessage } from "../pipeline/messages";
+import type { EventsMessage } from "../pipeline/messages";
+import { type ProducerEnv, sendEventBatch } from "../pipeline/producers";
 import { applyEventBatch, type RejectedRow, rejectedStatement } from "./apply-events";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 import { scrubPayload } from "./scrub";
@@ -63,6 +65,8 @@ export type CollectResult = {
   rejected: Rejection[];
   /** Set when the visitor had no valid cookie and this batch created its profile. */
   newCookieId: string | null;
+  /** The batch was written directly (no queue, or the queue refused it), not enqueued. */
+  written: boolean;
 };
 
 /**
@@ -135,29 +139,18 @@ async function applyTrustBoundaries(
   return { kept: allowed, refused };
 }
 
-/**
- * Enqueues the message within `budgetMs`; false when the queue refused it or did not answer in
- * time (a beacon cannot wait, and cannot retry after a 503). A send that outlived its budget may
- * still land later: the batch is then applied twice rather than lost (SECURITY.md, Faults).
- */
-async function sendWithinBudget(queue: Queue<EventsQueueMessage>, message: EventsMessage, budgetMs: number) {
-  try {
-    await withinBudget(queue.send(message), budgetMs, "events queue send");
-    return true;
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "POST /e queue send", error: String(error) }));
-    return false;
-  }
-}
+/** What collectBatch reaches beyond D1: the events queue (if bound) and the raw event archive. */
+export type CollectEnv = ProducerEnv & Pick<Env, "ARCHIVE">;
 
 /**
  * Applies or enqueues one batch. With a queue, a refused or stalled send falls back to the direct
  * write (docs/architecture.md, "Ingestion pipeline": a batch answered 204/202 is never lost); only when that fails too
- * does this throw, and /e answers 503.
+ * does this throw, and /e answers 503. A direct write archives the raw events first
+ * (worker/archive/archive.ts) and reports `written`: the caller then asks for the webhooks' check.
  */
 export async function collectBatch(
   db: Db,
-  queue: Queue<EventsQueueMessage> | undefined,
+  env: CollectEnv,
   site: Site,
   cookieId: string | null,
   rawEvents: unknown[],
@@ -198,6 +191,7 @@ export async function collectBatch(
       cookieId: cookieId ?? null,
     })),
   );
+  let written = false;
   if (kept.length > 0 || rows.length > 0) {
     const message: EventsMessage = {
       kind: "events",
@@ -207,9 +201,12 @@ export async function collectBatch(
       rejected: rows,
       receivedAt: now,
     };
-    if (!queue || !(await sendWithinBudget(queue, message, queueBudgetMs))) {
-      await applyEventBatch(db, site, visitor, kept, now, rows);
+    if (!(await sendEventBatch(env, message, queueBudgetMs))) {
+      await archiveThenApply(env.ARCHIVE, site.id, [{ cookieId: visitor, receivedAt: now, events: kept }], now, () =>
+        applyEventBatch(db, site, visitor, kept, now, rows),
+      );
+      written = true;
     }
   }
-  return { accepted: rawEvents.length - rejections.length, rejected: rejections, newCookieId: fresh };
+  return { accepted: rawEvents.length - rejections.length, rejected: rejections, newCookieId: fresh, written };
 }

@@ -1,6 +1,6 @@
 /**
  * `/e` while D1 fails or stalls: the batch is not lost. When the events queue is bound, the raw
- * batch is enqueued as a `deferred-events` message and the answer is 202 `{accepted, rejected: [],
+ * batch is enqueued as a `deferred-events` message (pipeline/producers.ts, sendDeferredBatch) and the answer is 202 `{accepted, rejected: [],
  * deferred: true}`; the consumer later does everything /e would have done (site lookup,
  * validation, consent, profile update) and the queue retries it while D1 is still down, until its
  * last attempt lands in rejected_events. Without a queue (or if enqueueing fails too) the answer
@@ -10,7 +10,7 @@
  * known without D1, and a cookie is what marks a browser as having consented.
  */
 import type { Db } from "../env";
-import type { DeferredEventsMessage, EventsQueueMessage } from "../pipeline/messages";
+import type { DeferredEventsMessage } from "../pipeline/messages";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { rejectedStatement } from "./apply-events";
 import { collectBatch } from "./batch";
@@ -18,23 +18,8 @@ import { scrubPayload } from "./scrub";
 
 export const DEFERRED_RETRY_AFTER_SECONDS = 30;
 
-/** Enqueues the batch; false when there is no queue or the queue refused it. */
-export async function deferBatch(
-  queue: Queue<EventsQueueMessage> | undefined,
-  message: Omit<DeferredEventsMessage, "kind">,
-): Promise<boolean> {
-  if (!queue) return false;
-  try {
-    await queue.send({ kind: "deferred-events", ...message });
-    return true;
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "defer /e batch", error: String(error) }));
-    return false;
-  }
-}
-
 /** The consumer's side: what /e would have done. Throws (so the queue retries) while D1 fails. */
-export async function applyDeferredBatch(db: Db, message: DeferredEventsMessage): Promise<void> {
+export async function applyDeferredBatch(db: Db, archive: R2Bucket, message: DeferredEventsMessage): Promise<void> {
   const site = await cachedSiteByKey(db, message.siteKey);
   if (!site) {
     await db.run(
@@ -53,5 +38,6 @@ export async function applyDeferredBatch(db: Db, message: DeferredEventsMessage)
     );
     return;
   }
-  await collectBatch(db, undefined, site, message.cookieId, message.events, message.receivedAt);
+  // No queue: the consumer writes the batch itself, its raw events archived first.
+  await collectBatch(db, { ARCHIVE: archive }, site, message.cookieId, message.events, message.receivedAt);
 }

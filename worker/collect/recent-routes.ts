@@ -2,10 +2,11 @@
  * `GET /api/v1/events`: the site's most recently received events, newest first — the "is my
  * integration working" check beside `GET /api/v1/rejected-events` (the admin's Install page shows
  * both). Only what identifies the event (type, name, times, cookie, page URL), not its props.
+ * Raw events live in the R2 archive (docs/architecture.md, "Raw event archive"): the answer reads the
+ * site's newest objects there, at most a bounded number of them.
  */
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte } from "drizzle-orm";
-import { events } from "../db/schema";
+import { readRecentEvents } from "../archive/archive";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
@@ -14,7 +15,7 @@ export const recentEventsRoutes = createRouter();
 
 const RecentEvent = z
   .object({
-    id: z.number(),
+    id: z.string().openapi({ description: "The event's place in the archive (object and line)" }),
     received_at: z.number(),
     ts: z.number().openapi({ description: "The event's own time (client or message timestamp)" }),
     type: z.string().openapi({ example: "purchase" }),
@@ -56,20 +57,16 @@ recentEventsRoutes.openapi(
   }),
   async (c) => {
     const { limit, hours } = c.req.valid("query");
-    const rows = await c.var.db
-      .select({
-        id: events.id,
-        received_at: events.receivedAt,
-        ts: events.ts,
-        type: events.type,
-        name: events.name,
-        cookie_id: events.cookieId,
-        url: events.url,
-      })
-      .from(events)
-      .where(and(eq(events.siteId, c.var.site.id), gte(events.receivedAt, Date.now() - hours * 3_600_000)))
-      .orderBy(desc(events.receivedAt), desc(events.id))
-      .limit(limit);
+    const lines = await readRecentEvents(c.env.ARCHIVE, c.var.site.id, Date.now() - hours * 3_600_000, limit);
+    const rows = lines.map(({ id, received_at, ts, type, name, cookie_id, url }) => ({
+      id,
+      received_at,
+      ts,
+      type,
+      name,
+      cookie_id,
+      url,
+    }));
     return c.json({ events: rows }, 200);
   },
 );

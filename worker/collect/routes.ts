@@ -20,12 +20,12 @@ import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { SECONDS_PER_DAY } from "../lib/time";
 import { MAX_COOKIE_AGE_SECONDS, readCookieId, VISITOR_COOKIE, visitorCookieOptions } from "../lib/visitor-cookie";
+import { requestProfileCheck, sendDeferredBatch } from "../pipeline/producers";
 import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
-import { requestProfileCheck } from "../webhooks/entries";
 import { truncatePayload } from "./apply-events";
 import { collectBatch, countBot, recordUnusableBatch, type WriteBound } from "./batch";
-import { DEFERRED_RETRY_AFTER_SECONDS, deferBatch } from "./deferred";
+import { DEFERRED_RETRY_AFTER_SECONDS } from "./deferred";
 import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
 import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "./tag-bundle.generated";
 
@@ -181,7 +181,7 @@ async function deferOrRefuse(
   events: unknown[],
   now: number,
 ) {
-  if (await deferBatch(c.env.EVENTS_QUEUE, { siteKey, cookieId, events, receivedAt: now })) {
+  if (await sendDeferredBatch(c.env, { siteKey, cookieId, events, receivedAt: now })) {
     return c.json({ accepted: events.length, rejected: [], deferred: true }, 202);
   }
   throw apiError(503, "unavailable", "Storage is unavailable; the batch was not stored, retry later", {
@@ -269,15 +269,15 @@ collectRoutes.openapi(
     }
     let result: Awaited<ReturnType<typeof collectBatch>>;
     try {
-      result = await collectBatch(db, c.env.EVENTS_QUEUE, site, cookieId, events, now, boundOf(c), budgetOf(c.env));
+      result = await collectBatch(db, c.env, site, cookieId, events, now, boundOf(c), budgetOf(c.env));
     } catch (error) {
       console.error(JSON.stringify({ level: "error", where: "POST /e", error: String(error) }));
       return deferOrRefuse(c, site.key, cookieId, events, now);
     }
-    // Without the events queue the batch is written already: the webhooks hear of it now.
-    if (!c.env.EVENTS_QUEUE && result.accepted > 0) {
+    // Written directly (not enqueued): the webhooks hear of it now, not from the events consumer.
+    if (result.written && result.accepted > 0) {
       c.executionCtx.waitUntil(
-        requestProfileCheck(c.env.WEBHOOKS_QUEUE, site.id, {
+        requestProfileCheck(c.env, site.id, {
           cookies: [result.newCookieId ?? cookieId ?? ""].filter(Boolean),
         }).catch(() => undefined),
       );

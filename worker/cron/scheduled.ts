@@ -1,12 +1,15 @@
 /**
- * The cron trigger (wrangler.toml, every 15 minutes): the retention purge, then per site, look-alike scores first (so that
+ * The cron trigger (wrangler.toml, every 15 minutes): the retention purge (D1, then the R2 archive's
+ * erasure sweeps and retention), then per site, look-alike scores first (so that
  * look-alike audiences use fresh ones), then every audience, each segment's size of the day, then webhook segment entries.
  * Each step logs its own failures and the next one still runs.
  */
+import { purgeArchive, sweepErasures } from "../archive/sweeps";
 import { recomputeLookalikeScores } from "../audiences/lookalike-scores";
 import { refreshSiteAudiences } from "../audiences/refresh";
 import { createDb } from "../db/client";
 import { sites } from "../db/schema";
+import { queuesOf } from "../pipeline/producers";
 import { purgeExpired } from "../privacy/retention";
 import { recordSegmentSizes } from "../segments/sizes";
 import { checkSiteWebhooks } from "../webhooks/entries";
@@ -24,11 +27,15 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
   // Raw events past each site's retention go first (worker/privacy/retention.ts): idempotent, so a
   // run cut short is completed by the next one.
   await step("retention-purge", 0, () => purgeExpired(db, now));
+  // The raw event archive in R2 (docs/architecture.md, "Raw event archive"): erasure sweeps an
+  // earlier run or the erasure's own background run left unfinished, then each site's retention.
+  await step("archive-erasure-sweep", 0, () => sweepErasures(env.ARCHIVE, db));
+  await step("archive-retention", 0, () => purgeArchive(env.ARCHIVE, db, now));
   const siteRows = await db.select({ id: sites.id }).from(sites);
   for (const { id } of siteRows) {
     await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
     await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
     await step("segment-sizes", id, () => recordSegmentSizes(db, id, now));
-    await step("webhook-entries", id, () => checkSiteWebhooks(db, id, env.WEBHOOKS_QUEUE, now));
+    await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
   }
 }

@@ -619,6 +619,28 @@ export const erasures = sqliteTable(
   (t) => [uniqueIndex("erasures_subject_idx").on(t.siteId, t.kind, t.subject)],
 );
 
+/**
+ * Erasures still to be carried out in the raw event archive (R2, worker/archive/erasure-sweep.ts):
+ * the cookie IDs whose NDJSON lines must go from the site's objects, the first day that can hold
+ * them, and how far the sweep got (the last key done), so the cron resumes an interrupted sweep.
+ * The row is deleted when the sweep has passed the newest object.
+ */
+export const archiveSweeps = sqliteTable(
+  "archive_sweeps",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    siteId: integer().notNull(),
+    /** JSON array of erased cookie IDs. */
+    cookies: text().notNull(),
+    /** `YYYY-MM-DD`: objects of earlier days cannot hold these cookies' lines. */
+    fromDay: text().notNull(),
+    /** The last object key swept; null before the first. */
+    cursor: text(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("archive_sweeps_site_idx").on(t.siteId)],
+);
+
 /** Remembered answers for `Idempotency-Key` on coupon redemption. */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",

@@ -183,7 +183,7 @@ export async function refreshDecisionRows(db: Db | D1Like, siteId: number, touch
 }
 
 /** How many visitors one rebuild step refreshes: one statement, well inside D1's time limits. */
-export const REBUILD_STEP = 500;
+const REBUILD_STEP = 500;
 
 /**
  * Rebuilds the decision rows of visitors with `id > after`, at most `limit` of them, in one

@@ -55,7 +55,7 @@ const SITE_COLUMNS = {
 };
 
 /** The site by key: from the isolate while it is trusted, else one read (and remembered). */
-export async function decisionSite(db: Db, siteKey: string, now: number): Promise<DecisionSite | null> {
+async function decisionSite(db: Db, siteKey: string, now: number): Promise<DecisionSite | null> {
   const held = trustedDecisionSite(siteKey, now);
   if (held) return held;
   const site = await toD1(db)

@@ -17,22 +17,18 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
-import { bufferDecisionMessage, recordDecisionMessage } from "../pipeline/impressions";
 import type { DecisionMessage } from "../pipeline/messages";
+import { recordDecision } from "../pipeline/producers";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/store";
 import { encodeTrailingClickMacro } from "./click-macro";
 import { decide } from "./decision-path";
 import { carryBookmark, decisionSessionFor } from "./session";
 
-/** The banner's impression: grouped per isolate for the queue, else sent or written on its own. */
+/** The banner's impression, after the response (worker/pipeline/producers.ts groups them for the queue). */
 function recordImpression(c: Context<AppEnv>, message: DecisionMessage) {
   const ctx = executionContextOf(c);
-  if (ctx && c.env.EVENTS_QUEUE) {
-    bufferDecisionMessage(c.env.EVENTS_QUEUE, c.env.DB, message, (work) => ctx.waitUntil(work));
-  } else {
-    runAfterResponse(c, recordDecisionMessage(c.env, message));
-  }
+  recordDecision(c.env, message, ctx && ((work) => ctx.waitUntil(work)), (work) => runAfterResponse(c, work));
 }
 
 export const decideRoutes = createRouter();

@@ -11,7 +11,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { errorBody } from "../errors";
-import { requestProfileCheck } from "../webhooks/entries";
+import { requestProfileCheck } from "../pipeline/producers";
 import type { ImportOptions, ImportResult } from "./run-import";
 
 type Run<T extends ImportResult = ImportResult> = (options: ImportOptions) => Promise<T>;
@@ -33,7 +33,7 @@ async function runAndNotify<T extends ImportResult>(
     return await run({ written, onReject });
   } finally {
     // Rows written before a failure changed profiles too.
-    await requestProfileCheck(c.env.WEBHOOKS_QUEUE, c.var.site.id, written).catch((error) =>
+    await requestProfileCheck(c.env, c.var.site.id, written).catch((error) =>
       console.error(JSON.stringify({ level: "error", where: "import webhook check", error: String(error) })),
     );
   }

@@ -3,7 +3,8 @@
  * round trip (and its impressions and clicks in another), falling back to one round trip per
  * message. A message that fails is retried; on its last attempt its content lands in
  * rejected_events with the reason, so nothing is lost. Messages carry a `kind` (messages.ts): /e's
- * batches, deferred batches, impressions and clicks share the queue.
+ * batches, deferred batches, impressions and clicks share the queue. The raw events of a delivery
+ * are archived in R2 before its D1 writes (events-archive.ts).
  */
 import { applyEventBatch, eventBatchStatements, rejectedStatement } from "../collect/apply-events";
 import { applyDeferredBatch } from "../collect/deferred";
@@ -12,18 +13,19 @@ import { couponPurchases } from "../coupons";
 import { createDb } from "../db/client";
 import { runBatch } from "../db/raw";
 import type { Db } from "../env";
-import { requestProfileCheck } from "../webhooks/entries";
+import { archiveDelivery } from "./events-archive";
 import { writeDecisionMessages } from "./impressions";
 import type { DecisionGroupMessage, DecisionMessage, EventsMessage, EventsQueueMessage } from "./messages";
+import { requestProfileCheck } from "./producers";
 import { QUEUES } from "./queues";
 
-async function applyMessage(db: Db, body: EventsQueueMessage) {
+async function applyMessage(db: Db, archive: R2Bucket, body: EventsQueueMessage) {
   switch (body.kind) {
     case "events":
       await applyEventBatch(db, { id: body.siteId }, body.cookieId, body.events, body.receivedAt, body.rejected);
       return;
     case "deferred-events":
-      await applyDeferredBatch(db, body);
+      await applyDeferredBatch(db, archive, body);
       return;
     case "impression":
     case "click":
@@ -62,9 +64,14 @@ async function writeDecisionBatch(db: Db, messages: readonly Message<EventsQueue
  * coupon purchase takes the per-message path (it redeems the coupon first), and if the combined
  * batch fails, each message is retried on its own below.
  */
-async function writeEventBatches(db: Db, messages: readonly Message<EventsQueueMessage>[]) {
+async function writeEventBatches(
+  db: Db,
+  messages: readonly Message<EventsQueueMessage>[],
+  unarchived: ReadonlySet<Message<EventsQueueMessage>>,
+) {
   const plain = messages.filter(
-    (m): m is Message<EventsMessage> => m.body.kind === "events" && couponPurchases(m.body.events).length === 0,
+    (m): m is Message<EventsMessage> =>
+      m.body.kind === "events" && couponPurchases(m.body.events).length === 0 && !unarchived.has(m),
   );
   if (plain.length < 2) return new Set<Message<EventsQueueMessage>>();
   try {
@@ -83,12 +90,15 @@ async function writeEventBatches(db: Db, messages: readonly Message<EventsQueueM
 
 export async function consumeEventsBatch(batch: MessageBatch<EventsQueueMessage>, env: Env): Promise<void> {
   const db = createDb(env.DB);
+  // Raw events to R2 before any D1 write (events-archive.ts): a message not archived is not applied.
+  const archive = await archiveDelivery(env.ARCHIVE, batch.messages);
   const written = await writeDecisionBatch(db, batch.messages);
-  for (const message of await writeEventBatches(db, batch.messages)) written.add(message);
+  for (const message of await writeEventBatches(db, batch.messages, archive.failed)) written.add(message);
   for (const message of batch.messages) {
     if (written.has(message)) continue;
     try {
-      await applyMessage(db, message.body);
+      if (archive.failed.has(message)) throw new Error("the raw event archive refused the batch");
+      await applyMessage(db, env.ARCHIVE, message.body);
       message.ack();
       written.add(message);
     } catch (error) {
@@ -121,6 +131,7 @@ export async function consumeEventsBatch(batch: MessageBatch<EventsQueueMessage>
       }
     }
   }
+  await archive.settle(written);
   await requestWebhookChecks(
     env,
     [...written].map((m) => m.body),
@@ -139,7 +150,7 @@ async function requestWebhookChecks(env: Env, bodies: EventsQueueMessage[]) {
     bySite.set(body.siteId, [...(bySite.get(body.siteId) ?? []), body.cookieId]);
   }
   for (const [siteId, cookies] of bySite) {
-    await requestProfileCheck(env.WEBHOOKS_QUEUE, siteId, { cookies }).catch((error) =>
+    await requestProfileCheck(env, siteId, { cookies }).catch((error) =>
       console.error(JSON.stringify({ level: "error", where: "webhook check request", error: String(error) })),
     );
   }

@@ -9,8 +9,9 @@
  * writes them directly, still as one batch.
  *
  * Through the queue, /b does not send one message per banner: an isolate gathers its impressions
- * and clicks and sends them as ONE message (bufferDecisionMessage) — one `send` per banner cost
- * about a fifth of a decision's CPU (bench/RESULTS.md), and one message per group is one ledger row.
+ * and clicks and sends them as ONE message (producers.ts, bufferDecisionMessage) — one `send` per
+ * banner cost about a fifth of a decision's CPU (bench/RESULTS.md), and one message per group is
+ * one ledger row.
  *
  * A cookie is counted only when it may be personalised and was not erased (privacy/consent.ts),
  * judged in the writing statement itself: a message queued before an erasure recreates nothing.
@@ -207,88 +208,4 @@ export async function writeDecisionMessages(
     statements.push(...preparedAll(d1, refreshStatements(siteId, { cookies }, now)));
   }
   if (statements.length > 0) await d1.batch(statements);
-}
-
-/**
- * Sends one impression or click on its way: into the events queue, or — without the binding —
- * straight into D1. Runs inside waitUntil, after the response; failures are logged, not thrown.
- */
-export async function recordDecisionMessage(env: Env, message: DecisionMessage): Promise<void> {
-  try {
-    if (env.EVENTS_QUEUE) await env.EVENTS_QUEUE.send(message);
-    else await writeDecisionMessages(env.DB, [message]);
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: `record ${message.kind}`, error: String(error) }));
-  }
-}
-
-/**
- * How long the first impression of a group waits for others, and how many make a full group. The
- * wait runs inside `waitUntil`, after the response (the runtime keeps waitUntil work alive for up
- * to 30 s after the response), so no banner waits for it. A group is ONE queue message: 200 items
- * of about 300 bytes stay well inside a message's 128 KB.
- */
-const IMPRESSION_FLUSH_MS = 250;
-export const IMPRESSION_FLUSH_MAX = 200;
-
-type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
-/** The isolate's open group: requests of one isolate share it (module state outlives a request). */
-let pending: PendingGroup | null = null;
-
-/** A random ledger ID for a group message: 53 bits, an exact JavaScript and SQLite integer. */
-function groupId(): number {
-  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
-  return (high & 0x1fffff) * 2 ** 32 + low;
-}
-
-async function sendGroup(group: PendingGroup): Promise<void> {
-  const items = group.messages.splice(0);
-  if (items.length === 0) return;
-  const message: DecisionGroupMessage = { kind: "decisions", id: groupId(), items };
-  try {
-    await group.queue.send(message);
-  } catch (error) {
-    // A refused group would lose every banner in it: write it directly instead (idempotent).
-    console.error(JSON.stringify({ level: "error", where: "impression group send", error: String(error) }));
-    try {
-      await writeDecisionMessages(group.db, [message]);
-    } catch (writeError) {
-      console.error(JSON.stringify({ level: "error", where: "impression direct write", error: String(writeError) }));
-    }
-  }
-}
-
-/**
- * Adds an impression (or click) to the isolate's open group for the events queue. The request
- * that opens a group registers its flush IMPRESSION_FLUSH_MS later with its own `waitUntil`; the
- * request that fills it sends it at once. Every message therefore has a flush registered by a
- * request that was alive when it was added. A group belongs to one queue binding: a different one
- * (another deployment's env, a test double) closes the open group first.
- */
-export function bufferDecisionMessage(
-  queue: Queue,
-  db: D1Database,
-  message: DecisionMessage,
-  waitUntil: (work: Promise<unknown>) => void,
-): void {
-  if (pending && pending.queue !== queue) {
-    waitUntil(sendGroup(pending));
-    pending = null;
-  }
-  if (!pending) {
-    const group: PendingGroup = { queue, db, messages: [] };
-    pending = group;
-    waitUntil(
-      new Promise((resolve) => setTimeout(resolve, IMPRESSION_FLUSH_MS)).then(() => {
-        if (pending === group) pending = null;
-        return sendGroup(group);
-      }),
-    );
-  }
-  const group = pending;
-  group.messages.push(message);
-  if (group.messages.length >= IMPRESSION_FLUSH_MAX) {
-    pending = null;
-    waitUntil(sendGroup(group));
-  }
 }

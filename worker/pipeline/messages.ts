@@ -70,10 +70,16 @@ export type DecisionGroupMessage = { kind: "decisions"; id: number; items: Decis
 /** What the events queue (QUEUES.events) carries. */
 export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | DecisionMessage | DecisionGroupMessage;
 
+/** A webhook delivery row to sign and send (webhooks/deliver.ts). */
+type DeliveryMessage = { kind: "delivery"; delivery_id: number };
+
 /**
  * What the webhooks queue (QUEUES.webhooks) carries: a delivery to send, or a request to look at
- * people whose profile just changed (webhooks/entries.ts).
+ * people whose profile just changed (webhooks/entries.ts). A delivery queued by a version before
+ * deliveries had a `kind` has none: the consumer takes it as a delivery (remove after a deploy
+ * has drained the queue).
  */
 export type WebhookMessage =
-  | { delivery_id: number }
+  | DeliveryMessage
+  | Omit<DeliveryMessage, "kind">
   | { kind: "check"; siteId: number; cookies?: string[]; customers?: string[]; all?: boolean };

@@ -21,6 +21,12 @@ type QueueDefinition = {
   deadLetterQueue: string | null;
 };
 
+/**
+ * Messages per `sendBatch` call, the platform's limit for every queue (Queues limits: 100 messages
+ * and 256 KB per batch): producers.ts splits longer lists.
+ */
+export const SEND_BATCH_MAX = 100;
+
 export const QUEUES = {
   /**
    * Event batches from /e (and deferred ones), impressions and clicks. After its last attempt a

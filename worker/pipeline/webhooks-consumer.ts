@@ -9,12 +9,20 @@ import type { Db } from "../env";
 import { attemptDelivery, backoffSeconds } from "../webhooks/deliver";
 import { checkSiteWebhooks } from "../webhooks/entries";
 import type { WebhookMessage } from "./messages";
+import { queuesOf } from "./producers";
+
+type CheckMessage = Extract<WebhookMessage, { kind: "check" }>;
+
+/** A check; anything else is a delivery, with `kind: "delivery"` or (queued before kinds) without a kind. */
+function isCheck(body: WebhookMessage): body is CheckMessage {
+  return "kind" in body && body.kind === "check";
+}
 
 /** The profile checks of one consumer batch, merged per site (one sync per site and webhook). */
 async function runChecks(db: Db, env: Env, messages: readonly Message<WebhookMessage>[]) {
   const bySite = new Map<number, { cookies: string[]; customers: string[]; all: boolean }>();
   for (const { body } of messages) {
-    if (!("kind" in body)) continue;
+    if (!isCheck(body)) continue;
     const site = bySite.get(body.siteId) ?? { cookies: [], customers: [], all: false };
     site.cookies.push(...(body.cookies ?? []));
     site.customers.push(...(body.customers ?? []));
@@ -23,14 +31,14 @@ async function runChecks(db: Db, env: Env, messages: readonly Message<WebhookMes
   }
   const now = Date.now();
   for (const [siteId, changed] of bySite) {
-    await checkSiteWebhooks(db, siteId, env.WEBHOOKS_QUEUE, now, changed.all ? undefined : changed);
+    await checkSiteWebhooks(db, siteId, queuesOf(env).webhooks, now, changed.all ? undefined : changed);
   }
 }
 
 export async function consumeWebhooksBatch(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
   const db = createDb(env.DB);
   const secret = signingSecretOf(env);
-  const checks = batch.messages.filter((m) => "kind" in m.body);
+  const checks = batch.messages.filter((m) => isCheck(m.body));
   if (checks.length > 0) {
     try {
       await runChecks(db, env, checks);
@@ -41,8 +49,9 @@ export async function consumeWebhooksBatch(batch: MessageBatch<WebhookMessage>, 
     }
   }
   for (const message of batch.messages) {
-    if ("kind" in message.body) continue;
-    const outcome = await attemptDelivery(db, env, secret, message.body.delivery_id, message.attempts, Date.now());
+    const body = message.body;
+    if (isCheck(body)) continue;
+    const outcome = await attemptDelivery(db, env, secret, body.delivery_id, message.attempts, Date.now());
     if (outcome === "retry") message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     else message.ack();
   }

@@ -6,6 +6,9 @@
  * What happens to each table (SECURITY.md repeats this):
  * - visitors, events, id_links (partner IDs), cap_counters, audience_members, the person's
  *   webhook_memberships and the customer row: deleted;
+ * - raw events archived in R2: an `archive_sweeps` row names the cookies, and the sweep run after
+ *   the erasure (and resumed by the cron until done) rewrites the objects without their lines
+ *   (worker/archive/sweeps.ts);
  * - coupons held by the subject (`v:COOKIE` / `c:CUSTOMER`) and not redeemed: released (holder, cookie, customer, assignment and expiry
  *   cleared), so the code is free for someone else — the pool does not shrink by an erasure;
  * - coupons redeemed: anonymised (holder becomes `erased:ID`, cookie and customer nulled); the
@@ -55,7 +58,17 @@ function statements(
        select ?1, 'cookie', cookie_id, cast(unixepoch('subsecond') * 1000 as integer) from (COOKIES) where true
        on conflict do nothing`,
     ),
+    // Existing rows only: raw events are archived in R2 now (docs/architecture.md, "Raw event archive").
     s("delete from events where site_id = ?1 and cookie_id in (COOKIES)"),
+    // The archive's lines of these cookies go in a sweep after this batch (worker/archive/sweeps.ts),
+    // from the first day any of them was seen. A cookie with no visitor row has no archived lines
+    // yet; a batch of it still queued asks for its own sweep (archiveErasureGuard).
+    s(
+      `insert into archive_sweeps (site_id, cookies, from_day, created_at)
+       select ?1, json_group_array(cookie_id), strftime('%Y-%m-%d', min(first_seen_at) / 1000, 'unixepoch'),
+         cast(unixepoch('subsecond') * 1000 as integer)
+       from visitors where site_id = ?1 and cookie_id in (COOKIES) having count(*) > 0`,
+    ),
     s("delete from id_links where site_id = ?1 and cookie_id in (COOKIES)"),
     s("delete from cap_counters where site_id = ?1 and cookie_id in (COOKIES)"),
     s("delete from decision_rows where site_id = ?1 and cookie_id in (COOKIES)"),

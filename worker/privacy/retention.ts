@@ -5,6 +5,10 @@
  * last attempt once no lock holds (worker/auth/login-attempts.ts); the counters' ledger of applied
  * queue messages after LEDGER_DAYS, and cap counts of days no cap reads any more (CAP_DAYS).
  *
+ * Raw events are written to the R2 archive now (docs/architecture.md, "Raw event archive"; its
+ * retention is worker/archive/sweeps.ts, purgeArchive): the `events` rows purged here are the ones
+ * written before.
+ *
  * Deletes go in bounded chunks (PURGE_CHUNK rows per statement) so one run never holds D1's
  * single writer for long. Every statement only deletes what is older than a cutoff computed from
  * `now`, so a run that is interrupted part-way and run again ends with exactly the same rows as an

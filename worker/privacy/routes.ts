@@ -8,9 +8,11 @@ import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { RETRY_AFTER_SECONDS } from "../abuse/rate-limit";
 import { admitRequestWrite } from "../abuse/write-bounds";
+import { sweepErasures } from "../archive/sweeps";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { runAfterResponse } from "../lib/after-response";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
@@ -32,6 +34,21 @@ const OPTED_OUT_PAGE =
   "<title>Opted out</title><p>You have opted out. This browser is no longer tracked or shown " +
   "personalised banners, and the data recorded for it has been erased.</p></html>";
 
+/**
+ * The erased lines of the raw event archive go after the response (worker/archive/sweeps.ts); what
+ * this run does not finish, the cron resumes (docs/architecture.md, "Raw event archive").
+ */
+function sweepArchiveAfterErasure(c: Context<AppEnv>, siteId: number) {
+  runAfterResponse(
+    c,
+    sweepErasures(c.env.ARCHIVE, c.var.db, { siteId }).catch((error) =>
+      console.error(
+        JSON.stringify({ level: "error", where: "archive erasure sweep", site: siteId, error: String(error) }),
+      ),
+    ),
+  );
+}
+
 async function optOut(c: Context<AppEnv>, siteKey: string) {
   const site = await cachedSiteByKey(c.var.db, siteKey);
   if (!site) throw apiError(404, "unknown_site", "No such site");
@@ -45,6 +62,7 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
       });
     }
     await eraseVisitor(c.var.db, site.id, current);
+    sweepArchiveAfterErasure(c, site.id);
   }
   const scope = visitorCookieScope(site);
   // SameSite=None: the cookie must also reach /b inside ad-network iframes on other sites.
@@ -133,6 +151,7 @@ privacyRoutes.openapi(
   }),
   async (c) => {
     const erased = await eraseCustomer(c.var.db, c.var.site.id, c.req.valid("param").id);
+    sweepArchiveAfterErasure(c, c.var.site.id);
     // Rows only a rejected event named are the customer's data too: erasing them is not a 404.
     if (erased.customers + erased.visitors + erased.rejected === 0)
       throw apiError(404, "not_found", "No such customer");
@@ -161,6 +180,7 @@ privacyRoutes.openapi(
   }),
   async (c) => {
     const erased = await eraseVisitor(c.var.db, c.var.site.id, c.req.valid("param").cid);
+    sweepArchiveAfterErasure(c, c.var.site.id);
     if (erased.visitors + erased.rejected === 0) throw apiError(404, "not_found", "No such visitor");
     return c.body(null, 204);
   },

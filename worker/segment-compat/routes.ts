@@ -172,6 +172,7 @@ async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
 /** Maps, then ingests through the trusted server-event path; unmappable messages are recorded as rejected. */
 export async function ingestSegmentMessages(
   db: Db,
+  archive: R2Bucket,
   site: Pick<Site, "id" | "key">,
   messages: unknown[],
   implied?: string,
@@ -188,7 +189,7 @@ export async function ingestSegmentMessages(
     }
     let rejected = refused.length;
     for (let start = 0; start < events.length; start += MAX_SERVER_EVENTS) {
-      const result = await ingestServerEvents(db, site, events.slice(start, start + MAX_SERVER_EVENTS), now);
+      const result = await ingestServerEvents(db, archive, site, events.slice(start, start + MAX_SERVER_EVENTS), now);
       rejected += result.rejected.length;
     }
     if (refused.length > 0) {
@@ -262,7 +263,7 @@ for (const endpoint of ENDPOINTS) {
       const body = c.req.valid("json") as { batch?: unknown[] } & Raw;
       const single = body.batch === undefined && body.type !== undefined;
       const messages = endpoint.type === undefined && !single ? (body.batch ?? []) : [body];
-      await ingestSegmentMessages(c.var.db, c.var.site, messages, endpoint.type);
+      await ingestSegmentMessages(c.var.db, c.env.ARCHIVE, c.var.site, messages, endpoint.type);
       return c.json({ success: true as const }, 200);
     },
   );

@@ -4,7 +4,7 @@
  * ingestion, which maps Segment/RudderStack messages onto the same shape and calls
  * `ingestServerEvents`.
  *
- *   ingestServerEvents(db, site, events, now) → { accepted, rejected: [{ index, reason }] }
+ *   ingestServerEvents(db, archive, site, events, now) → { accepted, rejected: [{ index, reason }] }
  *
  * Each event is `{type, ts, cookie_id?, customer?, url?, ref?, name?, props}` — the types and
  * props of the tag (`POST /e`), plus who it is about: `cookie_id` (a tw_id) and/or `customer` (a
@@ -26,6 +26,7 @@
 
 import type { SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
+import { archiveThenApply } from "../archive/archive";
 import {
   type BatchTrust,
   customerOrdersStatement,
@@ -103,6 +104,7 @@ async function readSubjects(db: Db, siteId: number, valid: Valid[]) {
 
 export async function ingestServerEvents(
   db: Db,
+  archive: R2Bucket,
   site: Pick<Site, "id" | "key">,
   events: unknown[],
   now = Date.now(),
@@ -177,6 +179,8 @@ export async function ingestServerEvents(
     );
     statements.push(rejectedStatement(site.id, "server", rows, now));
   }
-  if (statements.length > 0) await runBatch(db, statements);
+  // Raw events to the R2 archive first, then the D1 batch (worker/archive/archive.ts).
+  const archived = [...groups].map(([cookieId, group]) => ({ cookieId, receivedAt: now, events: group.events }));
+  if (statements.length > 0) await archiveThenApply(archive, site.id, archived, now, () => runBatch(db, statements));
   return { accepted: events.length - rejected.length, rejected };
 }

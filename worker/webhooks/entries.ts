@@ -6,7 +6,7 @@
  * devices of one person make one entry, not two.
  *
  * A sync looks at a *scope* of people: the ones an event batch, a customer import or a links import
- * touched (requestProfileCheck, then checkSiteWebhooks in the webhooks consumer: within seconds of
+ * touched (requestProfileCheck in worker/pipeline/producers.ts, then checkSiteWebhooks in the webhooks consumer: within seconds of
  * the event, docs/architecture.md, "Budgets and where they are measured"), or the whole site in
  * ranges (the cron's catch-up, and the baseline of a new webhook). Per scope, one D1 batch:
  *   1. INSERT ... SELECT ... RETURNING adds the people of the scope who match and were not inside
@@ -26,48 +26,9 @@ import { runBatch } from "../db/raw";
 import { webhooks } from "../db/schema";
 import type { Db } from "../env";
 import type { WebhookMessage } from "../pipeline/messages";
+import { enqueueDeliveries } from "../pipeline/producers";
 import type { Webhook } from "./store";
 import { segmentExpression } from "./store";
-
-/** Queue.sendBatch takes at most 100 messages. */
-const SEND_BATCH = 100;
-/** IDs per check message: well under a queue message's 128 KB. */
-const CHECK_IDS = 200;
-/** Past this many people a change is checked by a whole-site sync instead of by IDs. */
-const CHECK_ALL_ABOVE = 2_000;
-
-export async function enqueueDeliveries(queue: Queue<WebhookMessage>, ids: number[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += SEND_BATCH) {
-    await queue.sendBatch(ids.slice(i, i + SEND_BATCH).map((id) => ({ body: { delivery_id: id } })));
-  }
-}
-
-/**
- * Asks the webhooks consumer to look at these cookies and customers soon (a queue message, no D1
- * round trip in the caller). Without the binding the cron catches the change up.
- */
-export async function requestProfileCheck(
-  queue: Queue<WebhookMessage> | undefined,
-  siteId: number,
-  changed: { cookies?: string[]; customers?: string[] },
-): Promise<void> {
-  if (!queue) return;
-  const cookies = [...new Set(changed.cookies ?? [])];
-  const customers = [...new Set(changed.customers ?? [])];
-  if (cookies.length + customers.length === 0) return;
-  if (cookies.length + customers.length > CHECK_ALL_ABOVE) {
-    await queue.send({ kind: "check", siteId, all: true });
-    return;
-  }
-  const messages: { body: WebhookMessage }[] = [];
-  for (let i = 0; i < cookies.length; i += CHECK_IDS) {
-    messages.push({ body: { kind: "check", siteId, cookies: cookies.slice(i, i + CHECK_IDS) } });
-  }
-  for (let i = 0; i < customers.length; i += CHECK_IDS) {
-    messages.push({ body: { kind: "check", siteId, customers: customers.slice(i, i + CHECK_IDS) } });
-  }
-  for (let i = 0; i < messages.length; i += SEND_BATCH) await queue.sendBatch(messages.slice(i, i + SEND_BATCH));
-}
 
 /** Who a sync looks at. */
 type Scope =
@@ -267,7 +228,7 @@ function enabledWebhooks(db: Db, siteId: number) {
 export async function checkSiteWebhooks(
   db: Db,
   siteId: number,
-  queue: Queue<WebhookMessage>,
+  queue: Queue<WebhookMessage> | undefined,
   now: number,
   changed?: { cookies?: string[]; customers?: string[] },
 ) {

@@ -9,7 +9,8 @@ import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { enqueueDeliveries, syncWebhookMembers } from "./entries";
+import { enqueueDeliveriesOf } from "../pipeline/producers";
+import { syncWebhookMembers } from "./entries";
 import { localHttpAllowed, webhookUrlProblem } from "./public-url";
 import {
   deleteWebhook,
@@ -269,7 +270,7 @@ webhooksRoutes.openapi(
       .set({ status: "pending", deliveredAt: null })
       .where(eq(webhookDeliveries.id, deliveryId))
       .returning();
-    await enqueueDeliveries(c.env.WEBHOOKS_QUEUE, [deliveryId]);
+    await enqueueDeliveriesOf(c.env, [deliveryId]);
     return c.json(deliveryToJson(row), 202);
   },
 );
