@@ -6,11 +6,13 @@
  * rows into a local D1 in seconds (bound parameters are capped at 100 per statement). Every
  * literal comes from this file's own generator (numbers, hex, fixed words), escaped all the same.
  */
+
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRandom } from "../scripts/seed/random";
 import { hashApiKey } from "../worker/auth/api-keys";
 import { couponHolder } from "../worker/coupons";
+import { rebuildDecisionRows } from "../worker/decide/decision-rows";
 import { MS_PER_DAY as DAY } from "../worker/lib/time";
 
 export type Scale = {
@@ -292,6 +294,13 @@ export async function generateBenchData(
   await db
     .prepare("insert into audiences (id, site_id, name, kind, params) values (1, 1, 'bench export', 'segment', '{}')")
     .run();
+  // The rows went in past the writers, as a restored database would: the operator's rebuild makes
+  // the decision rows /b reads (worker/decide/decision-rows.ts), in its own resumable steps.
+  for (let after = 0; ; ) {
+    const step = await rebuildDecisionRows(db, 1, after, now, 2_000);
+    if (!step) break;
+    after = step.last;
+  }
   return {
     siteId: 1,
     siteKey: SITE_KEY,
