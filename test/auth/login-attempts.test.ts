@@ -63,7 +63,7 @@ describe("login answers", () => {
     expect((await loginFrom("203.0.113.66", email, PASSWORD)).status).toBe(429);
     const owner = await loginFrom("192.0.2.10", email, PASSWORD);
     expect(owner.status).toBe(302);
-    expect(owner.headers.get("Set-Cookie")).toMatch(/^tw_admin=/);
+    expect(owner.headers.get("Set-Cookie")).toMatch(/^__Host-tw_admin=/);
   });
 
   it("stores neither the e-mail nor the IP of a failed login", async () => {

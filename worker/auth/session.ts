@@ -1,7 +1,11 @@
 /**
  * The admin UI's session: e-mail + password login (PBKDF2, worker/auth/password.ts) with a slow-down
  * after repeated failures, and a jose-signed JWT (worker/auth/jwt.ts, audience "admin-session",
- * 8 hours) in the `tw_admin` cookie (HttpOnly, Secure, SameSite=Strict, Path=/).
+ * 8 hours) in the `__Host-tw_admin` cookie (HttpOnly, Secure, SameSite=Strict, Path=/, no Domain).
+ * The `__Host-` prefix makes browsers refuse the cookie unless it is host-only: it belongs to the
+ * Worker's own host and is never sent to a shop's origin (not even a sibling subdomain can plant
+ * one); under BASE_PATH the admin is not served at all (worker/lib/base-path.ts, README
+ * "Same-origin route"). Browsers treat http://localhost as secure, so it works in `npm run dev`.
  *
  * The same session authenticates the JSON management API (`sessionApiAuth`), so the admin UI uses
  * exactly the API scripts use. Every request re-reads the user row: a deleted user or a changed
@@ -20,7 +24,7 @@ import { signToken, verifyToken } from "./jwt";
 import { attemptKey, clearAttempts, reserveAttempt } from "./login-attempts";
 import { hashPassword, verifyPassword } from "./password";
 
-export const SESSION_COOKIE = "tw_admin";
+export const SESSION_COOKIE = "__Host-tw_admin";
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 /** The session key is deployment-wide (a user's site is a claim), not derived per site. */
 const SESSION_KEY_SUBJECT = "admin";
