@@ -13,7 +13,7 @@ import { customerRow } from "../fixtures/rows";
 async function site() {
   const { siteKey, apiKey } = await createTestSite();
   const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  return { apiKey, id: row!.id, key: siteKey };
+  return { apiKey, id: row!.id, key: siteKey, consentMode: "implied" as const };
 }
 
 function send(path: string, apiKey: string, body: unknown, headers: Record<string, string> = {}) {

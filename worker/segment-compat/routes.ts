@@ -172,7 +172,7 @@ async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
 /** Maps, then ingests through the trusted server-event path; unmappable messages are recorded as rejected. */
 export async function ingestSegmentMessages(
   db: Db,
-  site: Pick<Site, "id" | "key">,
+  site: Pick<Site, "id" | "key" | "consentMode">,
   messages: unknown[],
   implied?: string,
   now = Date.now(),
