@@ -135,6 +135,12 @@ export function installPages(app: AdminApp) {
             tagwerk speaks Segment's HTTP API. Authentication: HTTP Basic with an API key of this site (from{" "}
             <a href="/admin/settings">Site &amp; API keys</a>) as user name and an empty password — the write key.
           </p>
+          <p id="ingest-key-advice">
+            Use an <strong>ingest-only key</strong> here (Site &amp; API keys → Scope: Ingest only): it can send events
+            to <code>/v1/*</code> and <code>/api/v1/events</code> and nothing else — every other call answers 403 — so a
+            write key that leaks from a CDP's settings cannot read or change the site. Events about a visitor who
+            refused consent are refused on these paths too.
+          </p>
           <dl class="facts">
             <dt>Endpoint (batch)</dt>
             <dd>

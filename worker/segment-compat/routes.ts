@@ -49,7 +49,8 @@ const requireWriteKey = createMiddleware<AppEnv>(async function requireWriteKey(
   const found = await findSiteByApiKey(c.var.db, key);
   if (!found) throw apiError(401, "unauthorized", "Unknown or revoked API key", UNAUTHORIZED_HEADERS);
   c.set("site", found.site);
-  c.set("role", "admin");
+  // Admin and ingest-only keys alike send events (worker/auth/api-keys.ts); sending is a marketer's right.
+  c.set("role", found.scope === "admin" ? "admin" : "marketer");
   await next();
 });
 

@@ -22,6 +22,7 @@ describe("the admin's Install page", () => {
     expect(html).toContain("hash_hmac(&#39;sha256&#39;");
     expect(html).toContain("hashlib.sha256");
     expect(html).toContain('<code id="segment-endpoint">https://tagwerk.test/v1/batch</code>');
+    expect(html).toMatch(/id="ingest-key-advice">[\s\S]*ingest-only key[\s\S]*answers 403/);
   });
 
   it("with BASE_PATH, gives the tag under the shop's own prefix and the server endpoints on the Worker's host", async () => {
