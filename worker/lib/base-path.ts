@@ -50,7 +50,7 @@ export function publicBase(c: { req: { url: string; raw: Request }; env: BasePat
 const SHOP_ORIGIN_ROUTES = /^\/(t\.js|tc\.js|e|sync|optout|b\/[^/]+|c\/[^/]+|v1\/(batch|track|identify|page))$/;
 
 /** True when the request came in under the prefix, i.e. on the shop's own origin. */
-export function onShopOrigin(request: Request): boolean {
+function onShopOrigin(request: Request): boolean {
   return cameWithPrefix.has(request);
 }
 
