@@ -7,7 +7,6 @@
  * URL is never followed: the link is still recorded and the answer is the GIF.
  */
 import { z } from "@hono/zod-openapi";
-import { setCookie } from "hono/cookie";
 import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
@@ -15,14 +14,14 @@ import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { newCookieId, readCookieId, VISITOR_COOKIE } from "../lib/visitor-cookie";
+import { newCookieId, readCookieId, setVisitorCookie } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import {
   consentAllowsLinking,
   PIXEL_GIF,
   recordLink,
-  syncCookieOptions,
+  syncCookieMaxAge,
   syncRedirectTarget,
   visitorConsent,
 } from "./cookie-sync";
@@ -228,9 +227,9 @@ syncRoutes.openapi(
       (await admitRequestWrite(c, { kind: "sync", siteId: site.id, reason: "sync", now }));
     if (linked) {
       if (!cookieId) {
-        // Same cookie /e sets, but SameSite=None: see syncCookieOptions.
+        // Same cookie (and proof) /e sets, but SameSite=None: see syncCookieMaxAge.
         cookieId = newCookieId();
-        setCookie(c, VISITOR_COOKIE, cookieId, syncCookieOptions(site));
+        await setVisitorCookie(c, site, cookieId, "None", syncCookieMaxAge(site));
       }
       await recordLink(db, site.id, partner.key, query.puid, cookieId, now);
     }
