@@ -49,14 +49,14 @@ export function visitorCookieScope(site: Pick<Site, "cookieDomain">) {
  * HTTPS; SameSite and lifetime differ by context: first-party `/e` sets Lax, the cross-site sync
  * pixel needs None.
  */
-export function visitorCookieOptions(site: Pick<Site, "cookieDomain">, sameSite: "Lax" | "None", maxAge: number) {
+function visitorCookieOptions(site: Pick<Site, "cookieDomain">, sameSite: "Lax" | "None", maxAge: number) {
   return { ...visitorCookieScope(site), httpOnly: true, secure: true, sameSite, maxAge };
 }
 
 export const PROOF_COOKIE = "tw_idp";
 
 /** The proof for a cookie ID: 128 bits of HMAC-SHA256, base64url. */
-export async function cookieProof(env: { SIGNING_SECRET?: string }, cookieId: string): Promise<string> {
+async function cookieProof(env: { SIGNING_SECRET?: string }, cookieId: string): Promise<string> {
   const key = await deriveKey(signingSecretOf(env), "cookie-proof", VISITOR_COOKIE);
   return toBase64Url(new Uint8Array(await hmacSha256(key, cookieId)).slice(0, 16));
 }
