@@ -4,6 +4,7 @@
  * is rejected alone and listed in the 202 answer).
  */
 import { z } from "@hono/zod-openapi";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { isReservedKey, reservedKeyPath } from "../lib/reserved-keys";
 
 export const MAX_BODY_BYTES = 32 * 1024;
@@ -73,7 +74,9 @@ const IdentifyEvent = z
     type: z.literal("identify"),
     props: z
       .object({
-        customer: text(200).min(1),
+        customer: text(200)
+          .min(1)
+          .refine((value) => !hasControlCharacters(value), NO_CONTROL_CHARACTERS),
         // The shop's signature (worker/identity/): without a valid one the identify links nothing.
         sig: z
           .string()

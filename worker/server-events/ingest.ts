@@ -45,6 +45,7 @@ import { scrubPayload } from "../collect/scrub";
 import { redeemCoupon } from "../coupons";
 import { runBatch, toD1 } from "../db/raw";
 import type { Db, Site } from "../env";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { type Consent, mayPersonalise } from "../privacy/consent";
 
@@ -65,9 +66,8 @@ function validate(raw: unknown, index: number): Valid | { index: number; reason:
   if (customer !== undefined && (typeof customer !== "string" || customer.trim() === "" || customer.length > 200)) {
     return { index, reason: "customer: a CRM customer ID of 1-200 characters" };
   }
-  // Customer IDs go into exports and partner files read line by line (worker/audiences/id-spaces.ts).
-  if (typeof customer === "string" && CONTROL_CHARACTERS.test(customer)) {
-    return { index, reason: "customer: must not contain control characters" };
+  if (typeof customer === "string" && hasControlCharacters(customer)) {
+    return { index, reason: `customer: ${NO_CONTROL_CHARACTERS}` };
   }
   const parsed = EventSchema.safeParse(rest);
   if (!parsed.success) return { index, reason: describeIssues(parsed.error) };
@@ -85,8 +85,6 @@ function validate(raw: unknown, index: number): Valid | { index: number; reason:
   const stored: TagEvent = event.type === "identify" ? { ...event, props: { customer: event.props.customer } } : event;
   return { index, event: stored, cookieId: (cookie_id as string | undefined) ?? null, customer: named };
 }
-
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Erased subjects among the batch's, each named customer's most recently seen visitor, stored consents. */
 async function readSubjects(db: Db, siteId: number, valid: Valid[]) {

@@ -10,6 +10,7 @@ import { z } from "@hono/zod-openapi";
 import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
@@ -192,7 +193,12 @@ syncRoutes.openapi(
       query: z.object({
         site: z.string().min(1).max(63),
         p: z.string().regex(PARTNER_KEY_PATTERN),
-        puid: z.string().min(1).max(256),
+        // Partner IDs leave in delta and ttd files read line by line (worker/lib/identifiers.ts).
+        puid: z
+          .string()
+          .min(1)
+          .max(256)
+          .refine((value) => !hasControlCharacters(value), NO_CONTROL_CHARACTERS),
         redirect: z.string().max(2000).optional(),
         gdpr: z.enum(["0", "1"]).optional().openapi({ description: "1 when GDPR applies (TCF)" }),
         gdpr_consent: z.string().max(4000).optional().openapi({ description: "The IAB TCF TC string" }),
