@@ -48,6 +48,7 @@ import type { Db, Site } from "../env";
 import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { type Consent, mayPersonalise } from "../privacy/consent";
+import { personalDataRefusal } from "../privacy/personal-data";
 
 export type IngestResult = { accepted: number; rejected: { index: number; reason: string }[] };
 
@@ -72,6 +73,8 @@ function validate(raw: unknown, index: number): Valid | { index: number; reason:
   const parsed = EventSchema.safeParse(rest);
   if (!parsed.success) return { index, reason: describeIssues(parsed.error) };
   const event = parsed.data;
+  const personal = personalDataRefusal(event);
+  if (personal) return { index, reason: personal };
   let named = typeof customer === "string" ? customer.trim() : null;
   if (event.type === "identify") {
     if (named !== null && named !== event.props.customer) {
