@@ -29,6 +29,16 @@ function concrete(path: string): string {
   return path.replace(/\{([a-z_]+)\}/g, (_, name: string) => (name === "id" || name === "delivery" ? "1" : "x"));
 }
 
+/** The operation's method with an empty JSON body where it takes one, and `key` when given. */
+function requestOf(op: Operation, key?: string): Parameters<typeof call>[1] {
+  const hasBody = op.method !== "GET" && op.method !== "DELETE";
+  return {
+    method: op.method,
+    ...(key ? { key } : {}),
+    ...(hasBody ? { body: "{}", headers: { "Content-Type": "application/json" } } : {}),
+  };
+}
+
 describe("calls without credentials", () => {
   it("the document lists the management operations", () => {
     expect(operations.length).toBeGreaterThan(40);
@@ -43,12 +53,7 @@ describe("calls without credentials", () => {
   it("every operation that names a security scheme answers 401 without credentials", async () => {
     const answers: string[] = [];
     for (const op of operations.filter((o) => (o.security?.length ?? 0) > 0)) {
-      const init: RequestInit = { method: op.method };
-      if (op.method !== "GET" && op.method !== "DELETE") {
-        init.body = "{}";
-        init.headers = { "Content-Type": "application/json" };
-      }
-      const res = await call(concrete(op.path), init);
+      const res = await call(concrete(op.path), requestOf(op));
       if (res.status !== 401) answers.push(`${op.method} ${op.path} → ${res.status}`);
     }
     expect(answers).toEqual([]);
@@ -65,15 +70,7 @@ describe("calls without credentials", () => {
         declared.push(`${op.method} ${op.path}`);
         continue;
       }
-      const init: Parameters<typeof call>[1] & { headers?: Record<string, string> } = {
-        method: op.method,
-        key: ingestKey,
-      };
-      if (op.method !== "GET" && op.method !== "DELETE") {
-        init.body = "{}";
-        init.headers = { "Content-Type": "application/json" };
-      }
-      const res = await call(concrete(op.path), init);
+      const res = await call(concrete(op.path), requestOf(op, ingestKey));
       if (res.status !== 403) answers.push(`${op.method} ${op.path} → ${res.status}`);
     }
     expect(answers).toEqual([]);
