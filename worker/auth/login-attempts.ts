@@ -99,6 +99,22 @@ export async function reserveAttempt(db: Db, key: string, now: number, free = FR
     : { granted: false, retryAfterMs: row.lockedUntil - now };
 }
 
+/**
+ * A right password gives the network back the check it reserved: the network bound counts failures
+ * only (an office logging in all day is no spray), yet it is not cleared, since a valid account of
+ * one's own must not reset a spray's count. A lock this check set goes with it.
+ */
+export async function refundAttempt(db: Db, key: string, free: number) {
+  const t = loginAttempts;
+  await db
+    .update(t)
+    .set({
+      attempts: sql`max(${t.attempts} - 1, 0)`,
+      lockedUntil: sql`case when ${t.attempts} - 1 < ${free} then 0 else ${t.lockedUntil} end`,
+    })
+    .where(eq(t.key, key));
+}
+
 /** A right password clears the pair's count (and the lock its own reservation may have set). */
 export async function clearAttempts(db: Db, key: string) {
   await db.delete(loginAttempts).where(eq(loginAttempts.key, key));

@@ -21,7 +21,7 @@ import { adminUsers, sites } from "../db/schema";
 import type { AppEnv, Db, Role, Site } from "../env";
 import { apiError } from "../errors";
 import { signToken, verifyToken } from "./jwt";
-import { attemptBounds, clearAttempts, reserveAttempt } from "./login-attempts";
+import { attemptBounds, clearAttempts, refundAttempt, reserveAttempt } from "./login-attempts";
 import { hashPassword, verifyPassword } from "./password";
 
 export const SESSION_COOKIE = "__Host-tw_admin";
@@ -149,9 +149,9 @@ export async function login(
   }
   for (const user of accounts) {
     if (await verifyPassword(password, user.passwordHash)) {
-      // The network's count stays: a valid account of one's own must not reset a spray's bound.
       await clearAttempts(db, pair.key);
       await clearAttempts(db, account.key);
+      await refundAttempt(db, network.key, network.free);
       return {
         status: "ok",
         user: { id: user.id, email: user.email, role: user.role },
