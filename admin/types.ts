@@ -28,5 +28,11 @@ export type SiteJson = {
   retention_days: number;
   coupon_param: string;
 };
-export type ApiKey = { id: number; prefix: string; created_at: number; revoked_at: number | null };
+export type ApiKey = {
+  id: number;
+  prefix: string;
+  scope: "admin" | "ingest";
+  created_at: number;
+  revoked_at: number | null;
+};
 export type User = z.infer<typeof UserSchema>;

@@ -14,7 +14,9 @@ const port = Number(process.env.PORT ?? 8787);
 const shopPort = port + 1;
 const persistTo = join(ROOT, ".wrangler", "state");
 const edgeUrl = `http://localhost:${port}`;
-const shopUrl = `http://localhost:${shopPort}`;
+// Another host than the Worker's: cookies ignore ports, so on one host the admin's cookie would
+// reach the shop (README, "Same-origin route").
+const shopUrl = `http://127.0.0.1:${shopPort}`;
 
 // A second `npm run dev` (or anything else) on the port: say so in one line, before seeding.
 for (const p of [port, shopPort]) {
@@ -27,7 +29,7 @@ for (const p of [port, shopPort]) {
 ensureDevVars();
 buildTag();
 console.log("Applying migrations and seeding the demo data…");
-const seeded = await prepareLocalDatabase(persistTo, [shopUrl, `http://127.0.0.1:${shopPort}`]);
+const seeded = await prepareLocalDatabase(persistTo, [shopUrl, `http://localhost:${shopPort}`]);
 console.log(`Seeded site "${DEMO.siteKey}" with ${seeded.customers} demo CRM customers.`);
 
 // Same-origin serving, as in production behind a Workers route: the shop proxies its /_tw to the
@@ -54,7 +56,7 @@ console.log(`
   Health        ${edgeUrl}/healthz
   API reference ${edgeUrl}/docs   (document: ${edgeUrl}/api/v1/openapi.json)
   Admin UI      ${edgeUrl}/admin  (${DEMO.adminEmail} / ${DEMO.adminPassword})
-  Demo shop     ${shopUrl}   (tagwerk under its own ${shopUrl}${DEMO_BASE_PATH}/, e.g. /t.js, /admin)
+  Demo shop     ${shopUrl}   (tagwerk's public routes under its own ${shopUrl}${DEMO_BASE_PATH}/, e.g. /t.js; never the admin)
   Site key      ${DEMO.siteKey}    API key: ${DEMO.apiKey}
   Cron          the scheduled handler runs now and on ${crons.join(", ")} (UTC), as deployed:
                 audiences, look-alike scores, webhooks, retention (${edgeUrl}/__scheduled runs it at once)

@@ -26,7 +26,7 @@ import { healthRoutes } from "./health/routes";
 import { homeRoutes } from "./home/routes";
 import { identityRoutes } from "./identity/routes";
 import { importRoutes } from "./import/routes";
-import { servePrefixed } from "./lib/base-path";
+import { servePrefixed, shopOriginScope } from "./lib/base-path";
 import { createRouter } from "./lib/router";
 import { consumeQueue } from "./pipeline";
 import { privacyRoutes } from "./privacy/routes";
@@ -45,6 +45,8 @@ import { webhooksRoutes } from "./webhooks/routes";
 const app = createRouter();
 
 app.use(requestId());
+// Under BASE_PATH the shop's origin gets the public routes only (worker/lib/base-path.ts).
+app.use(shopOriginScope);
 app.use(
   secureHeaders({
     // Creatives (/b) are framed by ad networks and the tag (/t.js) is loaded by shops: both are

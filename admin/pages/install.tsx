@@ -1,13 +1,13 @@
 /**
  * Install: everything a shop's developer needs to connect the site, filled in with this site's
- * key, its consent mode and the edge's public address (origin plus BASE_PATH when the admin was
- * reached under it, so the snippets point at the same-origin route) — the tag, a slot per
+ * key, its consent mode and the edge's public address (the tag under the shop's own BASE_PATH when
+ * one is configured: the admin itself is never served there, README "Same-origin route") — the tag, a slot per
  * placement, the identify signature for the shop backend, the Segment/RudderStack/Jitsu
  * destination settings — and a live check: the last events received and the last ones refused,
  * with the reason, through GET /api/v1/events and GET /api/v1/rejected-events.
  */
 import type { FC } from "hono/jsx";
-import { publicBase } from "../../worker/lib/base-path";
+import { basePathOf, publicBase } from "../../worker/lib/base-path";
 import type { AdminApp } from "../app";
 import type { Rule } from "../types";
 import { Empty, Layout } from "../ui";
@@ -70,7 +70,9 @@ export function installPages(app: AdminApp) {
       api.get<{ rejected_events: Rejected[] }>("/api/v1/rejected-events?limit=20"),
     ]);
     const placements = [...new Set(rules.rules.map((r) => r.placement))].sort();
-    const tag = tagSnippet(edge, site.key, site.consentMode);
+    // With same-origin serving the shop's pages load the tag from their own origin's prefix: a
+    // root-relative src, since the admin (on the Worker's own host) does not know the shop's.
+    const tag = tagSnippet(basePathOf(c.env) || edge, site.key, site.consentMode);
     const sign = signingSnippets();
     return c.html(
       <Layout title="Install" user={c.var.user} active="/admin/install">
@@ -132,6 +134,12 @@ export function installPages(app: AdminApp) {
           <p>
             tagwerk speaks Segment's HTTP API. Authentication: HTTP Basic with an API key of this site (from{" "}
             <a href="/admin/settings">Site &amp; API keys</a>) as user name and an empty password — the write key.
+          </p>
+          <p id="ingest-key-advice">
+            Use an <strong>ingest-only key</strong> here (Site &amp; API keys → Scope: Ingest only): it can send events
+            to <code>/v1/*</code> and <code>/api/v1/events</code> and nothing else — every other call answers 403 — so a
+            write key that leaks from a CDP's settings cannot read or change the site. Events about a visitor who
+            refused consent are refused on these paths too.
           </p>
           <dl class="facts">
             <dt>Endpoint (batch)</dt>

@@ -94,6 +94,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
               <thead>
                 <tr>
                   <th>Prefix</th>
+                  <th>Scope</th>
                   <th>Created</th>
                   <th>Status</th>
                   <th>Action</th>
@@ -105,6 +106,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                     <td>
                       <code>{k.prefix}…</code>
                     </td>
+                    <td>{k.scope === "ingest" ? "ingest only" : "admin"}</td>
                     <td>{formatTime(k.created_at)}</td>
                     <td>{k.revoked_at ? `revoked ${formatTime(k.revoked_at)}` : "active"}</td>
                     <td>
@@ -123,7 +125,16 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             </table>
           </div>
           <form method="post" action="/admin/settings/keys" class="actions">
-            <Check label="Revoke all other keys" name="revoke_others" checked />
+            <Select
+              label="Scope"
+              name="scope"
+              value="admin"
+              options={[
+                { value: "admin", label: "Admin: the whole API" },
+                { value: "ingest", label: "Ingest only: sends events (Segment, RudderStack, Jitsu)" },
+              ]}
+            />
+            <Check label="Revoke the other keys of this scope" name="revoke_others" />
             <button type="submit">Issue a new key</button>
           </form>
         </section>
@@ -161,7 +172,7 @@ export function settingsPages(app: AdminApp) {
   app.post("/admin/settings/keys", async (c) => {
     const form = await c.req.parseBody();
     const result = await c.var.api.call<{ api_key: string; revoked: number }>("POST", "/api/v1/site/keys", {
-      json: { revoke_others: checked(form, "revoke_others") },
+      json: { scope: form.scope === "ingest" ? "ingest" : "admin", revoke_others: checked(form, "revoke_others") },
     });
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
     return render(c, { newKey: result.data.api_key, revoked: result.data.revoked, status: 201 });

@@ -27,7 +27,7 @@ describe("admin login and session", () => {
     expect(res.status).toBe(302);
     expect(res.headers.get("Location")).toBe("/admin");
     const cookie = res.headers.get("Set-Cookie") ?? "";
-    expect(cookie).toMatch(/^tw_admin=[\w-]+\.[\w-]+\.[\w-]+;/);
+    expect(cookie).toMatch(/^__Host-tw_admin=[\w-]+\.[\w-]+\.[\w-]+;/);
     expect(cookie).toContain("HttpOnly");
     expect(cookie).toContain("Secure");
     expect(cookie).toContain("SameSite=Strict");
@@ -89,7 +89,7 @@ describe("admin login and session", () => {
     });
     expect(res.status).toBe(302);
     expect(res.headers.get("Location")).toBe("/admin/login");
-    expect(res.headers.get("Set-Cookie")).toMatch(/tw_admin=;.*Max-Age=0/);
+    expect(res.headers.get("Set-Cookie")).toMatch(/__Host-tw_admin=;.*Max-Age=0/);
   });
 
   it("admin pages carry a CSP without inline scripts and may not be framed", async () => {
@@ -147,7 +147,7 @@ describe("login slow-down", () => {
   });
 
   it("an API error for a missing session names the problem", async () => {
-    const res = await call("/api/v1/site", { headers: { Cookie: "tw_admin=not-a-token" } });
+    const res = await call("/api/v1/site", { headers: { Cookie: "__Host-tw_admin=not-a-token" } });
     expect(res.status).toBe(401);
     expect((await errorOf(res)).message).toContain("log in");
   });

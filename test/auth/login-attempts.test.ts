@@ -5,7 +5,13 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attemptKey, FREE_ATTEMPTS } from "../../worker/auth/login-attempts";
+import {
+  ACCOUNT_FREE_ATTEMPTS,
+  attemptKey,
+  clientNetwork,
+  FREE_ATTEMPTS,
+  NETWORK_FREE_ATTEMPTS,
+} from "../../worker/auth/login-attempts";
 import { createAdminUser, PASSWORD, sessionCookie } from "../fixtures/admin";
 import { BASE, call, createTestSite, errorOf } from "../fixtures/api";
 
@@ -63,7 +69,47 @@ describe("login answers", () => {
     expect((await loginFrom("203.0.113.66", email, PASSWORD)).status).toBe(429);
     const owner = await loginFrom("192.0.2.10", email, PASSWORD);
     expect(owner.status).toBe(302);
-    expect(owner.headers.get("Set-Cookie")).toMatch(/^tw_admin=/);
+    expect(owner.headers.get("Set-Cookie")).toMatch(/^__Host-tw_admin=/);
+  });
+
+  it("counts every address of one IPv6 /64 as one client: rotating addresses gets no fresh guesses", async () => {
+    const { siteKey } = await createTestSite();
+    const { email } = await createAdminUser(siteKey, "admin");
+    const statuses: number[] = [];
+    for (let i = 1; i <= FREE_ATTEMPTS + 2; i++) {
+      statuses.push((await loginFrom(`2001:db8:7:9:${i.toString(16)}::1`, email, `guess-${i}`)).status);
+    }
+    expect(statuses.slice(FREE_ATTEMPTS - 1)).toEqual([429, 429, 429]);
+    expect((await loginFrom("2001:db8:7:9:ffff::2", email, PASSWORD)).status).toBe(429);
+    expect((await loginFrom("2001:db8:7:a::1", email, PASSWORD)).status).toBe(302);
+    expect(clientNetwork("2001:0db8:0:0007::1")).toBe("2001:db8:0:7::/64");
+    expect(clientNetwork("::ffff:198.51.100.9")).toBe("198.51.100.9");
+  });
+
+  it(`bounds one account over many networks (${ACCOUNT_FREE_ATTEMPTS}) and one network over many accounts (${NETWORK_FREE_ATTEMPTS})`, async () => {
+    const { siteKey } = await createTestSite();
+    const { email } = await createAdminUser(siteKey, "admin");
+    // One guess from each of many addresses: a distributed guess at one account.
+    for (let i = 0; i < ACCOUNT_FREE_ATTEMPTS; i++) await loginFrom(`203.0.113.${100 + i}`, email, `spread-${i}`);
+    expect((await loginFrom("192.0.2.200", email, PASSWORD)).status).toBe(429);
+    // One network spraying many e-mails, a few guesses each (below the pair's lock).
+    const other = await createAdminUser(siteKey, "viewer");
+    const statuses: number[] = [];
+    for (let i = 0; i < NETWORK_FREE_ATTEMPTS; i++) {
+      statuses.push((await loginFrom("2001:db8:55:1::9", `sprayed-${i}@example.test`, "wrong-password")).status);
+    }
+    expect(statuses.at(-1)).toBe(429);
+    expect((await loginFrom("2001:db8:55:1::10", other.email, PASSWORD)).status).toBe(429);
+    expect((await loginFrom("2001:db8:56:1::10", other.email, PASSWORD)).status).toBe(302);
+  });
+
+  it("counts only failures against a network: many people logging in from one office stay welcome", async () => {
+    const { siteKey } = await createTestSite();
+    const { email } = await createAdminUser(siteKey, "viewer");
+    const statuses: number[] = [];
+    for (let i = 0; i < NETWORK_FREE_ATTEMPTS + 2; i++)
+      statuses.push((await loginFrom("192.0.2.77", email, PASSWORD)).status);
+    expect(new Set(statuses)).toEqual(new Set([302]));
   });
 
   it("stores neither the e-mail nor the IP of a failed login", async () => {

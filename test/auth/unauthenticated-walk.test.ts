@@ -2,10 +2,11 @@
  * Every operation of the API document, called without credentials, answers what the document
  * declares: 401 where it names a security scheme, its public answer where it declares
  * `security: []`. An operation that declares neither is a failure too: a route added without
- * thinking about who may call it is exactly what this walk is for.
+ * thinking about who may call it is exactly what this walk is for. Called with an ingest-only key,
+ * every `apiKey` operation answers 403 unless it declares `{ apiKey: ["ingest"] }`.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { call } from "../fixtures/api";
+import { call, createTestSite } from "../fixtures/api";
 
 type Operation = { method: string; path: string; security?: Array<Record<string, unknown>> };
 
@@ -28,6 +29,16 @@ function concrete(path: string): string {
   return path.replace(/\{([a-z_]+)\}/g, (_, name: string) => (name === "id" || name === "delivery" ? "1" : "x"));
 }
 
+/** The operation's method with an empty JSON body where it takes one, and `key` when given. */
+function requestOf(op: Operation, key?: string): Parameters<typeof call>[1] {
+  const hasBody = op.method !== "GET" && op.method !== "DELETE";
+  return {
+    method: op.method,
+    ...(key ? { key } : {}),
+    ...(hasBody ? { body: "{}", headers: { "Content-Type": "application/json" } } : {}),
+  };
+}
+
 describe("calls without credentials", () => {
   it("the document lists the management operations", () => {
     expect(operations.length).toBeGreaterThan(40);
@@ -42,14 +53,27 @@ describe("calls without credentials", () => {
   it("every operation that names a security scheme answers 401 without credentials", async () => {
     const answers: string[] = [];
     for (const op of operations.filter((o) => (o.security?.length ?? 0) > 0)) {
-      const init: RequestInit = { method: op.method };
-      if (op.method !== "GET" && op.method !== "DELETE") {
-        init.body = "{}";
-        init.headers = { "Content-Type": "application/json" };
-      }
-      const res = await call(concrete(op.path), init);
+      const res = await call(concrete(op.path), requestOf(op));
       if (res.status !== 401) answers.push(`${op.method} ${op.path} → ${res.status}`);
     }
     expect(answers).toEqual([]);
+  });
+
+  it("an ingest-only key is refused (403) by every operation but the ones that declare the ingest scope", async () => {
+    const { apiKey } = await createTestSite();
+    const issued = await call("/api/v1/site/keys", { method: "POST", key: apiKey, json: { scope: "ingest" } });
+    const ingestKey = ((await issued.json()) as { api_key: string }).api_key;
+    const answers: string[] = [];
+    const declared: string[] = [];
+    for (const op of operations.filter((o) => o.security?.some((r) => "apiKey" in r))) {
+      if (op.security?.some((r) => ((r.apiKey as string[] | undefined) ?? []).includes("ingest"))) {
+        declared.push(`${op.method} ${op.path}`);
+        continue;
+      }
+      const res = await call(concrete(op.path), requestOf(op, ingestKey));
+      if (res.status !== 403) answers.push(`${op.method} ${op.path} → ${res.status}`);
+    }
+    expect(answers).toEqual([]);
+    expect(declared).toEqual(["POST /api/v1/events"]);
   });
 });

@@ -157,7 +157,7 @@ async function run(ops: Op[]) {
         await ingestServerEvents(
           db,
           env.ARCHIVE,
-          { id: site.siteId, key: site.siteKey },
+          { id: site.siteId, key: site.siteKey, consentMode: "implied" },
           [{ type: "purchase", ts: now, customer: step.customer, props: { order: `S-${now}`, value: step.value } }],
           now,
         );

@@ -47,6 +47,6 @@ describe("the API document", () => {
     const html = await res.text();
     expect(html).toContain("tagwerk API");
     expect(html).toContain("/api/v1/site/keys");
-    expect(html).toContain("Rotate API keys");
+    expect(html).toContain("Issue an API key (admin or ingest-only)");
   });
 });

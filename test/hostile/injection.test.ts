@@ -205,7 +205,7 @@ async function adminPage(siteId: number, siteKey: string, path: string): Promise
     .bind(siteId, `xss-${crypto.randomUUID()}-${siteKey}@example.com`)
     .first<{ id: number }>();
   const session = await signSession(env, { userId: user!.id, siteId, role: "admin" });
-  const page = await call(path, { headers: { Cookie: `tw_admin=${session}` } });
+  const page = await call(path, { headers: { Cookie: `__Host-tw_admin=${session}` } });
   expect(page.status, path).toBe(200);
   return page.text();
 }

@@ -163,7 +163,7 @@ describe("site A's credentials against site B", () => {
       .first<{ id: number }>())!.id;
     const session = await signSession(env, { userId: user!.id, siteId: aSiteId, role: "admin" });
     const before = await snapshotOf(b.siteId);
-    const headers = { Cookie: `tw_admin=${session}`, Origin: BASE };
+    const headers = { Cookie: `__Host-tw_admin=${session}`, Origin: BASE };
     for (const [method, path] of [
       ["GET", `/api/v1/segments/${b.ids.segment}`],
       ["GET", `/api/v1/rules/${b.ids.rule}`],
@@ -180,7 +180,9 @@ describe("site A's credentials against site B", () => {
     expect(list).not.toContain(MARKER);
     // A session signed for B's site with A's user ID is refused: the user row decides the site.
     const forged = await signSession(env, { userId: user!.id, siteId: b.siteId, role: "admin" });
-    const forgedRes = await call(`/api/v1/segments/${b.ids.segment}`, { headers: { Cookie: `tw_admin=${forged}` } });
+    const forgedRes = await call(`/api/v1/segments/${b.ids.segment}`, {
+      headers: { Cookie: `__Host-tw_admin=${forged}` },
+    });
     expect(forgedRes.status).not.toBe(200);
     expect(await forgedRes.text()).not.toContain(MARKER);
     expect(await snapshotOf(b.siteId)).toEqual(before);

@@ -1,12 +1,13 @@
 /**
- * Same-origin serving (worker/lib/base-path.ts): with BASE_PATH every public route answers under
- * the prefix, and what the Worker hands out (click URLs, redirects, links of its pages, signed
- * export URLs) points below it again.
+ * Same-origin serving (worker/lib/base-path.ts): with BASE_PATH the public routes answer under
+ * the prefix, and what the Worker hands out there (click URLs) points below it again; the admin,
+ * the docs and the management API answer only on the Worker's own host.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TAG_SCRIPT } from "../../worker/collect/tag-bundle.generated";
 import { basePathOf } from "../../worker/lib/base-path";
+import { createAdminUser, sessionCookie } from "../fixtures/admin";
 import { BASE } from "../fixtures/api";
 import { bannerSite, directEnv, fetchWorker } from "../fixtures/banner";
 
@@ -14,12 +15,11 @@ const prefixedEnv = { ...directEnv, BASE_PATH: "/_tw" } as unknown as Env;
 const under = (path: string, init: RequestInit = {}) => fetchWorker(`/_tw${path}`, init, prefixedEnv);
 
 describe("BASE_PATH", () => {
-  it("serves the tag, the CMP-aware tag and the health check under the prefix, and without it", async () => {
+  it("serves the tag and the CMP-aware tag under the prefix, and without it", async () => {
     const tag = await under("/t.js");
     expect(tag.status).toBe(200);
     expect(await tag.text()).toBe(TAG_SCRIPT);
     expect((await under("/tc.js")).status).toBe(200);
-    expect((await under("/healthz")).status).toBe(200);
     expect((await fetchWorker("/t.js", {}, prefixedEnv)).status).toBe(200);
   });
 
@@ -50,25 +50,39 @@ describe("BASE_PATH", () => {
     expect(click.headers.get("Location")).toMatch(/^https:\/\/shop\.example\/landing/);
   });
 
-  it("keeps the admin and the API reference inside the prefix: redirects, links and forms", async () => {
-    const admin = await under("/admin", { redirect: "manual" });
-    expect(admin.status).toBe(302);
-    expect(admin.headers.get("Location")).toBe("/_tw/admin/login");
-    const login = await (await under("/admin/login")).text();
-    expect(login).toContain('data-base="/_tw"');
-    expect(login).toMatch(/action="\/_tw\/admin\/login"/);
-    expect(login).not.toMatch(/(href|src|action)="\/(?!_tw\/|\/)/);
-    const docs = await (await under("/docs")).text();
-    expect(docs).toContain('href="/_tw/api/v1/openapi.json"');
+  it("refuses the admin, the docs, the health check and the management API under the prefix, with the error shape", async () => {
+    const { apiKey } = await bannerSite();
+    const refused: Array<[string, RequestInit]> = [
+      ["/admin", {}],
+      ["/admin/login", {}],
+      ["/admin/assets/admin.css", {}],
+      ["/docs", {}],
+      ["/api/v1/openapi.json", {}],
+      ["/healthz", {}],
+      ["/", {}],
+      ["/api/v1/site", { headers: { Authorization: `Bearer ${apiKey}` } }],
+      ["/api/v1/events", { method: "POST", headers: { Authorization: `Bearer ${apiKey}` }, body: "{}" }],
+      ["/admin/login", { method: "POST", body: new URLSearchParams({ email: "a@b.c", password: "x" }) }],
+      ["/b/../admin", {}],
+      ["/b/%2e%2e/admin", {}],
+    ];
+    for (const [path, init] of refused) {
+      const res = await under(path, { redirect: "manual", ...init });
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    }
   });
 
-  it("answers the management API under the prefix", async () => {
-    const { apiKey, siteKey } = await bannerSite();
-    const res = await under("/api/v1/site", { headers: { Authorization: `Bearer ${apiKey}` } });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { key: string }).key).toBe(siteKey);
-    const missing = await under("/api/v1/nothing-here");
-    expect(missing.status).toBe(404);
+  it("an admin session cookie sent to the shop's origin authenticates nothing there", async () => {
+    const shop = await bannerSite();
+    const user = await createAdminUser(shop.siteKey, "admin");
+    const cookie = await sessionCookie(user.email);
+    const keys = await under("/api/v1/site/keys", { method: "POST", headers: { Cookie: cookie, Origin: BASE } });
+    expect(keys.status).toBe(404);
+    const page = await under("/admin/settings", { headers: { Cookie: cookie } });
+    expect(page.status).toBe(404);
+    // The same cookie on the Worker's own host still works.
+    expect((await fetchWorker("/api/v1/site", { headers: { Cookie: cookie } }, prefixedEnv)).status).toBe(200);
   });
 
   it("answers a path without the prefix as before, with links without it", async () => {

@@ -6,7 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { SECONDS_PER_DAY } from "../../worker/lib/time";
-import { countRows, event, postEvents, SHOP } from "../collect/post-events";
+import { cookieIdOf, countRows, event, postEvents, SHOP } from "../collect/post-events";
 import { BASE, call, createTestSite, settleBackgroundWork, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
@@ -32,29 +32,76 @@ async function eventsPosted(headers: Record<string, string>) {
   return { res, siteId };
 }
 
+/** Hono appends one Set-Cookie per cookie; the Headers typing here lacks getSetCookie(). */
+function setCookies(res: Response): string[] {
+  return (res.headers.get("Set-Cookie") ?? "").split(/,\s*(?=[a-z_]+=)/);
+}
+
+function proofOf(res: Response): string {
+  return /tw_idp=([A-Za-z0-9_-]+)/.exec(res.headers.get("Set-Cookie") ?? "")?.[1] ?? "";
+}
+
 describe("GET /optout", () => {
-  it("sets tw_optout=1 for 400 days, clears tw_id and erases the visitor's profile", async () => {
+  it("sets tw_optout=1 for 400 days, clears tw_id and its proof, and erases the profile of the browser that holds it", async () => {
     const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
     const siteId = await siteIdOf(siteKey);
-    const cookie = randomCookie();
-    expect((await postEvents({ site: siteKey, events: [event("page")] }, { cookie })).status).toBe(204);
+    // The browser's own cookies, as /e minted them: tw_id and its proof tw_idp, alike in scope.
+    const first = await postEvents({ site: siteKey, events: [event("page")] });
+    const cookie = cookieIdOf(first) ?? "";
+    const proof = proofOf(first);
+    expect(proof).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(setCookies(first).find((c) => c.startsWith("tw_idp="))).toMatch(
+      /HttpOnly.*Secure.*SameSite=Lax|SameSite=Lax.*HttpOnly/,
+    );
     expect(await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie)).toBe(1);
     expect(await countArchived(siteId, cookie)).toBe(1);
 
-    const res = await call(`/optout?site=${siteKey}`, { headers: { Cookie: `tw_id=${cookie}` } });
+    const res = await call(`/optout?site=${siteKey}`, { headers: { Cookie: `tw_id=${cookie}; tw_idp=${proof}` } });
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("opted out");
-    // Hono appends one Set-Cookie per cookie; the Headers typing here lacks getSetCookie().
-    const setCookie = (res.headers.get("Set-Cookie") ?? "").split(/,\s*(?=[a-z_]+=)/);
-    const optout = setCookie.find((c: string) => c.startsWith("tw_optout=1"));
+    expect(await res.text()).toContain("has been erased");
+    const cookies = setCookies(res);
+    const optout = cookies.find((c: string) => c.startsWith("tw_optout=1"));
     expect(optout).toContain(`Max-Age=${400 * SECONDS_PER_DAY}`);
     expect(optout).toContain("Secure");
     expect(optout).toContain("HttpOnly");
-    expect(setCookie.some((c: string) => /^tw_id=;.*Max-Age=0/.test(c))).toBe(true);
+    expect(cookies.some((c: string) => /^tw_id=;.*Max-Age=0/.test(c))).toBe(true);
+    expect(cookies.some((c: string) => /^tw_idp=;.*Max-Age=0/.test(c))).toBe(true);
     expect(await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie)).toBe(0);
     // The archive's lines go in the erasure's background sweep (worker/archive/sweeps.ts).
     await settleBackgroundWork();
     expect(await countArchived(siteId, cookie)).toBe(0);
+  });
+
+  it("erases nobody for a forged Cookie: tw_id=… (no proof, or another cookie's proof), yet opts the caller's browser out", async () => {
+    const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    const siteId = await siteIdOf(siteKey);
+    const victim = cookieIdOf(await postEvents({ site: siteKey, events: [event("page")] })) ?? "";
+    const attacker = await postEvents({ site: siteKey, events: [event("page")] });
+    for (const forged of [
+      `tw_id=${victim}`,
+      `tw_id=${victim}; tw_idp=${proofOf(attacker)}`,
+      `tw_id=${victim}; tw_idp=x`,
+    ]) {
+      const res = await call(`/optout?site=${siteKey}`, { headers: { Cookie: forged } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).not.toContain("has been erased");
+      expect(setCookies(res).some((c) => c.startsWith("tw_optout=1"))).toBe(true);
+    }
+    expect(await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, victim)).toBe(1);
+    expect(await countRows("events", "site_id = ? and cookie_id = ?", siteId, victim)).toBeGreaterThan(0);
+  });
+
+  it("gives the tw_id that /sync mints its proof too", async () => {
+    const { siteKey, apiKey } = await createTestSite();
+    await call("/api/v1/partners", { method: "POST", key: apiKey, json: { key: "net", name: "Net" } });
+    const res = await call(`/sync?site=${siteKey}&p=net&puid=P-1`);
+    const cookie = cookieIdOf(res);
+    expect(cookie).toMatch(/^[0-9a-f]{32}$/);
+    const proof = proofOf(res);
+    expect(setCookies(res).find((c) => c.startsWith("tw_idp="))).toContain("SameSite=None");
+    const optout = await call(`/optout?site=${siteKey}`, { headers: { Cookie: `tw_id=${cookie}; tw_idp=${proof}` } });
+    expect(await optout.text()).toContain("has been erased");
+    expect(await countRows("id_links", "partner_user_id = 'P-1'")).toBe(0);
   });
 
   it("works as a POST from an HTML form, and answers 404 for an unknown site", async () => {

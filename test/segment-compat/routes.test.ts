@@ -13,7 +13,7 @@ import { customerRow } from "../fixtures/rows";
 async function site() {
   const { siteKey, apiKey } = await createTestSite();
   const row = await env.DB.prepare("select id from sites where key = ?").bind(siteKey).first<{ id: number }>();
-  return { apiKey, id: row!.id, key: siteKey };
+  return { apiKey, id: row!.id, key: siteKey, consentMode: "implied" as const };
 }
 
 function send(path: string, apiKey: string, body: unknown, headers: Record<string, string> = {}) {
@@ -230,12 +230,29 @@ describe("Segment-compatible ingestion /v1/*", () => {
     expect(res.status).toBe(413);
   });
 
-  it("keeps the messageId of a refused message claimed: resending it is refused no second time", async () => {
+  it("lets only an accepted message claim its messageId: the corrected resend of a refused one is applied, once", async () => {
     const s = await site();
-    const bad = { type: "screen", userId: "C-5", messageId: "r-1" };
-    await send("/v1/batch", s.apiKey, { batch: [bad] });
-    await send("/v1/batch", s.apiKey, { batch: [bad] });
-    expect(await countRows("rejected_events", "site_id = ?", s.id)).toBe(1);
+    const cookie = newCookieId();
+    const view = (properties: Record<string, unknown>) => ({
+      type: "track",
+      event: "Product Viewed",
+      anonymousId: cookie,
+      messageId: "r-1",
+      properties,
+    });
+    // Refused by ingestion (no sku), then by the mapping (a screen), each under the ID of its fix.
+    await send("/v1/batch", s.apiKey, { batch: [view({ category: "rings" }), { type: "screen", messageId: "r-2" }] });
+    expect(await countRows("rejected_events", "site_id = ?", s.id)).toBe(2);
+    expect(await countRows("segment_messages", "site_id = ?", s.id)).toBe(0);
+    await send("/v1/batch", s.apiKey, {
+      batch: [view({ sku: "R-1", category: "rings" }), { type: "page", anonymousId: cookie, messageId: "r-2" }],
+    });
+    expect(await visitorOf(cookie)).toMatchObject({ interests: '{"rings":1}', pageviews: 1 });
+    // Now claimed: the same messages again change nothing.
+    await send("/v1/batch", s.apiKey, {
+      batch: [view({ sku: "R-1", category: "rings" }), { type: "page", anonymousId: cookie, messageId: "r-2" }],
+    });
+    expect(await visitorOf(cookie)).toMatchObject({ interests: '{"rings":1}', pageviews: 1 });
   });
 
   it("releases the messageIds when the writes fail, so that the client's retry is ingested", async () => {

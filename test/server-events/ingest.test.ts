@@ -16,7 +16,7 @@ async function site() {
   const row = await env.DB.prepare("select id, key from sites where key = ?")
     .bind(siteKey)
     .first<{ id: number; key: string }>();
-  return { siteKey, apiKey, id: row!.id, key: row!.key };
+  return { siteKey, apiKey, id: row!.id, key: row!.key, consentMode: "implied" as const };
 }
 
 function post(apiKey: string, events: unknown[]) {

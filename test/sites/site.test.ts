@@ -116,9 +116,9 @@ describe("the calling key's own site", () => {
 });
 
 describe("API key rotation", () => {
-  it("issues a new key and revokes the old one", async () => {
+  it("issues a new key and revokes the old one when asked to", async () => {
     const { apiKey } = await createTestSite();
-    const res = await call("/api/v1/site/keys", { method: "POST", key: apiKey, json: {} });
+    const res = await call("/api/v1/site/keys", { method: "POST", key: apiKey, json: { revoke_others: true } });
     expect(res.status).toBe(201);
     const rotated = (await res.json()) as { api_key: string; revoked: number };
     expect(rotated.revoked).toBe(1);
@@ -132,9 +132,10 @@ describe("API key rotation", () => {
     expect(list.keys.filter((k) => k.revoked_at === null)).toHaveLength(1);
   });
 
-  it("keeps the old key when asked to, and refuses to revoke the last active key", async () => {
+  it("keeps the old key by default (a bare POST revokes nothing), and refuses to revoke the last active key", async () => {
     const { apiKey } = await createTestSite();
-    const res = await call("/api/v1/site/keys", { method: "POST", key: apiKey, json: { revoke_others: false } });
+    const res = await call("/api/v1/site/keys", { method: "POST", key: apiKey });
+    expect(((await res.clone().json()) as { revoked: number }).revoked).toBe(0);
     const second = (await res.json()) as { api_key: string };
     expect((await call("/api/v1/site", { key: apiKey })).status).toBe(200);
     const list = (await (await call("/api/v1/site/keys", { key: apiKey })).json()) as { keys: { id: number }[] };

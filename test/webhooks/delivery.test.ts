@@ -78,8 +78,8 @@ afterEach(() => {
   receiver = undefined;
 });
 
-async function setup(expression: string) {
-  const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+async function setup(expression: string, consentMode: "implied" | "required" = "implied") {
+  const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP], consent_mode: consentMode });
   const siteId = await siteIdOf(siteKey);
   const segment = await call("/api/v1/segments", {
     method: "POST",
@@ -219,6 +219,51 @@ describe("webhook deliveries", () => {
     expect(await step(cookie(3), "remove")).toMatchObject({ entered: 0, left: 0 });
     expect(await step(cookie(4), "remove")).toMatchObject({ entered: 0, left: 1 });
   });
+
+  it("announces no entry for a visitor who refused consent, nor on a consent-required site for one who never granted it", async () => {
+    const setConsent = (cookieId: string, consent: string | null) =>
+      env.DB.prepare("update visitors set consent = ? where cookie_id = ?").bind(consent, cookieId).run();
+    for (const [mode, consent] of [
+      ["implied", "denied"],
+      ["required", null],
+      ["required", "denied"],
+    ] as const) {
+      const { siteId, apiKey, webhookId } = await setup("cart_items > 0", mode);
+      await importCsv(apiKey, "customer_id\nC-9");
+      const [own, linked] = [cookie(20 + siteId * 4), cookie(21 + siteId * 4)];
+      await importCsv(apiKey, `cookie_id,customer_id\n${linked},C-9`, "/api/v1/import/links");
+      const webhook = await getWebhook(db, siteId, webhookId);
+      for (const id of [own, linked]) {
+        await applyEvents(siteId, id, [cartEvent("add")]);
+        await setConsent(id, consent);
+      }
+      const queue = capturingQueue();
+      const result = await syncWebhookMembers(db, webhook, Date.now(), { queue: queue.queue });
+      expect([mode, consent, result.entered, queue.sent.length]).toEqual([mode, consent, 0, 0]);
+    }
+  });
+
+  it("sends segment.left, within seconds, when a member withdraws consent, and a customer's entry names only a consenting cookie", async () => {
+    const { siteKey, siteId, apiKey } = await setup("cart_items > 0", "required");
+    await importCsv(apiKey, "customer_id\nC-10");
+    const [first, second] = [cookie(0x100 + siteId), cookie(0x200 + siteId)];
+    await importCsv(apiKey, `cookie_id,customer_id\n${first},C-10\n${second},C-10`, "/api/v1/import/links");
+    // The second device refused; the first grants and fills its cart.
+    await env.DB.prepare("update visitors set consent = 'denied', last_seen_at = ? where cookie_id = ?")
+      .bind(Date.now() + 60_000, second)
+      .run();
+    const grant = { type: "consent", ts: Date.now(), url: `${SHOP}/`, props: { granted: true } };
+    expect((await postEvents({ site: siteKey, events: [grant, cartEvent("add")] }, { cookie: first })).status).toBe(
+      204,
+    );
+    const [entered] = await received(1);
+    expect(entered).toMatchObject({ type: "segment.entered", customer: "C-10", visitor: first });
+    const withdraw = { type: "consent", ts: Date.now(), url: `${SHOP}/`, props: { granted: false } };
+    expect((await postEvents({ site: siteKey, events: [withdraw] }, { cookie: first })).status).toBe(204);
+    const [, left] = await received(2);
+    expect(left).toMatchObject({ type: "segment.left", customer: "C-10", visitor: null });
+    expect(JSON.stringify(receiver?.accepted)).not.toContain(second);
+  }, 60_000);
 
   it("the cron's whole-site sync catches up what no check saw, and records a new webhook's members as its baseline", async () => {
     const { siteId, webhookId } = await setup("cart_items > 0");

@@ -1,7 +1,11 @@
 /**
  * The admin UI's session: e-mail + password login (PBKDF2, worker/auth/password.ts) with a slow-down
  * after repeated failures, and a jose-signed JWT (worker/auth/jwt.ts, audience "admin-session",
- * 8 hours) in the `tw_admin` cookie (HttpOnly, Secure, SameSite=Strict, Path=/).
+ * 8 hours) in the `__Host-tw_admin` cookie (HttpOnly, Secure, SameSite=Strict, Path=/, no Domain).
+ * The `__Host-` prefix makes browsers refuse the cookie unless it is host-only: it belongs to the
+ * Worker's own host and is never sent to a shop's origin (not even a sibling subdomain can plant
+ * one); under BASE_PATH the admin is not served at all (worker/lib/base-path.ts, README
+ * "Same-origin route"). Browsers treat http://localhost as secure, so it works in `npm run dev`.
  *
  * The same session authenticates the JSON management API (`sessionApiAuth`), so the admin UI uses
  * exactly the API scripts use. Every request re-reads the user row: a deleted user or a changed
@@ -17,10 +21,10 @@ import { adminUsers, sites } from "../db/schema";
 import type { AppEnv, Db, Role, Site } from "../env";
 import { apiError } from "../errors";
 import { signToken, verifyToken } from "./jwt";
-import { attemptKey, clearAttempts, reserveAttempt } from "./login-attempts";
+import { attemptBounds, clearAttempts, refundAttempt, reserveAttempt } from "./login-attempts";
 import { hashPassword, verifyPassword } from "./password";
 
-export const SESSION_COOKIE = "tw_admin";
+export const SESSION_COOKIE = "__Host-tw_admin";
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 /** The session key is deployment-wide (a user's site is a claim), not derived per site. */
 const SESSION_KEY_SUBJECT = "admin";
@@ -110,7 +114,8 @@ let dummyHash: Promise<string> | undefined;
 
 /**
  * Checks e-mail and password, answering alike for known and unknown e-mails: the slow-down is
- * counted per (e-mail, IP) whether or not an account exists (worker/auth/login-attempts.ts), and
+ * counted per (e-mail, network), per network and per e-mail whether or not an account exists
+ * (worker/auth/login-attempts.ts), and
  * an unknown e-mail costs a PBKDF2 run against a dummy hash, as a known one costs its own. A
  * locked pair is refused without looking at the password. The same e-mail may hold accounts in
  * several sites (each its own row): the first whose password matches is signed in.
@@ -124,9 +129,14 @@ export async function login(
   now = Date.now(),
 ): Promise<LoginResult> {
   const normalized = email.trim().toLowerCase();
-  const key = await attemptKey(sessionSecret(env), normalized, ip);
-  const reservation = await reserveAttempt(db, key, now);
-  if (!reservation.granted) return { status: "locked", retryAfterMs: reservation.retryAfterMs };
+  const [pair, network, account] = await attemptBounds(sessionSecret(env), normalized, ip);
+  // Each bound only when the one before granted: a refused guess counts against nothing further.
+  let lockedUntil = 0;
+  for (const bound of [pair, network, account]) {
+    const reservation = await reserveAttempt(db, bound.key, now, bound.free);
+    if (!reservation.granted) return { status: "locked", retryAfterMs: reservation.retryAfterMs };
+    lockedUntil = Math.max(lockedUntil, reservation.lockedUntil);
+  }
   const accounts = await db
     .select()
     .from(adminUsers)
@@ -139,7 +149,9 @@ export async function login(
   }
   for (const user of accounts) {
     if (await verifyPassword(password, user.passwordHash)) {
-      await clearAttempts(db, key);
+      await clearAttempts(db, pair.key);
+      await clearAttempts(db, account.key);
+      await refundAttempt(db, network.key, network.free);
       return {
         status: "ok",
         user: { id: user.id, email: user.email, role: user.role },
@@ -148,7 +160,7 @@ export async function login(
       };
     }
   }
-  if (reservation.lockedUntil > now) return { status: "locked", retryAfterMs: reservation.lockedUntil - now };
+  if (lockedUntil > now) return { status: "locked", retryAfterMs: lockedUntil - now };
   return { status: "invalid" };
 }
 

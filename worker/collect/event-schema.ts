@@ -4,7 +4,9 @@
  * is rejected alone and listed in the 202 answer).
  */
 import { z } from "@hono/zod-openapi";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { isReservedKey, reservedKeyPath } from "../lib/reserved-keys";
+import { personalDataRefusal } from "../privacy/personal-data";
 
 export const MAX_BODY_BYTES = 32 * 1024;
 const MAX_EVENTS = 50;
@@ -73,7 +75,9 @@ const IdentifyEvent = z
     type: z.literal("identify"),
     props: z
       .object({
-        customer: text(200).min(1),
+        customer: text(200)
+          .min(1)
+          .refine((value) => !hasControlCharacters(value), NO_CONTROL_CHARACTERS),
         // The shop's signature (worker/identity/): without a valid one the identify links nothing.
         sig: z
           .string()
@@ -144,8 +148,13 @@ export function validateEvents(events: unknown[]) {
       return;
     }
     const result = EventSchema.safeParse(raw);
-    if (result.success) accepted.push({ index, event: result.data });
-    else rejected.push({ index, reason: describeIssues(result.error) });
+    if (!result.success) {
+      rejected.push({ index, reason: describeIssues(result.error) });
+      return;
+    }
+    const personal = personalDataRefusal(result.data);
+    if (personal) rejected.push({ index, reason: personal });
+    else accepted.push({ index, event: result.data });
   });
   return { accepted, rejected };
 }

@@ -5,7 +5,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { setCookie } from "hono/cookie";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import type { HTTPException } from "hono/http-exception";
@@ -19,7 +18,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { SECONDS_PER_DAY } from "../lib/time";
-import { MAX_COOKIE_AGE_SECONDS, readCookieId, VISITOR_COOKIE, visitorCookieOptions } from "../lib/visitor-cookie";
+import { MAX_COOKIE_AGE_SECONDS, readCookieId, setVisitorCookie } from "../lib/visitor-cookie";
 import { requestProfileCheck, sendDeferredBatch } from "../pipeline/producers";
 import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
@@ -283,7 +282,7 @@ collectRoutes.openapi(
       );
     }
     if (result.newCookieId) {
-      setCookie(c, VISITOR_COOKIE, result.newCookieId, visitorCookieOptions(site, "Lax", MAX_COOKIE_AGE_SECONDS));
+      await setVisitorCookie(c, site, result.newCookieId, "Lax", MAX_COOKIE_AGE_SECONDS);
     }
     if (result.rejected.length > 0) return c.json({ accepted: result.accepted, rejected: result.rejected }, 202);
     return c.body(null, 204);

@@ -7,7 +7,8 @@
  * - Identifiers (customer, user and cookie IDs, orders, coupon codes, signatures, tokens) become
  *   "[id]"; the first customer ID is kept only as a hash of (site, ID) in its own column, so that
  *   erasing that customer reaches the row (worker/privacy/erasure.ts).
- * - Any other string that looks like an e-mail address becomes "[removed]" too.
+ * - Any other string that looks like an e-mail address or a phone number becomes "[removed]" too
+ *   (worker/privacy/personal-data.ts).
  * - Size is capped: strings at 200 characters, 50 entries per object or array, 6 levels, 2,000
  *   characters in all.
  * - A body that is not JSON keeps only its shape: every letter and digit becomes "x", so a
@@ -16,7 +17,7 @@
  * an event's own `name` (the custom event's name) is kept, a `name` anywhere else is not.
  */
 
-const normalise = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, "");
+import { EMAIL_LIKE, looksLikePhone, normaliseKey as normalise } from "../privacy/personal-data";
 
 const PERSONAL = new Set(
   (
@@ -37,7 +38,6 @@ const IDENTIFIERS = new Set(
 
 const CUSTOMER_KEYS = new Set(["customer", "customerid", "userid"]);
 
-const EMAIL_LIKE = /[^\s@]+@[^\s@]+\.[^\s@]+/;
 const MAX_STRING = 200;
 const MAX_ENTRIES = 50;
 const MAX_DEPTH = 6;
@@ -50,7 +50,7 @@ function clip(value: string): string {
 }
 
 function scrubValue(value: unknown, depth: number, customers: string[]): unknown {
-  if (typeof value === "string") return EMAIL_LIKE.test(value) ? "[removed]" : clip(value);
+  if (typeof value === "string") return EMAIL_LIKE.test(value) || looksLikePhone(value) ? "[removed]" : clip(value);
   if (value === null || typeof value !== "object") return value;
   if (depth >= MAX_DEPTH) return "[too deep]";
   if (Array.isArray(value)) return value.slice(0, MAX_ENTRIES).map((v) => scrubValue(v, depth + 1, customers));

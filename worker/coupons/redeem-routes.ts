@@ -9,6 +9,7 @@ import { requireRole } from "../auth/roles";
 import { toD1 } from "../db/raw";
 import type { AppEnv } from "../env";
 import { errorBody } from "../errors";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
@@ -21,9 +22,16 @@ const RedeemBody = z
     code: z.string().trim().min(1).max(64),
     order: z.string().trim().min(1).max(200).openapi({ description: "The shop's order ID" }),
     revenue: z.number().nonnegative().optional().openapi({ description: "Order value, for the rule's report" }),
-    customer: z.string().trim().min(1).max(200).optional().openapi({
-      description: "The CRM customer placing the order: a code held by another customer answers 409 holder_mismatch",
-    }),
+    customer: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .refine((value) => !hasControlCharacters(value), NO_CONTROL_CHARACTERS)
+      .optional()
+      .openapi({
+        description: "The CRM customer placing the order: a code held by another customer answers 409 holder_mismatch",
+      }),
     reason: z.string().trim().min(3).max(500).optional().openapi({
       description:
         "Why, for a redemption or rollback made by hand (customer service); shown by GET /api/v1/coupons/:code",

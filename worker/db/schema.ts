@@ -50,6 +50,10 @@ export const apiKeys = sqliteTable(
     prefix: text().notNull(),
     /** SHA-256 (hex) of the whole key; the key itself is never stored. */
     hash: text().notNull().unique(),
+    /** 'admin': the whole API; 'ingest': only sends events (/api/v1/events, /v1/*), for Segment & co. */
+    scope: text({ enum: ["admin", "ingest"] })
+      .notNull()
+      .default("admin"),
     createdAt: createdAt(),
     revokedAt: integer(),
     lastUsedAt: integer(),

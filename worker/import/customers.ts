@@ -17,7 +17,16 @@ import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from 
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
 import { type ImportOptions, type ImportResult, runImport } from "./run-import";
-import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseNumber, parseText } from "./values";
+import {
+  type Parsed,
+  parseAttribute,
+  parseClusters,
+  parseCount,
+  parseDate,
+  parseId,
+  parseNumber,
+  parseText,
+} from "./values";
 
 /** Import column → customers column, in the order they are written. */
 const COLUMNS = {
@@ -88,7 +97,7 @@ async function parseEmailHash(values: Map<string, unknown>): Promise<Parsed<Emai
 
 async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | { reason: string }> {
   tagsAsClusters(values);
-  const id = parseText("customer_id", values.get("customer_id"));
+  const id = parseId("customer_id", values.get("customer_id"));
   if ("reason" in id) return id;
   if (id.value === null) return { reason: "missing customer_id" };
   const set = new Map<DbColumn, string | number | null>();

@@ -17,7 +17,7 @@ import type { Db } from "../env";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
 import { type ImportOptions, type ImportResult, runImport, type WriteRejection } from "./run-import";
-import { parseText } from "./values";
+import { parseId } from "./values";
 
 type Link = { cookieId: string; customerId: string };
 
@@ -31,11 +31,11 @@ function checkLinkColumn(name: string): { column: string } | undefined {
 }
 
 async function validateLink(values: Map<string, unknown>): Promise<Link | { reason: string }> {
-  const cookie = parseText("cookie_id", values.get("cookie_id"));
+  const cookie = parseId("cookie_id", values.get("cookie_id"));
   if ("reason" in cookie) return cookie;
   if (cookie.value === null) return { reason: "missing cookie_id" };
   if (!/^[0-9a-fA-F]{32}$/.test(cookie.value)) return { reason: "cookie_id: not a tw_id (32 hex characters)" };
-  const customer = parseText("customer_id", values.get("customer_id"));
+  const customer = parseId("customer_id", values.get("customer_id"));
   if ("reason" in customer) return customer;
   if (customer.value === null) return { reason: "missing customer_id" };
   return { cookieId: cookie.value.toLowerCase(), customerId: customer.value };

@@ -3,6 +3,7 @@
  * An empty cell (or JSON null) means "no value": the column is set to NULL. Each parser returns the
  * value or a reason naming the column, e.g. `orders: not a whole number ("2.5")`.
  */
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 
 export type Parsed<T> = { value: T } | { reason: string };
 
@@ -26,6 +27,15 @@ export function parseText(column: string, raw: unknown, maxLength = 200): Parsed
   const value = raw.trim();
   if (value.length > maxLength) return { reason: `${column}: longer than ${maxLength} characters` };
   return { value };
+}
+
+/** An identifier that is exported (customer and cookie IDs): text without control characters. */
+export function parseId(column: string, raw: unknown): Parsed<string | null> {
+  const parsed = parseText(column, raw);
+  if ("value" in parsed && parsed.value !== null && hasControlCharacters(parsed.value)) {
+    return { reason: `${column}: ${NO_CONTROL_CHARACTERS}` };
+  }
+  return parsed;
 }
 
 /**

@@ -1,9 +1,14 @@
 /**
- * Same-origin serving (docs/architecture.md, "Same-origin serving"): the Worker answers every public route
+ * Same-origin serving (docs/architecture.md, "Same-origin serving"): the Worker answers the public routes
  * under the path prefix `BASE_PATH` (e.g. `/_tw`, deployed as the Workers route
- * `shop.example/_tw/*`), so the tag, `/e`, `/b`, `/c`, `/sync`, `/optout`, the API, the admin and
- * the docs all live on the shop's own host. Safari caps cookies set from a host on another IP or
- * behind a third-party CNAME at 7 days; a path of the shop's own host is first party.
+ * `shop.example/_tw/*`), so the tag, `/e`, `/b`, `/c`, `/sync`, `/optout` and the Segment `/v1/*`
+ * live on the shop's own host. Safari caps cookies set from a host on another IP or behind a
+ * third-party CNAME at 7 days; a path of the shop's own host is first party.
+ *
+ * Only those: the admin, the docs and the management API answer 404 under the prefix
+ * (`shopOriginScope`). The shop's origin runs code tagwerk does not control — third-party tags, an
+ * XSS — and a page there could otherwise log in or ride an admin session with same-origin
+ * requests that every CSRF check lets through (README, "Same-origin route").
  *
  * Done once, around the whole app, rather than in every route and link: the prefix is taken off
  * the incoming path (the routes stay as written), and put back on what the Worker hands out —
@@ -12,6 +17,10 @@
  * keep answering as before, with unprefixed links (a workers.dev hostname, health checks): what a
  * request is handed follows the way it came in.
  */
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { apiError } from "../errors";
+
 type BasePathEnv = { BASE_PATH?: string };
 
 /** A prefix is one or more path segments of URL-safe characters, without a trailing slash. */
@@ -33,6 +42,25 @@ export function publicBase(c: { req: { url: string; raw: Request }; env: BasePat
   const origin = new URL(c.req.url).origin;
   return cameWithPrefix.has(c.req.raw) ? origin + basePathOf(c.env) : origin;
 }
+
+/**
+ * What the shop's origin is served under the prefix: the tag and its anonymous endpoints, and the
+ * Segment-compatible `/v1/*` (authenticated by a key in the header, never by a cookie).
+ */
+const SHOP_ORIGIN_ROUTES = /^\/(t\.js|tc\.js|e|sync|optout|b\/[^/]+|c\/[^/]+|v1\/(batch|track|identify|page))$/;
+
+/** True when the request came in under the prefix, i.e. on the shop's own origin. */
+function onShopOrigin(request: Request): boolean {
+  return cameWithPrefix.has(request);
+}
+
+/** Under the prefix, everything but the public routes is refused, as if it did not exist. */
+export const shopOriginScope = createMiddleware<AppEnv>(async function shopOriginScope(c, next) {
+  if (onShopOrigin(c.req.raw) && !SHOP_ORIGIN_ROUTES.test(c.req.path)) {
+    throw apiError(404, "not_found", "Not served on the shop's origin: only the tag's public routes are");
+  }
+  await next();
+});
 
 const LINK_ATTRIBUTES = ["href", "src", "action", "formaction"] as const;
 

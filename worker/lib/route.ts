@@ -6,11 +6,13 @@
  * (`/api/v1/openapi.json`) and the behaviour cannot disagree: test/auth/unauthenticated-walk.test.ts
  * walks every operation without credentials. A route that accepts several schemes (either one
  * suffices), or a scheme only its own capability uses (the Segment write key), brings the
- * middleware that checks it itself.
+ * middleware that checks it itself. `{ apiKey: ["ingest"] }` (a role, as OpenAPI 3.1 allows) says
+ * that an ingest-only key may call the route too (worker/auth/api-keys.ts); every other `apiKey`
+ * route refuses such a key with 403.
  */
 import { createRoute as createOpenApiRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { requireApiKey } from "../auth/api-keys";
+import { requireApiKey, requireEventsKey } from "../auth/api-keys";
 import { requireOperator } from "../auth/operator";
 
 type SecuredRouteConfig = RouteConfig & { security: NonNullable<RouteConfig["security"]> };
@@ -32,7 +34,8 @@ export function createRoute<const R extends SecuredRouteConfig>(config: R) {
     return createOpenApiRoute(config);
   }
   if (schemes.length === 0) return createOpenApiRoute(config);
-  const authenticate = SHARED_SCHEMES[schemes[0]];
-  const middleware = [authenticate, ...own.filter((m) => m !== authenticate)];
+  const acceptsIngestKeys = config.security.some((requirement) => requirement.apiKey?.includes("ingest"));
+  const authenticate = acceptsIngestKeys ? (requireEventsKey as MiddlewareHandler) : SHARED_SCHEMES[schemes[0]];
+  const middleware = [authenticate, ...own.filter((m) => m !== authenticate && m !== SHARED_SCHEMES.apiKey)];
   return createOpenApiRoute({ ...config, middleware: middleware as R["middleware"] });
 }

@@ -36,7 +36,8 @@ import { siblingRefreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 
 /** `?1` = site ID; the cookie IDs of the subject are `COOKIES` (a subquery with ?2). */
-const BY_COOKIE = "select cookie_id from visitors where site_id = ?1 and cookie_id = ?2";
+// The cookie itself, visitor row or not: a tw_id minted by /sync has partner links and no visitor.
+const BY_COOKIE = "select ?2 as cookie_id";
 const BY_CUSTOMER = "select cookie_id from visitors where site_id = ?1 and customer_id = ?2";
 
 /** `customer`: the SQL of the erased customer ID (`?2`), or `null` when one cookie is erased. */

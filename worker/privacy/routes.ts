@@ -18,7 +18,9 @@ import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import {
   COOKIE_ID_PATTERN,
+  holdsCookie,
   MAX_COOKIE_AGE_SECONDS,
+  PROOF_COOKIE,
   readCookieId,
   VISITOR_COOKIE,
   visitorCookieScope,
@@ -29,10 +31,13 @@ import { OPTOUT_COOKIE } from "./opt-out";
 
 export const privacyRoutes = createRouter();
 
-const OPTED_OUT_PAGE =
+const optedOutPage = (erased: boolean) =>
   '<!doctype html><html lang="en"><meta charset="utf-8"><meta name="robots" content="noindex">' +
   "<title>Opted out</title><p>You have opted out. This browser is no longer tracked or shown " +
-  "personalised banners, and the data recorded for it has been erased.</p></html>";
+  (erased
+    ? "personalised banners, and the data recorded for it has been erased.</p></html>"
+    : "personalised banners. Data recorded for it before is deleted when the shop's retention period " +
+      "ends; to have it erased now, ask the shop.</p></html>");
 
 /**
  * The erased lines of the raw event archive go after the response (worker/archive/sweeps.ts); what
@@ -53,7 +58,13 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
   const site = await cachedSiteByKey(c.var.db, siteKey);
   if (!site) throw apiError(404, "unknown_site", "No such site");
   const current = readCookieId(c);
-  if (current) {
+  // Only the browser that holds tw_id may erase its profile: a cookie ID is known to partners and
+  // webhook receivers, its proof only to that browser (worker/lib/visitor-cookie.ts). Without the
+  // proof (a forged Cookie header, or a tw_id from before proofs) the browser is still opted out
+  // below — tw_optout set, tw_id dropped — and the profile it can no longer reach ages out by
+  // retention or is erased by the shop (README, "Opt-out").
+  let erased = false;
+  if (current !== null && (await holdsCookie(c, current))) {
     // An erasure per request is a write anyone can trigger: bounded per IP and site (a flood of
     // invented cookies gets 429, counted), abuse/write-bounds.ts. A real browser just retries.
     if (!(await admitRequestWrite(c, { kind: "optout", siteId: site.id, reason: "optout", now: Date.now() }))) {
@@ -63,6 +74,7 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
     }
     await eraseVisitor(c.var.db, site.id, current);
     sweepArchiveAfterErasure(c, site.id);
+    erased = true;
   }
   const scope = visitorCookieScope(site);
   // SameSite=None: the cookie must also reach /b inside ad-network iframes on other sites.
@@ -74,8 +86,9 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
     ...scope,
   });
   deleteCookie(c, VISITOR_COOKIE, { ...scope, secure: true });
+  deleteCookie(c, PROOF_COOKIE, { ...scope, secure: true });
   c.header("Cache-Control", "no-store");
-  return c.html(OPTED_OUT_PAGE, 200);
+  return c.html(optedOutPage(erased), 200);
 }
 
 const SiteField = z.string().min(1).max(63).openapi({ example: "demo" });

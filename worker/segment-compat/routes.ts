@@ -11,8 +11,9 @@
  *
  * `messageId` makes a retry harmless: each message's ID is claimed in `segment_messages` before
  * it is ingested (insert … on conflict do nothing returning), so a retried batch — or the same
- * batch arriving twice at once — is ingested once. If ingestion fails, the claims are released so
- * that the client's retry is not lost.
+ * batch arriving twice at once — is ingested once. Only an accepted message keeps its claim: the
+ * IDs of refused messages are released after ingestion, so the corrected resend under the same ID
+ * is applied; if ingestion fails, every claim is released so that the client's retry is not lost.
  */
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
@@ -48,7 +49,8 @@ const requireWriteKey = createMiddleware<AppEnv>(async function requireWriteKey(
   const found = await findSiteByApiKey(c.var.db, key);
   if (!found) throw apiError(401, "unauthorized", "Unknown or revoked API key", UNAUTHORIZED_HEADERS);
   c.set("site", found.site);
-  c.set("role", "admin");
+  // Admin and ingest-only keys alike send events (worker/auth/api-keys.ts); sending is a marketer's right.
+  c.set("role", found.scope === "admin" ? "admin" : "marketer");
   await next();
 });
 
@@ -173,7 +175,7 @@ async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
 export async function ingestSegmentMessages(
   db: Db,
   archive: R2Bucket,
-  site: Pick<Site, "id" | "key">,
+  site: Pick<Site, "id" | "key" | "consentMode">,
   messages: unknown[],
   implied?: string,
   now = Date.now(),
@@ -181,17 +183,32 @@ export async function ingestSegmentMessages(
   const { fresh, claimed } = await claimMessages(db, site.id, messages, now);
   try {
     const events: unknown[] = [];
+    /** The messageId of each mapped event, and those of refused messages (released again). */
+    const eventIds: unknown[] = [];
+    const unclaim: unknown[] = [];
     const refused: { message: unknown; reason: string }[] = [];
     for (const message of fresh) {
       const mapped = mapSegmentMessage(message, now, implied);
-      if ("event" in mapped) events.push(mapped.event);
-      else refused.push({ message, reason: mapped.reason });
+      const id = (message as Raw | null)?.messageId;
+      if ("event" in mapped) {
+        events.push(mapped.event);
+        eventIds.push(id);
+      } else {
+        refused.push({ message, reason: mapped.reason });
+        unclaim.push(id);
+      }
     }
     let rejected = refused.length;
     for (let start = 0; start < events.length; start += MAX_SERVER_EVENTS) {
       const result = await ingestServerEvents(db, archive, site, events.slice(start, start + MAX_SERVER_EVENTS), now);
       rejected += result.rejected.length;
+      for (const r of result.rejected) unclaim.push(eventIds[start + r.index]);
     }
+    await releaseClaims(
+      db,
+      site.id,
+      claimed.filter((id) => unclaim.includes(id)),
+    );
     if (refused.length > 0) {
       const rows = await Promise.all(
         refused.map(async (r) => ({

@@ -19,6 +19,13 @@
  * - behaviour (page, view, cart, event, consent) goes to the cookie's profile; with `customer`
  *   only, to the customer's most recently seen visitor (rejected when there is none).
  * Events about an erased cookie or customer are rejected (`erased`): erasure is final.
+ * The person's consent binds this path too (README, "Server-side events"; worker/privacy/consent.ts):
+ * the shop's server is trusted for facts, not to override a no. An event about a cookie (named, or
+ * the customer's most recently seen one) is rejected — `consent denied`, or on a
+ * `consent_mode: required` site `consent required` — unless `mayPersonalise` allows the cookie's
+ * stored consent; a `consent` event that withdraws it is always taken, one that grants it only
+ * comes from the browser (`POST /e`). A customer-only purchase with no cookie is a CRM fact and
+ * is kept.
  *
  * Cost: one D1 round trip to read erasures and visitors, one per purchase with a coupon (the
  * idempotent redemption), and one batch (one transaction) for all writes.
@@ -39,7 +46,10 @@ import { scrubPayload } from "../collect/scrub";
 import { redeemCoupon } from "../coupons";
 import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import type { Db, Site } from "../env";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
+import { type Consent, mayPersonalise } from "../privacy/consent";
+import { personalDataRefusal } from "../privacy/personal-data";
 
 export type IngestResult = { accepted: number; rejected: { index: number; reason: string }[] };
 
@@ -58,9 +68,14 @@ function validate(raw: unknown, index: number): Valid | { index: number; reason:
   if (customer !== undefined && (typeof customer !== "string" || customer.trim() === "" || customer.length > 200)) {
     return { index, reason: "customer: a CRM customer ID of 1-200 characters" };
   }
+  if (typeof customer === "string" && hasControlCharacters(customer)) {
+    return { index, reason: `customer: ${NO_CONTROL_CHARACTERS}` };
+  }
   const parsed = EventSchema.safeParse(rest);
   if (!parsed.success) return { index, reason: describeIssues(parsed.error) };
   const event = parsed.data;
+  const personal = personalDataRefusal(event);
+  if (personal) return { index, reason: personal };
   let named = typeof customer === "string" ? customer.trim() : null;
   if (event.type === "identify") {
     if (named !== null && named !== event.props.customer) {
@@ -75,12 +90,12 @@ function validate(raw: unknown, index: number): Valid | { index: number; reason:
   return { index, event: stored, cookieId: (cookie_id as string | undefined) ?? null, customer: named };
 }
 
-/** Erased subjects among the batch's, and each named customer's most recently seen visitor. */
+/** Erased subjects among the batch's, each named customer's most recently seen visitor, stored consents. */
 async function readSubjects(db: Db, siteId: number, valid: Valid[]) {
   const cookies = [...new Set(valid.flatMap((v) => (v.cookieId ? [v.cookieId] : [])))];
   const customers = [...new Set(valid.flatMap((v) => (v.customer ? [v.customer] : [])))];
   const d1 = toD1(db);
-  const [erased, latest] = await d1.batch([
+  const [erased, latest, consents] = await d1.batch([
     d1
       .prepare(
         `select kind, subject from erasures where site_id = ?1 and (
@@ -94,18 +109,34 @@ async function readSubjects(db: Db, siteId: number, valid: Valid[]) {
            and customer_id in (select value from json_each(?2)) order by last_seen_at`,
       )
       .bind(siteId, JSON.stringify(customers)),
+    d1
+      .prepare(
+        `select cookie_id, consent from visitors where site_id = ?1 and (cookie_id in (select value from json_each(?2))
+           or customer_id in (select value from json_each(?3)))`,
+      )
+      .bind(siteId, JSON.stringify(cookies), JSON.stringify(customers)),
   ]);
   const gone = new Set((erased.results as { kind: string; subject: string }[]).map((r) => `${r.kind}:${r.subject}`));
   const visitorOf = new Map(
     (latest.results as { customer_id: string; cookie_id: string }[]).map((r) => [r.customer_id, r.cookie_id]),
   );
-  return { gone, visitorOf };
+  const consentOf = new Map(
+    (consents.results as { cookie_id: string; consent: Consent }[]).map((r) => [r.cookie_id, r.consent]),
+  );
+  return { gone, visitorOf, consentOf };
+}
+
+/** Why an event about `cookieId` is refused for consent, or null; a withdrawal is always taken. */
+function consentRefusal(consentMode: Site["consentMode"], consent: Consent, event: TagEvent): string | null {
+  if (event.type === "consent" && !event.props.granted) return null;
+  if (mayPersonalise(consentMode, consent)) return null;
+  return consent === "denied" ? "consent denied" : "consent required";
 }
 
 export async function ingestServerEvents(
   db: Db,
   archive: R2Bucket,
-  site: Pick<Site, "id" | "key">,
+  site: Pick<Site, "id" | "key" | "consentMode">,
   events: unknown[],
   now = Date.now(),
 ): Promise<IngestResult> {
@@ -117,8 +148,10 @@ export async function ingestServerEvents(
     else valid.push(checked);
   });
 
-  const { gone, visitorOf } =
-    valid.length > 0 ? await readSubjects(db, site.id, valid) : { gone: new Set(), visitorOf: new Map() };
+  const { gone, visitorOf, consentOf } =
+    valid.length > 0
+      ? await readSubjects(db, site.id, valid)
+      : { gone: new Set(), visitorOf: new Map(), consentOf: new Map<string, Consent>() };
   // Per cookie: its events and the customer they name; customer-only purchases with no visitor.
   const groups = new Map<string, { events: TagEvent[]; trust: BatchTrust }>();
   const orphanOrders = new Map<string, { orders: number; revenue: number; coupons: string[] }>();
@@ -129,6 +162,15 @@ export async function ingestServerEvents(
       continue;
     }
     const cookieId = item.cookieId ?? (customer ? (visitorOf.get(customer) ?? null) : null);
+    if (cookieId !== null) {
+      const refusal = consentRefusal(site.consentMode, consentOf.get(cookieId) ?? null, event);
+      if (refusal) {
+        rejected.push({ index, reason: refusal });
+        continue;
+      }
+      // A withdrawal binds the rest of the batch as it binds later ones.
+      if (event.type === "consent") consentOf.set(cookieId, "denied");
+    }
     if (event.type === "purchase" && event.props.coupon) {
       const result = await redeemCoupon(db, site.id, event.props.coupon.trim(), event.props.order, now, {
         revenue: event.props.value,
@@ -173,7 +215,10 @@ export async function ingestServerEvents(
     const rows: RejectedRow[] = await Promise.all(
       rejected.map(async (r) => ({
         reason: `event ${r.index}: ${r.reason}`,
-        ...(await scrubPayload(events[r.index], site.id)),
+        // Refused for consent: the reason is kept, the event's content is not (as on /e).
+        ...(r.reason.startsWith("consent")
+          ? { payload: null, customerRef: null }
+          : await scrubPayload(events[r.index], site.id)),
         siteKey: site.key,
       })),
     );

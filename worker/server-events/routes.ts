@@ -1,6 +1,5 @@
 /** `POST /api/v1/events`: the shop's server-side events, trusted (ingest.ts says what that means). */
 import { z } from "@hono/zod-openapi";
-import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
@@ -36,8 +35,9 @@ serverEventsRoutes.openapi(
       "Each event is validated on its own, as on `POST /e`: 204 when all were accepted, 202 with the rejected " +
       "ones and their reasons otherwise. An identify needs no signature here; a purchase adds an order to the " +
       "customer's CRM figures and redeems its coupon unless another customer holds it.",
-    security: [{ apiKey: [] }],
-    middleware: [requireApiKey, requireRole("marketer")] as const,
+    // An ingest-only key may send events here (worker/auth/api-keys.ts).
+    security: [{ apiKey: ["ingest"] }],
+    middleware: [requireRole("marketer")] as const,
     request: { body: { required: true, content: { "application/json": { schema: ServerEventsBody } } } },
     responses: {
       204: { description: "Every event accepted" },

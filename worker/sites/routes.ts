@@ -11,15 +11,26 @@ import { createRouter } from "../lib/router";
 import { SITE_KEY_PATTERN, SiteSchema, SiteSettingsSchema, siteToJson } from "./site-settings";
 import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./store";
 
+const KeyScopeSchema = z.enum(["admin", "ingest"]).openapi({
+  description: "admin: the whole API; ingest: may only send events (POST /api/v1/events, /v1/*), 403 elsewhere",
+});
+
 const CreatedKeySchema = z
   .object({
     api_key: z.string().openapi({ description: "Shown once; store it now", example: "tw_Jm3..." }),
     prefix: z.string(),
+    scope: KeyScopeSchema,
   })
   .openapi("CreatedApiKey");
 
 const ApiKeySchema = z
-  .object({ id: z.number(), prefix: z.string(), created_at: z.number(), revoked_at: z.number().nullable() })
+  .object({
+    id: z.number(),
+    prefix: z.string(),
+    scope: KeyScopeSchema,
+    created_at: z.number(),
+    revoked_at: z.number().nullable(),
+  })
   .openapi("ApiKey");
 
 export const sitesRoutes = createRouter();
@@ -121,7 +132,13 @@ sitesRoutes.openapi(
     const keys = await listApiKeys(c.var.db, c.var.site.id);
     return c.json(
       {
-        keys: keys.map((k) => ({ id: k.id, prefix: k.prefix, created_at: k.createdAt, revoked_at: k.revokedAt })),
+        keys: keys.map((k) => ({
+          id: k.id,
+          prefix: k.prefix,
+          scope: k.scope,
+          created_at: k.createdAt,
+          revoked_at: k.revokedAt,
+        })),
       },
       200,
     );
@@ -134,7 +151,7 @@ sitesRoutes.openapi(
     method: "post",
     path: "/api/v1/site/keys",
     tags: ["Sites"],
-    summary: "Rotate API keys: issue a new key and (by default) revoke all others",
+    summary: "Issue an API key (admin or ingest-only), optionally revoking the others of its scope",
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
@@ -142,7 +159,14 @@ sitesRoutes.openapi(
         required: false,
         content: {
           "application/json": {
-            schema: z.object({ revoke_others: z.boolean().default(true) }).strict(),
+            schema: z
+              .object({
+                scope: KeyScopeSchema.default("admin"),
+                revoke_others: z.boolean().default(false).openapi({
+                  description: "Revoke the site's other live keys of the same scope (a rotation)",
+                }),
+              })
+              .strict(),
           },
         },
       },
@@ -156,9 +180,10 @@ sitesRoutes.openapi(
     },
   }),
   async (c) => {
-    const body = c.req.valid("json") ?? { revoke_others: true };
-    const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, body.revoke_others ?? true);
-    return c.json({ api_key: fresh.key, prefix: fresh.prefix, revoked }, 201);
+    const body = c.req.valid("json") ?? {};
+    const scope = body.scope ?? "admin";
+    const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, scope, body.revoke_others ?? false);
+    return c.json({ api_key: fresh.key, prefix: fresh.prefix, scope: fresh.scope, revoked }, 201);
   },
 );
 

@@ -2,7 +2,7 @@
 
 import type { z } from "@hono/zod-openapi";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
-import { issueApiKey } from "../auth/api-keys";
+import { issueApiKey, type KeyScope } from "../auth/api-keys";
 import { apiKeys, sites } from "../db/schema";
 import { forgetDecisionSite } from "../decide/known-sites";
 import type { Db, Site } from "../env";
@@ -40,14 +40,17 @@ export async function updateSite(db: Db, site: Site, patch: Partial<Settings>): 
 }
 
 /** Issues a new key; with `revokeOthers`, every other key of the site stops working at once. */
-export async function rotateApiKeys(db: Db, siteId: number, revokeOthers: boolean) {
-  const fresh = await issueApiKey(db, siteId);
+/** Issues a key of `scope`; `revokeOthers` revokes the site's other live keys of the same scope. */
+export async function rotateApiKeys(db: Db, siteId: number, scope: KeyScope, revokeOthers: boolean) {
+  const fresh = await issueApiKey(db, siteId, scope);
   let revoked = 0;
   if (revokeOthers) {
     const result = await db
       .update(apiKeys)
       .set({ revokedAt: Date.now() })
-      .where(and(eq(apiKeys.siteId, siteId), ne(apiKeys.id, fresh.id), isNull(apiKeys.revokedAt)))
+      .where(
+        and(eq(apiKeys.siteId, siteId), eq(apiKeys.scope, scope), ne(apiKeys.id, fresh.id), isNull(apiKeys.revokedAt)),
+      )
       .returning({ id: apiKeys.id });
     revoked = result.length;
   }
@@ -59,6 +62,7 @@ export async function listApiKeys(db: Db, siteId: number) {
     .select({
       id: apiKeys.id,
       prefix: apiKeys.prefix,
+      scope: apiKeys.scope,
       createdAt: apiKeys.createdAt,
       revokedAt: apiKeys.revokedAt,
     })
@@ -71,9 +75,12 @@ export async function revokeApiKey(db: Db, siteId: number, keyId: number) {
   const active = await db
     .select({ count: sql<number>`count(*)` })
     .from(apiKeys)
-    .where(and(eq(apiKeys.siteId, siteId), isNull(apiKeys.revokedAt), ne(apiKeys.id, keyId)));
+    .where(
+      and(eq(apiKeys.siteId, siteId), isNull(apiKeys.revokedAt), ne(apiKeys.id, keyId), eq(apiKeys.scope, "admin")),
+    );
+  // Ingest-only keys cannot manage the site: the last admin key stays.
   if ((active[0]?.count ?? 0) === 0) {
-    throw apiError(409, "last_key", "This is the site's last active key; rotate instead of revoking it");
+    throw apiError(409, "last_key", "This is the site's last active admin key; rotate instead of revoking it");
   }
   const [row] = await db
     .update(apiKeys)

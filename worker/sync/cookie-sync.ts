@@ -8,7 +8,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { idLinks, visitors } from "../db/schema";
 import type { Db, Site } from "../env";
 import { SECONDS_PER_DAY } from "../lib/time";
-import { MAX_COOKIE_DAYS, visitorCookieOptions } from "../lib/visitor-cookie";
+import { MAX_COOKIE_DAYS } from "../lib/visitor-cookie";
 import { type Consent, mayPersonalise } from "../privacy/consent";
 import { TW_ID_PLACEHOLDER } from "./partners";
 import { GDPR_CONSENT_PLACEHOLDER, GDPR_PLACEHOLDER, type TcfSignal } from "./tcf";
@@ -16,10 +16,11 @@ import { GDPR_CONSENT_PLACEHOLDER, GDPR_PLACEHOLDER, type TcfSignal } from "./tc
 /**
  * The sync pixel is loaded on the partner's page, so tagwerk's cookie is a third-party cookie
  * there: a SameSite=Lax or Strict cookie is neither sent with nor stored from a cross-site image
- * request. SameSite=None (which requires Secure) is the only setting under which sync can work.
+ * request. SameSite=None (which requires Secure) is the only setting under which sync can work;
+ * the lifetime follows the site's retention, at most 400 days.
  */
-export function syncCookieOptions(site: Site) {
-  return visitorCookieOptions(site, "None", Math.min(site.retentionDays, MAX_COOKIE_DAYS) * SECONDS_PER_DAY);
+export function syncCookieMaxAge(site: Site) {
+  return Math.min(site.retentionDays, MAX_COOKIE_DAYS) * SECONDS_PER_DAY;
 }
 
 /** Whether the site's consent mode lets this visitor be linked to a partner (privacy/consent.ts). */

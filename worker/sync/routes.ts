@@ -7,22 +7,22 @@
  * URL is never followed: the link is still recorded and the answer is the GIF.
  */
 import { z } from "@hono/zod-openapi";
-import { setCookie } from "hono/cookie";
 import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
+import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { errorResponses, IdParam } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { newCookieId, readCookieId, VISITOR_COOKIE } from "../lib/visitor-cookie";
+import { newCookieId, readCookieId, setVisitorCookie } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import {
   consentAllowsLinking,
   PIXEL_GIF,
   recordLink,
-  syncCookieOptions,
+  syncCookieMaxAge,
   syncRedirectTarget,
   visitorConsent,
 } from "./cookie-sync";
@@ -193,7 +193,12 @@ syncRoutes.openapi(
       query: z.object({
         site: z.string().min(1).max(63),
         p: z.string().regex(PARTNER_KEY_PATTERN),
-        puid: z.string().min(1).max(256),
+        // Partner IDs leave in delta and ttd files read line by line (worker/lib/identifiers.ts).
+        puid: z
+          .string()
+          .min(1)
+          .max(256)
+          .refine((value) => !hasControlCharacters(value), NO_CONTROL_CHARACTERS),
         redirect: z.string().max(2000).optional(),
         gdpr: z.enum(["0", "1"]).optional().openapi({ description: "1 when GDPR applies (TCF)" }),
         gdpr_consent: z.string().max(4000).optional().openapi({ description: "The IAB TCF TC string" }),
@@ -228,9 +233,9 @@ syncRoutes.openapi(
       (await admitRequestWrite(c, { kind: "sync", siteId: site.id, reason: "sync", now }));
     if (linked) {
       if (!cookieId) {
-        // Same cookie /e sets, but SameSite=None: see syncCookieOptions.
+        // Same cookie (and proof) /e sets, but SameSite=None: see syncCookieMaxAge.
         cookieId = newCookieId();
-        setCookie(c, VISITOR_COOKIE, cookieId, syncCookieOptions(site));
+        await setVisitorCookie(c, site, cookieId, "None", syncCookieMaxAge(site));
       }
       await recordLink(db, site.id, partner.key, query.puid, cookieId, now);
     }

@@ -16,6 +16,12 @@
  * crash between the two leaves a pending row that a replay sends — never a lost event. A person who
  * vanished (erased) leaves without a delivery.
  *
+ * Consent binds webhooks as it binds exports and /sync (worker/privacy/consent.ts, README "Webhooks"):
+ * only a profile that `mayPersonalise` makes a person match — a visitor who refused consent, or on a
+ * `consent_mode: required` site one who never granted it, enters nothing — so a withdrawal drops
+ * the person at the next check of their cookie and sends `segment.left`. A CRM customer without
+ * any cookie is the shop's own record and matches by its CRM fields as before.
+ *
  * D1 binds at most 100 values per statement and the segment condition may use 90 of them, so every
  * other input is bound once, in the `input` CTE, and referenced from there.
  */
@@ -90,6 +96,12 @@ const PROFILES = sql`p(vid, cid) as (
     and not exists (select 1 from visitors v1 where v1.site_id = c0.site_id and v1.customer_id = c0.customer_id))`;
 const PROFILE_ROWS = sql`p left join visitors v on v.id = p.vid
   left join customers c on c.site_id = ${SITE} and c.customer_id = p.cid`;
+/** `mayPersonalise` of worker/privacy/consent.ts for the visitor row `alias`. */
+const consentedVisitor = (alias: string) =>
+  sql.raw(`(coalesce(${alias}.consent, '') != 'denied'
+  and (${alias}.consent = 'granted' or (select consent_mode from sites where id = (select site from input)) != 'required'))`);
+/** The profile's visitor consented (a CRM-only customer has none and matches by CRM fields). */
+const CONSENTED = sql`(p.vid is null or ${consentedVisitor("v")})`;
 
 function withInput(siteId: number, webhookId: number, now: number, scope: Scope): SQL {
   return sql`with ${inputCte(siteId, webhookId, now, scope)}, ${scopeCte(scope)}, ${PROFILES}`;
@@ -98,8 +110,8 @@ function withInput(siteId: number, webhookId: number, now: number, scope: Scope)
 /** The customer and visitor a delivery names for a member `m.member`. */
 const CUSTOMER_OF = sql`(case when substr(m.member, 1, 2) = 'c:' then substr(m.member, 3) end)`;
 const VISITOR_OF = sql`(case when substr(m.member, 1, 2) = 'v:' then substr(m.member, 3) else
-  (select cookie_id from visitors where site_id = ${SITE} and customer_id = substr(m.member, 3)
-    order by last_seen_at desc limit 1) end)`;
+  (select cookie_id from visitors cv where cv.site_id = ${SITE} and cv.customer_id = substr(m.member, 3)
+    and ${consentedVisitor("cv")} order by cv.last_seen_at desc limit 1) end)`;
 /** Still someone: an erased person leaves without a delivery. */
 const EXISTS = sql`(case when substr(m.member, 1, 2) = 'v:'
   then exists (select 1 from visitors where site_id = ${SITE} and cookie_id = substr(m.member, 3))
@@ -150,11 +162,11 @@ async function syncScope(
   const head = withInput(webhook.siteId, webhook.id, now, scope);
   const [entered, left] = await runBatch(db, [
     sql`${head} insert into webhook_memberships (webhook_id, member, entered_at)
-      select distinct ${WEBHOOK}, ${PERSON}, (select now from input) from ${PROFILE_ROWS} where ${condition}
+      select distinct ${WEBHOOK}, ${PERSON}, (select now from input) from ${PROFILE_ROWS} where ${condition} and ${CONSENTED}
       on conflict do nothing returning member`,
     sql`${head} delete from webhook_memberships where webhook_id = ${WEBHOOK}
       and member in (select member from scope)
-      and member not in (select ${PERSON} from ${PROFILE_ROWS} where ${condition})
+      and member not in (select ${PERSON} from ${PROFILE_ROWS} where ${condition} and ${CONSENTED})
       returning member`,
   ]);
   const changes = [

@@ -22,20 +22,21 @@ describe("the admin's Install page", () => {
     expect(html).toContain("hash_hmac(&#39;sha256&#39;");
     expect(html).toContain("hashlib.sha256");
     expect(html).toContain('<code id="segment-endpoint">https://tagwerk.test/v1/batch</code>');
+    expect(html).toMatch(/id="ingest-key-advice">[\s\S]*ingest-only key[\s\S]*answers 403/);
   });
 
-  it("points every snippet at the same-origin prefix when the admin is reached under BASE_PATH", async () => {
+  it("with BASE_PATH, gives the tag under the shop's own prefix and the server endpoints on the Worker's host", async () => {
     const s = await bannerSite();
     const user = await createAdminUser(s.siteKey, "viewer");
-    const res = await fetchWorker("/_tw/admin/install", { headers: { Cookie: await sessionCookie(user.email) } }, {
+    const res = await fetchWorker("/admin/install", { headers: { Cookie: await sessionCookie(user.email) } }, {
       ...directEnv,
       BASE_PATH: "/_tw",
     } as unknown as Env);
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(html).toContain('<code id="segment-endpoint">https://tagwerk.test/_tw/v1/batch</code>');
-    expect(html).toContain("https://tagwerk.test/_tw/t.js");
-    expect(html).toContain("path: &quot;/_tw/v1/batch&quot;");
+    expect(html).toContain(`src=&quot;/_tw/t.js&quot; data-site=&quot;${s.siteKey}&quot;`);
+    expect(html).toContain(`src=&quot;/_tw/tc.js&quot; data-site=&quot;${s.siteKey}&quot;`);
+    expect(html).toContain('<code id="segment-endpoint">https://tagwerk.test/v1/batch</code>');
   });
 
   it("shows the last events received and the last refused ones with their reason", async () => {
