@@ -137,6 +137,33 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await context.close();
   });
 
+  it("lets no other sandboxed frame of the page resize itself through the tag's listener", async () => {
+    const context = await newVisitor(browser);
+    const page = await context.newPage();
+    await Promise.all([beaconWith(page, '"sku":"R-104"'), page.goto(`${inject("shopUrl")}/product/R-104`)]);
+    // A frame the tag did not make, sandboxed like /b's document (origin "null"): a third-party
+    // widget or an injected ad on the shop's page, asking to cover the page. A listener added after
+    // the tag's runs after it for the same message: once it has seen it, the tag has handled it.
+    await page.evaluate(`new Promise((resolve) => {
+      addEventListener("message", (e) => e.data && e.data.w === 4000 && resolve());
+      const hostile = document.createElement("iframe");
+      hostile.id = "hostile";
+      hostile.width = "10";
+      hostile.height = "10";
+      hostile.setAttribute("sandbox", "allow-scripts");
+      hostile.srcdoc = "<script>parent.postMessage({ tw: 'size', w: 4000, h: 4000 }, '*')<\/script>";
+      document.body.append(hostile);
+    })`);
+    const hostile = page.locator("#hostile");
+    expect([await hostile.getAttribute("width"), await hostile.getAttribute("height")]).toEqual(["10", "10"]);
+    // The tag's own frame on the same page still obeys its creative.
+    await page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div data-tw-slot=\"hostile-probe\"></div>')");
+    await page.evaluate("history.pushState({}, '', '/virtual/fill')");
+    const own = page.locator('[data-tw-slot="hostile-probe"] iframe');
+    await expect.poll(() => own.getAttribute("width")).toBe("1");
+    await context.close();
+  });
+
   it("sends nothing under Global Privacy Control or Do-Not-Track", async () => {
     for (const signal of ["globalPrivacyControl", "doNotTrack"]) {
       const context = await newVisitor(browser);
