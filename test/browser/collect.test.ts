@@ -151,7 +151,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       hostile.width = "10";
       hostile.height = "10";
       hostile.setAttribute("sandbox", "allow-scripts");
-      hostile.srcdoc = "<script>parent.postMessage({ tw: 'size', w: 4000, h: 4000 }, '*')<\/script>";
+      hostile.srcdoc = "<script>parent.postMessage({ tw: 'size', w: 4000, h: 4000 }, '*')</script>";
       document.body.append(hostile);
     })`);
     const hostile = page.locator("#hostile");
