@@ -12,6 +12,7 @@ import { syncWebhookMembers } from "../../worker/webhooks/entries";
 import { getWebhook, webhookKey } from "../../worker/webhooks/store";
 import { postEvents, SHOP } from "../collect/post-events";
 import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { dohAnswer } from "../fixtures/doh";
 import { consumeQueue } from "../fixtures/queue";
 
 /** Runs the webhooks consumer on `messages` as one batch delivered for the `attempts`-th time. */
@@ -69,6 +70,9 @@ beforeEach(() => {
   // Outbound requests to the receiver's host reach the receiver above; nothing else is expected.
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
+    // The receiver's name resolves to a public address (deliveries resolve it first: public-url.ts).
+    const dns = dohAnswer(request, { "receiver.test": ["93.184.216.34", "2606:2800:220:1::1"] });
+    if (dns) return dns;
     if (receiver && request.url === RECEIVER) return receiver.receive(request);
     return originalFetch(input, init);
   });

@@ -86,7 +86,9 @@ export async function attemptDelivery(
     );
   }
 
-  const final = attempt >= MAX_ATTEMPTS;
+  // A receiver whose address is not allowed is refused for good (no retries): replaying the
+  // delivery tries again once its owner fixed the URL or its DNS.
+  const final = attempt >= MAX_ATTEMPTS || error?.startsWith("address not allowed") === true;
   const status = error === undefined ? "delivered" : final ? "failed" : "pending";
   await db
     .update(webhookDeliveries)
