@@ -164,6 +164,37 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await context.close();
   });
 
+  it("passes the shop's timestamped identify through, and the edge links the visitor with it", async () => {
+    const shop = inject("shopUrl");
+    const context = await newVisitor(browser);
+    // The demo shop signs `customer + "." + ts` for a signed-in customer (demo/shop.tsx).
+    await context.addCookies([{ name: "demo_customer", value: "C-BROWSER-TS", url: shop }]);
+    const page = await context.newPage();
+    const [request] = await Promise.all([beaconWith(page, '"identify"'), page.goto(`${shop}/product/R-100`)]);
+    const batch = JSON.parse(request.postData() ?? "{}") as {
+      events: { type: string; props?: Record<string, unknown> }[];
+    };
+    const identify = batch.events.find((e) => e.type === "identify");
+    expect(identify?.props).toEqual({
+      customer: "C-BROWSER-TS",
+      ts: expect.any(Number),
+      sig: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(Math.abs((identify?.props?.ts as number) - Date.now() / 1000)).toBeLessThan(120);
+    const twId = await vi.waitFor(async () => {
+      const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
+      expect(cookie).toBeDefined();
+      return cookie!.value;
+    }, UNTIL_WRITTEN);
+    await vi.waitFor(() => {
+      const [visitor] = queryD1<{ customer_id: string | null }>(
+        `select customer_id from visitors where cookie_id = '${twId}'`,
+      );
+      expect(visitor?.customer_id).toBe("C-BROWSER-TS");
+    }, UNTIL_WRITTEN);
+    await context.close();
+  });
+
   it("sends nothing under Global Privacy Control or Do-Not-Track", async () => {
     for (const signal of ["globalPrivacyControl", "doNotTrack"]) {
       const context = await newVisitor(browser);
