@@ -27,7 +27,7 @@ import { forgetCachedSite } from "../sites/site-cache";
 export const UNVERIFIED_IDENTIFY = "unverified identify";
 
 /** How long a timestamped signature is accepted: a day covers a tab left open overnight. */
-export const IDENTIFY_WINDOW_SECONDS = SECONDS_PER_DAY;
+const IDENTIFY_WINDOW_SECONDS = SECONDS_PER_DAY;
 /** How far ahead of this Worker's clock the shop's clock may be. */
 const CLOCK_SKEW_SECONDS = 300;
 /** How long the previous secret keeps verifying after a rotation, unless the call says otherwise. */
