@@ -6,7 +6,7 @@
  *   page was made and `sig` the lower-case hex HMAC-SHA256 of `customer + "." + ts` (UTF-8) under
  *   the site's identity secret (UTF-8); accepted while `ts` is at most IDENTIFY_WINDOW_SECONDS old
  *   (and at most CLOCK_SKEW_SECONDS ahead), so a signature copied out of a page stops working;
- * - plain (legacy, the form DESIGN.md documents): `{customer, sig}` with `sig` the HMAC of the
+ * - plain (legacy, the form of the public contract): `{customer, sig}` with `sig` the HMAC of the
  *   customer ID alone. Still accepted — shops integrate against it — but it never expires: only a
  *   rotation of the secret ends it.
  * Only an identify whose signature matches links a cookie to a customer; any other links nothing

@@ -1,6 +1,6 @@
 /**
- * Resolving a webhook receiver's name at delivery time (public-url.ts; SECURITY.md, "Webhook
- * receivers"): a public-looking name may point at a private address (`127.0.0.1.nip.io`, a
+ * Resolving a webhook receiver's name at delivery time (public-url.ts; SECURITY.md, "Hardening,
+ * issue 29 part B"): a public-looking name may point at a private address (`127.0.0.1.nip.io`, a
  * customer's own DNS record), which spelling alone cannot tell. Workers have no resolver API and
  * fetch() does not say which address it connected to, so the name is asked of Cloudflare's DNS over
  * HTTPS resolver (the JSON API: https://developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/make-api-requests/dns-json/),
