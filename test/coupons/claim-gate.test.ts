@@ -101,7 +101,7 @@ describe("the site's claim policy", () => {
     expect(bad.status).toBe(400);
   });
 
-  it("`customers`: an anonymous cookie claims nothing (counted as policy), a linked customer gets a code", async () => {
+  it("claim_policy customers: an anonymous cookie claims nothing (counted as policy), a linked customer gets a code", async () => {
     const site = await poolSite(5, { claim_policy: "customers" });
     const anonymous = randomCookie();
     await insertVisitor(site.siteId, anonymous);
@@ -115,7 +115,7 @@ describe("the site's claim policy", () => {
     expect(await refusedToday(site.apiKey, site.pool)).toEqual({ policy: 1 });
   });
 
-  it("`visited`: a cookie with fewer visits than claim_min_visits claims nothing, one with enough does", async () => {
+  it("claim_policy visited: a cookie with fewer visits than claim_min_visits claims nothing, one with enough does", async () => {
     const site = await poolSite(5, { claim_policy: "visited", claim_min_visits: 3 });
     const fresh = randomCookie();
     expect((await banner(site.siteKey, fresh, "192.0.2.11")).coupon).toBeNull();
