@@ -3,7 +3,7 @@
  * demo shop lands in the visitor's profile, the cookie is first-party and HttpOnly, and on a site
  * whose consent mode is `required` nothing reaches /e before consent.
  */
-import type { Browser } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { type RunningShop, startDemoShop } from "../../demo/server";
 import {
@@ -22,6 +22,15 @@ import { freePort } from "./global-setup";
 /** The queue consumer writes within its batch timeout; D1 is polled until the profile is there. */
 const UNTIL_WRITTEN = { timeout: 30_000, interval: 500 };
 
+/** The tw_id cookie the first batch's answer sets, once it is there. */
+function twIdOf(context: BrowserContext) {
+  return vi.waitFor(async () => {
+    const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
+    expect(cookie).toBeDefined();
+    return cookie!;
+  }, UNTIL_WRITTEN);
+}
+
 describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -38,11 +47,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await Promise.all([beaconWith(page, '"sku":"R-100"'), page.goto(`${shop}/product/R-100`)]);
     // A first visit has no tw_id yet: the first batch's answer sets it. The visitor reads the
     // first product page until then (batches sent before that would each get a fresh ID).
-    const twId = await vi.waitFor(async () => {
-      const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
-      expect(cookie).toBeDefined();
-      return cookie!;
-    }, UNTIL_WRITTEN);
+    const twId = await twIdOf(context);
     await Promise.all([beaconWith(page, '"sku":"R-101"'), page.goto(`${shop}/product/R-101`)]);
     await Promise.all([beaconWith(page, '"action":"add"'), page.click("button[data-add]")]);
     await page.goto(`${shop}/checkout`);
@@ -181,11 +186,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       sig: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(Math.abs((identify?.props?.ts as number) - Date.now() / 1000)).toBeLessThan(120);
-    const twId = await vi.waitFor(async () => {
-      const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
-      expect(cookie).toBeDefined();
-      return cookie!.value;
-    }, UNTIL_WRITTEN);
+    const twId = (await twIdOf(context)).value;
     await vi.waitFor(() => {
       const [visitor] = queryD1<{ customer_id: string | null }>(
         `select customer_id from visitors where cookie_id = '${twId}'`,
@@ -249,11 +250,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       const batch = JSON.parse(beacons[0]) as { site: string; events: { type: string }[] };
       expect(batch.site).toBe("consent-shop");
       expect(batch.events.map((e) => e.type)).toEqual(["consent", "page", "view", "cart"]);
-      const twId = await vi.waitFor(async () => {
-        const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
-        expect(cookie).toBeDefined();
-        return cookie!.value;
-      }, UNTIL_WRITTEN);
+      const twId = (await twIdOf(context)).value;
       await vi.waitFor(() => {
         const [visitor] = queryD1<Record<string, unknown>>(
           `select consent, pageviews, cart_items from visitors where cookie_id = '${twId}'`,
