@@ -15,6 +15,8 @@ declare namespace Cloudflare {
 		REJECTION_IP_LIMITER: RateLimit;
 		WRITE_IP_LIMITER: RateLimit;
 		WRITE_SITE_LIMITER: RateLimit;
+		CLAIM_IP_LIMITER: RateLimit;
+		CLAIM_POOL_LIMITER: RateLimit;
 		DECISION_BUDGET_MS: "500";
 		WEBHOOKS_ALLOW_HTTP_LOCALHOST: "false";
 		BASE_PATH: "";

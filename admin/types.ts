@@ -27,6 +27,8 @@ export type SiteJson = {
   holdout: number;
   retention_days: number;
   coupon_param: string;
+  claim_policy: "any" | "visited" | "customers";
+  claim_min_visits: number;
 };
 export type ApiKey = {
   id: number;

@@ -31,17 +31,19 @@ export type ShopOptions = {
 const CUSTOMER_COOKIE = "demo_customer";
 
 /**
- * What a shop's backend does for a signed-in customer: sign the customer ID with the identity
- * secret, on the server, and write the identify into the page. A browser cannot make `sig` itself.
+ * What a shop's backend does for a signed-in customer: sign the customer ID and the time with the
+ * identity secret, on the server, and write the identify into the page (README, "Identity
+ * verification": the timestamped form, accepted for 24 hours). A browser cannot make `sig` itself.
  */
 function signedIdentify(c: Context, options: ShopOptions): string | undefined {
   const customer = getCookie(c, CUSTOMER_COOKIE);
   if (!customer) return undefined;
+  const ts = Math.floor(Date.now() / 1000);
   const sig = createHmac("sha256", options.identitySecret ?? "demo-identity-secret")
-    .update(customer)
+    .update(`${customer}.${ts}`)
     .digest("hex");
   // JSON in a script element: "<" escaped so a customer ID can never close the element.
-  return `tw('identify', ${JSON.stringify({ customer, sig }).replace(/</g, "\\u003c")})`;
+  return `tw('identify', ${JSON.stringify({ customer, ts, sig }).replace(/</g, "\\u003c")})`;
 }
 
 const STYLE = `body{font:16px/1.5 Georgia,serif;margin:0;color:#222;background:#fbf8f4}

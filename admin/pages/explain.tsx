@@ -38,6 +38,7 @@ const COUPON: Record<NonNullable<Explanation["coupon"]>["state"], string> = {
   would_claim: "holds no code yet: the first real view claims one (the preview shows YOUR-CODE)",
   redeemed: "already redeemed this pool's code: the rule shows its no-coupon variant",
   dry: "the pool has no free code left: the rule shows its no-coupon variant",
+  no_consent: "no consent: the visitor may not be personalised, so the banner shows and claims no code",
 };
 
 export function explainPages(app: AdminApp) {

@@ -29,6 +29,26 @@ function poolFromForm(form: FormData): PoolValues {
   };
 }
 
+const REFUSAL_LABELS = { ip_limit: "one address too fast", pool_limit: "pool too fast", policy: "claim policy" };
+
+/** The last 7 UTC days of claims the gate refused (README, "Coupon claims"), with their reasons. */
+function RefusedClaims({ refused }: { refused: Pool["refused_claims"] }) {
+  const since = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
+  const byReason = new Map<string, number>();
+  for (const r of refused.filter((r) => r.day >= since))
+    byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + r.count);
+  const total = [...byReason.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return <>0</>;
+  return (
+    <>
+      {total}
+      <div class="muted">
+        {[...byReason].map(([reason, n]) => `${n} ${REFUSAL_LABELS[reason as keyof typeof REFUSAL_LABELS]}`).join(", ")}
+      </div>
+    </>
+  );
+}
+
 type View = { error?: string; uploaded?: string; status?: 200 | 400; values?: PoolValues; failed?: ActionFailure };
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
@@ -58,6 +78,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                 <th class="num">Assigned</th>
                 <th class="num">Redeemed</th>
                 <th class="num">Expired</th>
+                <th class="num">Refused claims (7 days)</th>
                 <th>Actions</th>
               </tr>
             </thead>
@@ -76,6 +97,9 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                   <td class="num">{p.counts.assigned}</td>
                   <td class="num">{p.counts.redeemed}</td>
                   <td class="num">{p.counts.expired}</td>
+                  <td class="num">
+                    <RefusedClaims refused={p.refused_claims} />
+                  </td>
                   <td>
                     {writable && p.kind === "list" && (
                       <form method="post" action={`/admin/pools/${p.id}/codes`} class="field">

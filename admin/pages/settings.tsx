@@ -68,6 +68,26 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             disabled={!isAdmin}
           />
           <Field label="Coupon URL parameter" name="coupon_param" value={v.coupon_param} disabled={!isAdmin} />
+          <Select
+            label="Who may claim a coupon code"
+            name="claim_policy"
+            value={v.claim_policy}
+            options={[
+              { value: "any", label: "any visitor" },
+              { value: "visited", label: "visitors with enough visits (and linked customers)" },
+              { value: "customers", label: "only visitors linked to a CRM customer" },
+            ]}
+            disabled={!isAdmin}
+          />
+          <Field
+            label="Visits before a claim"
+            name="claim_min_visits"
+            type="number"
+            min="1"
+            value={v.claim_min_visits}
+            hint="For “visitors with enough visits”; refused claims show the banner without a code"
+            disabled={!isAdmin}
+          />
         </div>
         <div class="actions">
           <button type="submit" disabled={!isAdmin}>
@@ -156,6 +176,8 @@ function settingsFromForm(form: FormData) {
     holdout: numberOrNull(form, "holdout") ?? 0,
     retention_days: numberOrNull(form, "retention_days") ?? 0,
     coupon_param: text(form, "coupon_param"),
+    claim_policy: text(form, "claim_policy") as SiteJson["claim_policy"],
+    claim_min_visits: numberOrNull(form, "claim_min_visits") ?? 0,
   };
 }
 

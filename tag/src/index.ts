@@ -40,6 +40,8 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
     let queue: TagEvent[] = [];
     let timer = 0;
     let last = "";
+    // The frames this tag made: only they may resize themselves (a page has other sandboxed frames).
+    const frames: HTMLIFrameElement[] = [];
 
     const flush = () => {
       clearTimeout(timer);
@@ -84,6 +86,7 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
         frame.style.border = "0";
         frame.scrolling = "no";
         slot.append(frame);
+        frames.push(frame);
       });
 
     const page = () => {
@@ -177,12 +180,12 @@ type TagEvent = { type: string; ts: number; url: string; ref: string; name?: unk
     w.addEventListener("popstate", () => tw("page"));
     w.addEventListener("pagehide", flush);
     d.addEventListener("visibilitychange", () => d.visibilityState === "hidden" && flush());
-    // /b's document is sandboxed (opaque origin "null"): the message is trusted because it comes
-    // from the window of a frame this tag made.
+    // /b's document is sandboxed (opaque origin "null", like any other sandboxed frame of the page):
+    // the message is trusted only because it comes from the window of a frame this tag made.
     w.addEventListener("message", (e) => {
       const m = e.data;
       if ((e.origin === edge || e.origin === "null") && m && m.tw === "size")
-        d.querySelectorAll("iframe").forEach((f) => {
+        frames.forEach((f) => {
           if (f.contentWindow === e.source) {
             f.width = m.w;
             f.height = m.h;

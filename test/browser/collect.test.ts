@@ -3,7 +3,7 @@
  * demo shop lands in the visitor's profile, the cookie is first-party and HttpOnly, and on a site
  * whose consent mode is `required` nothing reaches /e before consent.
  */
-import type { Browser } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { type RunningShop, startDemoShop } from "../../demo/server";
 import {
@@ -23,6 +23,15 @@ import { freePort } from "./global-setup";
 /** The queue consumer writes within its batch timeout; D1 is polled until the profile is there. */
 const UNTIL_WRITTEN = { timeout: 30_000, interval: 500 };
 
+/** The tw_id cookie the first batch's answer sets, once it is there. */
+function twIdOf(context: BrowserContext) {
+  return vi.waitFor(async () => {
+    const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
+    expect(cookie).toBeDefined();
+    return cookie!;
+  }, UNTIL_WRITTEN);
+}
+
 describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -39,11 +48,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await Promise.all([beaconWith(page, '"sku":"R-100"'), page.goto(`${shop}/product/R-100`)]);
     // A first visit has no tw_id yet: the first batch's answer sets it. The visitor reads the
     // first product page until then (batches sent before that would each get a fresh ID).
-    const twId = await vi.waitFor(async () => {
-      const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
-      expect(cookie).toBeDefined();
-      return cookie!;
-    }, UNTIL_WRITTEN);
+    const twId = await twIdOf(context);
     await Promise.all([beaconWith(page, '"sku":"R-101"'), page.goto(`${shop}/product/R-101`)]);
     await Promise.all([beaconWith(page, '"action":"add"'), page.click("button[data-add]")]);
     await page.goto(`${shop}/checkout`);
@@ -139,6 +144,60 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
     await context.close();
   });
 
+  it("lets no other sandboxed frame of the page resize itself through the tag's listener", async () => {
+    const context = await newVisitor(browser);
+    const page = await context.newPage();
+    await Promise.all([beaconWith(page, '"sku":"R-104"'), page.goto(`${inject("shopUrl")}/product/R-104`)]);
+    // A frame the tag did not make, sandboxed like /b's document (origin "null"): a third-party
+    // widget or an injected ad on the shop's page, asking to cover the page. A listener added after
+    // the tag's runs after it for the same message: once it has seen it, the tag has handled it.
+    await page.evaluate(`new Promise((resolve) => {
+      addEventListener("message", (e) => e.data && e.data.w === 4000 && resolve());
+      const hostile = document.createElement("iframe");
+      hostile.id = "hostile";
+      hostile.width = "10";
+      hostile.height = "10";
+      hostile.setAttribute("sandbox", "allow-scripts");
+      hostile.srcdoc = "<script>parent.postMessage({ tw: 'size', w: 4000, h: 4000 }, '*')</script>";
+      document.body.append(hostile);
+    })`);
+    const hostile = page.locator("#hostile");
+    expect([await hostile.getAttribute("width"), await hostile.getAttribute("height")]).toEqual(["10", "10"]);
+    // The tag's own frame on the same page still obeys its creative.
+    await page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div data-tw-slot=\"hostile-probe\"></div>')");
+    await page.evaluate("history.pushState({}, '', '/virtual/fill')");
+    const own = page.locator('[data-tw-slot="hostile-probe"] iframe');
+    await expect.poll(() => own.getAttribute("width")).toBe("1");
+    await context.close();
+  });
+
+  it("passes the shop's timestamped identify through, and the edge links the visitor with it", async () => {
+    const shop = inject("shopUrl");
+    const context = await newVisitor(browser);
+    // The demo shop signs `customer + "." + ts` for a signed-in customer (demo/shop.tsx).
+    await context.addCookies([{ name: "demo_customer", value: "C-BROWSER-TS", url: shop }]);
+    const page = await context.newPage();
+    const [request] = await Promise.all([beaconWith(page, '"identify"'), page.goto(`${shop}/product/R-100`)]);
+    const batch = JSON.parse(request.postData() ?? "{}") as {
+      events: { type: string; props?: Record<string, unknown> }[];
+    };
+    const identify = batch.events.find((e) => e.type === "identify");
+    expect(identify?.props).toEqual({
+      customer: "C-BROWSER-TS",
+      ts: expect.any(Number),
+      sig: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(Math.abs((identify?.props?.ts as number) - Date.now() / 1000)).toBeLessThan(120);
+    const twId = (await twIdOf(context)).value;
+    await vi.waitFor(() => {
+      const [visitor] = queryD1<{ customer_id: string | null }>(
+        `select customer_id from visitors where cookie_id = '${twId}'`,
+      );
+      expect(visitor?.customer_id).toBe("C-BROWSER-TS");
+    }, UNTIL_WRITTEN);
+    await context.close();
+  });
+
   it("sends nothing under Global Privacy Control or Do-Not-Track", async () => {
     for (const signal of ["globalPrivacyControl", "doNotTrack"]) {
       const context = await newVisitor(browser);
@@ -193,11 +252,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       const batch = JSON.parse(beacons[0]) as { site: string; events: { type: string }[] };
       expect(batch.site).toBe("consent-shop");
       expect(batch.events.map((e) => e.type)).toEqual(["consent", "page", "view", "cart"]);
-      const twId = await vi.waitFor(async () => {
-        const cookie = (await context.cookies()).find((c) => c.name === "tw_id");
-        expect(cookie).toBeDefined();
-        return cookie!.value;
-      }, UNTIL_WRITTEN);
+      const twId = (await twIdOf(context)).value;
       await vi.waitFor(() => {
         const [visitor] = queryD1<Record<string, unknown>>(
           `select consent, pageviews, cart_items from visitors where cookie_id = '${twId}'`,

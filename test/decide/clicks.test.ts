@@ -36,6 +36,36 @@ describe("clicks", () => {
     expect(clicks.results).toEqual([{ impression_uid: json.impression, rule_id: site.ruleId }]);
   });
 
+  it("carries the personal code sealed: the click macro's URL never shows it, /c still applies it", async () => {
+    const site = await siteWithCouponRule();
+    const macro = "https://adclick.network.example/pcs/click?xai=AKAOj&adurl=";
+    const json = await bannerJson(site.siteKey, "slot", randomCookie(), `&click=${encodeURIComponent(macro)}`);
+    expect(json.coupon?.code).toBe("SALE-1");
+    // What the network's redirector sees and logs: its macro, then our click URL with the token.
+    expect(json.click_url!.startsWith(macro)).toBe(true);
+    const ours = decodeURIComponent(json.click_url!.slice(macro.length));
+    const token = clickPath(ours).slice("/c/".length);
+    const payload = atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
+    for (const seen of [json.click_url!, ours, token, payload]) expect(seen).not.toContain("SALE-1");
+    expect((JSON.parse(payload) as { cp: string }).cp).toMatch(/^~[A-Za-z0-9_-]{40,}$/);
+    // Two tokens for the same code do not show that they are the same code.
+    const again = await mintClickToken(env.SIGNING_SECRET, {
+      site: site.siteKey,
+      siteId: site.siteId,
+      impression: "1".repeat(32),
+      ruleId: site.ruleId,
+      landingUrl: "https://shop.example/sale?src=banner",
+      coupon: "SALE-1",
+      couponParam: "coupon",
+    });
+    const sealedAgain = (JSON.parse(atob(again.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))) as { cp: string })
+      .cp;
+    expect(sealedAgain).not.toBe((JSON.parse(payload) as { cp: string }).cp);
+    const res = await fetchWorker(clickPath(ours), { redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("Location")).toBe("https://shop.example/sale?src=banner&coupon=SALE-1");
+  });
+
   it("answers 400 to a tampered token and never redirects", async () => {
     const site = await siteWithCouponRule();
     const json = await bannerJson(site.siteKey, "slot", randomCookie());
@@ -43,7 +73,7 @@ describe("clicks", () => {
     // PAYLOAD.MAC (worker/clicks/tokens.ts): a changed payload no longer matches its MAC.
     const [payload, mac] = token.split(".");
     const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
-    expect(claims).toMatchObject({ imp: json.impression, l: "https://shop.example/sale?src=banner", cp: "SALE-1" });
+    expect(claims).toMatchObject({ imp: json.impression, l: "https://shop.example/sale?src=banner" });
     const forged = btoa(JSON.stringify({ ...claims, l: "https://evil.example/" }))
       .replace(/\+/g, "-")
       .replace(/\//g, "_")

@@ -17,11 +17,13 @@ describe("one-time codes under concurrency", () => {
     );
     await site.rule({ creative_id: creative, pool_id: pool });
 
+    // 100 people, each from an address of their own (one address claims at most 10 codes a minute:
+    // worker/coupons/claim-gate.ts).
     const responses = await Promise.all(
-      Array.from({ length: 100 }, () =>
+      Array.from({ length: 100 }, (_, i) =>
         exports.default.fetch(
           new Request(`${BASE}/b/slot?site=${site.siteKey}&format=json`, {
-            headers: { Cookie: `tw_id=${randomCookie()}` },
+            headers: { Cookie: `tw_id=${randomCookie()}`, "CF-Connecting-IP": `10.50.0.${i}` },
           }),
         ),
       ),

@@ -155,3 +155,36 @@ describe("POST /api/v1/placements/:placement/explain", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("explain and consent", () => {
+  it("says what /b does for a visitor who may not be personalised: no code to claim, reason no consent", async () => {
+    for (const { settings, consent } of [
+      { settings: { consent_mode: "required" }, consent: null },
+      { settings: { consent_mode: "implied" }, consent: "denied" },
+    ]) {
+      const s = await bannerSite(settings);
+      const creative = await s.creative(
+        "html",
+        "<p>{{#coupon}}code {{coupon}}{{/coupon}}{{^coupon}}no code{{/coupon}}</p>",
+      );
+      const pool = await s.pool();
+      await s.codes(pool, ["FREE-1"]);
+      const rule = await s.rule({ name: "everyone", creative_id: creative, pool_id: pool });
+      const cookie = randomCookie();
+      await insertVisitor(s.siteId, cookie);
+      if (consent)
+        await env.DB.prepare("update visitors set consent = ? where cookie_id = ?").bind(consent, cookie).run();
+
+      const { json } = await explain(s.apiKey, "slot", { cookie_id: cookie });
+      expect(json.chosen).toBe(rule);
+      expect(json.coupon).toMatchObject({ state: "no_consent", code: null });
+      expect(json.rules[0].reason).toMatch(/^no consent/);
+      expect(json.visitor.cookie_id).toBeNull();
+      expect(json.creative?.body).toContain("no code");
+      // What /b does for that visitor: the same rule, no code, nothing claimed.
+      const banner = await bannerJson(s.siteKey, "slot", cookie);
+      expect([banner.rule, banner.coupon]).toEqual([rule, null]);
+      expect((await counts(s.siteId))?.assigned).toBe(0);
+    }
+  });
+});

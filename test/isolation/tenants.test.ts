@@ -43,6 +43,8 @@ function bodyFor(op: Operation, b: Tenant): { json?: unknown; body?: string; typ
       return { json: { url: "https://evil.example/hook" } };
     case "POST /api/v1/webhooks":
       return { json: { url: "https://evil.example/hook", segment_id: ids.segment } };
+    case "POST /api/v1/webhooks/{id}/secret":
+      return { json: { grace_hours: 0 } };
     case "PATCH /api/v1/users/{id}":
       return { json: { role: "viewer" } };
     case "POST /api/v1/placements/{placement}/explain":

@@ -12,6 +12,7 @@ import { syncWebhookMembers } from "../../worker/webhooks/entries";
 import { getWebhook, webhookKey } from "../../worker/webhooks/store";
 import { postEvents, SHOP } from "../collect/post-events";
 import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { dohAnswer } from "../fixtures/doh";
 import { consumeQueue } from "../fixtures/queue";
 
 /** Runs the webhooks consumer on `messages` as one batch delivered for the `attempts`-th time. */
@@ -69,6 +70,9 @@ beforeEach(() => {
   // Outbound requests to the receiver's host reach the receiver above; nothing else is expected.
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
+    // The receiver's name resolves to a public address (deliveries resolve it first: public-url.ts).
+    const dns = dohAnswer(request, { "receiver.test": ["93.184.216.34", "2606:2800:220:1::1"] });
+    if (dns) return dns;
     if (receiver && request.url === RECEIVER) return receiver.receive(request);
     return originalFetch(input, init);
   });
@@ -151,10 +155,45 @@ function capturingQueue() {
 
 describe("webhook deliveries", () => {
   it("shows the secret in the Standard Webhooks whsec_ form", async () => {
-    const { apiKey, webhookId, secret } = await setup("cart_items > 0");
+    const { secret } = await setup("cart_items > 0");
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    const again = await call(`/api/v1/webhooks/${webhookId}/secret`, { method: "POST", key: apiKey });
-    expect(((await again.json()) as { secret: string }).secret).toBe(secret);
+  });
+
+  it("rotates the secret: the old one still verifies deliveries during the grace period, the new one at once, the old one not after it", async () => {
+    const { siteId, apiKey, webhookId, secret: oldSecret } = await setup("cart_items > 0");
+    const rotated = await call(`/api/v1/webhooks/${webhookId}/secret`, { method: "POST", key: apiKey });
+    expect(rotated.status).toBe(201);
+    const { secret: newSecret, previous_valid_until } = (await rotated.json()) as {
+      secret: string;
+      previous_valid_until: number;
+    };
+    expect(newSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(previous_valid_until - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    let n = 20;
+    async function deliverOne() {
+      n += 1;
+      await applyEvents(siteId, cookie(n), [cartEvent("add")]);
+      const capture = capturingQueue();
+      await syncWebhookMembers(db, await getWebhook(db, siteId, webhookId), Date.now(), {
+        queue: capture.queue,
+        changed: { cookies: [cookie(n)] },
+      });
+      await consumeWebhooks(capture.sent, 1);
+      return deliveryRow(capture.ids()[0]);
+    }
+    // A receiver still on the old secret, and one already on the new one, both accept.
+    expect(await deliverOne()).toMatchObject({ status: "delivered" });
+    receiver = makeReceiver(newSecret);
+    expect(await deliverOne()).toMatchObject({ status: "delivered" });
+    // The grace period over, only the new secret signs.
+    await env.DB.prepare("update webhooks set previous_secret_until = ? where id = ?")
+      .bind(Date.now() - 1, webhookId)
+      .run();
+    receiver = makeReceiver(oldSecret);
+    expect(await deliverOne()).toMatchObject({ status: "pending", last_error: "HTTP 4xx from receiver" });
+    receiver = makeReceiver(newSecret);
+    expect(await deliverOne()).toMatchObject({ status: "delivered" });
   });
 
   it("delivers segment.entered and segment.left with the customer and e-mail hash within seconds of the events, verified by standardwebhooks", async () => {
@@ -282,10 +321,10 @@ describe("webhook deliveries", () => {
     const { siteId, webhookId, secret } = await setup("cart_items > 0");
     const verifier = new Webhook(secret);
     const key = await webhookKey(env.SIGNING_SECRET, webhookId);
-    const headers = await signatureHeaders(key, messageIdOf(1), '{"visitor":"a"}', Date.now());
+    const headers = await signatureHeaders([key], messageIdOf(1), '{"visitor":"a"}', Date.now());
     expect(verifier.verify('{"visitor":"a"}', headers)).toEqual({ visitor: "a" });
     expect(() => verifier.verify('{"visitor":"b"}', headers)).toThrow();
-    const stale = await signatureHeaders(key, messageIdOf(1), '{"visitor":"a"}', Date.now() - 10 * 60_000);
+    const stale = await signatureHeaders([key], messageIdOf(1), '{"visitor":"a"}', Date.now() - 10 * 60_000);
     expect(() => verifier.verify('{"visitor":"a"}', stale)).toThrow(/too old/);
     expect(siteId).toBeGreaterThan(0);
   });

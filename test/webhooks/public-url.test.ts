@@ -9,8 +9,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../worker/index";
 import type { WebhookMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
-import { webhookUrlProblem } from "../../worker/webhooks/public-url";
+import { sendToReceiver, webhookUrlProblem } from "../../worker/webhooks/public-url";
+import { DOH_ENDPOINT } from "../../worker/webhooks/resolve";
 import { call, createTestSite, errorOf } from "../fixtures/api";
+import { dohAnswer } from "../fixtures/doh";
 
 // Each was accepted before, or is a known way of writing an internal address.
 const INTERNAL = [
@@ -55,6 +57,29 @@ const INTERNAL = [
   "https://db.internal/",
   "https://router.home.arpa/",
   "https://intranet/",
+  // Issue 29: wildcard DNS to loopback, metadata and cluster names, the rest of IANA's special ranges.
+  "https://127.0.0.1.nip.io/",
+  "https://10-0-0-7.sslip.io/",
+  "https://app.localtest.me/",
+  "https://localtest.me/",
+  "https://lvh.me/",
+  "https://169.254.169.254.hooks.example.com/",
+  "https://hook-192-168-0-1.example.com/",
+  "https://metadata.goog/computeMetadata/v1/",
+  "https://kubernetes.default.svc/",
+  "https://kubernetes.default.svc.cluster.local/",
+  "https://1.0.0.127.in-addr.arpa/",
+  "https://[::ffff:0:7f00:1]/",
+  "https://[::ffff:0:a00:7]/",
+  "https://[3fff::1]/",
+  "https://[3fff:fff::1]/",
+  "https://[5f00::1]/",
+  "https://[2001:2::1]/",
+  "https://[2001:10::1]/",
+  "https://[64:ff9b:1::a00:1]/",
+  "https://[64:ff9b::808:808]/",
+  "https://[100::1]/",
+  "https://[4000::1]/",
   "https://user:pass@hooks.example.com/",
   "http://hooks.example.com/",
   "http://localhost:3000/",
@@ -67,6 +92,10 @@ const PUBLIC = [
   "https://hooks.mailtool.example/tagwerk",
   "https://93.184.216.34/hook",
   "https://[2606:4700:4700::1111]/hook",
+  "https://[3fff:1000::1]/",
+  "https://[2001:4860:4860::8888]/",
+  "https://hooks.nip.example/",
+  "https://v1-2-3.example.com/",
   "https://8.8.8.8:8443/x",
   "https://172.32.0.1/",
   "https://100.128.0.1/",
@@ -180,6 +209,68 @@ describe("deliveries", () => {
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
+  it("resolves the receiver's name at delivery and refuses it, for good, when an answer is not public", async () => {
+    // A name that passes every spelling rule, pointed at private addresses by its owner's DNS.
+    const records: Record<string, string[]> = {
+      "hooks.rebound.example.com": ["93.184.216.34", "10.0.0.7"],
+      "v6.rebound.example.com": ["2606:2800:220:1::1", "fd00:ec2::254"],
+      "mapped.rebound.example.com": ["::ffff:127.0.0.1"],
+    };
+    const sent: string[] = [];
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      const dns = dohAnswer(request, records);
+      if (dns) return dns;
+      sent.push(request.url);
+      return new Response(null, { status: 204 });
+    });
+    for (const name of Object.keys(records)) {
+      const { apiKey, webhookId, deliveryId } = await plantedDelivery(`https://${name}/hook`);
+      await deliver(deliveryId);
+      expect(await lastError(apiKey, webhookId)).toBe("address not allowed: the name resolves to a non-public address");
+      const [row] = (
+        await env.DB.prepare("select status, attempts from webhook_deliveries where id = ?").bind(deliveryId).all()
+      ).results;
+      expect(row).toEqual({ status: "failed", attempts: 1 });
+    }
+    // Asked of Cloudflare's resolver as DNS JSON, A and AAAA; the receiver itself was never called.
+    const asked = spy.mock.calls.map(([input, init]) => new Request(input, init).url);
+    expect(asked).toContain(`${DOH_ENDPOINT}?name=hooks.rebound.example.com&type=A`);
+    expect(asked).toContain(`${DOH_ENDPOINT}?name=hooks.rebound.example.com&type=AAAA`);
+    expect(sent).toEqual([]);
+  });
+
+  it("takes its resolver as a parameter: a public answer is sent, a missing or failing one is not", async () => {
+    const sent: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      sent.push(String(input instanceof Request ? input.url : input));
+      return new Response(null, { status: 204 });
+    });
+    const init = { headers: {}, body: "{}" };
+    const production = { WEBHOOKS_ALLOW_HTTP_LOCALHOST: "false" };
+    const url = "https://hooks.example.com/x";
+    expect(await sendToReceiver(url, init, production, async () => ["93.184.216.34"])).toBeUndefined();
+    expect(await sendToReceiver(url, init, production, async () => ["93.184.216.34", "127.0.0.1"])).toBe(
+      "address not allowed: the name resolves to a non-public address",
+    );
+    expect(await sendToReceiver(url, init, production, async () => ["3fff::10"])).toBe(
+      "address not allowed: the name resolves to a non-public address",
+    );
+    expect(await sendToReceiver(url, init, production, async () => [])).toBe("name did not resolve");
+    expect(
+      await sendToReceiver(url, init, production, async () => {
+        throw new Error("resolver down");
+      }),
+    ).toBe("name did not resolve");
+    // An address literal is not resolved; fetch connects to it as written.
+    expect(
+      await sendToReceiver("https://93.184.216.34/x", init, production, async () => {
+        throw new Error("must not be asked");
+      }),
+    ).toBeUndefined();
+    expect(sent).toEqual([url, "https://93.184.216.34/x"]);
+  });
+
   it("tells the tenant a category, never the receiver's status or the runtime's network error", async () => {
     // Failures are thrown synchronously: a rejected promise kept by the spy would be reported unhandled.
     const answers: (() => Promise<Response>)[] = [
@@ -203,7 +294,9 @@ describe("deliveries", () => {
     const seen: string[] = [];
     for (const answer of answers) {
       const { apiKey, webhookId, deliveryId } = await plantedDelivery("https://hooks.example.com/x");
-      const spy = vi.spyOn(globalThis, "fetch").mockImplementation((_input, init) => {
+      const spy = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+        const dns = dohAnswer(new Request(input, init), { "hooks.example.com": ["93.184.216.34"] });
+        if (dns) return Promise.resolve(dns);
         expect(init?.redirect).toBe("manual");
         return answer();
       });

@@ -5,6 +5,13 @@
  * the impression row may still be in the queue when the click arrives. It names no person: no
  * cookie ID, no customer ID.
  *
+ * The coupon code is a personal secret, and the token travels through the ad network's click
+ * macro, its logs and redirectors: the code is sealed in the payload with AES-GCM (WebCrypto; a key
+ * derived from SIGNING_SECRET for this purpose alone, a random 96-bit IV per token, the impression
+ * as additional data so a sealed code cannot be moved into another token), written `~IV+CIPHERTEXT`
+ * in base64url. /c opens it with no D1 read. A token minted before sealing carries the code in clear
+ * (no `~`): still honoured, since the MAC proves tagwerk minted it, until it expires within a day.
+ *
  * Not a JWT: one is minted per impression, and a jose JWS (header, registered claims, algorithm
  * checks) cost about 110 µs per banner where this costs a few (bench/RESULTS.md, "Decision path").
  * The key is derived from SIGNING_SECRET for this one purpose ("tagwerk:click") and imported once
@@ -17,6 +24,10 @@ import { SECONDS_PER_DAY } from "../lib/time";
 /** Clicks normally follow within minutes; a day covers a tab left open overnight. */
 const CLICK_TOKEN_TTL_SECONDS = SECONDS_PER_DAY;
 const KEY_LABEL = "tagwerk:click";
+const SEAL_LABEL = "tagwerk:click-coupon";
+/** Marks a sealed code; a clear code (only A-Z a-z 0-9 - _: coupons/code-format.ts) never starts with it. */
+const SEALED = "~";
+const IV_BYTES = 12;
 
 export type ClickClaims = {
   site: string;
@@ -50,10 +61,10 @@ type Payload = {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-/** The click key per secret, imported once per isolate (a deployment has one secret). */
+/** The click keys per secret and purpose, imported once per isolate (a deployment has one secret). */
 const keys = new Map<string, Promise<CryptoKey>>();
 
-async function deriveClickKey(secret: string): Promise<CryptoKey> {
+async function deriveKey(secret: string, label: string): Promise<CryptoKey> {
   const master = await crypto.subtle.importKey(
     "raw",
     encoder.encode(secret),
@@ -61,20 +72,55 @@ async function deriveClickKey(secret: string): Promise<CryptoKey> {
     false,
     ["sign"],
   );
-  const derived = await crypto.subtle.sign("HMAC", master, encoder.encode(KEY_LABEL));
-  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const derived = await crypto.subtle.sign("HMAC", master, encoder.encode(label));
+  return label === SEAL_LABEL
+    ? crypto.subtle.importKey("raw", derived, { name: "AES-GCM" }, false, ["encrypt", "decrypt"])
+    : crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
-function clickKey(secret: string): Promise<CryptoKey> {
+function keyFor(secret: string, label: string): Promise<CryptoKey> {
   if (!secret) throw new Error("SIGNING_SECRET is not set");
-  let key = keys.get(secret);
+  const id = `${label}|${secret}`;
+  let key = keys.get(id);
   if (!key) {
-    key = deriveClickKey(secret);
+    key = deriveKey(secret, label);
     // A failed derivation must not stay cached.
-    key.catch(() => keys.delete(secret));
-    keys.set(secret, key);
+    key.catch(() => keys.delete(id));
+    keys.set(id, key);
   }
   return key;
+}
+
+const clickKey = (secret: string) => keyFor(secret, KEY_LABEL);
+
+/** `~` + base64url(IV + AES-GCM(code)), bound to the impression it was minted for. */
+async function sealCoupon(secret: string, code: string, impression: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(impression) },
+    await keyFor(secret, SEAL_LABEL),
+    encoder.encode(code),
+  );
+  const out = new Uint8Array(IV_BYTES + sealed.byteLength);
+  out.set(iv);
+  out.set(new Uint8Array(sealed), IV_BYTES);
+  return SEALED + toBase64Url(out);
+}
+
+/** The code sealed in `value` (or a legacy clear code), or null when it does not open. */
+async function openCoupon(secret: string, value: string, impression: string): Promise<string | null> {
+  if (!value.startsWith(SEALED)) return value;
+  try {
+    const bytes = fromBase64Url(value.slice(SEALED.length));
+    const opened = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.slice(0, IV_BYTES), additionalData: encoder.encode(impression) },
+      await keyFor(secret, SEAL_LABEL),
+      bytes.slice(IV_BYTES),
+    );
+    return decoder.decode(opened);
+  } catch {
+    return null;
+  }
 }
 
 export async function mintClickToken(secret: string, claims: ClickClaims, now = Date.now()): Promise<string> {
@@ -87,7 +133,7 @@ export async function mintClickToken(secret: string, claims: ClickClaims, now = 
     cr: claims.creativeId ?? null,
     ...(claims.holdout ? { h: 1 as const } : {}),
     l: claims.landingUrl,
-    cp: claims.coupon,
+    cp: claims.coupon === null ? null : await sealCoupon(secret, claims.coupon, claims.impression),
     q: claims.couponParam,
     exp: Math.floor(now / 1000) + CLICK_TOKEN_TTL_SECONDS,
   };
@@ -134,6 +180,8 @@ export async function readClickToken(secret: string, token: string, now = Date.n
   const p = parsePayload(body);
   // Expired from the second named in `exp` on, as a JWT's `exp` (RFC 7519, 4.1.4).
   if (!p || Math.floor(now / 1000) >= p.exp) return null;
+  const coupon = typeof p.cp === "string" ? await openCoupon(secret, p.cp, p.imp) : null;
+  if (typeof p.cp === "string" && coupon === null) return null;
   return {
     site: p.site,
     siteId: p.sid,
@@ -144,7 +192,7 @@ export async function readClickToken(secret: string, token: string, now = Date.n
     creativeId: typeof p.cr === "number" ? p.cr : null,
     holdout: p.h === 1,
     landingUrl: p.l,
-    coupon: typeof p.cp === "string" ? p.cp : null,
+    coupon,
     couponParam: p.q,
   };
 }

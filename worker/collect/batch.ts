@@ -122,8 +122,8 @@ async function applyTrustBoundaries(
       kept.push(item);
       continue;
     }
-    const { customer, sig } = event.props;
-    if (await verifyIdentify(site, customer, sig)) {
+    const { customer, sig, ts } = event.props;
+    if (await verifyIdentify(site, { customer, sig, ts }, Date.now())) {
       verifiedCustomer = customer;
       kept.push({ index: item.index, event: { ...event, props: { customer } } });
     } else refused.push({ index: item.index, reason: UNVERIFIED_IDENTIFY });

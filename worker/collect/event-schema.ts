@@ -83,6 +83,16 @@ const IdentifyEvent = z
           .string()
           .regex(/^[0-9a-fA-F]{64}$/, "must be the hex HMAC-SHA256 of the customer ID")
           .optional(),
+        // Unix seconds of the timestamped form: `sig` then signs `customer + "." + ts`.
+        ts: z
+          .union([
+            z.number().int().positive().max(1e11),
+            z
+              .string()
+              .regex(/^\d{1,11}$/)
+              .transform(Number),
+          ])
+          .optional(),
       })
       .strict(),
   })

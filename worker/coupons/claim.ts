@@ -16,6 +16,13 @@
  *      ON CONFLICT DO NOTHING so that nothing in the batch can fail and roll the others back,
  *   4. reads the holder's assignment back: just claimed, or the one they already had.
  *
+ * Steps 3 also carry two guards of their own, in SQL so that no caller can skip them (README,
+ * "Coupon claims"): a cookie or customer in `erasures` claims nothing (an erased person is never
+ * written back into coupons by a later banner), and the site's `claim_policy` decides which
+ * visitors may claim at all (`any`; `visited`: this cookie has at least `claim_min_visits` visits;
+ * `customers`: only a visitor linked to a CRM customer — a linked customer passes `visited` too).
+ * Step 4 reads which guard held, so the claim gate (claim-gate.ts) counts policy refusals.
+ *
  * Decisions: an expired, unredeemed assignment is replaced by a new code on the next claim (its
  * row stays, archived); a redeemed assignment is final — the holder gets no second code from that
  * pool and claimCoupon answers null (the rule's no-coupon variant).
@@ -68,6 +75,23 @@ export type AssignmentRow = {
 
 const GENERATED_ATTEMPTS = 5;
 
+/** Why a claim took nothing although the pool had a code for this holder. */
+export type ClaimRefusal = "policy" | "erased";
+
+/**
+ * The guards of step 3 as SQL over the statement's own parameters (numbers of the placeholders
+ * holding the site ID, holder, cookie ID and customer ID).
+ */
+function notErased(site: string, cookie: string, customer: string): string {
+  return `not exists (select 1 from erasures where site_id = ${site}
+            and ((kind = 'cookie' and subject = ${cookie}) or (kind = 'customer' and subject = ${customer})))`;
+}
+function policyAllows(site: string, holder: string, cookie: string): string {
+  return `exists (select 1 from sites s where s.id = ${site} and (s.claim_policy = 'any' or substr(${holder}, 1, 2) = 'c:'
+            or (s.claim_policy = 'visited' and coalesce(
+              (select v.visits from visitors v where v.site_id = s.id and v.cookie_id = ${cookie}), 0) >= s.claim_min_visits)))`;
+}
+
 /** One code per customer across devices when the visitor is linked, otherwise per cookie. */
 export function couponHolder(ids: { customerId?: string | null; cookieId?: string | null }): string {
   if (ids.customerId) return `c:${ids.customerId}`;
@@ -80,6 +104,12 @@ export function couponHolder(ids: { customerId?: string | null; cookieId?: strin
  * Null when the pool is dry (list pools) or the holder already redeemed their code.
  */
 export async function claimCoupon(db: Db | D1Like, input: ClaimInput): Promise<ClaimResult | null> {
+  const outcome = await claimOrRefusal(db, input);
+  return typeof outcome === "string" ? null : outcome;
+}
+
+/** claimCoupon(), saying why nothing was claimed when a guard refused it (claim-gate.ts counts it). */
+export async function claimOrRefusal(db: Db | D1Like, input: ClaimInput): Promise<ClaimResult | ClaimRefusal | null> {
   const d1 = toD1(db);
   for (let attempt = 0; attempt < GENERATED_ATTEMPTS; attempt++) {
     const result = await claimOnce(d1, input);
@@ -88,7 +118,7 @@ export async function claimCoupon(db: Db | D1Like, input: ClaimInput): Promise<C
   throw new Error(`pool ${input.pool.id}: ${GENERATED_ATTEMPTS} generated codes in a row collided`);
 }
 
-async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | null | "collision"> {
+async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | ClaimRefusal | null | "collision"> {
   const { siteId, pool, holder, cookieId, customerId, ruleId, now } = input;
   const expiresAt = now + pool.validDays * DAY_MS;
   const statements: D1PreparedStatement[] = [];
@@ -120,9 +150,10 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
            set holder = ?1, cookie_id = ?2, customer_id = ?3, rule_id = ?4, assigned_at = ?5, expires_at = ?6
            where id = (select id from coupons where pool_id = ?7 and holder is null order by id limit 1)
              and not exists (select 1 from coupons where pool_id = ?7 and holder = ?1)
+             and ${notErased("?8", "?2", "?3")} and ${policyAllows("?8", "?1", "?2")}
            returning id`,
         )
-        .bind(holder, cookieId, customerId, ruleId, now, expiresAt, pool.id),
+        .bind(holder, cookieId, customerId, ruleId, now, expiresAt, pool.id, siteId),
     );
   } else {
     statements.push(
@@ -132,6 +163,7 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
              (site_id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at)
            select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
            where not exists (select 1 from coupons where pool_id = ?2 and holder = ?4)
+             and ${notErased("?1", "?5", "?6")} and ${policyAllows("?1", "?4", "?5")}
            on conflict do nothing
            returning id`,
         )
@@ -150,16 +182,29 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | n
       ),
     ),
   );
+  // Always one row: the holder's assignment (null columns when none) and which guard held.
   statements.push(
     d1
-      .prepare("select id, code, expires_at, redeemed_at from coupons where pool_id = ?1 and holder = ?2")
-      .bind(pool.id, holder),
+      .prepare(
+        `select c.id, c.code, c.expires_at, c.redeemed_at,
+                ${notErased("?3", "?4", "?5")} as not_erased, ${policyAllows("?3", "?2", "?4")} as allowed
+         from (select 1) left join coupons c on c.pool_id = ?1 and c.holder = ?2`,
+      )
+      .bind(pool.id, holder, siteId, cookieId, customerId),
   );
 
   const results = await d1.batch(statements);
   const claimed = results[claimAt].results as { id: number }[];
-  const current = (results[results.length - 1].results as Omit<AssignmentRow, "pool_id" | "holder">[])[0];
-  if (!current) {
+  const current = (
+    results[results.length - 1].results as (Omit<AssignmentRow, "pool_id" | "holder" | "id"> & {
+      id: number | null;
+      not_erased: number;
+      allowed: number;
+    })[]
+  )[0];
+  if (current.id === null) {
+    if (!current.not_erased) return "erased";
+    if (!current.allowed) return "policy";
     // Nothing held and nothing claimed: a list pool is dry, or a generated code hit an existing
     // code of the site (the unique index on (site_id, code)) and is retried with a new one.
     return pool.kind === "generated" ? "collision" : null;

@@ -7,5 +7,6 @@ export {
   claimCoupon,
   couponHolder,
 } from "./claim";
+export { claimThroughGate } from "./claim-gate";
 export { codesHeldBy, couponPurchases } from "./purchase";
 export { redeemCoupon } from "./redeem";

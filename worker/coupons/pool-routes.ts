@@ -7,7 +7,17 @@ import { errorResponses } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { countsOf, createPool, deletePool, getPool, listPools, poolCounts, poolToJson, updatePool } from "./pools";
+import {
+  countsOf,
+  createPool,
+  deletePool,
+  getPool,
+  listPools,
+  poolCounts,
+  poolToJson,
+  refusedClaims,
+  updatePool,
+} from "./pools";
 import { MAX_UPLOAD_LINES, UploadError, uploadCodes } from "./upload";
 
 const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -51,6 +61,19 @@ export const PoolSchema = z
     created_at: z.number(),
     updated_at: z.number(),
     counts: CountsSchema,
+    refused_claims: z
+      .array(
+        z.object({
+          day: z.string().openapi({ example: "2026-05-04" }),
+          reason: z.enum(["ip_limit", "pool_limit", "policy"]),
+          count: z.number(),
+        }),
+      )
+      .openapi({
+        description:
+          "Claims refused over the last 30 UTC days, newest first: `ip_limit` (one address claiming too fast), " +
+          '`pool_limit` (the pool claimed too fast), `policy` (the site\'s claim_policy). README, "Coupon claims"',
+      }),
   })
   .openapi("CouponPool");
 
@@ -89,8 +112,13 @@ poolRoutes.openapi(
   }),
   async (c) => {
     const siteId = c.var.site.id;
-    const [pools, counts] = await Promise.all([listPools(c.var.db, siteId), poolCounts(c.var.db, siteId, Date.now())]);
-    return c.json({ pools: pools.map((p) => poolToJson(p, countsOf(p, counts.get(p.id)))) }, 200);
+    const now = Date.now();
+    const [pools, counts, refused] = await Promise.all([
+      listPools(c.var.db, siteId),
+      poolCounts(c.var.db, siteId, now),
+      refusedClaims(c.var.db, siteId, now),
+    ]);
+    return c.json({ pools: pools.map((p) => poolToJson(p, countsOf(p, counts.get(p.id)), refused.get(p.id))) }, 200);
   },
 );
 
@@ -134,8 +162,12 @@ poolRoutes.openapi(
     const { pool: poolId } = c.req.valid("param");
     const siteId = c.var.site.id;
     const pool = await getPool(c.var.db, siteId, poolId);
-    const counts = await poolCounts(c.var.db, siteId, Date.now(), poolId);
-    return c.json(poolToJson(pool, countsOf(pool, counts.get(poolId))), 200);
+    const now = Date.now();
+    const [counts, refused] = await Promise.all([
+      poolCounts(c.var.db, siteId, now, poolId),
+      refusedClaims(c.var.db, siteId, now, poolId),
+    ]);
+    return c.json(poolToJson(pool, countsOf(pool, counts.get(poolId)), refused.get(poolId)), 200);
   },
 );
 

@@ -4,9 +4,10 @@
  * Every change bumps the site's rules version: the decision path caches pools with the rules.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { couponPools, coupons, rules } from "../db/schema";
+import { claimRefusals, couponPools, coupons, rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import { MS_PER_DAY, utcDayKey } from "../lib/time";
 import { bumpRulesVersion } from "../sites/store";
 
 export type Pool = typeof couponPools.$inferSelect;
@@ -128,7 +129,29 @@ export function countsOf(pool: Pool, row: (Omit<PoolCounts, "free"> & { free: nu
   };
 }
 
-export function poolToJson(pool: Pool, counts: PoolCounts) {
+/** Claims the gate refused (claim-gate.ts), per UTC day and reason, newest first. */
+export type RefusedClaims = { day: string; reason: "ip_limit" | "pool_limit" | "policy"; count: number }[];
+
+/** How many days of refused claims a pool shows its owner. */
+const REFUSED_DAYS = 30;
+
+/** Refused claims of every pool of the site (or one) over the last 30 UTC days, in one query. */
+export async function refusedClaims(db: Db, siteId: number, now: number, poolId?: number) {
+  const since = utcDayKey(now - (REFUSED_DAYS - 1) * MS_PER_DAY);
+  const site = and(eq(claimRefusals.siteId, siteId), sql`${claimRefusals.day} >= ${since}`);
+  const rows = await db
+    .select()
+    .from(claimRefusals)
+    .where(poolId === undefined ? site : and(site, eq(claimRefusals.poolId, poolId)))
+    .orderBy(sql`${claimRefusals.day} desc`, claimRefusals.reason);
+  const byPool = new Map<number, RefusedClaims>();
+  for (const { poolId: id, day, reason, count } of rows) {
+    byPool.set(id, [...(byPool.get(id) ?? []), { day, reason, count }]);
+  }
+  return byPool;
+}
+
+export function poolToJson(pool: Pool, counts: PoolCounts, refused: RefusedClaims = []) {
   return {
     id: pool.id,
     name: pool.name,
@@ -139,5 +162,6 @@ export function poolToJson(pool: Pool, counts: PoolCounts) {
     created_at: pool.createdAt,
     updated_at: pool.updatedAt,
     counts,
+    refused_claims: refused,
   };
 }

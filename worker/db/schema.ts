@@ -33,6 +33,21 @@ export const sites = sqliteTable("sites", {
    * key is only compared, so only its hash is kept); null until `POST /api/v1/site/identity-secret`.
    */
   identitySecret: text(),
+  /**
+   * The secret a rotation replaced, still accepted until `previousIdentitySecretUntil` (a grace
+   * period, so pages rendered before the rotation keep verifying; README "Identity verification").
+   */
+  previousIdentitySecret: text(),
+  previousIdentitySecretUntil: integer(),
+  /**
+   * Which visitors may claim a coupon code at all (README "Coupon claims"): `any` browser, one with
+   * at least `claimMinVisits` visits (`visited`), or only visitors linked to a CRM customer
+   * (`customers`). Checked inside the claim's own SQL (worker/coupons/claim.ts).
+   */
+  claimPolicy: text({ enum: ["any", "visited", "customers"] })
+    .notNull()
+    .default("any"),
+  claimMinVisits: integer().notNull().default(2),
   /** Bumped on every change to rules, creatives, segments, pools or fallbacks: the decision cache key. */
   rulesVersion: integer().notNull().default(1),
   createdAt: createdAt(),
@@ -340,6 +355,27 @@ export const couponPools = sqliteTable(
     updatedAt: createdAt(),
   },
   (t) => [index("coupon_pools_site_idx").on(t.siteId)],
+);
+
+/**
+ * Claims refused by the claim gate (worker/coupons/claim-gate.ts), per pool, UTC day and reason:
+ * `ip_limit` (one address claiming too fast), `pool_limit` (the pool claimed too fast by everyone)
+ * and `policy` (the site's claim_policy). A flood costs a counter, never a row per request.
+ */
+export const claimRefusals = sqliteTable(
+  "claim_refusals",
+  {
+    siteId: integer()
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    poolId: integer()
+      .notNull()
+      .references(() => couponPools.id, { onDelete: "cascade" }),
+    day: text().notNull(),
+    reason: text({ enum: ["ip_limit", "pool_limit", "policy"] }).notNull(),
+    count: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.poolId, t.day, t.reason] })],
 );
 
 export const coupons = sqliteTable(
@@ -776,6 +812,12 @@ export const webhooks = sqliteTable(
       .notNull()
       .references(() => segments.id, { onDelete: "restrict" }),
     enabled: integer({ mode: "boolean" }).notNull().default(true),
+    /**
+     * The signing secret is derived, never stored (webhooks/store.ts): a rotation moves to the next
+     * version; the previous version still signs too until `previousSecretUntil` (a grace period).
+     */
+    secretVersion: integer().notNull().default(0),
+    previousSecretUntil: integer(),
     createdAt: createdAt(),
     updatedAt: createdAt(),
   },

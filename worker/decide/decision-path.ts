@@ -7,7 +7,7 @@
 import { randomHex } from "../auth/crypto";
 import { verifyVisitorToken } from "../auth/jwt";
 import { mintClickToken } from "../clicks/tokens";
-import { type Assignment, assignmentsByPool, claimCoupon, couponHolder } from "../coupons";
+import { type Assignment, assignmentsByPool, claimThroughGate, couponHolder } from "../coupons";
 import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
@@ -48,6 +48,8 @@ export type DecideInput = {
   now: number;
   /** Opted out (tw_optout) or rate-limited: no identity, no rules, only the placement's fallback. */
   anonymous?: boolean;
+  /** The client's address: only a key of the claim bounds (coupons/claim-gate.ts), never stored. */
+  ip?: string;
 };
 
 /**
@@ -88,6 +90,7 @@ async function couponFor(
   siteId: number,
   rule: CompiledRule,
   now: number,
+  gate: { env: Env; siteKey: string; ip: string },
 ): Promise<{ id: number; code: string; expiresAt: number; fresh: boolean } | null> {
   const pool = rule.pool;
   const cookieId = state.cookieId;
@@ -101,7 +104,8 @@ async function couponFor(
   if (held && held.holder === holders[0]) {
     return { id: held.couponId, code: held.code, expiresAt: held.expiresAt, fresh: false };
   }
-  const claimed = await claimCoupon(db, {
+  const claimed = await claimThroughGate(gate.env, db, {
+    ...gate,
     siteId,
     pool,
     holder: holders[0],
@@ -267,7 +271,11 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       // rule's targeting but never a personal code (README, "Partner IDs").
       const coupon = identity.partner
         ? null
-        : await withinBudget(couponFor(db, state, site.id, rule, input.now), budget * CLAIM_BUDGET_FACTOR, "claim");
+        : await withinBudget(
+            couponFor(db, state, site.id, rule, input.now, { env, siteKey: site.key, ip: input.ip ?? "unknown" }),
+            budget * CLAIM_BUDGET_FACTOR,
+            "claim",
+          );
       const out = await serve(secret, input, state, site, {
         creative: rule.creative,
         rule,

@@ -30,7 +30,11 @@ const ExplanationSchema = z
     coupon: z
       .object({
         pool_id: z.number(),
-        state: z.enum(["held", "would_claim", "redeemed", "dry"]),
+        state: z.enum(["held", "would_claim", "redeemed", "dry", "no_consent"]).openapi({
+          description:
+            "`no_consent`: the visitor may not be personalised (refused, or never granted on a `required` site): " +
+            "/b decides for it as for an anonymous browser and shows and claims no code",
+        }),
         code: z.string().nullable(),
         expires: z.string().nullable(),
       })

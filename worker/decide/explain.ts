@@ -13,10 +13,11 @@ import { customers, rules, visitors } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { utcDayKey } from "../lib/time";
+import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { deviceOf, inHoldout, type SkipReason, skipReason } from "./choose";
 import { clusterFor, productValues } from "./decision-path";
-import { type DecisionSite, type DecisionState, loadDecisionState } from "./load";
+import { type DecisionSite, type DecisionState, emptyState, loadDecisionState } from "./load";
 import { fitsFormat, type ResponseFormat } from "./render";
 import { type CompiledRule, cachedRuleSet, loadRuleSet } from "./rule-set";
 
@@ -32,8 +33,11 @@ type RuleExplanation = {
 
 type CouponExplanation = {
   pool_id: number;
-  /** held: the visitor's live code; would_claim: a first view claims one; redeemed / dry: shown without a code. */
-  state: "held" | "would_claim" | "redeemed" | "dry";
+  /**
+   * held: the visitor's live code; would_claim: a first view claims one; redeemed / dry: shown
+   * without a code; no_consent: the visitor may not be personalised, /b shows and claims no code.
+   */
+  state: "held" | "would_claim" | "redeemed" | "dry" | "no_consent";
   code: string | null;
   expires: string | null;
 };
@@ -156,7 +160,10 @@ export async function explainPlacement(
     // An unknown cookie is still explained (it is what a first visit gets), but said so.
     state = { ...state, cookieId: who.cookie_id };
   }
-  const denied = state.visitor?.consent === "denied";
+  // The same rule /b applies (privacy/consent.ts; decision-path.ts): a visitor who may not be
+  // personalised is decided as an anonymous browser — no profile, caps, conversions or code.
+  const personalised = mayPersonalise(current.consentMode, state.visitor?.consent ?? null);
+  const decided = personalised ? state : { ...emptyState(), site: current };
   const ruleSet =
     cachedRuleSet(site.id, current.rulesVersion) ?? (await loadRuleSet(db, site.id, current.rulesVersion));
   const compiled = new Map((ruleSet.byPlacement.get(placement) ?? []).map((r) => [r.id, r]));
@@ -165,25 +172,30 @@ export async function explainPlacement(
     .from(rules)
     .where(and(eq(rules.siteId, site.id), eq(rules.placement, placement)))
     .orderBy(rules.priority, rules.id);
-  const profile = buildProfile(denied ? null : state.visitor, denied ? null : state.customer, {
+  const profile = buildProfile(decided.visitor, decided.customer, {
     placement,
     country: opts.country,
     device: deviceOf(opts.userAgent),
   });
   const input = {
     profile,
-    cookieId: denied ? null : state.cookieId,
-    caps: state.caps,
-    converted: state.converted,
+    cookieId: decided.cookieId,
+    caps: decided.caps,
+    converted: decided.converted,
     siteHoldout: current.holdout,
     now,
   };
   let winner: CompiledRule | null = null;
   const explained: RuleExplanation[] = all.map((row) => {
+    const why = explainRule(row);
+    return personalised || why.reason === "disabled"
+      ? why
+      : { ...why, reason: `no consent (decided as for an anonymous browser, without a code): ${why.reason}` };
+  });
+  function explainRule(row: (typeof all)[number]): RuleExplanation {
     const base = { id: row.id, name: row.name, priority: row.priority };
     const rule = compiled.get(row.id);
     if (!row.enabled || !rule) return { ...base, matched: false, reason: "disabled" };
-    if (denied) return { ...base, matched: false, reason: "consent refused: the visitor is not personalised" };
     if (!fitsFormat(rule.creative, format)) {
       return {
         ...base,
@@ -204,7 +216,7 @@ export async function explainPlacement(
       return { ...base, matched: true, reason: "matched; the visitor is in this rule's holdout and sees the fallback" };
     }
     return { ...base, matched: true, reason: "matched: this rule is shown" };
-  });
+  }
   const chosen = winner as CompiledRule | null;
   const holdout = chosen && inHoldout(chosen, input.cookieId, input.siteHoldout);
   const fallback = ruleSet.fallbacks.get(placement);
@@ -213,11 +225,13 @@ export async function explainPlacement(
   let creative: Explanation["creative"] = null;
   let outcome: Explanation["outcome"];
   if (chosen && !holdout) {
-    coupon = await couponOf(db, state, chosen, now);
-    creative = render(state, chosen.creative, chosen, coupon, format);
+    coupon = personalised
+      ? await couponOf(db, state, chosen, now)
+      : chosen.pool && { pool_id: chosen.pool.id, state: "no_consent", code: null, expires: null };
+    creative = render(decided, chosen.creative, chosen, coupon, format);
     outcome = "rule";
   } else {
-    if (usableFallback) creative = render(state, usableFallback, null, null, format);
+    if (usableFallback) creative = render(decided, usableFallback, null, null, format);
     outcome = holdout ? "holdout" : usableFallback ? "fallback" : "empty";
   }
   return {

@@ -6,7 +6,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
-import { allowedBy, rateKey } from "../abuse/rate-limit";
+import { allowedBy, clientIp, rateKey } from "../abuse/rate-limit";
 import { mintVisitorToken, VISITOR_TOKEN_TTL_SECONDS } from "../auth/jwt";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
@@ -127,6 +127,7 @@ decideRoutes.openapi(
       country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
       origin: publicBase(c),
       now: Date.now(),
+      ip: clientIp(c),
     });
     if (decision.kind === "unknown-site") {
       throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });

@@ -5,7 +5,7 @@ import { requireRole } from "../auth/roles";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { rotateIdentitySecret } from "./verified-identify";
+import { DEFAULT_GRACE_HOURS, rotateIdentitySecret } from "./verified-identify";
 
 export const identityRoutes = createRouter();
 
@@ -15,24 +15,49 @@ identityRoutes.openapi(
     method: "post",
     path: "/api/v1/site/identity-secret",
     tags: ["Sites"],
-    summary: "Make a new identity secret for signed identifies (the old one stops working)",
+    summary: "Make a new identity secret for signed identifies (the old one keeps working for a grace period)",
     description:
-      "The shop's backend signs each customer ID it puts into a page: `tw('identify', {customer, sig})` with " +
-      "`sig` the lower-case hex HMAC-SHA256 of the customer ID under this secret. Unsigned or wrongly signed " +
-      "identifies link nothing. Other isolates pick the new secret up within 10 seconds.",
+      "The shop's backend signs each customer ID it puts into a page: `tw('identify', {customer, ts, sig})` with " +
+      '`ts` the Unix time in seconds and `sig` the lower-case hex HMAC-SHA256 of `customer + "." + ts` under this ' +
+      "secret (accepted for 24 hours), or the legacy `{customer, sig}` with the HMAC of the customer ID alone " +
+      '(README, "Identity verification"). Unsigned or wrongly signed identifies link nothing. The secret ' +
+      `replaced keeps verifying for \`grace_hours\` (default ${DEFAULT_GRACE_HOURS}; 0 ends it at once, e.g. after a ` +
+      "leak). Other isolates pick the new secret up within 10 seconds.",
     security: [{ apiKey: [] }],
     middleware: [requireApiKey, requireRole("admin")] as const,
+    request: {
+      body: {
+        required: false,
+        content: {
+          "application/json": {
+            schema: z.object({ grace_hours: z.number().int().min(0).max(168).default(DEFAULT_GRACE_HOURS) }).strict(),
+          },
+        },
+      },
+    },
     responses: {
       201: {
         description: "The new secret, shown once",
         content: {
           "application/json": {
-            schema: z.object({ identity_secret: z.string() }).openapi("IdentitySecret"),
+            schema: z
+              .object({
+                identity_secret: z.string(),
+                previous_valid_until: z.string().nullable().openapi({
+                  description: "Until when the replaced secret still verifies (ISO 8601); null: it stopped at once",
+                }),
+              })
+              .openapi("IdentitySecret"),
           },
         },
       },
-      ...errorResponses(401, 403),
+      ...errorResponses(400, 401, 403),
     },
   }),
-  async (c) => c.json({ identity_secret: await rotateIdentitySecret(c.var.db, c.var.site) }, 201),
+  async (c) => {
+    const graceHours = c.req.valid("json")?.grace_hours ?? DEFAULT_GRACE_HOURS;
+    const { secret, previousValidUntil } = await rotateIdentitySecret(c.var.db, c.var.site, graceHours, Date.now());
+    const until = previousValidUntil === null ? null : new Date(previousValidUntil).toISOString();
+    return c.json({ identity_secret: secret, previous_valid_until: until }, 201);
+  },
 );

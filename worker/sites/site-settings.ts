@@ -27,6 +27,13 @@ export const SiteSettingsSchema = z
     holdout: z.number().min(0).max(1),
     retention_days: z.number().int().min(1).max(3650),
     coupon_param: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "letters, digits, _ and - only (1-40)"),
+    claim_policy: z.enum(["any", "visited", "customers"]).openapi({
+      description:
+        'Who may claim a coupon code from a banner (README, "Coupon claims"): `any` visitor, one with at ' +
+        "least `claim_min_visits` visits (`visited`; linked customers too), or only visitors linked to a CRM " +
+        "customer (`customers`). A refused claim shows the rule's banner without a code",
+    }),
+    claim_min_visits: z.number().int().min(1).max(1000).openapi({ description: "Visits `visited` asks for" }),
   })
   .strict();
 
@@ -46,6 +53,8 @@ export function siteToJson(site: Site): z.infer<typeof SiteSchema> {
     holdout: site.holdout,
     retention_days: site.retentionDays,
     coupon_param: site.couponParam,
+    claim_policy: site.claimPolicy,
+    claim_min_visits: site.claimMinVisits,
   };
 }
 
@@ -61,5 +70,7 @@ export function settingsToColumns(patch: SettingsPatch) {
     holdout: patch.holdout,
     retentionDays: patch.retention_days,
     couponParam: patch.coupon_param,
+    claimPolicy: patch.claim_policy,
+    claimMinVisits: patch.claim_min_visits,
   };
 }

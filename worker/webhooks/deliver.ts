@@ -6,8 +6,10 @@
  * with any of its libraries: `webhook-id` (the delivery's ID, the same on every retry and replay —
  * the receiver's idempotency key), `webhook-timestamp` (UNIX seconds of this attempt) and
  * `webhook-signature: v1,BASE64(HMAC-SHA256(key, id + "." + timestamp + "." + body))`, where the key
- * is the Base64-decoded part of the webhook's `whsec_` secret. Receivers refuse timestamps more than
- * five minutes off, which stops replays.
+ * is the Base64-decoded part of the webhook's `whsec_` secret — after a rotation, during its grace
+ * period, a second `v1,…` signature (space-separated) under the previous secret, so a receiver
+ * verifies with either (store.ts). Receivers refuse timestamps more than five minutes off, which
+ * stops replays.
  *
  * Retries: a non-2xx answer or a network error retries the message with exponential backoff
  * (30 s, 1, 2, 4, 8 min) up to MAX_ATTEMPTS; the last failure leaves the row `failed` with its
@@ -21,7 +23,7 @@ import { hmacSha256 } from "../auth/signing";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { sendToReceiver } from "./public-url";
-import { webhookKey } from "./store";
+import { signingKeys } from "./store";
 
 export const MAX_ATTEMPTS = 6;
 
@@ -29,16 +31,18 @@ export function backoffSeconds(attempt: number): number {
   return Math.min(30 * 2 ** (attempt - 1), 3_600);
 }
 
-/** The Standard Webhooks headers for one attempt at `body`. */
+/** The Standard Webhooks headers for one attempt at `body`: one signature per key. */
 export async function signatureHeaders(
-  key: Uint8Array,
+  keys: Uint8Array[],
   messageId: string,
   body: string,
   now: number,
 ): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now / 1000));
-  const signature = toBase64(await hmacSha256(key, `${messageId}.${timestamp}.${body}`));
-  return { "webhook-id": messageId, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
+  const signatures = await Promise.all(
+    keys.map(async (key) => `v1,${toBase64(await hmacSha256(key, `${messageId}.${timestamp}.${body}`))}`),
+  );
+  return { "webhook-id": messageId, "webhook-timestamp": timestamp, "webhook-signature": signatures.join(" ") };
 }
 
 /** `webhook-id` of a delivery: unique per deployment, stable across retries and replays. */
@@ -58,7 +62,13 @@ export async function attemptDelivery(
   now: number,
 ): Promise<Outcome> {
   const [row] = await db
-    .select({ delivery: webhookDeliveries, url: webhooks.url, enabled: webhooks.enabled })
+    .select({
+      delivery: webhookDeliveries,
+      url: webhooks.url,
+      enabled: webhooks.enabled,
+      secretVersion: webhooks.secretVersion,
+      previousSecretUntil: webhooks.previousSecretUntil,
+    })
     .from(webhookDeliveries)
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
     .where(eq(webhookDeliveries.id, deliveryId));
@@ -70,7 +80,7 @@ export async function attemptDelivery(
   if (!row.enabled) {
     error = "webhook disabled";
   } else {
-    const key = await webhookKey(signingSecret, row.delivery.webhookId);
+    const keys = await signingKeys(signingSecret, { ...row, id: row.delivery.webhookId }, now);
     // Checked again here (public-url.ts); the error kept is a category, not the receiver's answer.
     error = await sendToReceiver(
       row.url,
@@ -78,7 +88,7 @@ export async function attemptDelivery(
         headers: {
           "Content-Type": "application/json",
           "User-Agent": "tagwerk-webhooks/1",
-          ...(await signatureHeaders(key, messageIdOf(deliveryId), body, now)),
+          ...(await signatureHeaders(keys, messageIdOf(deliveryId), body, now)),
         },
         body,
       },
@@ -86,7 +96,9 @@ export async function attemptDelivery(
     );
   }
 
-  const final = attempt >= MAX_ATTEMPTS;
+  // A receiver whose address is not allowed is refused for good (no retries): replaying the
+  // delivery tries again once its owner fixed the URL or its DNS.
+  const final = attempt >= MAX_ATTEMPTS || error?.startsWith("address not allowed") === true;
   const status = error === undefined ? "delivered" : final ? "failed" : "pending";
   await db
     .update(webhookDeliveries)

@@ -8,15 +8,20 @@
  * "However written" is the WHATWG URL parser's work, the same one browsers and fetch() use: it
  * turns `2130706433`, `0x7f000001`, `0177.0.0.1` and `127.1` into `127.0.0.1` and compresses IPv6
  * (`[::ffff:127.0.0.1]` → `[::ffff:7f00:1]`), so the range checks below see the one canonical
- * address that fetch() would connect to. Names are judged by their spelling (localhost,
- * `*.internal` such as metadata.google.internal, `*.local`, single-label names that a resolver's
- * search list would complete to an internal host); a public name that resolves to a private
- * address is not resolved here — see SECURITY.md.
+ * address that fetch() would connect to. Names are judged by their spelling first (localhost,
+ * `*.internal` such as metadata.google.internal, `*.local`, `*.svc`, metadata.goog, wildcard-DNS
+ * services that answer any embedded address such as `127.0.0.1.nip.io` or `localtest.me`, names
+ * that carry a non-public address in their labels, single-label names that a resolver's search
+ * list would complete to an internal host); then, at delivery, the name is resolved (resolve.ts)
+ * and every A and AAAA answer must be public too. What remains: fetch() resolves again itself, so a
+ * receiver whose DNS answers differently within seconds (rebinding) is not caught — see SECURITY.md.
  *
  * What a tenant reads about a failed delivery is a category (`describeFailure`), never the
  * receiver's status line or the runtime's network error: those made the deliveries list a
  * port-scan oracle.
  */
+
+import { type Resolver, resolveOverHttps } from "./resolve";
 
 /** Local development only (`WEBHOOKS_ALLOW_HTTP_LOCALHOST="true"` in .dev.vars): http to this machine. */
 export function localHttpAllowed(env: { WEBHOOKS_ALLOW_HTTP_LOCALHOST?: string }): boolean {
@@ -33,10 +38,46 @@ const INTERNAL_SUFFIXES = [
   ".internal",
   ".localdomain",
   ".home.arpa",
+  ".arpa",
   ".lan",
   ".intranet",
   ".corp",
+  ".onion",
+  ".alt",
+  // Kubernetes service names (kubernetes.default.svc, *.svc.cluster.local).
+  ".svc",
 ];
+
+/** Single names of metadata services and of public wildcard-DNS services that answer loopback or any address they carry. */
+const INTERNAL_NAMES = new Set(["metadata.goog", "kubernetes.default"]);
+const WILDCARD_DNS_DOMAINS = [
+  "nip.io",
+  "sslip.io",
+  "xip.io",
+  "nip.direct",
+  "localtest.me",
+  "lvh.me",
+  "vcap.me",
+  "lacolhost.com",
+  "localhost.direct",
+  "fuf.me",
+  "traefik.me",
+  "1u.ms",
+];
+
+/** True when the labels of `host` carry a non-public IPv4 address (`10.0.0.1.example`, `10-0-0-1.example`). */
+function carriesInternalAddress(host: string): boolean {
+  const labels = host.split(".");
+  for (let i = 0; i + 4 <= labels.length; i++) {
+    const v4 = ipv4ToInt(labels.slice(i, i + 4).join("."));
+    if (v4 !== null && ipv4Blocked(v4)) return true;
+  }
+  return labels.some((label) => {
+    const match = /(?:^|[^0-9])(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:$|[^0-9])/.exec(label);
+    const v4 = match && ipv4ToInt(match.slice(1, 5).join("."));
+    return v4 !== null && v4 !== undefined && ipv4Blocked(v4);
+  });
+}
 
 /** IPv4 ranges that are not the public internet (IANA special-purpose registry). */
 const IPV4_BLOCKED: [string, number][] = [
@@ -82,22 +123,18 @@ function ipv6Groups(literal: string): number[] | null {
   return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }
 
+/**
+ * IPv6: the public internet is global unicast, 2000::/3 (IANA IPv6 address space registry);
+ * everything outside it — ::, ::1, ::ffff:0:0/96 mapped, ::ffff:0:0:0/96 translated, 64:ff9b::/96
+ * NAT64 and 64:ff9b:1::/48, 100::/64 discard, 5f00::/16 SRv6 SIDs, fc00::/7, fe80::/10, ff00::/8 …
+ * — is refused whole, and inside it the special-purpose blocks of the IANA registry are refused.
+ */
 function ipv6Blocked(g: number[]): boolean {
-  const embeddedV4 = (hi: number, lo: number) => ipv4Blocked(hi * 65536 + lo);
-  const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
-  if (zeros(8)) return true; // :: unspecified
-  if (zeros(7) && g[7] === 1) return true; // ::1 loopback
-  if (zeros(5) && g[5] === 0xffff) return true; // ::ffff:a.b.c.d IPv4-mapped: never a public receiver
-  if (zeros(6)) return true; // ::a.b.c.d IPv4-compatible (deprecated)
-  if (g[0] === 0x64 && g[1] === 0xff9b) return embeddedV4(g[6], g[7]); // NAT64
-  if (g[0] === 0x2002) return embeddedV4(g[1], g[2]); // 6to4
-  if (g[0] === 0x2001 && g[1] === 0) return true; // Teredo
-  if (g[0] === 0x2001 && g[1] === 0xdb8) return true; // documentation
-  if (g[0] === 0x100 && g[1] === 0 && g[2] === 0 && g[3] === 0) return true; // discard-only
-  if ((g[0] & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local (AWS metadata fd00:ec2::254)
-  if ((g[0] & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((g[0] & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
-  if ((g[0] & 0xff00) === 0xff00) return true; // multicast
+  if ((g[0] & 0xe000) !== 0x2000) return true; // outside 2000::/3
+  if (g[0] === 0x2002) return ipv4Blocked(g[1] * 65536 + g[2]); // 6to4: the IPv4 address inside
+  if (g[0] === 0x2001 && g[1] < 0x0200) return true; // 2001::/23 IETF protocol assignments (Teredo, benchmarking, ORCHID)
+  if (g[0] === 0x2001 && g[1] === 0xdb8) return true; // 2001:db8::/32 documentation
+  if (g[0] === 0x3fff && g[1] < 0x1000) return true; // 3fff::/20 documentation (RFC 9637)
   return false;
 }
 
@@ -115,7 +152,12 @@ function hostProblem(hostname: string): string | null {
       ? "a loopback, private, link-local, shared, multicast, reserved or metadata IPv4 address"
       : null;
   }
-  if (host === "localhost" || INTERNAL_SUFFIXES.some((s) => host.endsWith(s))) return "an internal host name";
+  if (host === "localhost" || INTERNAL_NAMES.has(host) || INTERNAL_SUFFIXES.some((s) => host.endsWith(s))) {
+    return "an internal host name";
+  }
+  if (WILDCARD_DNS_DOMAINS.some((d) => host === d || host.endsWith(`.${d}`)) || carriesInternalAddress(host)) {
+    return "a name that resolves to an address it carries (wildcard DNS)";
+  }
   if (!host.includes(".")) return "a single-label host name (it would resolve inside a network)";
   return null;
 }
@@ -148,6 +190,8 @@ const TIMEOUT_MS = 10_000;
 /** What a tenant reads about a failed attempt: a category, never what the receiver said. */
 export type DeliveryFailure =
   | "address not allowed"
+  | "address not allowed: the name resolves to a non-public address"
+  | "name did not resolve"
   | "redirect not followed (HTTP 3xx from receiver)"
   | "HTTP 4xx from receiver"
   | "HTTP 5xx from receiver"
@@ -166,6 +210,42 @@ function describeFailure(outcome: { status: number } | { error: unknown }): Deli
   return name === "TimeoutError" || name === "AbortError" ? "timeout" : "connection failed";
 }
 
+/** True for an address literal: fetch() connects to it as written, there is nothing to resolve. */
+function isAddress(hostname: string): boolean {
+  return hostname.startsWith("[") || ipv4ToInt(hostname) !== null;
+}
+
+/**
+ * Resolves a receiver's name (resolve.ts) and refuses it when any answer is not public; a name
+ * that does not resolve, or a resolver that cannot answer, fails the attempt (it is retried).
+ */
+async function resolvedProblem(
+  hostname: string,
+  resolve: Resolver,
+  allowLocalHttp: boolean,
+): Promise<DeliveryFailure | undefined> {
+  const host = hostname.toLowerCase().replace(/\.+$/, "");
+  if (isAddress(host) || (allowLocalHttp && LOCAL_HOSTS.has(host))) return undefined;
+  let addresses: string[];
+  try {
+    addresses = await resolve(host);
+  } catch {
+    return "name did not resolve";
+  }
+  if (addresses.length === 0) return "name did not resolve";
+  const canonical = (address: string) => {
+    // The URL parser writes an answer the way hostProblem reads it (IPv6 compressed, lower-case).
+    try {
+      return new URL(`https://${address.includes(":") ? `[${address}]` : address}/`).hostname;
+    } catch {
+      return "[::]";
+    }
+  };
+  return addresses.some((address) => hostProblem(canonical(address)) !== null)
+    ? "address not allowed: the name resolves to a non-public address"
+    : undefined;
+}
+
 /**
  * POSTs one webhook request: the URL is checked again first, redirects are never followed (a
  * public receiver could otherwise bounce the request to an internal one), and the answer is
@@ -175,8 +255,12 @@ export async function sendToReceiver(
   url: string,
   init: { headers: Record<string, string>; body: string },
   env: { WEBHOOKS_ALLOW_HTTP_LOCALHOST?: string },
+  resolve: Resolver = resolveOverHttps,
 ): Promise<DeliveryFailure | undefined> {
-  if (webhookUrlProblem(url, { allowLocalHttp: localHttpAllowed(env) })) return "address not allowed";
+  const allowLocalHttp = localHttpAllowed(env);
+  if (webhookUrlProblem(url, { allowLocalHttp })) return "address not allowed";
+  const refused = await resolvedProblem(new URL(url).hostname, resolve, allowLocalHttp);
+  if (refused) return refused;
   try {
     const response = await fetch(url, {
       method: "POST",

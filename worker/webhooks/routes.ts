@@ -21,6 +21,7 @@ import {
   listDeliveries,
   listWebhooks,
   patchWebhook,
+  rotateWebhookSecret,
   webhookSecret,
   webhookToJson,
 } from "./store";
@@ -58,7 +59,8 @@ const DeliverySchema = z
   .openapi("WebhookDelivery");
 
 const SecretSchema = z.string().openapi({
-  description: "Signs X-Tagwerk-Signature: v1=hex(HMAC-SHA256(secret, timestamp + '.' + body))",
+  description:
+    "Standard Webhooks `whsec_` secret: signs `webhook-signature: v1,BASE64(HMAC-SHA256(key, id + '.' + timestamp + '.' + body))`",
 });
 
 export const webhooksRoutes = createRouter();
@@ -188,26 +190,51 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
-    operationId: "showWebhookSecret",
+    operationId: "rotateWebhookSecret",
     method: "post",
     path: "/api/v1/webhooks/{id}/secret",
     tags: ["Webhooks"],
-    summary: "Reveal the webhook's signing secret again (admins only)",
-    description: "The secret is derived from the deployment's SIGNING_SECRET and the webhook ID; it is never stored.",
+    summary: "Rotate the webhook's signing secret (admins only); the old one signs too for a grace period",
+    description:
+      "Answers a new secret, shown once. During `grace_hours` (default 24; 0 ends the old secret at once) every " +
+      "delivery carries two signatures in `webhook-signature` (space-separated, as Standard Webhooks allows), " +
+      "one under each secret, so the receiver can switch to the new one without losing a delivery. Secrets " +
+      "are derived from the deployment's SIGNING_SECRET, the webhook ID and its secret version; none is stored.",
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
-    request: { params: IdParam },
-    responses: {
-      200: {
-        description: "The secret",
-        content: { "application/json": { schema: z.object({ secret: SecretSchema }) } },
+    request: {
+      params: IdParam,
+      body: {
+        required: false,
+        content: {
+          "application/json": {
+            schema: z.object({ grace_hours: z.number().int().min(0).max(168).default(24) }).strict(),
+          },
+        },
       },
-      ...errorResponses(401, 403, 404),
+    },
+    responses: {
+      201: {
+        description: "The new secret",
+        content: {
+          "application/json": {
+            schema: z.object({
+              secret: SecretSchema,
+              previous_valid_until: z.number().nullable().openapi({
+                description: "Until when (ms since the epoch) the previous secret signs too; null: not at all",
+              }),
+            }),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403, 404),
     },
   }),
   async (c) => {
-    const webhook = await getWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
-    return c.json({ secret: await webhookSecret(signingSecretOf(c.env), webhook.id) }, 200);
+    const graceHours = c.req.valid("json")?.grace_hours ?? 24;
+    const webhook = await rotateWebhookSecret(c.var.db, c.var.site.id, c.req.valid("param").id, graceHours, Date.now());
+    const secret = await webhookSecret(signingSecretOf(c.env), webhook.id, webhook.secretVersion);
+    return c.json({ secret, previous_valid_until: webhook.previousSecretUntil }, 201);
   },
 );
 

@@ -1,11 +1,13 @@
 /**
  * Webhooks per site: a URL that hears when a person enters or leaves a segment. The signing secret
- * of a webhook is derived (HMAC of SIGNING_SECRET with the webhook's ID), so no secret is stored; it
- * is shown on creation and re-revealed to admins by `POST /api/v1/webhooks/:id/secret`, in the
- * Standard Webhooks form `whsec_BASE64` (32 random-looking bytes), which receivers' libraries take
- * as it is.
+ * of a webhook is derived (HMAC of SIGNING_SECRET with the webhook's ID and its secret version), so
+ * no secret is stored; it is shown on creation, in the Standard Webhooks form `whsec_BASE64` (32
+ * random-looking bytes), which receivers' libraries take as it is. `POST /api/v1/webhooks/:id/secret`
+ * rotates it: the next version becomes the secret, and the previous one keeps signing beside it
+ * (Standard Webhooks allows several signatures in `webhook-signature`) for a grace period, so the
+ * receiver can switch without losing a delivery.
  */
-import { and, asc, desc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { toBase64 } from "../auth/crypto";
 import { deriveKeyBytes } from "../auth/signing";
 import { segments, webhookDeliveries, webhookMemberships, webhooks } from "../db/schema";
@@ -15,14 +17,48 @@ import { apiError } from "../errors";
 export type Webhook = typeof webhooks.$inferSelect;
 export type Delivery = typeof webhookDeliveries.$inferSelect;
 
-/** The key bytes that sign the webhook's deliveries. */
-export function webhookKey(signingSecret: string, webhookId: number): Promise<Uint8Array> {
-  return deriveKeyBytes(signingSecret, "webhook", webhookId);
+/** The key bytes that sign the webhook's deliveries; version 0 is the secret a webhook is created with. */
+export function webhookKey(signingSecret: string, webhookId: number, version = 0): Promise<Uint8Array> {
+  return deriveKeyBytes(signingSecret, "webhook", version === 0 ? webhookId : `${webhookId}.v${version}`);
 }
 
 /** The secret as the tenant sees it: `whsec_` + Base64 of the key (Standard Webhooks). */
-export async function webhookSecret(signingSecret: string, webhookId: number): Promise<string> {
-  return `whsec_${toBase64(await webhookKey(signingSecret, webhookId))}`;
+export async function webhookSecret(signingSecret: string, webhookId: number, version = 0): Promise<string> {
+  return `whsec_${toBase64(await webhookKey(signingSecret, webhookId, version))}`;
+}
+
+/** The keys that sign a delivery now: the current version, and the previous one during its grace period. */
+export async function signingKeys(
+  signingSecret: string,
+  webhook: Pick<Webhook, "id" | "secretVersion" | "previousSecretUntil">,
+  now: number,
+): Promise<Uint8Array[]> {
+  const keys = [await webhookKey(signingSecret, webhook.id, webhook.secretVersion)];
+  if (webhook.secretVersion > 0 && (webhook.previousSecretUntil ?? 0) > now) {
+    keys.push(await webhookKey(signingSecret, webhook.id, webhook.secretVersion - 1));
+  }
+  return keys;
+}
+
+/** Moves the webhook to its next secret version; the previous one signs too for `graceHours`. */
+export async function rotateWebhookSecret(
+  db: Db,
+  siteId: number,
+  id: number,
+  graceHours: number,
+  now: number,
+): Promise<Webhook> {
+  await getWebhook(db, siteId, id);
+  const [row] = await db
+    .update(webhooks)
+    .set({
+      secretVersion: sql`${webhooks.secretVersion} + 1`,
+      previousSecretUntil: graceHours > 0 ? now + graceHours * 3_600_000 : null,
+      updatedAt: now,
+    })
+    .where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id)))
+    .returning();
+  return row;
 }
 
 export function webhookToJson(w: Webhook) {
