@@ -54,6 +54,10 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.on { color: var(--good); border-color: var(--good); }
 .badge.off { color: var(--muted); }
 pre.snippet { overflow-x: auto; padding: .6rem; background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; }
+.snippet-wrap { position: relative; }
+.snippet-wrap pre.snippet { padding-right: 5rem; }
+.snippet-wrap button.copy { position: absolute; top: .35rem; right: .35rem; padding: .15rem .6rem; font-size: .85rem; }
+ul.problems { margin: .25rem 0 0; padding-left: 1.25rem; max-height: 16rem; overflow-y: auto; }
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
 .preview-box iframe { border: 0; display: block; background: #fff; }
@@ -253,9 +257,23 @@ export const CONFIRM_JS = `
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
-  if (!window.confirm(form.dataset.confirm + " This cannot be undone.")) { event.preventDefault(); return; }
+  var note = form.dataset.note !== undefined ? form.dataset.note : " This cannot be undone.";
+  if (!window.confirm(form.dataset.confirm + note)) { event.preventDefault(); return; }
   var input = form.querySelector('input[name="confirmed"]');
   if (!input) { input = document.createElement("input"); input.type = "hidden"; input.name = "confirmed"; form.appendChild(input); }
   input.value = "1";
+});
+// Copy buttons (ui.tsx CopyButton): copy the text of the element they name, and say so.
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
+  if (!button) return;
+  var source = document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) return;
+  var value = "value" in source && typeof source.value === "string" ? source.value : source.textContent;
+  navigator.clipboard.writeText(value.trim()).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  });
 });
 `;

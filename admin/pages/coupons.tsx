@@ -133,7 +133,16 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
         </section>
       )}
       {coupon && writable && coupon.state !== "free" && (
-        <form method="post" action={`/admin/coupons/${encodeURIComponent(coupon.code)}/${kind}`} class="card">
+        <form
+          method="post"
+          action={`/admin/coupons/${encodeURIComponent(coupon.code)}/${kind}`}
+          class="card"
+          data-confirm={kind === "rollback" ? `Roll back the redemption of ${coupon.code}?` : undefined}
+          data-note={kind === "rollback" ? " The code becomes usable again." : undefined}
+        >
+          {kind === "rollback" && (
+            <input type="hidden" name="confirm" value={`Roll back the redemption of ${coupon.code}?`} />
+          )}
           <h2>{kind === "redeem" ? "Redeem by hand" : "Roll back the redemption"}</h2>
           <p class="muted">
             {kind === "redeem"

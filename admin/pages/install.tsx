@@ -6,11 +6,10 @@
  * destination settings — and a live check: the last events received and the last ones refused,
  * with the reason, through GET /api/v1/events and GET /api/v1/rejected-events.
  */
-import type { FC } from "hono/jsx";
 import { publicBase } from "../../worker/lib/base-path";
 import type { AdminApp } from "../app";
 import type { Rule } from "../types";
-import { Empty, Layout } from "../ui";
+import { Empty, Layout, Snippet } from "../ui";
 
 type RecentEvent = {
   id: number;
@@ -21,12 +20,6 @@ type RecentEvent = {
   url: string | null;
 };
 type Rejected = { id: number; received_at: number; source: string; reason: string };
-
-const Snippet: FC<{ id: string; children: string }> = ({ id, children }) => (
-  <pre class="snippet" id={id}>
-    <code>{children}</code>
-  </pre>
-);
 
 const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { redirectWithFlash, takeFlash } from "../flash";
 import { FLASH, failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
 import {
@@ -11,6 +12,7 @@ import {
   Empty,
   ErrorAlert,
   Field,
+  FlashView,
   formatTime,
   Layout,
   Notice,
@@ -28,7 +30,12 @@ type Delivery = {
 };
 
 /** A refused webhook keeps what was typed and shows the reason inside its own form. */
-type View = { error?: string; secret?: string; failed?: ActionFailure; webhook?: { url: string; segment_id: string } };
+type View = {
+  error?: string;
+  failed?: ActionFailure;
+  webhook?: { url: string; segment_id: string };
+  partner?: { key: string; name: string; sync_url: string };
+};
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
@@ -43,12 +50,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   );
   const segmentList = segments.ok ? segments.data.segments : [];
   const writable = can(c.var.role, "marketer");
+  const flash = await takeFlash(c);
   return c.html(
     <Layout title="Partners & webhooks" user={c.var.user} active="/admin/partners">
       <h1>Partners &amp; webhooks</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <FlashView flash={flash} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
-      {!view.webhook && <ErrorAlert message={view.error} />}
+      {!view.webhook && !view.partner && <ErrorAlert message={view.error} />}
       <h2>Partners</h2>
       {partners.length === 0 ? (
         <Empty>No partners yet. Add your display network below; its pixel then calls /sync to link its user IDs.</Empty>
@@ -89,12 +98,19 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
         </div>
       )}
       {writable && (
-        <form method="post" action="/admin/partners" class="card">
+        <form method="post" action="/admin/partners" class="card" id="partner-form">
           <h3>Add a partner</h3>
+          {view.partner && <ErrorAlert message={view.error} />}
           <div class="grid">
-            <Field label="Key" name="key" required hint="lower-case, e.g. adnet" />
-            <Field label="Name" name="name" required />
-            <Field label="Sync URL" name="sync_url" type="url" hint="Optional; {tw_id} is replaced" />
+            <Field label="Key" name="key" value={view.partner?.key} required hint="lower-case, e.g. adnet" />
+            <Field label="Name" name="name" value={view.partner?.name} required />
+            <Field
+              label="Sync URL"
+              name="sync_url"
+              type="url"
+              value={view.partner?.sync_url}
+              hint="Optional; {tw_id} is replaced"
+            />
           </div>
           <div class="actions">
             <button type="submit">Add partner</button>
@@ -102,11 +118,6 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
         </form>
       )}
       <h2>Webhooks</h2>
-      {view.secret && (
-        <div class="alert ok" role="status">
-          Signing secret — copy it now, it is shown only once: <code class="secret">{view.secret}</code>
-        </div>
-      )}
       {!webhooks.ok && <ErrorAlert message={`Webhooks are not available: ${webhooks.error.message}`} />}
       {webhooks.ok && hooks.length === 0 && (
         <Empty>No webhooks yet. Add one to be told when a visitor enters a segment.</Empty>
@@ -210,9 +221,10 @@ export function partnerPages(app: AdminApp) {
 
   app.post("/admin/partners", async (c) => {
     const form = await c.req.parseBody();
-    const json = { key: text(form, "key"), name: text(form, "name"), sync_url: text(form, "sync_url") || null };
+    const partner = { key: text(form, "key"), name: text(form, "name"), sync_url: text(form, "sync_url") };
+    const json = { ...partner, sync_url: partner.sync_url || null };
     const result = await c.var.api.call("POST", "/api/v1/partners", { json });
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { partner, error: result.error.message });
     return c.redirect("/admin/partners?done=created", 303);
   });
 
@@ -231,7 +243,10 @@ export function partnerPages(app: AdminApp) {
     const json = { url: webhook.url, segment_id: Number(webhook.segment_id) };
     const result = await c.var.api.call<{ secret: string }>("POST", "/api/v1/webhooks", { json });
     if (!result.ok) return render(c, { webhook, error: result.error.message });
-    return render(c, { secret: result.data.secret });
+    return redirectWithFlash(c, "/admin/partners", {
+      notice: "Webhook added.",
+      secret: { label: "Signing secret — copy it now, it is shown only once:", value: result.data.secret },
+    });
   });
 
   app.post("/admin/webhooks/:id{[0-9]+}/delete", async (c) => {

@@ -2,11 +2,24 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { redirectWithFlash, takeFlash } from "../flash";
 import { checked, FLASH, type FormData, numberOrNull, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
-import { ActionButton, Check, can, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+import {
+  ActionButton,
+  Check,
+  can,
+  ErrorAlert,
+  Field,
+  FlashView,
+  formatTime,
+  Layout,
+  Notice,
+  ReadOnlyNote,
+  Select,
+} from "../ui";
 
-type View = { error?: string; values?: Partial<SiteJson>; newKey?: string; revoked?: number; status?: 200 | 400 | 201 };
+type View = { error?: string; values?: Partial<SiteJson>; status?: 200 | 400 };
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
@@ -14,10 +27,12 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   const isAdmin = can(c.var.role, "admin");
   const keys = isAdmin ? (await api.get<{ keys: ApiKey[] }>("/api/v1/site/keys")).keys : [];
   const v = { ...site, ...view.values };
+  const flash = await takeFlash(c);
   return c.html(
     <Layout title="Site & API keys" user={c.var.user} active="/admin/settings">
       <h1>Site &amp; API keys</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <FlashView flash={flash} />
       <ReadOnlyNote role={c.var.role} needs="admin" />
       <ErrorAlert message={view.error} />
       <form method="post" action="/admin/settings" class="card">
@@ -78,17 +93,6 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
       {isAdmin && (
         <section class="card">
           <h2>API keys</h2>
-          {view.newKey && (
-            <div class="alert ok" role="status">
-              <p>
-                <strong>New API key — copy it now, it is shown only this once:</strong>
-              </p>
-              <code class="secret" id="new-api-key">
-                {view.newKey}
-              </code>
-              {view.revoked ? <p>{view.revoked} older key(s) were revoked.</p> : null}
-            </div>
-          )}
           <div class="table-wrap">
             <table>
               <thead>
@@ -123,7 +127,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             </table>
           </div>
           <form method="post" action="/admin/settings/keys" class="actions">
-            <Check label="Revoke all other keys" name="revoke_others" checked />
+            <Check label="Also revoke all other keys (asks first)" name="revoke_others" />
             <button type="submit">Issue a new key</button>
           </form>
         </section>
@@ -158,13 +162,23 @@ export function settingsPages(app: AdminApp) {
     return c.redirect("/admin/settings?done=saved", 303);
   });
 
+  // Issuing a key never revokes others unless asked; when asked, a confirmation first names the keys
+  // that stop working and what uses them (issue 30: one click once broke the demo shop's purchases).
   app.post("/admin/settings/keys", async (c) => {
     const form = await c.req.parseBody();
+    const revokeOthers = checked(form, "revoke_others");
+    if (revokeOthers && !checked(form, "confirmed")) return confirmRevokeOthers(c);
     const result = await c.var.api.call<{ api_key: string; revoked: number }>("POST", "/api/v1/site/keys", {
-      json: { revoke_others: checked(form, "revoke_others") },
+      json: { revoke_others: revokeOthers },
     });
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
-    return render(c, { newKey: result.data.api_key, revoked: result.data.revoked, status: 201 });
+    const { api_key, revoked } = result.data;
+    return redirectWithFlash(c, "/admin/settings", {
+      notice: revoked
+        ? `New key issued; ${revoked} older key(s) were revoked and now answer 401.`
+        : "New key issued; every other key keeps working.",
+      secret: { label: "New API key — copy it now, it is shown only this once:", value: api_key },
+    });
   });
 
   app.post("/admin/settings/keys/:id/revoke", async (c) => {
@@ -172,4 +186,43 @@ export function settingsPages(app: AdminApp) {
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
     return c.redirect("/admin/settings?done=deleted", 303);
   });
+}
+
+/** The page that asks before "issue and revoke all others": which keys stop working, and what breaks. */
+async function confirmRevokeOthers(c: Context<AdminEnv>) {
+  const { keys } = await c.var.api.get<{ keys: ApiKey[] }>("/api/v1/site/keys");
+  const active = keys.filter((k) => !k.revoked_at);
+  return c.html(
+    <Layout title="Revoke all other keys?" user={c.var.user} active="/admin/settings">
+      <h1>Revoke all other keys?</h1>
+      <form method="post" action="/admin/settings/keys" class="card" id="confirm-form">
+        <p>
+          A new key is issued and{" "}
+          <strong>{active.length === 1 ? "this key stops" : `these ${active.length} keys stop`}</strong> working at
+          once:
+        </p>
+        <ul id="keys-to-revoke">
+          {active.map((k) => (
+            <li>
+              <code>{k.prefix}…</code> (created {formatTime(k.created_at)})
+            </li>
+          ))}
+        </ul>
+        <p>
+          Everything that uses them gets 401 until it is given the new key: the shop's server-side purchase and refund
+          calls, catalogue and CRM imports, scripts, and CDP integrations. This cannot be undone.
+        </p>
+        <input type="hidden" name="revoke_others" value="1" />
+        <input type="hidden" name="confirmed" value="1" />
+        <div class="actions">
+          <button type="submit" class="danger">
+            Yes, issue a key and revoke {active.length === 1 ? "the other key" : `${active.length} keys`}
+          </button>
+          <a class="button secondary" href="/admin/settings">
+            Cancel
+          </a>
+        </div>
+      </form>
+    </Layout>,
+  );
 }

@@ -134,7 +134,7 @@ sitesRoutes.openapi(
     method: "post",
     path: "/api/v1/site/keys",
     tags: ["Sites"],
-    summary: "Rotate API keys: issue a new key and (by default) revoke all others",
+    summary: "Issue a new API key; with revoke_others: true, revoke all others at once",
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
@@ -142,7 +142,7 @@ sitesRoutes.openapi(
         required: false,
         content: {
           "application/json": {
-            schema: z.object({ revoke_others: z.boolean().default(true) }).strict(),
+            schema: z.object({ revoke_others: z.boolean().default(false) }).strict(),
           },
         },
       },
@@ -156,8 +156,9 @@ sitesRoutes.openapi(
     },
   }),
   async (c) => {
-    const body = c.req.valid("json") ?? { revoke_others: true };
-    const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, body.revoke_others ?? true);
+    // Never revokes unless asked (DESIGN.md: `revoke_others?: false`): a key in use must not die by default.
+    const body = c.req.valid("json") ?? { revoke_others: false };
+    const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, body.revoke_others ?? false);
     return c.json({ api_key: fresh.key, prefix: fresh.prefix, revoked }, 201);
   },
 );
