@@ -16,6 +16,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: "/admin/segments", label: "Segments" },
   { href: "/admin/creatives", label: "Creatives" },
   { href: "/admin/rules", label: "Rules" },
+  { href: "/admin/placements", label: "Placements" },
   { href: "/admin/pools", label: "Coupon pools" },
   { href: "/admin/coupons", label: "Codes" },
   { href: "/admin/audiences", label: "Audiences" },

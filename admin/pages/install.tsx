@@ -8,8 +8,8 @@
  */
 import { publicBase } from "../../worker/lib/base-path";
 import type { AdminApp } from "../app";
-import type { Rule } from "../types";
 import { Empty, Layout, Snippet } from "../ui";
+import { loadPlacements, slotSnippet } from "./placements";
 
 type RecentEvent = {
   id: number;
@@ -57,12 +57,11 @@ export function installPages(app: AdminApp) {
     const site = c.var.site;
     const edge = publicBase(c);
     const api = c.var.api;
-    const [rules, recent, rejected] = await Promise.all([
-      api.get<{ rules: Rule[] }>("/api/v1/rules"),
+    const [placements, recent, rejected] = await Promise.all([
+      loadPlacements(c),
       api.get<{ events: RecentEvent[] }>("/api/v1/events?limit=20"),
       api.get<{ rejected_events: Rejected[] }>("/api/v1/rejected-events?limit=20"),
     ]);
-    const placements = [...new Set(rules.rules.map((r) => r.placement))].sort();
     const tag = tagSnippet(edge, site.key, site.consentMode);
     const sign = signingSnippets();
     return c.html(
@@ -92,15 +91,14 @@ export function installPages(app: AdminApp) {
         <section class="card" aria-labelledby="slots-title">
           <h2 id="slots-title">2. Banner slots</h2>
           {placements.length === 0 ? (
-            <Empty>No rules yet: placements appear here once a rule names one.</Empty>
+            <Empty>No placements yet: they appear here once a rule names one or it gets a fallback.</Empty>
           ) : (
             <>
               <p>
-                One empty element per placement where the banner goes (300×250 unless data-w / data-h say otherwise):
+                One empty element per placement where the banner goes, all {placements.length} of them, each with its
+                size (<a href="/admin/placements">Placements</a> has each one's rules and ad-server tags):
               </p>
-              <Snippet id="slot-snippets">
-                {placements.map((p) => `<div data-tw-slot="${p}" data-w="300" data-h="250"></div>`).join("\n")}
-              </Snippet>
+              <Snippet id="slot-snippets">{placements.map(slotSnippet).join("\n")}</Snippet>
             </>
           )}
         </section>

@@ -1,5 +1,5 @@
 /**
- * Rules: per placement in priority order (move up/down swaps priorities), each with its schedule,
+ * Rules: per placement in priority order (move up/down is one atomic reorder), each with its schedule,
  * cap, holdout, stop-after-conversion and an enable/disable toggle; the placement's fallback.
  */
 import type { Context } from "hono";
@@ -22,6 +22,7 @@ import {
   Select,
 } from "../ui";
 import { FallbackForm, loadFallbacks } from "./fallback";
+import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";
 
 function ruleFromForm(form: FormData) {
@@ -319,27 +320,16 @@ export function rulePages(app: AdminApp) {
     return c.redirect("/admin/rules?done=saved", 303);
   });
 
-  /** Swaps priorities with the neighbour; equal priorities are spread first so the order is explicit. */
+  /** Moves the rule one step within its placement: one atomic reorder (admin/pages/placement-order.ts). */
   app.post("/admin/rules/:id{[0-9]+}/move", async (c) => {
     const id = Number(c.req.param("id"));
     const up = text(await c.req.parseBody(), "direction") === "up";
     const { rules } = await c.var.api.get<{ rules: Rule[] }>("/api/v1/rules");
     const rule = rules.find((r) => r.id === id);
     if (!rule) return render(c, { error: `No rule ${id}` });
-    const list = byPlacement(rules).get(rule.placement) ?? [];
-    const index = list.findIndex((r) => r.id === id);
-    const other = list[up ? index - 1 : index + 1];
-    if (!other) return c.redirect("/admin/rules", 303);
-    const [a, b] = [rule.priority, other.priority];
-    // Distinct priorities swap; equal ones (ties go to the older rule) are split by one.
-    const [mine, theirs] = a !== b ? [b, a] : up ? [a, a + 1] : [a + 1, a];
-    for (const [ruleId, priority] of [
-      [rule.id, mine],
-      [other.id, theirs],
-    ]) {
-      const result = await c.var.api.call("PATCH", `/api/v1/rules/${ruleId}`, { json: { priority } });
-      if (!result.ok) return render(c, { error: result.error.message });
-    }
+    const ids = (byPlacement(rules).get(rule.placement) ?? []).map((r) => r.id);
+    const moved = await moveRule(c.var.api, rule.placement, ids, id, up);
+    if (!moved.ok) return render(c, { error: moved.message });
     return c.redirect("/admin/rules?done=saved", 303);
   });
 
@@ -360,6 +350,10 @@ export function rulePages(app: AdminApp) {
       },
     );
     if (!result.ok) return render(c, { error: result.error.message });
-    return c.redirect("/admin/rules?done=saved", 303);
+    const back =
+      text(form, "from") === "placement"
+        ? `/admin/placements/${encodeURIComponent(c.req.param("placement"))}`
+        : "/admin/rules";
+    return c.redirect(`${back}?done=saved`, 303);
   });
 }
