@@ -1,5 +1,6 @@
 /** Partners (cookie sync) and webhooks (segment entries → signed POSTs): deliveries, failures, replay. */
 import type { Context } from "hono";
+import { publicBase } from "../../worker/lib/base-path";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
@@ -18,7 +19,12 @@ import {
   Notice,
   ReadOnlyNote,
   Select,
+  Snippet,
 } from "../ui";
+
+/** The partner's cookie-sync pixel (README.md, "Cookie sync, audiences and webhooks": GET /sync). */
+const syncPixel = (edge: string, siteKey: string, partner: string) =>
+  `<img src="${edge}/sync?site=${encodeURIComponent(siteKey)}&p=${encodeURIComponent(partner)}&puid=PARTNER_USER_ID" width="1" height="1" alt="" style="display:none">`;
 
 type Delivery = {
   id: number;
@@ -96,6 +102,21 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             </tbody>
           </table>
         </div>
+      )}
+      {partners.length > 0 && (
+        <section class="card" aria-labelledby="sync-title">
+          <h3 id="sync-title">Sync pixels</h3>
+          <p class="muted">
+            The partner puts its pixel on its own pages, with its user ID in place of PARTNER_USER_ID (usually one of
+            its macros): tagwerk links that ID to the visitor's cookie, then redirects to the partner's sync URL.
+          </p>
+          {partners.map((p) => (
+            <>
+              <h4>{p.name}</h4>
+              <Snippet id={`sync-${p.key}`}>{syncPixel(publicBase(c), c.var.site.key, p.key)}</Snippet>
+            </>
+          ))}
+        </section>
       )}
       {writable && (
         <form method="post" action="/admin/partners" class="card" id="partner-form">

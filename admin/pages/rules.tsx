@@ -5,7 +5,18 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { checked, FLASH, type FormData, failedHere, numberOrNull, text, toLocalInput, utcIso } from "../forms";
+import {
+  checked,
+  FLASH,
+  type FormData,
+  failedHere,
+  numberOrNull,
+  percentInput,
+  shareFromPercent,
+  text,
+  toLocalInput,
+  utcIso,
+} from "../forms";
 import type { Creative, Pool, Rule, Segment } from "../types";
 import {
   ActionButton,
@@ -37,7 +48,7 @@ function ruleFromForm(form: FormData) {
     starts_at: utcIso(form, "starts_at"),
     ends_at: utcIso(form, "ends_at"),
     cap_per_day: numberOrNull(form, "cap_per_day"),
-    holdout: numberOrNull(form, "holdout"),
+    holdout: shareFromPercent(form, "holdout"),
     stop_after_conversion: checked(form, "stop_after_conversion"),
     enabled: checked(form, "enabled"),
   };
@@ -260,14 +271,14 @@ async function render(
               hint="Empty: no cap"
             />
             <Field
-              label="Holdout share"
+              label="Holdout (%)"
               name="holdout"
               type="number"
               step="0.01"
               min="0"
-              max="1"
-              value={v.holdout}
-              hint="0..1; empty: the site's default"
+              max="100"
+              value={percentInput(v.holdout)}
+              hint="Share of visitors kept as a control group, e.g. 10; empty: the site's default"
             />
           </div>
           <div class="actions">

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
-import { checked, FLASH, type FormData, numberOrNull, text } from "../forms";
+import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
 import {
   ActionButton,
@@ -64,14 +64,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             disabled={!isAdmin}
           />
           <Field
-            label="Default holdout share"
+            label="Default holdout (%)"
             name="holdout"
             type="number"
             step="0.01"
             min="0"
-            max="1"
-            value={v.holdout}
-            hint="0..1 — rules without their own holdout use this"
+            max="100"
+            value={percentInput(v.holdout)}
+            hint="Share of visitors kept as a control group, e.g. 10 — rules without their own holdout use this"
             disabled={!isAdmin}
           />
           <Field
@@ -146,7 +146,7 @@ function settingsFromForm(form: FormData) {
     allowed_origins: origins,
     cookie_domain: text(form, "cookie_domain").trim() || null,
     consent_mode: text(form, "consent_mode") as SiteJson["consent_mode"],
-    holdout: numberOrNull(form, "holdout") ?? 0,
+    holdout: shareFromPercent(form, "holdout") ?? 0,
     retention_days: numberOrNull(form, "retention_days") ?? 0,
     coupon_param: text(form, "coupon_param"),
   };
