@@ -57,6 +57,8 @@ pre.snippet { overflow-x: auto; padding: .6rem; background: #f6f8fa; border: 1px
 .snippet-wrap { position: relative; }
 .snippet-wrap pre.snippet { padding-right: 5rem; }
 .snippet-wrap button.copy { position: absolute; top: .35rem; right: .35rem; padding: .15rem .6rem; font-size: .85rem; }
+.field-chips { display: flex; flex-wrap: wrap; gap: .25rem; }
+button.chip { padding: .05rem .45rem; font: .8rem ui-monospace, SFMono-Regular, Menlo, monospace; }
 ul.problems { margin: .25rem 0 0; padding-left: 1.25rem; max-height: 16rem; overflow-y: auto; }
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
@@ -125,6 +127,18 @@ export const SEGMENT_EDITOR_JS = `(function () {
     }).catch(function () { if (mine === seq) show("Could not reach the preview; the count is shown after saving.", true); });
   }
   input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(preview, 350); });
+  // Field chips: insert the field at the cursor, then count again.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-insert]"), function (chip) {
+    chip.addEventListener("click", function () {
+      var text = chip.getAttribute("data-insert");
+      var start = input.selectionStart || 0, end = input.selectionEnd || 0, before = input.value.slice(0, start);
+      var pad = before && !/s$/.test(before) ? " " : "";
+      input.value = before + pad + text + input.value.slice(end);
+      input.focus();
+      input.selectionStart = input.selectionEnd = start + pad.length + text.length;
+      clearTimeout(timer); timer = setTimeout(preview, 50);
+    });
+  });
   // The server already rendered the count of a saved segment; count only what it did not.
   if (!out.textContent.trim() && !err.textContent.trim()) preview();
 })();`;

@@ -6,6 +6,7 @@
  * page's policy and lose the creative's inline styles.
  */
 import type { Context } from "hono";
+import { TEMPLATE_VARIABLES } from "../../worker/creatives/template";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
@@ -187,9 +188,7 @@ async function render(
             {v.template}
           </textarea>
           <span class="hint" id="template-hint">
-            {
-              "Variables: {{coupon}} {{discount}} {{expires}} {{click_url}} {{product_name}} {{product_price}} {{cluster}}. Sections: {{#coupon}}…{{/coupon}} and {{^coupon}}…{{/coupon}}."
-            }{" "}
+            {`Variables: ${TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(" ")}. Sections: {{#coupon}}…{{/coupon}} and {{^coupon}}…{{/coupon}}.`}{" "}
             Values are escaped for you.
           </span>
         </div>

@@ -67,3 +67,31 @@ describe("nothing to guess in the admin", () => {
     expect(html).toContain('data-copy="sync-adnet"');
   });
 });
+
+describe("the editors say everything", () => {
+  it("the segment editor marks the error's column, suggests the field and offers every field, acquisition too", async () => {
+    const s = await bannerSite();
+    const user = await createAdminUser(s.siteKey, "marketer");
+    const res = await postForm("/admin/segments", await sessionCookie(user.email), {
+      name: "Typo",
+      expression: "orders > 1 and vists > 2",
+    });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("did you mean visits?");
+    expect(html).toContain(`orders &gt; 1 and vists &gt; 2\n${" ".repeat(15)}^`);
+    expect(html).toContain('data-insert="acquisition"');
+    expect(html).toContain('data-insert="lookalike_score"');
+  });
+
+  it("the creative editor's hint names every template variable", async () => {
+    const s = await bannerSite();
+    const user = await createAdminUser(s.siteKey, "marketer");
+    const html = await (
+      await call("/admin/creatives", { headers: { Cookie: await sessionCookie(user.email) } })
+    ).text();
+    for (const name of ["product_sku", "product_category", "product_url", "product_image", "cluster"]) {
+      expect(html).toContain(`{{${name}}}`);
+    }
+  });
+});
