@@ -151,9 +151,16 @@ export const CREATIVE_EDITOR_JS = `(function () {
   if (!form || !target || !frame) return;
   var timer;
   var names = ["format", "template", "width", "height", "landing_url"];
+  // The preview's own controls (pool, with/without coupon) sit outside the creative form.
+  var extras = ["pool_id", "coupon"];
   function refresh() {
     names.forEach(function (name) {
       var from = form.elements.namedItem(name);
+      var to = target.elements.namedItem(name);
+      if (from && to) to.value = from.value;
+    });
+    extras.forEach(function (name) {
+      var from = document.getElementById("f-" + name);
       var to = target.elements.namedItem(name);
       if (from && to) to.value = from.value;
     });
@@ -164,6 +171,10 @@ export const CREATIVE_EDITOR_JS = `(function () {
     target.submit();
   }
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+  extras.forEach(function (name) {
+    var control = document.getElementById("f-" + name);
+    if (control) control.addEventListener("change", refresh);
+  });
   refresh();
 })();`;
 
