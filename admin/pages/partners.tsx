@@ -153,8 +153,34 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
               {w.url}{" "}
               <span class="muted">
                 → {segmentList.find((s) => s.id === w.segment_id)?.name ?? `segment ${w.segment_id}`}
-              </span>
+              </span>{" "}
+              <span class={`badge ${w.enabled ? "on" : "off"}`}>{w.enabled ? "enabled" : "disabled"}</span>
             </h3>
+            {writable && (
+              <div class="actions">
+                <form method="post" action={`/admin/webhooks/${w.id}`} class="inline" id={`webhook-edit-${w.id}`}>
+                  <label for={`f-url-${w.id}`}>URL</label>{" "}
+                  <input id={`f-url-${w.id}`} name="url" type="url" value={w.url} required size={40} />{" "}
+                  <button type="submit" class="secondary">
+                    Save URL
+                  </button>
+                </form>
+                <ActionButton
+                  action={`/admin/webhooks/${w.id}/toggle`}
+                  fields={{ enabled: w.enabled ? "0" : "1" }}
+                  label={w.enabled ? "Disable" : "Enable"}
+                  accessibleLabel={`${w.enabled ? "Disable" : "Enable"} the webhook to ${w.url}`}
+                  failed={view.failed}
+                />
+                {can(c.var.role, "admin") && (
+                  <ActionButton
+                    action={`/admin/webhooks/${w.id}/secret`}
+                    label="Show signing secret"
+                    accessibleLabel={`Show the signing secret of the webhook to ${w.url}`}
+                  />
+                )}
+              </div>
+            )}
             <p>
               {list.length} recent deliveries, {failed} failed
             </p>
@@ -267,6 +293,29 @@ export function partnerPages(app: AdminApp) {
     return redirectWithFlash(c, "/admin/partners", {
       notice: "Webhook added.",
       secret: { label: "Signing secret — copy it now, it is shown only once:", value: result.data.secret },
+    });
+  });
+
+  app.post("/admin/webhooks/:id{[0-9]+}", async (c) => {
+    const url = text(await c.req.parseBody(), "url").trim();
+    const result = await c.var.api.call("PATCH", `/api/v1/webhooks/${c.req.param("id")}`, { json: { url } });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
+    return c.redirect("/admin/partners?done=saved", 303);
+  });
+
+  app.post("/admin/webhooks/:id{[0-9]+}/toggle", async (c) => {
+    const enabled = text(await c.req.parseBody(), "enabled") === "1";
+    const result = await c.var.api.call("PATCH", `/api/v1/webhooks/${c.req.param("id")}`, { json: { enabled } });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
+    return c.redirect("/admin/partners?done=saved", 303);
+  });
+
+  // The secret is derived, never stored (worker/webhooks/store.ts): shown again once, to admins.
+  app.post("/admin/webhooks/:id{[0-9]+}/secret", async (c) => {
+    const result = await c.var.api.call<{ secret: string }>("POST", `/api/v1/webhooks/${c.req.param("id")}/secret`);
+    if (!result.ok) return render(c, { error: result.error.message });
+    return redirectWithFlash(c, "/admin/partners", {
+      secret: { label: "Signing secret — it verifies X-Tagwerk-Signature:", value: result.data.secret },
     });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createAdminUser, postForm, sessionCookie } from "../../fixtures/admin";
+import { createAdminUser, postForm, sessionCookie, siteWithSessions } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
 import { bannerSite } from "../../fixtures/banner";
 
@@ -72,3 +72,42 @@ describe("form posts that carry a result redirect, and the result is shown once"
     expect(form).toContain('value="https://adnet.example/sync?u={tw_id}"');
   });
 });
+
+describe("webhooks from the admin", () => {
+  it("edits the URL, disables and enables, and shows the signing secret again to admins only", async () => {
+    const s = await siteWithSessions();
+    const segment = (
+      (await (
+        await call("/api/v1/segments", {
+          method: "POST",
+          key: s.apiKey,
+          json: { name: "All", expression: "visits >= 0" },
+        })
+      ).json()) as { id: number }
+    ).id;
+    const created = await call("/api/v1/webhooks", {
+      method: "POST",
+      key: s.apiKey,
+      json: { url: "https://hooks.example/a", segment_id: segment },
+    });
+    const { id, secret } = (await created.json()) as { id: number; secret: string };
+    const read = async () => (await (await call(`/api/v1/webhooks/${id}`, { key: s.apiKey })).json()) as Webhook;
+
+    expect(
+      (await postForm(`/admin/webhooks/${id}`, s.cookies.marketer, { url: "https://hooks.example/b" })).status,
+    ).toBe(303);
+    expect((await read()).url).toBe("https://hooks.example/b");
+    await postForm(`/admin/webhooks/${id}/toggle`, s.cookies.marketer, { enabled: "0" });
+    expect((await read()).enabled).toBe(false);
+    await postForm(`/admin/webhooks/${id}/toggle`, s.cookies.marketer, { enabled: "1" });
+    expect((await read()).enabled).toBe(true);
+
+    const shown = await follow(await postForm(`/admin/webhooks/${id}/secret`, s.cookies.admin, {}), s.cookies.admin);
+    expect(shown).toContain(`id="flash-secret">${secret}</code>`);
+    const page = await (await call("/admin/partners", { headers: { Cookie: s.cookies.marketer } })).text();
+    expect(page).not.toContain(`/admin/webhooks/${id}/secret`);
+    expect((await postForm(`/admin/webhooks/${id}/secret`, s.cookies.marketer, {})).status).toBe(400);
+  });
+});
+
+type Webhook = { url: string; enabled: boolean };
