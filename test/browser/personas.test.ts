@@ -3,26 +3,18 @@
  * the shop engineer's install and live check, and the marketer's safe key and segment editing.
  * A failing step leaves a screenshot in test-results/screenshots/failed-*.png (a CI artifact).
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { beaconWith, browserAvailable, launchChromium, newVisitor, screenshot } from "./browser";
+import { adminPage, beaconWith, browserAvailable, launchChromium, newVisitor, screenshot } from "./browser";
 
 describe.skipIf(!browserAvailable())("the admin for ad-ops, shop engineers and marketers, in Chromium", () => {
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const edge = () => inject("edgeUrl");
 
   beforeAll(async () => {
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: edge() });
-    page = await context.newPage();
-    await page.goto(`${edge()}/admin/login`);
-    await page.getByLabel("E-mail").fill("admin@example.com");
-    await page.getByLabel("Password").fill("tagwerk-demo");
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL(`${edge()}/admin`);
+    page = await adminPage(browser, { clipboard: true });
   });
   afterAll(async () => {
     await browser?.close();

@@ -156,7 +156,7 @@ sitesRoutes.openapi(
     },
   }),
   async (c) => {
-    // Never revokes unless asked (DESIGN.md: `revoke_others?: false`): a key in use must not die by default.
+    // Never revokes unless asked (README.md, "API reference"): a key in use must not die by default.
     const body = c.req.valid("json") ?? { revoke_others: false };
     const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, body.revoke_others ?? false);
     return c.json({ api_key: fresh.key, prefix: fresh.prefix, revoked }, 201);
