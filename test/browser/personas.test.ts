@@ -27,7 +27,8 @@ describe.skipIf(!browserAvailable())("the admin for ad-ops, shop engineers and m
     await page.goto(`${edge()}/admin`);
     await page.getByRole("link", { name: "Placements" }).click();
     const names = await page.locator("#placements tbody td:first-child").allTextContents();
-    expect(names).toEqual(["cart", "category-top", "home-hero", "product-side"]);
+    // The demo shop's four slots (other browser test files may add placements of their own).
+    expect(names).toEqual(expect.arrayContaining(["cart", "category-top", "home-hero", "product-side"]));
     await page.getByRole("link", { name: "home-hero" }).click();
     await page.waitForURL(/\/admin\/placements\/home-hero$/);
 
