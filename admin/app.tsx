@@ -35,6 +35,7 @@ import { installPages } from "./pages/install";
 import { LoginPage } from "./pages/login";
 import { partnerPages } from "./pages/partners";
 import { placementTagPages } from "./pages/placement-tag";
+import { placementPages } from "./pages/placements";
 import { poolPages } from "./pages/pools";
 import { reportPages } from "./pages/reports";
 import { rulePages } from "./pages/rules";
@@ -159,6 +160,7 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
   creativePages(app);
   rulePages(app);
   placementTagPages(app);
+  placementPages(app);
   poolPages(app);
   audiencePages(app);
   partnerPages(app);

@@ -54,6 +54,12 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.on { color: var(--good); border-color: var(--good); }
 .badge.off { color: var(--muted); }
 pre.snippet { overflow-x: auto; padding: .6rem; background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; }
+.snippet-wrap { position: relative; }
+.snippet-wrap pre.snippet { padding-right: 5rem; }
+.snippet-wrap button.copy { position: absolute; top: .35rem; right: .35rem; padding: .15rem .6rem; font-size: .85rem; }
+.field-chips { display: flex; flex-wrap: wrap; gap: .25rem; }
+button.chip { padding: .05rem .45rem; font: .8rem ui-monospace, SFMono-Regular, Menlo, monospace; }
+ul.problems { margin: .25rem 0 0; padding-left: 1.25rem; max-height: 16rem; overflow-y: auto; }
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
 .preview-box iframe { border: 0; display: block; background: #fff; }
@@ -121,6 +127,18 @@ export const SEGMENT_EDITOR_JS = `(function () {
     }).catch(function () { if (mine === seq) show("Could not reach the preview; the count is shown after saving.", true); });
   }
   input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(preview, 350); });
+  // Field chips: insert the field at the cursor, then count again.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-insert]"), function (chip) {
+    chip.addEventListener("click", function () {
+      var text = chip.getAttribute("data-insert");
+      var start = input.selectionStart || 0, end = input.selectionEnd || 0, before = input.value.slice(0, start);
+      var pad = before && !/s$/.test(before) ? " " : "";
+      input.value = before + pad + text + input.value.slice(end);
+      input.focus();
+      input.selectionStart = input.selectionEnd = start + pad.length + text.length;
+      clearTimeout(timer); timer = setTimeout(preview, 50);
+    });
+  });
   // The server already rendered the count of a saved segment; count only what it did not.
   if (!out.textContent.trim() && !err.textContent.trim()) preview();
 })();`;
@@ -133,9 +151,16 @@ export const CREATIVE_EDITOR_JS = `(function () {
   if (!form || !target || !frame) return;
   var timer;
   var names = ["format", "template", "width", "height", "landing_url"];
+  // The preview's own controls (pool, with/without coupon) sit outside the creative form.
+  var extras = ["pool_id", "coupon"];
   function refresh() {
     names.forEach(function (name) {
       var from = form.elements.namedItem(name);
+      var to = target.elements.namedItem(name);
+      if (from && to) to.value = from.value;
+    });
+    extras.forEach(function (name) {
+      var from = document.getElementById("f-" + name);
       var to = target.elements.namedItem(name);
       if (from && to) to.value = from.value;
     });
@@ -146,6 +171,10 @@ export const CREATIVE_EDITOR_JS = `(function () {
     target.submit();
   }
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+  extras.forEach(function (name) {
+    var control = document.getElementById("f-" + name);
+    if (control) control.addEventListener("change", refresh);
+  });
   refresh();
 })();`;
 
@@ -253,9 +282,23 @@ export const CONFIRM_JS = `
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
-  if (!window.confirm(form.dataset.confirm + " This cannot be undone.")) { event.preventDefault(); return; }
+  var note = form.dataset.note !== undefined ? form.dataset.note : " This cannot be undone.";
+  if (!window.confirm(form.dataset.confirm + note)) { event.preventDefault(); return; }
   var input = form.querySelector('input[name="confirmed"]');
   if (!input) { input = document.createElement("input"); input.type = "hidden"; input.name = "confirmed"; form.appendChild(input); }
   input.value = "1";
+});
+// Copy buttons (ui.tsx CopyButton): copy the text of the element they name, and say so.
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
+  if (!button) return;
+  var source = document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) return;
+  var value = "value" in source && typeof source.value === "string" ? source.value : source.textContent;
+  navigator.clipboard.writeText(value.trim()).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  });
 });
 `;

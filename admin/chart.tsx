@@ -41,6 +41,10 @@ export const LineChart: FC<{ labels: string[]; series: Series[]; title: string }
             points={s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}
           />
         ))}
+        {/* A line needs two points: a single day is drawn as a dot, not left blank (issue 30). */}
+        {series.map((s) =>
+          s.values.length === 1 ? <circle cx={x(0)} cy={y(s.values[0])} r="4" fill={s.color} /> : null,
+        )}
       </svg>
       <figcaption class="muted">
         {series.map((s) => (

@@ -1,6 +1,6 @@
 /**
  * Destructive actions ask first. Every danger button (ui.tsx ActionButton) posts to a path ending in
- * `/delete` or `/revoke`; until the post carries `confirmed=1`, this middleware answers with a
+ * `/delete` or `/revoke`, a coupon's roll-back form to `/rollback`; until the post carries `confirmed=1`, this middleware answers with a
  * confirmation page instead of running the action — so the step works without any script. With
  * confirm.js, the browser's own `confirm()` asks in place and adds `confirmed=1` itself.
  */
@@ -9,7 +9,17 @@ import type { AdminEnv } from "./api";
 import { text } from "./forms";
 import { Layout } from "./ui";
 
-const DESTRUCTIVE = /^\/admin\/(.+)\/[^/]+\/(delete|revoke)$/;
+const DESTRUCTIVE = /^\/admin\/(.+)\/[^/]+\/(delete|revoke|rollback)$/;
+
+/** The confirming button and what the person is told will follow, per action. */
+const CONSEQUENCE: Record<string, { button: string; note: string }> = {
+  delete: { button: "Yes, delete", note: "This cannot be undone." },
+  revoke: { button: "Yes, revoke", note: "This cannot be undone: whatever still uses it gets 401." },
+  rollback: {
+    button: "Yes, roll back",
+    note: "The code becomes usable again and this redemption no longer counts in the reports.",
+  },
+};
 
 /** Where "Cancel" goes: the list the action was started from (a fixed mapping, never a posted URL). */
 function listOf(section: string): string {
@@ -24,6 +34,7 @@ export const confirmDestructive = createMiddleware<AdminEnv>(async function conf
   const form = await c.req.parseBody();
   if (text(form, "confirmed") === "1") return next();
   const question = text(form, "confirm").slice(0, 200) || "Delete this?";
+  const consequence = CONSEQUENCE[match[2]] ?? CONSEQUENCE.delete;
   const fields = Object.entries(form).filter(
     (entry): entry is [string, string] => typeof entry[1] === "string" && entry[0] !== "confirm",
   );
@@ -31,14 +42,16 @@ export const confirmDestructive = createMiddleware<AdminEnv>(async function conf
     <Layout title="Are you sure?" user={c.var.user}>
       <h1>Are you sure?</h1>
       <form method="post" action={c.req.path} class="card" id="confirm-form">
-        <p>{question} This cannot be undone.</p>
+        <p>
+          {question} {consequence.note}
+        </p>
         {fields.map(([name, value]) => (
           <input type="hidden" name={name} value={value} />
         ))}
         <input type="hidden" name="confirmed" value="1" />
         <div class="actions">
           <button type="submit" class="danger">
-            Yes, {match[2]}
+            {consequence.button}
           </button>
           <a class="button secondary" href={listOf(match[1])}>
             Cancel

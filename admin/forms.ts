@@ -15,6 +15,18 @@ export function numberOrNull(form: FormData, name: string): number | null {
   return Number.isFinite(n) ? n : Number.NaN;
 }
 
+/** A share typed as percent ("20" or "20 %" → 0.2), or null for an empty field: people type 20, not 0.2. */
+export function shareFromPercent(form: FormData, name: string): number | null {
+  const raw = text(form, name).replace("%", "").trim();
+  if (raw === "") return null;
+  const n = Number(raw.replace(",", "."));
+  return Number.isFinite(n) ? Math.round(n * 100) / 10_000 : Number.NaN;
+}
+
+/** A share (0..1) as the percent the field shows. */
+export const percentInput = (share: number | null | undefined) =>
+  share == null ? null : Math.round(share * 10_000) / 100;
+
 export const checked = (form: FormData, name: string) => text(form, name) === "1";
 
 /** `<input type=datetime-local>` has no zone; the form labels it UTC and so do we. */

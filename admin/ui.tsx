@@ -3,6 +3,7 @@ import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import { hasRole } from "../worker/auth/roles";
 import type { Role } from "../worker/env";
+import type { Flash } from "./flash";
 
 /** The UI hides what a role cannot do with the same check the API enforces. */
 export const can = hasRole;
@@ -15,6 +16,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: "/admin/segments", label: "Segments" },
   { href: "/admin/creatives", label: "Creatives" },
   { href: "/admin/rules", label: "Rules" },
+  { href: "/admin/placements", label: "Placements" },
   { href: "/admin/pools", label: "Coupon pools" },
   { href: "/admin/coupons", label: "Codes" },
   { href: "/admin/audiences", label: "Audiences" },
@@ -233,3 +235,50 @@ export function formatTime(ms: number | null | undefined): string {
 export function percent(x: number | null | undefined, digits = 1): string {
   return x == null ? "—" : `${(x * 100).toFixed(digits)} %`;
 }
+
+/** Code to paste somewhere else (a tag, a slot, a snippet), with its copy button. */
+export const Snippet: FC<{ id: string; children: string }> = ({ id, children }) => (
+  <div class="snippet-wrap">
+    <pre class="snippet" id={id}>
+      <code>{children}</code>
+    </pre>
+    <CopyButton target={id} />
+  </div>
+);
+
+/** Copies the text of the element `target` names (confirm.js); a plain button without script. */
+const CopyButton: FC<{ target: string; label?: string }> = ({ target, label = "Copy" }) => (
+  <button type="button" class="secondary copy" data-copy={target} aria-label={`${label}: copy to the clipboard`}>
+    {label}
+  </button>
+);
+
+/** A post's result after its redirect (admin/flash.ts), shown once: a notice, a secret to copy, its problems. */
+export const FlashView: FC<{ flash: Flash | null }> = ({ flash }) => {
+  if (!flash) return null;
+  return (
+    <div class={`alert ${flash.problems?.length && !flash.notice ? "error" : "ok"}`} role="status" id="flash">
+      {flash.notice && <p>{flash.notice}</p>}
+      {flash.secret && (
+        <>
+          <p>
+            <strong>{flash.secret.label}</strong>
+          </p>
+          <code class="secret" id="flash-secret">
+            {flash.secret.value}
+          </code>
+          <div class="actions">
+            <CopyButton target="flash-secret" />
+          </div>
+        </>
+      )}
+      {flash.problems && flash.problems.length > 0 && (
+        <ul class="problems">
+          {flash.problems.map((p) => (
+            <li>{p}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+};

@@ -31,6 +31,9 @@ buildTag();
 console.log("Applying migrations and seeding the demo data…");
 const seeded = await prepareLocalDatabase(persistTo, [shopUrl, `http://localhost:${shopPort}`]);
 console.log(`Seeded site "${DEMO.siteKey}" with ${seeded.customers} demo CRM customers.`);
+if (seeded.demoKeyRestored) {
+  console.log(`The demo API key ${DEMO.apiKey} had been revoked in the admin: restored, the demo shop needs it.`);
+}
 
 // Same-origin serving, as in production behind a Workers route: the shop proxies its /_tw to the
 // Worker, which answers under that prefix (and without it on its own port).
@@ -57,7 +60,8 @@ console.log(`
   API reference ${edgeUrl}/docs   (document: ${edgeUrl}/api/v1/openapi.json)
   Admin UI      ${edgeUrl}/admin  (${DEMO.adminEmail} / ${DEMO.adminPassword})
   Demo shop     ${shopUrl}   (tagwerk's public routes under its own ${shopUrl}${DEMO_BASE_PATH}/, e.g. /t.js; never the admin)
-  Site key      ${DEMO.siteKey}    API key: ${DEMO.apiKey}
+  Site key      ${DEMO.siteKey}    API key: ${DEMO.apiKey} (active; revoking it in the admin breaks the
+                demo shop's server-side purchases until the next start restores it)
   Cron          the scheduled handler runs now and on ${crons.join(", ")} (UTC), as deployed:
                 audiences, look-alike scores, webhooks, retention (${edgeUrl}/__scheduled runs it at once)
 

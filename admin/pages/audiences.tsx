@@ -7,6 +7,7 @@ import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
+import { redirectWithFlash, takeFlash } from "../flash";
 import { FLASH, failedHere, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
 import {
@@ -16,6 +17,7 @@ import {
   Empty,
   ErrorAlert,
   Field,
+  FlashView,
   formatTime,
   Layout,
   Notice,
@@ -76,7 +78,7 @@ function spaceLabel(space: string): string {
 
 async function render(
   c: Context<AdminEnv>,
-  view: { error?: string; exportUrl?: string; failed?: ActionFailure; values?: AudienceForm } = {},
+  view: { error?: string; failed?: ActionFailure; values?: AudienceForm } = {},
 ) {
   const api = c.var.api;
   const [{ audiences }, partners, segments] = await Promise.all([
@@ -94,17 +96,14 @@ async function render(
   const spaces = [...cookieSpaces, "email_sha256", "uid2_email"];
   const writable = can(c.var.role, "marketer");
   const v = view.values;
+  const flash = await takeFlash(c);
   return c.html(
     <Layout title="Audiences" user={c.var.user} active="/admin/audiences">
       <h1>Audiences</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
       {!v && <ErrorAlert message={view.error} />}
-      {view.exportUrl && (
-        <div class="alert ok" role="status">
-          Signed export URL (valid 24 hours): <code class="secret">{view.exportUrl}</code>
-        </div>
-      )}
+      <FlashView flash={flash} />
       {detailed.length === 0 && (
         <Empty>
           No audiences yet. Create one below — e.g. <em>new customers</em> as a suppression list — then refresh it and
@@ -293,7 +292,9 @@ export function audiencePages(app: AdminApp) {
       json: { id_space: text(form, "id_space") || "tw" },
     });
     if (!result.ok) return render(c, { error: result.error.message });
-    return render(c, { exportUrl: result.data.url });
+    return redirectWithFlash(c, "/admin/audiences", {
+      secret: { label: "Signed export URL (valid 24 hours):", value: result.data.url },
+    });
   });
 
   app.post("/admin/audiences/:id{[0-9]+}/delete", async (c) => {

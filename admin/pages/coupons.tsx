@@ -41,8 +41,27 @@ const ErrorFor: FC<{ action?: Action; field: string }> = ({ action, field }) =>
     </span>
   ) : null;
 
+const lookUp = (c: Context<AdminEnv>, code: string) =>
+  c.var.api.call<Lookup>("GET", `/api/v1/coupons/${encodeURIComponent(code)}`);
+
+/**
+ * The code as typed, else in upper case: people read codes off receipts and type them in lower case,
+ * and every generated code is upper case — a case slip is not a mistyped code (issue 30).
+ */
+async function findCode(c: Context<AdminEnv>, code: string) {
+  const asTyped = await lookUp(c, code);
+  if (asTyped.ok || asTyped.status !== 404 || code === code.toUpperCase()) return { result: asTyped, caseNote: null };
+  const upper = await lookUp(c, code.toUpperCase());
+  if (!upper.ok) return { result: asTyped, caseNote: null };
+  return {
+    result: upper,
+    caseNote: `There is no code “${code}”, but there is “${upper.data.code}”, the same in upper case: shown below.`,
+  };
+}
+
 async function render(c: Context<AdminEnv>, code: string, action?: Action) {
-  const result = code ? await c.var.api.call<Lookup>("GET", `/api/v1/coupons/${encodeURIComponent(code)}`) : null;
+  const found = code ? await findCode(c, code) : null;
+  const result = found?.result ?? null;
   const coupon = result?.ok ? result.data : null;
   const writable = can(c.var.role, "marketer");
   const kind = coupon?.state === "redeemed" ? "rollback" : "redeem";
@@ -56,6 +75,11 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
     <Layout title="Coupon codes" user={c.var.user} active="/admin/coupons">
       <h1>Look up a coupon code</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      {found?.caseNote && (
+        <p class="alert ok" id="case-note">
+          {found.caseNote}
+        </p>
+      )}
       <form method="get" action="/admin/coupons" class="card">
         <div class="field">
           <label for="f-code">Code</label>
@@ -73,7 +97,9 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
               {result.error.message}
             </span>
           )}
-          <span class="hint">Codes are case-sensitive. The holder's cookie ID is never shown.</span>
+          <span class="hint">
+            A code in lower case is also looked up in upper case. The holder's cookie ID is never shown.
+          </span>
         </div>
         <div class="actions">
           <button type="submit">Look up</button>
@@ -133,7 +159,16 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
         </section>
       )}
       {coupon && writable && coupon.state !== "free" && (
-        <form method="post" action={`/admin/coupons/${encodeURIComponent(coupon.code)}/${kind}`} class="card">
+        <form
+          method="post"
+          action={`/admin/coupons/${encodeURIComponent(coupon.code)}/${kind}`}
+          class="card"
+          data-confirm={kind === "rollback" ? `Roll back the redemption of ${coupon.code}?` : undefined}
+          data-note={kind === "rollback" ? " The code becomes usable again." : undefined}
+        >
+          {kind === "rollback" && (
+            <input type="hidden" name="confirm" value={`Roll back the redemption of ${coupon.code}?`} />
+          )}
           <h2>{kind === "redeem" ? "Redeem by hand" : "Roll back the redemption"}</h2>
           <p class="muted">
             {kind === "redeem"

@@ -6,11 +6,12 @@
  * page's policy and lose the creative's inline styles.
  */
 import type { Context } from "hono";
+import { TEMPLATE_VARIABLES } from "../../worker/creatives/template";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
 import { creativeFrame, frameMessage, PREVIEW_FRAME_PATH } from "../frame";
-import type { Creative } from "../types";
+import type { Creative, Pool } from "../types";
 import {
   ActionButton,
   type ActionFailure,
@@ -78,7 +79,17 @@ async function render(
   c: Context<AdminEnv>,
   view: { creative?: Creative; values?: Values; error?: string; failed?: ActionFailure } = {},
 ) {
-  const list = await c.var.api.get<{ creatives: Creative[] }>("/api/v1/creatives");
+  const [list, pools] = await Promise.all([
+    c.var.api.get<{ creatives: Creative[] }>("/api/v1/creatives"),
+    c.var.api.call<{ pools: Pool[] }>("GET", "/api/v1/pools"),
+  ]);
+  const poolOptions = [
+    { value: "", label: "a sample code: 10 % for 30 days" },
+    ...(pools.ok ? pools.data.pools : []).map((p) => ({
+      value: p.id,
+      label: `${p.name}: ${p.discount || "no discount text"} for ${p.valid_days} days`,
+    })),
+  ];
   const writable = can(c.var.role, "marketer");
   const v = view.values ?? valuesOf(view.creative);
   const action = view.creative ? `/admin/creatives/${view.creative.id}` : "/admin/creatives";
@@ -187,9 +198,7 @@ async function render(
             {v.template}
           </textarea>
           <span class="hint" id="template-hint">
-            {
-              "Variables: {{coupon}} {{discount}} {{expires}} {{click_url}} {{product_name}} {{product_price}} {{cluster}}. Sections: {{#coupon}}…{{/coupon}} and {{^coupon}}…{{/coupon}}."
-            }{" "}
+            {`Variables: ${TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(" ")}. Sections: {{#coupon}}…{{/coupon}} and {{^coupon}}…{{/coupon}}.`}{" "}
             Values are escaped for you.
           </span>
         </div>
@@ -202,6 +211,17 @@ async function render(
       </form>
       <section class="card" aria-labelledby="preview-title">
         <h2 id="preview-title">Preview with sample values</h2>
+        <div class="grid">
+          <Select label="Coupon from" name="pool_id" options={poolOptions} hint="Its real discount and validity" />
+          <Select
+            label="Variant"
+            name="coupon"
+            options={[
+              { value: "1", label: "with a coupon" },
+              { value: "0", label: "without a coupon ({{^coupon}})" },
+            ]}
+          />
+        </div>
         <div class="preview-box">
           <iframe
             id="preview-frame"
@@ -218,6 +238,8 @@ async function render(
         {["format", "template", "width", "height", "landing_url"].map((name) => (
           <input type="hidden" name={name} value={v[name as keyof Values]} />
         ))}
+        <input type="hidden" name="pool_id" value="" />
+        <input type="hidden" name="coupon" value="1" />
       </form>
     </Layout>,
     view.error ? 400 : 200,
@@ -257,7 +279,8 @@ export function creativePages(app: AdminApp) {
   });
 
   app.post(PREVIEW_FRAME_PATH, async (c) => {
-    const { json, error } = bodyOf(await c.req.parseBody());
+    const form = await c.req.parseBody();
+    const { json, error } = bodyOf(form);
     const result = json
       ? await c.var.api.call<{ format: string; body: string | Record<string, unknown> }>(
           "POST",
@@ -269,6 +292,8 @@ export function creativePages(app: AdminApp) {
               width: json.width,
               height: json.height,
               landing_url: json.landing_url || undefined,
+              pool_id: /^\d+$/.test(text(form, "pool_id")) ? Number(text(form, "pool_id")) : undefined,
+              coupon: text(form, "coupon") !== "0",
             },
           },
         )

@@ -137,6 +137,7 @@ export function explainPages(app: AdminApp) {
                           <a href={`/admin/coupons?code=${encodeURIComponent(data.coupon.code)}`}>{data.coupon.code}</a>
                         </>
                       )}
+                      {data.coupon.expires && <> — valid until {data.coupon.expires.slice(0, 10)} (UTC)</>}
                     </>
                   ) : (
                     "none"

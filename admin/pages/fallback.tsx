@@ -25,15 +25,18 @@ export async function loadFallbacks(c: Context<AdminEnv>, placements: string[]):
   return new Map(entries);
 }
 
-export const FallbackForm: FC<{ placement: string; current: number | null; creatives: Creative[] }> = ({
-  placement,
-  current,
-  creatives,
-}) => {
+/** `from`: the page the form is on, where the post returns to (a fixed choice, never a posted URL). */
+export const FallbackForm: FC<{
+  placement: string;
+  current: number | null;
+  creatives: Creative[];
+  from?: "rules" | "placement";
+}> = ({ placement, current, creatives, from = "rules" }) => {
   const id = `fallback-${placement}`;
   const currentName = creatives.find((cr) => cr.id === current)?.name;
   return (
     <form method="post" action={`/admin/placements/${encodeURIComponent(placement)}/fallback`} class="actions">
+      <input type="hidden" name="from" value={from} />
       <label for={id}>Fallback creative (no match, holdout, faults)</label>
       <select id={id} name="creative_id" required aria-describedby={`${id}-now`}>
         {current == null && (

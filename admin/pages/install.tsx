@@ -1,16 +1,7 @@
-/**
- * Install: everything a shop's developer needs to connect the site, filled in with this site's
- * key, its consent mode and the edge's public address (the tag under the shop's own BASE_PATH when
- * one is configured: the admin itself is never served there, README "Same-origin route") — the tag, a slot per
- * placement, the identify signature for the shop backend, the Segment/RudderStack/Jitsu
- * destination settings — and a live check: the last events received and the last ones refused,
- * with the reason, through GET /api/v1/events and GET /api/v1/rejected-events.
- */
-import type { FC } from "hono/jsx";
 import { basePathOf, publicBase } from "../../worker/lib/base-path";
 import type { AdminApp } from "../app";
-import type { Rule } from "../types";
-import { Empty, Layout } from "../ui";
+import { Empty, Layout, Snippet } from "../ui";
+import { loadPlacements, slotSnippet } from "./placements";
 
 type RecentEvent = {
   id: string;
@@ -21,12 +12,6 @@ type RecentEvent = {
   url: string | null;
 };
 type Rejected = { id: number; received_at: number; source: string; reason: string };
-
-const Snippet: FC<{ id: string; children: string }> = ({ id, children }) => (
-  <pre class="snippet" id={id}>
-    <code>{children}</code>
-  </pre>
-);
 
 const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
@@ -64,12 +49,11 @@ export function installPages(app: AdminApp) {
     const site = c.var.site;
     const edge = publicBase(c);
     const api = c.var.api;
-    const [rules, recent, rejected] = await Promise.all([
-      api.get<{ rules: Rule[] }>("/api/v1/rules"),
+    const [placements, recent, rejected] = await Promise.all([
+      loadPlacements(c),
       api.get<{ events: RecentEvent[] }>("/api/v1/events?limit=20"),
       api.get<{ rejected_events: Rejected[] }>("/api/v1/rejected-events?limit=20"),
     ]);
-    const placements = [...new Set(rules.rules.map((r) => r.placement))].sort();
     // With same-origin serving the shop's pages load the tag from their own origin's prefix: a
     // root-relative src, since the admin (on the Worker's own host) does not know the shop's.
     const tag = tagSnippet(basePathOf(c.env) || edge, site.key, site.consentMode);
@@ -101,15 +85,14 @@ export function installPages(app: AdminApp) {
         <section class="card" aria-labelledby="slots-title">
           <h2 id="slots-title">2. Banner slots</h2>
           {placements.length === 0 ? (
-            <Empty>No rules yet: placements appear here once a rule names one.</Empty>
+            <Empty>No placements yet: they appear here once a rule names one or it gets a fallback.</Empty>
           ) : (
             <>
               <p>
-                One empty element per placement where the banner goes (300×250 unless data-w / data-h say otherwise):
+                One empty element per placement where the banner goes, all {placements.length} of them, each with its
+                size (<a href="/admin/placements">Placements</a> has each one's rules and ad-server tags):
               </p>
-              <Snippet id="slot-snippets">
-                {placements.map((p) => `<div data-tw-slot="${p}" data-w="300" data-h="250"></div>`).join("\n")}
-              </Snippet>
+              <Snippet id="slot-snippets">{placements.map(slotSnippet).join("\n")}</Snippet>
             </>
           )}
         </section>

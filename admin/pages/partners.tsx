@@ -1,7 +1,9 @@
 /** Partners (cookie sync) and webhooks (segment entries → signed POSTs): deliveries, failures, replay. */
 import type { Context } from "hono";
+import { publicBase } from "../../worker/lib/base-path";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { redirectWithFlash, takeFlash } from "../flash";
 import { FLASH, failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
 import {
@@ -11,12 +13,18 @@ import {
   Empty,
   ErrorAlert,
   Field,
+  FlashView,
   formatTime,
   Layout,
   Notice,
   ReadOnlyNote,
   Select,
+  Snippet,
 } from "../ui";
+
+/** The partner's cookie-sync pixel (README.md, "Cookie sync, audiences and webhooks": GET /sync). */
+const syncPixel = (edge: string, siteKey: string, partner: string) =>
+  `<img src="${edge}/sync?site=${encodeURIComponent(siteKey)}&p=${encodeURIComponent(partner)}&puid=PARTNER_USER_ID" width="1" height="1" alt="" style="display:none">`;
 
 type Delivery = {
   id: number;
@@ -28,7 +36,12 @@ type Delivery = {
 };
 
 /** A refused webhook keeps what was typed and shows the reason inside its own form. */
-type View = { error?: string; secret?: string; failed?: ActionFailure; webhook?: { url: string; segment_id: string } };
+type View = {
+  error?: string;
+  failed?: ActionFailure;
+  webhook?: { url: string; segment_id: string };
+  partner?: { key: string; name: string; sync_url: string };
+};
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
@@ -43,12 +56,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   );
   const segmentList = segments.ok ? segments.data.segments : [];
   const writable = can(c.var.role, "marketer");
+  const flash = await takeFlash(c);
   return c.html(
     <Layout title="Partners & webhooks" user={c.var.user} active="/admin/partners">
       <h1>Partners &amp; webhooks</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <FlashView flash={flash} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
-      {!view.webhook && <ErrorAlert message={view.error} />}
+      {!view.webhook && !view.partner && <ErrorAlert message={view.error} />}
       <h2>Partners</h2>
       {partners.length === 0 ? (
         <Empty>No partners yet. Add your display network below; its pixel then calls /sync to link its user IDs.</Empty>
@@ -88,13 +103,35 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
           </table>
         </div>
       )}
+      {partners.length > 0 && (
+        <section class="card" aria-labelledby="sync-title">
+          <h3 id="sync-title">Sync pixels</h3>
+          <p class="muted">
+            The partner puts its pixel on its own pages, with its user ID in place of PARTNER_USER_ID (usually one of
+            its macros): tagwerk links that ID to the visitor's cookie, then redirects to the partner's sync URL.
+          </p>
+          {partners.map((p) => (
+            <>
+              <h4>{p.name}</h4>
+              <Snippet id={`sync-${p.key}`}>{syncPixel(publicBase(c), c.var.site.key, p.key)}</Snippet>
+            </>
+          ))}
+        </section>
+      )}
       {writable && (
-        <form method="post" action="/admin/partners" class="card">
+        <form method="post" action="/admin/partners" class="card" id="partner-form">
           <h3>Add a partner</h3>
+          {view.partner && <ErrorAlert message={view.error} />}
           <div class="grid">
-            <Field label="Key" name="key" required hint="lower-case, e.g. adnet" />
-            <Field label="Name" name="name" required />
-            <Field label="Sync URL" name="sync_url" type="url" hint="Optional; {tw_id} is replaced" />
+            <Field label="Key" name="key" value={view.partner?.key} required hint="lower-case, e.g. adnet" />
+            <Field label="Name" name="name" value={view.partner?.name} required />
+            <Field
+              label="Sync URL"
+              name="sync_url"
+              type="url"
+              value={view.partner?.sync_url}
+              hint="Optional; {tw_id} is replaced"
+            />
           </div>
           <div class="actions">
             <button type="submit">Add partner</button>
@@ -102,11 +139,6 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
         </form>
       )}
       <h2>Webhooks</h2>
-      {view.secret && (
-        <div class="alert ok" role="status">
-          Signing secret — copy it now, it is shown only once: <code class="secret">{view.secret}</code>
-        </div>
-      )}
       {!webhooks.ok && <ErrorAlert message={`Webhooks are not available: ${webhooks.error.message}`} />}
       {webhooks.ok && hooks.length === 0 && (
         <Empty>No webhooks yet. Add one to be told when a visitor enters a segment.</Empty>
@@ -121,8 +153,34 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
               {w.url}{" "}
               <span class="muted">
                 → {segmentList.find((s) => s.id === w.segment_id)?.name ?? `segment ${w.segment_id}`}
-              </span>
+              </span>{" "}
+              <span class={`badge ${w.enabled ? "on" : "off"}`}>{w.enabled ? "enabled" : "disabled"}</span>
             </h3>
+            {writable && (
+              <div class="actions">
+                <form method="post" action={`/admin/webhooks/${w.id}`} class="inline" id={`webhook-edit-${w.id}`}>
+                  <label for={`f-url-${w.id}`}>URL</label>{" "}
+                  <input id={`f-url-${w.id}`} name="url" type="url" value={w.url} required size={40} />{" "}
+                  <button type="submit" class="secondary">
+                    Save URL
+                  </button>
+                </form>
+                <ActionButton
+                  action={`/admin/webhooks/${w.id}/toggle`}
+                  fields={{ enabled: w.enabled ? "0" : "1" }}
+                  label={w.enabled ? "Disable" : "Enable"}
+                  accessibleLabel={`${w.enabled ? "Disable" : "Enable"} the webhook to ${w.url}`}
+                  failed={view.failed}
+                />
+                {can(c.var.role, "admin") && (
+                  <ActionButton
+                    action={`/admin/webhooks/${w.id}/secret`}
+                    label="Show signing secret"
+                    accessibleLabel={`Show the signing secret of the webhook to ${w.url}`}
+                  />
+                )}
+              </div>
+            )}
             <p>
               {list.length} recent deliveries, {failed} failed
             </p>
@@ -210,9 +268,10 @@ export function partnerPages(app: AdminApp) {
 
   app.post("/admin/partners", async (c) => {
     const form = await c.req.parseBody();
-    const json = { key: text(form, "key"), name: text(form, "name"), sync_url: text(form, "sync_url") || null };
+    const partner = { key: text(form, "key"), name: text(form, "name"), sync_url: text(form, "sync_url") };
+    const json = { ...partner, sync_url: partner.sync_url || null };
     const result = await c.var.api.call("POST", "/api/v1/partners", { json });
-    if (!result.ok) return render(c, { error: result.error.message });
+    if (!result.ok) return render(c, { partner, error: result.error.message });
     return c.redirect("/admin/partners?done=created", 303);
   });
 
@@ -231,7 +290,33 @@ export function partnerPages(app: AdminApp) {
     const json = { url: webhook.url, segment_id: Number(webhook.segment_id) };
     const result = await c.var.api.call<{ secret: string }>("POST", "/api/v1/webhooks", { json });
     if (!result.ok) return render(c, { webhook, error: result.error.message });
-    return render(c, { secret: result.data.secret });
+    return redirectWithFlash(c, "/admin/partners", {
+      notice: "Webhook added.",
+      secret: { label: "Signing secret — copy it now, it is shown only once:", value: result.data.secret },
+    });
+  });
+
+  app.post("/admin/webhooks/:id{[0-9]+}", async (c) => {
+    const url = text(await c.req.parseBody(), "url").trim();
+    const result = await c.var.api.call("PATCH", `/api/v1/webhooks/${c.req.param("id")}`, { json: { url } });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
+    return c.redirect("/admin/partners?done=saved", 303);
+  });
+
+  app.post("/admin/webhooks/:id{[0-9]+}/toggle", async (c) => {
+    const enabled = text(await c.req.parseBody(), "enabled") === "1";
+    const result = await c.var.api.call("PATCH", `/api/v1/webhooks/${c.req.param("id")}`, { json: { enabled } });
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
+    return c.redirect("/admin/partners?done=saved", 303);
+  });
+
+  // The secret is derived, never stored (worker/webhooks/store.ts): shown again once, to admins.
+  app.post("/admin/webhooks/:id{[0-9]+}/secret", async (c) => {
+    const result = await c.var.api.call<{ secret: string }>("POST", `/api/v1/webhooks/${c.req.param("id")}/secret`);
+    if (!result.ok) return render(c, { error: result.error.message });
+    return redirectWithFlash(c, "/admin/partners", {
+      secret: { label: "Signing secret — it verifies X-Tagwerk-Signature:", value: result.data.secret },
+    });
   });
 
   app.post("/admin/webhooks/:id{[0-9]+}/delete", async (c) => {

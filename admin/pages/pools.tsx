@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { redirectWithFlash, takeFlash } from "../flash";
 import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
 import type { Pool } from "../types";
 import {
@@ -11,6 +12,7 @@ import {
   Empty,
   ErrorAlert,
   Field,
+  FlashView,
   Layout,
   Notice,
   ReadOnlyNote,
@@ -49,16 +51,18 @@ function RefusedClaims({ refused }: { refused: Pool["refused_claims"] }) {
   );
 }
 
-type View = { error?: string; uploaded?: string; status?: 200 | 400; values?: PoolValues; failed?: ActionFailure };
+type View = { error?: string; status?: 200 | 400; values?: PoolValues; failed?: ActionFailure };
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const v = view.values;
   const { pools } = await c.var.api.get<{ pools: Pool[] }>("/api/v1/pools");
   const writable = can(c.var.role, "marketer");
+  const flash = await takeFlash(c);
   return c.html(
     <Layout title="Coupon pools" user={c.var.user} active="/admin/pools">
       <h1>Coupon pools</h1>
-      <Notice message={view.uploaded ?? FLASH[c.req.query("done") ?? ""]} />
+      <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <FlashView flash={flash} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
       {!v && <ErrorAlert message={view.error} />}
       {pools.length === 0 ? (
@@ -179,10 +183,9 @@ export function poolPages(app: AdminApp) {
     );
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
     const { accepted, rejected } = result.data;
-    const refused = rejected.slice(0, 5).map((r) => `line ${r.line}: ${r.reason}`);
-    return render(c, {
-      uploaded: `${accepted} codes uploaded.`,
-      error: rejected.length ? `${rejected.length} lines refused — ${refused.join("; ")}` : undefined,
+    return redirectWithFlash(c, "/admin/pools", {
+      notice: `${accepted} codes uploaded${rejected.length ? `, ${rejected.length} lines refused:` : "."}`,
+      problems: rejected.map((r) => `line ${r.line}: ${r.reason}`),
     });
   });
 

@@ -1,11 +1,22 @@
 /**
- * Rules: per placement in priority order (move up/down swaps priorities), each with its schedule,
+ * Rules: per placement in priority order (move up/down is one atomic reorder), each with its schedule,
  * cap, holdout, stop-after-conversion and an enable/disable toggle; the placement's fallback.
  */
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { checked, FLASH, type FormData, failedHere, numberOrNull, text, toLocalInput, utcIso } from "../forms";
+import {
+  checked,
+  FLASH,
+  type FormData,
+  failedHere,
+  numberOrNull,
+  percentInput,
+  shareFromPercent,
+  text,
+  toLocalInput,
+  utcIso,
+} from "../forms";
 import type { Creative, Pool, Rule, Segment } from "../types";
 import {
   ActionButton,
@@ -22,6 +33,7 @@ import {
   Select,
 } from "../ui";
 import { FallbackForm, loadFallbacks } from "./fallback";
+import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";
 
 function ruleFromForm(form: FormData) {
@@ -36,7 +48,7 @@ function ruleFromForm(form: FormData) {
     starts_at: utcIso(form, "starts_at"),
     ends_at: utcIso(form, "ends_at"),
     cap_per_day: numberOrNull(form, "cap_per_day"),
-    holdout: numberOrNull(form, "holdout"),
+    holdout: shareFromPercent(form, "holdout"),
     stop_after_conversion: checked(form, "stop_after_conversion"),
     enabled: checked(form, "enabled"),
   };
@@ -259,14 +271,14 @@ async function render(
               hint="Empty: no cap"
             />
             <Field
-              label="Holdout share"
+              label="Holdout (%)"
               name="holdout"
               type="number"
               step="0.01"
               min="0"
-              max="1"
-              value={v.holdout}
-              hint="0..1; empty: the site's default"
+              max="100"
+              value={percentInput(v.holdout)}
+              hint="Share of visitors kept as a control group, e.g. 10; empty: the site's default"
             />
           </div>
           <div class="actions">
@@ -319,27 +331,16 @@ export function rulePages(app: AdminApp) {
     return c.redirect("/admin/rules?done=saved", 303);
   });
 
-  /** Swaps priorities with the neighbour; equal priorities are spread first so the order is explicit. */
+  /** Moves the rule one step within its placement: one atomic reorder (admin/pages/placement-order.ts). */
   app.post("/admin/rules/:id{[0-9]+}/move", async (c) => {
     const id = Number(c.req.param("id"));
     const up = text(await c.req.parseBody(), "direction") === "up";
     const { rules } = await c.var.api.get<{ rules: Rule[] }>("/api/v1/rules");
     const rule = rules.find((r) => r.id === id);
     if (!rule) return render(c, { error: `No rule ${id}` });
-    const list = byPlacement(rules).get(rule.placement) ?? [];
-    const index = list.findIndex((r) => r.id === id);
-    const other = list[up ? index - 1 : index + 1];
-    if (!other) return c.redirect("/admin/rules", 303);
-    const [a, b] = [rule.priority, other.priority];
-    // Distinct priorities swap; equal ones (ties go to the older rule) are split by one.
-    const [mine, theirs] = a !== b ? [b, a] : up ? [a, a + 1] : [a + 1, a];
-    for (const [ruleId, priority] of [
-      [rule.id, mine],
-      [other.id, theirs],
-    ]) {
-      const result = await c.var.api.call("PATCH", `/api/v1/rules/${ruleId}`, { json: { priority } });
-      if (!result.ok) return render(c, { error: result.error.message });
-    }
+    const ids = (byPlacement(rules).get(rule.placement) ?? []).map((r) => r.id);
+    const moved = await moveRule(c.var.api, rule.placement, ids, id, up);
+    if (!moved.ok) return render(c, { error: moved.message });
     return c.redirect("/admin/rules?done=saved", 303);
   });
 
@@ -360,6 +361,10 @@ export function rulePages(app: AdminApp) {
       },
     );
     if (!result.ok) return render(c, { error: result.error.message });
-    return c.redirect("/admin/rules?done=saved", 303);
+    const back =
+      text(form, "from") === "placement"
+        ? `/admin/placements/${encodeURIComponent(c.req.param("placement"))}`
+        : "/admin/rules";
+    return c.redirect(`${back}?done=saved`, 303);
   });
 }

@@ -4,6 +4,7 @@
  * saving shows the same error, and the edit page shows the count.
  */
 import type { Context } from "hono";
+import { PLAIN_FIELD_NAMES } from "../../worker/segments/fields";
 import type { SegmentSizeDay } from "../../worker/segments/sizes";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
@@ -154,12 +155,18 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
             {values.expression}
           </textarea>
           <span class="hint" id="expression-hint">
-            Fields like gender, lifetime_revenue, orders, days_since_last_order (whole days, 0 = today),
-            coupons_redeemed, cluster, interest("rings", 30), event("newsletter_signup", 7), purchases(30), acquisition,
-            cart_items; windows up to 90 days; operators and, or, not, =, !=, &lt;, &gt;=, in, contains.
+            Days are whole days (0 = today); windows up to 90 days; operators and, or, not, =, !=, &lt;, &gt;=, in,
+            contains. Click a field to insert it:
           </span>
+          <div class="field-chips" id="field-chips">
+            {FIELD_CHIPS.map((f) => (
+              <button type="button" class="secondary chip" data-insert={f}>
+                {f}
+              </button>
+            ))}
+          </div>
           <div class="field-error" id="expression-error" aria-live="assertive">
-            {view.error ?? ""}
+            {view.error ? errorWithMarker(view.error, values.expression) : ""}
           </div>
           <output id="segment-count" aria-live="polite" class="muted">
             {count}
@@ -179,6 +186,24 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
     </Layout>,
     status,
   );
+}
+
+/** Every field, as it is typed: the editor's chips insert these at the cursor. */
+const FIELD_CHIPS = [
+  ...PLAIN_FIELD_NAMES.filter((f) => !["interest", "event", "purchases"].includes(f)),
+  'interest("rings", 30)',
+  'event("newsletter_signup", 7)',
+  "purchases(30)",
+  "visits(30)",
+  "attr.NAME",
+];
+
+/** The parser's "at N: …" error with the expression and a caret under column N (no script needed). */
+function errorWithMarker(error: string, expression: string): string {
+  const at = /^at (\d+):/.exec(error);
+  if (!at) return error;
+  const line = expression.replace(/\n/g, " ");
+  return `${error}\n${line}\n${" ".repeat(Math.max(0, Number(at[1]) - 1))}^`;
 }
 
 export function segmentPages(app: AdminApp) {

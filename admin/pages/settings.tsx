@@ -2,11 +2,24 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { checked, FLASH, type FormData, numberOrNull, text } from "../forms";
+import { redirectWithFlash, takeFlash } from "../flash";
+import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
-import { ActionButton, Check, can, ErrorAlert, Field, formatTime, Layout, Notice, ReadOnlyNote, Select } from "../ui";
+import {
+  ActionButton,
+  Check,
+  can,
+  ErrorAlert,
+  Field,
+  FlashView,
+  formatTime,
+  Layout,
+  Notice,
+  ReadOnlyNote,
+  Select,
+} from "../ui";
 
-type View = { error?: string; values?: Partial<SiteJson>; newKey?: string; revoked?: number; status?: 200 | 400 | 201 };
+type View = { error?: string; values?: Partial<SiteJson>; status?: 200 | 400 };
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
@@ -14,10 +27,12 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   const isAdmin = can(c.var.role, "admin");
   const keys = isAdmin ? (await api.get<{ keys: ApiKey[] }>("/api/v1/site/keys")).keys : [];
   const v = { ...site, ...view.values };
+  const flash = await takeFlash(c);
   return c.html(
     <Layout title="Site & API keys" user={c.var.user} active="/admin/settings">
       <h1>Site &amp; API keys</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
+      <FlashView flash={flash} />
       <ReadOnlyNote role={c.var.role} needs="admin" />
       <ErrorAlert message={view.error} />
       <form method="post" action="/admin/settings" class="card">
@@ -49,14 +64,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             disabled={!isAdmin}
           />
           <Field
-            label="Default holdout share"
+            label="Default holdout (%)"
             name="holdout"
             type="number"
             step="0.01"
             min="0"
-            max="1"
-            value={v.holdout}
-            hint="0..1 — rules without their own holdout use this"
+            max="100"
+            value={percentInput(v.holdout)}
+            hint="Share of visitors kept as a control group, e.g. 10 — rules without their own holdout use this"
             disabled={!isAdmin}
           />
           <Field
@@ -98,17 +113,6 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
       {isAdmin && (
         <section class="card">
           <h2>API keys</h2>
-          {view.newKey && (
-            <div class="alert ok" role="status">
-              <p>
-                <strong>New API key — copy it now, it is shown only this once:</strong>
-              </p>
-              <code class="secret" id="new-api-key">
-                {view.newKey}
-              </code>
-              {view.revoked ? <p>{view.revoked} older key(s) were revoked.</p> : null}
-            </div>
-          )}
           <div class="table-wrap">
             <table>
               <thead>
@@ -154,7 +158,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                 { value: "ingest", label: "Ingest only: sends events (Segment, RudderStack, Jitsu)" },
               ]}
             />
-            <Check label="Revoke the other keys of this scope" name="revoke_others" />
+            <Check label="Also revoke the other keys of this scope (asks first)" name="revoke_others" />
             <button type="submit">Issue a new key</button>
           </form>
         </section>
@@ -173,7 +177,7 @@ function settingsFromForm(form: FormData) {
     allowed_origins: origins,
     cookie_domain: text(form, "cookie_domain").trim() || null,
     consent_mode: text(form, "consent_mode") as SiteJson["consent_mode"],
-    holdout: numberOrNull(form, "holdout") ?? 0,
+    holdout: shareFromPercent(form, "holdout") ?? 0,
     retention_days: numberOrNull(form, "retention_days") ?? 0,
     coupon_param: text(form, "coupon_param"),
     claim_policy: text(form, "claim_policy") as SiteJson["claim_policy"],
@@ -191,13 +195,24 @@ export function settingsPages(app: AdminApp) {
     return c.redirect("/admin/settings?done=saved", 303);
   });
 
+  // Issuing a key never revokes others unless asked; when asked, a confirmation first names the keys
+  // that stop working and what uses them (issue 30: one click once broke the demo shop's purchases).
   app.post("/admin/settings/keys", async (c) => {
     const form = await c.req.parseBody();
+    const revokeOthers = checked(form, "revoke_others");
+    const scope = form.scope === "ingest" ? "ingest" : "admin";
+    if (revokeOthers && !checked(form, "confirmed")) return confirmRevokeOthers(c, scope);
     const result = await c.var.api.call<{ api_key: string; revoked: number }>("POST", "/api/v1/site/keys", {
-      json: { scope: form.scope === "ingest" ? "ingest" : "admin", revoke_others: checked(form, "revoke_others") },
+      json: { scope, revoke_others: revokeOthers },
     });
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
-    return render(c, { newKey: result.data.api_key, revoked: result.data.revoked, status: 201 });
+    const { api_key, revoked } = result.data;
+    return redirectWithFlash(c, "/admin/settings", {
+      notice: revoked
+        ? `New key issued; ${revoked} older key(s) were revoked and now answer 401.`
+        : "New key issued; every other key keeps working.",
+      secret: { label: "New API key — copy it now, it is shown only this once:", value: api_key },
+    });
   });
 
   app.post("/admin/settings/keys/:id/revoke", async (c) => {
@@ -205,4 +220,45 @@ export function settingsPages(app: AdminApp) {
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
     return c.redirect("/admin/settings?done=deleted", 303);
   });
+}
+
+/** The page that asks before "issue and revoke all others": which keys stop working, and what breaks. */
+/** Only keys of the new key's scope are revoked (worker/sites/routes.ts): those are the ones listed. */
+async function confirmRevokeOthers(c: Context<AdminEnv>, scope: ApiKey["scope"]) {
+  const { keys } = await c.var.api.get<{ keys: ApiKey[] }>("/api/v1/site/keys");
+  const active = keys.filter((k) => !k.revoked_at && k.scope === scope);
+  return c.html(
+    <Layout title="Revoke all other keys?" user={c.var.user} active="/admin/settings">
+      <h1>Revoke all other keys?</h1>
+      <form method="post" action="/admin/settings/keys" class="card" id="confirm-form">
+        <p>
+          A new key is issued and{" "}
+          <strong>{active.length === 1 ? "this key stops" : `these ${active.length} keys stop`}</strong> working at
+          once:
+        </p>
+        <ul id="keys-to-revoke">
+          {active.map((k) => (
+            <li>
+              <code>{k.prefix}…</code> (created {formatTime(k.created_at)})
+            </li>
+          ))}
+        </ul>
+        <p>
+          Everything that uses them gets 401 until it is given the new key: the shop's server-side purchase and refund
+          calls, catalogue and CRM imports, scripts, and CDP integrations. This cannot be undone.
+        </p>
+        <input type="hidden" name="scope" value={scope} />
+        <input type="hidden" name="revoke_others" value="1" />
+        <input type="hidden" name="confirmed" value="1" />
+        <div class="actions">
+          <button type="submit" class="danger">
+            Yes, issue a key and revoke {active.length === 1 ? "the other key" : `${active.length} keys`}
+          </button>
+          <a class="button secondary" href="/admin/settings">
+            Cancel
+          </a>
+        </div>
+      </form>
+    </Layout>,
+  );
 }

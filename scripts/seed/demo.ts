@@ -4,7 +4,7 @@
  * hundred CRM customers across clusters. Idempotent: running it again changes nothing it made.
  * Local only: nothing here is part of the Worker, so `wrangler deploy` never ships it.
  */
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { CATALOGUE } from "../../demo/catalogue";
 import { hashApiKey } from "../../worker/auth/api-keys";
 import { sha256Hex } from "../../worker/auth/crypto";
@@ -43,10 +43,18 @@ export async function seedDemo(d1: D1Database, { shopOrigins, now = Date.now() }
     .onConflictDoUpdate({ target: sites.key, set: { allowedOrigins: shopOrigins } });
   const [site] = await db.select().from(sites).where(sql`${sites.key} = ${DEMO.siteKey}`);
 
+  // The demo shop's server-side purchase calls use this key: a key revoked in the admin while trying it
+  // out is brought back on the next start (local data only), and the start banner says so.
+  const demoKeyHash = await hashApiKey(DEMO.apiKey);
+  const [previous] = await db
+    .select({ revokedAt: apiKeys.revokedAt })
+    .from(apiKeys)
+    .where(eq(apiKeys.hash, demoKeyHash));
   await db
     .insert(apiKeys)
-    .values({ siteId: site.id, prefix: DEMO.apiKey.slice(0, 10), hash: await hashApiKey(DEMO.apiKey) })
-    .onConflictDoNothing();
+    .values({ siteId: site.id, prefix: DEMO.apiKey.slice(0, 10), hash: demoKeyHash })
+    .onConflictDoUpdate({ target: apiKeys.hash, set: { revokedAt: null } });
+  const demoKeyRestored = previous?.revokedAt != null;
 
   const existingAdmin = await db.select().from(adminUsers).where(sql`${adminUsers.email} = ${DEMO.adminEmail}`);
   if (existingAdmin.length === 0) {
@@ -107,7 +115,7 @@ export async function seedDemo(d1: D1Database, { shopOrigins, now = Date.now() }
       })
       .onConflictDoNothing();
   }
-  return { siteId: site.id, customers: rows.length };
+  return { siteId: site.id, customers: rows.length, demoKeyRestored };
 }
 
 async function demoCustomers(siteId: number, now: number) {

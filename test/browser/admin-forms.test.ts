@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { browserAvailable, createSite, launchChromium, screenshot } from "./browser";
+import { adminPage, browserAvailable, createSite, launchChromium, screenshot } from "./browser";
 
 describe.skipIf(!browserAvailable())("admin forms and /docs in Chromium", () => {
   let browser: Browser;
@@ -14,13 +14,7 @@ describe.skipIf(!browserAvailable())("admin forms and /docs in Chromium", () => 
 
   beforeAll(async () => {
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    await page.goto(`${edge()}/admin/login`);
-    await page.getByLabel("E-mail").fill("admin@example.com");
-    await page.getByLabel("Password").fill("tagwerk-demo");
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL(`${edge()}/admin`);
+    page = await adminPage(browser);
   });
   afterAll(async () => {
     await browser?.close();

@@ -127,7 +127,7 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
     await form.getByLabel("Creative").selectOption({ label: "Comeback banner (300×250)" });
     await form.getByLabel("Coupon pool").selectOption({ label: "Comeback 10 %" });
     await form.getByLabel("Priority").fill("1");
-    await form.getByLabel("Holdout share").fill("0");
+    await form.getByLabel("Holdout (%)").fill("0");
     await form.getByRole("button", { name: "Create rule" }).click();
     await page.waitForURL(/done=created/);
     expect(await page.locator("body").textContent()).toContain("Win back dormant women");

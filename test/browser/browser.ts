@@ -145,3 +145,17 @@ export function clicksOf(cookieId: string): number | undefined {
     `select count(*) as n from clicks c join impressions i on i.uid = c.impression_uid where i.cookie_id = '${cookieId}'`,
   )[0]?.n;
 }
+
+/** A 1280×900 page logged in to the admin as the demo admin (scripts/seed/demo.ts). */
+export async function adminPage(browser: Browser, options: { clipboard?: boolean } = {}): Promise<Page> {
+  const edge = inject("edgeUrl");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  if (options.clipboard) await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: edge });
+  const page = await context.newPage();
+  await page.goto(`${edge}/admin/login`);
+  await page.getByLabel("E-mail").fill("admin@example.com");
+  await page.getByLabel("Password").fill("tagwerk-demo");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${edge}/admin`);
+  return page;
+}

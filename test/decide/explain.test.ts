@@ -11,7 +11,7 @@ type Explanation = {
   chosen: number | null;
   holdout: { rule: number; share: number } | null;
   outcome: string;
-  coupon: { state: string; code: string | null } | null;
+  coupon: { state: string; code: string | null; expires: string | null } | null;
   creative: { id: number; body: string } | null;
   visitor: { cookie_id: string | null; customer: string | null; known: boolean };
 };
@@ -63,10 +63,12 @@ describe("POST /api/v1/placements/:placement/explain", () => {
     expect(json.rules[0].reason).toBe("disabled");
     expect(json.rules[1].reason).toMatch(/outside schedule/);
     expect(json.rules[2].reason).toMatch(/segment false/);
-    expect(json.rules[4].reason).toContain(`rule ${win} comes first`);
+    expect(json.rules[4].reason).toMatch(new RegExp(`but “[^”]+” \\(rule ${win}\\) comes first`));
     expect(json.chosen).toBe(win);
     expect(json.outcome).toBe("rule");
     expect(json.coupon).toMatchObject({ state: "would_claim", code: null });
+    // The date a claim now would give is shown, not an empty "until".
+    expect(json.coupon?.expires).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect(json.creative?.body).toContain("code YOUR-CODE");
     expect(await counts(s.siteId)).toEqual(before);
 

@@ -42,8 +42,17 @@ describe("segment parser", () => {
   it("lists the fields when a field name is unknown", () => {
     const err = errorOf("gendr = 'f'");
     expect(err.position).toBe(1);
-    expect(err.message).toContain("expected a field (customer, gender, cluster, lifetime_revenue");
+    expect(err.message).toContain("expected a field (customer, gender, acquisition, cluster, lifetime_revenue");
     expect(err.message).toContain('but found "gendr"');
+  });
+
+  it("suggests the field a typo was meant to be, acquisition included", () => {
+    expect(errorOf("gendr = 'f'").message).toContain('but found "gendr" — did you mean gender?');
+    expect(errorOf("vists > 2").message).toContain("did you mean visits?");
+    expect(errorOf("aquisition = 'display'").message).toContain("did you mean acquisition?");
+    expect(errorOf("orders > 1 and lifetime_revnue > 9").position).toBe(16);
+    expect(errorOf("zzz > 1").message).not.toContain("did you mean");
+    expect(errorOf("zzz > 1").message).toContain("acquisition");
   });
 
   it("refuses values of the wrong type and operators a field does not have", () => {

@@ -116,7 +116,14 @@ describe("the calling key's own site", () => {
 });
 
 describe("API key rotation", () => {
-  it("issues a new key and revokes the old one when asked to", async () => {
+  it("issues a new key without revoking the old one unless asked", async () => {
+    const { apiKey } = await createTestSite();
+    const kept = await call("/api/v1/site/keys", { method: "POST", key: apiKey, json: {} });
+    expect(((await kept.json()) as { revoked: number }).revoked).toBe(0);
+    expect((await call("/api/v1/site", { key: apiKey })).status).toBe(200);
+  });
+
+  it("issues a new key and revokes the others when asked", async () => {
     const { apiKey } = await createTestSite();
     const res = await call("/api/v1/site/keys", { method: "POST", key: apiKey, json: { revoke_others: true } });
     expect(res.status).toBe(201);

@@ -3,21 +3,28 @@
  * same compiler and renderer the decision path uses, so the editor shows what visitors will see.
  */
 import { z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
 import { compileTemplate } from "../creatives/compile";
 import { CreativeInputSchema, checkedTemplate } from "../creatives/store";
 import { TemplateError, type TemplateValues } from "../creatives/template";
+import { couponPools } from "../db/schema";
+import type { Db } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
+/** The coupon the preview shows: a pool's own discount and validity, a sample, or none (the no-coupon variant). */
+type PreviewCoupon = { discount: string; validDays: number } | null;
+const SAMPLE_COUPON: PreviewCoupon = { discount: "10 %", validDays: 30 };
+
 /** Stand-ins for what a real decision fills in; obviously fake so nobody mistakes them for data. */
-function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
+function sampleValues(landingUrl: string, coupon: PreviewCoupon, now = Date.now()): TemplateValues {
   return {
-    coupon: "SAMPLE-7K2Q",
-    discount: "10 %",
-    expires: utcDayKey(now + 30 * MS_PER_DAY),
+    coupon: coupon ? "SAMPLE-7K2Q" : "",
+    discount: coupon?.discount ?? "",
+    expires: coupon ? utcDayKey(now + coupon.validDays * MS_PER_DAY) : "",
     click_url: landingUrl,
     product_name: "Solitaire ring, white gold",
     product_price: "249.00",
@@ -29,12 +36,12 @@ function sampleValues(landingUrl: string, now = Date.now()): TemplateValues {
   };
 }
 
-async function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now()) {
+async function renderPreview(input: z.infer<typeof PreviewInput>, coupon: PreviewCoupon, now = Date.now()) {
   // The same checks as saving: the editor shows a refused template's reason before it is saved.
   await checkedTemplate(input.format, input.template);
   try {
     const render = compileTemplate(input.format, input.template);
-    return render(sampleValues(input.landing_url ?? "https://shop.example/", now));
+    return render(sampleValues(input.landing_url ?? "https://shop.example/", coupon, now));
   } catch (err) {
     if (err instanceof TemplateError) throw apiError(400, "invalid_template", `template: ${err.message}`);
     throw err;
@@ -42,8 +49,27 @@ async function renderPreview(input: z.infer<typeof PreviewInput>, now = Date.now
 }
 
 const PreviewInput = CreativeInputSchema.pick({ format: true, template: true, width: true, height: true })
-  .extend({ landing_url: CreativeInputSchema.shape.landing_url.optional() })
+  .extend({
+    landing_url: CreativeInputSchema.shape.landing_url.optional(),
+    pool_id: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .openapi({ description: "Show this pool's discount and validity instead of the sample 10 % for 30 days" }),
+    coupon: z.boolean().default(true).openapi({ description: "false: the no-coupon variant ({{^coupon}})" }),
+  })
   .strict();
+
+/** The pool's discount and validity; 400 naming the field for a pool of another site or none. */
+async function poolCoupon(db: Db, siteId: number, poolId: number): Promise<PreviewCoupon> {
+  const [pool] = await db
+    .select({ discount: couponPools.discount, validDays: couponPools.validDays })
+    .from(couponPools)
+    .where(and(eq(couponPools.siteId, siteId), eq(couponPools.id, poolId)));
+  if (!pool) throw apiError(400, "invalid_reference", `pool_id: no pool ${poolId} in this site`);
+  return pool;
+}
 
 export const creativePreviewRoutes = createRouter();
 
@@ -75,7 +101,12 @@ creativePreviewRoutes.openapi(
   }),
   async (c) => {
     const input = c.req.valid("json");
-    const body = await renderPreview(input);
+    const coupon = !input.coupon
+      ? null
+      : input.pool_id
+        ? await poolCoupon(c.var.db, c.var.site.id, input.pool_id)
+        : SAMPLE_COUPON;
+    const body = await renderPreview(input, coupon);
     return c.json({ format: input.format, width: input.width, height: input.height, body }, 200);
   },
 );

@@ -12,7 +12,7 @@ import { toD1 } from "../db/raw";
 import { customers, rules, visitors } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
-import { utcDayKey } from "../lib/time";
+import { MS_PER_DAY, utcDayKey } from "../lib/time";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import { deviceOf, inHoldout, type SkipReason, skipReason } from "./choose";
@@ -102,7 +102,10 @@ async function couponOf(
       .first();
     if (!free) return { pool_id: pool.id, state: "dry", code: null, expires: null };
   }
-  return { pool_id: pool.id, state: "would_claim", code: null, expires: null };
+  // The date a claim now would give (worker/coupons/claim.ts: now + valid_days): a preview reading
+  // "valid until" with no date was issue 30's complaint.
+  const expires = new Date(now + pool.validDays * MS_PER_DAY).toISOString();
+  return { pool_id: pool.id, state: "would_claim", code: null, expires };
 }
 
 /** Sample text in place of a code that only a real view would claim. */
@@ -186,6 +189,7 @@ export async function explainPlacement(
     now,
   };
   let winner: CompiledRule | null = null;
+  let winnerName = "";
   const explained: RuleExplanation[] = all.map((row) => {
     const why = explainRule(row);
     return personalised || why.reason === "disabled"
@@ -210,8 +214,12 @@ export async function explainPlacement(
       return { ...base, matched: false, reason: `segment error: ${String(error)} (the placement serves its fallback)` };
     }
     if (skip) return { ...base, matched: false, reason: REASONS[skip] };
-    if (winner) return { ...base, matched: true, reason: `matches, but rule ${winner.id} comes first` };
+    // Named, not numbered: people know their rules by name (issue 30); the ID follows for scripts.
+    if (winner) {
+      return { ...base, matched: true, reason: `matches, but “${winnerName}” (rule ${winner.id}) comes first` };
+    }
     winner = rule;
+    winnerName = row.name;
     if (inHoldout(rule, input.cookieId, input.siteHoldout)) {
       return { ...base, matched: true, reason: "matched; the visitor is in this rule's holdout and sees the fallback" };
     }

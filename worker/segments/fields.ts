@@ -38,7 +38,7 @@ export type TextField = (typeof TEXT_FIELDS)[number] | (typeof EDGE_FIELDS)[numb
 /** Every plain field name, for error messages ("expected a field (...)"). */
 export const FIELD_NAMES = [
   "customer",
-  "gender",
+  ...TEXT_FIELDS,
   "cluster",
   ...NUMBER_FIELDS,
   "attr.NAME",
@@ -50,6 +50,45 @@ export const FIELD_NAMES = [
   "purchases(DAYS)",
   ...EDGE_FIELDS,
 ];
+
+/** Every name a field can start with, for "did you mean …?" and the editor's autocomplete. */
+export const PLAIN_FIELD_NAMES = [
+  "customer",
+  "cluster",
+  ...TEXT_FIELDS,
+  ...NUMBER_FIELDS,
+  ...EDGE_FIELDS,
+  "interest",
+  "event",
+  "purchases",
+] as const;
+
+/** Edit distance (insert, delete, replace, swap of neighbours), small strings only. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known field closest to a mistyped one ("vists" → "visits"), or null when none is close. */
+export function suggestField(typed: string): string | null {
+  const word = typed.toLowerCase();
+  let best: { name: string; d: number } | null = null;
+  for (const name of PLAIN_FIELD_NAMES) {
+    const d = name.startsWith(word) && word.length >= 3 ? 0.5 : distance(word, name);
+    if (!best || d < best.d) best = { name, d };
+  }
+  // At most two edits, and fewer than a third of the word: "ordrs" → orders, "foo" → nothing.
+  return best && best.d <= Math.min(2, Math.max(1, Math.floor(word.length / 3))) ? best.name : null;
+}
 
 const NUMBER_SET = new Set<string>(NUMBER_FIELDS);
 const TEXT_SET = new Set<string>([...TEXT_FIELDS, ...EDGE_FIELDS]);

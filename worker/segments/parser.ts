@@ -26,6 +26,7 @@ import {
   isTextField,
   MAX_WINDOW_DAYS,
   type NumberField,
+  suggestField,
   type TextField,
 } from "./fields";
 
@@ -261,6 +262,8 @@ class Parser {
     if (name === "cluster") return { kind: "cluster", pos };
     if (isNumberField(name)) return { kind: "number", name, pos };
     if (isTextField(name)) return { kind: "text", name, pos };
+    const suggestion = suggestField(name);
+    if (suggestion) throw new SegmentError(pos, fieldList, `${describe(token)} — did you mean ${suggestion}?`);
     this.fail(fieldList, token);
   }
 

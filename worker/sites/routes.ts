@@ -180,6 +180,7 @@ sitesRoutes.openapi(
     },
   }),
   async (c) => {
+    // Never revokes unless asked (README.md, "API reference"): a key in use must not die by default.
     const body = c.req.valid("json") ?? {};
     const scope = body.scope ?? "admin";
     const { fresh, revoked } = await rotateApiKeys(c.var.db, c.var.site.id, scope, body.revoke_others ?? false);

@@ -44,9 +44,24 @@ describe("the admin's coupon code page (customer service)", () => {
     expect(after).toContain(`redeem for order O-55 by ${s.user.email}: checkout refused the code`);
     expect(after).toContain("Roll back the redemption");
 
+    // A roll-back asks first (admin/confirm.tsx) and keeps the typed order and reason for the confirmed post.
+    const asked = await postForm("/admin/coupons/CS-1/rollback", s.session, {
+      order: "O-55",
+      reason: "order cancelled",
+    });
+    expect(asked.status).toBe(200);
+    const question = await asked.text();
+    expect(question).toContain("Yes, roll back");
+    expect(question).toContain('<input type="hidden" name="order" value="O-55"/>');
+    const held = await env.DB.prepare("select redeemed_at from coupons where code = 'CS-1' and site_id = ?")
+      .bind(s.siteId)
+      .first<{ redeemed_at: number | null }>();
+    expect(held?.redeemed_at).not.toBeNull();
+
     const rolled = await postForm("/admin/coupons/CS-1/rollback", s.session, {
       order: "O-55",
       reason: "order cancelled",
+      confirmed: "1",
     });
     expect(rolled.status).toBe(303);
     const row = await env.DB.prepare("select redeemed_at from coupons where code = 'CS-1' and site_id = ?")
@@ -58,7 +73,11 @@ describe("the admin's coupon code page (customer service)", () => {
   it("keeps the input and puts the error next to the field it is about", async () => {
     const s = await heldCode();
     await postForm("/admin/coupons/CS-1/redeem", s.session, { order: "O-1", reason: "first time" });
-    const wrong = await postForm("/admin/coupons/CS-1/rollback", s.session, { order: "O-2", reason: "cancelled" });
+    const wrong = await postForm("/admin/coupons/CS-1/rollback", s.session, {
+      order: "O-2",
+      reason: "cancelled",
+      confirmed: "1",
+    });
     expect(wrong.status).toBe(400);
     const html = await wrong.text();
     expect(html).toMatch(/id="f-order" name="order" value="O-2"/);

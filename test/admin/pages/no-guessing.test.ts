@@ -1,0 +1,97 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createSiteWithId, insertCodes, insertPool } from "../../coupons/helpers";
+import { createAdminUser, postForm, sessionCookie, siteWithSessions } from "../../fixtures/admin";
+import { call } from "../../fixtures/api";
+import { bannerSite } from "../../fixtures/banner";
+
+describe("nothing to guess in the admin", () => {
+  it("a code typed in lower case is found in upper case, and the page says so precisely", async () => {
+    const site = await createSiteWithId();
+    const pool = await insertPool(site.siteId, { kind: "list", name: "Service pool" });
+    await insertCodes(site.siteId, pool.id, ["SPRING-7KQ"]);
+    const user = await createAdminUser(site.siteKey, "viewer");
+    const cookie = await sessionCookie(user.email);
+    const res = await call("/admin/coupons?code=spring-7kq", { headers: { Cookie: cookie } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("There is no code “spring-7kq”, but there is “SPRING-7KQ”, the same in upper case");
+    expect(html).toContain("<code>SPRING-7KQ</code>");
+    expect(html).not.toContain('id="lookup-error"');
+  });
+
+  it("holdouts are typed as percent: 20 is stored as 0.2 and shown as 20 again", async () => {
+    const s = await siteWithSessions();
+    const res = await postForm("/admin/settings", s.cookies.admin, {
+      name: "Shop",
+      allowed_origins: "https://shop.example",
+      consent_mode: "implied",
+      holdout: "20",
+      retention_days: "90",
+      coupon_param: "coupon",
+    });
+    expect(res.status).toBe(303);
+    const row = await env.DB.prepare("select holdout from sites where id = ?")
+      .bind(s.users.admin.siteId)
+      .first<{ holdout: number }>();
+    expect(row?.holdout).toBeCloseTo(0.2);
+    const page = await (await call("/admin/settings", { headers: { Cookie: s.cookies.admin } })).text();
+    expect(page).toMatch(/name="holdout" type="number" value="20"/);
+  });
+
+  it("a rule's holdout of 15 % is stored as 0.15", async () => {
+    const s = await bannerSite();
+    const creative = await s.creative("html", "<p>x</p>");
+    const user = await createAdminUser(s.siteKey, "marketer");
+    const res = await postForm("/admin/rules", await sessionCookie(user.email), {
+      name: "Percent",
+      placement: "home-hero",
+      creative_id: String(creative),
+      priority: "100",
+      holdout: "15",
+      enabled: "1",
+    });
+    expect(res.status).toBe(303);
+    const row = await env.DB.prepare("select holdout from rules where site_id = ?")
+      .bind(s.siteId)
+      .first<{ holdout: number }>();
+    expect(row?.holdout).toBeCloseTo(0.15);
+  });
+
+  it("each partner has its /sync pixel to copy", async () => {
+    const s = await bannerSite();
+    await call("/api/v1/partners", { method: "POST", key: s.apiKey, json: { key: "adnet", name: "Ad network" } });
+    const user = await createAdminUser(s.siteKey, "marketer");
+    const html = await (await call("/admin/partners", { headers: { Cookie: await sessionCookie(user.email) } })).text();
+    expect(html).toContain(`/sync?site=${s.siteKey}&amp;p=adnet&amp;puid=PARTNER_USER_ID`);
+    expect(html).toContain('data-copy="sync-adnet"');
+  });
+});
+
+describe("the editors say everything", () => {
+  it("the segment editor marks the error's column, suggests the field and offers every field, acquisition too", async () => {
+    const s = await bannerSite();
+    const user = await createAdminUser(s.siteKey, "marketer");
+    const res = await postForm("/admin/segments", await sessionCookie(user.email), {
+      name: "Typo",
+      expression: "orders > 1 and vists > 2",
+    });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("did you mean visits?");
+    expect(html).toContain(`orders &gt; 1 and vists &gt; 2\n${" ".repeat(15)}^`);
+    expect(html).toContain('data-insert="acquisition"');
+    expect(html).toContain('data-insert="lookalike_score"');
+  });
+
+  it("the creative editor's hint names every template variable", async () => {
+    const s = await bannerSite();
+    const user = await createAdminUser(s.siteKey, "marketer");
+    const html = await (
+      await call("/admin/creatives", { headers: { Cookie: await sessionCookie(user.email) } })
+    ).text();
+    for (const name of ["product_sku", "product_category", "product_url", "product_image", "cluster"]) {
+      expect(html).toContain(`{{${name}}}`);
+    }
+  });
+});

@@ -1,0 +1,76 @@
+/** `GET /api/v1/placements` and `PUT /api/v1/placements/:placement/order` (worker/rules/placements.ts). */
+import { z } from "@hono/zod-openapi";
+import { requireRole } from "../auth/roles";
+import { errorResponses } from "../lib/openapi-shared";
+import { createRoute } from "../lib/route";
+import { createRouter } from "../lib/router";
+import { listPlacements, orderPlacementRules, PlacementSummarySchema } from "./placements";
+import { PlacementSchema } from "./store";
+
+export const placementRoutes = createRouter();
+
+const tags = ["Rules"];
+const security = [{ apiKey: [] }];
+const PlacementsSchema = z.object({ placements: z.array(PlacementSummarySchema) });
+
+placementRoutes.openapi(
+  createRoute({
+    operationId: "listPlacements",
+    method: "get",
+    path: "/api/v1/placements",
+    tags,
+    security,
+    summary: "Every placement of the site (named by a rule or given a fallback): size, fallback, rules in order",
+    responses: {
+      200: { description: "Placements", content: { "application/json": { schema: PlacementsSchema } } },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => c.json({ placements: await listPlacements(c.var.db, c.var.site.id) }, 200),
+);
+
+placementRoutes.openapi(
+  createRoute({
+    operationId: "orderPlacementRules",
+    method: "put",
+    path: "/api/v1/placements/{placement}/order",
+    tags,
+    security,
+    summary: "Reorder a placement's rules in one atomic write (priorities 10, 20, … in the order given)",
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: z.object({ placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }) }),
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                rule_ids: z
+                  .array(z.number().int().positive())
+                  .min(1)
+                  .max(1000)
+                  .openapi({ description: "Every rule of the placement, first tried first" }),
+              })
+              .strict(),
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "The placement, reordered",
+        content: { "application/json": { schema: PlacementSummarySchema } },
+      },
+      ...errorResponses(400, 401, 403, 404, 409),
+    },
+  }),
+  async (c) => {
+    const { placement } = c.req.valid("param");
+    await orderPlacementRules(c.var.db, c.var.site.id, placement, c.req.valid("json").rule_ids);
+    const placements = await listPlacements(c.var.db, c.var.site.id);
+    const reordered = placements.find((p) => p.placement === placement);
+    if (!reordered) throw new Error(`placement ${placement} vanished after its reorder`);
+    return c.json(reordered, 200);
+  },
+);
