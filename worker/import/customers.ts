@@ -5,7 +5,8 @@
  * that attribute and leave other attributes alone. A clear `email` is hashed here into both
  * e-mail ID spaces (worker/import/email-hash.ts) before anything is stored: the address itself
  * never reaches the database. An `email_sha256` column sets that hash and clears the UID2 hash,
- * which cannot be made from it.
+ * which cannot be made from it. `ads_consent` (true/false, or Shopify's "Accepts Marketing" yes/no)
+ * decides whether audience exports may send the customer to ad networks (worker/audiences/id-spaces.ts).
  */
 
 import { type BoundStatement, runBatch } from "../db/raw";
@@ -16,7 +17,7 @@ import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from 
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
 import { type ImportOptions, type ImportResult, runImport } from "./run-import";
-import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseNumber, parseText } from "./values";
+import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseFlag, parseNumber, parseText } from "./values";
 
 /** Import column → customers column, in the order they are written. */
 const COLUMNS = {
@@ -29,6 +30,7 @@ const COLUMNS = {
   last_order_at: "last_order_at",
   coupons_redeemed: "coupons_redeemed",
   clusters: "clusters",
+  ads_consent: "ads_consent",
 } as const;
 
 const KNOWN = ["customer_id", ...Object.keys(COLUMNS)];
@@ -114,6 +116,9 @@ async function validateCustomer(values: Map<string, unknown>): Promise<CustomerU
       case "first_order_at":
       case "last_order_at":
         parsed = parseDate(column, raw);
+        break;
+      case "ads_consent":
+        parsed = parseFlag(column, raw);
         break;
       case "clusters": {
         const clusters = parseClusters(column, raw);

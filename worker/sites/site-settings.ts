@@ -27,6 +27,8 @@ export const SiteSettingsSchema = z
     holdout: z.number().min(0).max(1),
     retention_days: z.number().int().min(1).max(3650),
     coupon_param: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "letters, digits, _ and - only (1-40)"),
+    /** May CRM customers imported without `ads_consent` be exported in the e-mail ID spaces. */
+    crm_ads_consent_default: z.boolean(),
   })
   .strict();
 
@@ -46,6 +48,7 @@ export function siteToJson(site: Site): z.infer<typeof SiteSchema> {
     holdout: site.holdout,
     retention_days: site.retentionDays,
     coupon_param: site.couponParam,
+    crm_ads_consent_default: site.crmAdsConsentDefault,
   };
 }
 
@@ -61,5 +64,6 @@ export function settingsToColumns(patch: SettingsPatch) {
     holdout: patch.holdout,
     retentionDays: patch.retention_days,
     couponParam: patch.coupon_param,
+    crmAdsConsentDefault: patch.crm_ads_consent_default,
   };
 }
