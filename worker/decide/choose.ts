@@ -20,11 +20,11 @@ export type ChoiceInput = {
 };
 
 /**
- * FNV-1a (32 bit) of "cookieId:ruleId" scaled to [0, 1): the same visitor always lands on the same
+ * FNV-1a (32 bit) of "subject:ruleId" scaled to [0, 1): the same person always lands on the same
  * side of a rule's holdout, without state and without an async digest on the hot path.
  */
-export function holdoutBucket(cookieId: string, ruleId: number): number {
-  const text = `${cookieId}:${ruleId}`;
+export function holdoutBucket(subject: string, ruleId: number): number {
+  const text = `${subject}:${ruleId}`;
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
@@ -51,16 +51,30 @@ export function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">
   return null;
 }
 
+/**
+ * Who the control group is drawn for: the person, not the device (README.md, "Holdouts"). A cookie
+ * linked to a CRM customer hashes as `c:CUSTOMER_ID`, so every device of the customer lands on the
+ * same side; an unlinked cookie hashes as itself (as before linking existed). Null when anonymous.
+ */
+export function holdoutSubject(cookieId: string | null, customerId: string | null): string | null {
+  if (cookieId === null) return null;
+  return customerId ? `c:${customerId}` : cookieId;
+}
+
 /** The visitor falls into the rule's control group. Anonymous requests have no stable ID to hash: never. */
-export function inHoldout(rule: CompiledRule, cookieId: string | null, siteHoldout: number): boolean {
-  const share = rule.holdout ?? siteHoldout;
-  return cookieId !== null && share > 0 && holdoutBucket(cookieId, rule.id) < share;
+export function inHoldout(
+  rule: CompiledRule,
+  input: Pick<ChoiceInput, "cookieId" | "profile" | "siteHoldout">,
+): boolean {
+  const share = rule.holdout ?? input.siteHoldout;
+  const subject = holdoutSubject(input.cookieId, input.profile.customerId);
+  return subject !== null && share > 0 && holdoutBucket(subject, rule.id) < share;
 }
 
 export function chooseRule(input: ChoiceInput): Choice {
   for (const rule of input.rules) {
     if (skipReason(rule, input) !== null) continue;
-    if (inHoldout(rule, input.cookieId, input.siteHoldout)) return { kind: "holdout", rule };
+    if (inHoldout(rule, input)) return { kind: "holdout", rule };
     return { kind: "rule", rule };
   }
   return { kind: "none" };

@@ -200,13 +200,13 @@ export async function explainPlacement(
     if (skip) return { ...base, matched: false, reason: REASONS[skip] };
     if (winner) return { ...base, matched: true, reason: `matches, but rule ${winner.id} comes first` };
     winner = rule;
-    if (inHoldout(rule, input.cookieId, input.siteHoldout)) {
+    if (inHoldout(rule, input)) {
       return { ...base, matched: true, reason: "matched; the visitor is in this rule's holdout and sees the fallback" };
     }
     return { ...base, matched: true, reason: "matched: this rule is shown" };
   });
   const chosen = winner as CompiledRule | null;
-  const holdout = chosen && inHoldout(chosen, input.cookieId, input.siteHoldout);
+  const holdout = chosen && inHoldout(chosen, input);
   const fallback = ruleSet.fallbacks.get(placement);
   const usableFallback = fallback && fitsFormat(fallback, format) ? fallback : null;
   let coupon: CouponExplanation | null = null;
