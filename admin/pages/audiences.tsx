@@ -81,9 +81,9 @@ function ModelQuality({ model }: { model: LookalikeModel | null | undefined }) {
   }
   return (
     <p>
-      Model trained {formatTime(model.trained_at)} on {model.positives} buyers won through display and{" "}
-      {model.negatives} visitors without a purchase; on {model.held_out} held-out people: AUC{" "}
-      <strong>{model.auc ?? "unknown"}</strong>, top-decile lift <strong>{model.top_decile_lift ?? "unknown"}</strong>
+      Model trained {formatTime(model.trained_at)} on {model.positives} buyers won through display and {model.negatives}{" "}
+      visitors without a purchase; on {model.held_out} held-out people: AUC <strong>{model.auc ?? "unknown"}</strong>,
+      top-decile lift <strong>{model.top_decile_lift ?? "unknown"}</strong>
       {model.reason ? ` (${model.reason})` : ""}.
     </p>
   );

@@ -15,7 +15,10 @@ export const LookalikeModelSchema = z
     positives: z.number().openapi({ description: "Visitors who arrived through display or a banner and bought" }),
     negatives: z.number(),
     held_out: z.number().openapi({ description: "People kept out of training to measure the model on" }),
-    auc: z.number().nullable().openapi({ description: "Area under the ROC curve on the held-out people (0.5 = random)" }),
+    auc: z
+      .number()
+      .nullable()
+      .openapi({ description: "Area under the ROC curve on the held-out people (0.5 = random)" }),
     top_decile_lift: z
       .number()
       .nullable()

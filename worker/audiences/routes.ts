@@ -197,7 +197,10 @@ audiencesRoutes.openapi(
     const audience = await getAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
     const sizes = await audienceSizeHistory(c.var.db, audience.id);
     if (audience.kind !== "lookalike") return c.json({ ...audienceToJson(audience), sizes }, 200);
-    return c.json({ ...audienceToJson(audience), sizes, model: await readLookalikeModel(c.var.db, c.var.site.id) }, 200);
+    return c.json(
+      { ...audienceToJson(audience), sizes, model: await readLookalikeModel(c.var.db, c.var.site.id) },
+      200,
+    );
   },
 );
 

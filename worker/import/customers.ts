@@ -17,7 +17,16 @@ import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from 
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
 import { type ImportOptions, type ImportResult, runImport } from "./run-import";
-import { type Parsed, parseAttribute, parseClusters, parseCount, parseDate, parseFlag, parseNumber, parseText } from "./values";
+import {
+  type Parsed,
+  parseAttribute,
+  parseClusters,
+  parseCount,
+  parseDate,
+  parseFlag,
+  parseNumber,
+  parseText,
+} from "./values";
 
 /** Import column → customers column, in the order they are written. */
 const COLUMNS = {
