@@ -58,6 +58,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                 <th class="num">Assigned</th>
                 <th class="num">Redeemed</th>
                 <th class="num">Expired</th>
+                <th class="num">Archived</th>
                 <th>Actions</th>
               </tr>
             </thead>
@@ -76,6 +77,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                   <td class="num">{p.counts.assigned}</td>
                   <td class="num">{p.counts.redeemed}</td>
                   <td class="num">{p.counts.expired}</td>
+                  <td class="num">{p.counts.archived}</td>
                   <td>
                     {writable && p.kind === "list" && (
                       <form method="post" action={`/admin/pools/${p.id}/codes`} class="field">
