@@ -29,7 +29,6 @@ export type CouponLookup = {
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
-
 export async function lookupCoupon(db: Db, siteId: number, code: string, now = Date.now()): Promise<CouponLookup> {
   const [row] = await db
     .select({ coupon: coupons, pool: couponPools })
