@@ -68,7 +68,13 @@ export function generatePopulation(size: number, seed = 42): Person[] {
       0.9 * (cartItems > 0 ? 1 : 0);
     const propensity = 1 / (1 + Math.exp(-logit));
     const converted = random() < propensity;
-    people.push({ input, cart: { items: cartItems, value: cartValue }, converted, fromDisplay: random() < 0.6, propensity });
+    people.push({
+      input,
+      cart: { items: cartItems, value: cartValue },
+      converted,
+      fromDisplay: random() < 0.6,
+      propensity,
+    });
   }
   return people;
 }

@@ -16,7 +16,7 @@ import { saveLookalikeModel } from "./lookalike-model";
 import { MEMBERS_FROM } from "./refresh";
 
 /** Fewer converters than this and a model would learn noise: training is refused, scores left as they were. */
-export const MIN_POSITIVES = 10;
+const MIN_POSITIVES = 10;
 /** One in HOLD_OUT people is kept out of training to measure the model on. */
 const HOLD_OUT = 5;
 const SAMPLE_LIMIT = 20_000;

@@ -56,7 +56,7 @@ export function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">
  * linked to a CRM customer hashes as `c:CUSTOMER_ID`, so every device of the customer lands on the
  * same side; an unlinked cookie hashes as itself (as before linking existed). Null when anonymous.
  */
-export function holdoutSubject(cookieId: string | null, customerId: string | null): string | null {
+function holdoutSubject(cookieId: string | null, customerId: string | null): string | null {
   if (cookieId === null) return null;
   return customerId ? `c:${customerId}` : cookieId;
 }

@@ -20,7 +20,7 @@ import type { CustomerRow, VisitorRow } from "../segments/profile";
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
-export function customerFields(row: CustomerRow) {
+function customerFields(row: CustomerRow) {
   return {
     customer_id: row.customerId,
     email_sha256: row.emailSha256,
@@ -37,7 +37,7 @@ export function customerFields(row: CustomerRow) {
   };
 }
 
-export function visitorFields(row: VisitorRow) {
+function visitorFields(row: VisitorRow) {
   return {
     cookie_id: row.cookieId,
     customer_id: row.customerId,
