@@ -14,6 +14,16 @@ const prefixedEnv = { ...directEnv, BASE_PATH: "/_tw" } as unknown as Env;
 const under = (path: string, init: RequestInit = {}) => fetchWorker(`/_tw${path}`, init, prefixedEnv);
 
 describe("BASE_PATH", () => {
+  it("names the prefixed address as the OpenAPI document's server when fetched under the prefix", async () => {
+    const prefixed = (await (await under("/api/v1/openapi.json")).json()) as { servers: { url: string }[] };
+    expect(prefixed.servers).toEqual([{ url: `${new URL(BASE).origin}/_tw`, description: "This deployment" }]);
+    // Fetched without it (the Worker's own host), the server is the origin itself.
+    const plain = (await (await fetchWorker("/api/v1/openapi.json", {}, prefixedEnv)).json()) as {
+      servers: { url: string }[];
+    };
+    expect(plain.servers[0].url).toBe(new URL(BASE).origin);
+  });
+
   it("serves the tag, the CMP-aware tag and the health check under the prefix, and without it", async () => {
     const tag = await under("/t.js");
     expect(tag.status).toBe(200);

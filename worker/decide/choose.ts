@@ -36,19 +36,37 @@ export function holdoutBucket(subject: string, ruleId: number): number {
 /** Why a rule is passed over for this visitor; null when it applies. */
 export type SkipReason = "not_started" | "ended" | "capped" | "converted" | "segment_false";
 
+type RuleCheck = [SkipReason, (rule: CompiledRule, input: Omit<ChoiceInput, "rules">) => boolean];
+
+/** Each check says when it fails, in the order the decision makes them: schedule, cap, conversion, segment. */
+const CHECKS: RuleCheck[] = [
+  ["not_started", (rule, { now }) => rule.startsAt !== null && now < rule.startsAt],
+  ["ended", (rule, { now }) => rule.endsAt !== null && now >= rule.endsAt],
+  [
+    "capped",
+    (rule, { cookieId, caps }) =>
+      cookieId !== null && rule.capPerDay !== null && (caps.get(rule.id) ?? 0) >= rule.capPerDay,
+  ],
+  [
+    "converted",
+    (rule, { cookieId, converted }) => cookieId !== null && rule.stopAfterConversion && converted.has(rule.id),
+  ],
+  ["segment_false", (rule, { profile, now }) => rule.matches !== null && !rule.matches(profile, now)],
+];
+
 /**
- * The checks of one rule, in the order the decision makes them: schedule, cap, stop after
- * conversion, segment. chooseRule and the explain endpoint (explain.ts) both use it, so an
- * explanation cannot drift from what /b does. A segment that fails to evaluate throws.
+ * The first check of one rule that fails. chooseRule and the explain endpoint (explain.ts, which
+ * lists every failing check with skipReasons) use the same checks, so an explanation cannot drift
+ * from what /b does. A segment that fails to evaluate throws.
  */
 export function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason | null {
-  const { profile, cookieId, caps, converted, now } = input;
-  if (rule.startsAt !== null && now < rule.startsAt) return "not_started";
-  if (rule.endsAt !== null && now >= rule.endsAt) return "ended";
-  if (cookieId !== null && rule.capPerDay !== null && (caps.get(rule.id) ?? 0) >= rule.capPerDay) return "capped";
-  if (cookieId !== null && rule.stopAfterConversion && converted.has(rule.id)) return "converted";
-  if (rule.matches && !rule.matches(profile, now)) return "segment_false";
+  for (const [reason, fails] of CHECKS) if (fails(rule, input)) return reason;
   return null;
+}
+
+/** Every failing check of one rule, in order (explain: a rule capped and out of segment says both). */
+export function skipReasons(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason[] {
+  return CHECKS.filter(([, fails]) => fails(rule, input)).map(([reason]) => reason);
 }
 
 /**
