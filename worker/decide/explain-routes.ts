@@ -27,7 +27,7 @@ const ExplanationSchema = z
         name: z.string(),
         priority: z.number(),
         matched: z.boolean(),
-        reason: z.string().openapi({ description: "Every reason the rule is passed over, joined by \"; \"" }),
+        reason: z.string().openapi({ description: 'Every reason the rule is passed over, joined by "; "' }),
         reasons: z
           .array(z.string())
           .optional()
