@@ -1,5 +1,5 @@
 /**
- * Holdouts are drawn per person (README.md, "Holdouts"): the control-group hash takes the linked
+ * Holdouts are drawn per person (README.md, "Banners (creatives, rules, `/b`, `/c`)"): the control-group hash takes the linked
  * CRM customer when there is one, else the cookie, so the two devices of one customer always land
  * on the same side of a rule's holdout.
  */

@@ -70,7 +70,7 @@ export function skipReasons(rule: CompiledRule, input: Omit<ChoiceInput, "rules"
 }
 
 /**
- * Who the control group is drawn for: the person, not the device (README.md, "Holdouts"). A cookie
+ * Who the control group is drawn for: the person, not the device (README.md, "Banners (creatives, rules, `/b`, `/c`)"). A cookie
  * linked to a CRM customer hashes as `c:CUSTOMER_ID`, so every device of the customer lands on the
  * same side; an unlinked cookie hashes as itself (as before linking existed). Null when anonymous.
  */

@@ -35,7 +35,7 @@ export const CUSTOMER_ALIASES: Record<string, string> = {
   "orders count": "orders",
   "first order date": "first_order_at",
   "last order date": "last_order_at",
-  // Shopify's opt-in to marketing: whether audience exports may send the customer (README.md, "Importing CRM data").
+  // Shopify's opt-in to marketing: whether audience exports may send the customer (README.md, "Cookie sync, audiences and webhooks").
   "accepts marketing": "ads_consent",
   "accepts email marketing": "ads_consent",
   // Shopify and Mailchimp tags are comma-separated: see tagsAsClusters().
