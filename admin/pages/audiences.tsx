@@ -2,8 +2,10 @@
  * Audiences: size over time (SVG from the dated sizes), what share each ID space reaches, refresh,
  * and export links per ID space in each destination's layout.
  */
+
 import type { Context } from "hono";
 import type { AudienceKind } from "../../worker/audiences/kinds";
+import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
@@ -57,20 +59,10 @@ function paramsOf(v: AudienceForm): Record<string, unknown> {
 }
 const KINDS = Object.entries(KIND_LABELS).map(([value, label]) => ({ value, label }));
 
-type LookalikeModel = {
-  status: "trained" | "refused";
-  reason: string | null;
-  positives: number;
-  negatives: number;
-  held_out: number;
-  auc: number | null;
-  top_decile_lift: number | null;
-  trained_at: number;
-};
-type WithSizes = Audience & { sizes: { day: string; size: number }[]; model?: LookalikeModel | null };
+type WithSizes = Audience & { sizes: { day: string; size: number }[]; model?: LookalikeModelJson | null };
 
 /** The last training's quality on held-out people, or why it was refused (worker/audiences/lookalike-model.ts). */
-function ModelQuality({ model }: { model: LookalikeModel | null | undefined }) {
+function ModelQuality({ model }: { model: LookalikeModelJson | null | undefined }) {
   if (!model) return <p class="muted">The look-alike model has not been trained yet: refresh this audience.</p>;
   if (model.status === "refused") {
     return (

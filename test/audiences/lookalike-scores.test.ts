@@ -4,6 +4,7 @@
  * a look-alike audience refreshed through the API retrains and scores the visitors who did not buy.
  */
 import { describe, expect, it } from "vitest";
+import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { event, postEvents, SHOP, visitorOf } from "../collect/post-events";
 import { createAdminUser, sessionCookie } from "../fixtures/admin";
@@ -62,7 +63,9 @@ describe("look-alike scores from the event path", () => {
     const exported = await call(`/api/v1/audiences/${id}/export?format=csv`, { key: apiKey });
     expect(csvIds(await exported.text())).toEqual([similar]);
     // Judged on held-out people: AUC and top-decile lift as numbers.
-    const shown = (await (await call(`/api/v1/audiences/${id}`, { key: apiKey })).json()) as { model: Model };
+    const shown = (await (await call(`/api/v1/audiences/${id}`, { key: apiKey })).json()) as {
+      model: LookalikeModelJson;
+    };
     expect(shown.model).toMatchObject({ status: "trained", positives: 12, reason: null });
     expect(shown.model.auc).toBeGreaterThan(0.5);
     expect(shown.model.top_decile_lift).toBeGreaterThan(1);
@@ -88,7 +91,9 @@ describe("look-alike scores from the event path", () => {
     expect(((await refreshed.json()) as { size: number }).size).toBe(0);
     expect((await visitorOf(browsing))?.lookalike_score).toBeNull();
     // The refusal is shown with its reason, in the API and on the admin's audience page.
-    const shown = (await (await call(`/api/v1/audiences/${id}`, { key: apiKey })).json()) as { model: Model };
+    const shown = (await (await call(`/api/v1/audiences/${id}`, { key: apiKey })).json()) as {
+      model: LookalikeModelJson;
+    };
     expect(shown.model).toMatchObject({ status: "refused", positives: 5, auc: null });
     expect(shown.model.reason).toContain("too few positives: 5");
     const { email } = await createAdminUser(siteKey, "viewer");
@@ -137,20 +142,12 @@ describe("look-alike scores from the event path", () => {
     expect(scores[0]).toBeGreaterThan(0.5);
 
     // Quality on held-out people is measured after the training and shown with the audience.
-    const shown = (await (await call(`/api/v1/audiences/${id}`, { key: apiKey })).json()) as { model: Model };
+    const shown = (await (await call(`/api/v1/audiences/${id}`, { key: apiKey })).json()) as {
+      model: LookalikeModelJson;
+    };
     expect(shown.model).toMatchObject({ status: "trained", positives: 14 });
     expect(shown.model.held_out).toBeGreaterThan(0);
     expect(shown.model.held_out).toBeLessThan(shown.model.positives + shown.model.negatives);
     expect(typeof shown.model.auc === "number" || shown.model.reason !== null).toBe(true);
   });
 });
-
-type Model = {
-  status: string;
-  reason: string | null;
-  positives: number;
-  negatives: number;
-  held_out: number;
-  auc: number | null;
-  top_decile_lift: number | null;
-};

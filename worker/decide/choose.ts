@@ -59,7 +59,7 @@ const CHECKS: RuleCheck[] = [
  * lists every failing check with skipReasons) use the same checks, so an explanation cannot drift
  * from what /b does. A segment that fails to evaluate throws.
  */
-export function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason | null {
+function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason | null {
   for (const [reason, fails] of CHECKS) if (fails(rule, input)) return reason;
   return null;
 }

@@ -11,16 +11,10 @@ import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
-import { errorResponses } from "../lib/openapi-shared";
+import { CookieIdParam, CustomerIdParam, errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import {
-  COOKIE_ID_PATTERN,
-  MAX_COOKIE_AGE_SECONDS,
-  readCookieId,
-  VISITOR_COOKIE,
-  visitorCookieScope,
-} from "../lib/visitor-cookie";
+import { MAX_COOKIE_AGE_SECONDS, readCookieId, VISITOR_COOKIE, visitorCookieScope } from "../lib/visitor-cookie";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { eraseCustomer, eraseVisitor } from "./erasure";
 import { OPTOUT_COOKIE } from "./opt-out";
@@ -121,13 +115,7 @@ privacyRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      params: z.object({
-        id: z
-          .string()
-          .min(1)
-          .max(200)
-          .openapi({ param: { name: "id", in: "path" } }),
-      }),
+      params: CustomerIdParam,
     },
     responses: ErasedSchema,
   }),
@@ -150,12 +138,7 @@ privacyRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      params: z.object({
-        cid: z
-          .string()
-          .regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters")
-          .openapi({ param: { name: "cid", in: "path" } }),
-      }),
+      params: CookieIdParam,
     },
     responses: ErasedSchema,
   }),

@@ -5,10 +5,9 @@
 import { z } from "@hono/zod-openapi";
 import { COUPON_STATES } from "../coupons/state";
 import { apiError } from "../errors";
-import { errorResponses } from "../lib/openapi-shared";
+import { CookieIdParam, CustomerIdParam, errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
-import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { customerProfile, visitorProfile } from "./profile";
 
 export const profilesRoutes = createRouter();
@@ -111,13 +110,7 @@ profilesRoutes.openapi(
     summary: "A CRM customer's profile: fields, cookies, segments, audiences, codes, consent",
     security: [{ apiKey: [] }],
     request: {
-      params: z.object({
-        id: z
-          .string()
-          .min(1)
-          .max(200)
-          .openapi({ param: { name: "id", in: "path" } }),
-      }),
+      params: CustomerIdParam,
     },
     responses: {
       200: { description: "The profile", content: { "application/json": { schema: CustomerProfileSchema } } },
@@ -140,12 +133,7 @@ profilesRoutes.openapi(
     summary: "A visitor's profile (tw_id cookie ID): fields, linked customer, segments, audiences, codes, consent",
     security: [{ apiKey: [] }],
     request: {
-      params: z.object({
-        cid: z
-          .string()
-          .regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters")
-          .openapi({ param: { name: "cid", in: "path" } }),
-      }),
+      params: CookieIdParam,
     },
     responses: {
       200: { description: "The profile", content: { "application/json": { schema: VisitorProfileSchema } } },
