@@ -55,7 +55,7 @@ function spread(total: number, slots: number, random: () => number, min = 0): nu
 
 /** One person's visits as tag batches, oldest first, one day apart, the last at their last visit. */
 function batchesOf(person: Person, index: number, random: () => number): Batch[] {
-  const { input } = person;
+  const { input, cart } = person;
   const cookieId = cookieOf(index);
   const visits = input.visits;
   const pages = spread(input.pageviews, visits, random, 1);
@@ -79,8 +79,8 @@ function batchesOf(person: Person, index: number, random: () => number): Batch[]
     if (v === visits - 1) {
       if (person.converted) events.push(event("purchase", { props: { order: `O-${index}`, value: 120 } }));
       // The cart left open after the visit (after the purchase, which empties the cart).
-      for (let k = 0; k < input.cartItems; k++) {
-        const price = input.cartValue / input.cartItems;
+      for (let k = 0; k < cart.items; k++) {
+        const price = cart.value / cart.items;
         events.push(event("cart", { props: { action: "add", sku: `C-${k}`, price, qty: 1 } }));
       }
     }

@@ -24,7 +24,14 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** `propensity` is the hidden true conversion probability: the best any model could rank by. */
-export type Person = { input: LookalikeInput; converted: boolean; fromDisplay: boolean; propensity: number };
+export type Person = {
+  input: LookalikeInput;
+  /** The cart left open after the last visit: part of the hidden truth, never a model feature. */
+  cart: { items: number; value: number };
+  converted: boolean;
+  fromDisplay: boolean;
+  propensity: number;
+};
 
 export function generatePopulation(size: number, seed = 42): Person[] {
   const random = mulberry32(seed);
@@ -46,8 +53,6 @@ export function generatePopulation(size: number, seed = 42): Person[] {
       visits,
       pageviews,
       lastSeenAt: POPULATION_NOW - daysAgo * DAY,
-      cartItems,
-      cartValue,
     };
     const total = Object.values(interests).reduce((a, b) => a + b, 0);
     const share = (category: string) => (interests[category] ?? 0) / total;
@@ -63,7 +68,13 @@ export function generatePopulation(size: number, seed = 42): Person[] {
       0.9 * (cartItems > 0 ? 1 : 0);
     const propensity = 1 / (1 + Math.exp(-logit));
     const converted = random() < propensity;
-    people.push({ input, converted, fromDisplay: random() < 0.6, propensity });
+    people.push({
+      input,
+      cart: { items: cartItems, value: cartValue },
+      converted,
+      fromDisplay: random() < 0.6,
+      propensity,
+    });
   }
   return people;
 }

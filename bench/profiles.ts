@@ -58,6 +58,7 @@ export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
           firstOrderAt: first,
           lastOrderAt: Math.min(now - DAY, first + r.int(0, 1200) * DAY),
           couponsRedeemed: r.int(0, 3),
+          adsConsent: null,
           clusters: [r.pick(CLUSTERS)],
           attributes: {},
           createdAt: now,

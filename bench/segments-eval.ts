@@ -62,6 +62,7 @@ const customer = {
   firstOrderAt: NOW - 700 * DAY,
   lastOrderAt: NOW - 200 * DAY,
   couponsRedeemed: 0,
+  adsConsent: null,
   clusters: ["rings", "gifts"],
   attributes: { tier: "gold", age: 41 },
   createdAt: NOW,

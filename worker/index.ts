@@ -30,6 +30,7 @@ import { servePrefixed, shopOriginScope } from "./lib/base-path";
 import { createRouter } from "./lib/router";
 import { consumeQueue } from "./pipeline";
 import { privacyRoutes } from "./privacy/routes";
+import { profilesRoutes } from "./profiles/routes";
 import { rejectedEventsRoutes } from "./rejected-events/routes";
 import { reportsRoutes } from "./reports/routes";
 import { placementRoutes } from "./rules/placement-routes";
@@ -90,6 +91,7 @@ app.route("/", audiencesRoutes);
 app.route("/", reachRoutes);
 app.route("/", webhooksRoutes);
 app.route("/", privacyRoutes);
+app.route("/", profilesRoutes);
 app.route("/", rejectedEventsRoutes);
 registerDocs(app);
 

@@ -2,8 +2,10 @@
  * Audiences: size over time (SVG from the dated sizes), what share each ID space reaches, refresh,
  * and export links per ID space in each destination's layout.
  */
+
 import type { Context } from "hono";
 import type { AudienceKind } from "../../worker/audiences/kinds";
+import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
@@ -59,7 +61,27 @@ function paramsOf(v: AudienceForm): Record<string, unknown> {
 }
 const KINDS = Object.entries(KIND_LABELS).map(([value, label]) => ({ value, label }));
 
-type WithSizes = Audience & { sizes: { day: string; size: number }[] };
+type WithSizes = Audience & { sizes: { day: string; size: number }[]; model?: LookalikeModelJson | null };
+
+/** The last training's quality on held-out people, or why it was refused (worker/audiences/lookalike-model.ts). */
+function ModelQuality({ model }: { model: LookalikeModelJson | null | undefined }) {
+  if (!model) return <p class="muted">The look-alike model has not been trained yet: refresh this audience.</p>;
+  if (model.status === "refused") {
+    return (
+      <p class="alert error" role="status">
+        Look-alike training refused ({formatTime(model.trained_at)}): {model.reason}
+      </p>
+    );
+  }
+  return (
+    <p>
+      Model trained {formatTime(model.trained_at)} on {model.positives} buyers won through display and {model.negatives}{" "}
+      visitors without a purchase; on {model.held_out} held-out people: AUC <strong>{model.auc ?? "unknown"}</strong>,
+      top-decile lift <strong>{model.top_decile_lift ?? "unknown"}</strong>
+      {model.reason ? ` (${model.reason})` : ""}.
+    </p>
+  );
+}
 type Reach = { members: number; spaces: { id_space: string; members: number; share: number; ids: number }[] };
 
 /** Export links: each destination's file (README "Send audiences to your networks"). */
@@ -116,14 +138,17 @@ async function render(
             {a.name} <span class="muted">({a.kind})</span>
           </h2>
           <p>
-            <strong>{a.size ?? 0}</strong> visitors (browsers, the IDs an export lists) · refreshed{" "}
+            <strong>{a.size ?? 0}</strong> people (browsers, and CRM customers without one) · refreshed{" "}
             {formatTime(a.refreshed_at)}
           </p>
           {a.kind === "lookalike" && (
-            <p class="muted">
-              Refresh now retrains the look-alike model on customers won through display or a banner click and rescores
-              every visitor without a purchase before it counts the members.
-            </p>
+            <>
+              <ModelQuality model={a.model} />
+              <p class="muted">
+                Refresh now retrains the look-alike model on customers won through display or a banner click and
+                rescores every visitor without a purchase before it counts the members.
+              </p>
+            </>
           )}
           {a.sizes.length > 0 ? (
             <LineChart

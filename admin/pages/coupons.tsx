@@ -141,6 +141,12 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
             <dd>{when(coupon.expires_at)}</dd>
             <dt>Redeemed (UTC)</dt>
             <dd>{when(coupon.redeemed_at)}</dd>
+            {coupon.archived_at && (
+              <>
+                <dt>Archived (UTC)</dt>
+                <dd>{when(coupon.archived_at)} — replaced by the customer's code when its holder was linked</dd>
+              </>
+            )}
             <dt>Order</dt>
             <dd>{coupon.order ?? "—"}</dd>
           </dl>

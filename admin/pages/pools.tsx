@@ -83,6 +83,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                 <th class="num">Redeemed</th>
                 <th class="num">Expired</th>
                 <th class="num">Refused claims (7 days)</th>
+                <th class="num">Archived</th>
                 <th>Actions</th>
               </tr>
             </thead>
@@ -104,6 +105,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                   <td class="num">
                     <RefusedClaims refused={p.refused_claims} />
                   </td>
+                  <td class="num">{p.counts.archived}</td>
                   <td>
                     {writable && p.kind === "list" && (
                       <form method="post" action={`/admin/pools/${p.id}/codes`} class="field">

@@ -16,18 +16,21 @@ import { addLink, cookie, sha256Base64, sha256Hex, T0 } from "./helpers";
 
 const db = createDb(env.DB);
 
-/** Four new customers linked to cookies 1–4; C-3 came with a hash only, C-4 with no e-mail. */
+/**
+ * Four new customers linked to cookies 1–4, all with `ads_consent` (without it the e-mail spaces
+ * would leave them out); C-3 came with a hash only, C-4 with no e-mail.
+ */
 async function setup() {
   const { siteKey, apiKey } = await createTestSite();
   const siteId = await siteIdOf(siteKey);
   const day = new Date(T0 - DAY).toISOString();
   const customers = await importCsv(
     apiKey,
-    `customer_id,email,email_sha256,first_order_at
-C-1, Jane.Saoirse+Work@gmail.com ,,${day}
-C-2,User35@example.com,,${day}
-C-3,,${sha256Hex("hashonly@example.com")},${day}
-C-4,,,${day}
+    `customer_id,email,email_sha256,first_order_at,ads_consent
+C-1, Jane.Saoirse+Work@gmail.com ,,${day},true
+C-2,User35@example.com,,${day},true
+C-3,,${sha256Hex("hashonly@example.com")},${day},true
+C-4,,,${day},true
 `,
   );
   expect(customers.status).toBe(200);

@@ -76,6 +76,29 @@ describe("scrubbing rejected payloads", () => {
     expect(await countRows("rejected_events", "site_id = ?", siteId)).toBe(1);
   });
 
+  it("keeps the name of a thing — Segment's context.library.name, a product's — and removes a person's", async () => {
+    const message = {
+      type: "track",
+      event: "Order Completed",
+      context: {
+        library: { name: "analytics-node", version: "2.1.0" },
+        os: { name: "iOS" },
+        traits: { name: NAME, email: EMAIL },
+      },
+      properties: { products: [{ name: "Chronograph", price: 240 }], name: NAME },
+    };
+    const { payload } = await scrubPayload(message, null);
+    const kept = JSON.parse(payload as string);
+    expect(kept.context.library).toEqual({ name: "analytics-node", version: "2.1.0" });
+    expect(kept.context.os).toEqual({ name: "iOS" });
+    expect(kept.properties.products).toEqual([{ name: "Chronograph", price: 240 }]);
+    expect(kept.context.traits).toEqual({ name: "[removed]", email: "[removed]" });
+    expect(kept.properties.name).toBe("[removed]");
+    // A thing's name that looks like an e-mail address is still removed.
+    const sneaky = JSON.parse((await scrubPayload({ library: { name: EMAIL } }, null)).payload as string);
+    expect(sneaky.library.name).toBe("[removed]");
+  });
+
   it("caps a rejected payload at 2,000 characters however large the event", async () => {
     const { siteKey, siteId } = await siteWithCustomer("C-3");
     const props = Object.fromEntries(Array.from({ length: 35 }, (_, i) => [`p${i}`, "v".repeat(300)]));

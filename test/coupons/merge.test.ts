@@ -76,4 +76,48 @@ describe("one customer is one person", () => {
     expect((await bannerJson(capped.siteKey, "slot", c)).rule).toBe(rule);
     expect((await bannerJson(capped.siteKey, "slot", d)).rule).toBeNull();
   });
+
+  it("the oldest live code moves to the customer, even over the customer's own; the other reads archived everywhere", async () => {
+    const s = await site();
+    await s.rule({ creative_id: s.creative, pool_id: s.pool });
+    const [a, b] = [randomCookie(), randomCookie()];
+    // Device a claims a code while anonymous; device b, already the customer's, claims one later.
+    const older = (await bannerJson(s.siteKey, "slot", a)).coupon?.code as string;
+    await link(s.apiKey, [b]);
+    const customers = (await bannerJson(s.siteKey, "slot", b)).coupon?.code as string;
+    expect(customers).not.toBe(older);
+    await link(s.apiKey, [a]);
+    // README.md ("Coupons"): the oldest live code moves to the customer.
+    expect((await bannerJson(s.siteKey, "slot", a)).coupon?.code).toBe(older);
+    expect((await bannerJson(s.siteKey, "slot", b)).coupon?.code).toBe(older);
+
+    const lookup = async (code: string) =>
+      (await (await call(`/api/v1/coupons/${code}`, { key: s.apiKey })).json()) as Record<string, unknown>;
+    expect(await lookup(older)).toMatchObject({ state: "assigned", holder_kind: "customer", archived_at: null });
+    const archived = await lookup(customers);
+    expect(archived).toMatchObject({ state: "archived", customer: "C-1" });
+    expect(typeof archived.archived_at).toBe("string");
+
+    const pool = (await (await call(`/api/v1/pools/${s.pool}`, { key: s.apiKey })).json()) as {
+      counts: Record<string, number | null>;
+    };
+    expect(pool.counts).toMatchObject({ assigned: 1, archived: 1, expired: 0 });
+
+    const refused = await call("/api/v1/coupons/redeem", {
+      method: "POST",
+      key: s.apiKey,
+      json: { code: customers, order: "O-9" },
+    });
+    expect(refused.status).toBe(410);
+    const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("archived_code");
+    expect(error.message).toContain("archived");
+    expect(error.message).not.toContain("expired");
+    const redeemed = await call("/api/v1/coupons/redeem", {
+      method: "POST",
+      key: s.apiKey,
+      json: { code: older, order: "O-9" },
+    });
+    expect(redeemed.status).toBe(200);
+  });
 });

@@ -41,7 +41,7 @@ describe("coupon pools", () => {
       prefix: "SPRING-",
       valid_days: 30,
       discount: "10 %",
-      counts: { total: 0, free: null, assigned: 0, expired: 0, redeemed: 0 },
+      counts: { total: 0, free: null, assigned: 0, expired: 0, redeemed: 0, archived: 0 },
     });
     expect(await rulesVersion(siteKey)).toBe(before + 1);
   });
@@ -72,7 +72,7 @@ describe("coupon pools", () => {
     await call("/api/v1/coupons/redeem", { method: "POST", key: apiKey, json: { code: first!.code, order: "O" } });
 
     const one = (await (await call(`/api/v1/pools/${pool.id}`, { key: apiKey })).json()) as PoolJson;
-    expect(one.counts).toEqual({ total: 4, free: 2, assigned: 1, expired: 0, redeemed: 1 });
+    expect(one.counts).toEqual({ total: 4, free: 2, assigned: 1, expired: 0, redeemed: 1, archived: 0 });
     const list = (await (await call("/api/v1/pools", { key: apiKey })).json()) as { pools: PoolJson[] };
     expect(list.pools.map((p) => [p.id, p.counts.free])).toEqual([[pool.id, 2]]);
   });

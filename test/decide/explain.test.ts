@@ -80,6 +80,29 @@ describe("POST /api/v1/placements/:placement/explain", () => {
     expect(again.json.coupon).toMatchObject({ state: "held", code: "FREE-1" });
   });
 
+  it("lists every failing reason of a rule, not only the first", async () => {
+    const s = await bannerSite();
+    const creative = await s.creative("html", "<p>offer</p>");
+    const never = await s.segment("visits > 1000");
+    const both = await s.rule({
+      name: "later, for big fans",
+      creative_id: creative,
+      segment_id: never,
+      starts_at: new Date(Date.now() + 5 * DAY).toISOString(),
+    });
+    const cookie = randomCookie();
+    await insertVisitor(s.siteId, cookie);
+    const { json } = await explain(s.apiKey, "slot", { cookie_id: cookie });
+    const rule = json.rules.find((r) => r.id === both) as { reason: string; reasons?: string[] };
+    expect(rule.reasons).toEqual([
+      "outside schedule: not started yet",
+      "segment false: the visitor is not in the rule's segment",
+    ]);
+    expect(rule.reason).toBe(
+      "outside schedule: not started yet; segment false: the visitor is not in the rule's segment",
+    );
+  });
+
   it("says capped, converted, pool dry and holdout where the decision would", async () => {
     const s = await bannerSite();
     const creative = await s.creative("html", "<p>{{#coupon}}{{coupon}}{{/coupon}}{{^coupon}}no code{{/coupon}}</p>");

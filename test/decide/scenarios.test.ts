@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO_PLACEMENT, seedCampaigns } from "../../scripts/seed/campaigns";
 import { seedDemo } from "../../scripts/seed/demo";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { bannerJson, exposedCookie, insertCustomer, insertVisitor } from "../fixtures/banner";
+import { bannerJson, exposedCookie, exposedCustomerId, insertCustomer, insertVisitor } from "../fixtures/banner";
 
 const SHOP = "https://shop.example";
 let siteId: number;
@@ -21,13 +21,17 @@ beforeAll(async () => {
   ruleIds = Object.values(rules);
 }, 60_000);
 
-/** A visitor linked to a fresh CRM customer, outside every rule's holdout (the demo site holds out 10 %). */
+/**
+ * A visitor linked to a fresh CRM customer, outside every rule's holdout (the demo site holds out
+ * 10 %); holdouts are drawn per customer, so the customer ID is `base` or `base-N`, whichever is exposed.
+ */
 async function customerVisitor(
-  customerId: string,
+  base: string,
   customer: Parameters<typeof insertCustomer>[2],
   visitor: Omit<Parameters<typeof insertVisitor>[2], "customerId"> = {},
 ) {
   const cookie = exposedCookie(ruleIds, 0.1);
+  const customerId = exposedCustomerId(base, ruleIds, 0.1);
   await insertCustomer(siteId, customerId, customer);
   await insertVisitor(siteId, cookie, { ...visitor, customerId });
   return cookie;
@@ -80,8 +84,10 @@ describe("the demo jewellery shop's banners", () => {
     expect(first.creative.body).toContain(`<b>${first.coupon!.code}</b>`);
     const second = await bannerJson("demo", DEMO_PLACEMENT, cookie);
     expect(second.coupon).toEqual(first.coupon);
-    const held = await env.DB.prepare("select count(*) as n from coupons where holder = ?")
-      .bind("c:S-DORM")
+    const held = await env.DB.prepare(
+      "select count(*) as n from coupons where holder = 'c:' || (select customer_id from visitors where cookie_id = ?)",
+    )
+      .bind(cookie)
       .first<number>("n");
     expect(held).toBe(1);
   });

@@ -14,9 +14,11 @@ describe("CRM export column names", () => {
     expect(body).toMatchObject({
       accepted: 1,
       rejected: [],
-      ignored_columns: ["First Name", "Last Name", "Accepts Email Marketing", "Phone"],
+      // "Accepts Email Marketing" is Shopify's marketing opt-in: taken as ads_consent (it was ignored before).
+      ignored_columns: ["First Name", "Last Name", "Phone"],
       mapped_columns: {
         "Customer ID": "customer_id",
+        "Accepts Email Marketing": "ads_consent",
         "Total Spent": "lifetime_revenue",
         "Total Orders": "orders",
         Tags: "clusters",
@@ -32,6 +34,7 @@ describe("CRM export column names", () => {
       lifetime_revenue: 120.5,
       orders: 3,
       clusters: JSON.stringify(["vip", "rings"]),
+      ads_consent: 1,
     });
     expect(JSON.stringify(row)).not.toMatch(/Meier|1234/);
   });

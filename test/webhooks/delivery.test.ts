@@ -211,7 +211,13 @@ describe("webhook deliveries", () => {
       customer: "C-1",
       email_sha256: await sha256Hex("anna@example.com"),
     };
-    expect(entered).toEqual({ type: "segment.entered", ...person, at: expect.any(Number) });
+    // `sequence` is new: the per-member order a receiver can rely on (it is the delivery's ID).
+    expect(entered).toEqual({
+      type: "segment.entered",
+      ...person,
+      at: expect.any(Number),
+      sequence: expect.any(Number),
+    });
     // Integers are written as integers (D1 binds numbers as reals: "1.0" was what receivers got).
     expect(receiver?.raw[0]).toContain(`"webhook_id":${webhookId},`);
     expect(receiver?.raw[0]).not.toMatch(/\d\.0[,}]/);
@@ -221,7 +227,8 @@ describe("webhook deliveries", () => {
       204,
     );
     const [, left] = await received(2);
-    expect(left).toEqual({ type: "segment.left", ...person, at: expect.any(Number) });
+    expect(left).toEqual({ type: "segment.left", ...person, at: expect.any(Number), sequence: expect.any(Number) });
+    expect(left.sequence as number).toBeGreaterThan(entered.sequence as number);
     expect(new Set(receiver?.ids).size).toBe(2);
   }, 60_000);
 
@@ -376,6 +383,35 @@ describe("webhook deliveries", () => {
     expect(receiver?.accepted.map((p) => p.visitor)).toEqual([cookie(6)]);
     expect(receiver?.ids).toEqual([messageIdOf(deliveryId)]);
   }, 30_000);
+
+  it("numbers each member's deliveries, so a receiver can order a left that overtakes its retried entered", async () => {
+    const { siteId, webhookId } = await setup("cart_items > 0");
+    const webhook = await getWebhook(db, siteId, webhookId);
+    const step = async (action: "add" | "remove") => {
+      await applyEvents(siteId, cookie(7), [cartEvent(action)]);
+      const capture = capturingQueue();
+      await syncWebhookMembers(db, webhook, Date.now(), { queue: capture.queue, changed: { cookies: [cookie(7)] } });
+      return capture.sent[0];
+    };
+    receiver?.fail(503);
+    const entered = await step("add");
+    expect((await consumeWebhooks([entered], 1)).retryMessages).toHaveLength(1);
+    receiver?.fail(undefined);
+    const left = await step("remove");
+    await consumeWebhooks([left], 1);
+    await consumeWebhooks([entered], 2);
+    const got = (receiver?.accepted ?? []) as { type: string; sequence: number; visitor: string; customer: null }[];
+    expect(got.map((p) => p.type)).toEqual(["segment.left", "segment.entered"]);
+    expect(got.every((p) => Number.isInteger(p.sequence))).toBe(true);
+    expect(got[0].sequence).toBeGreaterThan(got[1].sequence);
+    // A receiver keeping the highest sequence per member ends with the member out, as it is.
+    const latest = new Map<string, { type: string; sequence: number }>();
+    for (const p of got) {
+      const member = p.customer ?? p.visitor;
+      if ((latest.get(member)?.sequence ?? -1) < p.sequence) latest.set(member, p);
+    }
+    expect(latest.get(cookie(7))?.type).toBe("segment.left");
+  });
 
   it("backs off exponentially between attempts, capped at an hour", () => {
     expect([1, 2, 3, 4, 5, 6, 20].map(backoffSeconds)).toEqual([30, 60, 120, 240, 480, 960, 3600]);

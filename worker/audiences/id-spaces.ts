@@ -2,7 +2,8 @@
  * The ID spaces an audience is exported in, and each space's member IDs as one SQL query over
  * audience_members: `tw` (cookie IDs), a partner key (the partner's latest user ID per synced
  * cookie), `email_sha256` and `uid2_email` (the linked customer's hashes, one row per customer
- * however many of its cookies are members). Only members whose consent allows export are listed.
+ * however many of its cookies are members, and the CRM customers without cookies). Only members
+ * whose consent allows export are listed: a cookie's own, and its customer's `ads_consent`.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Site } from "../env";
@@ -25,20 +26,43 @@ export function consentCondition(site: Site): SQL {
 }
 
 /**
+ * A cookie whose CRM customer said `ads_consent = false` is never exported, in any space: the
+ * customer's refusal covers every device of theirs (README.md, "Cookie sync, audiences and webhooks").
+ */
+const NOT_REFUSED_BY_CUSTOMER = sql`not exists (select 1 from customers rc
+  where rc.site_id = v.site_id and rc.customer_id = v.customer_id and rc.ads_consent = 0)`;
+
+/**
+ * May customer `c` be sent in an e-mail space: said yes at import, or never said and the site's
+ * default (`crm_ads_consent_default`) is yes.
+ */
+export function customerAdsConsent(site: Site): SQL {
+  return sql`(c.ads_consent = 1 or (c.ads_consent is null and ${site.crmAdsConsentDefault ? 1 : 0} = 1))`;
+}
+
+/**
  * `select value from ...`: the audience's exportable IDs in `space` (distinct, never NULL). The
  * hash columns are fixed names chosen here from a closed list, never taken from input.
  */
 export function spaceValues(site: Site, audienceId: number, space: string): SQL {
-  const consent = consentCondition(site);
+  const consent = sql`${consentCondition(site)} and ${NOT_REFUSED_BY_CUSTOMER}`;
   if (space === "tw") {
     return sql`select m.cookie_id as value from audience_members m join visitors v on v.id = m.visitor_id
       where m.audience_id = ${audienceId} and v.site_id = ${site.id} and ${consent}`;
   }
   if (isHashedEmailSpace(space)) {
+    // The people of the audience who are CRM customers: through a member cookie (whose own consent
+    // must allow it too) or as a customer without cookies; either way the customer's consent decides.
     const column = sql.raw(space === "email_sha256" ? "c.email_sha256" : "c.uid2_email");
-    return sql`select distinct ${column} as value from audience_members m join visitors v on v.id = m.visitor_id
+    const customerConsent = customerAdsConsent(site);
+    return sql`select ${column} as value from audience_members m join visitors v on v.id = m.visitor_id
       join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id
-      where m.audience_id = ${audienceId} and v.site_id = ${site.id} and ${consent} and ${column} is not null`;
+      where m.audience_id = ${audienceId} and v.site_id = ${site.id} and ${consent} and ${customerConsent}
+        and ${column} is not null
+      union
+      select ${column} as value from audience_customer_members cm
+      join customers c on c.site_id = ${site.id} and c.id = cm.customer_row_id
+      where cm.audience_id = ${audienceId} and ${customerConsent} and ${column} is not null`;
   }
   // A cookie synced several times with one partner exports its latest partner ID only.
   return sql`select l.partner_user_id as value from audience_members m

@@ -2,17 +2,25 @@
  * Recomputes visitors.lookalike_score for one site (cron): trains the model of ./lookalike.ts on
  * a bounded sample and scores every visitor without a purchase, page by page (keyset on visitor
  * ID, one UPDATE ... FROM json_each per page), so memory stays flat however many visitors a site has.
+ *
+ * Every training is judged on people it did not learn from: one in HOLD_OUT of the sample (by a
+ * hash of the visitor ID, so the split is stable) is held out, the model learns from the rest, and
+ * its AUC and top-decile lift on the held-out people are stored with the refusal reason, if any, in
+ * lookalike_models (./lookalike-model.ts), which the audience API and the admin show.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { runBatch } from "../db/raw";
 import { rangeRefreshStatement, refreshDecisionRows } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { NO_PURCHASE } from "./kinds";
-import { type LookalikeInput, scoreLookalike, trainLookalike } from "./lookalike";
+import { auc, type LookalikeInput, liftAt, scoreLookalike, trainLookalike } from "./lookalike";
+import { saveLookalikeModel } from "./lookalike-model";
 import { MEMBERS_FROM } from "./refresh";
 
-/** Fewer converters than this and a model would learn noise: scores are left as they were. */
+/** Fewer converters than this and a model would learn noise: training is refused, scores left as they were. */
 const MIN_POSITIVES = 10;
+/** One in HOLD_OUT people is kept out of training to measure the model on. */
+const HOLD_OUT = 5;
 const SAMPLE_LIMIT = 20_000;
 const SCORE_PAGE = 1_000;
 
@@ -29,8 +37,6 @@ export type LookalikeRow = {
   visits: number;
   pageviews: number;
   last_seen_at: number;
-  cart_items: number;
-  cart_value: number;
 };
 
 export function toInput(row: LookalikeRow): LookalikeInput {
@@ -45,12 +51,10 @@ export function toInput(row: LookalikeRow): LookalikeInput {
     visits: row.visits,
     pageviews: row.pageviews,
     lastSeenAt: row.last_seen_at,
-    cartItems: row.cart_items,
-    cartValue: row.cart_value,
   };
 }
 
-export const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at, v.cart_items, v.cart_value`;
+export const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at`;
 
 function sample(db: Db, siteId: number, condition: SQL): Promise<LookalikeRow[]> {
   // A deterministic spread over the whole ID range (not just the oldest visitors) for the sample.
@@ -58,21 +62,48 @@ function sample(db: Db, siteId: number, condition: SQL): Promise<LookalikeRow[]>
     order by (v.id * 2654435761) % 4294967291 limit ${SAMPLE_LIMIT}`);
 }
 
+/** Stable split: the same visitor is always held out, or always learned from. */
+function heldOut(id: number): boolean {
+  return ((id * 2654435761) % 4294967291) % HOLD_OUT === 0;
+}
+
+type Example = { input: LookalikeInput; positive: boolean; id: number };
+
 export async function recomputeLookalikeScores(
   db: Db,
   siteId: number,
   now: number,
-): Promise<{ trained: boolean; positives: number; scored: number }> {
+): Promise<{ trained: boolean; positives: number; scored: number; reason?: string }> {
   const positives = await sample(db, siteId, POSITIVE);
-  if (positives.length < MIN_POSITIVES) return { trained: false, positives: positives.length, scored: 0 };
   const negatives = await sample(db, siteId, NO_PURCHASE);
-  const model = trainLookalike(
-    [
-      ...positives.map((row) => ({ input: toInput(row), positive: true })),
-      ...negatives.map((row) => ({ input: toInput(row), positive: false })),
-    ],
-    now,
-  );
+  const examples: Example[] = [
+    ...positives.map((row) => ({ input: toInput(row), positive: true, id: row.id })),
+    ...negatives.map((row) => ({ input: toInput(row), positive: false, id: row.id })),
+  ];
+  const training = examples.filter((e) => !heldOut(e.id));
+  const test = examples.filter((e) => heldOut(e.id));
+  const learned = training.filter((e) => e.positive).length;
+  const record = { siteId, positives: positives.length, negatives: negatives.length, heldOut: test.length, now };
+  if (positives.length < MIN_POSITIVES || learned === 0 || training.length === learned) {
+    const reason =
+      positives.length < MIN_POSITIVES
+        ? `too few positives: ${positives.length} visitors arrived through display or a banner and bought, at least ${MIN_POSITIVES} are needed`
+        : "no visitors without a purchase to compare the buyers with";
+    await saveLookalikeModel(db, { ...record, status: "refused", reason });
+    return { trained: false, positives: positives.length, scored: 0, reason };
+  }
+  const model = trainLookalike(training, now);
+  const testScores = test.map((e) => scoreLookalike(model, e.input, now));
+  const labels = test.map((e) => e.positive);
+  // Quality needs both kinds among the held-out people; with too few of one it stays unknown (null).
+  const measurable = labels.includes(true) && labels.includes(false);
+  await saveLookalikeModel(db, {
+    ...record,
+    status: "trained",
+    reason: measurable ? null : "too few held-out people of both kinds to measure AUC and lift",
+    auc: measurable ? auc(testScores, labels) : null,
+    topDecileLift: measurable ? liftAt(testScores, labels, 0.1) : null,
+  });
 
   let after = 0;
   let scored = 0;

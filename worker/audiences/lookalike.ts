@@ -6,8 +6,15 @@
  * standardised features, with the classes weighted to balance (so 0.5 means "as converter-like as
  * not" however rare converters are). Features per visitor: the interest vector over the site's
  * most common categories, L2-normalised (what they look at, not how much); recency
- * exp(-days since last visit / 14); frequency log(1 + visits) and log(1 + page views); cart
- * activity (has a cart, log(1 + cart value)). The score is the model's probability, 0..1.
+ * exp(-days since last visit / 14); frequency log(1 + visits) and log(1 + page views). The score is
+ * the model's probability, 0..1.
+ *
+ * Only features a purchase cannot change: the model compares buyers (after their purchase) with
+ * non-buyers (now), so a feature the purchase itself moves teaches the answer instead of the signal.
+ * The cart is such a feature — a purchase empties it, and a model given cart state learned
+ * "empty cart → buyer" and scored identical non-buyers 0.02 or 0.97 by the item left in their cart
+ * (README.md, "Cookie sync, audiences and webhooks", look-alikes). Interests (views and cart adds,
+ * all time), visits and page views only grow, with or without a purchase.
  *
  * Why not cosine similarity to the converters' centroid: the centroid describes converters but
  * not what separates them from everyone else. If most visitors browse "rings", a centroid rich in
@@ -26,8 +33,6 @@ export type LookalikeInput = {
   visits: number;
   pageviews: number;
   lastSeenAt: number;
-  cartItems: number;
-  cartValue: number;
 };
 
 export type LookalikeModel = {
@@ -37,6 +42,9 @@ export type LookalikeModel = {
   weights: number[];
   bias: number;
 };
+
+/** Standard deviations below this count as no variation at all (features live on scales of 0.1 to 10). */
+const MIN_SPREAD = 1e-3;
 
 export type TrainOptions = { maxCategories?: number; iterations?: number; learningRate?: number; l2?: number };
 
@@ -64,8 +72,6 @@ function rawFeatures(input: LookalikeInput, categories: string[], now: number): 
     Math.exp(-daysSinceLastVisit / 14),
     Math.log1p(Math.max(0, input.visits)),
     Math.log1p(Math.max(0, input.pageviews)),
-    input.cartItems > 0 ? 1 : 0,
-    Math.log1p(Math.max(0, input.cartValue)),
   ];
 }
 
@@ -87,12 +93,14 @@ export function trainLookalike(
     maxCategories,
   );
   const rows = examples.map((e) => rawFeatures(e.input, categories, now));
-  const dims = rows[0]?.length ?? categories.length + 5;
+  const dims = rows[0]?.length ?? categories.length + 3;
   const means = new Array<number>(dims).fill(0);
   const stds = new Array<number>(dims).fill(0);
   for (const row of rows) for (let j = 0; j < dims; j++) means[j] += row[j] / rows.length;
   for (const row of rows) for (let j = 0; j < dims; j++) stds[j] += (row[j] - means[j]) ** 2 / rows.length;
-  for (let j = 0; j < dims; j++) stds[j] = Math.sqrt(stds[j]) || 1;
+  // A feature that barely varies (recency of visitors seen within seconds of each other) carries no
+  // signal; dividing by its tiny spread would blow milliseconds up into the strongest feature.
+  for (let j = 0; j < dims; j++) stds[j] = Math.sqrt(stds[j]) > MIN_SPREAD ? Math.sqrt(stds[j]) : 1;
   const xs = rows.map((row) => standardise(row, means, stds));
   const ys = examples.map((e) => (e.positive ? 1 : 0));
 

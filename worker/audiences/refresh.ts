@@ -9,6 +9,8 @@
  *   of a half-written refresh; an interrupted refresh leaves ranges done and ranges not yet done,
  *   and running it again completes it;
  * - the result depends only on the data and `now`: a refresh run twice gives the same list.
+ * CRM customers that no cookie is linked to are walked the same way over customer IDs
+ * (audience_customer_members): audiences are of people, not only of cookies.
  * Then each ID space's snapshot is brought in line and the differences logged (changes.ts).
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
@@ -28,6 +30,14 @@ export const REFRESH_RANGE = 5_000;
 
 /** The visitor rows every membership condition is written against. */
 export const MEMBERS_FROM = sql`visitors v left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id`;
+
+/**
+ * CRM customers no visitor is linked to, as rows of the same `v`/`c` shape (`v` all NULL, as in the
+ * segment language's profiles, worker/segments/query.ts): audiences are of people, so a customer
+ * who never had a cookie is a member when the condition holds for its CRM fields alone.
+ */
+const CUSTOMERS_ONLY_FROM = sql`customers c left join visitors v on 0`;
+const UNLINKED = sql`not exists (select 1 from visitors v1 where v1.site_id = c.site_id and v1.customer_id = c.customer_id)`;
 
 /** The audience's membership condition over `v` and `c`, with `now` bound. */
 async function membershipCondition(db: Db, audience: Audience, now: number): Promise<SQL> {
@@ -92,6 +102,7 @@ export async function refreshAudience(
   // Members outside the site's current ID span (erased visitors) go too.
   await db.run(sql`delete from audience_members
     where audience_id = ${audience.id} and (visitor_id < ${lo} or visitor_id > ${hi})`);
+  await refreshCustomerMembers(db, audience, condition, range);
 
   const [site] = await db.select().from(sites).where(eq(sites.id, siteId));
   const partnerKeys = (await listPartners(db, siteId)).map((p) => p.key);
@@ -100,8 +111,10 @@ export async function refreshAudience(
   }
   await purgeChanges(db, audience.id, now);
 
+  // Its size counts people: cookies, and CRM customers without one.
   const [{ size }] = await db.all<{ size: number }>(
-    sql`select count(*) as size from audience_members where audience_id = ${audience.id}`,
+    sql`select (select count(*) from audience_members where audience_id = ${audience.id})
+      + (select count(*) from audience_customer_members where audience_id = ${audience.id}) as size`,
   );
   await db.batch([
     db.update(audiences).set({ size, refreshedAt: now }).where(eq(audiences.id, audience.id)),
@@ -114,6 +127,31 @@ export async function refreshAudience(
       }),
   ]);
   return { size };
+}
+
+/** The CRM-only members, walked in customer ID ranges with the same guarantees as the visitors. */
+async function refreshCustomerMembers(db: Db, audience: Audience, condition: SQL, range: number): Promise<void> {
+  const siteId = audience.siteId;
+  const [bounds] = await db.all<{ lo: number | null; hi: number | null }>(
+    sql`select min(id) as lo, max(id) as hi from customers where site_id = ${siteId}`,
+  );
+  const lo = bounds?.lo ?? 0;
+  const hi = bounds?.hi ?? -1;
+  for (let start = lo; start <= hi; start += range) {
+    const end = start + range - 1;
+    await runBatch(db, [
+      sql`insert into audience_customer_members (audience_id, customer_row_id, customer_id)
+        select ${audience.id}, c.id, c.customer_id from ${CUSTOMERS_ONLY_FROM}
+        where c.site_id = ${siteId} and c.id between ${start} and ${end} and ${UNLINKED} and ${condition}
+        on conflict do nothing`,
+      sql`delete from audience_customer_members
+        where audience_id = ${audience.id} and customer_row_id between ${start} and ${end}
+        and not exists (select 1 from ${CUSTOMERS_ONLY_FROM}
+          where c.id = audience_customer_members.customer_row_id and c.site_id = ${siteId} and ${UNLINKED} and ${condition})`,
+    ]);
+  }
+  await db.run(sql`delete from audience_customer_members
+    where audience_id = ${audience.id} and (customer_row_id < ${lo} or customer_row_id > ${hi})`);
 }
 
 /** Every audience of a site; one failing audience is logged and does not stop the others. */

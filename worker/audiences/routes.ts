@@ -30,6 +30,7 @@ import {
 } from "./export";
 import { BUILT_IN_SPACES } from "./id-spaces";
 import { AUDIENCE_KINDS } from "./kinds";
+import { LookalikeModelSchema, readLookalikeModel } from "./lookalike-model";
 import { recomputeLookalikeScores } from "./lookalike-scores";
 import { refreshAudience } from "./refresh";
 import {
@@ -180,7 +181,12 @@ audiencesRoutes.openapi(
         description: "The audience",
         content: {
           "application/json": {
-            schema: AudienceSchema.extend({ sizes: z.array(z.object({ day: z.string(), size: z.number() })) }),
+            schema: AudienceSchema.extend({
+              sizes: z.array(z.object({ day: z.string(), size: z.number() })),
+              model: LookalikeModelSchema.nullable()
+                .optional()
+                .openapi({ description: "`lookalike` audiences: the site's last training and its held-out quality" }),
+            }),
           },
         },
       },
@@ -189,7 +195,12 @@ audiencesRoutes.openapi(
   }),
   async (c) => {
     const audience = await getAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
-    return c.json({ ...audienceToJson(audience), sizes: await audienceSizeHistory(c.var.db, audience.id) }, 200);
+    const sizes = await audienceSizeHistory(c.var.db, audience.id);
+    if (audience.kind !== "lookalike") return c.json({ ...audienceToJson(audience), sizes }, 200);
+    return c.json(
+      { ...audienceToJson(audience), sizes, model: await readLookalikeModel(c.var.db, c.var.site.id) },
+      200,
+    );
   },
 );
 
@@ -245,7 +256,8 @@ audiencesRoutes.openapi(
     summary: "Refresh one audience now, as the cron does",
     description:
       "For a `lookalike` audience the look-alike scores of the site are recomputed first (trained on " +
-      "customers won through display or a banner click), as the cron does before it refreshes audiences.",
+      "customers won through display or a banner click), as the cron does before it refreshes audiences; " +
+      "`GET /api/v1/audiences/{id}` then shows the training's held-out quality, or why it was refused.",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
     request: { params: IdParam },

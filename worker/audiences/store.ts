@@ -1,6 +1,6 @@
 /** Audiences of a site: CRUD with per-kind parameter validation, and their dated sizes. */
 import { and, asc, desc, eq } from "drizzle-orm";
-import { audienceMembers, audienceSizes, audiences, segments } from "../db/schema";
+import { audienceCustomerMembers, audienceMembers, audienceSizes, audiences, segments } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { type AudienceKind, parseParams } from "./kinds";
@@ -108,6 +108,7 @@ export async function deleteAudience(db: Db, siteId: number, id: number): Promis
   // Members and sizes go with it (explicitly, rather than trusting foreign-key enforcement).
   await db.batch([
     db.delete(audienceMembers).where(eq(audienceMembers.audienceId, id)),
+    db.delete(audienceCustomerMembers).where(eq(audienceCustomerMembers.audienceId, id)),
     db.delete(audienceSizes).where(eq(audienceSizes.audienceId, id)),
     db.delete(audiences).where(and(eq(audiences.siteId, siteId), eq(audiences.id, id))),
   ]);

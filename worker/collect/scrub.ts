@@ -14,7 +14,9 @@
  * - A body that is not JSON keeps only its shape: every letter and digit becomes "x", so a
  *   truncated body or a stray comma still shows, the text does not.
  * Field names are compared without case, `_`, `-` or spaces (`E-Mail`, `first_name`, `userId`);
- * an event's own `name` (the custom event's name) is kept, a `name` anywhere else is not.
+ * an event's own `name` (the custom event's name) is kept, and so is the `name` of a thing rather
+ * than a person — inside `library` (Segment's `context.library.name`: "analytics-node"), `os`,
+ * `browser`, `app`, `page`, `campaign`, `product(s)` and `items`; a `name` anywhere else is not.
  */
 
 import { EMAIL_LIKE, looksLikePhone, normaliseKey as normalise } from "../privacy/personal-data";
@@ -38,6 +40,9 @@ const IDENTIFIERS = new Set(
 
 const CUSTOMER_KEYS = new Set(["customer", "customerid", "userid"]);
 
+/** Objects whose `name` names a thing (a library, a product, a page), never a person. */
+const NAMED_THINGS = new Set(["library", "os", "browser", "app", "page", "campaign", "product", "products", "items"]);
+
 const MAX_STRING = 200;
 const MAX_ENTRIES = 50;
 const MAX_DEPTH = 6;
@@ -49,22 +54,26 @@ function clip(value: string): string {
   return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value;
 }
 
-function scrubValue(value: unknown, depth: number, customers: string[]): unknown {
+function scrubValue(value: unknown, depth: number, customers: string[], parent = ""): unknown {
   if (typeof value === "string") return EMAIL_LIKE.test(value) || looksLikePhone(value) ? "[removed]" : clip(value);
   if (value === null || typeof value !== "object") return value;
   if (depth >= MAX_DEPTH) return "[too deep]";
-  if (Array.isArray(value)) return value.slice(0, MAX_ENTRIES).map((v) => scrubValue(v, depth + 1, customers));
+  if (Array.isArray(value)) {
+    return value.slice(0, MAX_ENTRIES).map((v) => scrubValue(v, depth + 1, customers, parent));
+  }
   const out: Record<string, unknown> = {};
-  // An event's own `name` (tw('event', NAME, props)) names the event, not a person.
-  const isEvent = (value as { type?: unknown }).type === "event";
+  // An event's own `name` (tw('event', NAME, props)) names the event, not a person; so does a
+  // thing's (NAMED_THINGS). An e-mail-shaped value is removed all the same (scrubValue on strings).
+  const namesThing = (value as { type?: unknown }).type === "event" || NAMED_THINGS.has(parent);
   for (const [key, v] of Object.entries(value).slice(0, MAX_ENTRIES)) {
     const name = normalise(key);
     const safeKey = clip(key);
-    if (PERSONAL.has(name) && !(isEvent && name === "name" && typeof v === "string")) out[safeKey] = "[removed]";
+    if (name === "name" && namesThing && typeof v === "string") out[safeKey] = scrubValue(v, depth + 1, customers);
+    else if (PERSONAL.has(name)) out[safeKey] = "[removed]";
     else if (IDENTIFIERS.has(name)) {
       if (CUSTOMER_KEYS.has(name) && (typeof v === "string" || typeof v === "number")) customers.push(String(v));
       out[safeKey] = "[id]";
-    } else out[safeKey] = scrubValue(v, depth + 1, customers);
+    } else out[safeKey] = scrubValue(v, depth + 1, customers, name);
   }
   return out;
 }

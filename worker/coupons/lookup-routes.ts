@@ -4,6 +4,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { lookupCoupon } from "./lookup";
+import { COUPON_STATES } from "./state";
 
 export const lookupRoutes = createRouter();
 
@@ -11,7 +12,9 @@ const CouponLookupSchema = z
   .object({
     code: z.string(),
     pool: z.object({ id: z.number(), name: z.string(), kind: z.enum(["list", "generated"]), discount: z.string() }),
-    state: z.enum(["free", "assigned", "expired", "redeemed"]),
+    state: z.enum(COUPON_STATES).openapi({
+      description: "archived: taken out of use when its holder's codes were merged into one person's; never redeemable",
+    }),
     holder_kind: z.enum(["customer", "visitor"]).nullable().openapi({
       description: "customer: held by a CRM customer (across devices); visitor: by an anonymous cookie (never shown)",
     }),
@@ -20,6 +23,7 @@ const CouponLookupSchema = z
     assigned_at: z.string().nullable(),
     expires_at: z.string().nullable(),
     redeemed_at: z.string().nullable(),
+    archived_at: z.string().nullable(),
     order: z.string().nullable(),
     notes: z.array(
       z.object({

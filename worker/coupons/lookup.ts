@@ -9,11 +9,12 @@ import { couponNotes, couponPools, coupons } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { classifyMissingCode } from "./code-format";
+import { type CouponStateName, couponStateOf } from "./state";
 
 export type CouponLookup = {
   code: string;
   pool: { id: number; name: string; kind: "list" | "generated"; discount: string };
-  state: "free" | "assigned" | "expired" | "redeemed";
+  state: CouponStateName;
   /** customer: held by a CRM customer (across devices); visitor: by an anonymous cookie. */
   holder_kind: "customer" | "visitor" | null;
   customer: string | null;
@@ -21,18 +22,12 @@ export type CouponLookup = {
   assigned_at: string | null;
   expires_at: string | null;
   redeemed_at: string | null;
+  archived_at: string | null;
   order: string | null;
   notes: { action: "redeem" | "rollback"; order: string; reason: string; by: string; at: string }[];
 };
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
-
-function stateOf(row: { holder: string | null; redeemedAt: number | null; expiresAt: number | null }, now: number) {
-  if (row.redeemedAt != null) return "redeemed" as const;
-  if (row.holder == null) return "free" as const;
-  if (row.expiresAt != null && row.expiresAt <= now) return "expired" as const;
-  return "assigned" as const;
-}
 
 export async function lookupCoupon(db: Db, siteId: number, code: string, now = Date.now()): Promise<CouponLookup> {
   const [row] = await db
@@ -61,12 +56,13 @@ export async function lookupCoupon(db: Db, siteId: number, code: string, now = D
     .where(eq(couponNotes.couponId, coupon.id))
     .orderBy(asc(couponNotes.createdAt), asc(couponNotes.id));
   const holder = coupon.holder;
-  // An expired, never-redeemed code is parked as `x:ID:HOLDER` by the next claim (claim.ts).
+  // An expired code parked by the next claim (claim.ts), or an archived one (merge.ts): `x:ID:HOLDER`.
   const holderOf = holder?.startsWith("x:") ? holder.slice(holder.indexOf(":", 2) + 1) : holder;
   return {
     code: coupon.code,
     pool: { id: pool.id, name: pool.name, kind: pool.kind, discount: pool.discount },
-    state: stateOf(coupon, now),
+    state: couponStateOf(coupon, now),
+    archived_at: iso(coupon.archivedAt),
     holder_kind: holderOf?.startsWith("c:") ? "customer" : holderOf?.startsWith("v:") ? "visitor" : null,
     customer: holderOf?.startsWith("c:") ? holderOf.slice(2) : coupon.customerId,
     rule_id: coupon.ruleId,

@@ -6,11 +6,13 @@
  * Per pool and customer, among the codes of the customer and of every cookie linked to it:
  * - a redeemed code wins over live ones (the person has used this pool's offer; a holder whose
  *   code was redeemed gets no second code), the customer's own first;
- * - otherwise the oldest live code wins (the one the person saw first);
- * - every other live code is archived: its holder becomes `x:ID:HOLDER`, as for an expired code, so
- *   it keeps its history (rule, assignment, impressions) but is no longer anyone's and cannot be
- *   redeemed (redeem answers 410 expired). It is not released back to the pool: it has been shown
- *   on a screen, and a code once shown must never reach a second person;
+ * - otherwise the oldest live code wins (the one the person saw first), whoever held it — the
+ *   customer's own code too gives way to an older one of a cookie (README.md, "Coupons");
+ * - every other live code is archived: its holder becomes `x:ID:HOLDER`, as for an expired code, and
+ *   `archived_at` is set, so it keeps its history (rule, assignment, impressions), reads `archived`
+ *   everywhere (state.ts) and cannot be redeemed (redeem answers 410 `archived_code`). It is not
+ *   released back to the pool: it has been shown on a screen, and a code once shown must never
+ *   reach a second person;
  * - the winner moves to `c:CUSTOMER`, so every device of the person shows it from then on.
  * Other redeemed codes stay where they are: they are history, not holdings.
  *
@@ -32,7 +34,8 @@ function holders(siteId: number, customerIds: string[]): SQL {
 function ranked(siteId: number, now: number): SQL {
   return sql`ranked(id, rank, redeemed_at, holder, customer) as (
     select k.id, row_number() over (partition by k.pool_id, h.customer
-        order by k.redeemed_at is null, k.holder = 'c:' || h.customer desc, k.assigned_at, k.id),
+        order by k.redeemed_at is null, (k.redeemed_at is not null and k.holder = 'c:' || h.customer) desc,
+          k.assigned_at, k.id),
       k.redeemed_at, k.holder, h.customer
     from holders h join coupons k on k.holder = h.holder
       and k.pool_id in (select id from coupon_pools where site_id = ${siteId})
@@ -49,7 +52,7 @@ export function mergeHoldingsStatements(siteId: number, customerIds: string[], n
     sql`with ${holders(siteId, customerIds)} update coupons set holder = 'x:' || id || ':' || holder
       where pool_id in (select id from coupon_pools where site_id = ${siteId})
         and holder in (select holder from holders) and redeemed_at is null and expires_at <= ${now}`,
-    sql`${head} update coupons set holder = 'x:' || id || ':' || holder
+    sql`${head} update coupons set holder = 'x:' || id || ':' || holder, archived_at = ${now}
       where id in (select id from ranked where rank > 1 and redeemed_at is null)`,
     sql`${head} update coupons set holder = 'c:' || (select customer from ranked r where r.id = coupons.id),
         customer_id = (select customer from ranked r where r.id = coupons.id)

@@ -47,6 +47,7 @@ const CountsSchema = z
     assigned: z.number(),
     expired: z.number(),
     redeemed: z.number(),
+    archived: z.number().openapi({ description: "Live codes taken out of use by a merge of one person's codes" }),
   })
   .openapi("PoolCounts");
 

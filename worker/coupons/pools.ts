@@ -9,6 +9,7 @@ import type { Db } from "../env";
 import { apiError } from "../errors";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 import { bumpRulesVersion } from "../sites/store";
+import { archivedSql } from "./state";
 
 export type Pool = typeof couponPools.$inferSelect;
 
@@ -16,7 +17,14 @@ export type Pool = typeof couponPools.$inferSelect;
  * What the admin UI shows per pool. `free` ("codes left") is null for generated pools;
  * `assigned` counts live, unredeemed assignments; `expired` the unredeemed ones past expiry.
  */
-export type PoolCounts = { total: number; free: number | null; assigned: number; expired: number; redeemed: number };
+export type PoolCounts = {
+  total: number;
+  free: number | null;
+  assigned: number;
+  expired: number;
+  redeemed: number;
+  archived: number;
+};
 
 export type PoolInput = {
   name: string;
@@ -100,7 +108,8 @@ export async function deletePool(db: Db, siteId: number, poolId: number): Promis
 
 /** Counts for every pool of the site (or one), in one aggregate query. */
 export async function poolCounts(db: Db, siteId: number, now: number, poolId?: number) {
-  const live = sql`${coupons.holder} is not null and ${coupons.redeemedAt} is null`;
+  const archived = archivedSql(now);
+  const live = sql`${coupons.holder} is not null and ${coupons.redeemedAt} is null and not ${archived}`;
   const rows = await db
     .select({
       poolId: coupons.poolId,
@@ -109,6 +118,7 @@ export async function poolCounts(db: Db, siteId: number, now: number, poolId?: n
       assigned: sql<number>`coalesce(sum(${live} and ${coupons.expiresAt} > ${now}), 0)`,
       expired: sql<number>`coalesce(sum(${live} and ${coupons.expiresAt} <= ${now}), 0)`,
       redeemed: sql<number>`coalesce(sum(${coupons.redeemedAt} is not null), 0)`,
+      archived: sql<number>`coalesce(sum(${archived}), 0)`,
     })
     .from(coupons)
     .where(
@@ -119,13 +129,14 @@ export async function poolCounts(db: Db, siteId: number, now: number, poolId?: n
 }
 
 export function countsOf(pool: Pool, row: (Omit<PoolCounts, "free"> & { free: number }) | undefined): PoolCounts {
-  const counts = row ?? { total: 0, free: 0, assigned: 0, expired: 0, redeemed: 0 };
+  const counts = row ?? { total: 0, free: 0, assigned: 0, expired: 0, redeemed: 0, archived: 0 };
   return {
     total: counts.total,
     free: pool.kind === "generated" ? null : counts.free,
     assigned: counts.assigned,
     expired: counts.expired,
     redeemed: counts.redeemed,
+    archived: counts.archived,
   };
 }
 

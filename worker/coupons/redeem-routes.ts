@@ -83,6 +83,10 @@ function expiry(coupon: CouponState) {
   return coupon.expiresAt === null ? "" : ` on ${new Date(coupon.expiresAt).toISOString()}`;
 }
 
+function archivedOn(coupon: CouponState) {
+  return coupon.archivedAt === null ? "" : ` since ${new Date(coupon.archivedAt).toISOString()}`;
+}
+
 function redeemAnswer(result: RedeemResult, code: string, order: string): StoredAnswer {
   switch (result.status) {
     case "redeemed":
@@ -100,6 +104,12 @@ function redeemAnswer(result: RedeemResult, code: string, order: string): Stored
     }
     case "expired":
       return fail(410, "expired_code", `"${code}" expired${expiry(result.coupon)}`);
+    case "archived":
+      return fail(
+        410,
+        "archived_code",
+        `"${code}" is archived${archivedOn(result.coupon)}: its holder's codes were merged into one when the visitor was linked to a customer; the customer's code is the one to redeem`,
+      );
     case "unassigned":
       return fail(404, "unassigned_code", `"${code}" was never handed out, so it cannot be redeemed`);
     case "holder_mismatch":
@@ -159,7 +169,7 @@ redeemRoutes.openapi(
       "404 `unknown_code`, `mistyped_code` (a generated code whose check character fails) or " +
       "`unassigned_code`; 409 `already_redeemed` (also for the same order again: send an " +
       "Idempotency-Key to retry safely); 409 `holder_mismatch` when `customer` is given and the code is " +
-      "held by another CRM customer (nothing is redeemed); 410 `expired_code`; 422 `idempotency_mismatch` " +
+      "held by another CRM customer (nothing is redeemed); 410 `expired_code`, or `archived_code` for a code taken out of use when its holder's codes were merged; 422 `idempotency_mismatch` " +
       "when the Idempotency-Key was used before with another body (nothing is changed).",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,

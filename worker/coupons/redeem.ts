@@ -17,6 +17,7 @@ import { type D1Like, preparedAll, toD1 } from "../db/raw";
 import { couponRefreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { classifyMissingCode } from "./code-format";
+import { couponStateOf } from "./state";
 
 export type CouponState = {
   id: number;
@@ -30,13 +31,16 @@ export type CouponState = {
   expiresAt: number | null;
   redeemedAt: number | null;
   orderId: string | null;
+  archivedAt: number | null;
 };
 
 export type RedeemResult =
   | { status: "redeemed"; coupon: CouponState }
   | { status: "already_redeemed"; coupon: CouponState }
-  /** Past its expiry, or archived (an expired code replaced, or the other code of a merged customer). */
+  /** Past its expiry (also when parked by a later claim). */
   | { status: "expired"; coupon: CouponState }
+  /** Taken out of use by a merge of one person's codes (merge.ts), whatever its expiry says. */
+  | { status: "archived"; coupon: CouponState }
   /** A list code that was never handed out: not redeemable (a leaked upload file stays useless). */
   | { status: "unassigned" }
   /** Held by a CRM customer other than the one the call names (`customer`). */
@@ -54,7 +58,7 @@ export type RollbackResult =
   | { status: "unknown" };
 
 const COUPON_COLUMNS = `id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at,
-  redeemed_at, order_id`;
+  redeemed_at, order_id, archived_at`;
 
 /**
  * The customer a coupon counts for (?2 site, ?3 code): the one it was claimed for, or else the
@@ -76,6 +80,7 @@ type CouponRow = {
   expires_at: number | null;
   redeemed_at: number | null;
   order_id: string | null;
+  archived_at: number | null;
 };
 
 function toState(row: CouponRow): CouponState {
@@ -91,6 +96,7 @@ function toState(row: CouponRow): CouponState {
     expiresAt: row.expires_at,
     redeemedAt: row.redeemed_at,
     orderId: row.order_id,
+    archivedAt: row.archived_at,
   };
 }
 
@@ -180,6 +186,7 @@ export async function redeemCoupon(
   }
   if (coupon.redeemedAt !== null) return { status: "already_redeemed", coupon };
   if (coupon.holder === null) return { status: "unassigned" };
+  if (couponStateOf(coupon, now) === "archived") return { status: "archived", coupon };
   return { status: "expired", coupon };
 }
 

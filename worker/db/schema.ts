@@ -48,6 +48,11 @@ export const sites = sqliteTable("sites", {
     .notNull()
     .default("any"),
   claimMinVisits: integer().notNull().default(2),
+  /**
+   * Whether a CRM customer imported without an `ads_consent` column may be sent to ad networks in
+   * the e-mail ID spaces (README.md, "Cookie sync, audiences and webhooks"); off unless the shop says so.
+   */
+  crmAdsConsentDefault: integer({ mode: "boolean" }).notNull().default(false),
   /** Bumped on every change to rules, creatives, segments, pools or fallbacks: the decision cache key. */
   rulesVersion: integer().notNull().default(1),
   createdAt: createdAt(),
@@ -94,6 +99,11 @@ export const customers = sqliteTable(
     firstOrderAt: integer(),
     lastOrderAt: integer(),
     couponsRedeemed: integer(),
+    /**
+     * The import's `ads_consent`: may this customer be sent to ad networks. false: never, through
+     * any space or cookie; null (never said): per the site's crm_ads_consent_default.
+     */
+    adsConsent: integer({ mode: "boolean" }),
     /** JSON array of cluster names. */
     clusters: text({ mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     /** JSON object of free CRM attributes (`attr.NAME` columns). */
@@ -401,6 +411,8 @@ export const coupons = sqliteTable(
     expiresAt: integer(),
     redeemedAt: integer(),
     orderId: text(),
+    /** When a merge of one person's holdings archived this still-live code (worker/coupons/merge.ts). */
+    archivedAt: integer(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -730,6 +742,41 @@ export const audienceMembers = sqliteTable(
   },
   (t) => [uniqueIndex("audience_members_idx").on(t.audienceId, t.visitorId)],
 );
+
+/**
+ * CRM customers in an audience that no visitor is linked to (audiences are of people, README.md,
+ * "Cookie sync, audiences and webhooks"): a customer with cookies is a member through them.
+ */
+export const audienceCustomerMembers = sqliteTable(
+  "audience_customer_members",
+  {
+    audienceId: integer()
+      .notNull()
+      .references(() => audiences.id, { onDelete: "cascade" }),
+    /** customers.id: the refresh walks customers in ID ranges, as it walks visitors. */
+    customerRowId: integer().notNull(),
+    customerId: text().notNull(),
+  },
+  (t) => [uniqueIndex("audience_customer_members_idx").on(t.audienceId, t.customerRowId)],
+);
+
+/**
+ * The site's last look-alike training (worker/audiences/lookalike-scores.ts): its quality on
+ * held-out people, or why it was refused. One row per site, replaced by each training.
+ */
+export const lookalikeModels = sqliteTable("lookalike_models", {
+  siteId: integer()
+    .primaryKey()
+    .references(() => sites.id, { onDelete: "cascade" }),
+  status: text({ enum: ["trained", "refused"] }).notNull(),
+  reason: text(),
+  positives: integer().notNull(),
+  negatives: integer().notNull(),
+  heldOut: integer().notNull().default(0),
+  auc: real(),
+  topDecileLift: real(),
+  trainedAt: integer().notNull(),
+});
 
 /**
  * What a network holds of an audience in one ID space (`tw`, a partner key, `email_sha256`,

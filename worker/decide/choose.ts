@@ -20,11 +20,11 @@ export type ChoiceInput = {
 };
 
 /**
- * FNV-1a (32 bit) of "cookieId:ruleId" scaled to [0, 1): the same visitor always lands on the same
+ * FNV-1a (32 bit) of "subject:ruleId" scaled to [0, 1): the same person always lands on the same
  * side of a rule's holdout, without state and without an async digest on the hot path.
  */
-export function holdoutBucket(cookieId: string, ruleId: number): number {
-  const text = `${cookieId}:${ruleId}`;
+export function holdoutBucket(subject: string, ruleId: number): number {
+  const text = `${subject}:${ruleId}`;
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
@@ -36,31 +36,63 @@ export function holdoutBucket(cookieId: string, ruleId: number): number {
 /** Why a rule is passed over for this visitor; null when it applies. */
 export type SkipReason = "not_started" | "ended" | "capped" | "converted" | "segment_false";
 
+type RuleCheck = [SkipReason, (rule: CompiledRule, input: Omit<ChoiceInput, "rules">) => boolean];
+
+/** Each check says when it fails, in the order the decision makes them: schedule, cap, conversion, segment. */
+const CHECKS: RuleCheck[] = [
+  ["not_started", (rule, { now }) => rule.startsAt !== null && now < rule.startsAt],
+  ["ended", (rule, { now }) => rule.endsAt !== null && now >= rule.endsAt],
+  [
+    "capped",
+    (rule, { cookieId, caps }) =>
+      cookieId !== null && rule.capPerDay !== null && (caps.get(rule.id) ?? 0) >= rule.capPerDay,
+  ],
+  [
+    "converted",
+    (rule, { cookieId, converted }) => cookieId !== null && rule.stopAfterConversion && converted.has(rule.id),
+  ],
+  ["segment_false", (rule, { profile, now }) => rule.matches !== null && !rule.matches(profile, now)],
+];
+
 /**
- * The checks of one rule, in the order the decision makes them: schedule, cap, stop after
- * conversion, segment. chooseRule and the explain endpoint (explain.ts) both use it, so an
- * explanation cannot drift from what /b does. A segment that fails to evaluate throws.
+ * The first check of one rule that fails. chooseRule and the explain endpoint (explain.ts, which
+ * lists every failing check with skipReasons) use the same checks, so an explanation cannot drift
+ * from what /b does. A segment that fails to evaluate throws.
  */
-export function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason | null {
-  const { profile, cookieId, caps, converted, now } = input;
-  if (rule.startsAt !== null && now < rule.startsAt) return "not_started";
-  if (rule.endsAt !== null && now >= rule.endsAt) return "ended";
-  if (cookieId !== null && rule.capPerDay !== null && (caps.get(rule.id) ?? 0) >= rule.capPerDay) return "capped";
-  if (cookieId !== null && rule.stopAfterConversion && converted.has(rule.id)) return "converted";
-  if (rule.matches && !rule.matches(profile, now)) return "segment_false";
+function skipReason(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason | null {
+  for (const [reason, fails] of CHECKS) if (fails(rule, input)) return reason;
   return null;
 }
 
+/** Every failing check of one rule, in order (explain: a rule capped and out of segment says both). */
+export function skipReasons(rule: CompiledRule, input: Omit<ChoiceInput, "rules">): SkipReason[] {
+  return CHECKS.filter(([, fails]) => fails(rule, input)).map(([reason]) => reason);
+}
+
+/**
+ * Who the control group is drawn for: the person, not the device (README.md, "Banners (creatives, rules, `/b`, `/c`)"). A cookie
+ * linked to a CRM customer hashes as `c:CUSTOMER_ID`, so every device of the customer lands on the
+ * same side; an unlinked cookie hashes as itself (as before linking existed). Null when anonymous.
+ */
+function holdoutSubject(cookieId: string | null, customerId: string | null): string | null {
+  if (cookieId === null) return null;
+  return customerId ? `c:${customerId}` : cookieId;
+}
+
 /** The visitor falls into the rule's control group. Anonymous requests have no stable ID to hash: never. */
-export function inHoldout(rule: CompiledRule, cookieId: string | null, siteHoldout: number): boolean {
-  const share = rule.holdout ?? siteHoldout;
-  return cookieId !== null && share > 0 && holdoutBucket(cookieId, rule.id) < share;
+export function inHoldout(
+  rule: CompiledRule,
+  input: Pick<ChoiceInput, "cookieId" | "profile" | "siteHoldout">,
+): boolean {
+  const share = rule.holdout ?? input.siteHoldout;
+  const subject = holdoutSubject(input.cookieId, input.profile.customerId);
+  return subject !== null && share > 0 && holdoutBucket(subject, rule.id) < share;
 }
 
 export function chooseRule(input: ChoiceInput): Choice {
   for (const rule of input.rules) {
     if (skipReason(rule, input) !== null) continue;
-    if (inHoldout(rule, input.cookieId, input.siteHoldout)) return { kind: "holdout", rule };
+    if (inHoldout(rule, input)) return { kind: "holdout", rule };
     return { kind: "rule", rule };
   }
   return { kind: "none" };

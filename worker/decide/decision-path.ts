@@ -17,6 +17,7 @@ import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import type { ImpressionMessage } from "../pipeline/messages";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
+import type { BrowserCaps } from "./cap-cookie";
 import { type Choice, chooseRule, deviceOf } from "./choose";
 import { trustedDecisionSite } from "./known-sites";
 import {
@@ -50,6 +51,8 @@ export type DecideInput = {
   anonymous?: boolean;
   /** The client's address: only a key of the claim bounds (coupons/claim-gate.ts), never stored. */
   ip?: string;
+  /** This browser's own cap counts (tw_cap cookie and isolate note, cap-cookie.ts). */
+  browserCaps?: BrowserCaps | null;
 };
 
 /**
@@ -254,19 +257,22 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       country: input.country,
       device: deviceOf(input.userAgent),
     });
+    // Caps as this browser knows them too, ahead of the queue (README.md, "Frequency caps under bursts").
+    const caps = input.browserCaps?.merge(state.cookieId, state.caps) ?? state.caps;
     const choice: Choice = input.anonymous
       ? { kind: "none" }
       : chooseRule({
           rules,
           profile,
           cookieId: state.cookieId,
-          caps: state.caps,
+          caps,
           converted: state.converted,
           siteHoldout: site.holdout,
           now: input.now,
         });
     if (choice.kind === "rule") {
       const rule = choice.rule;
+      input.browserCaps?.served(state.cookieId, rule, caps);
       // A partner user ID is not authenticated (it travels in URLs and bid requests): it gets the
       // rule's targeting but never a personal code (README, "Partner IDs").
       const coupon = identity.partner

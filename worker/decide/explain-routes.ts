@@ -22,7 +22,17 @@ const ExplanationSchema = z
     placement: z.string(),
     visitor: z.object({ cookie_id: z.string().nullable(), customer: z.string().nullable(), known: z.boolean() }),
     rules: z.array(
-      z.object({ id: z.number(), name: z.string(), priority: z.number(), matched: z.boolean(), reason: z.string() }),
+      z.object({
+        id: z.number(),
+        name: z.string(),
+        priority: z.number(),
+        matched: z.boolean(),
+        reason: z.string().openapi({ description: 'Every reason the rule is passed over, joined by "; "' }),
+        reasons: z
+          .array(z.string())
+          .optional()
+          .openapi({ description: "The failing checks one by one (schedule, cap, conversion, segment)" }),
+      }),
     ),
     chosen: z.number().nullable().openapi({ description: "The first rule that matched (null: none)" }),
     holdout: z.object({ rule: z.number(), share: z.number() }).nullable(),

@@ -1,7 +1,7 @@
 /**
  * `POST /api/v1/placements/:placement/explain`: why this visitor gets what. It runs the decision's
  * own pieces — the same one-batch read (loadDecisionState), the same cached rule set, the same
- * per-rule checks (skipReason / inHoldout from choose.ts) and the same renderer — but records no
+ * per-rule checks (skipReasons / inHoldout from choose.ts, every failing check listed) and the same renderer — but records no
  * impression and claims no code: for a pool it only looks at what the visitor already holds and
  * whether a free code is left.
  */
@@ -15,7 +15,7 @@ import { apiError } from "../errors";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
-import { deviceOf, inHoldout, type SkipReason, skipReason } from "./choose";
+import { deviceOf, inHoldout, type SkipReason, skipReasons } from "./choose";
 import { clusterFor, productValues } from "./decision-path";
 import { type DecisionSite, type DecisionState, emptyState, loadDecisionState } from "./load";
 import { fitsFormat, type ResponseFormat } from "./render";
@@ -28,7 +28,9 @@ type RuleExplanation = {
   name: string;
   priority: number;
   matched: boolean;
+  /** Every reason, joined by "; " (the list in `reasons` when a rule fails more than one check). */
   reason: string;
+  reasons?: string[];
 };
 
 type CouponExplanation = {
@@ -207,26 +209,30 @@ export async function explainPlacement(
         reason: `format: its ${rule.creative.format} creative cannot be served as ${format}`,
       };
     }
-    let skip: SkipReason | null;
+    let skips: SkipReason[];
     try {
-      skip = skipReason(rule, input);
+      skips = skipReasons(rule, input);
     } catch (error) {
       return { ...base, matched: false, reason: `segment error: ${String(error)} (the placement serves its fallback)` };
     }
-    if (skip) return { ...base, matched: false, reason: REASONS[skip] };
+    // Every failing check, not only the first: a marketer fixing the schedule learns the cap is next.
+    if (skips.length > 0) {
+      const reasons = skips.map((skip) => REASONS[skip]);
+      return { ...base, matched: false, reason: reasons.join("; "), reasons };
+    }
     // Named, not numbered: people know their rules by name (issue 30); the ID follows for scripts.
     if (winner) {
       return { ...base, matched: true, reason: `matches, but “${winnerName}” (rule ${winner.id}) comes first` };
     }
     winner = rule;
     winnerName = row.name;
-    if (inHoldout(rule, input.cookieId, input.siteHoldout)) {
+    if (inHoldout(rule, input)) {
       return { ...base, matched: true, reason: "matched; the visitor is in this rule's holdout and sees the fallback" };
     }
     return { ...base, matched: true, reason: "matched: this rule is shown" };
   }
   const chosen = winner as CompiledRule | null;
-  const holdout = chosen && inHoldout(chosen, input.cookieId, input.siteHoldout);
+  const holdout = chosen && inHoldout(chosen, input);
   const fallback = ruleSet.fallbacks.get(placement);
   const usableFallback = fallback && fitsFormat(fallback, format) ? fallback : null;
   let coupon: CouponExplanation | null = null;

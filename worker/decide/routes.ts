@@ -21,6 +21,7 @@ import type { DecisionMessage } from "../pipeline/messages";
 import { recordDecision } from "../pipeline/producers";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/store";
+import { readBrowserCaps } from "./cap-cookie";
 import { encodeTrailingClickMacro } from "./click-macro";
 import { decide } from "./decision-path";
 import { carryBookmark, decisionSessionFor } from "./session";
@@ -113,6 +114,8 @@ decideRoutes.openapi(
     const anonymous = limited || isOptedOut(c);
     // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
     const session = decisionSessionFor(c);
+    const now = Date.now();
+    const browserCaps = anonymous ? null : await readBrowserCaps(c, c.env.SIGNING_SECRET, query.site, now);
     // decide() never throws: every fault already ended in the placement's fallback (decision-path.ts).
     const decision = await decide(c.env, session.db, {
       anonymous,
@@ -126,8 +129,9 @@ decideRoutes.openapi(
       userAgent: c.req.header("User-Agent"),
       country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
       origin: publicBase(c),
-      now: Date.now(),
+      now,
       ip: clientIp(c),
+      browserCaps,
     });
     if (decision.kind === "unknown-site") {
       throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });
@@ -135,6 +139,7 @@ decideRoutes.openapi(
     const { rendered, impression, claimed } = decision;
     if (impression && !limited) recordImpression(c, impression);
     if (claimed) carryBookmark(c, session);
+    await browserCaps?.write(c, c.env.SIGNING_SECRET);
     const headers: Record<string, string> = {
       "Content-Type": rendered.contentType,
       "Cache-Control": "no-store",

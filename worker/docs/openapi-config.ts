@@ -9,11 +9,14 @@ const OPENAPI_INFO = {
   license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
 } as const;
 
-/** `origin` is the deployment's own address, so "try it" and generated clients call this edge. */
-export function openApiConfig(origin: string) {
+/**
+ * `base` is the deployment's own address as the document was fetched — with the BASE_PATH prefix
+ * when it came in under it — so "try it" and generated clients call this edge where it answers.
+ */
+export function openApiConfig(base: string) {
   return {
     openapi: "3.1.0",
     info: OPENAPI_INFO,
-    servers: [{ url: origin, description: "This deployment" }],
+    servers: [{ url: base, description: "This deployment" }],
   };
 }

@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../env";
+import { publicBase } from "../lib/base-path";
 import { DOCS_CSS, DOCS_JS } from "./assets";
 import { openApiConfig } from "./openapi-config";
 import { ReferencePage } from "./reference-page";
@@ -29,7 +30,8 @@ export function registerDocs(app: OpenAPIHono<AppEnv>) {
     name: "sig",
     description: "An audience export link from POST /api/v1/audiences/{id}/export-url (with its `exp`)",
   });
-  app.doc31("/api/v1/openapi.json", (c) => openApiConfig(new URL(c.req.url).origin));
+  // publicBase: under BASE_PATH the document names the prefixed address, where generated clients must call.
+  app.doc31("/api/v1/openapi.json", (c) => openApiConfig(publicBase(c)));
   // Scripts, styles and try-it requests from this origin only: the page runs no third-party code.
   const docsHeaders = secureHeaders({
     contentSecurityPolicy: {
@@ -51,7 +53,7 @@ export function registerDocs(app: OpenAPIHono<AppEnv>) {
     c.body(DOCS_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
   );
   app.get("/docs", (c) => {
-    const doc = app.getOpenAPI31Document(openApiConfig(new URL(c.req.url).origin));
+    const doc = app.getOpenAPI31Document(openApiConfig(publicBase(c)));
     return c.html(<ReferencePage doc={doc as never} />);
   });
 }

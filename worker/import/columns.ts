@@ -5,7 +5,8 @@
  * phone numbers), and a CRM engineer should not have to cut them out by hand.
  *
  * The export names, from the vendors' customer exports:
- * - Shopify: `Customer ID`, `Email`, `Total Spent`, `Total Orders`, `Tags` (comma-separated);
+ * - Shopify: `Customer ID`, `Email`, `Total Spent`, `Total Orders`, `Tags` (comma-separated),
+ *   `Accepts Marketing` / `Accepts Email Marketing` (yes/no: taken as `ads_consent`);
  * - Mailchimp audience export: `Email Address`, `TAGS` (it has no customer ID of the shop: such a
  *   file is refused for its missing customer_id, naming the column);
  * - Klaviyo profile export: `External ID` (the shop's customer ID), `Email`, `Gender`,
@@ -34,6 +35,9 @@ export const CUSTOMER_ALIASES: Record<string, string> = {
   "orders count": "orders",
   "first order date": "first_order_at",
   "last order date": "last_order_at",
+  // Shopify's opt-in to marketing: whether audience exports may send the customer (README.md, "Cookie sync, audiences and webhooks").
+  "accepts marketing": "ads_consent",
+  "accepts email marketing": "ads_consent",
   // Shopify and Mailchimp tags are comma-separated: see tagsAsClusters().
   tags: "tags",
 };

@@ -5,7 +5,8 @@
  * that attribute and leave other attributes alone. A clear `email` is hashed here into both
  * e-mail ID spaces (worker/import/email-hash.ts) before anything is stored: the address itself
  * never reaches the database. An `email_sha256` column sets that hash and clears the UID2 hash,
- * which cannot be made from it.
+ * which cannot be made from it. `ads_consent` (true/false, or Shopify's "Accepts Marketing" yes/no)
+ * decides whether audience exports may send the customer to ad networks (worker/audiences/id-spaces.ts).
  */
 
 import { type BoundStatement, runBatch } from "../db/raw";
@@ -23,6 +24,7 @@ import {
   parseClusters,
   parseCount,
   parseDate,
+  parseFlag,
   parseId,
   parseNumber,
   parseText,
@@ -39,6 +41,7 @@ const COLUMNS = {
   last_order_at: "last_order_at",
   coupons_redeemed: "coupons_redeemed",
   clusters: "clusters",
+  ads_consent: "ads_consent",
 } as const;
 
 const KNOWN = ["customer_id", ...Object.keys(COLUMNS)];
@@ -124,6 +127,9 @@ async function validateCustomer(values: Map<string, unknown>): Promise<CustomerU
       case "first_order_at":
       case "last_order_at":
         parsed = parseDate(column, raw);
+        break;
+      case "ads_consent":
+        parsed = parseFlag(column, raw);
         break;
       case "clusters": {
         const clusters = parseClusters(column, raw);

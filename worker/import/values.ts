@@ -62,6 +62,22 @@ export function parseCount(column: string, raw: unknown): Parsed<number | null> 
   return parsed;
 }
 
+const YES = new Set(["true", "yes", "y", "1"]);
+const NO = new Set(["false", "no", "n", "0"]);
+
+/**
+ * A yes/no cell: `true`/`false` (the contract), and `yes`/`no`, `1`/`0` as CRM exports write them
+ * (Shopify's "Accepts Marketing" column says yes or no). Stored as 1/0.
+ */
+export function parseFlag(column: string, raw: unknown): Parsed<number | null> {
+  if (isEmpty(raw)) return { value: null };
+  if (typeof raw === "boolean") return { value: raw ? 1 : 0 };
+  const text = String(raw).trim().toLowerCase();
+  if (YES.has(text)) return { value: 1 };
+  if (NO.has(text)) return { value: 0 };
+  return { reason: `${column}: expected true or false (${show(raw)})` };
+}
+
 /** ISO 8601 to ms since the epoch; a calendar-invalid date (2024-02-30) is a bad date too. */
 export function parseDate(column: string, raw: unknown): Parsed<number | null> {
   if (isEmpty(raw)) return { value: null };

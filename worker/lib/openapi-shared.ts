@@ -1,5 +1,6 @@
 /** Schemas shared by many routes of the API document. */
 import { z } from "@hono/zod-openapi";
+import { COOKIE_ID_PATTERN } from "./visitor-cookie";
 
 const ErrorSchema = z
   .object({
@@ -37,4 +38,21 @@ export const IdParam = z.object({
     .int()
     .positive()
     .openapi({ param: { name: "id", in: "path" }, example: 1 }),
+});
+
+/** `/api/v1/customers/{id}`: a CRM customer ID as the shop's CRM writes it. */
+export const CustomerIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+/** `/api/v1/visitors/{cid}`: a tw_id cookie ID. */
+export const CookieIdParam = z.object({
+  cid: z
+    .string()
+    .regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters")
+    .openapi({ param: { name: "cid", in: "path" } }),
 });

@@ -77,6 +77,10 @@ function statements(
       "delete from audience_members where audience_id in (select id from audiences where site_id = ?1) and cookie_id in (COOKIES)",
     ),
     s(
+      // ?2 named even when CUSTOMER is null: D1 refuses a statement bound with more parameters than it uses.
+      "delete from audience_customer_members where audience_id in (select id from audiences where site_id = ?1) and customer_id = CUSTOMER and ?2 is not null",
+    ),
+    s(
       `delete from webhook_memberships where webhook_id in (select id from webhooks where site_id = ?1)
        and (member in (select 'v:' || cookie_id from (COOKIES)) or member = 'c:' || CUSTOMER)`,
     ),

@@ -13,11 +13,10 @@ import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { runAfterResponse } from "../lib/after-response";
-import { errorResponses } from "../lib/openapi-shared";
+import { CookieIdParam, CustomerIdParam, errorResponses } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import {
-  COOKIE_ID_PATTERN,
   holdsCookie,
   MAX_COOKIE_AGE_SECONDS,
   PROOF_COOKIE,
@@ -152,13 +151,7 @@ privacyRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      params: z.object({
-        id: z
-          .string()
-          .min(1)
-          .max(200)
-          .openapi({ param: { name: "id", in: "path" } }),
-      }),
+      params: CustomerIdParam,
     },
     responses: ErasedSchema,
   }),
@@ -182,12 +175,7 @@ privacyRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      params: z.object({
-        cid: z
-          .string()
-          .regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters")
-          .openapi({ param: { name: "cid", in: "path" } }),
-      }),
+      params: CookieIdParam,
     },
     responses: ErasedSchema,
   }),

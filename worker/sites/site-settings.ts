@@ -34,6 +34,8 @@ export const SiteSettingsSchema = z
         "customer (`customers`). A refused claim shows the rule's banner without a code",
     }),
     claim_min_visits: z.number().int().min(1).max(1000).openapi({ description: "Visits `visited` asks for" }),
+    /** May CRM customers imported without `ads_consent` be exported in the e-mail ID spaces. */
+    crm_ads_consent_default: z.boolean(),
   })
   .strict();
 
@@ -55,6 +57,7 @@ export function siteToJson(site: Site): z.infer<typeof SiteSchema> {
     coupon_param: site.couponParam,
     claim_policy: site.claimPolicy,
     claim_min_visits: site.claimMinVisits,
+    crm_ads_consent_default: site.crmAdsConsentDefault,
   };
 }
 
@@ -72,5 +75,6 @@ export function settingsToColumns(patch: SettingsPatch) {
     couponParam: patch.coupon_param,
     claimPolicy: patch.claim_policy,
     claimMinVisits: patch.claim_min_visits,
+    crmAdsConsentDefault: patch.crm_ads_consent_default,
   };
 }

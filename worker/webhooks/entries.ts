@@ -119,8 +119,13 @@ const EXISTS = sql`(case when substr(m.member, 1, 2) = 'v:'
     or exists (select 1 from visitors where site_id = ${SITE} and customer_id = substr(m.member, 3)) end)`;
 
 /**
- * The delivery rows for entries and exits, in one statement. The payload is stored exactly as it is
- * sent and signed; the IDs are cast so that JSON gets integers (D1 binds JS numbers as reals).
+ * The delivery rows for entries and exits, in one transaction. The payload is stored exactly as it
+ * is sent and signed; the IDs are cast so that JSON gets integers (D1 binds JS numbers as reals).
+ * Each payload carries `sequence`, its delivery ID: increasing in the order the changes happened,
+ * per webhook and so per member, and the same on every retry. Retries and the queue can deliver out
+ * of order (a `segment.left` before the retried `segment.entered` of the same member); a receiver
+ * keeps the highest sequence it applied per member and ignores a lower one (README.md, "Cookie
+ * sync, audiences and webhooks"). Set in the same batch, so no delivery exists without it.
  */
 async function createDeliveries(
   db: Db,
@@ -129,9 +134,8 @@ async function createDeliveries(
   now: number,
 ): Promise<number[]> {
   if (changes.length === 0) return [];
-  const rows = await db.all<{
-    id: number;
-  }>(sql`with ${inputCte(webhook.siteId, webhook.id, now, { kind: "ids", cookies: [], customers: [] })}
+  const [inserted] = await runBatch(db, [
+    sql`with ${inputCte(webhook.siteId, webhook.id, now, { kind: "ids", cookies: [], customers: [] })}
     insert into webhook_deliveries (site_id, webhook_id, payload, status, attempts, created_at)
     select ${SITE}, ${WEBHOOK},
       json_object('type', m.type, 'webhook_id', cast(${WEBHOOK} as integer),
@@ -142,8 +146,11 @@ async function createDeliveries(
     from (select json_extract(value, '$.type') as type, json_extract(value, '$.member') as member
       from json_each(${JSON.stringify(changes)})) m
     where ${EXISTS}
-    returning id`);
-  return rows.map((r) => r.id);
+    returning id`,
+    sql`update webhook_deliveries set payload = json_set(payload, '$.sequence', id)
+      where webhook_id = ${webhook.id} and status = 'pending' and json_extract(payload, '$.sequence') is null`,
+  ]);
+  return (inserted.results as { id: number }[]).map((r) => r.id);
 }
 
 type SyncOptions = { queue?: Queue<WebhookMessage>; notify?: boolean };
