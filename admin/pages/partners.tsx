@@ -312,10 +312,13 @@ export function partnerPages(app: AdminApp) {
 
   // The secret is derived, never stored (worker/webhooks/store.ts): shown again once, to admins.
   app.post("/admin/webhooks/:id{[0-9]+}/secret", async (c) => {
-    const result = await c.var.api.call<{ secret: string }>("POST", `/api/v1/webhooks/${c.req.param("id")}/secret`);
+    const result = await c.var.api.call<{ secret: string }>("GET", `/api/v1/webhooks/${c.req.param("id")}/secret`);
     if (!result.ok) return render(c, { error: result.error.message });
     return redirectWithFlash(c, "/admin/partners", {
-      secret: { label: "Signing secret — it verifies X-Tagwerk-Signature:", value: result.data.secret },
+      secret: {
+        label: "Signing secret — it verifies the Standard Webhooks signature (webhook-signature):",
+        value: result.data.secret,
+      },
     });
   });
 

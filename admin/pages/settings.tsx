@@ -180,8 +180,11 @@ function settingsFromForm(form: FormData) {
     holdout: shareFromPercent(form, "holdout") ?? 0,
     retention_days: numberOrNull(form, "retention_days") ?? 0,
     coupon_param: text(form, "coupon_param"),
-    claim_policy: text(form, "claim_policy") as SiteJson["claim_policy"],
-    claim_min_visits: numberOrNull(form, "claim_min_visits") ?? 0,
+    // Merge semantics: a form without the claim fields (an older page, a script) keeps them as they are.
+    ...(text(form, "claim_policy") ? { claim_policy: text(form, "claim_policy") as SiteJson["claim_policy"] } : {}),
+    ...(numberOrNull(form, "claim_min_visits") === null
+      ? {}
+      : { claim_min_visits: numberOrNull(form, "claim_min_visits") as number }),
   };
 }
 

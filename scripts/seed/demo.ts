@@ -4,6 +4,7 @@
  * hundred CRM customers across clusters. Idempotent: running it again changes nothing it made.
  * Local only: nothing here is part of the Worker, so `wrangler deploy` never ships it.
  */
+
 import { eq, sql } from "drizzle-orm";
 import { CATALOGUE } from "../../demo/catalogue";
 import { hashApiKey } from "../../worker/auth/api-keys";
@@ -12,6 +13,7 @@ import { hashPassword } from "../../worker/auth/password";
 import { importProducts } from "../../worker/catalogue/products";
 import { createDb } from "../../worker/db/client";
 import { adminUsers, apiKeys, customers, sites, visitors } from "../../worker/db/schema";
+import { rebuildDecisionRows } from "../../worker/decide/decision-rows";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { createRandom } from "./random";
 
@@ -114,6 +116,13 @@ export async function seedDemo(d1: D1Database, { shopOrigins, now = Date.now() }
         acquisition: random.pick(["other", "display", "banner", "other"]),
       })
       .onConflictDoNothing();
+  }
+  // Rows written past the writers, as a restore would: the decision rows /b reads come from the
+  // operator's rebuild (worker/decide/decision-rows.ts), which is safe to run again.
+  for (let after = 0; ; ) {
+    const step = await rebuildDecisionRows(d1, site.id, after, now);
+    if (!step) break;
+    after = step.last;
   }
   return { siteId: site.id, customers: rows.length, demoKeyRestored };
 }

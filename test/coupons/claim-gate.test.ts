@@ -52,14 +52,19 @@ describe("the claim bounds", () => {
   it("100 fresh cookies from one address take at most 10 codes of a 36-code pool; the rest see the banner without a code", async () => {
     const site = await poolSite(36);
     const bodies: BannerJson[] = [];
+    // The limiter counts in fixed 60 s windows: a slow run that crosses one may get a second 10.
+    const windows = () => Math.floor(Date.now() / 60_000);
+    const firstWindow = windows();
     for (let i = 0; i < 100; i++) bodies.push(await banner(site.siteKey, randomCookie(), "198.51.100.7"));
+    const bound = 10 * (windows() - firstWindow + 1);
     const coded = bodies.filter((b) => b.coupon);
-    expect(coded).toHaveLength(10);
+    expect(coded.length).toBeGreaterThanOrEqual(10);
+    expect(coded.length).toBeLessThanOrEqual(bound);
     // A refused claim is the rule's banner without a code, as a dry pool is.
     expect(bodies.every((b) => b.rule === site.rule)).toBe(true);
     expect(bodies.filter((b) => !b.coupon).every((b) => String(b.creative.body).includes("NO-CODE"))).toBe(true);
-    expect(await heldCodes(site.pool)).toBe(10);
-    expect(await refusedToday(site.apiKey, site.pool)).toEqual({ ip_limit: 90 });
+    expect(await heldCodes(site.pool)).toBe(coded.length);
+    expect(await refusedToday(site.apiKey, site.pool)).toEqual({ ip_limit: 100 - coded.length });
     // Another address is not held up by the flood.
     expect((await banner(site.siteKey, randomCookie(), "192.0.2.44")).coupon).not.toBeNull();
   });

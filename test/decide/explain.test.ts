@@ -196,9 +196,7 @@ describe("explain and consent", () => {
       await s.codes(pool, ["FREE-1"]);
       const rule = await s.rule({ name: "everyone", creative_id: creative, pool_id: pool });
       const cookie = randomCookie();
-      await insertVisitor(s.siteId, cookie);
-      if (consent)
-        await env.DB.prepare("update visitors set consent = ? where cookie_id = ?").bind(consent, cookie).run();
+      await insertVisitor(s.siteId, cookie, consent ? { consent: consent as "denied" } : {});
 
       const { json } = await explain(s.apiKey, "slot", { cookie_id: cookie });
       expect(json.chosen).toBe(rule);

@@ -30,14 +30,15 @@ const history = fc.record({
     }),
     { minLength: 1, maxLength: 30 },
   ),
-  // A conversion of the rule (a redeemed code) or a purchase seen by the tag, per cookie.
-  conversions: fc.array(
+  // A conversion of the rule (a redeemed code) or a purchase seen by the tag, per cookie. One per
+  // rule and cookie, as the unique (rule_id, cookie_id) index of rule_conversions keeps.
+  conversions: fc.uniqueArray(
     fc.record({
       cookie: fc.constantFrom(...COOKIES),
       rule: fc.constantFrom(0, 1),
       at: fc.integer({ min: 0, max: 7 * DAY }),
     }),
-    { maxLength: 4 },
+    { maxLength: 4, selector: (c) => `${c.cookie}:${c.rule}` },
   ),
   purchases: fc.array(fc.record({ cookie: fc.constantFrom(...COOKIES), at: fc.integer({ min: 0, max: 7 * DAY }) }), {
     maxLength: 4,

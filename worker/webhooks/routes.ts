@@ -190,6 +190,33 @@ webhooksRoutes.openapi(
 
 webhooksRoutes.openapi(
   createRoute({
+    operationId: "getWebhookSecret",
+    method: "get",
+    path: "/api/v1/webhooks/{id}/secret",
+    tags: ["Webhooks"],
+    summary: "The webhook's current signing secret again (admins only); rotating is POST",
+    description:
+      "Secrets are derived from the deployment's SIGNING_SECRET, the webhook ID and its secret version, never " +
+      "stored, so the current one can be shown again to whoever may rotate it.",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("admin")] as const,
+    request: { params: IdParam },
+    responses: {
+      200: {
+        description: "The current secret",
+        content: { "application/json": { schema: z.object({ secret: SecretSchema }) } },
+      },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const webhook = await getWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
+    return c.json({ secret: await webhookSecret(signingSecretOf(c.env), webhook.id, webhook.secretVersion) }, 200);
+  },
+);
+
+webhooksRoutes.openapi(
+  createRoute({
     operationId: "rotateWebhookSecret",
     method: "post",
     path: "/api/v1/webhooks/{id}/secret",
