@@ -9,7 +9,7 @@
 import { createServer, type Server } from "node:http";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { browserAvailable, clicksOf, launchChromium, queryD1, screenshot } from "./browser";
+import { browserAvailable, clicksOf, launchChromium, queryD1, rebuildDecisionRows, screenshot } from "./browser";
 import { freePort } from "./global-setup";
 
 // With the seeded rule IDs this cookie is outside the demo site's 10 % holdout of the cart rule (deterministic).
@@ -30,6 +30,7 @@ describe.skipIf(!browserAvailable())("a banner on an ad network's page, in Chrom
       select id, '${COOKIE}', ${now}, ${now}, 1, 3, '[{"sku":"E-201","qty":1}]', 1, ${now - 2 * 3_600_000} from sites where key = 'demo'`);
     queryD1(`insert or ignore into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at)
       select id, 'adnet', '${PARTNER_UID}', '${COOKIE}', ${now} from sites where key = 'demo'`);
+    await rebuildDecisionRows("demo");
 
     const minted = await fetch(`${inject("edgeUrl")}/api/v1/visitor-tokens`, {
       method: "POST",

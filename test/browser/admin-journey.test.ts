@@ -8,7 +8,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { browserAvailable, launchChromium, queryD1, screenshot } from "./browser";
+import { browserAvailable, countedImpressions, launchChromium, queryD1, screenshot } from "./browser";
 
 const SEGMENT = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 const PLACEMENT = "admin-journey";
@@ -171,11 +171,12 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
   });
 
   it("explains why a visitor gets the rule, recording nothing", async () => {
+    // A visitor the rule was shown to (its first exposure, outside the holdout).
     const [visitor] = queryD1<{ cookie_id: string }>(
-      `select i.cookie_id from impressions i join sites s on s.id = i.site_id
-       where s.key = 'demo' and i.rule_id = ${ruleId} and i.holdout = 0 limit 1`,
+      `select e.cookie_id from exposures e join sites s on s.id = e.site_id
+       where s.key = 'demo' and e.rule_id = ${ruleId} and e.holdout = 0 limit 1`,
     );
-    const before = queryD1<{ n: number }>("select count(*) as n from impressions")[0].n;
+    const before = countedImpressions();
     await page.goto(`${edge()}/admin/explain`);
     await page.getByLabel("Placement").fill(PLACEMENT);
     await page.getByLabel("Cookie ID or customer ID").fill(visitor.cookie_id);
@@ -192,7 +193,7 @@ describe.skipIf(!browserAvailable())("the admin UI in Chromium", () => {
     // Not an assertion: lets the sandboxed frame paint before the screenshot.
     await page.waitForTimeout(500);
     await screenshot(page, "admin-explain");
-    expect(queryD1<{ n: number }>("select count(*) as n from impressions")[0].n).toBe(before);
+    expect(countedImpressions()).toBe(before);
 
     // Customer service looks the code up: pool, holder kind, no cookie ID.
     await page.locator("#explain-coupon a").click();

@@ -139,11 +139,26 @@ export async function createSite(body: Record<string, unknown>): Promise<string>
   return ((await res.json()) as { api_key: string }).api_key;
 }
 
-/** How many clicks D1 holds on impressions shown to this cookie ID. */
+/** How many clicks D1 holds from this cookie ID (one per banner clicked). */
 export function clicksOf(cookieId: string): number | undefined {
-  return queryD1<{ n: number }>(
-    `select count(*) as n from clicks c join impressions i on i.uid = c.impression_uid where i.cookie_id = '${cookieId}'`,
-  )[0]?.n;
+  return queryD1<{ n: number }>(`select count(*) as n from clicks where cookie_id = '${cookieId}'`)[0]?.n;
+}
+
+/** The impressions the demo's report counters hold (docs/architecture.md, "Counters"). */
+export function countedImpressions(): number {
+  return queryD1<{ n: number }>("select coalesce(sum(impressions), 0) as n from report_counters")[0].n;
+}
+
+/**
+ * Rows written into the local D1 past the writers need their decision rows, as after a restore:
+ * the operator's rebuild call of the running edge (worker/decide/rebuild-routes.ts).
+ */
+export async function rebuildDecisionRows(siteKey: string): Promise<void> {
+  const res = await fetch(`${inject("edgeUrl")}/api/v1/sites/${siteKey}/decision-rows/rebuild`, {
+    method: "POST",
+    headers: { Authorization: "Bearer dev-operator-token" },
+  });
+  if (!(await res.text()).includes('"done":true')) throw new Error(`rebuild answered ${res.status}`);
 }
 
 /** A 1280×900 page logged in to the admin as the demo admin (scripts/seed/demo.ts). */

@@ -88,7 +88,7 @@ describe.skipIf(!browserAvailable())("the admin for ad-ops, shop engineers and m
 
   it("marketer: a new key keeps the demo key working and is shown once; a segment typo is explained", async () => {
     await page.goto(`${edge()}/admin/settings`);
-    expect(await page.getByLabel("Also revoke all other keys (asks first)").isChecked()).toBe(false);
+    expect(await page.getByLabel("Also revoke the other keys of this scope (asks first)").isChecked()).toBe(false);
     await page.getByRole("button", { name: "Issue a new key" }).click();
     await page.waitForURL(`${edge()}/admin/settings`);
     const key = (await page.locator("#flash-secret").textContent()) ?? "";
