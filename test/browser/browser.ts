@@ -144,6 +144,13 @@ export function clicksOf(cookieId: string): number | undefined {
   return queryD1<{ n: number }>(`select count(*) as n from clicks where cookie_id = '${cookieId}'`)[0]?.n;
 }
 
+/** How many clicks the site's D1 holds since `since` (ms): clicks through a token carry no cookie. */
+export function clicksSince(siteKey: string, since: number): number | undefined {
+  return queryD1<{ n: number }>(
+    `select count(*) as n from clicks c join sites s on s.id = c.site_id where s.key = '${siteKey}' and c.ts >= ${since}`,
+  )[0]?.n;
+}
+
 /** The impressions the demo's report counters hold (docs/architecture.md, "Counters"). */
 export function countedImpressions(): number {
   return queryD1<{ n: number }>("select coalesce(sum(impressions), 0) as n from report_counters")[0].n;

@@ -78,14 +78,11 @@ describe("identify from the browser", () => {
     expect(banner.coupon?.code).toBe("VIP-1");
   });
 
-  it("stops accepting the old secret's signatures once a new secret is made with no grace period", async () => {
+  it("stops accepting the old secret's signatures once a new secret is made (no grace period unless asked)", async () => {
     const s = await siteWithCustomerCode();
     const oldSig = await signCustomerId(s.secret, "C-1");
-    const rotated = await call("/api/v1/site/identity-secret", {
-      method: "POST",
-      key: s.apiKey,
-      json: { grace_hours: 0 },
-    });
+    // As the public contract says: a new secret and the old one stops working.
+    const rotated = await call("/api/v1/site/identity-secret", { method: "POST", key: s.apiKey });
     const { identity_secret, previous_valid_until } = (await rotated.json()) as {
       identity_secret: string;
       previous_valid_until: string | null;
@@ -99,11 +96,15 @@ describe("identify from the browser", () => {
     expect(res.status).toBe(202);
   });
 
-  it("keeps the old secret verifying for the 24-hour grace period after a rotation, and not after it", async () => {
+  it("keeps the old secret verifying for a requested 24-hour grace period after a rotation, and not after it", async () => {
     const s = await siteWithCustomerCode();
     const oldSig = await signCustomerId(s.secret, "C-1");
     const before = Date.now();
-    const rotated = await call("/api/v1/site/identity-secret", { method: "POST", key: s.apiKey });
+    const rotated = await call("/api/v1/site/identity-secret", {
+      method: "POST",
+      key: s.apiKey,
+      json: { grace_hours: 24 },
+    });
     expect(rotated.status).toBe(201);
     const { identity_secret, previous_valid_until } = (await rotated.json()) as {
       identity_secret: string;

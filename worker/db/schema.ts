@@ -617,7 +617,10 @@ export const decisionRows = sqliteTable(
     customer: text(),
     /** JSON: the product a creative shows (cart's last item, else newest of the top category), or null. */
     product: text(),
-    /** The product's SKU and the visitor's top interest category: what a catalogue change refreshes. */
+    /**
+     * The SKU to show (the cart's last item even before the catalogue has it, else the category's
+     * newest) and the visitor's top interest category: what a catalogue change refreshes.
+     */
     productSku: text(),
     topCategory: text(),
     /** JSON: [[id, pool_id, code, holder, expires_at, redeemed_at], …] of the visitor and its customer. */

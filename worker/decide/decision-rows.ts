@@ -54,7 +54,8 @@ const DERIVED = `v.site_id, v.cookie_id, v.customer_id,
   ${rowJson(visitors, "v")} as visitor,
   case when c.id is null then null else ${rowJson(customers, "c")} end as customer,
   case when p.id is null then null else ${rowJson(products, "p")} end as product,
-  p.sku as product_sku,
+  -- The SKU a creative wants to show, in the catalogue or not yet: a catalogue change to it refreshes the row.
+  coalesce(json_extract(v.cart, '$[#-1].sku'), p.sku) as product_sku,
   ${TOP_CATEGORY} as top_category,
   (select json_group_array(json_array(id, pool_id, code, holder, expires_at, redeemed_at)) from (
     select id, pool_id, code, holder, expires_at, redeemed_at from coupons

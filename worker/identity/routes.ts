@@ -15,14 +15,14 @@ identityRoutes.openapi(
     method: "post",
     path: "/api/v1/site/identity-secret",
     tags: ["Sites"],
-    summary: "Make a new identity secret for signed identifies (the old one keeps working for a grace period)",
+    summary: "Make a new identity secret for signed identifies (the old one stops working, or after a grace period)",
     description:
       "The shop's backend signs each customer ID it puts into a page: `tw('identify', {customer, ts, sig})` with " +
       '`ts` the Unix time in seconds and `sig` the lower-case hex HMAC-SHA256 of `customer + "." + ts` under this ' +
       "secret (accepted for 24 hours), or the legacy `{customer, sig}` with the HMAC of the customer ID alone " +
       '(README, "Identity verification"). Unsigned or wrongly signed identifies link nothing. The secret ' +
-      `replaced keeps verifying for \`grace_hours\` (default ${DEFAULT_GRACE_HOURS}; 0 ends it at once, e.g. after a ` +
-      "leak). Other isolates pick the new secret up within 10 seconds.",
+      `replaced stops working at once, or keeps verifying for \`grace_hours\` (0–168, default ${DEFAULT_GRACE_HOURS}) so ` +
+      "that pages rendered just before the rotation keep linking. Other isolates pick the new secret up within 10 seconds.",
     security: [{ apiKey: [] }],
     middleware: [requireApiKey, requireRole("admin")] as const,
     request: {

@@ -30,8 +30,11 @@ export const UNVERIFIED_IDENTIFY = "unverified identify";
 const IDENTIFY_WINDOW_SECONDS = SECONDS_PER_DAY;
 /** How far ahead of this Worker's clock the shop's clock may be. */
 const CLOCK_SKEW_SECONDS = 300;
-/** How long the previous secret keeps verifying after a rotation, unless the call says otherwise. */
-export const DEFAULT_GRACE_HOURS = 24;
+/**
+ * How long the previous secret keeps verifying after a rotation, unless the call asks for a grace
+ * period: none, as the public contract says ("the old one stops working", README "Identity verification").
+ */
+export const DEFAULT_GRACE_HOURS = 0;
 const MS_PER_HOUR = 3_600_000;
 
 /**
