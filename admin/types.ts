@@ -29,6 +29,7 @@ export type SiteJson = {
   coupon_param: string;
   claim_policy: "any" | "visited" | "customers";
   claim_min_visits: number;
+  crm_ads_consent_default: boolean;
 };
 export type ApiKey = {
   id: number;

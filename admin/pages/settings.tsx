@@ -103,6 +103,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             hint="For “visitors with enough visits”; refused claims show the banner without a code"
             disabled={!isAdmin}
           />
+          {/* The marker tells an unticked box from a form that does not carry it (merge semantics). */}
+          <input type="hidden" name="has_crm_ads_consent_default" value="1" />
+          <Check
+            label="Send CRM customers imported without an ads_consent column to ad networks (e-mail ID spaces)"
+            name="crm_ads_consent_default"
+            checked={v.crm_ads_consent_default}
+            disabled={!isAdmin}
+          />
         </div>
         <div class="actions">
           <button type="submit" disabled={!isAdmin}>
@@ -185,6 +193,9 @@ function settingsFromForm(form: FormData) {
     ...(numberOrNull(form, "claim_min_visits") === null
       ? {}
       : { claim_min_visits: numberOrNull(form, "claim_min_visits") as number }),
+    ...(text(form, "has_crm_ads_consent_default")
+      ? { crm_ads_consent_default: checked(form, "crm_ads_consent_default") }
+      : {}),
   };
 }
 

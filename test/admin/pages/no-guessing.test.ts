@@ -20,6 +20,37 @@ describe("nothing to guess in the admin", () => {
     expect(html).not.toContain('id="lookup-error"');
   });
 
+  it("sets the CRM ads-consent default from the settings page, and a form without the box keeps it", async () => {
+    const s = await siteWithSessions();
+    const form = {
+      name: "Shop",
+      allowed_origins: "https://shop.example",
+      consent_mode: "implied",
+      holdout: "5",
+      retention_days: "90",
+      coupon_param: "coupon",
+    };
+    const stored = async () =>
+      (
+        await env.DB.prepare("select crm_ads_consent_default as d from sites where id = ?")
+          .bind(s.users.admin.siteId)
+          .first<{ d: number }>()
+      )?.d;
+    const page = await (await call("/admin/settings", { headers: { Cookie: s.cookies.admin } })).text();
+    expect(page).toContain('name="crm_ads_consent_default"');
+    const on = { ...form, has_crm_ads_consent_default: "1", crm_ads_consent_default: "1" };
+    expect((await postForm("/admin/settings", s.cookies.admin, on)).status).toBe(303);
+    expect(await stored()).toBe(1);
+    // A form that does not carry the box (an older page) leaves the setting as it is.
+    expect((await postForm("/admin/settings", s.cookies.admin, form)).status).toBe(303);
+    expect(await stored()).toBe(1);
+    // The box unticked on the page: off.
+    expect(
+      (await postForm("/admin/settings", s.cookies.admin, { ...form, has_crm_ads_consent_default: "1" })).status,
+    ).toBe(303);
+    expect(await stored()).toBe(0);
+  });
+
   it("holdouts are typed as percent: 20 is stored as 0.2 and shown as 20 again", async () => {
     const s = await siteWithSessions();
     const res = await postForm("/admin/settings", s.cookies.admin, {
