@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 import { QUEUES } from "../worker/pipeline/queues";
 
@@ -120,6 +120,9 @@ export async function startBenchWorker(opts: {
   const { d1Databases, r2Buckets } = storage(opts.root);
   const mf = new Miniflare({
     host: "127.0.0.1",
+    // BENCH_WORKERD_LOG=1 prints workerd's own log (every request and queue delivery): for a run
+    // whose workerd stops answering, to see the last thing it did.
+    ...(process.env.BENCH_WORKERD_LOG ? { log: new Log(LogLevel.DEBUG) } : {}),
     port: 0,
     modules: true,
     scriptPath: opts.scriptPath,
