@@ -158,6 +158,8 @@ export function eventBatchStatements(
   now: number,
   rejected: RejectedRow[] = [],
   trust: BatchTrust = {},
+  /** Refresh the touched decision rows here; a caller that batches many calls refreshes them once. */
+  refresh = true,
 ): (SQL | BoundStatement)[] {
   const statements: (SQL | BoundStatement)[] = [];
   if (events.length > 0) {
@@ -165,11 +167,16 @@ export function eventBatchStatements(
     statements.push(...profileStatements(siteId, cookieId, summary, now, trust));
     // Last in the batch: the decision rows of this cookie and of the customer it is (now) linked
     // to see every write above (docs/architecture.md, "Decision rows").
-    const customer = trust.customerId ?? summary.customerId;
-    statements.push(...refreshStatements(siteId, { cookies: [cookieId], customers: customer ? [customer] : [] }, now));
+    if (refresh) statements.push(...refreshStatements(siteId, touchedBy(cookieId, events, trust), now));
   }
   if (rejected.length > 0) statements.push(rejectedStatement(siteId, "collect", rejected, now));
   return statements;
+}
+
+/** The people a batch's writes touch: its cookie, and the customer it names (identify, trusted batch). */
+export function touchedBy(cookieId: string, events: TagEvent[], trust: BatchTrust = {}) {
+  const customer = trust.customerId ?? summarizeBatch(events).customerId;
+  return { cookies: [cookieId], customers: customer ? [customer] : [] };
 }
 
 /** True (1) unless `cookieId` was erased: the guard every write of a queued message carries. */

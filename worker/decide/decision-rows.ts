@@ -72,11 +72,12 @@ const DERIVED = `v.site_id, v.cookie_id, v.customer_id,
   from visitors v
   left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id
   -- The product a creative shows: the last item put in the cart, else the most recently updated
-  -- available product of the top interest category. Only the catalogue writes products.
+  -- available product of the top interest category (the index products_site_category_idx gives it
+  -- without sorting the category: no tie-breaker beyond updated_at). Only the catalogue writes products.
   left join products p on p.site_id = v.site_id and p.available = 1 and p.sku = coalesce(
     json_extract(v.cart, '$[#-1].sku'),
     (select p2.sku from products p2 where p2.site_id = v.site_id and p2.available = 1
-       and p2.category = ${TOP_CATEGORY} order by p2.updated_at desc, p2.id desc limit 1))`;
+       and p2.category = ${TOP_CATEGORY} order by p2.updated_at desc limit 1))`;
 
 const COLUMNS =
   "site_id, cookie_id, customer_id, visitor, customer, product, product_sku, top_category, codes, converted, caps_day, caps";

@@ -6,12 +6,13 @@
  * batches, deferred batches, impressions and clicks share the queue. The raw events of a delivery
  * are archived in R2 before its D1 writes (events-archive.ts).
  */
-import { applyEventBatch, eventBatchStatements, rejectedStatement } from "../collect/apply-events";
+import { applyEventBatch, eventBatchStatements, rejectedStatement, touchedBy } from "../collect/apply-events";
 import { applyDeferredBatch } from "../collect/deferred";
 import { scrubPayload } from "../collect/scrub";
 import { couponPurchases } from "../coupons";
 import { createDb } from "../db/client";
 import { runBatch } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { archiveDelivery } from "./events-archive";
 import { writeDecisionMessages } from "./impressions";
@@ -75,12 +76,24 @@ async function writeEventBatches(
   );
   if (plain.length < 2) return new Set<Message<EventsQueueMessage>>();
   try {
-    await runBatch(
-      db,
-      plain.flatMap(({ body }) =>
-        eventBatchStatements(body.siteId, body.cookieId, body.events, body.receivedAt, body.rejected),
+    // The decision rows of the whole delivery are refreshed once per site, after all its writes:
+    // two statements instead of two per message (docs/architecture.md, "Decision rows").
+    const touched = new Map<number, { cookies: string[]; customers: string[] }>();
+    for (const { body } of plain) {
+      if (body.events.length === 0) continue;
+      const { cookies, customers } = touchedBy(body.cookieId, body.events);
+      const site = touched.get(body.siteId) ?? { cookies: [], customers: [] };
+      site.cookies.push(...cookies);
+      site.customers.push(...customers);
+      touched.set(body.siteId, site);
+    }
+    const now = Date.now();
+    await runBatch(db, [
+      ...plain.flatMap(({ body }) =>
+        eventBatchStatements(body.siteId, body.cookieId, body.events, body.receivedAt, body.rejected, {}, false),
       ),
-    );
+      ...[...touched].flatMap(([siteId, people]) => refreshStatements(siteId, people, now)),
+    ]);
     for (const message of plain) message.ack();
     return new Set<Message<EventsQueueMessage>>(plain);
   } catch {
