@@ -5,6 +5,8 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
+import { forgetAllDecisionSites } from "../worker/decide/known-sites";
+import { clearRuleSetCache } from "../worker/decide/rule-set";
 import { settleBackgroundWork } from "./fixtures/api";
 
 const db = env.DB;
@@ -25,6 +27,11 @@ await db.batch([
   db.prepare("PRAGMA defer_foreign_keys = on"),
   ...tables.map((name) => db.prepare(`DELETE FROM "${name}"`)),
 ]);
+
+// The isolate's caches outlive the emptied tables: a site key seeded again by this file gets a new
+// row ID, so the site and rule caches of the previous file must go too.
+forgetAllDecisionSites();
+clearRuleSetCache();
 
 // Work a test's requests left behind finishes inside that test (test/fixtures/api.ts, `call`).
 afterEach(settleBackgroundWork);

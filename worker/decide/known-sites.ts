@@ -31,3 +31,11 @@ export function trustedDecisionSite(siteKey: string, now: number): DecisionSite 
 export function forgetDecisionSite(siteId: number) {
   for (const [key, entry] of trusted) if (entry.site.id === siteId) trusted.delete(key);
 }
+
+/**
+ * Forgets every site (tests that empty the database between files: a site key seeded again gets a
+ * new row ID, which an entry of the emptied database would still name for SITE_TRUST_MS).
+ */
+export function forgetAllDecisionSites() {
+  trusted.clear();
+}
