@@ -151,6 +151,8 @@ function refreshBy(
       params: all,
     },
     {
+      // `?2 = ?2`: D1 wants exactly as many values as the highest parameter number, and the upsert
+      // above shares this statement's parameters (the day is ?2).
       text: `delete from decision_rows where ?2 = ?2 and rowid in (
           select rowid from decision_rows where site_id = ?1 and cookie_id in ${cookies}
           union select rowid from decision_rows where site_id = ?1 and customer_id in ${customerIds})
