@@ -19,15 +19,18 @@ export const newMeter = (traced = false): Meter => ({
 function note(meters: Meter[], what: string) {
   for (const m of meters) {
     m.calls++;
-    m.sql?.push(what.replace(/\s+/g, " ").slice(0, 6000));
+    m.sql?.push(what.replace(/\s+/g, " ").slice(0, 30000));
   }
 }
 
-function written(meters: Meter[], meta: { rows_written?: number } | undefined) {
+function written(meters: Meter[], meta: { rows_written?: number; duration?: number } | undefined) {
   const rows = meta?.rows_written;
   for (const m of meters) {
     if (typeof rows === "number") m.rowsWritten += rows;
     else m.unmetered++;
+    // A traced request also says how long SQLite took (D1's meta.duration, ms): which statement is slow.
+    const last = m.sql?.length ? m.sql.length - 1 : -1;
+    if (m.sql && last >= 0 && typeof meta?.duration === "number") m.sql[last] += ` [${meta.duration.toFixed(2)} ms]`;
   }
 }
 

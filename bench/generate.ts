@@ -244,8 +244,12 @@ export async function generateBenchData(
       const pool =
         placement === steadyPlacement
           ? "null"
-          : placement === claimPlacement && catchAll
-            ? "1"
+          : placement === claimPlacement
+            ? // Only the catch-all hands out codes here, so that the holders' phase measures holders
+              // (a segment rule with its own pool would make their first decision a claim).
+              catchAll
+              ? "1"
+              : "null"
             : k % 3 === 0
               ? "2"
               : "null";

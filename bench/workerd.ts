@@ -115,6 +115,8 @@ export async function startBenchWorker(opts: {
   scriptPath: string;
   /** Where the local D1 databases and R2 buckets live (`d1/`, `r2/` under it). */
   persistDir: string;
+  /** Opens workerd's inspector on this port (bench/cpu-profile.ts profiles through it). */
+  inspectorPort?: number;
 }): Promise<BenchWorker> {
   const { date, flags } = compatibility(opts.root);
   const { d1Databases, r2Buckets } = storage(opts.root);
@@ -124,6 +126,7 @@ export async function startBenchWorker(opts: {
     // whose workerd stops answering, to see the last thing it did.
     ...(process.env.BENCH_WORKERD_LOG ? { log: new Log(LogLevel.DEBUG) } : {}),
     port: 0,
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
     modules: true,
     scriptPath: opts.scriptPath,
     compatibilityDate: date,
