@@ -2,8 +2,6 @@
  * tagwerk's Worker: assembles the capability sub-apps, the global middleware, one error handler.
  * Each capability lives in its own folder under worker/ with its routes beside its logic.
  */
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { createAdminRoutes } from "../admin/app";
 import { adminApiRoutes } from "./admin-api/routes";
 import { reachRoutes } from "./audiences/reach-routes";
@@ -19,6 +17,7 @@ import { runScheduled } from "./cron/scheduled";
 import { dbMiddleware } from "./db/client";
 import { explainRoutes } from "./decide/explain-routes";
 import { rebuildRoutes } from "./decide/rebuild-routes";
+import { bannerFastPath } from "./decide/fast-path";
 import { decideRoutes } from "./decide/routes";
 import { registerDocs } from "./docs/routes";
 import { notFound, onError } from "./errors";
@@ -27,6 +26,7 @@ import { homeRoutes } from "./home/routes";
 import { identityRoutes } from "./identity/routes";
 import { importRoutes } from "./import/routes";
 import { servePrefixed, shopOriginScope } from "./lib/base-path";
+import { edgeSecureHeaders, requestIds } from "./lib/edge-headers";
 import { createRouter } from "./lib/router";
 import { consumeQueue } from "./pipeline";
 import { privacyRoutes } from "./privacy/routes";
@@ -46,18 +46,10 @@ import { webhooksRoutes } from "./webhooks/routes";
 
 const app = createRouter();
 
-app.use(requestId());
+app.use(requestIds);
 // Under BASE_PATH the shop's origin gets the public routes only (worker/lib/base-path.ts).
 app.use(shopOriginScope);
-app.use(
-  secureHeaders({
-    // Creatives (/b) are framed by ad networks and the tag (/t.js) is loaded by shops: both are
-    // cross-origin by design. The admin UI sets its own stricter frame and CSP headers.
-    xFrameOptions: false,
-    crossOriginResourcePolicy: "cross-origin",
-    crossOriginOpenerPolicy: false,
-  }),
-);
+app.use(edgeSecureHeaders);
 app.use(dbMiddleware);
 // The admin session authenticates the management API too (before any route's requireApiKey).
 app.use("/api/v1/*", sessionApiAuth);
@@ -100,7 +92,9 @@ app.notFound(notFound);
 
 export default {
   // Under BASE_PATH (same-origin serving) every route also answers below the prefix.
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => servePrefixed(app.fetch, request, env, ctx),
+  // Banners skip the app's router and middleware chain when they can (worker/decide/fast-path.ts).
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) =>
+    servePrefixed((r, e, x) => bannerFastPath(r, e, x) ?? app.fetch(r, e, x), request, env, ctx),
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runScheduled(env, controller.scheduledTime));
   },

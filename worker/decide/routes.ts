@@ -44,7 +44,7 @@ decideRoutes.use("/b/*", async function trailingClickMacro(c, next) {
 /** Cache-buster parameters ad servers add (`ord`, `cb`, `cachebuster`): accepted and ignored. */
 const CacheBuster = z.string().max(2000).optional().openapi({ description: "Cache-buster; ignored" });
 
-const BannerQuery = z.object({
+export const BannerQuery = z.object({
   site: z.string().min(1).max(63).openapi({ example: "demo" }),
   format: z.enum(["html", "json", "svg"]).default("html"),
   p: z.string().max(64).optional().openapi({ description: "Partner key, with puid: the visitor via id_links" }),
@@ -63,6 +63,53 @@ const BannerQuery = z.object({
   cb: CacheBuster,
   cachebuster: CacheBuster,
 });
+export type BannerQueryInput = z.infer<typeof BannerQuery>;
+
+/**
+ * The banner response for a validated request: called by the route below and by the fast path
+ * ahead of Hono (fast-path.ts) with the same kind of Context, so both answer alike.
+ */
+export async function answerBanner(c: Context<AppEnv>, placement: string, query: BannerQueryInput): Promise<Response> {
+  // Over the per-IP limit: still a 200 with the placement's fallback (an ad network must never
+  // see an error), just not personalised — no profile read, no coupon claimed.
+  const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
+  const anonymous = limited || isOptedOut(c);
+  // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
+  const session = decisionSessionFor(c);
+  const now = Date.now();
+  const browserCaps = anonymous ? null : await readBrowserCaps(c, c.env.SIGNING_SECRET, query.site, now);
+  // decide() never throws: every fault already ended in the placement's fallback (decision-path.ts).
+  const decision = await decide(c.env, session.db, {
+    anonymous,
+    siteKey: query.site,
+    placement,
+    format: query.format,
+    cookie: getCookie(c, VISITOR_COOKIE),
+    token: query.t,
+    partner: query.p && query.puid ? { key: query.p, userId: query.puid } : null,
+    clickMacro: query.click,
+    userAgent: c.req.header("User-Agent"),
+    country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
+    origin: publicBase(c),
+    now,
+    ip: clientIp(c),
+    browserCaps,
+  });
+  if (decision.kind === "unknown-site") {
+    throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });
+  }
+  const { rendered, impression, claimed } = decision;
+  if (impression && !limited) recordImpression(c, impression);
+  if (claimed) carryBookmark(c, session);
+  await browserCaps?.write(c, c.env.SIGNING_SECRET);
+  const headers: Record<string, string> = {
+    "Content-Type": rendered.contentType,
+    "Cache-Control": "no-store",
+    ...rendered.headers,
+  };
+  if (query.format === "json") headers["Access-Control-Allow-Origin"] = "*";
+  return c.body(rendered.body, 200, headers);
+}
 
 const DecisionJsonSchema = z
   .object({
@@ -105,49 +152,8 @@ decideRoutes.openapi(
       ...errorResponses(400, 404),
     },
   }),
-  async (c) => {
-    const { placement } = c.req.valid("param");
-    const query = c.req.valid("query");
-    // Over the per-IP limit: still a 200 with the placement's fallback (an ad network must never
-    // see an error), just not personalised — no profile read, no coupon claimed.
-    const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
-    const anonymous = limited || isOptedOut(c);
-    // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
-    const session = decisionSessionFor(c);
-    const now = Date.now();
-    const browserCaps = anonymous ? null : await readBrowserCaps(c, c.env.SIGNING_SECRET, query.site, now);
-    // decide() never throws: every fault already ended in the placement's fallback (decision-path.ts).
-    const decision = await decide(c.env, session.db, {
-      anonymous,
-      siteKey: query.site,
-      placement,
-      format: query.format,
-      cookie: getCookie(c, VISITOR_COOKIE),
-      token: query.t,
-      partner: query.p && query.puid ? { key: query.p, userId: query.puid } : null,
-      clickMacro: query.click,
-      userAgent: c.req.header("User-Agent"),
-      country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : undefined,
-      origin: publicBase(c),
-      now,
-      ip: clientIp(c),
-      browserCaps,
-    });
-    if (decision.kind === "unknown-site") {
-      throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });
-    }
-    const { rendered, impression, claimed } = decision;
-    if (impression && !limited) recordImpression(c, impression);
-    if (claimed) carryBookmark(c, session);
-    await browserCaps?.write(c, c.env.SIGNING_SECRET);
-    const headers: Record<string, string> = {
-      "Content-Type": rendered.contentType,
-      "Cache-Control": "no-store",
-      ...rendered.headers,
-    };
-    if (query.format === "json") headers["Access-Control-Allow-Origin"] = "*";
-    return c.body(rendered.body, 200, headers);
-  },
+  // The same answer as the fast path ahead of Hono (fast-path.ts), which serves most banners.
+  (c) => answerBanner(c, c.req.valid("param").placement, c.req.valid("query")) as never,
 );
 
 decideRoutes.openapi(
