@@ -213,11 +213,13 @@ export default {
     const url = new URL(req.url);
     if (url.pathname === "/bench/empty") return new Response("ok");
     if (url.pathname === "/bench/one-read") {
-      // The same kind of keyed read the decision starts with: one visitor by (site, cookie).
-      const row = await env.DB.prepare("select id, visits from visitors where site_id = ? and cookie_id = ?")
+      // The same kind of keyed read the decision starts with: one visitor by (site, cookie),
+      // through the same metering wrapper of the binding that every /b request goes through.
+      const db = countingEnv(env, newMeter()).DB;
+      const row = await db
+        .prepare("select id, visits from visitors where site_id = ? and cookie_id = ?")
         .bind(Number(url.searchParams.get("s") ?? 1), url.searchParams.get("c") ?? "")
         .first();
-      total.calls++;
       return Response.json(row);
     }
     if (url.pathname.startsWith("/bench/part/")) return part(url, env);

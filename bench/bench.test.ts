@@ -88,6 +88,11 @@ describe("the benchmark harness", () => {
     expect(f.lookalike.positivesInD1).toBe(f.lookalike.expectedPositives);
     expect(f.lookalike.positivesInD1).toBeGreaterThan(0);
     expect(Number.isFinite(f.lookalike.auc) && Number.isFinite(f.lookalike.liftTopDecile)).toBe(true);
+    // The CPU profile sampled the Worker's own modules while it served steady banners.
+    const worker = f.profile?.isolates.find((i) => i.target === "Worker");
+    expect(worker?.totalMs, "the profile sampled the Worker's isolate").toBeGreaterThan(0);
+    expect(worker?.byModule.some((m) => m.where.startsWith("worker/"))).toBe(true);
+    expect(results).toContain("Where a steady decision's CPU goes");
     expect(results).toContain("<!-- bench:end -->");
     expect(results).toContain("<!-- lookalike:end -->");
   }, 180_000);

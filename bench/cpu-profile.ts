@@ -66,7 +66,7 @@ function moduleAt(map: [number, string][], line: number): string {
   return pkg ? pkg[1] : found;
 }
 
-export type CpuShare = { where: string; ms: number; share: number };
+type CpuShare = { where: string; ms: number; share: number };
 export type CpuProfile = { target: string; totalMs: number; byModule: CpuShare[]; byFunction: CpuShare[] };
 
 /** Sums self time per key over a profile (the time between a sample and the next is the sample's). */
@@ -140,7 +140,12 @@ export async function profileWhile(
       }),
       top,
     );
-    out.push({ target: isUser ? "Worker" : `D1 ${id}`, totalMs: byModule.total, byModule: byModule.list, byFunction: byFunction.list });
+    out.push({
+      target: isUser ? "Worker" : `D1 ${id}`,
+      totalMs: byModule.total,
+      byModule: byModule.list,
+      byFunction: byFunction.list,
+    });
   }
   return out;
 }

@@ -5,6 +5,7 @@
  */
 
 import type { DecisionFigures } from "./decision-logic";
+import { type DecisionProfile, profileSection } from "./decision-profile";
 import type { ExportFigures } from "./export";
 import type { Scale } from "./generate";
 import type { HttpFigures } from "./http-figures";
@@ -22,6 +23,8 @@ export type Figures = {
   machine: { before: ReturnType<typeof machine>; after: ReturnType<typeof machine> };
   load: { connections: number; duration: number; runs: number };
   http: HttpFigures;
+  /** Absent in figures written before the profile existed. */
+  profile?: DecisionProfile;
   export: ExportFigures;
   decision: DecisionFigures;
   segments: SegmentFigures;
@@ -172,7 +175,7 @@ ${[
       `| ${name} | ${fmt(m[k].rps)} | ${fmt(m[k].p50, 1)} / ${fmt(m[k].p99, 1)} | ${fmt(m[k].rps / m.one_read.rps, 2)} | ${fmt(m[k].cpuMicros)} |`,
   )
   .join("\n")}
-
+${profileSection(f.profile)}
 ### Decision logic alone (Node ${mc.node})
 
 | figure | value | budget | verdict |

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { measureDecisionLogic } from "./decision-logic";
+import { PROFILE_INSPECTOR_PORT, profileSteadyDecision } from "./decision-profile";
 import { measureExport } from "./export";
 import { applyMigrations, FULL, generateBenchData, TINY } from "./generate";
 import { measureHttp } from "./http-figures";
@@ -104,6 +105,16 @@ try {
   await worker.dispose();
 }
 
+// Where a steady decision's CPU goes: a workerd with its inspector open, apart from the measured phases.
+worker = await startBenchWorker({ root: ROOT, scriptPath, persistDir, inspectorPort: PROFILE_INSPECTOR_PORT });
+log(`CPU profile of the steady decision (workerd ${worker.pid ?? "?"})`);
+let profile: Awaited<ReturnType<typeof profileSteadyDecision>>;
+try {
+  profile = await profileSteadyDecision(worker, scriptPath, fixture, tiny ? 100 : 2_000);
+} finally {
+  await worker.dispose();
+}
+
 // A fresh workerd for the export, so that its peak memory is the export's own.
 worker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
 log(`audience export of ${scale.audienceRows} rows (workerd ${worker.pid ?? "?"})`);
@@ -131,6 +142,7 @@ const figures = {
   machine: { before: machineBefore, after: machine(ROOT) },
   load: { ...load, runs },
   http,
+  profile,
   export: exported,
   decision,
   segments,
