@@ -280,7 +280,22 @@ describe("decision rows", () => {
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
         await run(ops);
       }),
-      { numRuns: 40 },
+      {
+        numRuns: 40,
+        // Besides the random sequences, the ones where a write to one device must reach the
+        // other device's row (customer-wide caps and codes): a sibling left stale shows at once.
+        examples: [
+          [
+            [
+              { op: "identify", cookie: A, customer: "C-1" },
+              { op: "identify", cookie: B, customer: "C-1" },
+              { op: "impression", cookie: A, capped: true },
+              { op: "claim", cookie: B },
+              { op: "impression", cookie: B, capped: true },
+            ],
+          ],
+        ],
+      },
     );
     // Forty sequences of up to 14 writes, each checked row by row: about 15 s on an idle 2-core machine.
   }, 240_000);

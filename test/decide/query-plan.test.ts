@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
-import { refreshStatements } from "../../worker/decide/decision-rows";
+import { capsRefreshStatements, codesRefreshStatements, refreshStatements } from "../../worker/decide/decision-rows";
 import { loadDecisionState } from "../../worker/decide/load";
 import { bannerSite, insertVisitor, randomCookie } from "../fixtures/banner";
 
@@ -97,5 +97,15 @@ describe("the decision read's query plan", () => {
     expect(refreshPlan).not.toMatch(/\w+[<>]=?\?\)/);
     // The visitor's coupon assignments: one (pool, holder) lookup per pool, however big the pools.
     expect(refreshPlan).toContain("coupons_pool_holder_idx");
+
+    // A claim's and an impression's one-column refreshes: the person's rows by key and index only.
+    for (const [statement] of [
+      codesRefreshStatements(site.siteId, { cookies: [cookie], customers: ["C-1"] }, Date.now()),
+      capsRefreshStatements(site.siteId, { cookies: [cookie] }, Date.now()),
+    ]) {
+      const plan = await planOf(statement.text, statement.params, true);
+      expect(plan).not.toMatch(/\w+[<>]=?\?\)/);
+      expect(plan).toMatch(/SEARCH decision_rows USING (COVERING )?INDEX decision_rows_customer_idx/);
+    }
   });
 });

@@ -33,7 +33,7 @@
  * "Decision path").
  */
 import { type D1Like, preparedAll, toD1 } from "../db/raw";
-import { refreshStatements } from "../decide/decision-rows";
+import { codesRefreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
 import { generateCode } from "./code-format";
@@ -171,11 +171,12 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | C
     );
   }
   const claimAt = statements.length - 1;
-  // The holder's decision rows (all cookies of a customer) see the claim in the same transaction.
+  // The holder's decision rows (all cookies of a customer) see the claim in the same transaction:
+  // a claim changes their codes and nothing else.
   statements.push(
     ...preparedAll(
       d1,
-      refreshStatements(
+      codesRefreshStatements(
         siteId,
         { cookies: cookieId ? [cookieId] : [], customers: customerId ? [customerId] : [] },
         now,

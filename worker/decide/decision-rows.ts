@@ -36,11 +36,26 @@ function rowJson(table: SQLiteTable, alias: string): string {
 }
 
 /**
- * The visitor's cookie and the other cookies of its customer (none when not linked), as one list
- * so that `cookie_id in` it searches the (site_id, cookie_id) indexes instead of the site's rows.
+ * The cookie of row `r` (a visitor or a decision row: both carry site_id, cookie_id and
+ * customer_id) and the other cookies of its customer (none when not linked), as one list so
+ * that `cookie_id in` it searches the (site_id, cookie_id) indexes instead of the site's rows.
  */
-const PERSON_COOKIES = `(select v.cookie_id union select v2.cookie_id from visitors v2
-  where v2.site_id = v.site_id and v2.customer_id = v.customer_id)`;
+const personCookies = (r: string) => `(select ${r}.cookie_id union select v2.cookie_id from visitors v2
+  where v2.site_id = ${r}.site_id and v2.customer_id = ${r}.customer_id)`;
+
+/** The coupon codes of row `r`'s cookie and customer, ordered: the `codes` column. */
+const codesOf = (
+  r: string,
+) => `(select json_group_array(json_array(id, pool_id, code, holder, expires_at, redeemed_at)) from (
+    select id, pool_id, code, holder, expires_at, redeemed_at from coupons
+    where pool_id in (select id from coupon_pools where site_id = ${r}.site_id)
+      and holder in ('v:' || ${r}.cookie_id, 'c:' || ${r}.customer_id) order by id))`;
+
+/** Today's (?2) impressions of capped rules over every cookie of row `r`'s person: the `caps` column. */
+const capsOf = (r: string) => `(select coalesce(json_group_object(rule_id, n), '{}') from (
+    select rule_id, sum(count) as n from cap_counters
+    where site_id = ${r}.site_id and cookie_id in ${personCookies(r)} and day = ?2
+    group by rule_id order by rule_id))`;
 
 /** The visitor's top interest category: views and cart adds, all time; ties by name. */
 const TOP_CATEGORY = "(select j.key from json_each(v.interests) j order by j.value desc, j.key limit 1)";
@@ -57,18 +72,12 @@ const DERIVED = `v.site_id, v.cookie_id, v.customer_id,
   -- The SKU a creative wants to show, in the catalogue or not yet: a catalogue change to it refreshes the row.
   coalesce(json_extract(v.cart, '$[#-1].sku'), p.sku) as product_sku,
   ${TOP_CATEGORY} as top_category,
-  (select json_group_array(json_array(id, pool_id, code, holder, expires_at, redeemed_at)) from (
-    select id, pool_id, code, holder, expires_at, redeemed_at from coupons
-    where pool_id in (select id from coupon_pools where site_id = v.site_id)
-      and holder in ('v:' || v.cookie_id, 'c:' || v.customer_id) order by id)) as codes,
+  ${codesOf("v")} as codes,
   (select json_group_array(rule_id) from (
     select distinct rule_id from rule_conversions
-    where site_id = v.site_id and cookie_id in ${PERSON_COOKIES} order by rule_id)) as converted,
+    where site_id = v.site_id and cookie_id in ${personCookies("v")} order by rule_id)) as converted,
   ?2 as caps_day,
-  (select coalesce(json_group_object(rule_id, n), '{}') from (
-    select rule_id, sum(count) as n from cap_counters
-    where site_id = v.site_id and cookie_id in ${PERSON_COOKIES} and day = ?2
-    group by rule_id order by rule_id)) as caps
+  ${capsOf("v")} as caps
   from visitors v
   left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id
   -- The product a creative shows: the last item put in the cart, else the most recently updated
@@ -107,6 +116,43 @@ export function refreshStatements(siteId: number, touched: Touched, now: number)
     [cookies, customerIds],
     now,
   );
+}
+
+/**
+ * What a claim changes: only the `codes` of the claimer's decision row and of its customer's
+ * other cookies, computed by the same fragment the whole row is (codesOf). An update of one
+ * column costs a fifth of the whole row's refresh in SQL and writes no index entry, and the
+ * property test holds it to the rebuilt row like every other writer.
+ */
+export function codesRefreshStatements(siteId: number, touched: Touched, now: number): BoundStatement[] {
+  return columnRefresh(siteId, touched, `codes = ${codesOf("decision_rows")}`, now);
+}
+
+/** What counted impressions change: today's `caps` of the person's decision rows (capsOf). */
+export function capsRefreshStatements(siteId: number, touched: Touched, now: number): BoundStatement[] {
+  return columnRefresh(siteId, touched, `caps_day = ?2, caps = ${capsOf("decision_rows")}`, now);
+}
+
+/**
+ * `set` on the decision rows of the touched cookies, of the touched customers and of the other
+ * cookies of the touched cookies' customers: the people whose customer-wide columns one write
+ * changes. Each part searches its own index (decision_rows carries the customer ID).
+ */
+function columnRefresh(siteId: number, touched: Touched, set: string, now: number): BoundStatement[] {
+  const cookies = JSON.stringify(touched.cookies ?? []);
+  const customerIds = JSON.stringify(touched.customers ?? []);
+  if (cookies === "[]" && customerIds === "[]") return [];
+  const named = "(select value from json_each(?3))";
+  return [
+    {
+      text: `update decision_rows set ${set} where rowid in (
+          select rowid from decision_rows where site_id = ?1 and cookie_id in ${named}
+          union select rowid from decision_rows where site_id = ?1 and customer_id in (
+            select value from json_each(?4)
+            union select customer_id from decision_rows where site_id = ?1 and cookie_id in ${named}))`,
+      params: [siteId, utcDayNumber(now), cookies, customerIds],
+    },
+  ];
 }
 
 /**

@@ -22,7 +22,7 @@
  * their counter moves only when that row was new.
  */
 import { type D1Like, preparedAll, toD1 } from "../db/raw";
-import { refreshStatements } from "../decide/decision-rows";
+import { capsRefreshStatements, refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
 import { personalisableSql } from "../privacy/consent";
@@ -160,19 +160,16 @@ function ledgerStatement(d1: D1Like, ids: number[], now: number): D1PreparedStat
   ];
 }
 
-/** The cookies whose decision rows these writes change: capped impressions (caps) and clicks (acquisition). */
-function cookiesBySite(counted: Counted[], clicks: ClickMessage[]): Map<number, string[]> {
-  const bySite = new Map<number, Set<string>>();
-  const add = (siteId: number, cookieId: string) => {
-    const cookies = bySite.get(siteId) ?? new Set<string>();
+/** Cookie IDs per site, deduplicated. */
+function bySite(entries: { siteId: number; cookieId: string | null }[]): Map<number, string[]> {
+  const sites = new Map<number, Set<string>>();
+  for (const { siteId, cookieId } of entries) {
+    if (cookieId === null) continue;
+    const cookies = sites.get(siteId) ?? new Set<string>();
     cookies.add(cookieId);
-    bySite.set(siteId, cookies);
-  };
-  for (const { message: m } of counted) {
-    if (m.cookieId !== null && m.ruleId !== null && !m.holdout && m.capped !== false) add(m.siteId, m.cookieId);
+    sites.set(siteId, cookies);
   }
-  for (const m of clicks) if (m.cookieId !== null) add(m.siteId, m.cookieId);
-  return new Map([...bySite].map(([siteId, cookies]) => [siteId, [...cookies]]));
+  return new Map([...sites].map(([siteId, cookies]) => [siteId, [...cookies]]));
 }
 
 /**
@@ -203,8 +200,13 @@ export async function writeDecisionMessages(
     ...ledgerStatement(d1, ledger, now),
   ];
   // Cap counts and a click's acquisition are read by /b from the decision rows: the cookies
-  // written here get theirs refreshed in the same batch (docs/architecture.md, "Decision rows").
-  for (const [siteId, cookies] of cookiesBySite(counted, clicks)) {
+  // written here get theirs refreshed in the same batch (docs/architecture.md, "Decision rows") —
+  // only the caps column for capped impressions, the whole row for a click (its visitor changed).
+  const capped = counted.map((c) => c.message).filter((m) => m.ruleId !== null && !m.holdout && m.capped !== false);
+  for (const [siteId, cookies] of bySite(capped)) {
+    statements.push(...preparedAll(d1, capsRefreshStatements(siteId, { cookies }, now)));
+  }
+  for (const [siteId, cookies] of bySite(clicks)) {
     statements.push(...preparedAll(d1, refreshStatements(siteId, { cookies }, now)));
   }
   if (statements.length > 0) await d1.batch(statements);
