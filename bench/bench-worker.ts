@@ -16,7 +16,8 @@
  *                       `load` (the decision's D1 read), `decide` (decide() for an anonymous
  *                       browser, outside the app, impression not recorded), `reads?n=` (n keyed
  *                       reads of a whole visitor row in one batch), `sign` (the click
- *                       token), `queue` (sending the impression message), `app` (/healthz through
+ *                       token), `limit` (asking the banner rate limiter), `queue` (sending the
+ *                       impression message), `app` (/healthz through
  *                       the Hono app: routing, middleware, one trivial D1 statement).
  * Every other request, and every queue delivery, goes to the real Worker with its D1 bindings
  * metered; each response carries `x-bench-d1-calls` and `x-bench-d1-rows-written`, the round trips
@@ -158,6 +159,11 @@ async function part(url: URL, env: Env): Promise<Response> {
         couponParam: "coupon",
       };
       return new Response(await mintClickToken(env.SIGNING_SECRET, claims, now));
+    }
+    case "limit": {
+      // The per-IP banner limiter every /b asks (a binding call; in Miniflare a call into its own worker).
+      const { success } = await env.BANNER_RATE_LIMITER.limit({ key: `bench|${cookie}` });
+      return new Response(success ? "allowed" : "limited");
     }
     case "queue": {
       const uid = crypto.randomUUID().replaceAll("-", "");

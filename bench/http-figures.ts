@@ -176,6 +176,7 @@ export async function measureHttp(
       await phase("part_reads1", { path: (i) => `/bench/part/reads?n=1&c=${cookie(i)}` });
       await phase("part_reads7", { path: (i) => `/bench/part/reads?n=7&c=${cookie(i)}` });
       await phase("part_sign", { path: (i) => `/bench/part/sign?c=${cookie(i)}` });
+      await phase("part_limit", { path: (i) => `/bench/part/limit?c=${cookie(i)}` });
       await phase("part_queue", { path: (i) => `/bench/part/queue?c=${cookie(i)}` }, true);
     }
 

@@ -167,6 +167,7 @@ ${[
   ["one keyed read of a whole visitor row, as a batch of 1", "part_reads1"],
   ["seven such reads in one batch", "part_reads7"],
   ["minting one click token alone (HMAC-SHA256, key cached per isolate)", "part_sign"],
+  ["asking the banner rate limiter alone (a binding call, as every /b does)", "part_limit"],
   ["sending one impression to the events queue alone", "part_queue"],
 ]
   .filter(([, k]) => m[k])
