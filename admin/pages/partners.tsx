@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { publicBase } from "../../worker/lib/base-path";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { redirectWithFlash, takeFlash } from "../flash";
+import { type Flash, redirectWithFlash, takeFlash } from "../flash";
 import { FLASH, failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
 import {
@@ -166,6 +166,12 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                   </button>
                 </form>
                 <ActionButton
+                  action={`/admin/webhooks/${w.id}/test`}
+                  label="Send test delivery"
+                  accessibleLabel={`Send a signed test delivery to ${w.url}`}
+                  failed={view.failed}
+                />
+                <ActionButton
                   action={`/admin/webhooks/${w.id}/toggle`}
                   fields={{ enabled: w.enabled ? "0" : "1" }}
                   label={w.enabled ? "Disable" : "Enable"}
@@ -263,6 +269,19 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   );
 }
 
+type TestResult = { message_id: string; delivered: boolean; receiver_status: number | null; error: string | null };
+
+function testFlash(r: TestResult): Flash {
+  const answered = r.receiver_status === null ? "did not answer" : `answered HTTP ${r.receiver_status}`;
+  if (r.delivered) return { notice: `Test delivery ${r.message_id} sent: the receiver ${answered}.` };
+  return {
+    problems: [
+      `Test delivery ${r.message_id} failed: the receiver ${answered} (${r.error}).`,
+      "A 401 or 400 usually means the receiver checks the signature with another secret.",
+    ],
+  };
+}
+
 export function partnerPages(app: AdminApp) {
   app.get("/admin/partners", (c) => render(c));
 
@@ -320,6 +339,13 @@ export function partnerPages(app: AdminApp) {
         value: result.data.secret,
       },
     });
+  });
+
+  // Synchronous: the owner sees at once what the receiver answered to a delivery signed like the real ones.
+  app.post("/admin/webhooks/:id{[0-9]+}/test", async (c) => {
+    const result = await c.var.api.call<TestResult>("POST", `/api/v1/webhooks/${c.req.param("id")}/test`);
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
+    return redirectWithFlash(c, "/admin/partners", testFlash(result.data));
   });
 
   app.post("/admin/webhooks/:id{[0-9]+}/delete", async (c) => {
