@@ -165,7 +165,12 @@ async function render(
                     </td>
                     <td>
                       {name(segments, r.segment_id, "everyone")} → {name(creatives, r.creative_id, "?")}
-                      {r.pool_id != null && ` (${name(pools, r.pool_id, "")})`}
+                      {r.pool_id != null && (
+                        <>
+                          {" ("}
+                          <a href={`/admin/pools/${r.pool_id}`}>{name(pools, r.pool_id, `pool ${r.pool_id}`)}</a>)
+                        </>
+                      )}
                     </td>
                     <td>
                       {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : percent(r.holdout, 0)}
