@@ -60,6 +60,7 @@ pre.snippet { overflow-x: auto; padding: .6rem; background: #f6f8fa; border: 1px
 .field-chips { display: flex; flex-wrap: wrap; gap: .25rem; }
 button.chip { padding: .05rem .45rem; font: .8rem ui-monospace, SFMono-Regular, Menlo, monospace; }
 ul.problems { margin: .25rem 0 0; padding-left: 1.25rem; max-height: 16rem; overflow-y: auto; }
+ul.line-problems { margin: 0; padding-left: 1.1rem; }
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
 .preview-box iframe { border: 0; display: block; background: #fff; }

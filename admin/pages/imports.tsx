@@ -9,12 +9,14 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { type Column, DataTable } from "../components";
 import { text } from "../forms";
 import type { Pool } from "../types";
 import { can, Layout, ReadOnlyNote } from "../ui";
 
 type Kind = "customers" | "links" | "products" | "codes";
-type Report = { accepted: number; rejected: { line: number; reason: string }[]; rejected_count?: number };
+type Rejection = { line: number; reason: string; problems?: string[] };
+type Report = { accepted: number; rejected: Rejection[]; rejected_count?: number };
 
 const KINDS: Record<Kind, { title: string; api: string; columns: string; example: string }> = {
   customers: {
@@ -53,6 +55,23 @@ function contentTypeOf(kind: Kind, name: string): string {
   return "text/csv";
 }
 
+/** Every problem of a refused line (a code upload's report has one reason per line and no list). */
+const problemsOf = (r: Rejection) => r.problems ?? [r.reason];
+
+const REJECTION_COLUMNS: Column<Rejection>[] = [
+  { header: "Line", num: true, cell: (r) => r.line },
+  {
+    header: "Why it was refused",
+    cell: (r) => (
+      <ul class="line-problems">
+        {problemsOf(r).map((problem) => (
+          <li>{problem}</li>
+        ))}
+      </ul>
+    ),
+  },
+];
+
 const ReportView = ({ kind, report }: { kind: Kind; report: Report }) => {
   const refused = report.rejected_count ?? report.rejected.length;
   return (
@@ -61,26 +80,7 @@ const ReportView = ({ kind, report }: { kind: Kind; report: Report }) => {
         <strong>{report.accepted}</strong> accepted, <strong>{refused}</strong> refused
         {refused > report.rejected.length ? ` (the first ${report.rejected.length} listed)` : ""}.
       </p>
-      {report.rejected.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th class="num">Line</th>
-                <th>Why it was refused</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.rejected.map((r) => (
-                <tr>
-                  <td class="num">{r.line}</td>
-                  <td>{r.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable columns={REJECTION_COLUMNS} rows={report.rejected} />
     </div>
   );
 };
