@@ -9,12 +9,13 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { contentTypeOf, type ImportKind } from "../client/file-type";
 import { type Column, DataTable } from "../components";
 import { text } from "../forms";
 import type { Pool } from "../types";
 import { can, Layout, ReadOnlyNote } from "../ui";
 
-type Kind = "customers" | "links" | "products" | "codes";
+type Kind = ImportKind;
 type Rejection = { line: number; reason: string; problems?: string[] };
 type Report = { accepted: number; rejected: Rejection[]; rejected_count?: number };
 
@@ -47,13 +48,6 @@ const KINDS: Record<Kind, { title: string; api: string; columns: string; example
     example: "code\nSPRING-001\nSPRING-002",
   },
 };
-
-/** The file's type by its name: NDJSON for .ndjson/.jsonl, plain lines for codes in .txt, else CSV. */
-function contentTypeOf(kind: Kind, name: string): string {
-  if (/\.(ndjson|jsonl)$/i.test(name)) return "application/x-ndjson";
-  if (kind === "codes" && /\.txt$/i.test(name)) return "text/plain";
-  return "text/csv";
-}
 
 /** Every problem of a refused line (a code upload's report has one reason per line and no list). */
 const problemsOf = (r: Rejection) => r.problems ?? [r.reason];

@@ -25,7 +25,7 @@ export function csvRow(cells: (string | number | null | undefined)[]): string {
 }
 
 /** Rows per D1 query of a streamed CSV: one page of a large export stays far below the Worker's memory. */
-export const CSV_PAGE_SIZE = 1_000;
+const CSV_PAGE_SIZE = 1_000;
 
 export type PageOptions = { pageSize?: number; onPage?: (rows: number) => void };
 

@@ -63,7 +63,7 @@ async function signedRequest(keys: Uint8Array[], messageId: string, body: string
 }
 
 /** A test delivery's payload: its own type, so a receiver can acknowledge it and change nothing. */
-export function testPayload(webhook: Pick<Webhook, "id" | "segmentId">, now: number) {
+function testPayload(webhook: Pick<Webhook, "id" | "segmentId">, now: number) {
   return { type: "webhook.test", webhook_id: webhook.id, segment_id: webhook.segmentId, at: now };
 }
 
