@@ -13,8 +13,11 @@ import { type Flash, takeFlash } from "./flash";
 import { FLASH } from "./forms";
 import { Empty, ErrorAlert, FlashView, Layout, Notice, type PageUser, ReadOnlyNote } from "./ui";
 
-/** One column: its header, how a row fills its cell, numbers right-aligned. */
-export type Column<T> = { header: string; num?: boolean; cell: (row: T) => Child };
+/** One column: its header, how a row fills its cell, numbers right-aligned, short values kept on one line. */
+export type Column<T> = { header: string; num?: boolean; nowrap?: boolean; cell: (row: T) => Child };
+
+const cellClass = (column: { num?: boolean; nowrap?: boolean }) =>
+  [column.num && "num", column.nowrap && "nowrap"].filter(Boolean).join(" ") || undefined;
 
 /** A table of `rows` in the declared columns; `empty` is shown instead when there are none. */
 export function DataTable<T>({
@@ -40,7 +43,7 @@ export function DataTable<T>({
         <thead>
           <tr>
             {columns.map((column) => (
-              <th class={column.num ? "num" : undefined} scope="col">
+              <th class={cellClass(column)} scope="col">
                 {column.header}
               </th>
             ))}
@@ -50,7 +53,7 @@ export function DataTable<T>({
           {rows.map((row) => (
             <tr class={rowClass?.(row)}>
               {columns.map((column) => (
-                <td class={column.num ? "num" : undefined}>{column.cell(row)}</td>
+                <td class={cellClass(column)}>{column.cell(row)}</td>
               ))}
             </tr>
           ))}

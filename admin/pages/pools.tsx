@@ -145,16 +145,24 @@ type PoolCode = {
 const isoTime = (iso: string | null) => (iso ? formatTime(Date.parse(iso)) : "—");
 
 const CODE_COLUMNS: Column<PoolCode>[] = [
-  { header: "Code", cell: (x) => <a href={`/admin/coupons?code=${encodeURIComponent(x.code)}`}>{x.code}</a> },
+  {
+    header: "Code",
+    nowrap: true,
+    cell: (x) => <a href={`/admin/coupons?code=${encodeURIComponent(x.code)}`}>{x.code}</a>,
+  },
   { header: "State", cell: (x) => x.state },
   {
     header: "Held by",
     cell: (x) => (x.holder_kind === "customer" ? `customer ${x.customer}` : (x.holder_kind ?? "—")),
   },
-  { header: "Rule", cell: (x) => (x.rule_id ? <a href={`/admin/rules/${x.rule_id}`}>rule {x.rule_id}</a> : "—") },
-  { header: "Assigned (UTC)", cell: (x) => isoTime(x.assigned_at) },
-  { header: "Expires (UTC)", cell: (x) => isoTime(x.expires_at) },
-  { header: "Redeemed (UTC)", cell: (x) => isoTime(x.redeemed_at) },
+  {
+    header: "Rule",
+    nowrap: true,
+    cell: (x) => (x.rule_id ? <a href={`/admin/rules/${x.rule_id}`}>rule {x.rule_id}</a> : "—"),
+  },
+  { header: "Assigned (UTC)", nowrap: true, cell: (x) => isoTime(x.assigned_at) },
+  { header: "Expires (UTC)", nowrap: true, cell: (x) => isoTime(x.expires_at) },
+  { header: "Redeemed (UTC)", nowrap: true, cell: (x) => isoTime(x.redeemed_at) },
   { header: "Order", cell: (x) => x.order ?? "—" },
 ];
 
