@@ -72,12 +72,14 @@ export function FormCard({
   submit,
   children,
   extra,
+  submitDisabled,
 }: {
   action: string;
   id?: string;
   title: string;
   error?: string | null;
   submit: string;
+  submitDisabled?: boolean;
   children?: Child;
   /** Controls below the grid (a textarea, a fieldset) that need the whole width. */
   extra?: Child;
@@ -89,7 +91,9 @@ export function FormCard({
       <div class="grid">{children}</div>
       {extra}
       <div class="actions">
-        <button type="submit">{submit}</button>
+        <button type="submit" disabled={submitDisabled}>
+          {submit}
+        </button>
       </div>
     </form>
   );
