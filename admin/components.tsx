@@ -73,6 +73,7 @@ export function FormCard({
   children,
   extra,
   submitDisabled,
+  subsection,
 }: {
   action: string;
   id?: string;
@@ -80,13 +81,15 @@ export function FormCard({
   error?: string | null;
   submit: string;
   submitDisabled?: boolean;
+  /** A form inside a page section: its title is a level-3 heading. */
+  subsection?: boolean;
   children?: Child;
   /** Controls below the grid (a textarea, a fieldset) that need the whole width. */
   extra?: Child;
 }) {
   return (
     <form method="post" action={action} class="card" id={id}>
-      <h2>{title}</h2>
+      {subsection ? <h3>{title}</h3> : <h2>{title}</h2>}
       <ErrorAlert message={error} />
       <div class="grid">{children}</div>
       {extra}
