@@ -10,10 +10,10 @@ import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { contentTypeOf, type ImportKind } from "../client/file-type";
-import { type Column, DataTable } from "../components";
+import { type Column, DataTable, Page, pageFrame } from "../components";
 import { text } from "../forms";
 import type { Pool } from "../types";
-import { can, Layout, ReadOnlyNote } from "../ui";
+import { can } from "../ui";
 
 type Kind = ImportKind;
 type Rejection = { line: number; reason: string; problems?: string[] };
@@ -88,9 +88,7 @@ async function render(
   const listPools = pools.ok ? pools.data.pools.filter((p) => p.kind === "list") : [];
   const writable = can(c.var.role, "marketer");
   return c.html(
-    <Layout title="Imports" user={c.var.user} active="/admin/imports" scripts={["imports.js"]}>
-      <h1>Imports</h1>
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
+    <Page frame={await pageFrame(c)} title="Imports" active="/admin/imports" needs="marketer" scripts={["imports.js"]}>
       <p class="muted">
         CSV with a header row, or NDJSON (.ndjson, one JSON object per line). Good rows are written; every refused row
         is listed with its line number (line 1 is the header).
@@ -157,7 +155,7 @@ async function render(
           </form>
         );
       })}
-    </Layout>,
+    </Page>,
     status,
   );
 }
