@@ -154,6 +154,7 @@ export async function pageFrame(c: Context<AdminEnv>): Promise<PageFrame> {
 export function Page({
   frame,
   title,
+  heading = title,
   active,
   needs,
   scripts,
@@ -161,6 +162,8 @@ export function Page({
 }: {
   frame: PageFrame;
   title: string;
+  /** The page's h1 when it says more than the tab's title. */
+  heading?: string;
   active: string;
   needs?: Role;
   scripts?: string[];
@@ -168,7 +171,7 @@ export function Page({
 }) {
   return (
     <Layout title={title} user={frame.user} active={active} scripts={scripts}>
-      <h1>{title}</h1>
+      <h1>{heading}</h1>
       <Notice message={frame.notice} />
       <FlashView flash={frame.flash} />
       {needs && <ReadOnlyNote role={frame.role} needs={needs} />}
