@@ -81,8 +81,10 @@ const poolColumns = (writable: boolean, failed?: ActionFailure): Column<Pool>[] 
   },
 ];
 
-const UploadForm = ({ pool }: { pool: Pool }) => (
+/** `onPoolPage`: the upload's report follows on the pool's own page, not on the list. */
+const UploadForm = ({ pool, onPoolPage }: { pool: Pool; onPoolPage?: boolean }) => (
   <form method="post" action={`/admin/pools/${pool.id}/codes`} class="field">
+    {onPoolPage && <input type="hidden" name="back" value="pool" />}
     <label for={`codes-${pool.id}`}>Upload codes to {pool.name} (one per line)</label>
     <textarea id={`codes-${pool.id}`} name="codes" rows={3} required />
     <button type="submit" class="secondary">
@@ -213,7 +215,7 @@ async function renderPool(c: Context<AdminEnv>, id: string) {
       </section>
       {writable && pool.kind === "list" && (
         <section class="card">
-          <UploadForm pool={pool} />
+          <UploadForm pool={pool} onPoolPage />
         </section>
       )}
       <h2>Handed-out codes</h2>
@@ -248,7 +250,8 @@ export function poolPages(app: AdminApp) {
     );
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
     const { accepted, rejected } = result.data;
-    return redirectWithFlash(c, "/admin/pools", {
+    const back = text(form, "back") === "pool" ? `/admin/pools/${c.req.param("id")}` : "/admin/pools";
+    return redirectWithFlash(c, back, {
       notice: `${accepted} codes uploaded${rejected.length ? `, ${rejected.length} lines refused:` : "."}`,
       problems: rejected.map((r) => `line ${r.line}: ${r.reason}`),
     });

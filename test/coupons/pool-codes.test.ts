@@ -1,11 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hasValidCheck } from "../../worker/coupons/code-format";
-import { createAdminUser, sessionCookie } from "../fixtures/admin";
+import { createAdminUser, postForm, sessionCookie } from "../fixtures/admin";
 import { call } from "../fixtures/api";
 import { createSiteWithId, insertCodes, insertPool } from "./helpers";
 
 const DAY = 86_400_000;
+
+/** The flash cookie a post-redirect-get answer sets, as the browser sends it back. */
+const flashCookie = (res: Response) => (res.headers.get("Set-Cookie") ?? "").split(";")[0];
 
 /** Hands `code` to a holder as a claim would have, `ago` ms before now. */
 async function assign(code: string, holder: string, ago: number, extra = "") {
@@ -125,5 +128,22 @@ describe("the pool page", () => {
     expect(csv.status).toBe(200);
     expect((await csv.text()).split("\n")).toHaveLength(1 + 54 + 1);
     expect((await call("/admin/pools/999999", { headers: { Cookie: cookie } })).status).toBe(404);
+  });
+
+  it("an upload from the pool's page comes back to it with the report, and the new code is next", async () => {
+    const { siteId, siteKey } = await createSiteWithId();
+    const pool = await insertPool(siteId, { kind: "list", name: "Refill" });
+    const cookie = await sessionCookie((await createAdminUser(siteKey, "marketer")).email);
+    const page = await (await call(`/admin/pools/${pool.id}`, { headers: { Cookie: cookie } })).text();
+    expect(page).toContain("none left — upload codes");
+    expect(page).toContain('<input type="hidden" name="back" value="pool"/>');
+    const res = await postForm(`/admin/pools/${pool.id}/codes`, cookie, { codes: "NEW-1\nbad code!", back: "pool" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("Location")).toBe(`/admin/pools/${pool.id}`);
+    const after = await (
+      await call(`/admin/pools/${pool.id}`, { headers: { Cookie: `${cookie}; ${flashCookie(res)}` } })
+    ).text();
+    expect(after).toContain("1 codes uploaded, 1 lines refused:");
+    expect(after).toContain('<code id="sample-code">NEW-1</code>');
   });
 });
