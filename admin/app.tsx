@@ -22,7 +22,8 @@ import {
   verifySession,
 } from "../worker/auth/session";
 import { type AdminEnv, type ApiApp, ApiFailure, createApi } from "./api";
-import { ADMIN_CSS, CONFIRM_JS, CREATIVE_EDITOR_JS, DASHBOARD_JS, IMPORTS_JS, SEGMENT_EDITOR_JS } from "./assets";
+import { ADMIN_CSS, DASHBOARD_JS } from "./assets";
+import { CLIENT_SCRIPTS } from "./client.generated";
 import { confirmDestructive } from "./confirm";
 import { FRAME_PATHS } from "./frame";
 import { audiencePages } from "./pages/audiences";
@@ -49,11 +50,14 @@ export type AdminApp = Hono<AdminEnv>;
 
 const ASSETS: Record<string, [string, string]> = {
   "admin.css": [ADMIN_CSS, "text/css; charset=utf-8"],
-  "confirm.js": [CONFIRM_JS, "text/javascript; charset=utf-8"],
-  "segment-editor.js": [SEGMENT_EDITOR_JS, "text/javascript; charset=utf-8"],
-  "creative-editor.js": [CREATIVE_EDITOR_JS, "text/javascript; charset=utf-8"],
+  // admin/client/*.ts, bundled by admin/build-assets.mjs.
+  ...Object.fromEntries(
+    Object.entries(CLIENT_SCRIPTS).map(([file, js]): [string, [string, string]] => [
+      file,
+      [js, "text/javascript; charset=utf-8"],
+    ]),
+  ),
   "dashboard.js": [DASHBOARD_JS, "text/javascript; charset=utf-8"],
-  "imports.js": [IMPORTS_JS, "text/javascript; charset=utf-8"],
   // uPlot 1.6 (node_modules/uplot/dist), bundled as text: see DASHBOARD_JS for why uPlot.
   "uplot.js": [UPLOT_JS, "text/javascript; charset=utf-8"],
   "uplot.css": [UPLOT_CSS, "text/css; charset=utf-8"],

@@ -1,8 +1,8 @@
 /**
- * The admin UI's stylesheet and its two small client scripts, served as files from
- * /admin/assets/ so that the content security policy can forbid inline script and style.
- * Kept as strings here: three small files do not warrant a second build step (the tag has one).
- * The scripts only add live feedback; every form works without them.
+ * The admin UI's stylesheet and the dashboard's chart script, served as files from /admin/assets/
+ * so that the content security policy can forbid inline script and style. The other page scripts
+ * are TypeScript in admin/client/, bundled by admin/build-assets.mjs. The scripts only add live
+ * feedback; every form works without them.
  */
 import { SECONDS_PER_DAY } from "../worker/lib/time";
 
@@ -41,6 +41,7 @@ button:disabled { opacity: .5; cursor: not-allowed; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .85rem; color: var(--muted); }
+td.nowrap, th.nowrap { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .alert { padding: .6rem .8rem; border-radius: 6px; margin: 0 0 1rem; border: 1px solid; }
 .alert.error { color: var(--bad); border-color: var(--bad); background: #fdf1f0; }
@@ -60,6 +61,14 @@ pre.snippet { overflow-x: auto; padding: .6rem; background: #f6f8fa; border: 1px
 .field-chips { display: flex; flex-wrap: wrap; gap: .25rem; }
 button.chip { padding: .05rem .45rem; font: .8rem ui-monospace, SFMono-Regular, Menlo, monospace; }
 ul.problems { margin: .25rem 0 0; padding-left: 1.25rem; max-height: 16rem; overflow-y: auto; }
+ul.line-problems { margin: 0; padding-left: 1.1rem; }
+pre.marked-expression { margin: .25rem 0 0; padding: .4rem .55rem; white-space: pre-wrap; word-break: break-word; background: #fdf1f0; border: 1px solid #f0c4c0; border-radius: 6px; font-size: .9rem; }
+pre.marked-expression mark { background: #ffd54f; outline: 2px solid var(--bad); border-radius: 2px; white-space: pre; }
+.autocomplete { position: relative; }
+.suggestions { position: absolute; z-index: 2; left: 0; right: 0; top: 100%; margin: 2px 0 0; padding: .2rem 0; list-style: none; background: #fff; border: 1px solid #b9c0cc; border-radius: 6px; box-shadow: 0 4px 12px rgba(0,0,0,.12); max-height: 14rem; overflow-y: auto; }
+.suggestions [role="option"] { padding: .25rem .6rem; font: .9rem ui-monospace, SFMono-Regular, Menlo, monospace; cursor: pointer; }
+.suggestions [aria-selected="true"] { background: var(--accent); color: #fff; }
+#segment-sample caption { text-align: left; padding: .5rem 0 .25rem; }
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
 .preview-box iframe { border: 0; display: block; background: #fff; }
@@ -85,98 +94,6 @@ tr.chosen td { background: #eef8f1; }
   th, td { padding: .35rem .4rem; font-size: .9rem; }
 }
 `;
-
-/** Live count for the segment editor: POST /api/v1/segments/preview, debounced. */
-export const SEGMENT_EDITOR_JS = `(function () {
-  var input = document.getElementById("expression");
-  var out = document.getElementById("segment-count");
-  var err = document.getElementById("expression-error");
-  if (!input || !out || !err) return;
-  var timer, seq = 0;
-  function show(text, isError) {
-    err.textContent = isError ? text : "";
-    out.textContent = isError ? "" : text;
-    input.setAttribute("aria-invalid", isError ? "true" : "false");
-  }
-  function marker(message, position) {
-    if (typeof position !== "number") return message;
-    var line = input.value.replace(/\\n/g, " ");
-    return message + "\\n" + line + "\\n" + " ".repeat(Math.max(0, position)) + "^";
-  }
-  function preview() {
-    var expression = input.value.trim();
-    if (!expression) { show("Type an expression to see how many visitors match.", false); return; }
-    var mine = ++seq;
-    out.textContent = "Counting…";
-    // data-base: the BASE_PATH prefix (worker/lib/base-path.ts) when tagwerk is served under one.
-    fetch((document.documentElement.dataset.base || "") + "/api/v1/segments/preview", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ expression: expression })
-    }).then(function (res) {
-      return res.json().then(function (body) { return { status: res.status, body: body }; });
-    }).then(function (r) {
-      if (mine !== seq) return;
-      if (r.status === 200) {
-        show(r.body.visitors + " visitors and " + r.body.customers + " customers match", false);
-      } else {
-        var e = r.body && r.body.error ? r.body.error : { message: "HTTP " + r.status };
-        show(marker(e.message, e.position), true);
-      }
-    }).catch(function () { if (mine === seq) show("Could not reach the preview; the count is shown after saving.", true); });
-  }
-  input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(preview, 350); });
-  // Field chips: insert the field at the cursor, then count again.
-  Array.prototype.forEach.call(document.querySelectorAll("button[data-insert]"), function (chip) {
-    chip.addEventListener("click", function () {
-      var text = chip.getAttribute("data-insert");
-      var start = input.selectionStart || 0, end = input.selectionEnd || 0, before = input.value.slice(0, start);
-      var pad = before && !/s$/.test(before) ? " " : "";
-      input.value = before + pad + text + input.value.slice(end);
-      input.focus();
-      input.selectionStart = input.selectionEnd = start + pad.length + text.length;
-      clearTimeout(timer); timer = setTimeout(preview, 50);
-    });
-  });
-  // The server already rendered the count of a saved segment; count only what it did not.
-  if (!out.textContent.trim() && !err.textContent.trim()) preview();
-})();`;
-
-/** Live creative preview: copies the editor's fields into the hidden preview form, debounced. */
-export const CREATIVE_EDITOR_JS = `(function () {
-  var form = document.getElementById("creative-form");
-  var target = document.getElementById("preview-form");
-  var frame = document.getElementById("preview-frame");
-  if (!form || !target || !frame) return;
-  var timer;
-  var names = ["format", "template", "width", "height", "landing_url"];
-  // The preview's own controls (pool, with/without coupon) sit outside the creative form.
-  var extras = ["pool_id", "coupon"];
-  function refresh() {
-    names.forEach(function (name) {
-      var from = form.elements.namedItem(name);
-      var to = target.elements.namedItem(name);
-      if (from && to) to.value = from.value;
-    });
-    extras.forEach(function (name) {
-      var from = document.getElementById("f-" + name);
-      var to = target.elements.namedItem(name);
-      if (from && to) to.value = from.value;
-    });
-    var w = parseInt(form.elements.namedItem("width").value, 10);
-    var h = parseInt(form.elements.namedItem("height").value, 10);
-    if (w > 0 && w <= 4000) frame.width = String(w);
-    if (h > 0 && h <= 4000) frame.height = String(h);
-    target.submit();
-  }
-  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
-  extras.forEach(function (name) {
-    var control = document.getElementById("f-" + name);
-    if (control) control.addEventListener("change", refresh);
-  });
-  refresh();
-})();`;
 
 /**
  * The dashboard's charts. uPlot (≈50 KB minified, no dependencies) rather than hand-drawn SVG:
@@ -215,90 +132,3 @@ export const DASHBOARD_JS = `(function () {
   });
   document.documentElement.setAttribute("data-charts", String(els.length));
 })();`;
-
-/**
- * Import forms with progress: sends the chosen file straight to the API import (same origin, the
- * session cookie, our Origin) with XMLHttpRequest — fetch() reports no upload progress — and shows
- * the per-line report. Without script the form posts to the admin page, which forwards the file.
- */
-export const IMPORTS_JS = `(function () {
-  function typeOf(kind, name) {
-    if (/\\.(ndjson|jsonl)$/i.test(name)) return "application/x-ndjson";
-    if (kind === "codes" && /\\.txt$/i.test(name)) return "text/plain";
-    return "text/csv";
-  }
-  function el(tag, text) { var e = document.createElement(tag); if (text != null) e.textContent = text; return e; }
-  function report(kind, body) {
-    var box = el("div"); box.className = "import-report"; box.id = "report-" + kind; box.setAttribute("role", "status");
-    var refused = body.rejected_count != null ? body.rejected_count : body.rejected.length;
-    var p = el("p", body.accepted + " accepted, " + refused + " refused" +
-      (refused > body.rejected.length ? " (the first " + body.rejected.length + " listed)." : "."));
-    box.appendChild(p);
-    if (body.rejected.length) {
-      var table = el("table"), head = el("tr"); head.appendChild(el("th", "Line")); head.appendChild(el("th", "Why it was refused"));
-      var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
-      var tbody = el("tbody");
-      body.rejected.forEach(function (r) { var tr = el("tr"); var td = el("td", String(r.line)); td.className = "num"; tr.appendChild(td); tr.appendChild(el("td", r.reason)); tbody.appendChild(tr); });
-      table.appendChild(tbody);
-      var wrap = el("div"); wrap.className = "table-wrap"; wrap.appendChild(table); box.appendChild(wrap);
-    }
-    return box;
-  }
-  Array.prototype.forEach.call(document.querySelectorAll("form.import-form"), function (form) {
-    form.addEventListener("submit", function (event) {
-      var input = form.elements.namedItem("file");
-      var file = input && input.files && input.files[0];
-      if (!file) return;
-      var kind = form.getAttribute("data-kind");
-      var api = form.getAttribute("data-api");
-      var pool = form.elements.namedItem("pool");
-      if (api.indexOf("{pool}") >= 0) { if (!pool || !pool.value) return; api = api.replace("{pool}", encodeURIComponent(pool.value)); }
-      event.preventDefault();
-      var bar = form.querySelector(".upload-progress"), status = form.querySelector(".upload-status"), out = form.querySelector(".upload-result");
-      var button = form.querySelector("button[type=submit]");
-      bar.hidden = false; bar.value = 0; status.textContent = "Uploading…"; out.textContent = ""; button.disabled = true;
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", api);
-      xhr.setRequestHeader("Content-Type", typeOf(kind, file.name));
-      xhr.upload.onprogress = function (e) { if (e.lengthComputable) { bar.value = Math.round((e.loaded / e.total) * 100); status.textContent = bar.value + " % sent"; } };
-      xhr.upload.onload = function () { bar.value = 100; status.textContent = "Sent; checking every line…"; };
-      xhr.onload = function () {
-        button.disabled = false; bar.hidden = true;
-        var body; try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-        if (xhr.status === 200 && body) { status.textContent = "Done."; out.appendChild(report(kind, body)); }
-        else { status.textContent = ""; var err = el("span", body && body.error ? body.error.message : "HTTP " + xhr.status); err.className = "field-error"; err.setAttribute("role", "alert"); out.appendChild(err); }
-      };
-      xhr.onerror = function () { button.disabled = false; bar.hidden = true; status.textContent = "The upload failed; check the connection and try again."; };
-      xhr.send(file);
-    });
-  });
-})();`;
-
-/**
- * Asks before a destructive post with the browser's confirm() and marks the post as confirmed, so
- * the server's confirmation page (admin/confirm.tsx, the no-script path) is skipped.
- */
-export const CONFIRM_JS = `
-document.addEventListener("submit", function (event) {
-  var form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
-  var note = form.dataset.note !== undefined ? form.dataset.note : " This cannot be undone.";
-  if (!window.confirm(form.dataset.confirm + note)) { event.preventDefault(); return; }
-  var input = form.querySelector('input[name="confirmed"]');
-  if (!input) { input = document.createElement("input"); input.type = "hidden"; input.name = "confirmed"; form.appendChild(input); }
-  input.value = "1";
-});
-// Copy buttons (ui.tsx CopyButton): copy the text of the element they name, and say so.
-document.addEventListener("click", function (event) {
-  var button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
-  if (!button) return;
-  var source = document.getElementById(button.dataset.copy);
-  if (!source || !navigator.clipboard) return;
-  var value = "value" in source && typeof source.value === "string" ? source.value : source.textContent;
-  navigator.clipboard.writeText(value.trim()).then(function () {
-    var label = button.textContent;
-    button.textContent = "Copied";
-    setTimeout(function () { button.textContent = label; }, 1500);
-  });
-});
-`;

@@ -9,23 +9,11 @@ import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model"
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
-import { redirectWithFlash, takeFlash } from "../flash";
-import { FLASH, failedHere, text } from "../forms";
+import { type Column, DataTable, FormCard, Page, pageFrame } from "../components";
+import { redirectWithFlash } from "../flash";
+import { failedHere, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
-import {
-  ActionButton,
-  type ActionFailure,
-  can,
-  Empty,
-  ErrorAlert,
-  Field,
-  FlashView,
-  formatTime,
-  Layout,
-  Notice,
-  ReadOnlyNote,
-  Select,
-} from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, formatTime, Select } from "../ui";
 
 /** Typed by the API's kinds, so a kind added or renamed there fails the build here. */
 const KIND_LABELS: Record<AudienceKind, string> = {
@@ -98,6 +86,15 @@ function spaceLabel(space: string): string {
   return `${space} (cookie-synced)`;
 }
 
+type ReachRow = Reach["spaces"][number];
+
+const REACH_COLUMNS: Column<ReachRow>[] = [
+  { header: "ID space", cell: (r) => spaceLabel(r.id_space) },
+  { header: "Members", num: true, cell: (r) => r.members },
+  { header: "Share", num: true, cell: (r) => `${Math.round(r.share * 100)} %` },
+  { header: "IDs exported", num: true, cell: (r) => r.ids },
+];
+
 async function render(
   c: Context<AdminEnv>,
   view: { error?: string; failed?: ActionFailure; values?: AudienceForm } = {},
@@ -118,14 +115,9 @@ async function render(
   const spaces = [...cookieSpaces, "email_sha256", "uid2_email"];
   const writable = can(c.var.role, "marketer");
   const v = view.values;
-  const flash = await takeFlash(c);
   return c.html(
-    <Layout title="Audiences" user={c.var.user} active="/admin/audiences">
-      <h1>Audiences</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
+    <Page frame={await pageFrame(c)} title="Audiences" active="/admin/audiences" needs="marketer">
       {!v && <ErrorAlert message={view.error} />}
-      <FlashView flash={flash} />
       {detailed.length === 0 && (
         <Empty>
           No audiences yet. Create one below — e.g. <em>new customers</em> as a suppression list — then refresh it and
@@ -159,27 +151,11 @@ async function render(
           ) : (
             <p class="muted">No sizes recorded yet: refresh it (the cron does so every 15 minutes).</p>
           )}
-          <table>
-            <caption>Reachable per ID space (what a network can match)</caption>
-            <thead>
-              <tr>
-                <th scope="col">ID space</th>
-                <th scope="col">Members</th>
-                <th scope="col">Share</th>
-                <th scope="col">IDs exported</th>
-              </tr>
-            </thead>
-            <tbody>
-              {a.reach.spaces.map((r) => (
-                <tr>
-                  <td>{spaceLabel(r.id_space)}</td>
-                  <td>{r.members}</td>
-                  <td>{`${Math.round(r.share * 100)} %`}</td>
-                  <td>{r.ids}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            caption="Reachable per ID space (what a network can match)"
+            columns={REACH_COLUMNS}
+            rows={a.reach.spaces}
+          />
           <p>
             Export (CSV):{" "}
             {cookieSpaces.map((space) => (
@@ -220,68 +196,69 @@ async function render(
         </section>
       ))}
       {writable && (
-        <form method="post" action="/admin/audiences" class="card" id="audience-form">
-          <h2>New audience</h2>
-          {v && <ErrorAlert message={view.error} />}
-          <div class="grid">
-            <Field label="Name" name="name" value={v?.name} required />
-            <Select label="Kind" name="kind" value={v?.kind || "new_customers"} options={KINDS} />
-            <Select
-              label="Segment (kind segment)"
-              name="segment_id"
-              value={v?.segment_id ?? ""}
-              options={[
-                { value: "", label: "—" },
-                ...(segments.ok ? segments.data.segments : []).map((s) => ({ value: s.id, label: s.name })),
-              ]}
-            />
-          </div>
-          <fieldset class="grid params">
-            <legend>Parameters — only the kind's own are used; empty takes the default</legend>
-            <Field
-              label="Days (new customers, dormant)"
-              name="days"
-              type="number"
-              min="1"
-              max="3650"
-              value={v?.days}
-              hint="New customers: 28; dormant: 180"
-            />
-            <Field
-              label="Hours (cart abandoners)"
-              name="hours"
-              type="number"
-              min="1"
-              max="8760"
-              value={v?.hours}
-              hint="Default 24"
-            />
-            <Field label="Cluster (cluster)" name="cluster" value={v?.cluster} hint="e.g. rings" />
-            <Field
-              label="Threshold (look-alikes)"
-              name="threshold"
-              type="number"
-              step="0.01"
-              min="0"
-              max="1"
-              value={v?.threshold}
-              hint="0..1, default 0.5"
-            />
-            <Field
-              label="Top (look-alikes)"
-              name="top"
-              type="number"
-              min="1"
-              value={v?.top}
-              hint="The N most likely instead of a threshold"
-            />
-          </fieldset>
-          <div class="actions">
-            <button type="submit">Create audience</button>
-          </div>
-        </form>
+        <FormCard
+          action="/admin/audiences"
+          id="audience-form"
+          title="New audience"
+          error={v && view.error}
+          submit="Create audience"
+          extra={
+            <fieldset class="grid params">
+              <legend>Parameters — only the kind's own are used; empty takes the default</legend>
+              <Field
+                label="Days (new customers, dormant)"
+                name="days"
+                type="number"
+                min="1"
+                max="3650"
+                value={v?.days}
+                hint="New customers: 28; dormant: 180"
+              />
+              <Field
+                label="Hours (cart abandoners)"
+                name="hours"
+                type="number"
+                min="1"
+                max="8760"
+                value={v?.hours}
+                hint="Default 24"
+              />
+              <Field label="Cluster (cluster)" name="cluster" value={v?.cluster} hint="e.g. rings" />
+              <Field
+                label="Threshold (look-alikes)"
+                name="threshold"
+                type="number"
+                step="0.01"
+                min="0"
+                max="1"
+                value={v?.threshold}
+                hint="0..1, default 0.5"
+              />
+              <Field
+                label="Top (look-alikes)"
+                name="top"
+                type="number"
+                min="1"
+                value={v?.top}
+                hint="The N most likely instead of a threshold"
+              />
+            </fieldset>
+          }
+        >
+          <Field label="Name" name="name" value={v?.name} required />
+          <Select label="Kind" name="kind" value={v?.kind || "new_customers"} options={KINDS} />
+          <Select
+            label="Segment (kind segment)"
+            name="segment_id"
+            value={v?.segment_id ?? ""}
+            options={[
+              { value: "", label: "—" },
+              ...(segments.ok ? segments.data.segments : []).map((s) => ({ value: s.id, label: s.name })),
+            ]}
+          />
+        </FormCard>
       )}
-    </Layout>,
+    </Page>,
     view.error ? 400 : 200,
   );
 }

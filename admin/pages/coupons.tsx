@@ -8,8 +8,9 @@ import type { FC } from "hono/jsx";
 import type { CouponLookup as Lookup } from "../../worker/coupons/lookup";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, type FormData, text } from "../forms";
-import { can, Layout, Notice } from "../ui";
+import { Page, pageFrame } from "../components";
+import { type FormData, text } from "../forms";
+import { can } from "../ui";
 
 type Action = {
   kind: "redeem" | "rollback";
@@ -72,9 +73,7 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
   const described = (field: string) => (a.error && a.field === field ? `${field}-error` : undefined);
   const status = action?.error ? 400 : result && !result.ok ? (result.status === 404 ? 404 : 400) : 200;
   return c.html(
-    <Layout title="Coupon codes" user={c.var.user} active="/admin/coupons">
-      <h1>Look up a coupon code</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
+    <Page frame={await pageFrame(c)} title="Coupon codes" heading="Look up a coupon code" active="/admin/coupons">
       {found?.caseNote && (
         <p class="alert ok" id="case-note">
           {found.caseNote}
@@ -232,7 +231,7 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
           </div>
         </form>
       )}
-    </Layout>,
+    </Page>,
     status,
   );
 }

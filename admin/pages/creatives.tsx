@@ -9,21 +9,11 @@ import type { Context } from "hono";
 import { TEMPLATE_VARIABLES } from "../../worker/creatives/template";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
+import { type Column, DataTable, Page, pageFrame } from "../components";
+import { type FormData, failedHere, numberOrNull, text } from "../forms";
 import { creativeFrame, frameMessage, PREVIEW_FRAME_PATH } from "../frame";
 import type { Creative, Pool } from "../types";
-import {
-  ActionButton,
-  type ActionFailure,
-  can,
-  Empty,
-  ErrorAlert,
-  Field,
-  Layout,
-  Notice,
-  ReadOnlyNote,
-  Select,
-} from "../ui";
+import { ActionButton, type ActionFailure, can, ErrorAlert, Field, Select } from "../ui";
 
 const EXAMPLE_TEMPLATE = `<a href="{{click_url}}" style="display:block;width:300px;height:250px;background:#fbeff2;color:#3a1020;font-family:sans-serif;text-decoration:none;padding:24px;box-sizing:border-box">
   <strong style="font-size:22px">We miss you!</strong>
@@ -75,6 +65,25 @@ function bodyOf(form: FormData): { values: Values; json?: Record<string, unknown
   return { values, json };
 }
 
+const creativeColumns = (writable: boolean, failed?: ActionFailure): Column<Creative>[] => [
+  { header: "Name", cell: (cr) => <a href={`/admin/creatives/${cr.id}`}>{cr.name}</a> },
+  { header: "Format", cell: (cr) => cr.format },
+  { header: "Size", nowrap: true, cell: (cr) => `${cr.width}×${cr.height}` },
+  {
+    header: "Actions",
+    cell: (cr) =>
+      writable && (
+        <ActionButton
+          action={`/admin/creatives/${cr.id}/delete`}
+          label="Delete"
+          danger
+          accessibleLabel={`Delete creative ${cr.name}`}
+          failed={failed}
+        />
+      ),
+  },
+];
+
 async function render(
   c: Context<AdminEnv>,
   view: { creative?: Creative; values?: Values; error?: string; failed?: ActionFailure } = {},
@@ -94,50 +103,18 @@ async function render(
   const v = view.values ?? valuesOf(view.creative);
   const action = view.creative ? `/admin/creatives/${view.creative.id}` : "/admin/creatives";
   return c.html(
-    <Layout title="Creatives" user={c.var.user} active="/admin/creatives" scripts={["creative-editor.js"]}>
-      <h1>Creatives</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
-      {list.creatives.length === 0 ? (
-        <Empty>No creatives yet. Start from the example below: edit the template and watch the preview.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Format</th>
-                <th>Size</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.creatives.map((cr) => (
-                <tr>
-                  <td>
-                    <a href={`/admin/creatives/${cr.id}`}>{cr.name}</a>
-                  </td>
-                  <td>{cr.format}</td>
-                  <td>
-                    {cr.width}×{cr.height}
-                  </td>
-                  <td>
-                    {writable && (
-                      <ActionButton
-                        action={`/admin/creatives/${cr.id}/delete`}
-                        label="Delete"
-                        danger
-                        accessibleLabel={`Delete creative ${cr.name}`}
-                        failed={view.failed}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+    <Page
+      frame={await pageFrame(c)}
+      title="Creatives"
+      active="/admin/creatives"
+      needs="marketer"
+      scripts={["creative-editor.js"]}
+    >
+      <DataTable
+        columns={creativeColumns(writable, view.failed)}
+        rows={list.creatives}
+        empty="No creatives yet. Start from the example below: edit the template and watch the preview."
+      />
       <ErrorAlert message={view.error} />
       <form method="post" action={action} class="card" id="creative-form">
         <h2>{view.creative ? `Edit “${view.creative.name}”` : "New creative"}</h2>
@@ -241,7 +218,7 @@ async function render(
         <input type="hidden" name="pool_id" value="" />
         <input type="hidden" name="coupon" value="1" />
       </form>
-    </Layout>,
+    </Page>,
     view.error ? 400 : 200,
   );
 }

@@ -8,9 +8,10 @@ import type { Context } from "hono";
 import type { Explanation } from "../../worker/decide/explain";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { Page, pageFrame } from "../components";
 import { creativeFrame, EXPLAIN_FRAME_PATH, frameMessage } from "../frame";
 import type { Creative, Pool, Rule } from "../types";
-import { Empty, Layout } from "../ui";
+import { Empty } from "../ui";
 
 const COOKIE = /^[0-9a-f]{32}$/;
 
@@ -60,8 +61,7 @@ export function explainPages(app: AdminApp) {
     const data = result?.ok ? result.data : null;
     const frameSrc = `${EXPLAIN_FRAME_PATH}?${new URLSearchParams({ placement, who })}`;
     return c.html(
-      <Layout title="Explain a visitor" user={c.var.user} active="/admin/explain">
-        <h1>Explain a visitor</h1>
+      <Page frame={await pageFrame(c)} title="Explain a visitor" active="/admin/explain">
         <p class="muted">
           Why does someone see what they see? Enter their cookie ID (tw_id, 32 hex characters) or CRM customer ID.
           Nothing is recorded and no code is claimed.
@@ -197,7 +197,7 @@ export function explainPages(app: AdminApp) {
             )}
           </>
         )}
-      </Layout>,
+      </Page>,
       result && !result.ok ? (result.status === 404 ? 404 : 400) : 200,
     );
   });

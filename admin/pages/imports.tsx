@@ -9,12 +9,15 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { contentTypeOf, type ImportKind } from "../client/file-type";
+import { type Column, DataTable, Page, pageFrame } from "../components";
 import { text } from "../forms";
 import type { Pool } from "../types";
-import { can, Layout, ReadOnlyNote } from "../ui";
+import { can } from "../ui";
 
-type Kind = "customers" | "links" | "products" | "codes";
-type Report = { accepted: number; rejected: { line: number; reason: string }[]; rejected_count?: number };
+type Kind = ImportKind;
+type Rejection = { line: number; reason: string; problems?: string[] };
+type Report = { accepted: number; rejected: Rejection[]; rejected_count?: number };
 
 const KINDS: Record<Kind, { title: string; api: string; columns: string; example: string }> = {
   customers: {
@@ -46,12 +49,22 @@ const KINDS: Record<Kind, { title: string; api: string; columns: string; example
   },
 };
 
-/** The file's type by its name: NDJSON for .ndjson/.jsonl, plain lines for codes in .txt, else CSV. */
-function contentTypeOf(kind: Kind, name: string): string {
-  if (/\.(ndjson|jsonl)$/i.test(name)) return "application/x-ndjson";
-  if (kind === "codes" && /\.txt$/i.test(name)) return "text/plain";
-  return "text/csv";
-}
+/** Every problem of a refused line (a code upload's report has one reason per line and no list). */
+const problemsOf = (r: Rejection) => r.problems ?? [r.reason];
+
+const REJECTION_COLUMNS: Column<Rejection>[] = [
+  { header: "Line", num: true, cell: (r) => r.line },
+  {
+    header: "Why it was refused",
+    cell: (r) => (
+      <ul class="line-problems">
+        {problemsOf(r).map((problem) => (
+          <li>{problem}</li>
+        ))}
+      </ul>
+    ),
+  },
+];
 
 const ReportView = ({ kind, report }: { kind: Kind; report: Report }) => {
   const refused = report.rejected_count ?? report.rejected.length;
@@ -61,26 +74,7 @@ const ReportView = ({ kind, report }: { kind: Kind; report: Report }) => {
         <strong>{report.accepted}</strong> accepted, <strong>{refused}</strong> refused
         {refused > report.rejected.length ? ` (the first ${report.rejected.length} listed)` : ""}.
       </p>
-      {report.rejected.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th class="num">Line</th>
-                <th>Why it was refused</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.rejected.map((r) => (
-                <tr>
-                  <td class="num">{r.line}</td>
-                  <td>{r.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable columns={REJECTION_COLUMNS} rows={report.rejected} />
     </div>
   );
 };
@@ -94,9 +88,7 @@ async function render(
   const listPools = pools.ok ? pools.data.pools.filter((p) => p.kind === "list") : [];
   const writable = can(c.var.role, "marketer");
   return c.html(
-    <Layout title="Imports" user={c.var.user} active="/admin/imports" scripts={["imports.js"]}>
-      <h1>Imports</h1>
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
+    <Page frame={await pageFrame(c)} title="Imports" active="/admin/imports" needs="marketer" scripts={["imports.js"]}>
       <p class="muted">
         CSV with a header row, or NDJSON (.ndjson, one JSON object per line). Good rows are written; every refused row
         is listed with its line number (line 1 is the header).
@@ -163,7 +155,7 @@ async function render(
           </form>
         );
       })}
-    </Layout>,
+    </Page>,
     status,
   );
 }

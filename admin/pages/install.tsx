@@ -1,6 +1,7 @@
 import { basePathOf, publicBase } from "../../worker/lib/base-path";
 import type { AdminApp } from "../app";
-import { Empty, Layout, Snippet } from "../ui";
+import { Page, pageFrame } from "../components";
+import { Empty, Snippet } from "../ui";
 import { loadPlacements, slotSnippet } from "./placements";
 
 type RecentEvent = {
@@ -59,8 +60,7 @@ export function installPages(app: AdminApp) {
     const tag = tagSnippet(basePathOf(c.env) || edge, site.key, site.consentMode);
     const sign = signingSnippets();
     return c.html(
-      <Layout title="Install" user={c.var.user} active="/admin/install">
-        <h1>Install</h1>
+      <Page frame={await pageFrame(c)} title="Install" active="/admin/install">
         <p class="muted">
           What the shop puts on its pages and servers to connect site <code>{site.key}</code>, then a live check of what
           arrives. The addresses below are this edge as you reached it: <code id="edge-url">{edge}</code>.
@@ -214,7 +214,7 @@ export function installPages(app: AdminApp) {
             <a href="/admin/install">Refresh</a>
           </p>
         </section>
-      </Layout>,
+      </Page>,
     );
   });
 }

@@ -3,24 +3,11 @@ import type { Context } from "hono";
 import { publicBase } from "../../worker/lib/base-path";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { redirectWithFlash, takeFlash } from "../flash";
-import { FLASH, failedHere, text } from "../forms";
+import { type Column, DataTable, FormCard, Page, pageFrame } from "../components";
+import { type Flash, redirectWithFlash } from "../flash";
+import { failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
-import {
-  ActionButton,
-  type ActionFailure,
-  can,
-  Empty,
-  ErrorAlert,
-  Field,
-  FlashView,
-  formatTime,
-  Layout,
-  Notice,
-  ReadOnlyNote,
-  Select,
-  Snippet,
-} from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, formatTime, Select, Snippet } from "../ui";
 
 /** The partner's cookie-sync pixel (README.md, "Cookie sync, audiences and webhooks": GET /sync). */
 const syncPixel = (edge: string, siteKey: string, partner: string) =>
@@ -43,6 +30,44 @@ type View = {
   partner?: { key: string; name: string; sync_url: string };
 };
 
+const partnerColumns = (writable: boolean, failed?: ActionFailure): Column<Partner>[] => [
+  { header: "Key", cell: (p) => <code>{p.key}</code> },
+  { header: "Name", cell: (p) => p.name },
+  { header: "Sync URL", cell: (p) => p.sync_url ?? "—" },
+  {
+    header: "Actions",
+    cell: (p) =>
+      writable && (
+        <ActionButton
+          action={`/admin/partners/${p.id}/delete`}
+          label="Delete"
+          danger
+          accessibleLabel={`Delete partner ${p.name}`}
+          failed={failed}
+        />
+      ),
+  },
+];
+
+const deliveryColumns = (webhookId: number, writable: boolean): Column<Delivery>[] => [
+  { header: "Created", nowrap: true, cell: (x) => formatTime(x.created_at) },
+  { header: "Status", cell: (x) => x.status },
+  { header: "Attempts", num: true, cell: (x) => x.attempts },
+  { header: "Last error", cell: (x) => x.last_error ?? "—" },
+  {
+    header: "Action",
+    cell: (x) =>
+      writable &&
+      x.status === "failed" && (
+        <ActionButton
+          action={`/admin/webhooks/${webhookId}/deliveries/${x.id}/replay`}
+          label="Replay"
+          accessibleLabel={`Replay delivery ${x.id}`}
+        />
+      ),
+  },
+];
+
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
   const [{ partners }, webhooks, segments] = await Promise.all([
@@ -56,53 +81,15 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   );
   const segmentList = segments.ok ? segments.data.segments : [];
   const writable = can(c.var.role, "marketer");
-  const flash = await takeFlash(c);
   return c.html(
-    <Layout title="Partners & webhooks" user={c.var.user} active="/admin/partners">
-      <h1>Partners &amp; webhooks</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
-      <FlashView flash={flash} />
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
+    <Page frame={await pageFrame(c)} title="Partners & webhooks" active="/admin/partners" needs="marketer">
       {!view.webhook && !view.partner && <ErrorAlert message={view.error} />}
       <h2>Partners</h2>
-      {partners.length === 0 ? (
-        <Empty>No partners yet. Add your display network below; its pixel then calls /sync to link its user IDs.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Key</th>
-                <th>Name</th>
-                <th>Sync URL</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {partners.map((p) => (
-                <tr>
-                  <td>
-                    <code>{p.key}</code>
-                  </td>
-                  <td>{p.name}</td>
-                  <td>{p.sync_url ?? "—"}</td>
-                  <td>
-                    {writable && (
-                      <ActionButton
-                        action={`/admin/partners/${p.id}/delete`}
-                        label="Delete"
-                        danger
-                        accessibleLabel={`Delete partner ${p.name}`}
-                        failed={view.failed}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={partnerColumns(writable, view.failed)}
+        rows={partners}
+        empty="No partners yet. Add your display network below; its pixel then calls /sync to link its user IDs."
+      />
       {partners.length > 0 && (
         <section class="card" aria-labelledby="sync-title">
           <h3 id="sync-title">Sync pixels</h3>
@@ -119,24 +106,24 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
         </section>
       )}
       {writable && (
-        <form method="post" action="/admin/partners" class="card" id="partner-form">
-          <h3>Add a partner</h3>
-          {view.partner && <ErrorAlert message={view.error} />}
-          <div class="grid">
-            <Field label="Key" name="key" value={view.partner?.key} required hint="lower-case, e.g. adnet" />
-            <Field label="Name" name="name" value={view.partner?.name} required />
-            <Field
-              label="Sync URL"
-              name="sync_url"
-              type="url"
-              value={view.partner?.sync_url}
-              hint="Optional; {tw_id} is replaced"
-            />
-          </div>
-          <div class="actions">
-            <button type="submit">Add partner</button>
-          </div>
-        </form>
+        <FormCard
+          action="/admin/partners"
+          id="partner-form"
+          title="Add a partner"
+          subsection
+          error={view.partner && view.error}
+          submit="Add partner"
+        >
+          <Field label="Key" name="key" value={view.partner?.key} required hint="lower-case, e.g. adnet" />
+          <Field label="Name" name="name" value={view.partner?.name} required />
+          <Field
+            label="Sync URL"
+            name="sync_url"
+            type="url"
+            value={view.partner?.sync_url}
+            hint="Optional; {tw_id} is replaced"
+          />
+        </FormCard>
       )}
       <h2>Webhooks</h2>
       {!webhooks.ok && <ErrorAlert message={`Webhooks are not available: ${webhooks.error.message}`} />}
@@ -166,6 +153,12 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
                   </button>
                 </form>
                 <ActionButton
+                  action={`/admin/webhooks/${w.id}/test`}
+                  label="Send test delivery"
+                  accessibleLabel={`Send a signed test delivery to ${w.url}`}
+                  failed={view.failed}
+                />
+                <ActionButton
                   action={`/admin/webhooks/${w.id}/toggle`}
                   fields={{ enabled: w.enabled ? "0" : "1" }}
                   label={w.enabled ? "Disable" : "Enable"}
@@ -184,40 +177,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             <p>
               {list.length} recent deliveries, {failed} failed
             </p>
-            {list.length > 0 && (
-              <div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Created</th>
-                      <th>Status</th>
-                      <th class="num">Attempts</th>
-                      <th>Last error</th>
-                      <th>Action</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.slice(0, 20).map((x) => (
-                      <tr>
-                        <td>{formatTime(x.created_at)}</td>
-                        <td>{x.status}</td>
-                        <td class="num">{x.attempts}</td>
-                        <td>{x.last_error ?? "—"}</td>
-                        <td>
-                          {writable && x.status === "failed" && (
-                            <ActionButton
-                              action={`/admin/webhooks/${w.id}/deliveries/${x.id}/replay`}
-                              label="Replay"
-                              accessibleLabel={`Replay delivery ${x.id}`}
-                            />
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            <DataTable columns={deliveryColumns(w.id, writable)} rows={list.slice(0, 20)} />
             {writable && (
               <ActionButton
                 action={`/admin/webhooks/${w.id}/delete`}
@@ -231,36 +191,48 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
         );
       })}
       {writable && webhooks.ok && (
-        <form method="post" action="/admin/webhooks" class="card" id="webhook-form">
-          <h3>Add a webhook</h3>
-          {view.webhook && <ErrorAlert message={view.error} />}
-          <div class="grid">
-            <Field
-              label="URL"
-              name="url"
-              type="url"
-              value={view.webhook?.url}
-              required
-              hint="https; receives a signed POST per segment entry"
-            />
-            <Select
-              label="Segment"
-              name="segment_id"
-              value={view.webhook?.segment_id}
-              options={segmentList.map((s) => ({ value: s.id, label: s.name }))}
-              required
-            />
-          </div>
-          <div class="actions">
-            <button type="submit" disabled={segmentList.length === 0}>
-              Add webhook
-            </button>
-          </div>
-        </form>
+        <FormCard
+          action="/admin/webhooks"
+          id="webhook-form"
+          title="Add a webhook"
+          subsection
+          error={view.webhook && view.error}
+          submit="Add webhook"
+          submitDisabled={segmentList.length === 0}
+        >
+          <Field
+            label="URL"
+            name="url"
+            type="url"
+            value={view.webhook?.url}
+            required
+            hint="https; receives a signed POST per segment entry"
+          />
+          <Select
+            label="Segment"
+            name="segment_id"
+            value={view.webhook?.segment_id}
+            options={segmentList.map((s) => ({ value: s.id, label: s.name }))}
+            required
+          />
+        </FormCard>
       )}
-    </Layout>,
+    </Page>,
     view.error ? 400 : 200,
   );
+}
+
+type TestResult = { message_id: string; delivered: boolean; receiver_status: number | null; error: string | null };
+
+function testFlash(r: TestResult): Flash {
+  const answered = r.receiver_status === null ? "did not answer" : `answered HTTP ${r.receiver_status}`;
+  if (r.delivered) return { notice: `Test delivery ${r.message_id} sent: the receiver ${answered}.` };
+  return {
+    problems: [
+      `Test delivery ${r.message_id} failed: the receiver ${answered} (${r.error}).`,
+      "A 401 or 400 usually means the receiver checks the signature with another secret.",
+    ],
+  };
 }
 
 export function partnerPages(app: AdminApp) {
@@ -320,6 +292,13 @@ export function partnerPages(app: AdminApp) {
         value: result.data.secret,
       },
     });
+  });
+
+  // Synchronous: the owner sees at once what the receiver answered to a delivery signed like the real ones.
+  app.post("/admin/webhooks/:id{[0-9]+}/test", async (c) => {
+    const result = await c.var.api.call<TestResult>("POST", `/api/v1/webhooks/${c.req.param("id")}/test`);
+    if (!result.ok) return render(c, { failed: failedHere(c, result.error.message) });
+    return redirectWithFlash(c, "/admin/partners", testFlash(result.data));
   });
 
   app.post("/admin/webhooks/:id{[0-9]+}/delete", async (c) => {

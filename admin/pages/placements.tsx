@@ -1,6 +1,6 @@
 /**
- * Placements as objects: the list of every placement the site serves (from rules and fallbacks,
- * GET /api/v1/placements) and a page per placement with its size, fallback (editable), rules in
+ * Placements as objects: the list of every placement the site serves (from rules, fallbacks and
+ * what `/b` was asked for, GET /api/v1/placements) and a page per placement with its size, fallback (editable), rules in
  * the order `/b` tries them (move up/down is one atomic reorder), its slot snippet, and its
  * GAM / Xandr / generic ad-server tags with a rendered preview (README.md, "Admin UI").
  */
@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import type { PlacementSummary } from "../../worker/rules/placements";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { type Column, DataTable, Page, pageFrame } from "../components";
 import { FLASH, text } from "../forms";
 import { EXPLAIN_FRAME_PATH } from "../frame";
 import type { Creative } from "../types";
@@ -37,48 +38,52 @@ export async function loadPlacements(c: Context<AdminEnv>) {
   return (await c.var.api.get<{ placements: PlacementSummary[] }>("/api/v1/placements")).placements;
 }
 
+const PLACEMENT_COLUMNS: Column<PlacementSummary>[] = [
+  {
+    header: "Placement",
+    cell: (p) => (
+      <a href={placementPath(p.placement)}>
+        <code>{p.placement}</code>
+      </a>
+    ),
+  },
+  { header: "Size", cell: size },
+  { header: "Fallback", cell: (p) => p.fallback?.name ?? <span class="muted">none (empty 1×1)</span> },
+  {
+    header: "Rules (enabled)",
+    num: true,
+    cell: (p) => `${p.rules.length} (${p.rules.filter((r) => r.enabled).length})`,
+  },
+  {
+    header: "Last requested (UTC)",
+    cell: (p) =>
+      p.seen ? (
+        <>
+          {p.seen.last}
+          {p.rules.length === 0 && !p.fallback && <div class="badge off">seen by /b, not set up yet</div>}
+        </>
+      ) : (
+        <span class="muted">not yet</span>
+      ),
+  },
+];
+
 async function renderList(c: Context<AdminEnv>) {
   const placements = await loadPlacements(c);
   return c.html(
-    <Layout title="Placements" user={c.var.user} active="/admin/placements">
-      <h1>Placements</h1>
+    <Page frame={await pageFrame(c)} title="Placements" active="/admin/placements">
       <p class="muted">
-        Every slot the site serves: named by a rule or given a fallback. Open one for its rules in order, its slot
-        snippet and its ad-server tags.
+        Every slot the site serves: named by a rule, given a fallback, or asked for by a page (a slot installed on the
+        shop that nothing is set up for yet shows an empty 1×1 until it gets a fallback). Open one for its rules in
+        order, its slot snippet and its ad-server tags.
       </p>
-      {placements.length === 0 ? (
-        <Empty>No placements yet: create a rule (or set a fallback) for one, e.g. home-hero.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table id="placements">
-            <thead>
-              <tr>
-                <th>Placement</th>
-                <th>Size</th>
-                <th>Fallback</th>
-                <th class="num">Rules (enabled)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {placements.map((p) => (
-                <tr>
-                  <td>
-                    <a href={placementPath(p.placement)}>
-                      <code>{p.placement}</code>
-                    </a>
-                  </td>
-                  <td>{size(p)}</td>
-                  <td>{p.fallback?.name ?? <span class="muted">none (empty 1×1)</span>}</td>
-                  <td class="num">
-                    {p.rules.length} ({p.rules.filter((r) => r.enabled).length})
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </Layout>,
+      <DataTable
+        id="placements"
+        columns={PLACEMENT_COLUMNS}
+        rows={placements}
+        empty="No placements yet: create a rule (or set a fallback) for one, e.g. home-hero."
+      />
+    </Page>,
   );
 }
 
@@ -99,7 +104,8 @@ async function renderOne(c: Context<AdminEnv>, placement: string, error?: string
       <Layout title="Placement not found" user={c.var.user} active="/admin/placements">
         <h1>No placement “{placement}”</h1>
         <p>
-          No rule names it and it has no fallback. <a href="/admin/placements">All placements</a>
+          No rule names it, it has no fallback, and /b was never asked for it.{" "}
+          <a href="/admin/placements">All placements</a>
         </p>
       </Layout>,
       404,

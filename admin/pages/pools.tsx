@@ -1,23 +1,12 @@
-/** Coupon pools: create (list or generated), upload codes to list pools, codes left and redeemed. */
+/** Coupon pools: the list (create, upload, delete) and a page per pool (sample code, counts, handed-out codes, export). */
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { redirectWithFlash, takeFlash } from "../flash";
-import { FLASH, type FormData, failedHere, numberOrNull, text } from "../forms";
+import { type Column, DataTable, Facts, FormCard, Page, Pager, pageFrame } from "../components";
+import { redirectWithFlash } from "../flash";
+import { type FormData, failedHere, numberOrNull, text } from "../forms";
 import type { Pool } from "../types";
-import {
-  ActionButton,
-  type ActionFailure,
-  can,
-  Empty,
-  ErrorAlert,
-  Field,
-  FlashView,
-  Layout,
-  Notice,
-  ReadOnlyNote,
-  Select,
-} from "../ui";
+import { ActionButton, type ActionFailure, can, ErrorAlert, Field, formatTime, Select } from "../ui";
 
 type PoolValues = { name: string; kind: string; prefix: string; valid_days: number | null; discount: string };
 
@@ -53,121 +42,197 @@ function RefusedClaims({ refused }: { refused: Pool["refused_claims"] }) {
 
 type View = { error?: string; status?: 200 | 400; values?: PoolValues; failed?: ActionFailure };
 
+const poolColumns = (writable: boolean, failed?: ActionFailure): Column<Pool>[] => [
+  {
+    header: "Pool",
+    cell: (p) => (
+      <>
+        <a href={`/admin/pools/${p.id}`}>{p.name}</a>
+        <div class="muted">
+          {p.prefix && `prefix ${p.prefix}, `}valid {p.valid_days} days
+        </div>
+      </>
+    ),
+  },
+  { header: "Kind", cell: (p) => p.kind },
+  { header: "Discount", cell: (p) => p.discount || "—" },
+  { header: "Codes left", num: true, cell: (p) => p.counts.free ?? "unlimited" },
+  { header: "Assigned", num: true, cell: (p) => p.counts.assigned },
+  { header: "Redeemed", num: true, cell: (p) => p.counts.redeemed },
+  { header: "Expired", num: true, cell: (p) => p.counts.expired },
+  { header: "Refused claims (7 days)", num: true, cell: (p) => <RefusedClaims refused={p.refused_claims} /> },
+  { header: "Archived", num: true, cell: (p) => p.counts.archived },
+  {
+    header: "Actions",
+    cell: (p) => (
+      <>
+        {writable && p.kind === "list" && <UploadForm pool={p} />}
+        {writable && (
+          <ActionButton
+            action={`/admin/pools/${p.id}/delete`}
+            label="Delete"
+            danger
+            accessibleLabel={`Delete pool ${p.name}`}
+            failed={failed}
+          />
+        )}
+      </>
+    ),
+  },
+];
+
+/** `onPoolPage`: the upload's report follows on the pool's own page, not on the list. */
+const UploadForm = ({ pool, onPoolPage }: { pool: Pool; onPoolPage?: boolean }) => (
+  <form method="post" action={`/admin/pools/${pool.id}/codes`} class="field">
+    {onPoolPage && <input type="hidden" name="back" value="pool" />}
+    <label for={`codes-${pool.id}`}>Upload codes to {pool.name} (one per line)</label>
+    <textarea id={`codes-${pool.id}`} name="codes" rows={3} required />
+    <button type="submit" class="secondary">
+      Upload
+    </button>
+  </form>
+);
+
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const v = view.values;
   const { pools } = await c.var.api.get<{ pools: Pool[] }>("/api/v1/pools");
   const writable = can(c.var.role, "marketer");
-  const flash = await takeFlash(c);
   return c.html(
-    <Layout title="Coupon pools" user={c.var.user} active="/admin/pools">
-      <h1>Coupon pools</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
-      <FlashView flash={flash} />
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
+    <Page frame={await pageFrame(c)} title="Coupon pools" active="/admin/pools" needs="marketer">
       {!v && <ErrorAlert message={view.error} />}
-      {pools.length === 0 ? (
-        <Empty>
-          No coupon pools yet. Create a <strong>generated</strong> pool (codes are made per visitor on first claim) or a{" "}
-          <strong>list</strong> pool and upload your shop system's codes.
-        </Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Pool</th>
-                <th>Kind</th>
-                <th>Discount</th>
-                <th class="num">Codes left</th>
-                <th class="num">Assigned</th>
-                <th class="num">Redeemed</th>
-                <th class="num">Expired</th>
-                <th class="num">Refused claims (7 days)</th>
-                <th class="num">Archived</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pools.map((p) => (
-                <tr>
-                  <td>
-                    {p.name}
-                    <div class="muted">
-                      {p.prefix && `prefix ${p.prefix}, `}valid {p.valid_days} days
-                    </div>
-                  </td>
-                  <td>{p.kind}</td>
-                  <td>{p.discount || "—"}</td>
-                  <td class="num">{p.counts.free ?? "unlimited"}</td>
-                  <td class="num">{p.counts.assigned}</td>
-                  <td class="num">{p.counts.redeemed}</td>
-                  <td class="num">{p.counts.expired}</td>
-                  <td class="num">
-                    <RefusedClaims refused={p.refused_claims} />
-                  </td>
-                  <td class="num">{p.counts.archived}</td>
-                  <td>
-                    {writable && p.kind === "list" && (
-                      <form method="post" action={`/admin/pools/${p.id}/codes`} class="field">
-                        <label for={`codes-${p.id}`}>Upload codes to {p.name} (one per line)</label>
-                        <textarea id={`codes-${p.id}`} name="codes" rows={3} required />
-                        <button type="submit" class="secondary">
-                          Upload
-                        </button>
-                      </form>
-                    )}
-                    {writable && (
-                      <ActionButton
-                        action={`/admin/pools/${p.id}/delete`}
-                        label="Delete"
-                        danger
-                        accessibleLabel={`Delete pool ${p.name}`}
-                        failed={view.failed}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={poolColumns(writable, view.failed)}
+        rows={pools}
+        empty={
+          <>
+            No coupon pools yet. Create a <strong>generated</strong> pool (codes are made per visitor on first claim) or
+            a <strong>list</strong> pool and upload your shop system's codes.
+          </>
+        }
+      />
       {writable && (
-        <form method="post" action="/admin/pools" class="card" id="pool-form">
-          <h2>New pool</h2>
-          {v && <ErrorAlert message={view.error} />}
-          <div class="grid">
-            <Field label="Name" name="name" value={v?.name} required />
-            <Select
-              label="Kind"
-              name="kind"
-              value={v?.kind || "generated"}
-              options={[
-                { value: "generated", label: "generated — codes made on first claim" },
-                { value: "list", label: "list — upload your own codes" },
-              ]}
-            />
-            <Field
-              label="Prefix"
-              name="prefix"
-              value={v?.prefix}
-              hint="Generated codes start with it, e.g. COMEBACK-"
-            />
-            <Field label="Valid for (days)" name="valid_days" type="number" min="1" value={v?.valid_days ?? 30} />
-            <Field label="Discount" name="discount" value={v?.discount} hint="Shown as {{discount}}, e.g. 10 %" />
-          </div>
-          <div class="actions">
-            <button type="submit">Create pool</button>
-          </div>
-        </form>
+        <FormCard action="/admin/pools" id="pool-form" title="New pool" error={v && view.error} submit="Create pool">
+          <Field label="Name" name="name" value={v?.name} required />
+          <Select
+            label="Kind"
+            name="kind"
+            value={v?.kind || "generated"}
+            options={[
+              { value: "generated", label: "generated — codes made on first claim" },
+              { value: "list", label: "list — upload your own codes" },
+            ]}
+          />
+          <Field label="Prefix" name="prefix" value={v?.prefix} hint="Generated codes start with it, e.g. COMEBACK-" />
+          <Field label="Valid for (days)" name="valid_days" type="number" min="1" value={v?.valid_days ?? 30} />
+          <Field label="Discount" name="discount" value={v?.discount} hint="Shown as {{discount}}, e.g. 10 %" />
+        </FormCard>
       )}
-    </Layout>,
+    </Page>,
     view.status ?? 200,
+  );
+}
+
+type PoolCode = {
+  code: string;
+  state: string;
+  holder_kind: "customer" | "visitor" | null;
+  customer: string | null;
+  rule_id: number | null;
+  assigned_at: string | null;
+  expires_at: string | null;
+  redeemed_at: string | null;
+  order: string | null;
+};
+
+const isoTime = (iso: string | null) => (iso ? formatTime(Date.parse(iso)) : "—");
+
+const CODE_COLUMNS: Column<PoolCode>[] = [
+  {
+    header: "Code",
+    nowrap: true,
+    cell: (x) => <a href={`/admin/coupons?code=${encodeURIComponent(x.code)}`}>{x.code}</a>,
+  },
+  { header: "State", cell: (x) => x.state },
+  {
+    header: "Held by",
+    cell: (x) => (x.holder_kind === "customer" ? `customer ${x.customer}` : (x.holder_kind ?? "—")),
+  },
+  {
+    header: "Rule",
+    nowrap: true,
+    cell: (x) => (x.rule_id ? <a href={`/admin/rules/${x.rule_id}`}>rule {x.rule_id}</a> : "—"),
+  },
+  { header: "Assigned (UTC)", nowrap: true, cell: (x) => isoTime(x.assigned_at) },
+  { header: "Expires (UTC)", nowrap: true, cell: (x) => isoTime(x.expires_at) },
+  { header: "Redeemed (UTC)", nowrap: true, cell: (x) => isoTime(x.redeemed_at) },
+  { header: "Order", cell: (x) => x.order ?? "—" },
+];
+
+/** One pool: what it hands out (a sample code), its counts, its handed-out codes page by page, the export. */
+async function renderPool(c: Context<AdminEnv>, id: string) {
+  const before = /^[0-9]+$/.test(c.req.query("before") ?? "") ? `&before=${c.req.query("before")}` : "";
+  const [pool, page] = await Promise.all([
+    c.var.api.get<Pool>(`/api/v1/pools/${id}`),
+    c.var.api.get<{ sample: string | null; codes: PoolCode[]; next: number | null }>(
+      `/api/v1/pools/${id}/codes?limit=50${before}`,
+    ),
+  ]);
+  const writable = can(c.var.role, "marketer");
+  return c.html(
+    <Page frame={await pageFrame(c)} title={`Coupon pool: ${pool.name}`} active="/admin/pools">
+      <p>
+        <a href="/admin/pools">All pools</a>
+      </p>
+      <section class="card">
+        <Facts
+          facts={[
+            [
+              "Kind",
+              pool.kind === "generated" ? "generated — a code is made on each first claim" : "list — uploaded codes",
+            ],
+            ["Discount", pool.discount || "—"],
+            ["Valid for", `${pool.valid_days} days after assignment`],
+            [
+              pool.kind === "generated" ? "Sample code" : "Next free code",
+              page.sample ? <code id="sample-code">{page.sample}</code> : "none left — upload codes",
+            ],
+            ["Codes left", pool.counts.free ?? "unlimited"],
+            ["Assigned", pool.counts.assigned],
+            ["Redeemed", pool.counts.redeemed],
+            ["Expired", pool.counts.expired],
+            ["Archived", pool.counts.archived],
+            ["Refused claims (7 days)", <RefusedClaims refused={pool.refused_claims} />],
+          ]}
+        />
+        {pool.kind === "generated" && (
+          <p class="muted small">The sample is made as a claim makes codes; it is not stored and cannot be redeemed.</p>
+        )}
+        <div class="actions">
+          <a class="button secondary" href={`/api/v1/pools/${pool.id}/export`} download={`pool-${pool.id}-codes.csv`}>
+            Export all codes (CSV)
+          </a>
+        </div>
+      </section>
+      {writable && pool.kind === "list" && (
+        <section class="card">
+          <UploadForm pool={pool} onPoolPage />
+        </section>
+      )}
+      <h2>Handed-out codes</h2>
+      <DataTable
+        id="pool-codes"
+        columns={CODE_COLUMNS}
+        rows={page.codes}
+        empty="No code of this pool was handed out yet."
+      />
+      <Pager base={`/admin/pools/${pool.id}`} next={page.next} paged={before !== ""} />
+    </Page>,
   );
 }
 
 export function poolPages(app: AdminApp) {
   app.get("/admin/pools", (c) => render(c));
+  app.get("/admin/pools/:id{[0-9]+}", (c) => renderPool(c, c.req.param("id")));
 
   app.post("/admin/pools", async (c) => {
     const values = poolFromForm(await c.req.parseBody());
@@ -185,7 +250,8 @@ export function poolPages(app: AdminApp) {
     );
     if (!result.ok) return render(c, { error: result.error.message, status: 400 });
     const { accepted, rejected } = result.data;
-    return redirectWithFlash(c, "/admin/pools", {
+    const back = text(form, "back") === "pool" ? `/admin/pools/${c.req.param("id")}` : "/admin/pools";
+    return redirectWithFlash(c, back, {
       notice: `${accepted} codes uploaded${rejected.length ? `, ${rejected.length} lines refused:` : "."}`,
       problems: rejected.map((r) => `line ${r.line}: ${r.reason}`),
     });

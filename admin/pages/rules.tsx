@@ -5,56 +5,14 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import {
-  checked,
-  FLASH,
-  type FormData,
-  failedHere,
-  numberOrNull,
-  percentInput,
-  shareFromPercent,
-  text,
-  toLocalInput,
-  utcIso,
-} from "../forms";
+import { type Column, DataTable, Page, pageFrame } from "../components";
+import { failedHere, text } from "../forms";
 import type { Creative, Pool, Rule, Segment } from "../types";
-import {
-  ActionButton,
-  type ActionFailure,
-  Check,
-  can,
-  Empty,
-  ErrorAlert,
-  Field,
-  Layout,
-  Notice,
-  percent,
-  ReadOnlyNote,
-  Select,
-} from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, percent } from "../ui";
 import { FallbackForm, loadFallbacks } from "./fallback";
 import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";
-
-function ruleFromForm(form: FormData) {
-  const optionalId = (name: string) => (text(form, name) ? Number(text(form, name)) : null);
-  return {
-    name: text(form, "name"),
-    placement: text(form, "placement"),
-    segment_id: optionalId("segment_id"),
-    creative_id: Number(text(form, "creative_id")),
-    pool_id: optionalId("pool_id"),
-    priority: numberOrNull(form, "priority") ?? 100,
-    starts_at: utcIso(form, "starts_at"),
-    ends_at: utcIso(form, "ends_at"),
-    cap_per_day: numberOrNull(form, "cap_per_day"),
-    holdout: shareFromPercent(form, "holdout"),
-    stop_after_conversion: checked(form, "stop_after_conversion"),
-    enabled: checked(form, "enabled"),
-  };
-}
-
-type Values = ReturnType<typeof ruleFromForm>;
+import { RuleForm, type RuleValues, ruleFromForm } from "./rule-form";
 
 async function loadAll(c: Context<AdminEnv>) {
   const api = c.var.api;
@@ -82,22 +40,133 @@ function byPlacement(rules: Rule[]): Map<string, Rule[]> {
   return groups;
 }
 
+type Names = { list: { id: number; name: string }[]; none: string };
+
+const nameIn = ({ list, none }: Names, id: number | null) =>
+  id == null ? none : (list.find((x) => x.id === id)?.name ?? `#${id}`);
+
+/** A placement's rules in the order /b tries them, with their moves, toggles and deletes. */
+function ruleColumns(
+  list: Rule[],
+  names: { segments: Names; creatives: Names; pools: Names },
+  writable: boolean,
+  failed?: ActionFailure,
+): Column<Rule>[] {
+  return [
+    {
+      header: "Order",
+      nowrap: true,
+      cell: (r) => {
+        const i = list.indexOf(r);
+        return (
+          <>
+            {r.priority}
+            {writable && (
+              <>
+                {" "}
+                <ActionButton
+                  action={`/admin/rules/${r.id}/move`}
+                  fields={{ direction: "up" }}
+                  label="↑"
+                  disabled={i === 0}
+                  accessibleLabel={`Move ${r.name} up`}
+                />{" "}
+                <ActionButton
+                  action={`/admin/rules/${r.id}/move`}
+                  fields={{ direction: "down" }}
+                  label="↓"
+                  disabled={i === list.length - 1}
+                  accessibleLabel={`Move ${r.name} down`}
+                />
+              </>
+            )}
+          </>
+        );
+      },
+    },
+    {
+      header: "Rule",
+      cell: (r) => (
+        <>
+          <a href={`/admin/rules/${r.id}`}>{r.name}</a>
+          {(r.starts_at || r.ends_at) && (
+            <div class="muted">
+              {r.starts_at?.slice(0, 16) ?? "…"} – {r.ends_at?.slice(0, 16) ?? "…"}
+            </div>
+          )}
+        </>
+      ),
+    },
+    {
+      header: "Segment → creative (pool)",
+      cell: (r) => (
+        <>
+          {nameIn(names.segments, r.segment_id)} → {nameIn(names.creatives, r.creative_id)}
+          {r.pool_id != null && (
+            <>
+              {" ("}
+              <a href={`/admin/pools/${r.pool_id}`}>{nameIn(names.pools, r.pool_id)}</a>)
+            </>
+          )}
+        </>
+      ),
+    },
+    {
+      header: "Cap / holdout",
+      cell: (r) => (
+        <>
+          {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : percent(r.holdout, 0)}
+          {r.stop_after_conversion && <div class="muted">stops after conversion</div>}
+        </>
+      ),
+    },
+    {
+      header: "Status",
+      cell: (r) => <span class={`badge ${r.enabled ? "on" : "off"}`}>{r.enabled ? "enabled" : "disabled"}</span>,
+    },
+    {
+      header: "Actions",
+      cell: (r) => (
+        <>
+          <a href={`/admin/reports/rules/${r.id}`}>Report</a>{" "}
+          {writable && (
+            <>
+              <ActionButton
+                action={`/admin/rules/${r.id}/toggle`}
+                label={r.enabled ? "Disable" : "Enable"}
+                accessibleLabel={`${r.enabled ? "Disable" : "Enable"} ${r.name}`}
+              />{" "}
+              <ActionButton
+                action={`/admin/rules/${r.id}/delete`}
+                label="Delete"
+                danger
+                accessibleLabel={`Delete ${r.name}`}
+                failed={failed}
+              />
+            </>
+          )}
+        </>
+      ),
+    },
+  ];
+}
+
 async function render(
   c: Context<AdminEnv>,
-  view: { rule?: Rule; values?: Partial<Values>; error?: string; failed?: ActionFailure } = {},
+  view: { rule?: Rule; values?: Partial<RuleValues>; error?: string; failed?: ActionFailure } = {},
 ) {
   const { rules, creatives, segments, pools } = await loadAll(c);
   const writable = can(c.var.role, "marketer");
-  const v: Partial<Values> = view.values ?? view.rule ?? { priority: 100, enabled: true, placement: "home-hero" };
-  const name = (list: { id: number; name: string }[], id: number | null, none: string) =>
-    id == null ? none : (list.find((x) => x.id === id)?.name ?? `#${id}`);
+  const v: Partial<RuleValues> = view.values ?? view.rule ?? { priority: 100, enabled: true, placement: "home-hero" };
+  const names = {
+    segments: { list: segments, none: "everyone" },
+    creatives: { list: creatives, none: "?" },
+    pools: { list: pools, none: "" },
+  };
   const groups = byPlacement(rules);
   const fallbacks = await loadFallbacks(c, [...groups.keys()]);
   return c.html(
-    <Layout title="Rules" user={c.var.user} active="/admin/rules">
-      <h1>Rules</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
-      <ReadOnlyNote role={c.var.role} needs="marketer" />
+    <Page frame={await pageFrame(c)} title="Rules" active="/admin/rules" needs="marketer">
       {rules.length === 0 && (
         <Empty>
           No rules yet. A rule shows a creative on a placement to a segment.{" "}
@@ -118,181 +187,15 @@ async function render(
               Get tag
             </a>
           </h2>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Order</th>
-                  <th>Rule</th>
-                  <th>Segment → creative (pool)</th>
-                  <th>Cap / holdout</th>
-                  <th>Status</th>
-                  <th>Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((r, i) => (
-                  <tr>
-                    <td>
-                      {r.priority}
-                      {writable && (
-                        <>
-                          {" "}
-                          <ActionButton
-                            action={`/admin/rules/${r.id}/move`}
-                            fields={{ direction: "up" }}
-                            label="↑"
-                            disabled={i === 0}
-                            accessibleLabel={`Move ${r.name} up`}
-                          />{" "}
-                          <ActionButton
-                            action={`/admin/rules/${r.id}/move`}
-                            fields={{ direction: "down" }}
-                            label="↓"
-                            disabled={i === list.length - 1}
-                            accessibleLabel={`Move ${r.name} down`}
-                          />
-                        </>
-                      )}
-                    </td>
-                    <td>
-                      <a href={`/admin/rules/${r.id}`}>{r.name}</a>
-                      {(r.starts_at || r.ends_at) && (
-                        <div class="muted">
-                          {r.starts_at?.slice(0, 16) ?? "…"} – {r.ends_at?.slice(0, 16) ?? "…"}
-                        </div>
-                      )}
-                    </td>
-                    <td>
-                      {name(segments, r.segment_id, "everyone")} → {name(creatives, r.creative_id, "?")}
-                      {r.pool_id != null && ` (${name(pools, r.pool_id, "")})`}
-                    </td>
-                    <td>
-                      {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : percent(r.holdout, 0)}
-                      {r.stop_after_conversion && <div class="muted">stops after conversion</div>}
-                    </td>
-                    <td>
-                      <span class={`badge ${r.enabled ? "on" : "off"}`}>{r.enabled ? "enabled" : "disabled"}</span>
-                    </td>
-                    <td>
-                      <a href={`/admin/reports/rules/${r.id}`}>Report</a>{" "}
-                      {writable && (
-                        <>
-                          <ActionButton
-                            action={`/admin/rules/${r.id}/toggle`}
-                            label={r.enabled ? "Disable" : "Enable"}
-                            accessibleLabel={`${r.enabled ? "Disable" : "Enable"} ${r.name}`}
-                          />{" "}
-                          <ActionButton
-                            action={`/admin/rules/${r.id}/delete`}
-                            label="Delete"
-                            danger
-                            accessibleLabel={`Delete ${r.name}`}
-                            failed={view.failed}
-                          />
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={ruleColumns(list, names, writable, view.failed)} rows={list} />
           {writable && creatives.length > 0 && (
             <FallbackForm placement={placement} current={fallbacks.get(placement) ?? null} creatives={creatives} />
           )}
         </section>
       ))}
       <ErrorAlert message={view.error} />
-      {writable && (
-        <form
-          method="post"
-          action={view.rule ? `/admin/rules/${view.rule.id}` : "/admin/rules"}
-          class="card"
-          id="rule-form"
-        >
-          <h2>{view.rule ? `Edit “${view.rule.name}”` : "New rule"}</h2>
-          <div class="grid">
-            <Field label="Name" name="name" value={v.name} required />
-            <Field
-              label="Placement"
-              name="placement"
-              value={v.placement}
-              required
-              hint="The slot name, e.g. home-hero"
-            />
-            <Select
-              label="Segment"
-              name="segment_id"
-              value={v.segment_id ?? ""}
-              options={[{ value: "", label: "everyone" }, ...segments.map((s) => ({ value: s.id, label: s.name }))]}
-            />
-            <Select
-              label="Creative"
-              name="creative_id"
-              value={v.creative_id}
-              required
-              options={creatives.map((cr) => ({ value: cr.id, label: `${cr.name} (${cr.width}×${cr.height})` }))}
-            />
-            <Select
-              label="Coupon pool"
-              name="pool_id"
-              value={v.pool_id ?? ""}
-              options={[{ value: "", label: "no coupon" }, ...pools.map((p) => ({ value: p.id, label: p.name }))]}
-            />
-            <Field
-              label="Priority"
-              name="priority"
-              type="number"
-              min="0"
-              value={v.priority}
-              hint="Lower is tried first"
-            />
-            <Field
-              label="Starts (UTC)"
-              name="starts_at"
-              type="datetime-local"
-              value={toLocalInput(v.starts_at)}
-              hint="Empty: now"
-            />
-            <Field
-              label="Ends (UTC)"
-              name="ends_at"
-              type="datetime-local"
-              value={toLocalInput(v.ends_at)}
-              hint="Empty: open-ended"
-            />
-            <Field
-              label="Cap per visitor and day"
-              name="cap_per_day"
-              type="number"
-              min="1"
-              value={v.cap_per_day}
-              hint="Empty: no cap"
-            />
-            <Field
-              label="Holdout (%)"
-              name="holdout"
-              type="number"
-              step="0.01"
-              min="0"
-              max="100"
-              value={percentInput(v.holdout)}
-              hint="Share of visitors kept as a control group, e.g. 10; empty: the site's default"
-            />
-          </div>
-          <div class="actions">
-            <Check label="Stop after conversion" name="stop_after_conversion" checked={v.stop_after_conversion} />
-            <Check label="Enabled" name="enabled" checked={v.enabled} />
-          </div>
-          <div class="actions">
-            <button type="submit" disabled={creatives.length === 0}>
-              {view.rule ? "Save rule" : "Create rule"}
-            </button>
-          </div>
-        </form>
-      )}
-    </Layout>,
+      {writable && <RuleForm rule={view.rule} v={v} creatives={creatives} segments={segments} pools={pools} />}
+    </Page>,
     view.error ? 400 : 200,
   );
 }

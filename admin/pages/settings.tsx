@@ -2,24 +2,32 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { redirectWithFlash, takeFlash } from "../flash";
-import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
+import { type Column, DataTable, Page, pageFrame } from "../components";
+import { redirectWithFlash } from "../flash";
+import { checked, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
-import {
-  ActionButton,
-  Check,
-  can,
-  ErrorAlert,
-  Field,
-  FlashView,
-  formatTime,
-  Layout,
-  Notice,
-  ReadOnlyNote,
-  Select,
-} from "../ui";
+import { ActionButton, Check, can, ErrorAlert, Field, formatTime, Layout, Select } from "../ui";
 
 type View = { error?: string; values?: Partial<SiteJson>; status?: 200 | 400 };
+
+const KEY_COLUMNS: Column<ApiKey>[] = [
+  { header: "Prefix", cell: (k) => <code>{k.prefix}…</code> },
+  { header: "Scope", cell: (k) => (k.scope === "ingest" ? "ingest only" : "admin") },
+  { header: "Created", nowrap: true, cell: (k) => formatTime(k.created_at) },
+  { header: "Status", cell: (k) => (k.revoked_at ? `revoked ${formatTime(k.revoked_at)}` : "active") },
+  {
+    header: "Action",
+    cell: (k) =>
+      !k.revoked_at && (
+        <ActionButton
+          action={`/admin/settings/keys/${k.id}/revoke`}
+          label="Revoke"
+          danger
+          accessibleLabel={`Revoke key ${k.prefix}`}
+        />
+      ),
+  },
+];
 
 async function render(c: Context<AdminEnv>, view: View = {}) {
   const api = c.var.api;
@@ -27,13 +35,8 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   const isAdmin = can(c.var.role, "admin");
   const keys = isAdmin ? (await api.get<{ keys: ApiKey[] }>("/api/v1/site/keys")).keys : [];
   const v = { ...site, ...view.values };
-  const flash = await takeFlash(c);
   return c.html(
-    <Layout title="Site & API keys" user={c.var.user} active="/admin/settings">
-      <h1>Site &amp; API keys</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
-      <FlashView flash={flash} />
-      <ReadOnlyNote role={c.var.role} needs="admin" />
+    <Page frame={await pageFrame(c)} title="Site & API keys" active="/admin/settings" needs="admin">
       <ErrorAlert message={view.error} />
       <form method="post" action="/admin/settings" class="card">
         <h2>Site “{site.key}”</h2>
@@ -121,41 +124,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
       {isAdmin && (
         <section class="card">
           <h2>API keys</h2>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Prefix</th>
-                  <th>Scope</th>
-                  <th>Created</th>
-                  <th>Status</th>
-                  <th>Action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.map((k) => (
-                  <tr>
-                    <td>
-                      <code>{k.prefix}…</code>
-                    </td>
-                    <td>{k.scope === "ingest" ? "ingest only" : "admin"}</td>
-                    <td>{formatTime(k.created_at)}</td>
-                    <td>{k.revoked_at ? `revoked ${formatTime(k.revoked_at)}` : "active"}</td>
-                    <td>
-                      {!k.revoked_at && (
-                        <ActionButton
-                          action={`/admin/settings/keys/${k.id}/revoke`}
-                          label="Revoke"
-                          danger
-                          accessibleLabel={`Revoke key ${k.prefix}`}
-                        />
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={KEY_COLUMNS} rows={keys} />
           <form method="post" action="/admin/settings/keys" class="actions">
             <Select
               label="Scope"
@@ -171,7 +140,7 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
           </form>
         </section>
       )}
-    </Layout>,
+    </Page>,
     view.status ?? 200,
   );
 }

@@ -2,9 +2,10 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, text } from "../forms";
+import { type Column, DataTable, FormCard, Page, pageFrame } from "../components";
+import { text } from "../forms";
 import type { User } from "../types";
-import { ActionButton, ErrorAlert, Field, formatTime, Layout, Notice, Select } from "../ui";
+import { ActionButton, ErrorAlert, Field, formatTime, Select } from "../ui";
 
 const ROLES = [
   { value: "viewer", label: "viewer — reads reports" },
@@ -12,82 +13,65 @@ const ROLES = [
   { value: "admin", label: "admin — manages users and keys" },
 ];
 
+const userColumns = (me: number | undefined): Column<User>[] => [
+  {
+    header: "E-mail",
+    cell: (u) => `${u.email}${u.locked_until && u.locked_until > Date.now() ? " (locked)" : ""}`,
+  },
+  {
+    header: "Role",
+    cell: (u) => (
+      <form method="post" action={`/admin/users/${u.id}`} class="inline">
+        <label class="muted" for={`role-${u.id}`}>
+          Role of {u.email}
+        </label>{" "}
+        <select id={`role-${u.id}`} name="role" disabled={u.id === me}>
+          {ROLES.map((r) => (
+            <option value={r.value} selected={r.value === u.role}>
+              {r.value}
+            </option>
+          ))}
+        </select>{" "}
+        <button type="submit" class="secondary" disabled={u.id === me}>
+          Change
+        </button>
+      </form>
+    ),
+  },
+  { header: "Created", nowrap: true, cell: (u) => formatTime(u.created_at) },
+  {
+    header: "Actions",
+    cell: (u) => (
+      <ActionButton
+        action={`/admin/users/${u.id}/delete`}
+        label="Remove"
+        danger
+        disabled={u.id === me}
+        accessibleLabel={`Remove ${u.email}`}
+      />
+    ),
+  },
+];
+
 async function render(c: Context<AdminEnv>, error?: string, values: Record<string, string> = {}) {
   const { users } = await c.var.api.get<{ users: User[] }>("/api/v1/users");
-  const me = c.var.adminUser?.id;
   return c.html(
-    <Layout title="Users" user={c.var.user} active="/admin/users">
-      <h1>Users</h1>
-      <Notice message={FLASH[c.req.query("done") ?? ""]} />
+    <Page frame={await pageFrame(c)} title="Users" active="/admin/users">
       <ErrorAlert message={error} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>E-mail</th>
-              <th>Role</th>
-              <th>Created</th>
-              <th>Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr>
-                <td>
-                  {u.email}
-                  {u.locked_until && u.locked_until > Date.now() ? " (locked)" : ""}
-                </td>
-                <td>
-                  <form method="post" action={`/admin/users/${u.id}`} class="inline">
-                    <label class="muted" for={`role-${u.id}`}>
-                      Role of {u.email}
-                    </label>{" "}
-                    <select id={`role-${u.id}`} name="role" disabled={u.id === me}>
-                      {ROLES.map((r) => (
-                        <option value={r.value} selected={r.value === u.role}>
-                          {r.value}
-                        </option>
-                      ))}
-                    </select>{" "}
-                    <button type="submit" class="secondary" disabled={u.id === me}>
-                      Change
-                    </button>
-                  </form>
-                </td>
-                <td>{formatTime(u.created_at)}</td>
-                <td>
-                  <ActionButton
-                    action={`/admin/users/${u.id}/delete`}
-                    label="Remove"
-                    danger
-                    disabled={u.id === me}
-                    accessibleLabel={`Remove ${u.email}`}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <form method="post" action="/admin/users" class="card">
-        <h2>Add a user</h2>
-        <div class="grid">
-          <Field label="E-mail" name="email" type="email" value={values.email} required />
-          <Field
-            label="Initial password"
-            name="password"
-            type="password"
-            required
-            hint="At least 10 characters"
-            autocomplete="new-password"
-          />
-          <Select label="Role" name="role" value={values.role ?? "marketer"} options={ROLES} />
-        </div>
-        <div class="actions">
-          <button type="submit">Add user</button>
-        </div>
-      </form>
-    </Layout>,
+      <DataTable columns={userColumns(c.var.adminUser?.id)} rows={users} />
+      <FormCard action="/admin/users" title="Add a user" submit="Add user">
+        <Field label="E-mail" name="email" type="email" value={values.email} required />
+        <Field
+          label="Initial password"
+          name="password"
+          type="password"
+          required
+          hint="At least 10 characters"
+          autocomplete="new-password"
+        />
+        <Select label="Role" name="role" value={values.role ?? "marketer"} options={ROLES} />
+      </FormCard>
+    </Page>,
     error ? 400 : 200,
   );
 }

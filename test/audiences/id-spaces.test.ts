@@ -140,7 +140,7 @@ describe("audience reach per ID space", () => {
     const page = await call("/admin/audiences", { headers: { Cookie: await sessionCookie(email) } });
     const html = await page.text();
     expect(html).toContain("Reachable per ID space");
-    expect(html).toMatch(/hashed e-mail \(Google, Meta\)<\/td><td>3<\/td><td>75 %<\/td>/);
+    expect(html).toMatch(/hashed e-mail \(Google, Meta\)<\/td><td class="num">3<\/td><td class="num">75 %<\/td>/);
     expect(html).toContain(`/api/v1/audiences/${id}/export?format=csv&amp;id_space=uid2_email&amp;layout=ttd`);
   });
 });

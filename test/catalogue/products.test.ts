@@ -64,6 +64,19 @@ describe("POST /api/v1/products", () => {
     );
   });
 
+  it("lists every problem of a product line: a missing SKU, a bad price and a script link at once", async () => {
+    const s = await bannerSite();
+    const res = await products(s.apiKey, "sku,price,currency,link\n,1e999,EURO,javascript:alert(1)\n");
+    const body = (await res.json()) as { rejected: { line: number; problems: string[] }[] };
+    expect(body.rejected).toHaveLength(1);
+    expect(body.rejected[0].problems).toEqual([
+      "missing sku (or id)",
+      expect.stringMatching(/^url: /),
+      expect.stringMatching(/^price: /),
+      expect.stringMatching(/^currency: /),
+    ]);
+  });
+
   it("refuses a file with an unknown column", async () => {
     const s = await bannerSite();
     const res = await products(s.apiKey, "sku,nmae\nA-1,x\n");

@@ -20,8 +20,9 @@ function impression(siteId: number, i: number): ImpressionMessage {
     siteId,
     uid: `grp${i}${randomCookie()}`.slice(0, 32),
     placement: "slot",
+    // The fallback's impression (no rule, a creative); no rule and no creative is the empty one, counted nowhere.
     ruleId: null,
-    creativeId: null,
+    creativeId: 7,
     cookieId: null,
     couponId: null,
     holdout: false,

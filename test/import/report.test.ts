@@ -28,7 +28,11 @@ describe("the full import report", () => {
       .split("\n")
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(1_201);
-    expect(lines[1_199]).toEqual({ line: 1_201, reason: expect.stringContaining("orders") });
+    expect(lines[1_199]).toEqual({
+      line: 1_201,
+      reason: expect.stringContaining("orders"),
+      problems: [expect.stringContaining("orders")],
+    });
     expect(lines[1_200]).toMatchObject({ accepted: 1, rejected_count: 1_200, ignored_columns: [] });
     expect(lines[1_200]).not.toHaveProperty("rejected");
   });

@@ -154,6 +154,29 @@ function capturingQueue() {
 }
 
 describe("webhook deliveries", () => {
+  it("a test send posts one signed webhook.test the receiver verifies, answers its status, and stores nothing", async () => {
+    const { apiKey, webhookId, segmentId } = await setup("cart_items > 0");
+    const sent = await call(`/api/v1/webhooks/${webhookId}/test`, { method: "POST", key: apiKey });
+    expect(sent.status).toBe(200);
+    const result = (await sent.json()) as { message_id: string; delivered: boolean; receiver_status: number };
+    expect(result).toMatchObject({ delivered: true, receiver_status: 204, error: null });
+    expect(result.message_id).toMatch(/^msg_test_[0-9a-f]{32}$/);
+    expect(receiver?.accepted).toEqual([
+      expect.objectContaining({ type: "webhook.test", webhook_id: webhookId, segment_id: segmentId }),
+    ]);
+    expect(receiver?.ids).toEqual([result.message_id]);
+    const rows = await env.DB.prepare("select count(*) as n from webhook_deliveries where webhook_id = ?")
+      .bind(webhookId)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+    // A receiver holding another secret refuses the signature: the answer says so.
+    receiver = makeReceiver("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    const refused = (await (
+      await call(`/api/v1/webhooks/${webhookId}/test`, { method: "POST", key: apiKey })
+    ).json()) as object;
+    expect(refused).toMatchObject({ delivered: false, receiver_status: 401, error: "HTTP 4xx from receiver" });
+  });
+
   it("shows the secret in the Standard Webhooks whsec_ form", async () => {
     const { secret } = await setup("cart_items > 0");
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);

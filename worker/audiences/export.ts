@@ -20,9 +20,7 @@
 import { sql } from "drizzle-orm";
 import { deriveKey, hmacSha256Hex, verifyHmacHex } from "../auth/signing";
 import type { Db } from "../env";
-import { csvCell } from "../lib/csv";
-
-const EXPORT_PAGE_SIZE = 1000;
+import { csvCell, type PageOptions, pagedCsv } from "../lib/csv";
 
 /**
  * Column layouts, by destination. `id`: one `id` column (cookie-synced DSPs, any space). `google`:
@@ -63,47 +61,7 @@ function cellOf(idSpace: string, value: string): string {
 }
 const OWN_ID_SPACES = new Set(["tw", "email_sha256", "uid2_email"]);
 
-type Page<K> = { rows: { k: K; line: string }[] };
-
-/** A CSV body pulled page by page: `next(after)` returns the rows after key `after`. */
-function pagedCsv<K>(
-  header: string | null,
-  first: K,
-  next: (after: K, limit: number) => Promise<Page<K>>,
-  { pageSize = EXPORT_PAGE_SIZE, onPage }: ExportOptions,
-): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let after = first;
-  let headerSent = header === null;
-  let done = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (!headerSent) {
-          headerSent = true;
-          controller.enqueue(encoder.encode(`${header}\n`));
-          return;
-        }
-        if (done) {
-          controller.close();
-          return;
-        }
-        const { rows } = await next(after, pageSize);
-        onPage?.(rows.length);
-        if (rows.length < pageSize) done = true;
-        if (rows.length === 0) {
-          controller.close();
-          return;
-        }
-        after = rows[rows.length - 1].k;
-        controller.enqueue(encoder.encode(rows.map((r) => `${r.line}\n`).join("")));
-      },
-    },
-    { highWaterMark: 1 },
-  );
-}
-
-type ExportOptions = { pageSize?: number; onPage?: (rows: number) => void; layout?: Layout };
+type ExportOptions = PageOptions & { layout?: Layout };
 
 /** The audience's IDs in `idSpace` as of its last refresh, in the layout's columns. */
 export function exportStream(

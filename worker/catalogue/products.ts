@@ -16,7 +16,7 @@ import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import { catalogueRefreshStatement } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { type ImportFormat, readRows } from "../import/read-rows";
-import { type ImportResult, runImport } from "../import/run-import";
+import { type ImportResult, problemList, type Refusal, runImport } from "../import/run-import";
 import { type Parsed, parseText } from "../import/values";
 
 /** Import column (either naming) → products column. */
@@ -122,48 +122,48 @@ function parseLink(column: string, raw: unknown): Parsed<string | null> {
   return { reason: `${column}: not an http(s) URL or a path starting with /` };
 }
 
-async function validateProduct(values: Map<string, unknown>): Promise<ProductRow | { reason: string }> {
+async function validateProduct(values: Map<string, unknown>): Promise<ProductRow | Refusal> {
+  const row = problemList();
   const byColumn = new Map<ProductColumn, unknown>();
   for (const [name, raw] of values) {
     const column = COLUMNS[name];
     if (!column) continue;
-    if (byColumn.has(column)) return { reason: `${name}: given twice (as ${column})` };
-    byColumn.set(column, raw);
+    if (byColumn.has(column)) row.add(`${name}: given twice (as ${column})`);
+    else byColumn.set(column, raw);
   }
-  const sku = parseText("sku", byColumn.get("sku"), 100);
-  if ("reason" in sku) return sku;
-  if (sku.value === null) return { reason: "missing sku (or id)" };
+  const sku = row.take(parseText("sku", byColumn.get("sku"), 100));
+  if (sku === null) row.add("missing sku (or id)");
   const set: ProductRow["set"] = new Map();
   const take = (column: Exclude<ProductColumn, "sku">, parsed: Parsed<string | number | null>) => {
-    if ("reason" in parsed) return parsed.reason;
-    set.set(column, parsed.value);
-    return null;
+    const value = row.take(parsed);
+    if (value !== undefined) set.set(column, value);
   };
   for (const [column, raw] of byColumn) {
-    let problem: string | null = null;
-    if (column === "name") problem = take(column, parseText("name", raw, 200));
-    else if (column === "category") problem = take(column, parseText("category", raw, 100));
-    else if (column === "url" || column === "image_url") problem = take(column, parseLink(column, raw));
-    else if (column === "available") problem = take(column, parseAvailable(raw));
-    if (problem) return { reason: problem };
+    if (column === "name") take(column, parseText("name", raw, 200));
+    else if (column === "category") take(column, parseText("category", raw, 100));
+    else if (column === "url" || column === "image_url") take(column, parseLink(column, raw));
+    else if (column === "available") take(column, parseAvailable(raw));
   }
   if (byColumn.has("price") || byColumn.has("currency")) {
-    const price = parsePrice(byColumn.get("price"));
-    if ("reason" in price) return price;
-    const currency = parseText("currency", byColumn.get("currency"), 3);
-    if ("reason" in currency) return currency;
-    if (currency.value !== null && !CURRENCY.test(currency.value)) return { reason: "currency: not an ISO 4217 code" };
-    const stated = currency.value?.toUpperCase() ?? null;
-    if (stated && price.value.currency && stated !== price.value.currency) {
-      return { reason: "price: its currency differs from the currency column" };
+    const price = row.take(parsePrice(byColumn.get("price")));
+    let currency = row.take(parseText("currency", byColumn.get("currency"), 3));
+    if (currency && !CURRENCY.test(currency)) {
+      row.add("currency: not an ISO 4217 code");
+      currency = undefined;
     }
-    if (byColumn.has("price")) set.set("price", price.value.amount);
-    if (stated ?? price.value.currency) set.set("currency", stated ?? price.value.currency);
-    else if (byColumn.has("currency")) set.set("currency", null);
+    const stated = currency?.toUpperCase() ?? null;
+    if (price && stated && price.currency && stated !== price.currency) {
+      row.add("price: its currency differs from the currency column");
+    }
+    if (price && byColumn.has("price")) set.set("price", price.amount);
+    if (price && currency !== undefined) {
+      if (stated ?? price.currency) set.set("currency", stated ?? price.currency);
+      else if (byColumn.has("currency")) set.set("currency", null);
+    }
   }
   // An empty availability keeps the stored value (the column cannot be empty).
   if (set.get("available") === null) set.delete("available");
-  return { sku: sku.value, set };
+  return row.refusal() ?? { sku: sku as string, set };
 }
 
 /** One upsert per row; column names come from the fixed COLUMNS table, never from input. */

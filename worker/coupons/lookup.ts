@@ -29,6 +29,31 @@ export type CouponLookup = {
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
+type CouponRow = typeof coupons.$inferSelect;
+
+/** One code as every view shows it (the lookup, a pool's page and its export): never a cookie ID. */
+export function codeToJson(coupon: CouponRow, now: number) {
+  const holder = coupon.holder;
+  // An expired code parked by the next claim (claim.ts), or an archived one (merge.ts): `x:ID:HOLDER`.
+  const holderOf = holder?.startsWith("x:") ? holder.slice(holder.indexOf(":", 2) + 1) : holder;
+  return {
+    code: coupon.code,
+    state: couponStateOf(coupon, now),
+    archived_at: iso(coupon.archivedAt),
+    holder_kind: holderOf?.startsWith("c:")
+      ? ("customer" as const)
+      : holderOf?.startsWith("v:")
+        ? ("visitor" as const)
+        : null,
+    customer: holderOf?.startsWith("c:") ? holderOf.slice(2) : coupon.customerId,
+    rule_id: coupon.ruleId,
+    assigned_at: iso(coupon.assignedAt),
+    expires_at: iso(coupon.expiresAt),
+    redeemed_at: iso(coupon.redeemedAt),
+    order: coupon.orderId,
+  };
+}
+
 export async function lookupCoupon(db: Db, siteId: number, code: string, now = Date.now()): Promise<CouponLookup> {
   const [row] = await db
     .select({ coupon: coupons, pool: couponPools })
@@ -55,21 +80,9 @@ export async function lookupCoupon(db: Db, siteId: number, code: string, now = D
     .from(couponNotes)
     .where(eq(couponNotes.couponId, coupon.id))
     .orderBy(asc(couponNotes.createdAt), asc(couponNotes.id));
-  const holder = coupon.holder;
-  // An expired code parked by the next claim (claim.ts), or an archived one (merge.ts): `x:ID:HOLDER`.
-  const holderOf = holder?.startsWith("x:") ? holder.slice(holder.indexOf(":", 2) + 1) : holder;
   return {
-    code: coupon.code,
+    ...codeToJson(coupon, now),
     pool: { id: pool.id, name: pool.name, kind: pool.kind, discount: pool.discount },
-    state: couponStateOf(coupon, now),
-    archived_at: iso(coupon.archivedAt),
-    holder_kind: holderOf?.startsWith("c:") ? "customer" : holderOf?.startsWith("v:") ? "visitor" : null,
-    customer: holderOf?.startsWith("c:") ? holderOf.slice(2) : coupon.customerId,
-    rule_id: coupon.ruleId,
-    assigned_at: iso(coupon.assignedAt),
-    expires_at: iso(coupon.expiresAt),
-    redeemed_at: iso(coupon.redeemedAt),
-    order: coupon.orderId,
     notes: notes.map((n) => ({
       action: n.action,
       order: n.orderId,

@@ -7,6 +7,7 @@ import { errorResponses } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { CODES_PAGE_SIZE, handedOutCodes, poolCodesCsv, sampleCode } from "./pool-codes";
 import {
   countsOf,
   createPool,
@@ -274,5 +275,98 @@ poolRoutes.openapi(
       if (err instanceof UploadError) throw apiError(400, "invalid_upload", err.message);
       throw err;
     }
+  },
+);
+
+const CodeSchema = z
+  .object({
+    code: z.string(),
+    state: z.enum(["free", "assigned", "expired", "redeemed", "archived"]),
+    holder_kind: z.enum(["customer", "visitor"]).nullable().openapi({
+      description: "customer: held by a CRM customer (across devices); visitor: by an anonymous cookie (never shown)",
+    }),
+    customer: z.string().nullable(),
+    rule_id: z.number().nullable(),
+    assigned_at: z.string().nullable(),
+    expires_at: z.string().nullable(),
+    redeemed_at: z.string().nullable(),
+    archived_at: z.string().nullable(),
+    order: z.string().nullable(),
+  })
+  .openapi("PoolCode");
+
+poolRoutes.openapi(
+  createRoute({
+    operationId: "listPoolCodes",
+    method: "get",
+    path: "/api/v1/pools/{pool}/codes",
+    tags: ["Coupons"],
+    summary: "The pool's handed-out codes, newest first, a page at a time, with a sample code",
+    description:
+      "Codes that were assigned (also expired, redeemed or archived ones), newest first. `next` is the `before` " +
+      "of the following page (null on the last). `sample`: what the pool hands out — for a generated pool a code " +
+      "made as a claim makes one (not stored, not redeemable), for a list pool its next free code (null when none " +
+      "is left). Never a cookie ID.",
+    security: [{ apiKey: [] }],
+    request: {
+      params: PoolParam,
+      query: z.object({
+        before: z.coerce.number().int().positive().optional().openapi({ description: "`next` of the previous page" }),
+        limit: z.coerce.number().int().min(1).max(500).default(CODES_PAGE_SIZE),
+      }),
+    },
+    responses: {
+      200: {
+        description: "One page of codes",
+        content: {
+          "application/json": {
+            schema: z
+              .object({ sample: z.string().nullable(), codes: z.array(CodeSchema), next: z.number().nullable() })
+              .openapi("PoolCodesPage"),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const { pool: poolId } = c.req.valid("param");
+    const { before, limit } = c.req.valid("query");
+    const pool = await getPool(c.var.db, c.var.site.id, poolId);
+    const [page, sample] = await Promise.all([
+      handedOutCodes(c.var.db, c.var.site.id, pool.id, Date.now(), { before, limit }),
+      sampleCode(c.var.db, pool),
+    ]);
+    return c.json({ sample, ...page }, 200);
+  },
+);
+
+poolRoutes.openapi(
+  createRoute({
+    operationId: "exportPoolCodes",
+    method: "get",
+    path: "/api/v1/pools/{pool}/export",
+    tags: ["Coupons"],
+    summary: "Every code of the pool as CSV (free ones too), streamed",
+    description:
+      "Columns: code, state, holder_kind, customer, rule_id, assigned_at, expires_at, redeemed_at, archived_at, " +
+      "order — in upload and claim order. Cells that a spreadsheet would read as a formula are quoted (OWASP).",
+    security: [{ apiKey: [] }],
+    request: { params: PoolParam },
+    responses: {
+      200: { description: "CSV, streamed", content: { "text/csv": { schema: z.string() } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const pool = await getPool(c.var.db, c.var.site.id, c.req.valid("param").pool);
+    return new Response(poolCodesCsv(c.var.db, c.var.site.id, pool.id, Date.now()), {
+      status: 200,
+      headers: {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="pool-${pool.id}-codes.csv"`,
+        "Cache-Control": "no-store",
+      },
+    });
   },
 );

@@ -537,6 +537,27 @@ export const reportCounters = sqliteTable(
 );
 
 /**
+ * Placements `/b` was asked for, per site: what the Placements page lists beside the ones rules and
+ * fallbacks name — a slot a shop installed before anyone configured it. Written by the impressions
+ * consumer once per delivery and placement (worker/pipeline/impressions.ts), never per request, and
+ * only when `last_day` moves; at most MAX_SEEN_PLACEMENTS names per site, so that requests for
+ * made-up placements cannot grow it without bound.
+ */
+export const placementsSeen = sqliteTable(
+  "placements_seen",
+  {
+    siteId: integer()
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    placement: text().notNull(),
+    /** UTC day numbers (days since the epoch) of the first and the latest request. */
+    firstDay: integer().notNull(),
+    lastDay: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.placement] })],
+);
+
+/**
  * The first time a visitor saw a rule, or was held out of it: all that uplift needs (the exposed
  * and holdout groups and whether each member purchased after joining). Written once per person
  * and rule; later impressions of the same person write nothing here.

@@ -292,10 +292,11 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     }
     const fallback = fallbackOf(ruleSet, input);
     if (!fallback) {
-      // Nothing to show; a holdout is still recorded (the control group is what uplift is measured on).
+      // Nothing to show; a holdout is still recorded (the control group is what uplift is measured on),
+      // and otherwise that the placement was asked for (the Placements page lists it: impressions.ts).
       return emptyBanner(
         input.format,
-        choice.kind === "holdout" ? holdoutOnly(site.id, input, state, choice.rule) : null,
+        choice.kind === "holdout" ? holdoutOnly(site.id, input, state, choice.rule) : seenOnly(site.id, input),
       );
     }
     return await serve(secret, input, state, site, {
@@ -333,6 +334,26 @@ function fromIsolate(input: DecideInput, identity: Identity): DecisionState | nu
   const rules = site && cachedRuleSet(site.id, site.rulesVersion);
   if (!site || !rules || !(rules.byPlacement.has(input.placement) || rules.fallbacks.has(input.placement))) return null;
   return { ...emptyState(), site };
+}
+
+/**
+ * The empty creative's message: no rule and no creative, so it counts no impression; the consumer
+ * only notes the placement as seen. No cookie: who asked does not matter here.
+ */
+function seenOnly(siteId: number, input: DecideInput): ImpressionMessage {
+  return {
+    kind: "impression",
+    siteId,
+    uid: impressionUid(),
+    placement: input.placement,
+    ruleId: null,
+    creativeId: null,
+    cookieId: null,
+    couponId: null,
+    holdout: false,
+    capped: false,
+    ts: input.now,
+  };
 }
 
 function holdoutOnly(siteId: number, input: DecideInput, state: DecisionState, rule: CompiledRule): ImpressionMessage {

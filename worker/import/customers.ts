@@ -17,7 +17,7 @@ import { ATTR_NAME_PATTERN } from "../segments/fields";
 import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from "./columns";
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type ImportOptions, type ImportResult, runImport } from "./run-import";
+import { type ImportOptions, type ImportResult, problemList, type Refusal, runImport } from "./run-import";
 import {
   type Parsed,
   parseAttribute,
@@ -98,18 +98,18 @@ async function parseEmailHash(values: Map<string, unknown>): Promise<Parsed<Emai
   return undefined;
 }
 
-async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | { reason: string }> {
+async function validateCustomer(values: Map<string, unknown>): Promise<CustomerUpsert | Refusal> {
   tagsAsClusters(values);
-  const id = parseId("customer_id", values.get("customer_id"));
-  if ("reason" in id) return id;
-  if (id.value === null) return { reason: "missing customer_id" };
+  const row = problemList();
+  const id = row.take(parseId("customer_id", values.get("customer_id")));
+  if (id === null) row.add("missing customer_id");
   const set = new Map<DbColumn, string | number | null>();
   const attributes = new Map<string, string | number | boolean | null>();
   const email = await parseEmailHash(values);
-  if (email && "reason" in email) return email;
-  if (email) {
-    set.set("email_sha256", email.value.sha256);
-    set.set("uid2_email", email.value.uid2);
+  const hashes = email && row.take(email);
+  if (hashes) {
+    set.set("email_sha256", hashes.sha256);
+    set.set("uid2_email", hashes.uid2);
   }
   for (const [column, raw] of values) {
     let parsed: Parsed<string | number | null>;
@@ -139,16 +139,16 @@ async function validateCustomer(values: Map<string, unknown>): Promise<CustomerU
       default:
         if (column.startsWith("attr.")) {
           const attr = parseAttribute(column, raw);
-          if ("reason" in attr) return attr;
-          attributes.set(column.slice(5), attr.value);
+          if ("value" in attr) attributes.set(column.slice(5), attr.value);
+          else row.add(attr.reason);
         }
         continue;
     }
-    if ("reason" in parsed) return parsed;
-    set.set(column as DbColumn, parsed.value);
+    const value = row.take(parsed);
+    if (value !== undefined) set.set(column as DbColumn, value);
   }
-  if (attributes.size > MAX_ATTR_COLUMNS) return { reason: `more than ${MAX_ATTR_COLUMNS} attr. columns` };
-  return { customerId: id.value, set, attributes };
+  if (attributes.size > MAX_ATTR_COLUMNS) row.add(`more than ${MAX_ATTR_COLUMNS} attr. columns`);
+  return row.refusal() ?? { customerId: id as string, set, attributes };
 }
 
 /**

@@ -16,7 +16,14 @@ import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
-import { type ImportOptions, type ImportResult, runImport, type WriteRejection } from "./run-import";
+import {
+  type ImportOptions,
+  type ImportResult,
+  problemList,
+  type Refusal,
+  runImport,
+  type WriteRejection,
+} from "./run-import";
 import { parseId } from "./values";
 
 type Link = { cookieId: string; customerId: string };
@@ -30,15 +37,15 @@ function checkLinkColumn(name: string): { column: string } | undefined {
   return KNOWN.includes(lower) ? { column: lower } : undefined;
 }
 
-async function validateLink(values: Map<string, unknown>): Promise<Link | { reason: string }> {
-  const cookie = parseId("cookie_id", values.get("cookie_id"));
-  if ("reason" in cookie) return cookie;
-  if (cookie.value === null) return { reason: "missing cookie_id" };
-  if (!/^[0-9a-fA-F]{32}$/.test(cookie.value)) return { reason: "cookie_id: not a tw_id (32 hex characters)" };
-  const customer = parseId("customer_id", values.get("customer_id"));
-  if ("reason" in customer) return customer;
-  if (customer.value === null) return { reason: "missing customer_id" };
-  return { cookieId: cookie.value.toLowerCase(), customerId: customer.value };
+async function validateLink(values: Map<string, unknown>): Promise<Link | Refusal> {
+  const row = problemList();
+  const cookie = row.take(parseId("cookie_id", values.get("cookie_id")));
+  if (cookie === null) row.add("missing cookie_id");
+  else if (cookie !== undefined && !/^[0-9a-fA-F]{32}$/.test(cookie))
+    row.add("cookie_id: not a tw_id (32 hex characters)");
+  const customer = row.take(parseId("customer_id", values.get("customer_id")));
+  if (customer === null) row.add("missing customer_id");
+  return row.refusal() ?? { cookieId: (cookie as string).toLowerCase(), customerId: customer as string };
 }
 
 function linkStatements(siteId: number, links: Link[], now: number): (BoundStatement | SQL)[] {

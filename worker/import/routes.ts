@@ -21,8 +21,14 @@ export const ImportResultSchema = z
   .object({
     accepted: z.number().openapi({ description: "Rows written", example: 1999 }),
     rejected: z
-      .array(z.object({ line: z.number(), reason: z.string() }))
-      .openapi({ description: "Refused rows with the reason (the first 1,000); line 1 is the header" }),
+      .array(
+        z.object({
+          line: z.number(),
+          reason: z.string().openapi({ description: 'Every problem of the line, joined with "; "' }),
+          problems: z.array(z.string()).openapi({ description: "Every problem of the line, one by one" }),
+        }),
+      )
+      .openapi({ description: "Refused rows with all their problems (the first 1,000); line 1 is the header" }),
     rejected_count: z.number().openapi({ description: "All refused rows, also beyond the listed ones" }),
     ignored_columns: z.array(z.string()).openapi({
       description: "Columns that are neither the contract's nor a known CRM export name: not read",

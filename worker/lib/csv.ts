@@ -23,3 +23,48 @@ export function csvCell(value: string | number | null | undefined): string {
 export function csvRow(cells: (string | number | null | undefined)[]): string {
   return `${cells.map(csvCell).join(",")}\n`;
 }
+
+/** Rows per D1 query of a streamed CSV: one page of a large export stays far below the Worker's memory. */
+const CSV_PAGE_SIZE = 1_000;
+
+export type PageOptions = { pageSize?: number; onPage?: (rows: number) => void };
+
+type CsvPage<K> = { rows: { k: K; line: string }[] };
+
+/** A CSV body pulled page by page: `next(after)` returns the rows after key `after`. */
+export function pagedCsv<K>(
+  header: string | null,
+  first: K,
+  next: (after: K, limit: number) => Promise<CsvPage<K>>,
+  { pageSize = CSV_PAGE_SIZE, onPage }: PageOptions,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let after = first;
+  let headerSent = header === null;
+  let done = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!headerSent) {
+          headerSent = true;
+          controller.enqueue(encoder.encode(`${header}\n`));
+          return;
+        }
+        if (done) {
+          controller.close();
+          return;
+        }
+        const { rows } = await next(after, pageSize);
+        onPage?.(rows.length);
+        if (rows.length < pageSize) done = true;
+        if (rows.length === 0) {
+          controller.close();
+          return;
+        }
+        after = rows[rows.length - 1].k;
+        controller.enqueue(encoder.encode(rows.map((r) => `${r.line}\n`).join("")));
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}

@@ -88,12 +88,16 @@ const IMPRESSION_ROWS = `(select json_extract(value, '$[0]') as uid, json_extrac
 const NEW_ROWS = `(select * from ${IMPRESSION_ROWS} m
     where m.msg is null or not exists (select 1 from applied_messages a where a.id = m.msg))`;
 
+/** Placement names kept per site: more than a shop has slots, fewer than a flood of made-up names. */
+export const MAX_SEEN_PLACEMENTS = 200;
+
 /** One impression on its way to the counters; `msg` is its group message's ledger ID (or null). */
 type Counted = { message: ImpressionMessage; msg: number | null };
 
 /**
- * All impressions of a delivery in three statements, whatever their number: the report counters,
- * the first exposures and the cap counts. Their ledger rows are written after them (ledgerStatement).
+ * All impressions of a delivery in four statements, whatever their number: the report counters,
+ * the placements seen, the first exposures and the cap counts. The empty creative's messages (no
+ * rule, no creative) only mark their placement seen. Their ledger rows are written after them (ledgerStatement).
  */
 function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedStatement[] {
   if (impressions.length === 0) return [];
@@ -120,9 +124,25 @@ function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedSta
       .prepare(
         `insert into report_counters (site_id, day, placement, rule_id, creative_id, holdout, impressions, clicks)
          select m.site_id, m.day, m.placement, coalesce(m.rule_id, 0), coalesce(m.creative_id, 0), m.holdout, count(*), 0
-         from ${NEW_ROWS} m where true
+         from ${NEW_ROWS} m where m.rule_id is not null or m.creative_id is not null
          group by m.site_id, m.day, m.placement, coalesce(m.rule_id, 0), coalesce(m.creative_id, 0), m.holdout
          on conflict do update set impressions = impressions + excluded.impressions`,
+      )
+      .bind(rows),
+    // Placements seen: one row per site and placement, rewritten only when its latest day moves
+    // (so about once a day per placement). New names are numbered per site, so that a batch of
+    // made-up ones also stops at MAX_SEEN_PLACEMENTS (the select reads the table before inserting).
+    d1
+      .prepare(
+        `insert into placements_seen (site_id, placement, first_day, last_day)
+         select w.site_id, w.placement, w.first_day, w.last_day from (
+           select g.*, row_number() over (partition by g.site_id, g.known order by g.placement) as n from (
+             select m.site_id, m.placement, min(m.day) as first_day, max(m.day) as last_day,
+               exists (select 1 from placements_seen s where s.site_id = m.site_id and s.placement = m.placement) as known
+             from ${NEW_ROWS} m where m.placement != '' group by m.site_id, m.placement) g) w
+         where w.known
+           or w.n + (select count(*) from placements_seen s where s.site_id = w.site_id) <= ${MAX_SEEN_PLACEMENTS}
+         on conflict do update set last_day = excluded.last_day where excluded.last_day > placements_seen.last_day`,
       )
       .bind(rows),
     // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).

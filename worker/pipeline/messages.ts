@@ -34,6 +34,7 @@ export type ImpressionMessage = {
   placement: string;
   /** null when no rule matched and the fallback was served. */
   ruleId: number | null;
+  /** null for a holdout without fallback, and (with no rule) for the empty creative: seen, not counted. */
   creativeId: number | null;
   cookieId: string | null;
   couponId: number | null;

@@ -6,10 +6,11 @@
  */
 import { z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
-import { creatives, placementFallbacks, rules, sites } from "../db/schema";
+import { creatives, placementFallbacks, placementsSeen, rules, sites } from "../db/schema";
 import { forgetDecisionSite } from "../decide/known-sites";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
 export const PlacementSummarySchema = z
   .object({
@@ -26,6 +27,17 @@ export const PlacementSummarySchema = z
         creative_id: z.number(),
       }),
     ),
+    seen: z
+      .object({
+        first: z.string().openapi({ example: "2026-11-02" }),
+        last: z.string().openapi({ example: "2026-12-06" }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "The first and the latest UTC day `/b` was asked for the placement (noted once per queue delivery, so a " +
+          "few seconds late); null when never. A placement only seen has neither rules nor a fallback yet.",
+      }),
   })
   .openapi("Placement");
 export type PlacementSummary = z.infer<typeof PlacementSummarySchema>;
@@ -34,7 +46,7 @@ export type PlacementSummary = z.infer<typeof PlacementSummarySchema>;
 const PRIORITY_STEP = 10;
 
 export async function listPlacements(db: Db, siteId: number): Promise<PlacementSummary[]> {
-  const [ruleRows, fallbackRows, creativeRows] = await db.batch([
+  const [ruleRows, fallbackRows, creativeRows, seenRows] = await db.batch([
     db
       .select()
       .from(rules)
@@ -45,9 +57,13 @@ export async function listPlacements(db: Db, siteId: number): Promise<PlacementS
       .select({ id: creatives.id, name: creatives.name, width: creatives.width, height: creatives.height })
       .from(creatives)
       .where(eq(creatives.siteId, siteId)),
+    db.select().from(placementsSeen).where(eq(placementsSeen.siteId, siteId)),
   ]);
   const creative = new Map(creativeRows.map((row) => [row.id, row]));
-  const names = [...new Set([...ruleRows.map((r) => r.placement), ...fallbackRows.map((f) => f.placement)])].sort();
+  const seen = new Map(seenRows.map((row) => [row.placement, row]));
+  const names = [
+    ...new Set([...ruleRows.map((r) => r.placement), ...fallbackRows.map((f) => f.placement), ...seen.keys()]),
+  ].sort();
   return names.map((placement) => {
     const own = ruleRows.filter((r) => r.placement === placement);
     const fallbackRow = fallbackRows.find((f) => f.placement === placement);
@@ -66,8 +82,14 @@ export async function listPlacements(db: Db, siteId: number): Promise<PlacementS
         enabled: r.enabled,
         creative_id: r.creativeId,
       })),
+      seen: seenOf(seen.get(placement)),
     };
   });
+}
+
+function seenOf(row: { firstDay: number; lastDay: number } | undefined) {
+  if (!row) return null;
+  return { first: utcDayKey(row.firstDay * MS_PER_DAY), last: utcDayKey(row.lastDay * MS_PER_DAY) };
 }
 
 /**

@@ -22,8 +22,8 @@ import { toBase64 } from "../auth/crypto";
 import { hmacSha256 } from "../auth/signing";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Db } from "../env";
-import { sendToReceiver } from "./public-url";
-import { signingKeys } from "./store";
+import { postToReceiver, type ReceiverAnswer, sendToReceiver } from "./public-url";
+import { signingKeys, type Webhook } from "./store";
 
 export const MAX_ATTEMPTS = 6;
 
@@ -48,6 +48,43 @@ export async function signatureHeaders(
 /** `webhook-id` of a delivery: unique per deployment, stable across retries and replays. */
 export function messageIdOf(deliveryId: number): string {
   return `msg_${deliveryId}`;
+}
+
+/** The request every delivery sends: JSON, our user agent, the Standard Webhooks headers. */
+async function signedRequest(keys: Uint8Array[], messageId: string, body: string, now: number) {
+  return {
+    headers: {
+      "Content-Type": "application/json",
+      "User-Agent": "tagwerk-webhooks/1",
+      ...(await signatureHeaders(keys, messageId, body, now)),
+    },
+    body,
+  };
+}
+
+/** A test delivery's payload: its own type, so a receiver can acknowledge it and change nothing. */
+function testPayload(webhook: Pick<Webhook, "id" | "segmentId">, now: number) {
+  return { type: "webhook.test", webhook_id: webhook.id, segment_id: webhook.segmentId, at: now };
+}
+
+/**
+ * Sends one signed test delivery now, outside the queue and without a delivery row (nothing to
+ * retry or replay), signed exactly as real deliveries are, so the owner sees at once whether the
+ * receiver accepts tagwerk's signature: its answer's status, or why there was none.
+ */
+export async function sendTestDelivery(
+  env: Env,
+  signingSecret: string,
+  webhook: Webhook,
+  now: number,
+): Promise<ReceiverAnswer & { message_id: string }> {
+  const messageId = `msg_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const keys = await signingKeys(signingSecret, webhook, now);
+  const body = JSON.stringify(testPayload(webhook, now));
+  return {
+    message_id: messageId,
+    ...(await postToReceiver(webhook.url, await signedRequest(keys, messageId, body, now), env)),
+  };
 }
 
 type Outcome = "delivered" | "retry" | "failed" | "skipped";
@@ -82,18 +119,7 @@ export async function attemptDelivery(
   } else {
     const keys = await signingKeys(signingSecret, { ...row, id: row.delivery.webhookId }, now);
     // Checked again here (public-url.ts); the error kept is a category, not the receiver's answer.
-    error = await sendToReceiver(
-      row.url,
-      {
-        headers: {
-          "Content-Type": "application/json",
-          "User-Agent": "tagwerk-webhooks/1",
-          ...(await signatureHeaders(keys, messageIdOf(deliveryId), body, now)),
-        },
-        body,
-      },
-      env,
-    );
+    error = await sendToReceiver(row.url, await signedRequest(keys, messageIdOf(deliveryId), body, now), env);
   }
 
   // A receiver whose address is not allowed is refused for good (no retries): replaying the

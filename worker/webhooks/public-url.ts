@@ -246,21 +246,24 @@ async function resolvedProblem(
     : undefined;
 }
 
+/** What one POST to a receiver came to: its HTTP status when it answered, and the failure when it was not 2xx. */
+export type ReceiverAnswer = { status: number | null; failure?: DeliveryFailure };
+
 /**
  * POSTs one webhook request: the URL is checked again first, redirects are never followed (a
  * public receiver could otherwise bounce the request to an internal one), and the answer is
- * reduced to success (undefined) or a failure category.
+ * reduced to its status and a failure category (never the receiver's body).
  */
-export async function sendToReceiver(
+export async function postToReceiver(
   url: string,
   init: { headers: Record<string, string>; body: string },
   env: { WEBHOOKS_ALLOW_HTTP_LOCALHOST?: string },
   resolve: Resolver = resolveOverHttps,
-): Promise<DeliveryFailure | undefined> {
+): Promise<ReceiverAnswer> {
   const allowLocalHttp = localHttpAllowed(env);
-  if (webhookUrlProblem(url, { allowLocalHttp })) return "address not allowed";
+  if (webhookUrlProblem(url, { allowLocalHttp })) return { status: null, failure: "address not allowed" };
   const refused = await resolvedProblem(new URL(url).hostname, resolve, allowLocalHttp);
-  if (refused) return refused;
+  if (refused) return { status: null, failure: refused };
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -271,8 +274,19 @@ export async function sendToReceiver(
     });
     // The receiver's body is not needed; release it.
     await response.body?.cancel();
-    return response.status >= 200 && response.status <= 299 ? undefined : describeFailure(response);
+    const ok = response.status >= 200 && response.status <= 299;
+    return ok ? { status: response.status } : { status: response.status, failure: describeFailure(response) };
   } catch (error) {
-    return describeFailure({ error });
+    return { status: null, failure: describeFailure({ error }) };
   }
+}
+
+/** postToReceiver reduced to success (undefined) or its failure category, as deliveries record it. */
+export async function sendToReceiver(
+  url: string,
+  init: { headers: Record<string, string>; body: string },
+  env: { WEBHOOKS_ALLOW_HTTP_LOCALHOST?: string },
+  resolve: Resolver = resolveOverHttps,
+): Promise<DeliveryFailure | undefined> {
+  return (await postToReceiver(url, init, env, resolve)).failure;
 }

@@ -10,6 +10,7 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { enqueueDeliveriesOf } from "../pipeline/producers";
+import { sendTestDelivery } from "./deliver";
 import { syncWebhookMembers } from "./entries";
 import { localHttpAllowed, webhookUrlProblem } from "./public-url";
 import {
@@ -326,5 +327,54 @@ webhooksRoutes.openapi(
       .returning();
     await enqueueDeliveriesOf(c.env, [deliveryId]);
     return c.json(deliveryToJson(row), 202);
+  },
+);
+
+webhooksRoutes.openapi(
+  createRoute({
+    operationId: "testWebhook",
+    method: "post",
+    path: "/api/v1/webhooks/{id}/test",
+    tags: ["Webhooks"],
+    summary: "Send a signed test delivery now and answer what the receiver said",
+    description:
+      'POSTs `{type: "webhook.test", webhook_id, segment_id, at}` to the webhook\'s URL at once, signed with the ' +
+      "Standard Webhooks headers exactly as real deliveries are (a `webhook-id` starting `msg_test_`), also while the " +
+      "webhook is disabled. Nothing is queued, stored or retried. `receiver_status` is the receiver's HTTP status " +
+      "(null when it did not answer); `error` the category of a failure, never the receiver's body.",
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer")] as const,
+    request: { params: IdParam },
+    responses: {
+      200: {
+        description: "What the receiver answered",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                message_id: z.string(),
+                delivered: z.boolean().openapi({ description: "The receiver answered 2xx" }),
+                receiver_status: z.number().nullable(),
+                error: z.string().nullable(),
+              })
+              .openapi("WebhookTestResult"),
+          },
+        },
+      },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const webhook = await getWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
+    const answer = await sendTestDelivery(c.env, signingSecretOf(c.env), webhook, Date.now());
+    return c.json(
+      {
+        message_id: answer.message_id,
+        delivered: answer.failure === undefined,
+        receiver_status: answer.status,
+        error: answer.failure ?? null,
+      },
+      200,
+    );
   },
 );

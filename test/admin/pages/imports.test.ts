@@ -25,12 +25,30 @@ describe("the admin's Imports page", () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toMatch(/<strong>1<\/strong> accepted, <strong>2<\/strong> refused/);
-    expect(html).toMatch(/<td class="num">3<\/td><td>[^<]*customer_id/);
-    expect(html).toMatch(/<td class="num">4<\/td><td>[^<]*lifetime_revenue/);
+    expect(html).toMatch(/<td class="num">3<\/td><td><ul class="line-problems"><li>missing customer_id<\/li><\/ul>/);
+    expect(html).toMatch(/<td class="num">4<\/td><td><ul class="line-problems"><li>lifetime_revenue/);
     const row = await env.DB.prepare("select count(*) as n from customers where customer_id = 'U-1'").first<{
       n: number;
     }>();
     expect(row?.n).toBe(1);
+  });
+
+  it("lists every problem of a refused line, not only its first", async () => {
+    const { siteKey } = await createTestSite();
+    const cookie = await sessionCookie((await createAdminUser(siteKey, "marketer")).email);
+    const csv = "customer_id,email,orders,last_order_at\n,not-an-address,2.5,31.12.2024\n";
+    const res = await upload("/admin/imports/customers", cookie, new File([csv], "crm.csv", { type: "text/csv" }));
+    const html = await res.text();
+    const cell = html.match(/<td class="num">2<\/td><td><ul class="line-problems">(.*?)<\/ul>/)?.[1] ?? "";
+    expect(cell.match(/<li>/g)).toHaveLength(4);
+    for (const problem of [
+      "missing customer_id",
+      "email: not an e-mail address",
+      "orders:",
+      "last_order_at: bad date",
+    ]) {
+      expect(cell).toContain(problem);
+    }
   });
 
   it("says what is wrong next to the file field when no file or no pool is given", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createSiteWithId, insertCodes, insertPool } from "../../coupons/helpers";
 import { createAdminUser, postForm, sessionCookie, siteWithSessions } from "../../fixtures/admin";
-import { call } from "../../fixtures/api";
+import { call, importCsv } from "../../fixtures/api";
 import { bannerSite } from "../../fixtures/banner";
 
 describe("nothing to guess in the admin", () => {
@@ -110,9 +110,35 @@ describe("the editors say everything", () => {
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain("did you mean visits?");
-    expect(html).toContain(`orders &gt; 1 and vists &gt; 2\n${" ".repeat(15)}^`);
+    expect(html).toContain(
+      '<pre class="marked-expression" id="expression-marked">orders &gt; 1 and <mark>vists</mark> &gt; 2</pre>',
+    );
     expect(html).toContain('data-insert="acquisition"');
     expect(html).toContain('data-insert="lookalike_score"');
+  });
+
+  it("a saved segment's page shows its sample profiles, each linked to explain on the site's first placement", async () => {
+    const s = await bannerSite();
+    const creative = await s.creative("html", "<p>x</p>");
+    await s.rule({ name: "r", placement: "home-hero", creative_id: creative });
+    expect((await importCsv(s.apiKey, "customer_id,orders\nC-7,3\nC-8,0\n")).status).toBe(200);
+    const segment = await s.segment("orders > 1");
+    const user = await createAdminUser(s.siteKey, "viewer");
+    const html = await (
+      await call(`/admin/segments/${segment}`, { headers: { Cookie: await sessionCookie(user.email) } })
+    ).text();
+    const sample = html.match(/<div class="table-wrap" id="segment-sample"[^>]*>([\s\S]*?)<\/table>/);
+    expect(sample?.[0]).toContain('data-placement="home-hero"');
+    expect(sample?.[1]).toContain('<a href="/admin/explain?who=C-7&amp;placement=home-hero">Explain</a>');
+    expect(sample?.[1]).not.toContain("C-8");
+  });
+
+  it("the segment editor's script is bundled TypeScript that completes fields from the parser's list", async () => {
+    const js = await (await call("/admin/assets/segment-editor.js")).text();
+    // The field list comes from worker/segments/fields.ts through the bundle, acquisition included.
+    expect(js).toContain('"acquisition"');
+    expect(js).toContain("field-suggestions");
+    expect(js).toContain("/api/v1/segments/preview");
   });
 
   it("the creative editor's hint names every template variable", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createAdminUser, postForm, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";
-import { bannerSite } from "../../fixtures/banner";
+import { bannerSite, fetchWorker } from "../../fixtures/banner";
 
 async function site() {
   const s = await bannerSite();
@@ -23,6 +23,16 @@ describe("the Placements pages", () => {
     const install = await (await call("/admin/install", { headers: { Cookie: cookie } })).text();
     expect(install).toContain("data-tw-slot=&quot;cart&quot; data-w=&quot;300&quot; data-h=&quot;250&quot;");
     expect(install).toContain("data-tw-slot=&quot;home-hero&quot;");
+  });
+
+  it("list a placement only /b has seen, marked as not set up, and open its page to give it a fallback", async () => {
+    const { s, cookie } = await site();
+    await fetchWorker(`/b/product-side?site=${s.siteKey}&format=json`);
+    const list = await (await call("/admin/placements", { headers: { Cookie: cookie } })).text();
+    expect(list).toMatch(/href="\/admin\/placements\/product-side"[\s\S]*?seen by \/b, not set up yet/);
+    const page = await call("/admin/placements/product-side", { headers: { Cookie: cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('action="/admin/placements/product-side/fallback"');
   });
 
   it("show rules in order, the slot snippet, three ad-server tags with copy buttons and a preview", async () => {
