@@ -14,6 +14,7 @@
 import { sql } from "drizzle-orm";
 import { allowedBy } from "../abuse/rate-limit";
 import type { Db } from "../env";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { type ClaimInput, type ClaimResult, claimOrRefusal } from "./claim";
 
@@ -72,6 +73,6 @@ async function countRefusal(db: Db, siteId: number, poolId: number, reason: Refu
       on conflict (pool_id, day, reason) do update set count = claim_refusals.count + 1
     `);
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "claim refusal counter", error: String(error) }));
+    logError("coupons.refusal_counter_failed", { site: siteId, error });
   }
 }

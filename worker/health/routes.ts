@@ -1,6 +1,7 @@
 /** `/healthz`: the Worker answers and its database is reachable. */
 import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { logError } from "../lib/log";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 
@@ -31,7 +32,7 @@ healthRoutes.openapi(
       await c.var.db.run(sql`select 1`);
       return c.json({ ok: true as const, db: "ok" as const }, 200);
     } catch (err) {
-      console.error("healthz: database unreachable", err);
+      logError("health.database_unreachable", { requestId: c.var.requestId, error: err });
       return c.json({ ok: false as const, db: "unreachable" }, 503);
     }
   },

@@ -162,9 +162,5 @@ async function requestWebhookChecks(env: Env, bodies: EventsQueueMessage[]) {
     if (body.kind !== "events" || body.events.length === 0) continue;
     bySite.set(body.siteId, [...(bySite.get(body.siteId) ?? []), body.cookieId]);
   }
-  for (const [siteId, cookies] of bySite) {
-    await requestProfileCheck(env, siteId, { cookies }).catch((error) =>
-      console.error(JSON.stringify({ level: "error", where: "webhook check request", error: String(error) })),
-    );
-  }
+  for (const [siteId, cookies] of bySite) await requestProfileCheck(env, siteId, { cookies });
 }

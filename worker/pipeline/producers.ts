@@ -10,6 +10,7 @@
  */
 
 import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
+import { logError } from "../lib/log";
 import { writeDecisionMessages } from "./impressions";
 import type {
   DecisionGroupMessage,
@@ -41,10 +42,6 @@ export function queuesOf(env: ProducerEnv): BoundQueues {
   return queues;
 }
 
-function logFailure(where: string, error: unknown) {
-  console.error(JSON.stringify({ level: "error", where, error: String(error) }));
-}
-
 // --- Events queue: /e batches and deferred batches ---------------------------------------------
 
 /**
@@ -64,7 +61,7 @@ export async function sendEventBatch(
     await withinBudget(queue.send(message), budgetMs, "events queue send");
     return true;
   } catch (error) {
-    logFailure("POST /e queue send", error);
+    logError("pipeline.events_send_failed", { site: message.siteId, error });
     return false;
   }
 }
@@ -80,7 +77,7 @@ export async function sendDeferredBatch(
     await queue.send({ kind: "deferred-events", ...message });
     return true;
   } catch (error) {
-    logFailure("defer /e batch", error);
+    logError("pipeline.deferred_send_failed", { site: message.siteKey, error });
     return false;
   }
 }
@@ -116,11 +113,11 @@ async function sendGroup(group: PendingGroup): Promise<void> {
     await group.queue.send(message);
   } catch (error) {
     // A refused group would lose every banner in it: write it directly instead (idempotent).
-    logFailure("impression group send", error);
+    logError("pipeline.decision_group_send_failed", { error });
     try {
       await writeDecisionMessages(group.db, [message]);
     } catch (writeError) {
-      logFailure("impression direct write", writeError);
+      logError("pipeline.decision_group_write_failed", { error: writeError });
     }
   }
 }
@@ -173,7 +170,7 @@ export async function recordDecisionMessage(
     if (queue) await queue.send(message);
     else await writeDecisionMessages(env.DB, [message]);
   } catch (error) {
-    logFailure(`record ${message.kind}`, error);
+    logError(`pipeline.${message.kind}_record_failed`, { error });
   }
 }
 
@@ -222,7 +219,9 @@ export async function enqueueDeliveriesOf(env: ProducerEnv, ids: number[]): Prom
 
 /**
  * Asks the webhooks consumer to look at these cookies and customers soon (a queue message, no D1
- * round trip in the caller). Without the binding the cron catches the change up.
+ * round trip in the caller): after every batch of event writes — /e's direct write, the events
+ * consumer, an import. Without the binding, or when the send fails (logged, not thrown: the
+ * writes it follows are done), the cron catches the change up.
  */
 export async function requestProfileCheck(
   env: ProducerEnv,
@@ -234,16 +233,20 @@ export async function requestProfileCheck(
   const cookies = [...new Set(changed.cookies ?? [])];
   const customers = [...new Set(changed.customers ?? [])];
   if (cookies.length + customers.length === 0) return;
-  if (cookies.length + customers.length > CHECK_ALL_ABOVE) {
-    await queue.send({ kind: "check", siteId, all: true });
-    return;
+  try {
+    if (cookies.length + customers.length > CHECK_ALL_ABOVE) {
+      await queue.send({ kind: "check", siteId, all: true });
+      return;
+    }
+    const messages: WebhookMessage[] = [];
+    for (let i = 0; i < cookies.length; i += CHECK_IDS) {
+      messages.push({ kind: "check", siteId, cookies: cookies.slice(i, i + CHECK_IDS) });
+    }
+    for (let i = 0; i < customers.length; i += CHECK_IDS) {
+      messages.push({ kind: "check", siteId, customers: customers.slice(i, i + CHECK_IDS) });
+    }
+    await sendAll(queue, messages);
+  } catch (error) {
+    logError("pipeline.profile_check_send_failed", { site: siteId, error });
   }
-  const messages: WebhookMessage[] = [];
-  for (let i = 0; i < cookies.length; i += CHECK_IDS) {
-    messages.push({ kind: "check", siteId, cookies: cookies.slice(i, i + CHECK_IDS) });
-  }
-  for (let i = 0; i < customers.length; i += CHECK_IDS) {
-    messages.push({ kind: "check", siteId, customers: customers.slice(i, i + CHECK_IDS) });
-  }
-  await sendAll(queue, messages);
 }
