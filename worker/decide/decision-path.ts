@@ -12,6 +12,7 @@ import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import type { ImpressionMessage } from "../pipeline/messages";
@@ -305,15 +306,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       coupon: null,
     });
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "decide",
-        site: input.siteKey,
-        placement: input.placement,
-        error: String(error),
-      }),
-    );
+    logError("decide.failed", { site: input.siteKey, placement: input.placement, error });
     // Over budget: D1 is stalling, so no further D1 call and nothing half-read — only what the
     // isolate holds. Any other fault may use what this decision read, and one more D1 read.
     return fallbackAfterFault(secret, input, error instanceof OverBudget ? {} : { db, state, ruleSet });
@@ -383,7 +376,7 @@ async function fallbackAfterFault(
       });
     }
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "decide fallback", error: String(error) }));
+    logError("decide.fallback_failed", { site: input.siteKey, placement: input.placement, error });
   }
   return emptyBanner(input.format);
 }
