@@ -1,7 +1,9 @@
 /**
  * The admin UI's stylesheet and its two small client scripts, served as files from
  * /admin/assets/ so that the content security policy can forbid inline script and style.
- * Kept as strings here: three small files do not warrant a second build step (the tag has one).
+ * Kept as strings here rather than built: they are written by hand and need no bundling, so the
+ * build step (tag/build.mjs, which also writes uPlot's files into admin/uplot.generated.ts through
+ * admin/build-assets.mjs) has nothing to do for them.
  * The scripts only add live feedback; every form works without them.
  */
 import { SECONDS_PER_DAY } from "../worker/lib/time";
@@ -182,8 +184,8 @@ export const CREATIVE_EDITOR_JS = `(function () {
  * The dashboard's charts. uPlot (≈50 KB minified, no dependencies) rather than hand-drawn SVG:
  * it draws time series on a canvas with proper time axes, tick spacing, hover values and a legend,
  * stays fast for a year of days, and ships as one IIFE file and one stylesheet that the Worker
- * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN,
- * no build step. The data comes from each chart's data-chart attribute (no inline script).
+ * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN;
+ * admin/build-assets.mjs copies its dist files at build time. The data comes from each chart's data-chart attribute (no inline script).
  */
 export const DASHBOARD_JS = `(function () {
   if (typeof uPlot === "undefined") return;

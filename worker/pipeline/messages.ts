@@ -1,8 +1,9 @@
 /**
  * Every message the Worker's queues carry (queues.ts), by queue. A message says what it is by its
- * `kind`, so the events queue carries several producers' messages and its consumer
- * (events-consumer.ts) writes each where it belongs. Message bodies are plain JSON: Queues
- * serialise them, and a message queued by one version of the Worker may be consumed by the next.
+ * `kind` — all but a webhook delivery queued before deliveries had one (WebhookMessage) — so the
+ * events queue carries several producers' messages and its consumer (events-consumer.ts) writes
+ * each where it belongs. Message bodies are plain JSON: Queues serialise them, and a message
+ * queued by one version of the Worker may be consumed by the next.
  */
 import type { RejectedRow } from "../collect/apply-events";
 import type { TagEvent } from "../collect/event-schema";

@@ -1,5 +1,5 @@
 /** `/api/v1/webhooks`: CRUD, the signing secret, deliveries and their replay. */
-import { z } from "@hono/zod-openapi";
+import { type RouteConfig, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { requireRole } from "../auth/roles";
 import { signingSecretOf } from "../auth/signing";
@@ -10,6 +10,7 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { enqueueDeliveriesOf } from "../pipeline/producers";
+import { MAX_ATTEMPTS } from "./deliver";
 import { syncWebhookMembers } from "./entries";
 import { localHttpAllowed, webhookUrlProblem } from "./public-url";
 import {
@@ -328,3 +329,63 @@ webhooksRoutes.openapi(
     return c.json(deliveryToJson(row), 202);
   },
 );
+
+// What tagwerk sends, as OpenAPI 3.1 describes outgoing calls (`webhooks`): the payload stored in
+// webhook_deliveries (entries.ts) and the Standard Webhooks headers deliver.ts signs it with.
+// test/webhooks/openapi-webhook.test.ts reads them back from the served document.
+const StandardWebhooksHeaders = z.object({
+  "webhook-id": z.string().openapi({
+    description: "`msg_` and the delivery's ID: the same on every retry and replay (the receiver's idempotency key)",
+    example: "msg_42",
+  }),
+  "webhook-timestamp": z.string().openapi({
+    description: "UNIX seconds of this attempt; Standard Webhooks libraries refuse one more than five minutes off",
+    example: "1767225600",
+  }),
+  "webhook-signature": z.string().openapi({
+    description:
+      "`v1,BASE64(HMAC-SHA256(key, id + '.' + timestamp + '.' + body))` with the Base64-decoded part of the " +
+      "`whsec_` secret as key; during a rotation's grace period a second `v1,…` under the previous secret, " +
+      "space-separated",
+    example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+  }),
+});
+
+const MembershipChangeSchema = z
+  .object({
+    type: z.enum(["segment.entered", "segment.left"]),
+    webhook_id: z.number().int(),
+    segment_id: z.number().int(),
+    visitor: z.string().nullable().openapi({ description: "The tw_id cookie; null for a CRM customer without one" }),
+    customer: z.string().nullable(),
+    email_sha256: z.string().nullable(),
+    at: z.number().int().openapi({ description: "Unix ms of the change" }),
+    sequence: z
+      .number()
+      .int()
+      .openapi({
+        description:
+          "The delivery's ID, increasing in the order the changes happened: keep the highest applied per member " +
+          "and ignore a lower one",
+      }),
+  })
+  .openapi("SegmentMembershipChange");
+
+/** Registered by docs/routes.tsx on the assembled app: a sub-app's would be keyed like a path ("/…"). */
+export const SEGMENT_MEMBERSHIP_WEBHOOK = {
+  method: "post",
+  path: "segmentMembership",
+  operationId: "segmentMembershipChanged",
+  tags: ["Webhooks"],
+  summary: "A person entered or left the webhook's segment (sent to the webhook's URL)",
+  description:
+    "Signed per the Standard Webhooks specification (standardwebhooks.com): verify with any of its libraries " +
+    "and the `whsec_` secret shown when the webhook was created or its secret rotated. A non-2xx answer is " +
+    `retried with backoff, ${MAX_ATTEMPTS} attempts in all.`,
+  security: [],
+  request: {
+    headers: StandardWebhooksHeaders,
+    body: { required: true, content: { "application/json": { schema: MembershipChangeSchema } } },
+  },
+  responses: { 200: { description: "Any 2xx answer acknowledges the delivery" } },
+} satisfies RouteConfig;
