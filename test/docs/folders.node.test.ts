@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = join(import.meta.dirname, "../..");
 
 function foldersInTable(): string[] {
-  const text = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+  const text = readFileSync(join(ROOT, "docs", "architecture.md"), "utf8");
   const section = text.split(/^## /m).find((part) => part.startsWith("The code, by capability"));
   if (!section) throw new Error('docs/architecture.md has no section "The code, by capability"');
   const firstCells = [...section.matchAll(/^\| *([^|]+?) *\|/gm)].map((m) => m[1]);
