@@ -15,7 +15,7 @@ import { apiError } from "../errors";
 import { runAfterResponse } from "../lib/after-response";
 import { budgetOf } from "../lib/budget";
 import { logError } from "../lib/log";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { SECONDS_PER_DAY } from "../lib/time";
@@ -105,23 +105,19 @@ collectRoutes.openapi(
     },
     responses: {
       204: { description: "Every event accepted" },
-      202: {
-        description: "Some events rejected",
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                accepted: z.number(),
-                rejected: z.array(RejectionSchema),
-                deferred: z
-                  .boolean()
-                  .optional()
-                  .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
-              })
-              .openapi("CollectResult"),
-          },
-        },
-      },
+      202: jsonContent(
+        z
+          .object({
+            accepted: z.number(),
+            rejected: z.array(RejectionSchema),
+            deferred: z
+              .boolean()
+              .optional()
+              .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
+          })
+          .openapi("CollectResult"),
+        "Some events rejected",
+      ),
       ...errorResponses(400, 403, 413, 429, 503),
     },
   }),

@@ -1,6 +1,6 @@
 /** `GET /api/v1/coupons/:code`: customer service's lookup of one code (lookup.ts). */
 import { z } from "@hono/zod-openapi";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { lookupCoupon } from "./lookup";
@@ -55,7 +55,7 @@ lookupRoutes.openapi(
       }),
     },
     responses: {
-      200: { description: "The code", content: { "application/json": { schema: CouponLookupSchema } } },
+      200: jsonContent(CouponLookupSchema, "The code"),
       ...errorResponses(400, 401, 404),
     },
   }),

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { logError } from "../lib/log";
+import { jsonContent } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 
@@ -17,14 +18,8 @@ healthRoutes.openapi(
     tags: ["Health"],
     summary: "Liveness and database reachability",
     responses: {
-      200: {
-        description: "Healthy",
-        content: { "application/json": { schema: z.object({ ok: z.literal(true), db: z.literal("ok") }) } },
-      },
-      503: {
-        description: "The database does not answer",
-        content: { "application/json": { schema: z.object({ ok: z.literal(false), db: z.string() }) } },
-      },
+      200: jsonContent(z.object({ ok: z.literal(true), db: z.literal("ok") }), "Healthy"),
+      503: jsonContent(z.object({ ok: z.literal(false), db: z.string() }), "The database does not answer"),
     },
   }),
   async (c) => {

@@ -23,7 +23,7 @@ import { scrubPayload } from "../collect/scrub";
 import { runBatch, toD1 } from "../db/raw";
 import type { AppEnv, Db, Site } from "../env";
 import { apiError } from "../errors";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "../server-events/ingest";
@@ -269,10 +269,7 @@ for (const endpoint of ENDPOINTS) {
       middleware: [requireWriteKey, plainJsonBody] as const,
       request: { body: { required: true, content: { "application/json": { schema } } } },
       responses: {
-        200: {
-          description: "Received (refused messages are listed in rejected events)",
-          content: { "application/json": { schema: Success } },
-        },
+        200: jsonContent(Success, "Received (refused messages are listed in rejected events)"),
         ...errorResponses(400, 401, 413),
       },
     }),

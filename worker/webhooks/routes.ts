@@ -5,7 +5,7 @@ import { requireRole } from "../auth/roles";
 import { signingSecretOf } from "../auth/signing";
 import { webhookDeliveries } from "../db/schema";
 import { apiError } from "../errors";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
@@ -80,10 +80,7 @@ webhooksRoutes.openapi(
     summary: "The site's webhooks",
     security: [{ apiKey: [] }],
     responses: {
-      200: {
-        description: "Webhooks",
-        content: { "application/json": { schema: z.object({ webhooks: z.array(WebhookSchema) }) } },
-      },
+      200: jsonContent(z.object({ webhooks: z.array(WebhookSchema) }), "Webhooks"),
       ...errorResponses(401),
     },
   }),
@@ -100,12 +97,9 @@ webhooksRoutes.openapi(
     description: "Visitors already in the segment are recorded as the baseline; only later entries are delivered.",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: WebhookInput } } } },
+    request: { body: jsonBody(WebhookInput) },
     responses: {
-      201: {
-        description: "Created",
-        content: { "application/json": { schema: WebhookSchema.extend({ secret: SecretSchema }) } },
-      },
+      201: jsonContent(WebhookSchema.extend({ secret: SecretSchema }), "Created"),
       ...errorResponses(400, 401, 403),
     },
   }),
@@ -130,7 +124,7 @@ webhooksRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: IdParam },
     responses: {
-      200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
+      200: jsonContent(WebhookSchema, "The webhook"),
       ...errorResponses(401, 404),
     },
   }),
@@ -148,10 +142,10 @@ webhooksRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: patchSchemaOf(WebhookInput) } } },
+      body: jsonBody(patchSchemaOf(WebhookInput)),
     },
     responses: {
-      200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
+      200: jsonContent(WebhookSchema, "The webhook"),
       ...errorResponses(400, 401, 403, 404),
     },
   }),
@@ -203,10 +197,7 @@ webhooksRoutes.openapi(
     middleware: [requireRole("admin")] as const,
     request: { params: IdParam },
     responses: {
-      200: {
-        description: "The current secret",
-        content: { "application/json": { schema: z.object({ secret: SecretSchema }) } },
-      },
+      200: jsonContent(z.object({ secret: SecretSchema }), "The current secret"),
       ...errorResponses(401, 403, 404),
     },
   }),
@@ -242,19 +233,15 @@ webhooksRoutes.openapi(
       },
     },
     responses: {
-      201: {
-        description: "The new secret",
-        content: {
-          "application/json": {
-            schema: z.object({
-              secret: SecretSchema,
-              previous_valid_until: z.number().nullable().openapi({
-                description: "Until when (ms since the epoch) the previous secret signs too; null: not at all",
-              }),
-            }),
-          },
-        },
-      },
+      201: jsonContent(
+        z.object({
+          secret: SecretSchema,
+          previous_valid_until: z.number().nullable().openapi({
+            description: "Until when (ms since the epoch) the previous secret signs too; null: not at all",
+          }),
+        }),
+        "The new secret",
+      ),
       ...errorResponses(400, 401, 403, 404),
     },
   }),
@@ -279,10 +266,7 @@ webhooksRoutes.openapi(
       query: z.object({ status: z.enum(["pending", "delivered", "failed"]).optional() }),
     },
     responses: {
-      200: {
-        description: "Deliveries",
-        content: { "application/json": { schema: z.object({ deliveries: z.array(DeliverySchema) }) } },
-      },
+      200: jsonContent(z.object({ deliveries: z.array(DeliverySchema) }), "Deliveries"),
       ...errorResponses(401, 404),
     },
   }),
@@ -312,7 +296,7 @@ webhooksRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: { params: DeliveryParams },
     responses: {
-      202: { description: "Queued", content: { "application/json": { schema: DeliverySchema } } },
+      202: jsonContent(DeliverySchema, "Queued"),
       ...errorResponses(401, 403, 404),
     },
   }),
@@ -385,7 +369,7 @@ export const SEGMENT_MEMBERSHIP_WEBHOOK = {
   security: [],
   request: {
     headers: StandardWebhooksHeaders,
-    body: { required: true, content: { "application/json": { schema: MembershipChangeSchema } } },
+    body: jsonBody(MembershipChangeSchema),
   },
   responses: { 200: { description: "Any 2xx answer acknowledges the delivery" } },
 } satisfies RouteConfig;
