@@ -27,7 +27,7 @@ import { truncatePayload } from "./apply-events";
 import { collectBatch, countBot, recordUnusableBatch } from "./batch";
 import { DEFERRED_RETRY_AFTER_SECONDS } from "./deferred";
 import { boundOf, rateLimited, readEnvelope, refuseTooLarge } from "./envelope";
-import { BatchSchema, MAX_BODY_BYTES } from "./event-schema";
+import { BatchSchema, EventsResultSchema, MAX_BODY_BYTES } from "./event-schema";
 import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "./tag-bundle.generated";
 
 export const collectRoutes = createRouter();
@@ -83,8 +83,6 @@ async function deferOrRefuse(
   });
 }
 
-const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
-
 collectRoutes.openapi(
   createRoute({
     operationId: "collectEvents",
@@ -106,16 +104,12 @@ collectRoutes.openapi(
     responses: {
       204: { description: "Every event accepted" },
       202: jsonContent(
-        z
-          .object({
-            accepted: z.number(),
-            rejected: z.array(RejectionSchema),
-            deferred: z
-              .boolean()
-              .optional()
-              .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
-          })
-          .openapi("CollectResult"),
+        EventsResultSchema.extend({
+          deferred: z
+            .boolean()
+            .optional()
+            .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
+        }).openapi("CollectResult"),
         "Some events rejected",
       ),
       ...errorResponses(400, 403, 413, 429, 503),

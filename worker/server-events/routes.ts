@@ -1,6 +1,7 @@
 /** `POST /api/v1/events`: the shop's server-side events, trusted (ingest.ts says what that means). */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
+import { EventsResultSchema } from "../collect/event-schema";
 import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
@@ -41,15 +42,7 @@ serverEventsRoutes.openapi(
     request: { body: jsonBody(ServerEventsBody) },
     responses: {
       204: { description: "Every event accepted" },
-      202: jsonContent(
-        z
-          .object({
-            accepted: z.number(),
-            rejected: z.array(z.object({ index: z.number(), reason: z.string() })),
-          })
-          .openapi("ServerEventsResult"),
-        "Some events rejected",
-      ),
+      202: jsonContent(EventsResultSchema.openapi("ServerEventsResult"), "Some events rejected"),
       ...errorResponses(400, 401, 403),
     },
   }),
