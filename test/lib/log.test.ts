@@ -1,14 +1,7 @@
-/**
- * The Worker's log lines are JSON with the same keys everywhere (worker/lib/log.ts): a request's
- * failure names its event and carries the X-Request-Id the client saw, so that a reported ID finds
- * its line in Workers Logs.
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../worker/index";
 import { logError } from "../../worker/lib/log";
-import { BASE } from "../fixtures/api";
+import { call } from "../fixtures/api";
 import { FaultyD1 } from "../fixtures/faulty-d1";
 
 afterEach(() => {
@@ -34,9 +27,7 @@ describe("structured logs", () => {
   it("a request's failure is logged with the request ID its answer carries", async () => {
     const lines = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const faulty = new FaultyD1(env.DB).set("fail");
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`${BASE}/healthz`), { ...env, DB: faulty.db }, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await call("/healthz", { env: { ...env, DB: faulty.db }, settle: true });
     expect(res.status).toBe(503);
     const [line] = loggedLines(lines);
     expect(line).toMatchObject({ level: "error", event: "health.database_unreachable" });

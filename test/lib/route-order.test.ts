@@ -42,7 +42,9 @@ function shadowedRoutes(routes: readonly RouteEntry[]): string[] {
     const sample = samplePathOf(later.path);
     const earlier = handlers
       .slice(0, index)
-      .find((route) => route.method === later.method && route.path !== later.path && patternOf(route.path).test(sample));
+      .find(
+        (route) => route.method === later.method && route.path !== later.path && patternOf(route.path).test(sample),
+      );
     if (earlier) found.push(`${later.method} ${later.path} is answered by ${earlier.path}, mounted before it`);
   });
   return [...new Set(found)];
