@@ -6,7 +6,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon, couponHolder } from "../../worker/coupons";
+import { couponHolder } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { addressBucket } from "../../worker/coupons/claim-gate";
 import { utcDayKey } from "../../worker/lib/time";
 import { call } from "../fixtures/api";

@@ -22,6 +22,7 @@ function generateApiKey(): string {
   return KEY_PREFIX + toBase64Url(randomBytes(32));
 }
 
+/** @internal Exported for the bench and the seed scripts; the Worker itself does not import it. */
 export const hashApiKey = sha256Hex;
 
 export type KeyScope = "admin" | "ingest";

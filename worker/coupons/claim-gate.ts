@@ -25,6 +25,7 @@ type RefusalReason = "ip_limit" | "pool_limit" | "policy";
 /**
  * The address a bound is keyed on: an IPv4 address as it is, an IPv6 address by its /64 (the
  * first four groups), since one host or customer line gets a whole /64 to pick addresses from.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export function addressBucket(ip: string): string {
   if (!ip.includes(":")) return ip;

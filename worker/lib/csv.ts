@@ -19,7 +19,10 @@ export function csvCell(value: string | number | null | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** One CSV line (with its line break) of the given cells. */
+/**
+ * One CSV line (with its line break) of the given cells.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function csvRow(cells: (string | number | null | undefined)[]): string {
   return `${cells.map(csvCell).join(",")}\n`;
 }

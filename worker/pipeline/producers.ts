@@ -93,6 +93,7 @@ export async function sendDeferredBatch(
  * 128 KB: 200 items of about 300 bytes.
  */
 const IMPRESSION_FLUSH_MS = 250;
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const IMPRESSION_FLUSH_MAX = 200;
 
 type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
@@ -128,6 +129,7 @@ async function sendGroup(group: PendingGroup): Promise<void> {
  * request that fills it sends it at once. Every message therefore has a flush registered by a
  * request that was alive when it was added. A group belongs to one queue binding: a different one
  * (another deployment's env, a test double) closes the open group first.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export function bufferDecisionMessage(
   queue: Queue,

@@ -171,7 +171,10 @@ async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
     .run();
 }
 
-/** Maps, then ingests through the trusted server-event path; unmappable messages are recorded as rejected. */
+/**
+ * Maps, then ingests through the trusted server-event path; unmappable messages are recorded as rejected.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export async function ingestSegmentMessages(
   db: Db,
   archive: R2Bucket,
