@@ -35,6 +35,7 @@ export function forgetDecisionSite(siteId: number) {
 /**
  * Forgets every site (tests that empty the database between files: a site key seeded again gets a
  * new row ID, which an entry of the emptied database would still name for SITE_TRUST_MS).
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export function forgetAllDecisionSites() {
   trusted.clear();
