@@ -12,6 +12,7 @@ import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
+import { IsolateCache } from "../lib/isolate-cache";
 import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
@@ -243,7 +244,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     state = held ?? (await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read"));
     const site = state.site;
     if (!site) return { kind: "unknown-site" };
-    knownSites.set(input.siteKey, site);
+    lastKnownSites.set(input.siteKey, site);
     // A visitor who may not be personalised (refused consent, or never granted it on a site that
     // requires it: privacy/consent.ts) gets the decision an anonymous browser gets: no profile,
     // no coupon, no cookie ID on the impression.
@@ -359,7 +360,7 @@ async function fallbackAfterFault(
     let site = read.state?.site;
     let fallback = fallbackOf(read.ruleSet, input);
     if (!site || !fallback) {
-      site = knownSites.get(input.siteKey);
+      site = lastKnownSites.get(input.siteKey);
       fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
     }
     if ((!site || !fallback) && read.db) {
@@ -382,7 +383,8 @@ async function fallbackAfterFault(
 }
 
 /**
- * Sites this isolate has decided for, by key: with lastKnownRuleSet() they let the fallback be
- * served when D1 is down or stalls. Bounded by the number of sites of the deployment.
+ * The last site row this isolate read for each key, however old: with lastKnownRuleSet() it lets
+ * the fallback be served when D1 is down or stalls (not known-sites.ts, whose entries are trusted
+ * for deciding and expire).
  */
-const knownSites = new Map<string, DecisionSite>();
+const lastKnownSites = new IsolateCache<DecisionSite>(Number.POSITIVE_INFINITY);
