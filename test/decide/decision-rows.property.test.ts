@@ -19,7 +19,7 @@ import { rebuildDecisionRows, rebuiltDecisionRow, type StoredDecisionRow } from 
 import { importCustomers } from "../../worker/import/customers";
 import { importLinks } from "../../worker/import/links";
 import { MS_PER_DAY } from "../../worker/lib/time";
-import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import { eraseVisitor } from "../../worker/privacy/erasure";
 import { ingestServerEvents } from "../../worker/server-events/ingest";
 import { call, OPERATOR_TOKEN } from "../fixtures/api";
@@ -221,7 +221,7 @@ async function run(ops: Op[]) {
         break;
       }
       case "impression":
-        await writeDecisionMessages(db, [
+        await writeBannerMessages(db, [
           {
             kind: "impression",
             siteId: site.siteId,
@@ -237,7 +237,7 @@ async function run(ops: Op[]) {
         ]);
         break;
       case "click":
-        await writeDecisionMessages(db, [
+        await writeBannerMessages(db, [
           {
             kind: "click",
             siteId: site.siteId,

@@ -1,8 +1,8 @@
 /** `GET /api/v1/audiences/:id/reach`: the share of an audience each ID space reaches (reach.ts). */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { audienceReach } from "./reach";
 import { getAudience } from "./store";
 

@@ -6,7 +6,7 @@
  * `POST /api/v1/events` and the Segment-compatible `/v1/*` — and answers 403 everywhere else. That is
  * the key a shop pastes into Segment, RudderStack or Jitsu, where a leak must not hand over the
  * tenant (README, "API keys"). A route accepts ingest keys by declaring the scope in its security
- * requirement (`security: [{ apiKey: ["ingest"] }]`, worker/lib/route.ts).
+ * requirement (`security: [{ apiKey: ["ingest"] }]`, worker/lib/secured-route.ts).
  */
 import { and, eq, isNull } from "drizzle-orm";
 import type { Context } from "hono";

@@ -8,8 +8,8 @@
 import { z } from "@hono/zod-openapi";
 import { readRecentEvents } from "../archive/archive";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 
 export const recentEventsRoutes = createRouter();
 

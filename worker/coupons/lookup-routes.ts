@@ -1,8 +1,8 @@
 /** `GET /api/v1/coupons/:code`: customer service's lookup of one code (lookup.ts). */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { lookupCoupon } from "./lookup";
 import { COUPON_STATES } from "./state";
 

@@ -5,8 +5,8 @@ import { toD1 } from "../db/raw";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   countsOf,
   createPool,

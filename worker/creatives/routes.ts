@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   CreativeInputSchema,
   CreativeSchema,

@@ -21,7 +21,6 @@ import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import type { BrowserCaps } from "./cap-cookie";
 import { type Choice, chooseRule, deviceOf } from "./choose";
-import { trustedDecisionSite } from "./known-sites";
 import {
   type DecisionSite,
   type DecisionState,
@@ -32,6 +31,7 @@ import {
 } from "./load";
 import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
 import { type CompiledRule, cachedRuleSet, lastKnownRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
+import { trustedDecisionSite } from "./trusted-sites";
 
 export type DecideInput = {
   siteKey: string;
@@ -317,7 +317,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
 /**
  * A browser with no identity (no cookie, partner ID or valid token) has no profile, caps,
  * assignments or conversions: its decision needs only the site and the compiled rules, which the
- * isolate holds — no D1 round trip (docs/architecture.md, "Decision path"; known-sites.ts). Null
+ * isolate holds — no D1 round trip (docs/architecture.md, "Decision path"; trusted-sites.ts). Null
  * when the isolate does not hold them fresh, or when the placement is unknown to the cached rules
  * (it may be new: D1 decides).
  */
@@ -384,7 +384,7 @@ async function fallbackAfterFault(
 
 /**
  * The last site row this isolate read for each key, however old: with lastKnownRuleSet() it lets
- * the fallback be served when D1 is down or stalls (not known-sites.ts, whose entries are trusted
+ * the fallback be served when D1 is down or stalls (not trusted-sites.ts, whose entries are trusted
  * for deciding and expire).
  */
 const lastKnownSites = new IsolateCache<DecisionSite>(Number.POSITIVE_INFINITY);

@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { logError } from "../lib/log";
 import { jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 
 export const healthRoutes = createRouter();
 

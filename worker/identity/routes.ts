@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { DEFAULT_GRACE_HOURS, rotateIdentitySecret } from "./verified-identify";
 
 export const identityRoutes = createRouter();

@@ -1,7 +1,7 @@
 /**
  * What an isolate keeps between requests: module state outlives a request in a Workers isolate, so
  * a map at module level is a per-isolate cache, shared by every request the isolate serves and
- * lost when it is evicted. The site caches (sites/site-cache.ts for `/e`, decide/known-sites.ts
+ * lost when it is evicted. The site caches (sites/site-cache.ts for `/e`, decide/trusted-sites.ts
  * for anonymous banners, the decision path's last known sites for its fallback) are built on this
  * one class, so each says only how long it trusts an entry and how many it keeps: keys come from
  * requests, so every cache is bounded, and the oldest entry goes first.

@@ -11,10 +11,10 @@
 
 import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
 import { logError } from "../lib/log";
-import { writeDecisionMessages } from "./impressions";
+import { writeBannerMessages } from "./impressions";
 import type {
-  DecisionGroupMessage,
-  DecisionMessage,
+  BannerGroupMessage,
+  BannerMessage,
   DeferredEventsMessage,
   EventsMessage,
   EventsQueueMessage,
@@ -96,7 +96,7 @@ const IMPRESSION_FLUSH_MS = 250;
 /** @internal Exported for tests; the Worker itself does not import it. */
 export const IMPRESSION_FLUSH_MAX = 200;
 
-type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
+type PendingGroup = { queue: Queue; db: D1Database; messages: BannerMessage[] };
 /** The isolate's open group: requests of one isolate share it (module state outlives a request). */
 let pending: PendingGroup | null = null;
 
@@ -109,14 +109,14 @@ function groupId(): number {
 async function sendGroup(group: PendingGroup): Promise<void> {
   const items = group.messages.splice(0);
   if (items.length === 0) return;
-  const message: DecisionGroupMessage = { kind: "decisions", id: groupId(), items };
+  const message: BannerGroupMessage = { kind: "decisions", id: groupId(), items };
   try {
     await group.queue.send(message);
   } catch (error) {
     // A refused group would lose every banner in it: write it directly instead (idempotent).
     logError("pipeline.decision_group_send_failed", { error });
     try {
-      await writeDecisionMessages(group.db, [message]);
+      await writeBannerMessages(group.db, [message]);
     } catch (writeError) {
       logError("pipeline.decision_group_write_failed", { error: writeError });
     }
@@ -131,10 +131,10 @@ async function sendGroup(group: PendingGroup): Promise<void> {
  * (another deployment's env, a test double) closes the open group first.
  * @internal Exported for tests; the Worker itself does not import it.
  */
-export function bufferDecisionMessage(
+export function bufferBannerMessage(
   queue: Queue,
   db: D1Database,
-  message: DecisionMessage,
+  message: BannerMessage,
   waitUntil: (work: Promise<unknown>) => void,
 ): void {
   if (pending && pending.queue !== queue) {
@@ -163,14 +163,11 @@ export function bufferDecisionMessage(
  * Sends one impression or click on its way: into the events queue, or — without the binding —
  * straight into D1. Runs after the response; failures are logged, not thrown.
  */
-export async function recordDecisionMessage(
-  env: ProducerEnv & Pick<Env, "DB">,
-  message: DecisionMessage,
-): Promise<void> {
+export async function sendBannerMessage(env: ProducerEnv & Pick<Env, "DB">, message: BannerMessage): Promise<void> {
   try {
     const queue = queuesOf(env).events;
     if (queue) await queue.send(message);
-    else await writeDecisionMessages(env.DB, [message]);
+    else await writeBannerMessages(env.DB, [message]);
   } catch (error) {
     logError(`pipeline.${message.kind}_record_failed`, { error });
   }
@@ -181,15 +178,15 @@ export async function recordDecisionMessage(
  * request has an execution context, else sent or written on its own — in both cases after the
  * response. `runAfter` is the route's own (lib/after-response.ts).
  */
-export function recordDecision(
+export function recordBannerMessage(
   env: ProducerEnv & Pick<Env, "DB">,
-  message: DecisionMessage,
+  message: BannerMessage,
   waitUntil: ((work: Promise<unknown>) => void) | undefined,
   runAfter: (work: Promise<unknown>) => unknown,
 ): void {
   const queue = queuesOf(env).events;
-  if (queue && waitUntil) bufferDecisionMessage(queue, env.DB, message, waitUntil);
-  else runAfter(recordDecisionMessage(env, message));
+  if (queue && waitUntil) bufferBannerMessage(queue, env.DB, message, waitUntil);
+  else runAfter(sendBannerMessage(env, message));
 }
 
 // --- Webhooks queue: deliveries and profile checks ---------------------------------------------

@@ -15,8 +15,8 @@ import { apiError } from "../errors";
 import { runAfterResponse } from "../lib/after-response";
 import { logError } from "../lib/log";
 import { CookieIdParam, CustomerIdParam, errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   holdsCookie,
   MAX_COOKIE_AGE_SECONDS,

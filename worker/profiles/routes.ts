@@ -6,8 +6,8 @@ import { z } from "@hono/zod-openapi";
 import { COUPON_STATES } from "../coupons/state";
 import { apiError } from "../errors";
 import { CookieIdParam, CustomerIdParam, errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { customerProfile, visitorProfile } from "./profile";
 
 export const profilesRoutes = createRouter();

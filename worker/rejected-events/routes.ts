@@ -1,8 +1,8 @@
 /** `GET /api/v1/rejected-events`: what the shop sent that tagwerk refused, so it can fix it. */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { listRejectedEvents } from "./list";
 
 export const rejectedEventsRoutes = createRouter();

@@ -1,8 +1,8 @@
 /** `GET /api/v1/reports/rules/:id` and `/api/v1/reports/placements/:placement`: what each one earned. */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { buildReport, resolvePeriod } from "./earnings";
 
 const PeriodQuery = z.object({

@@ -1,8 +1,8 @@
 /** `GET /api/v1/segments/sizes`: every segment's size per day (recorded by the cron), for trends. */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { segmentSizeHistory } from "./sizes";
 
 export const segmentSizesRoutes = createRouter();

@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { EventsResultSchema } from "../collect/event-schema";
 import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "./ingest";
 
 export const serverEventsRoutes = createRouter();

@@ -1,12 +1,12 @@
 /** `GET /api/v1/placements/:placement/tag`: the third-party ad tag for GAM, Xandr or any ad server. */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { AD_NETWORKS, adTag, NETWORK_MACROS, placementSize } from "./ad-tag";
 import { PlacementSchema } from "./store";
 
-export const tagRoutes = createRouter();
+export const adTagRoutes = createRouter();
 
 const AdTagSchema = z
   .object({
@@ -19,7 +19,7 @@ const AdTagSchema = z
   })
   .openapi("AdTag");
 
-tagRoutes.openapi(
+adTagRoutes.openapi(
   createRoute({
     operationId: "getPlacementTag",
     method: "get",

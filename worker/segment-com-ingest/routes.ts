@@ -24,8 +24,8 @@ import { runBatch, toD1 } from "../db/raw";
 import type { AppEnv, Db, Site } from "../env";
 import { apiError } from "../errors";
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "../server-events/ingest";
 import { mapSegmentMessage } from "./mapping";
 
@@ -229,7 +229,7 @@ export async function ingestSegmentMessages(
   }
 }
 
-export const segmentCompatRoutes = createRouter();
+export const segmentComIngestRoutes = createRouter();
 
 const ENDPOINTS = [
   {
@@ -255,7 +255,7 @@ const ENDPOINTS = [
 
 for (const endpoint of ENDPOINTS) {
   const schema = endpoint.type === undefined ? Batch : Message;
-  segmentCompatRoutes.openapi(
+  segmentComIngestRoutes.openapi(
     createRoute({
       method: "post",
       path: endpoint.path,
