@@ -99,8 +99,8 @@ tr.chosen td { background: #eef8f1; }
  * The dashboard's charts. uPlot (≈50 KB minified, no dependencies) rather than hand-drawn SVG:
  * it draws time series on a canvas with proper time axes, tick spacing, hover values and a legend,
  * stays fast for a year of days, and ships as one IIFE file and one stylesheet that the Worker
- * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN,
- * no build step. The data comes from each chart's data-chart attribute (no inline script).
+ * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN;
+ * admin/build-assets.mjs copies its dist files at build time. The data comes from each chart's data-chart attribute (no inline script).
  */
 export const DASHBOARD_JS = `(function () {
   if (typeof uPlot === "undefined") return;

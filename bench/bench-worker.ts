@@ -30,7 +30,7 @@ import { loadDecisionState } from "../worker/decide/load";
 import worker from "../worker/index";
 import { consumeEventsBatch } from "../worker/pipeline/events-consumer";
 import type { EventsQueueMessage } from "../worker/pipeline/messages";
-import { recordDecisionMessage } from "../worker/pipeline/producers";
+import { sendBannerMessage } from "../worker/pipeline/producers";
 import { QUEUES } from "../worker/pipeline/queues";
 import { type Meter, meteredEnv, newMeter } from "./d1-meter";
 
@@ -168,7 +168,7 @@ async function part(url: URL, env: Env): Promise<Response> {
     case "queue": {
       const uid = crypto.randomUUID().replaceAll("-", "");
       // The producer /b's ungrouped path uses (worker/pipeline/producers.ts): one send.
-      await recordDecisionMessage(env, {
+      await sendBannerMessage(env, {
         kind: "impression",
         siteId: 1,
         uid,

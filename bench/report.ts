@@ -12,7 +12,7 @@ import type { HttpFigures } from "./http-figures";
 import type { LookalikeEventFigures } from "./lookalike-events";
 import { writesSection } from "./report-writes";
 import { fmt, type machine, verdict, writeSection } from "./results";
-import type { SegmentFigures } from "./segment-eval";
+import type { SegmentFigures } from "./segment-throughput";
 import type { Size } from "./tag-size";
 
 export type Figures = {

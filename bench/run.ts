@@ -19,7 +19,7 @@ import { measureLookalikeFromEvents } from "./lookalike-events";
 import { decisionVerdicts, writeReport } from "./report";
 import { writeFigures } from "./report-writes";
 import { fmt, machine } from "./results";
-import { measureSegments } from "./segment-eval";
+import { measureSegments } from "./segment-throughput";
 import { measureTagSizes } from "./tag-size";
 import { startBenchWorker } from "./workerd";
 

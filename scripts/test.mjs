@@ -1,8 +1,8 @@
 // `npm test`'s last step: the Chromium tests (project `browser`) run in their own vitest process
 // beside the others instead of after them. They spend most of their time waiting on Chromium and
-// wrangler dev, so on CI's 2-core machine the overlap takes ≈3 minutes off the suite (README,
-// "Tests"). The browser run's output is printed as one block when both are done; the exit code
-// is non-zero when either failed.
+// wrangler dev, so on CI's 2-core machine the overlap takes ≈3 minutes off the suite
+// (docs/development.md, "How long the suite takes"). The browser run's output is printed as one
+// block when both are done; the exit code is non-zero when either failed.
 import { spawn } from "node:child_process";
 
 const vitest = (args, output) =>

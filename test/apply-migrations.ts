@@ -5,8 +5,8 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
-import { forgetAllDecisionSites } from "../worker/decide/known-sites";
 import { clearRuleSetCache } from "../worker/decide/rule-set";
+import { clearIsolateCaches } from "../worker/lib/isolate-cache";
 import { settleBackgroundWork } from "./fixtures/api";
 
 const db = env.DB;
@@ -30,7 +30,7 @@ await db.batch([
 
 // The isolate's caches outlive the emptied tables: a site key seeded again by this file gets a new
 // row ID, so the site and rule caches of the previous file must go too.
-forgetAllDecisionSites();
+clearIsolateCaches();
 clearRuleSetCache();
 
 // Work a test's requests left behind finishes inside that test (test/fixtures/api.ts, `call`).

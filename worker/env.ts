@@ -4,6 +4,7 @@
  */
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestIdVariables } from "hono/request-id";
+import type { Envelope } from "./collect/envelope";
 import type { D1Like } from "./db/raw";
 import type * as schema from "./db/schema";
 
@@ -26,5 +27,7 @@ export type AppEnv = {
     role: Role;
     /** The signed-in admin user when the caller is an admin session (undefined for API keys). */
     adminUser: { id: number; email: string; role: Role } | undefined;
+    /** `POST /e`'s parsed batch and its site, set by collect/envelope.ts on that route only. */
+    envelope: Envelope;
   };
 };

@@ -8,6 +8,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./env";
+import { logError } from "./lib/log";
 
 const DEFAULT_CODES: Record<number, string> = {
   400: "bad_request",
@@ -57,9 +58,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     });
     return response;
   }
-  console.error(
-    JSON.stringify({ level: "error", requestId: c.get("requestId"), error: String(err), stack: (err as Error)?.stack }),
-  );
+  logError("request.failed", { requestId: c.var.requestId, error: err, stack: (err as Error)?.stack });
   return c.json(errorBody(500, "Internal error; quote the X-Request-Id header when reporting it"), 500);
 };
 

@@ -3,7 +3,7 @@
  * figures on first start. Nothing is inserted by hand: each day replays what the product does,
  * through its own functions, at that day's time —
  *   banners: decide() on the demo placement for a sample of the day's visitors (the real rules,
- *     holdout, caps and coupon claims), impressions and clicks written by writeDecisionMessages()
+ *     holdout, caps and coupon claims), impressions and clicks written by writeBannerMessages()
  *     as the queue consumer writes them;
  *   purchases: the tag's purchase event through applyEventBatch() (the /e write path);
  *   redemptions: redeemCoupon() with the order value, as the shop backend's API call does;
@@ -20,8 +20,8 @@ import { createDb } from "../../worker/db/client";
 import { audiences, reportCounters, sites, visitors } from "../../worker/db/schema";
 import { decide } from "../../worker/decide/decision-path";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { writeDecisionMessages } from "../../worker/pipeline/impressions";
-import type { DecisionMessage } from "../../worker/pipeline/messages";
+import { writeBannerMessages } from "../../worker/pipeline/impressions";
+import type { BannerMessage } from "../../worker/pipeline/messages";
 import { createRandom } from "./random";
 
 export const HISTORY_DAYS = 30;
@@ -69,7 +69,7 @@ export async function seedHistory(
     const weekday = new Date(dayStart).getUTCDay();
     const count = 14 + Math.round((HISTORY_DAYS - back) * 0.4) + (weekday === 0 || weekday === 6 ? 5 : 0);
     const latest = Math.min(dayStart + 23 * 3600_000, now - 60_000);
-    const messages: DecisionMessage[] = [];
+    const messages: BannerMessage[] = [];
     for (let i = 0; i < count; i++) {
       const cookie = random.pick(cookies);
       const ts = Math.min(latest, dayStart + random.int(7 * 3600, 23 * 3600) * 1000);
@@ -115,7 +115,7 @@ export async function seedHistory(
         await purchase(db, site.id, cookie, ts + 3_600_000, ++order);
       }
     }
-    await writeDecisionMessages(db, messages);
+    await writeBannerMessages(db, messages);
     total += messages.length;
   }
   await seedAudienceHistory(db, site.id, today, now);

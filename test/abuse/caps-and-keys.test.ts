@@ -1,23 +1,11 @@
-/**
- * Frequency caps under a burst of simultaneous requests from one visitor, and API keys compared
- * through a fixed-length digest (worker/auth/crypto.ts timingSafeEqualText).
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { timingSafeEqualText } from "../../worker/auth/crypto";
-import worker from "../../worker/index";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { call, createTestSite } from "../fixtures/api";
 import { type BannerJson, bannerSite, directEnv, insertVisitor, randomCookie } from "../fixtures/banner";
 
 async function banner(path: string, cookie: string) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, { headers: { Cookie: `tw_id=${cookie}` } }),
-    directEnv,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+  const res = await call(path, { cookie, env: directEnv, settle: true });
   expect(res.status).toBe(200);
   return (await res.json()) as BannerJson;
 }

@@ -1,14 +1,7 @@
-/**
- * Per-IP rate limits with the Workers Rate Limiting binding (wrangler.toml `[[ratelimits]]`, run by
- * miniflare): /e answers 429 in the error shape and keeps a bounded trace in rejected_events; /b
- * keeps answering 200 with the placement's fallback. The limits count per IP and site.
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../worker/index";
 import { countRows, event, SHOP } from "../collect/post-events";
-import { BASE, createTestSite, errorOf } from "../fixtures/api";
+import { call, createTestSite, errorOf } from "../fixtures/api";
 import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
 
 // wrangler.toml: EVENTS_RATE_LIMITER 100 and BANNER_RATE_LIMITER 200 per 10 s. A burst may straddle
@@ -17,14 +10,7 @@ const EVENTS_LIMIT = 100;
 const BANNER_LIMIT = 200;
 
 async function send(path: string, ip: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, { ...init, headers: { "CF-Connecting-IP": ip, ...init.headers } }),
-    directEnv,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
+  return call(path, { ...init, headers: { "CF-Connecting-IP": ip, ...init.headers }, env: directEnv, settle: true });
 }
 
 const postBatch = (siteKey: string, ip: string) =>

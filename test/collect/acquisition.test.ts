@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
-import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker } from "../fixtures/banner";
 import { event, postEvents, SHOP, visitorOf } from "./post-events";
@@ -83,7 +83,7 @@ describe("acquisition", () => {
     expect(await acquisitionOf(cookie)).toBe("other");
     // The consumer's own write of the click message that /c sent before the landing page's batch.
     const message = { kind: "click" as const, siteId, ruleId, cookieId: cookie, ts: clickedAt };
-    await writeDecisionMessages(env.DB, [{ ...message, impressionUid: crypto.randomUUID() }]);
+    await writeBannerMessages(env.DB, [{ ...message, impressionUid: crypto.randomUUID() }]);
     expect(await acquisitionOf(cookie)).toBe("banner");
 
     const earlier = await land(siteKey, `${SHOP}/`);

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { claimCoupon } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { insertCodes, insertPool } from "../coupons/helpers";
 import { bannerSite } from "../fixtures/banner";

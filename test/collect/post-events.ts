@@ -1,12 +1,6 @@
-/**
- * Sends batches to `POST /e` through the Worker's fetch handler, with or without the events queue
- * binding: `queue: undefined` is a deployment without it (direct writes).
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { signCustomerId } from "../../worker/identity/verified-identify";
-import { app } from "../../worker/index";
-import { BASE, call } from "../fixtures/api";
+import { call } from "../fixtures/api";
 
 export const SHOP = "https://shop.example";
 export const CHROME_UA =
@@ -31,14 +25,8 @@ export async function postEvents(batch: unknown, options: PostOptions = {}): Pro
   if (origin !== null) headers.set("Origin", origin);
   if (options.cookie) headers.set("Cookie", `tw_id=${options.cookie}`);
   const body = options.raw ?? JSON.stringify(batch);
-  const ctx = createExecutionContext();
-  const res = await app.fetch(
-    new Request(`${BASE}/e`, { method: "POST", headers, body }),
-    { ...env, EVENTS_QUEUE: options.queue as Queue },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
+  const bindings = { ...env, EVENTS_QUEUE: options.queue as Queue };
+  return call("/e", { method: "POST", headers, body, env: bindings, settle: true });
 }
 
 /** The tw_id value a response set, if any. */

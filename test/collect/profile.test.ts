@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { applyEventBatch, type TagEvent } from "../../worker/collect";
+import { applyEventBatch } from "../../worker/collect/apply-events";
+import type { TagEvent } from "../../worker/collect/event-schema";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { newCookieId } from "../../worker/lib/visitor-cookie";

@@ -4,13 +4,13 @@
  * through this isolate applies at once. The queue consumer writes a delivery's event batches in one
  * round trip as well.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker, { app } from "../../worker/index";
+import worker from "../../worker/index";
 import type { EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
-import { BASE, call, createTestSite, siteIdOf } from "../fixtures/api";
+import { call, createTestSite, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { CHROME_UA, postEvents, SHOP } from "./post-events";
 
@@ -49,7 +49,6 @@ function countingDb() {
 }
 
 async function postCounted(siteKey: string, db: D1Database) {
-  const ctx = createExecutionContext();
   const body = JSON.stringify({
     site: siteKey,
     events: Array.from({ length: 20 }, (_, i) => ({
@@ -59,21 +58,14 @@ async function postCounted(siteKey: string, db: D1Database) {
       props: { sku: `S-${i}`, category: "rings", price: 10 },
     })),
   });
-  const res = await app.fetch(
-    new Request(`${BASE}/e`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "text/plain",
-        "User-Agent": CHROME_UA,
-        Origin: SHOP,
-        Cookie: `tw_id=${"a".repeat(32)}`,
-      },
-      body,
-    }),
-    { ...env, DB: db, EVENTS_QUEUE: undefined } as unknown as Env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+  const res = await call("/e", {
+    method: "POST",
+    headers: { "Content-Type": "text/plain", "User-Agent": CHROME_UA, Origin: SHOP },
+    cookie: "a".repeat(32),
+    body,
+    env: { ...env, DB: db, EVENTS_QUEUE: undefined } as unknown as Env,
+    settle: true,
+  });
   return res;
 }
 

@@ -6,7 +6,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon, couponHolder } from "../../worker/coupons";
+import { couponHolder } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { addressBucket } from "../../worker/coupons/claim-gate";
 import { utcDayKey } from "../../worker/lib/time";
 import { call } from "../fixtures/api";
@@ -76,6 +77,15 @@ describe("the claim bounds", () => {
       bodies.push(await banner(site.siteKey, randomCookie(), `2001:db8:7:9::${i.toString(16)}`));
     expect(bodies.filter((b) => b.coupon)).toHaveLength(10);
     expect(await refusedToday(site.apiKey, site.pool)).toEqual({ ip_limit: 4 });
+    // A PATCH answers the pool as GET does, refused claims included.
+    const patched = await call(`/api/v1/pools/${site.pool}`, {
+      method: "PATCH",
+      key: site.apiKey,
+      json: { discount: "5 %" },
+    });
+    expect(patched.status).toBe(200);
+    const get = await call(`/api/v1/pools/${site.pool}`, { key: site.apiKey });
+    expect(await patched.json()).toEqual(await get.json());
     expect(addressBucket("2001:db8:7:9:a:b:c:d")).toBe(addressBucket("2001:0db8:7:9::1"));
     expect(addressBucket("2001:db8:7:9::1")).not.toBe(addressBucket("2001:db8:7:a::1"));
     expect(addressBucket("203.0.113.9")).toBe("203.0.113.9");

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type AssignmentRow, assignmentsByPool, claimCoupon, couponHolder } from "../../worker/coupons";
+import { type AssignmentRow, assignmentsByPool, couponHolder } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { hasValidCheck, SUFFIX_LENGTH } from "../../worker/coupons/code-format";
 import { createDb } from "../../worker/db/client";
 import { loadDecisionState } from "../../worker/decide/load";

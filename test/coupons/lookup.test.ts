@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { call, errorOf } from "../fixtures/api";
 import { createSiteWithId, insertCodes, insertPool } from "./helpers";
 

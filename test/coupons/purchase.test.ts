@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { applyEventBatch, type TagEvent } from "../../worker/collect";
-import { claimCoupon } from "../../worker/coupons";
+import { applyEventBatch } from "../../worker/collect/apply-events";
+import type { TagEvent } from "../../worker/collect/event-schema";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { createDb } from "../../worker/db/client";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { event, postEvents, SHOP, signedIdentify } from "../collect/post-events";

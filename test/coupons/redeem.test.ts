@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon, redeemCoupon } from "../../worker/coupons";
+import { redeemCoupon } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call, errorOf } from "../fixtures/api";
 import { createSiteWithId, insertCodes, insertPool } from "./helpers";

@@ -7,7 +7,7 @@ import { holdoutBucket } from "../../worker/decide/choose";
 import { type DecideInput, type Decision, decide } from "../../worker/decide/decision-path";
 import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
-import type { DecisionGroupMessage, EventsQueueMessage } from "../../worker/pipeline/messages";
+import type { BannerGroupMessage, EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
@@ -39,7 +39,7 @@ function countingD1(real: D1Database, fail: { batch?: boolean; first?: boolean; 
   };
   const d1: D1Database = new Proxy(real, {
     get(target, prop) {
-      // /b reads through a Sessions API session (worker/decide/session.ts): a session over this
+      // /b reads through a Sessions API session (worker/decide/read-replica.ts): a session over this
       // same proxy, so its statements are counted and faults injected as well.
       if (prop === "withSession") return () => ({ prepare: d1.prepare, batch: d1.batch, getBookmark: () => null });
       if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
@@ -105,7 +105,7 @@ describe("the decision path", () => {
     expect(warm.impression?.ruleId).toBe(cold.impression?.ruleId);
     expect(counter.trips).toBe(1);
 
-    // A management write through this isolate drops its site row (known-sites.ts): the next
+    // A management write through this isolate drops its site row (trusted-sites.ts): the next
     // decision reads the site and the rules of the new version once.
     await call(`/api/v1/rules/${cold.impression!.ruleId}`, {
       method: "PATCH",
@@ -158,7 +158,7 @@ describe("the decision path", () => {
     expect(counter.trips).toBe(0);
 
     // So does a settings change. A placement the cached rules do not know reads nothing either:
-    // the site row (and so its rules version) is trusted for its 10 s (known-sites.ts).
+    // the site row (and so its rules version) is trusted for its 10 s (trusted-sites.ts).
     await call("/api/v1/site", { method: "PATCH", key: site.apiKey, json: { holdout: 0.2 } });
     await decide(testEnv, db, input(site.siteKey, undefined));
     expect(counter.trips).toBe(1);
@@ -313,7 +313,7 @@ describe("the decision path", () => {
     }
     // Each banner's group was flushed before the next request (fetchWorker waits for it).
     expect(sent.map((m) => m.kind)).toEqual(["decisions", "decisions", "decisions"]);
-    expect(sent.flatMap((m) => (m as DecisionGroupMessage).items)).toHaveLength(3);
+    expect(sent.flatMap((m) => (m as BannerGroupMessage).items)).toHaveLength(3);
     const counterOf = () =>
       env.DB.prepare("select sum(impressions) as n from report_counters where rule_id = ?").bind(ruleId).first("n");
     const capOf = () =>

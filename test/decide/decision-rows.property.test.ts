@@ -11,14 +11,15 @@ import { describe, expect, it } from "vitest";
 import { deleteProduct, importProducts } from "../../worker/catalogue/products";
 import { applyEventBatch } from "../../worker/collect/apply-events";
 import type { TagEvent } from "../../worker/collect/event-schema";
-import { claimCoupon, couponHolder, redeemCoupon } from "../../worker/coupons";
+import { couponHolder, redeemCoupon } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { rollbackCoupon } from "../../worker/coupons/redeem";
 import { createDb } from "../../worker/db/client";
 import { rebuildDecisionRows, rebuiltDecisionRow, type StoredDecisionRow } from "../../worker/decide/decision-rows";
 import { importCustomers } from "../../worker/import/customers";
 import { importLinks } from "../../worker/import/links";
 import { MS_PER_DAY } from "../../worker/lib/time";
-import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import { eraseVisitor } from "../../worker/privacy/erasure";
 import { ingestServerEvents } from "../../worker/server-events/ingest";
 import { call, OPERATOR_TOKEN } from "../fixtures/api";
@@ -220,7 +221,7 @@ async function run(ops: Op[]) {
         break;
       }
       case "impression":
-        await writeDecisionMessages(db, [
+        await writeBannerMessages(db, [
           {
             kind: "impression",
             siteId: site.siteId,
@@ -236,7 +237,7 @@ async function run(ops: Op[]) {
         ]);
         break;
       case "click":
-        await writeDecisionMessages(db, [
+        await writeBannerMessages(db, [
           {
             kind: "click",
             siteId: site.siteId,

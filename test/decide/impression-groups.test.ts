@@ -8,8 +8,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
-import type { DecisionGroupMessage, EventsQueueMessage, ImpressionMessage } from "../../worker/pipeline/messages";
-import { bufferDecisionMessage, IMPRESSION_FLUSH_MAX } from "../../worker/pipeline/producers";
+import type { BannerGroupMessage, EventsQueueMessage, ImpressionMessage } from "../../worker/pipeline/messages";
+import { bufferBannerMessage, IMPRESSION_FLUSH_MAX } from "../../worker/pipeline/producers";
 import { BASE } from "../fixtures/api";
 import { bannerSite, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
@@ -44,14 +44,14 @@ async function impressionsOfSite(siteId: number) {
 
 /** The impressions each sent message carries. */
 function itemsPerMessage(groups: EventsQueueMessage[][]): number[] {
-  return groups.flat().map((m) => (m as DecisionGroupMessage).items.length);
+  return groups.flat().map((m) => (m as BannerGroupMessage).items.length);
 }
 
 describe("impression groups for the events queue", () => {
   it("sends the impressions of several banners as one message, after the first one's wait", async () => {
     const { queue, groups } = recordingQueue();
     const after = collector();
-    for (let i = 0; i < 3; i++) bufferDecisionMessage(queue, env.DB, impression(1, i), after.waitUntil);
+    for (let i = 0; i < 3; i++) bufferBannerMessage(queue, env.DB, impression(1, i), after.waitUntil);
     expect(groups).toHaveLength(0);
     await after.settled();
     expect(groups.map((g) => g.length)).toEqual([1]);
@@ -63,10 +63,10 @@ describe("impression groups for the events queue", () => {
     const { queue, groups } = recordingQueue();
     const after = collector();
     for (let i = 0; i < IMPRESSION_FLUSH_MAX; i++)
-      bufferDecisionMessage(queue, env.DB, impression(1, i), after.waitUntil);
+      bufferBannerMessage(queue, env.DB, impression(1, i), after.waitUntil);
     // The group was sent before any wait elapsed.
     expect(itemsPerMessage(groups)).toEqual([IMPRESSION_FLUSH_MAX]);
-    bufferDecisionMessage(queue, env.DB, impression(1, 99), after.waitUntil);
+    bufferBannerMessage(queue, env.DB, impression(1, 99), after.waitUntil);
     await after.settled();
     expect(itemsPerMessage(groups)).toEqual([IMPRESSION_FLUSH_MAX, 1]);
   });
@@ -75,7 +75,7 @@ describe("impression groups for the events queue", () => {
     const site = await bannerSite();
     const { queue } = recordingQueue({ refuse: true });
     const after = collector();
-    for (let i = 0; i < 4; i++) bufferDecisionMessage(queue, env.DB, impression(site.siteId, i), after.waitUntil);
+    for (let i = 0; i < 4; i++) bufferBannerMessage(queue, env.DB, impression(site.siteId, i), after.waitUntil);
     await after.settled();
     expect(await impressionsOfSite(site.siteId)).toBe(4);
   });
@@ -112,7 +112,7 @@ describe("impression groups for the events queue", () => {
     expect(await impressionsOfSite(site.siteId)).toBe(5);
     expect(
       await env.DB.prepare("select count(*) as n from applied_messages where id = ?")
-        .bind((sent[0] as DecisionGroupMessage).id)
+        .bind((sent[0] as BannerGroupMessage).id)
         .first("n"),
     ).toBe(1);
   });

@@ -1,6 +1,6 @@
 /**
- * Comments cite documents a reader can open: docs/architecture.md, README.md and SECURITY.md, by
- * section (`docs/architecture.md, "Decision path"`, `README.md ("Segments")` or
+ * Comments cite documents a reader can open: docs/architecture.md, docs/development.md, README.md
+ * and SECURITY.md, by section (`docs/architecture.md, "Decision path"`, `README.md ("Segments")` or
  * `docs/architecture.md#decision-path`). This walks the project's sources and fails on a citation
  * of the design brief that is not part of the repository, and on a cited section that no heading
  * of the cited document has — a renamed heading must take its citations with it.
@@ -23,7 +23,7 @@ const ROOT_FILES = [
 const SOURCE = /\.(ts|tsx|mjs|js|md|toml|sql|json)$/;
 /** Build output, generated modules and recorded data: not written by hand. */
 const SKIP = /(^|\/)(node_modules|dist|\.wrangler)(\/|$)|\.generated\.ts$|^bench\/data\//;
-const DOCUMENTS = ["docs/architecture.md", "README.md", "SECURITY.md"];
+const DOCUMENTS = ["docs/architecture.md", "docs/development.md", "README.md", "SECURITY.md"];
 /** Spelled in two parts so that this file does not cite it. */
 const OUTSIDE_DOCUMENT = ["DESIGN", "md"].join(".");
 

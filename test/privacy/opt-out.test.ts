@@ -1,21 +1,12 @@
-/**
- * GET /optout and the browser's privacy signals (tw_optout, Sec-GPC, DNT) on /e, /b and /sync:
- * the visitor's profile is erased and nothing about it is stored afterwards.
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../worker/index";
 import { SECONDS_PER_DAY } from "../../worker/lib/time";
 import { cookieIdOf, countRows, event, postEvents, SHOP } from "../collect/post-events";
-import { BASE, call, createTestSite, settleBackgroundWork, siteIdOf } from "../fixtures/api";
+import { call, createTestSite, settleBackgroundWork, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
 
 async function fetchDirect(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }), directEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  return call(path, { ...init, headers, env: directEnv, settle: true });
 }
 
 async function eventsPosted(headers: Record<string, string>) {

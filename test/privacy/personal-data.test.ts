@@ -1,31 +1,21 @@
-/**
- * What tagwerk never keeps: the client IP (sent on every request as CF-Connecting-IP and
- * X-Forwarded-For) and e-mail addresses in clear; and how the cookie IDs it hands out are made
- * (128 bits from the platform's cryptographic RNG, so they cannot be guessed).
- */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../worker/index";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { cookieIdOf, event, SHOP } from "../collect/post-events";
-import { BASE, call } from "../fixtures/api";
+import { call } from "../fixtures/api";
 import { bannerSite, directEnv } from "../fixtures/banner";
 
 const IPV4 = "203.0.113.77";
 const IPV6 = "2001:db8:0:0:0:0:0:77";
 
 async function send(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
-  const ctx = createExecutionContext();
   const headers = {
     "CF-Connecting-IP": IPV4,
     "X-Forwarded-For": `${IPV6}, ${IPV4}`,
     "X-Real-IP": IPV4,
     ...init.headers,
   };
-  const res = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }), directEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  return call(path, { ...init, headers, env: directEnv, settle: true });
 }
 
 /** Every row of every table, as text. */

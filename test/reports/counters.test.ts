@@ -3,14 +3,14 @@
  * the numbers the impression rows gave before. The rows' definitions are written out here in
  * plain TypeScript over a random history (impressions of two rules, holdout and exposed, repeat
  * visitors, clicks — some twice —, redemptions and purchases), the history goes through the real
- * writer (writeDecisionMessages, redemption, the tag's purchase), and the rule and placement
+ * writer (writeBannerMessages, redemption, the tag's purchase), and the rule and placement
  * reports — totals, uplift and its interval, every day of the series — must equal them.
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MS_PER_DAY as DAY, utcDayKey } from "../../worker/lib/time";
-import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import type { ClickMessage, ImpressionMessage } from "../../worker/pipeline/messages";
 import { computeUplift } from "../../worker/reports/uplift";
 import { call } from "../fixtures/api";
@@ -133,7 +133,7 @@ describe("reports from counters", () => {
             });
           }
         });
-        await writeDecisionMessages(env.DB, messages);
+        await writeBannerMessages(env.DB, messages);
         const sources = [
           ...h.conversions.map((c, n) =>
             env.DB.prepare(

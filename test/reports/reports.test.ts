@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "../../worker/db/client";
 import { couponPools, coupons, ruleConversions, sites, visitors } from "../../worker/db/schema";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { writeDecisionMessages } from "../../worker/pipeline/impressions";
+import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import type { ClickMessage, ImpressionMessage } from "../../worker/pipeline/messages";
 import { computeUplift, wilson } from "../../worker/reports/uplift";
 import { call, createTestSite } from "../fixtures/api";
@@ -103,7 +103,7 @@ describe("GET /api/v1/reports/rules/:id", () => {
       ts,
     });
     // Through the writer the queue consumer uses: counters, first exposures, clicks.
-    await writeDecisionMessages(env.DB, [...rows, click(rows[0], T0 + 5000), click(rows[2], T0 + DAY + 5000)]);
+    await writeBannerMessages(env.DB, [...rows, click(rows[0], T0 + 5000), click(rows[2], T0 + DAY + 5000)]);
     await db.insert(coupons).values([
       {
         siteId,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { utcDayNumber } from "../../worker/lib/time";
-import { MAX_SEEN_PLACEMENTS, writeDecisionMessages } from "../../worker/pipeline/impressions";
+import { MAX_SEEN_PLACEMENTS, writeBannerMessages } from "../../worker/pipeline/impressions";
 import { call } from "../fixtures/api";
 import { bannerSite, fetchWorker } from "../fixtures/banner";
 
@@ -80,8 +80,8 @@ describe("placements as objects", () => {
     });
     const now = Date.now();
     const day = utcDayNumber(now);
-    await writeDecisionMessages(env.DB, [message("side", now, 1), message("side", now - 3 * 86_400_000, 2)]);
-    await writeDecisionMessages(env.DB, [message("side", now - 86_400_000, 3)]);
+    await writeBannerMessages(env.DB, [message("side", now, 1), message("side", now - 3 * 86_400_000, 2)]);
+    await writeBannerMessages(env.DB, [message("side", now - 86_400_000, 3)]);
     const row = () =>
       env.DB.prepare("select first_day, last_day from placements_seen where site_id = ? and placement = 'side'")
         .bind(s.siteId)
@@ -89,7 +89,7 @@ describe("placements as objects", () => {
     expect(await row()).toEqual({ first_day: day - 3, last_day: day });
     // Made-up names stop at the cap; a known one still moves on.
     const names = Array.from({ length: MAX_SEEN_PLACEMENTS + 20 }, (_, i) => message(`x${i}`, now, i));
-    await writeDecisionMessages(env.DB, names);
+    await writeBannerMessages(env.DB, names);
     const count = await env.DB.prepare("select count(*) as n from placements_seen where site_id = ?")
       .bind(s.siteId)
       .first("n");

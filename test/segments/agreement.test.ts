@@ -8,8 +8,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { compileSegment, countSegment } from "../../worker/segments";
+import { compileSegment } from "../../worker/segments";
 import { NUMBER_FIELDS } from "../../worker/segments/fields";
+import { countSegment } from "../../worker/segments/query";
 import {
   type CustomerInput,
   db,

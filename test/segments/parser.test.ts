@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildProfile, compileSegment, parseSegment, SegmentError, segmentWhere } from "../../worker/segments";
+import { buildProfile, compileSegment, SegmentError, segmentWhere } from "../../worker/segments";
+import { parseSegment } from "../../worker/segments/parser";
 
 function errorOf(expression: string): SegmentError {
   try {

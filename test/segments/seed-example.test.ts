@@ -7,7 +7,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { compileSegment, countSegment } from "../../worker/segments";
+import { compileSegment } from "../../worker/segments";
+import { countSegment } from "../../worker/segments/query";
 import { call, createTestSite, importCsv } from "../fixtures/api";
 import { db, loadProfiles, selectProfiles } from "./profiles-fixture";
 

@@ -1,7 +1,8 @@
 /** The documented meaning of the language (worker/segments/evaluate.ts), checked on both back ends. */
 import { describe, expect, it } from "vitest";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { compileSegment, countSegment, SegmentError, segmentWhere } from "../../worker/segments";
+import { compileSegment, SegmentError, segmentWhere } from "../../worker/segments";
+import { countSegment } from "../../worker/segments/query";
 import { db, insertProfiles, insertSite, loadProfiles, profileKey, selectProfiles } from "./profiles-fixture";
 
 const NOW = Date.UTC(2025, 5, 15, 13, 30);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { createDb } from "../../worker/db/client";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { ingestServerEvents } from "../../worker/server-events/ingest";

@@ -18,6 +18,7 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv, Db } from "../env";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { allowedBy, clientIp } from "./rate-limit";
 
@@ -102,6 +103,6 @@ async function countWrites(
         set kept = write_counters.kept + excluded.kept, refused = write_counters.refused + excluded.refused
     `);
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "write counter", error: String(error) }));
+    logError("abuse.write_counter_failed", { site: siteId, error });
   }
 }

@@ -11,8 +11,8 @@ import { couponPools } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
 /** The coupon the preview shows: a pool's own discount and validity, a sample, or none (the no-coupon variant). */

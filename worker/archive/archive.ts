@@ -21,6 +21,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { sha256Hex } from "../auth/crypto";
 import type { TagEvent } from "../collect/event-schema";
+import { logError } from "../lib/log";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
 /** One NDJSON line: the D1 `events` table's columns (site_id is in the key). */
@@ -121,9 +122,7 @@ export async function archiveThenApply<T>(
   } catch (error) {
     await bucket
       .delete(key)
-      .catch((cleanup) =>
-        console.error(JSON.stringify({ level: "error", where: "archive cleanup", key, error: String(cleanup) })),
-      );
+      .catch((cleanup) => logError("archive.cleanup_failed", { site: siteId, key, error: cleanup }));
     throw error;
   }
 }

@@ -27,10 +27,12 @@ const SCORE_PAGE = 1_000;
 /**
  * Became a customer after arriving from display or a banner click: `acquisition` is written by the
  * event path (the first landing page, a /c click — worker/collect/acquisition.ts), never by hand.
+ * @internal Exported for the bench; the Worker itself does not import it.
  */
 export const POSITIVE = sql`(v.acquisition in ('display', 'banner') and (v.last_purchase_at is not null
   or (c.first_order_at is not null and c.first_order_at >= v.first_seen_at)))`;
 
+/** @internal Exported for the bench; the Worker itself does not import it. */
 export type LookalikeRow = {
   id: number;
   interests: string;
@@ -39,6 +41,7 @@ export type LookalikeRow = {
   last_seen_at: number;
 };
 
+/** @internal Exported for the bench; the Worker itself does not import it. */
 export function toInput(row: LookalikeRow): LookalikeInput {
   let interests: Record<string, number> = {};
   try {
@@ -54,6 +57,7 @@ export function toInput(row: LookalikeRow): LookalikeInput {
   };
 }
 
+/** @internal Exported for the bench; the Worker itself does not import it. */
 export const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at`;
 
 function sample(db: Db, siteId: number, condition: SQL): Promise<LookalikeRow[]> {

@@ -1,8 +1,8 @@
 /** `GET /api/v1/audiences/:id/reach`: the share of an audience each ID space reaches (reach.ts). */
 import { z } from "@hono/zod-openapi";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { audienceReach } from "./reach";
 import { getAudience } from "./store";
 
@@ -32,7 +32,7 @@ reachRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: IdParam },
     responses: {
-      200: { description: "Reach per ID space", content: { "application/json": { schema: ReachSchema } } },
+      200: jsonContent(ReachSchema, "Reach per ID space"),
       ...errorResponses(401, 404),
     },
   }),

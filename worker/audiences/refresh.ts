@@ -17,6 +17,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import { runBatch } from "../db/raw";
 import { audienceSizes, audiences, segments, sites } from "../db/schema";
 import type { Db } from "../env";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { listPartners } from "../sync/partners";
 import { purgeChanges, syncSpace } from "./changes";
@@ -162,9 +163,7 @@ export async function refreshSiteAudiences(db: Db, siteId: number, now: number) 
     try {
       results.push({ id: audience.id, ...(await refreshAudience(db, audience, now)) });
     } catch (error) {
-      console.error(
-        JSON.stringify({ level: "error", job: "audience-refresh", audience: audience.id, error: String(error) }),
-      );
+      logError("audiences.refresh_failed", { site: siteId, audience: audience.id, error });
       results.push({ id: audience.id, error: String(error) });
     }
   }

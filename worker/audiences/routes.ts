@@ -12,10 +12,10 @@ import { audiences, sites } from "../db/schema";
 import type { AppEnv, Db } from "../env";
 import { apiError } from "../errors";
 import { publicBase } from "../lib/base-path";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { SECONDS_PER_DAY } from "../lib/time";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
 import { headSeq, makeCursor, readCursor } from "./changes";
@@ -138,10 +138,7 @@ audiencesRoutes.openapi(
     summary: "The site's audiences",
     security: [{ apiKey: [] }],
     responses: {
-      200: {
-        description: "Audiences",
-        content: { "application/json": { schema: z.object({ audiences: z.array(AudienceSchema) }) } },
-      },
+      200: jsonContent(z.object({ audiences: z.array(AudienceSchema) }), "Audiences"),
       ...errorResponses(401),
     },
   }),
@@ -157,9 +154,9 @@ audiencesRoutes.openapi(
     summary: "Create an audience (members appear at the next refresh)",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: AudienceInput } } } },
+    request: { body: jsonBody(AudienceInput) },
     responses: {
-      201: { description: "Created", content: { "application/json": { schema: AudienceSchema } } },
+      201: jsonContent(AudienceSchema, "Created"),
       ...errorResponses(400, 401, 403),
     },
   }),
@@ -177,19 +174,15 @@ audiencesRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: IdParam },
     responses: {
-      200: {
-        description: "The audience",
-        content: {
-          "application/json": {
-            schema: AudienceSchema.extend({
-              sizes: z.array(z.object({ day: z.string(), size: z.number() })),
-              model: LookalikeModelSchema.nullable()
-                .optional()
-                .openapi({ description: "`lookalike` audiences: the site's last training and its held-out quality" }),
-            }),
-          },
-        },
-      },
+      200: jsonContent(
+        AudienceSchema.extend({
+          sizes: z.array(z.object({ day: z.string(), size: z.number() })),
+          model: LookalikeModelSchema.nullable()
+            .optional()
+            .openapi({ description: "`lookalike` audiences: the site's last training and its held-out quality" }),
+        }),
+        "The audience",
+      ),
       ...errorResponses(401, 404),
     },
   }),
@@ -215,10 +208,10 @@ audiencesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: patchSchemaOf(AudienceInput) } } },
+      body: jsonBody(patchSchemaOf(AudienceInput)),
     },
     responses: {
-      200: { description: "The audience", content: { "application/json": { schema: AudienceSchema } } },
+      200: jsonContent(AudienceSchema, "The audience"),
       ...errorResponses(400, 401, 403, 404),
     },
   }),
@@ -262,7 +255,7 @@ audiencesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: { params: IdParam },
     responses: {
-      200: { description: "The refreshed audience", content: { "application/json": { schema: AudienceSchema } } },
+      200: jsonContent(AudienceSchema, "The refreshed audience"),
       ...errorResponses(401, 403, 404),
     },
   }),
@@ -382,10 +375,7 @@ audiencesRoutes.openapi(
       },
     },
     responses: {
-      201: {
-        description: "The URL",
-        content: { "application/json": { schema: z.object({ url: z.string(), expires_at: z.number() }) } },
-      },
+      201: jsonContent(z.object({ url: z.string(), expires_at: z.number() }), "The URL"),
       ...errorResponses(400, 401, 403, 404),
     },
   }),

@@ -6,7 +6,7 @@
  * `POST /api/v1/events` and the Segment-compatible `/v1/*` — and answers 403 everywhere else. That is
  * the key a shop pastes into Segment, RudderStack or Jitsu, where a leak must not hand over the
  * tenant (README, "API keys"). A route accepts ingest keys by declaring the scope in its security
- * requirement (`security: [{ apiKey: ["ingest"] }]`, worker/lib/route.ts).
+ * requirement (`security: [{ apiKey: ["ingest"] }]`, worker/lib/secured-route.ts).
  */
 import { and, eq, isNull } from "drizzle-orm";
 import type { Context } from "hono";
@@ -22,6 +22,7 @@ function generateApiKey(): string {
   return KEY_PREFIX + toBase64Url(randomBytes(32));
 }
 
+/** @internal Exported for the bench and the seed scripts; the Worker itself does not import it. */
 export const hashApiKey = sha256Hex;
 
 export type KeyScope = "admin" | "ingest";

@@ -26,10 +26,17 @@ import { loginAttempts } from "../db/schema";
 import type { Db } from "../env";
 import { toHex } from "./crypto";
 
-/** Password checks allowed before the pair locks; each further one doubles the lock. */
+/**
+ * Password checks allowed before the pair locks; each further one doubles the lock.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export const FREE_ATTEMPTS = 5;
-/** The same for one network over every e-mail, and for one account over every network. */
+/**
+ * The same for one network over every e-mail, and for one account over every network.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export const NETWORK_FREE_ATTEMPTS = 20;
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const ACCOUNT_FREE_ATTEMPTS = 20;
 const BASE_LOCK_MS = 30_000;
 const MAX_LOCK_MS = 60 * 60_000;
@@ -40,6 +47,7 @@ type Reservation = { granted: true; lockedUntil: number } | { granted: false; re
 
 const encoder = new TextEncoder();
 
+/** @internal Exported for tests; the Worker itself does not import it. */
 export async function attemptKey(secret: string, email: string, ip: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
@@ -47,7 +55,10 @@ export async function attemptKey(secret: string, email: string, ip: string): Pro
   return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(`login\u0000${email}\u0000${ip}`)));
 }
 
-/** The network an address counts for: an IPv4 address itself, an IPv6 address's /64. */
+/**
+ * The network an address counts for: an IPv4 address itself, an IPv6 address's /64.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function clientNetwork(ip: string): string {
   if (!ip.includes(":")) return ip;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);

@@ -25,6 +25,7 @@ import { attemptBounds, clearAttempts, refundAttempt, reserveAttempt } from "./l
 import { hashPassword, verifyPassword } from "./password";
 
 export const SESSION_COOKIE = "__Host-tw_admin";
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 /** The session key is deployment-wide (a user's site is a claim), not derived per site. */
 const SESSION_KEY_SUBJECT = "admin";

@@ -7,8 +7,8 @@ import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { formatOf, ImportResultSchema, importBody, streamOf } from "../import/routes";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { deleteProduct, findProduct, importProducts, listProducts } from "./products";
 
 const ProductSchema = z

@@ -8,10 +8,10 @@ import { admitRequestWrite } from "../abuse/write-bounds";
 import { apiError } from "../errors";
 import { runAfterResponse } from "../lib/after-response";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { readCookieId } from "../lib/visitor-cookie";
-import { recordDecisionMessage } from "../pipeline/producers";
+import { sendBannerMessage } from "../pipeline/producers";
 import { landingWithCoupon, readClickToken } from "./tokens";
 
 export const clicksRoutes = createRouter();
@@ -47,7 +47,7 @@ clicksRoutes.openapi(
       c,
       admitRequestWrite(c, { kind: "click", siteId: claims.siteId, reason: "click", now }).then((admitted) =>
         admitted
-          ? recordDecisionMessage(c.env, {
+          ? sendBannerMessage(c.env, {
               kind: "click",
               siteId: claims.siteId,
               impressionUid: claims.impression,

@@ -11,6 +11,7 @@ import { codesHeldBy, couponPurchases } from "../coupons";
 import type { Db, Site } from "../env";
 import { UNVERIFIED_IDENTIFY, verifyIdentify } from "../identity/verified-identify";
 import { DEFAULT_BUDGET_MS } from "../lib/budget";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
 import type { EventsMessage } from "../pipeline/messages";
@@ -46,7 +47,7 @@ export async function recordUnusableBatch(
     await bound.db.run(rejectedStatement(site.id, "collect", [row], now));
   } catch (error) {
     // D1 down: the caller still answers its 4xx, so the sender knows the batch was refused.
-    console.error(JSON.stringify({ level: "error", where: "record unusable batch", error: String(error) }));
+    logError("collect.rejection_write_failed", { site: site.id ?? site.key ?? undefined, error });
   }
 }
 

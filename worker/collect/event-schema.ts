@@ -139,6 +139,15 @@ export const BatchSchema = z
 
 export type Rejection = { index: number; reason: string };
 
+/**
+ * The 202 answer of both event routes, `POST /e` and `POST /api/v1/events`: how many events were
+ * accepted and which were rejected, by their index in the batch. Unnamed: each route names its own.
+ */
+export const EventsResultSchema = z.object({
+  accepted: z.number(),
+  rejected: z.array(z.object({ index: z.number(), reason: z.string() })),
+});
+
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 3)

@@ -1,4 +1,2 @@
-/** Event collection: the `/t.js` and `/e` routes and the profile update (its queue: worker/pipeline). */
-export { applyEventBatch } from "./apply-events";
-export type { TagEvent } from "./event-schema";
+/** Event collection: the `/t.js` and `/e` routes (the profile update they share with the events consumer: apply-events.ts). */
 export { collectRoutes } from "./routes";

@@ -7,9 +7,9 @@
  */
 import { z } from "@hono/zod-openapi";
 import { readRecentEvents } from "../archive/archive";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 
 export const recentEventsRoutes = createRouter();
 
@@ -48,10 +48,7 @@ recentEventsRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        description: "The newest events",
-        content: { "application/json": { schema: z.object({ events: z.array(RecentEvent) }).openapi("RecentEvents") } },
-      },
+      200: jsonContent(z.object({ events: z.array(RecentEvent) }).openapi("RecentEvents"), "The newest events"),
       ...errorResponses(400, 401),
     },
   }),

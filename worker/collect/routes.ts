@@ -7,25 +7,27 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
-import type { HTTPException } from "hono/http-exception";
 import { isbot } from "isbot";
-import { allowedBy, clientIp, RETRY_AFTER_SECONDS, rateKey } from "../abuse/rate-limit";
+import { allowedBy, rateKey } from "../abuse/rate-limit";
 import { countWrite, NO_SITE } from "../abuse/write-bounds";
 import type { AppEnv, Site } from "../env";
 import { apiError } from "../errors";
-import { budgetOf, withinBudget } from "../lib/budget";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { runAfterResponse } from "../lib/after-response";
+import { budgetOf } from "../lib/budget";
+import { logError } from "../lib/log";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { SECONDS_PER_DAY } from "../lib/time";
 import { MAX_COOKIE_AGE_SECONDS, readCookieId, setVisitorCookie } from "../lib/visitor-cookie";
 import { requestProfileCheck, sendDeferredBatch } from "../pipeline/producers";
 import { trackingRefusal } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { truncatePayload } from "./apply-events";
-import { collectBatch, countBot, recordUnusableBatch, type WriteBound } from "./batch";
+import { collectBatch, countBot, recordUnusableBatch } from "./batch";
 import { DEFERRED_RETRY_AFTER_SECONDS } from "./deferred";
-import { BatchEnvelopeSchema, BatchSchema, describeIssues, MAX_BODY_BYTES } from "./event-schema";
+import { boundOf, rateLimited, readEnvelope, refuseTooLarge } from "./envelope";
+import { BatchSchema, EventsResultSchema, MAX_BODY_BYTES } from "./event-schema";
 import { CMP_TAG_SCRIPT, TAG_SCRIPT } from "./tag-bundle.generated";
 
 export const collectRoutes = createRouter();
@@ -43,117 +45,12 @@ for (const [path, script] of [
   });
 }
 
-/** `site` is null when D1 failed while looking it up: the batch is then deferred (deferred.ts). */
-type Envelope = { site: Site | null; siteKey: string; events: unknown[] };
-
-// The body is read once per request (hono caches it); the parsed envelope is shared by the CORS
-// check (which needs the site's allowed origins) and the handler.
-const envelopes = new WeakMap<Request, Promise<Envelope>>();
-
-function readEnvelope(c: Context<AppEnv>): Promise<Envelope> {
-  let envelope = envelopes.get(c.req.raw);
-  if (!envelope) {
-    envelope = parseEnvelope(c);
-    envelopes.set(c.req.raw, envelope);
-  }
-  return envelope;
-}
-
-/** What a bounded rejection write needs from this request (abuse/write-bounds.ts). */
-function boundOf(c: Context<AppEnv>): WriteBound {
-  return { env: c.env, db: c.var.db, ip: clientIp(c) };
-}
-
-/**
- * Refuses a batch that cannot be used at all: a 429 once this address is over /e's rate limit
- * (only counted then), else a row in rejected_events within the flood bound and the given error.
- */
-async function refuseUnusable(
-  c: Context<AppEnv>,
-  site: { id: number | null; key: string | null },
-  rejection: { category: string; reason: string },
-  payload: unknown,
-  error: HTTPException,
-): Promise<never> {
-  const now = Date.now();
-  // An unknown or unread site shares one bucket per address: inventing site keys gains nothing.
-  if (!(await allowedBy(c.env.EVENTS_RATE_LIMITER, rateKey(c, site.id === null ? "?" : (site.key ?? "?"))))) {
-    await countWrite(c.var.db, site.id ?? NO_SITE, rejection.category, "refused", now);
-    throw rateLimited();
-  }
-  await recordUnusableBatch(boundOf(c), site, rejection, payload, now, readCookieId(c));
-  throw error;
-}
-
-function rateLimited() {
-  return apiError(429, "rate_limited", "Too many batches from this address; retry later", {
-    "Retry-After": String(RETRY_AFTER_SECONDS),
-  });
-}
-
-async function parseEnvelope(c: Context<AppEnv>): Promise<Envelope> {
-  const db = c.var.db;
-  // text/plain is what sendBeacon sends without a preflight; JSON from servers is read the same.
-  const text = await c.req.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return refuseUnusable(
-      c,
-      { id: null, key: null },
-      { category: "invalid_json", reason: "malformed JSON" },
-      text,
-      apiError(400, "invalid_json", "The body is not valid JSON"),
-    );
-  }
-  const parsed = BatchEnvelopeSchema.safeParse(json);
-  if (!parsed.success) {
-    const key = typeof (json as { site?: unknown })?.site === "string" ? (json as { site: string }).site : null;
-    const message = describeIssues(parsed.error);
-    return refuseUnusable(
-      c,
-      { id: null, key: key?.slice(0, 64) ?? null },
-      { category: "invalid_batch", reason: message },
-      json,
-      apiError(400, "invalid_batch", message),
-    );
-  }
-  let site: Site | undefined;
-  try {
-    // Budgeted: a stalled lookup defers the batch instead of holding the beacon open. Only this
-    // read is: a profile write that outlived its budget might still land, and deferring it too
-    // would apply the batch twice.
-    site = await withinBudget(cachedSiteByKey(db, parsed.data.site), budgetOf(c.env), "site lookup");
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "POST /e site lookup", error: String(error) }));
-    return { site: null, siteKey: parsed.data.site, events: parsed.data.events };
-  }
-  if (!site) {
-    return refuseUnusable(
-      c,
-      { id: null, key: parsed.data.site },
-      { category: "unknown_site", reason: "unknown site" },
-      json,
-      apiError(400, "unknown_site", `No site with key "${parsed.data.site}"`),
-    );
-  }
-  return { site, siteKey: site.key, events: parsed.data.events };
-}
-
+// Three steps, each answering one question: is the body within bounds, is the batch usable and
+// whose (envelope.ts, `c.var.envelope`), may this origin read the answer (cors).
 collectRoutes.use(
   "/e",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      refuseUnusable(
-        c,
-        { id: null, key: null },
-        { category: "too_large", reason: `body over ${MAX_BODY_BYTES} bytes` },
-        null,
-        apiError(413, "payload_too_large", `The body exceeds ${MAX_BODY_BYTES} bytes`),
-      ),
-  }),
+  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: refuseTooLarge }),
+  readEnvelope,
   cors({
     // Only the site's own origins may read answers and send credentials (the tw_id cookie).
     // A preflight carries no body: it names its site with ?site= (the tag never needs one: it
@@ -161,9 +58,7 @@ collectRoutes.use(
     origin: async (origin, c: Context<AppEnv>) => {
       if (!origin) return null;
       const site: Site | null | undefined =
-        c.req.method === "OPTIONS"
-          ? await cachedSiteByKey(c.var.db, c.req.query("site") ?? "")
-          : (await readEnvelope(c)).site;
+        c.req.method === "OPTIONS" ? await cachedSiteByKey(c.var.db, c.req.query("site") ?? "") : c.var.envelope?.site;
       return site?.allowedOrigins.includes(origin) ? origin : null;
     },
     credentials: true,
@@ -188,8 +83,6 @@ async function deferOrRefuse(
   });
 }
 
-const RejectionSchema = z.object({ index: z.number(), reason: z.string() });
-
 collectRoutes.openapi(
   createRoute({
     operationId: "collectEvents",
@@ -210,28 +103,20 @@ collectRoutes.openapi(
     },
     responses: {
       204: { description: "Every event accepted" },
-      202: {
-        description: "Some events rejected",
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                accepted: z.number(),
-                rejected: z.array(RejectionSchema),
-                deferred: z
-                  .boolean()
-                  .optional()
-                  .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
-              })
-              .openapi("CollectResult"),
-          },
-        },
-      },
+      202: jsonContent(
+        EventsResultSchema.extend({
+          deferred: z
+            .boolean()
+            .optional()
+            .openapi({ description: "true: storage failed, the batch is queued and applied later" }),
+        }).openapi("CollectResult"),
+        "Some events rejected",
+      ),
       ...errorResponses(400, 403, 413, 429, 503),
     },
   }),
   async (c) => {
-    const { site, siteKey, events } = await readEnvelope(c);
+    const { site, siteKey, events } = c.var.envelope;
     const db = c.var.db;
     const now = Date.now();
     // Opted out (GET /optout), GPC or DNT: nothing is stored, not even the rejection, no cookie set.
@@ -270,16 +155,13 @@ collectRoutes.openapi(
     try {
       result = await collectBatch(db, c.env, site, cookieId, events, now, boundOf(c), budgetOf(c.env));
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", where: "POST /e", error: String(error) }));
+      logError("collect.batch_failed", { requestId: c.var.requestId, site: site.id, error });
       return deferOrRefuse(c, site.key, cookieId, events, now);
     }
     // Written directly (not enqueued): the webhooks hear of it now, not from the events consumer.
     if (result.written && result.accepted > 0) {
-      c.executionCtx.waitUntil(
-        requestProfileCheck(c.env, site.id, {
-          cookies: [result.newCookieId ?? cookieId ?? ""].filter(Boolean),
-        }).catch(() => undefined),
-      );
+      const cookie = result.newCookieId ?? cookieId;
+      if (cookie) await runAfterResponse(c, requestProfileCheck(c.env, site.id, { cookies: [cookie] }));
     }
     if (result.newCookieId) {
       await setVisitorCookie(c, site, result.newCookieId, "Lax", MAX_COOKIE_AGE_SECONDS);

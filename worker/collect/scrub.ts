@@ -46,6 +46,7 @@ const NAMED_THINGS = new Set(["library", "os", "browser", "app", "page", "campai
 const MAX_STRING = 200;
 const MAX_ENTRIES = 50;
 const MAX_DEPTH = 6;
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const MAX_PAYLOAD_CHARS = 2000;
 
 export type ScrubbedPayload = { payload: string | null; customerRef: string | null };

@@ -14,6 +14,7 @@
 import { sql } from "drizzle-orm";
 import { allowedBy } from "../abuse/rate-limit";
 import type { Db } from "../env";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { type ClaimInput, type ClaimResult, claimOrRefusal } from "./claim";
 
@@ -24,6 +25,7 @@ type RefusalReason = "ip_limit" | "pool_limit" | "policy";
 /**
  * The address a bound is keyed on: an IPv4 address as it is, an IPv6 address by its /64 (the
  * first four groups), since one host or customer line gets a whole /64 to pick addresses from.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export function addressBucket(ip: string): string {
   if (!ip.includes(":")) return ip;
@@ -72,6 +74,6 @@ async function countRefusal(db: Db, siteId: number, poolId: number, reason: Refu
       on conflict (pool_id, day, reason) do update set count = claim_refusals.count + 1
     `);
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "claim refusal counter", error: String(error) }));
+    logError("coupons.refusal_counter_failed", { site: siteId, error });
   }
 }

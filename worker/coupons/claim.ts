@@ -102,6 +102,7 @@ export function couponHolder(ids: { customerId?: string | null; cookieId?: strin
 /**
  * Gives `holder` their code in `pool`: the one they hold, or a new one claimed atomically.
  * Null when the pool is dry (list pools) or the holder already redeemed their code.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export async function claimCoupon(db: Db | D1Like, input: ClaimInput): Promise<ClaimResult | null> {
   const outcome = await claimOrRefusal(db, input);

@@ -17,15 +17,23 @@
  * code collision (retried on insert) is rare until a site holds billions of codes.
  */
 
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const CODE_ALPHABET = "34679ACDEFGHJKMNPRTUWXY";
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const BODY_LENGTH = 9;
-/** Body plus the check symbol: the part of a generated code after the pool's prefix. */
+/**
+ * Body plus the check symbol: the part of a generated code after the pool's prefix.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export const SUFFIX_LENGTH = BODY_LENGTH + 1;
 
 const MODULUS = CODE_ALPHABET.length;
 const VALUE = new Map<string, number>([...CODE_ALPHABET].map((ch, i) => [ch, i]));
 
-/** The check symbol that makes the weighted sum of `body` plus itself ≡ 0 mod 23. */
+/**
+ * The check symbol that makes the weighted sum of `body` plus itself ≡ 0 mod 23.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function checkCharacter(body: string): string {
   let sum = 0;
   for (let i = 0; i < body.length; i++) {
@@ -41,7 +49,10 @@ export function checkCharacter(body: string): string {
   throw new Error("unreachable: 23 is prime");
 }
 
-/** True when `suffix` (body + check, no prefix) uses only the alphabet and its check symbol holds. */
+/**
+ * True when `suffix` (body + check, no prefix) uses only the alphabet and its check symbol holds.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function hasValidCheck(suffix: string): boolean {
   if (suffix.length < 2) return false;
   let sum = 0;

@@ -4,7 +4,6 @@ export {
   type AssignmentRow,
   assignmentsByPool,
   type ClaimPool,
-  claimCoupon,
   couponHolder,
 } from "./claim";
 export { claimThroughGate } from "./claim-gate";

@@ -1,8 +1,8 @@
 /** `GET /api/v1/coupons/:code`: customer service's lookup of one code (lookup.ts). */
 import { z } from "@hono/zod-openapi";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { lookupCoupon } from "./lookup";
 import { COUPON_STATES } from "./state";
 
@@ -55,7 +55,7 @@ lookupRoutes.openapi(
       }),
     },
     responses: {
-      200: { description: "The code", content: { "application/json": { schema: CouponLookupSchema } } },
+      200: jsonContent(CouponLookupSchema, "The code"),
       ...errorResponses(400, 401, 404),
     },
   }),

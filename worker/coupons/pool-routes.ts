@@ -5,8 +5,8 @@ import { toD1 } from "../db/raw";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { CODES_PAGE_SIZE, handedOutCodes, poolCodesCsv, sampleCode } from "./pool-codes";
 import {
   countsOf,
@@ -16,6 +16,7 @@ import {
   listPools,
   poolCounts,
   poolToJson,
+  poolWithCounts,
   refusedClaims,
   updatePool,
 } from "./pools";
@@ -161,15 +162,8 @@ poolRoutes.openapi(
     },
   }),
   async (c) => {
-    const { pool: poolId } = c.req.valid("param");
-    const siteId = c.var.site.id;
-    const pool = await getPool(c.var.db, siteId, poolId);
-    const now = Date.now();
-    const [counts, refused] = await Promise.all([
-      poolCounts(c.var.db, siteId, now, poolId),
-      refusedClaims(c.var.db, siteId, now, poolId),
-    ]);
-    return c.json(poolToJson(pool, countsOf(pool, counts.get(poolId)), refused.get(poolId)), 200);
+    const pool = await getPool(c.var.db, c.var.site.id, c.req.valid("param").pool);
+    return c.json(await poolWithCounts(c.var.db, c.var.site.id, pool, Date.now()), 200);
   },
 );
 
@@ -203,8 +197,7 @@ poolRoutes.openapi(
     const body = c.req.valid("json");
     const siteId = c.var.site.id;
     const pool = await updatePool(c.var.db, siteId, poolId, { ...body, validDays: body.valid_days });
-    const counts = await poolCounts(c.var.db, siteId, Date.now(), poolId);
-    return c.json(poolToJson(pool, countsOf(pool, counts.get(poolId))), 200);
+    return c.json(await poolWithCounts(c.var.db, siteId, pool, Date.now()), 200);
   },
 );
 

@@ -176,3 +176,12 @@ export function poolToJson(pool: Pool, counts: PoolCounts, refused: RefusedClaim
     refused_claims: refused,
   };
 }
+
+/** One pool as `GET` and `PATCH /api/v1/pools/:pool` answer it: with its counts and refused claims now. */
+export async function poolWithCounts(db: Db, siteId: number, pool: Pool, now: number) {
+  const [counts, refused] = await Promise.all([
+    poolCounts(db, siteId, now, pool.id),
+    refusedClaims(db, siteId, now, pool.id),
+  ]);
+  return poolToJson(pool, countsOf(pool, counts.get(pool.id)), refused.get(pool.id));
+}

@@ -10,9 +10,9 @@ import { toD1 } from "../db/raw";
 import type { AppEnv } from "../env";
 import { errorBody } from "../errors";
 import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { requestFingerprint, runIdempotent, type StoredAnswer } from "./idempotency";
 import { addCouponNote } from "./lookup";
 import { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
@@ -175,10 +175,10 @@ redeemRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       headers: IdempotencyHeader,
-      body: { required: true, content: { "application/json": { schema: RedeemBody } } },
+      body: jsonBody(RedeemBody),
     },
     responses: {
-      200: { description: "Redeemed", content: { "application/json": { schema: RedeemedSchema } } },
+      200: jsonContent(RedeemedSchema, "Redeemed"),
       ...errorResponses(400, 401, 403, 404, 409, 410, 422),
     },
   }),
@@ -211,10 +211,10 @@ redeemRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       headers: IdempotencyHeader,
-      body: { required: true, content: { "application/json": { schema: RollbackBody } } },
+      body: jsonBody(RollbackBody),
     },
     responses: {
-      200: { description: "Rolled back", content: { "application/json": { schema: RolledBackSchema } } },
+      200: jsonContent(RolledBackSchema, "Rolled back"),
       ...errorResponses(400, 401, 403, 404, 409, 422),
     },
   }),

@@ -1,10 +1,10 @@
 /** `/api/v1/creatives`: list, get, create, update, delete. */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   CreativeInputSchema,
   CreativeSchema,
@@ -31,10 +31,7 @@ creativesRoutes.openapi(
     security,
     summary: "The site's creatives",
     responses: {
-      200: {
-        description: "Creatives",
-        content: { "application/json": { schema: z.object({ creatives: z.array(CreativeSchema) }) } },
-      },
+      200: jsonContent(z.object({ creatives: z.array(CreativeSchema) }), "Creatives"),
       ...errorResponses(401),
     },
   }),
@@ -67,7 +64,7 @@ creativesRoutes.openapi(
     security,
     summary: "Create a creative; its template is checked for unknown variables and unsafe positions",
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: CreativeInputSchema } } } },
+    request: { body: jsonBody(CreativeInputSchema) },
     responses: { 201: { description: "Created", ...one }, ...errorResponses(400, 401, 403) },
   }),
   async (c) => c.json(creativeToJson(await createCreative(c.var.db, c.var.site.id, c.req.valid("json"))), 201),
@@ -84,7 +81,7 @@ creativesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: patchSchemaOf(CreativeInputSchema) } } },
+      body: jsonBody(patchSchemaOf(CreativeInputSchema)),
     },
     responses: { 200: { description: "Updated", ...one }, ...errorResponses(400, 401, 403, 404) },
   }),

@@ -9,6 +9,7 @@ import { recomputeLookalikeScores } from "../audiences/lookalike-scores";
 import { refreshSiteAudiences } from "../audiences/refresh";
 import { createDb } from "../db/client";
 import { sites } from "../db/schema";
+import { logError } from "../lib/log";
 import { queuesOf } from "../pipeline/producers";
 import { purgeExpired } from "../privacy/retention";
 import { recordSegmentSizes } from "../segments/sizes";
@@ -18,7 +19,7 @@ async function step(name: string, siteId: number, run: () => Promise<unknown>) {
   try {
     await run();
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", job: name, site: siteId, error: String(error) }));
+    logError(`cron.${name}_failed`, { site: siteId, error });
   }
 }
 

@@ -989,7 +989,7 @@ export const loginAttempts = sqliteTable("login_attempts", {
 });
 
 /**
- * Segment `messageId`s already ingested through `/v1/*` (worker/segment-compat/), per site: a
+ * Segment `messageId`s already ingested through `/v1/*` (worker/segment-com-ingest/), per site: a
  * retried batch changes nothing twice. Purged after SEGMENT_MESSAGE_DAYS (worker/privacy/retention.ts).
  */
 export const segmentMessages = sqliteTable(

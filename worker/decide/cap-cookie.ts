@@ -35,7 +35,10 @@ const SECONDS_PER_DAY = 86_400;
 /** site:cookie:day → rule → count this isolate knows the browser reached today. */
 const notes = new Map<string, Map<number, number>>();
 
-/** Forgets the isolate's notes: what a request landing on another isolate would see (tests). */
+/**
+ * Forgets the isolate's notes: what a request landing on another isolate would see (tests).
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function forgetServedNotes(): void {
   notes.clear();
 }

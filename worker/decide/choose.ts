@@ -22,6 +22,7 @@ export type ChoiceInput = {
 /**
  * FNV-1a (32 bit) of "subject:ruleId" scaled to [0, 1): the same person always lands on the same
  * side of a rule's holdout, without state and without an async digest on the hot path.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export function holdoutBucket(subject: string, ruleId: number): number {
   const text = `${subject}:${ruleId}`;

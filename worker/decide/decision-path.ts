@@ -12,6 +12,8 @@ import type { CompiledCreative } from "../creatives/compile";
 import { safeUrl, type TemplateValues } from "../creatives/template";
 import type { Db } from "../env";
 import { budgetOf, CLAIM_BUDGET_FACTOR, OverBudget, withinBudget } from "../lib/budget";
+import { IsolateCache } from "../lib/isolate-cache";
+import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import type { ImpressionMessage } from "../pipeline/messages";
@@ -19,7 +21,6 @@ import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
 import type { BrowserCaps } from "./cap-cookie";
 import { type Choice, chooseRule, deviceOf } from "./choose";
-import { trustedDecisionSite } from "./known-sites";
 import {
   type DecisionSite,
   type DecisionState,
@@ -30,6 +31,7 @@ import {
 } from "./load";
 import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
 import { type CompiledRule, cachedRuleSet, lastKnownRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
+import { trustedDecisionSite } from "./trusted-sites";
 
 export type DecideInput = {
   siteKey: string;
@@ -242,7 +244,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     state = held ?? (await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read"));
     const site = state.site;
     if (!site) return { kind: "unknown-site" };
-    knownSites.set(input.siteKey, site);
+    lastKnownSites.set(input.siteKey, site);
     // A visitor who may not be personalised (refused consent, or never granted it on a site that
     // requires it: privacy/consent.ts) gets the decision an anonymous browser gets: no profile,
     // no coupon, no cookie ID on the impression.
@@ -306,15 +308,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       coupon: null,
     });
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "decide",
-        site: input.siteKey,
-        placement: input.placement,
-        error: String(error),
-      }),
-    );
+    logError("decide.failed", { site: input.siteKey, placement: input.placement, error });
     // Over budget: D1 is stalling, so no further D1 call and nothing half-read — only what the
     // isolate holds. Any other fault may use what this decision read, and one more D1 read.
     return fallbackAfterFault(secret, input, error instanceof OverBudget ? {} : { db, state, ruleSet });
@@ -324,7 +318,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
 /**
  * A browser with no identity (no cookie, partner ID or valid token) has no profile, caps,
  * assignments or conversions: its decision needs only the site and the compiled rules, which the
- * isolate holds — no D1 round trip (docs/architecture.md, "Decision path"; known-sites.ts). Null
+ * isolate holds — no D1 round trip (docs/architecture.md, "Decision path"; trusted-sites.ts). Null
  * when the isolate does not hold them fresh, or when the placement is unknown to the cached rules
  * (it may be new: D1 decides).
  */
@@ -387,7 +381,7 @@ async function fallbackAfterFault(
     let site = read.state?.site;
     let fallback = fallbackOf(read.ruleSet, input);
     if (!site || !fallback) {
-      site = knownSites.get(input.siteKey);
+      site = lastKnownSites.get(input.siteKey);
       fallback = site ? fallbackOf(lastKnownRuleSet(site.id), input) : null;
     }
     if ((!site || !fallback) && read.db) {
@@ -404,13 +398,14 @@ async function fallbackAfterFault(
       });
     }
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", where: "decide fallback", error: String(error) }));
+    logError("decide.fallback_failed", { site: input.siteKey, placement: input.placement, error });
   }
   return emptyBanner(input.format);
 }
 
 /**
- * Sites this isolate has decided for, by key: with lastKnownRuleSet() they let the fallback be
- * served when D1 is down or stalls. Bounded by the number of sites of the deployment.
+ * The last site row this isolate read for each key, however old: with lastKnownRuleSet() it lets
+ * the fallback be served when D1 is down or stalls (not trusted-sites.ts, whose entries are trusted
+ * for deciding and expire).
  */
-const knownSites = new Map<string, DecisionSite>();
+const lastKnownSites = new IsolateCache<DecisionSite>(Number.POSITIVE_INFINITY);

@@ -303,7 +303,10 @@ export async function readDecisionRow(
     .first();
 }
 
-/** The row the sources say the cookie should have now (null without a visitor): the rebuild's answer. */
+/**
+ * The row the sources say the cookie should have now (null without a visitor): the rebuild's answer.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export async function rebuiltDecisionRow(
   db: Db | D1Like,
   siteId: number,

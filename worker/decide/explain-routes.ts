@@ -1,8 +1,8 @@
 /** `POST /api/v1/placements/:placement/explain`: why a visitor gets what (explain.ts); records and claims nothing. */
 import { z } from "@hono/zod-openapi";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { PlacementSchema } from "../rules/store";
 import { explainPlacement } from "./explain";

@@ -2,7 +2,7 @@
  * Everything one decision needs from D1: the visitor's decision row, ONE keyed read
  * (worker/decide/decision-rows.ts) — the visitor, its customer, the product to show, today's cap
  * counts, the coupon assignments and the rules converted on, caps and conversions over every cookie
- * of the visitor's customer. The site comes from the isolate (known-sites.ts) and is read from D1
+ * of the visitor's customer. The site comes from the isolate (trusted-sites.ts) and is read from D1
  * only when the isolate has not held it for SITE_TRUST_MS; the rules come from the isolate's rule
  * cache (rule-set.ts) by the site's rules version.
  */
@@ -13,7 +13,7 @@ import { toD1 } from "../db/raw";
 import { creatives, type customers, placementFallbacks, type products, sites, type visitors } from "../db/schema";
 import type { Db } from "../env";
 import { parseDecisionRow, readDecisionRow } from "./decision-rows";
-import { rememberDecisionSite, trustedDecisionSite } from "./known-sites";
+import { rememberDecisionSite, trustedDecisionSite } from "./trusted-sites";
 
 export type Identity = {
   /** From the tw_id cookie or a verified visitor token. */

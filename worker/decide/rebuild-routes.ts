@@ -10,8 +10,8 @@ import { eq } from "drizzle-orm";
 import { sites } from "../db/schema";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { rebuildDecisionRows } from "./decision-rows";
 
 export const rebuildRoutes = createRouter();

@@ -14,22 +14,22 @@ import { apiError } from "../errors";
 import { executionContextOf, runAfterResponse } from "../lib/after-response";
 import { publicBase } from "../lib/base-path";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
-import type { DecisionMessage } from "../pipeline/messages";
-import { recordDecision } from "../pipeline/producers";
+import type { BannerMessage } from "../pipeline/messages";
+import { recordBannerMessage } from "../pipeline/producers";
 import { isOptedOut } from "../privacy/opt-out";
 import { PlacementSchema } from "../rules/store";
 import { readBrowserCaps } from "./cap-cookie";
 import { encodeTrailingClickMacro } from "./click-macro";
 import { decide } from "./decision-path";
-import { carryBookmark, decisionSessionFor } from "./session";
+import { carryBookmark, decisionSessionFor } from "./read-replica";
 
 /** The banner's impression, after the response (worker/pipeline/producers.ts groups them for the queue). */
-function recordImpression(c: Context<AppEnv>, message: DecisionMessage) {
+function recordImpression(c: Context<AppEnv>, message: BannerMessage) {
   const ctx = executionContextOf(c);
-  recordDecision(c.env, message, ctx && ((work) => ctx.waitUntil(work)), (work) => runAfterResponse(c, work));
+  recordBannerMessage(c.env, message, ctx && ((work) => ctx.waitUntil(work)), (work) => runAfterResponse(c, work));
 }
 
 export const decideRoutes = createRouter();
@@ -74,7 +74,7 @@ export async function answerBanner(c: Context<AppEnv>, placement: string, query:
   // see an error), just not personalised — no profile read, no coupon claimed.
   const limited = !(await allowedBy(c.env.BANNER_RATE_LIMITER, rateKey(c, query.site)));
   const anonymous = limited || isOptedOut(c);
-  // Reads through the D1 Sessions API: a replica may answer (worker/decide/session.ts).
+  // Reads through the D1 Sessions API: a replica may answer (worker/decide/read-replica.ts).
   const session = decisionSessionFor(c);
   const now = Date.now();
   const browserCaps = anonymous ? null : await readBrowserCaps(c, c.env.SIGNING_SECRET, query.site, now);

@@ -50,7 +50,10 @@ export function lastKnownRuleSet(siteId: number): RuleSet | undefined {
   return cache.get(siteId);
 }
 
-/** Drops every cached rule set (tests that compare cold and warm paths). */
+/**
+ * Drops every cached rule set (tests that compare cold and warm paths).
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function clearRuleSetCache() {
   cache.clear();
   loading.clear();

@@ -3,6 +3,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../env";
 import { publicBase } from "../lib/base-path";
+import { SEGMENT_MEMBERSHIP_WEBHOOK } from "../webhooks/routes";
 import { DOCS_CSS, DOCS_JS } from "./assets";
 import { openApiConfig } from "./openapi-config";
 import { ReferencePage } from "./reference-page";
@@ -30,6 +31,8 @@ export function registerDocs(app: OpenAPIHono<AppEnv>) {
     name: "sig",
     description: "An audience export link from POST /api/v1/audiences/{id}/export-url (with its `exp`)",
   });
+  // What a webhook receiver gets (OpenAPI 3.1 `webhooks`): the Standard Webhooks headers and payload.
+  app.openAPIRegistry.registerWebhook(SEGMENT_MEMBERSHIP_WEBHOOK);
   // publicBase: under BASE_PATH the document names the prefixed address, where generated clients must call.
   app.doc31("/api/v1/openapi.json", (c) => openApiConfig(publicBase(c)));
   // Scripts, styles and try-it requests from this origin only: the page runs no third-party code.

@@ -1,8 +1,10 @@
 /** `/healthz`: the Worker answers and its database is reachable. */
 import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRoute } from "../lib/route";
+import { logError } from "../lib/log";
+import { jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 
 export const healthRoutes = createRouter();
 
@@ -16,14 +18,8 @@ healthRoutes.openapi(
     tags: ["Health"],
     summary: "Liveness and database reachability",
     responses: {
-      200: {
-        description: "Healthy",
-        content: { "application/json": { schema: z.object({ ok: z.literal(true), db: z.literal("ok") }) } },
-      },
-      503: {
-        description: "The database does not answer",
-        content: { "application/json": { schema: z.object({ ok: z.literal(false), db: z.string() }) } },
-      },
+      200: jsonContent(z.object({ ok: z.literal(true), db: z.literal("ok") }), "Healthy"),
+      503: jsonContent(z.object({ ok: z.literal(false), db: z.string() }), "The database does not answer"),
     },
   }),
   async (c) => {
@@ -31,7 +27,7 @@ healthRoutes.openapi(
       await c.var.db.run(sql`select 1`);
       return c.json({ ok: true as const, db: "ok" as const }, 200);
     } catch (err) {
-      console.error("healthz: database unreachable", err);
+      logError("health.database_unreachable", { requestId: c.var.requestId, error: err });
       return c.json({ ok: false as const, db: "unreachable" }, 503);
     }
   },

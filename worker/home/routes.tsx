@@ -4,8 +4,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import { raw } from "hono/html";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 
 export const homeRoutes = createRouter();
 

@@ -2,9 +2,9 @@
 import { z } from "@hono/zod-openapi";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { DEFAULT_GRACE_HOURS, rotateIdentitySecret } from "./verified-identify";
 
 export const identityRoutes = createRouter();
@@ -36,21 +36,17 @@ identityRoutes.openapi(
       },
     },
     responses: {
-      201: {
-        description: "The new secret, shown once",
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                identity_secret: z.string(),
-                previous_valid_until: z.string().nullable().openapi({
-                  description: "Until when the replaced secret still verifies (ISO 8601); null: it stopped at once",
-                }),
-              })
-              .openapi("IdentitySecret"),
-          },
-        },
-      },
+      201: jsonContent(
+        z
+          .object({
+            identity_secret: z.string(),
+            previous_valid_until: z.string().nullable().openapi({
+              description: "Until when the replaced secret still verifies (ISO 8601); null: it stopped at once",
+            }),
+          })
+          .openapi("IdentitySecret"),
+        "The new secret, shown once",
+      ),
       ...errorResponses(400, 401, 403),
     },
   }),

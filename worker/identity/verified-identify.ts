@@ -40,6 +40,7 @@ const MS_PER_HOUR = 3_600_000;
 /**
  * What the shop's backend computes; exported for the demo shop and tests. With `ts` (Unix seconds)
  * the timestamped form, without it the plain legacy form.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export function signCustomerId(secret: string, customerId: string, ts?: number): Promise<string> {
   return hmacSha256Hex(secret, ts === undefined ? customerId : `${customerId}.${ts}`);

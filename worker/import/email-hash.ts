@@ -18,7 +18,10 @@ function normalizeEmail(address: string): string {
   return address.trim().toLowerCase();
 }
 
-/** UID2's normal form: `normalizeEmail`, then for gmail.com no dots and no `+suffix` in the local part. */
+/**
+ * UID2's normal form: `normalizeEmail`, then for gmail.com no dots and no `+suffix` in the local part.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function normalizeEmailUid2(address: string): string {
   const normal = normalizeEmail(address);
   const at = normal.lastIndexOf("@");

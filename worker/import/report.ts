@@ -11,6 +11,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { errorBody } from "../errors";
+import { logError } from "../lib/log";
 import { requestProfileCheck } from "../pipeline/producers";
 import type { ImportOptions, ImportResult } from "./run-import";
 
@@ -33,9 +34,7 @@ async function runAndNotify<T extends ImportResult>(
     return await run({ written, onReject });
   } finally {
     // Rows written before a failure changed profiles too.
-    await requestProfileCheck(c.env, c.var.site.id, written).catch((error) =>
-      console.error(JSON.stringify({ level: "error", where: "import webhook check", error: String(error) })),
-    );
+    await requestProfileCheck(c.env, c.var.site.id, written);
   }
 }
 
@@ -67,7 +66,7 @@ function reportAsNdjson(c: Context<AppEnv>, run: Run): Response {
     .then(({ rejected: _listed, ...summary }) => line(summary))
     .catch((error) => {
       if (!(error instanceof HTTPException)) {
-        console.error(JSON.stringify({ level: "error", where: "import report", error: String(error) }));
+        logError("import.report_failed", { requestId: c.var.requestId, site: c.var.site.id, error });
       }
       const status = error instanceof HTTPException ? error.status : 500;
       const code =

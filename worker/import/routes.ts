@@ -9,8 +9,8 @@ import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { importCustomers } from "./customers";
 import { importLinks } from "./links";
 import type { ImportFormat } from "./read-rows";
@@ -69,83 +69,78 @@ export function streamOf(request: Request): ReadableStream<Uint8Array> {
   return request.body;
 }
 
+type Importer = typeof importCustomers | typeof importLinks;
+
 /** The import of the request's body, as the JSON answer and the NDJSON report both run it. */
-function importCustomersRun(c: Context<AppEnv>) {
-  const format = formatOf(c.req.header("Content-Type"));
-  const body = streamOf(c.req.raw);
-  return (options: ImportOptions) => importCustomers(c.var.db, c.var.site.id, body, format, Date.now(), options);
+function runOf(importer: Importer) {
+  return (c: Context<AppEnv>) => {
+    const format = formatOf(c.req.header("Content-Type"));
+    const body = streamOf(c.req.raw);
+    return (options: ImportOptions) => importer(c.var.db, c.var.site.id, body, format, Date.now(), options);
+  };
 }
 
-function importLinksRun(c: Context<AppEnv>) {
-  const format = formatOf(c.req.header("Content-Type"));
-  const body = streamOf(c.req.raw);
-  return (options: ImportOptions) => importLinks(c.var.db, c.var.site.id, body, format, Date.now(), options);
+/** What both import routes share: who may call them, the NDJSON report, the answers. */
+function importRoute<const P extends string>(
+  importer: Importer,
+  config: { operationId: string; path: P; summary: string; description: string; example: string },
+) {
+  return createRoute({
+    operationId: config.operationId,
+    method: "post",
+    path: config.path,
+    tags: ["Import"],
+    summary: config.summary,
+    description: `${config.description} ${NDJSON_REPORT}`,
+    security: [{ apiKey: [] }],
+    middleware: [requireRole("marketer"), ndjsonReport(runOf(importer))] as const,
+    request: { body: importBody(config.example) },
+    responses: {
+      200: {
+        description: "Import result (JSON), or with Accept: application/x-ndjson the full report",
+        content: {
+          "application/json": { schema: ImportResultSchema },
+          "application/x-ndjson": { schema: z.string() },
+        },
+      },
+      ...errorResponses(400, 401, 403, 415, 503),
+    },
+  });
 }
 
 export const importRoutes = createRouter();
 
-importRoutes.openapi(
-  createRoute({
-    operationId: "importCustomers",
-    method: "post",
-    path: "/api/v1/import/customers",
-    tags: ["Import"],
-    summary: "Upsert CRM customers from CSV or NDJSON",
-    description:
-      "Columns: customer_id (required), email (hashed on arrival) or email_sha256, gender, lifetime_revenue, " +
-      "orders, first_order_at, last_order_at (ISO 8601), coupons_redeemed, clusters (;-separated), attr.NAME. " +
-      "Names of Shopify, Mailchimp and Klaviyo customer exports are taken as these columns (e.g. Customer ID, " +
-      "External ID, Email Address, Total Spent, Total Orders, Tags); any other column is ignored and listed in " +
-      "ignored_columns. Good rows are written, bad rows are listed. " +
-      NDJSON_REPORT,
-    security: [{ apiKey: [] }],
-    middleware: [requireRole("marketer"), ndjsonReport(importCustomersRun)] as const,
-    request: {
-      body: importBody("customer_id,email,gender,lifetime_revenue,clusters\nC-1,a@example.com,f,120.5,rings;gifts"),
+for (const [importer, config] of [
+  [
+    importCustomers,
+    {
+      operationId: "importCustomers",
+      path: "/api/v1/import/customers",
+      summary: "Upsert CRM customers from CSV or NDJSON",
+      description:
+        "Columns: customer_id (required), email (hashed on arrival) or email_sha256, gender, lifetime_revenue, " +
+        "orders, first_order_at, last_order_at (ISO 8601), coupons_redeemed, clusters (;-separated), attr.NAME. " +
+        "Names of Shopify, Mailchimp and Klaviyo customer exports are taken as these columns (e.g. Customer ID, " +
+        "External ID, Email Address, Total Spent, Total Orders, Tags); any other column is ignored and listed in " +
+        "ignored_columns. Good rows are written, bad rows are listed.",
+      example: "customer_id,email,gender,lifetime_revenue,clusters\nC-1,a@example.com,f,120.5,rings;gifts",
     },
-    responses: {
-      200: {
-        description: "Import result (JSON), or with Accept: application/x-ndjson the full report",
-        content: {
-          "application/json": { schema: ImportResultSchema },
-          "application/x-ndjson": { schema: z.string() },
-        },
-      },
-      ...errorResponses(400, 401, 403, 415, 503),
+  ],
+  [
+    importLinks,
+    {
+      operationId: "importLinks",
+      path: "/api/v1/import/links",
+      summary: "Link cookie IDs to CRM customers from CSV or NDJSON",
+      description:
+        "Columns: cookie_id (the 32-hex tw_id), customer_id (a customer imported before: a link to an unknown " +
+        "customer is refused and listed). Creates the visitor when it is new; the cookie's coupon codes merge " +
+        "into the customer's.",
+      example: "cookie_id,customer_id\n0123456789abcdef0123456789abcdef,C-1",
     },
-  }),
-  async (c) => {
-    return c.json(await runImportFor(c, importCustomersRun(c)), 200);
-  },
-);
-
-importRoutes.openapi(
-  createRoute({
-    operationId: "importLinks",
-    method: "post",
-    path: "/api/v1/import/links",
-    tags: ["Import"],
-    summary: "Link cookie IDs to CRM customers from CSV or NDJSON",
-    description:
-      "Columns: cookie_id (the 32-hex tw_id), customer_id (a customer imported before: a link to an unknown " +
-      "customer is refused and listed). Creates the visitor when it is new; the cookie's coupon codes merge " +
-      "into the customer's. " +
-      NDJSON_REPORT,
-    security: [{ apiKey: [] }],
-    middleware: [requireRole("marketer"), ndjsonReport(importLinksRun)] as const,
-    request: { body: importBody("cookie_id,customer_id\n0123456789abcdef0123456789abcdef,C-1") },
-    responses: {
-      200: {
-        description: "Import result (JSON), or with Accept: application/x-ndjson the full report",
-        content: {
-          "application/json": { schema: ImportResultSchema },
-          "application/x-ndjson": { schema: z.string() },
-        },
-      },
-      ...errorResponses(400, 401, 403, 415, 503),
-    },
-  }),
-  async (c) => {
-    return c.json(await runImportFor(c, importLinksRun(c)), 200);
-  },
-);
+  ],
+] as const) {
+  importRoutes.openapi(importRoute(importer, config), async (c) =>
+    c.json(await runImportFor(c, runOf(importer)(c)), 200),
+  );
+}

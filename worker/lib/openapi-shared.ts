@@ -1,4 +1,4 @@
-/** Schemas shared by many routes of the API document. */
+/** Schemas and content blocks shared by many routes of the API document. */
 import { z } from "@hono/zod-openapi";
 import { COOKIE_ID_PATTERN } from "./visitor-cookie";
 
@@ -10,6 +10,19 @@ const ErrorSchema = z
     }),
   })
   .openapi("Error");
+
+/**
+ * A JSON response: `200: jsonContent(Schema, "The rule")` instead of spelling the media type out
+ * for every route (stoker's helper of the same name, without the dependency).
+ */
+export function jsonContent<const S extends z.ZodType>(schema: S, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body, validated by the route: `request: { body: jsonBody(Schema) }`. */
+export function jsonBody<const S extends z.ZodType>(schema: S) {
+  return { required: true, content: { "application/json": { schema } } };
+}
 
 export function errorResponses(...statuses: number[]) {
   const descriptions: Record<number, string> = {
@@ -25,10 +38,7 @@ export function errorResponses(...statuses: number[]) {
     503: "Storage unavailable; nothing was stored, see Retry-After",
   };
   return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      { description: descriptions[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
-    ]),
+    statuses.map((status) => [status, jsonContent(ErrorSchema, descriptions[status] ?? "Error")]),
   );
 }
 

@@ -19,6 +19,7 @@ import {
   rewriteLines,
   toNdjson,
 } from "../archive/archive";
+import { logError } from "../lib/log";
 import type { EventsMessage, EventsQueueMessage } from "./messages";
 
 type SiteObject = { key: string; lines: Map<Message<EventsQueueMessage>, ArchivedEvent[]> };
@@ -66,7 +67,7 @@ export async function archiveDelivery(
         await putLines(bucket, key, all);
         objects.push({ key, lines });
       } catch (error) {
-        console.error(JSON.stringify({ level: "error", where: "archive put", site: siteId, error: String(error) }));
+        logError("archive.put_failed", { site: siteId, error });
         for (const message of group) failed.add(message);
       }
     }),
@@ -79,7 +80,7 @@ export async function archiveDelivery(
         const kept = [...lines].flatMap(([m, own]) => (written.has(m) ? own : []));
         await rewriteLines(bucket, key, kept).catch((error) =>
           // The retried messages' lines stay twice in the archive: logged, never lost.
-          console.error(JSON.stringify({ level: "error", where: "archive settle", key, error: String(error) })),
+          logError("archive.settle_failed", { key, error }),
         );
       }
     },

@@ -15,8 +15,8 @@ import { runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
 import { archiveDelivery } from "./events-archive";
-import { writeDecisionMessages } from "./impressions";
-import type { DecisionGroupMessage, DecisionMessage, EventsMessage, EventsQueueMessage } from "./messages";
+import { writeBannerMessages } from "./impressions";
+import type { BannerGroupMessage, BannerMessage, EventsMessage, EventsQueueMessage } from "./messages";
 import { requestProfileCheck } from "./producers";
 import { QUEUES } from "./queues";
 
@@ -31,7 +31,7 @@ async function applyMessage(db: Db, archive: R2Bucket, body: EventsQueueMessage)
     case "impression":
     case "click":
     case "decisions":
-      await writeDecisionMessages(db, [body]);
+      await writeBannerMessages(db, [body]);
       return;
     default:
       throw new Error(`unknown message kind ${JSON.stringify((body as { kind?: unknown }).kind)}`);
@@ -48,9 +48,9 @@ async function writeDecisionBatch(db: Db, messages: readonly Message<EventsQueue
   );
   if (decisions.length === 0) return new Set<Message<EventsQueueMessage>>();
   try {
-    await writeDecisionMessages(
+    await writeBannerMessages(
       db,
-      decisions.map((m) => m.body as DecisionMessage | DecisionGroupMessage),
+      decisions.map((m) => m.body as BannerMessage | BannerGroupMessage),
     );
     for (const message of decisions) message.ack();
     return new Set(decisions);
@@ -162,9 +162,5 @@ async function requestWebhookChecks(env: Env, bodies: EventsQueueMessage[]) {
     if (body.kind !== "events" || body.events.length === 0) continue;
     bySite.set(body.siteId, [...(bySite.get(body.siteId) ?? []), body.cookieId]);
   }
-  for (const [siteId, cookies] of bySite) {
-    await requestProfileCheck(env, siteId, { cookies }).catch((error) =>
-      console.error(JSON.stringify({ level: "error", where: "webhook check request", error: String(error) })),
-    );
-  }
+  for (const [siteId, cookies] of bySite) await requestProfileCheck(env, siteId, { cookies });
 }

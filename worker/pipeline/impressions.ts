@@ -9,7 +9,7 @@
  * writes them directly, still as one batch.
  *
  * Through the queue, /b does not send one message per banner: an isolate gathers its impressions
- * and clicks and sends them as ONE message (producers.ts, bufferDecisionMessage) — one `send` per
+ * and clicks and sends them as ONE message (producers.ts, bufferBannerMessage) — one `send` per
  * banner cost about a fifth of a decision's CPU (bench/RESULTS.md), and one message per group is
  * one ledger row.
  *
@@ -26,7 +26,7 @@ import { capsRefreshStatements, refreshStatements } from "../decide/decision-row
 import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
 import { personalisableSql } from "../privacy/consent";
-import type { ClickMessage, DecisionGroupMessage, DecisionMessage, ImpressionMessage } from "./messages";
+import type { BannerGroupMessage, BannerMessage, ClickMessage, ImpressionMessage } from "./messages";
 
 /**
  * A click is how a visitor arrived when it comes before the visitor's first visit
@@ -88,7 +88,10 @@ const IMPRESSION_ROWS = `(select json_extract(value, '$[0]') as uid, json_extrac
 const NEW_ROWS = `(select * from ${IMPRESSION_ROWS} m
     where m.msg is null or not exists (select 1 from applied_messages a where a.id = m.msg))`;
 
-/** Placement names kept per site: more than a shop has slots, fewer than a flood of made-up names. */
+/**
+ * Placement names kept per site: more than a shop has slots, fewer than a flood of made-up names.
+ * @internal Exported for its test.
+ */
 export const MAX_SEEN_PLACEMENTS = 200;
 
 /** One impression on its way to the counters; `msg` is its group message's ledger ID (or null). */
@@ -196,9 +199,9 @@ function bySite(entries: { siteId: number; cookieId: string | null }[]): Map<num
  * Writes any number of impressions and clicks — single messages, or groups (`decisions`, with
  * their ledger ID) — in one D1 round trip (hand-written SQL batch).
  */
-export async function writeDecisionMessages(
+export async function writeBannerMessages(
   db: Db | D1Like,
-  messages: (DecisionMessage | DecisionGroupMessage)[],
+  messages: (BannerMessage | BannerGroupMessage)[],
 ): Promise<void> {
   const d1 = toD1(db);
   const counted: Counted[] = [];

@@ -1,8 +1,9 @@
 /**
  * Every message the Worker's queues carry (queues.ts), by queue. A message says what it is by its
- * `kind`, so the events queue carries several producers' messages and its consumer
- * (events-consumer.ts) writes each where it belongs. Message bodies are plain JSON: Queues
- * serialise them, and a message queued by one version of the Worker may be consumed by the next.
+ * `kind` — all but a webhook delivery queued before deliveries had one (WebhookMessage) — so the
+ * events queue carries several producers' messages and its consumer (events-consumer.ts) writes
+ * each where it belongs. Message bodies are plain JSON: Queues serialise them, and a message
+ * queued by one version of the Worker may be consumed by the next.
  */
 import type { RejectedRow } from "../collect/apply-events";
 import type { TagEvent } from "../collect/event-schema";
@@ -59,17 +60,19 @@ export type ClickMessage = {
   ts: number;
 };
 
-export type DecisionMessage = ImpressionMessage | ClickMessage;
+/** What became of a served banner: shown (an impression from /b) or followed (a click through /c). */
+export type BannerMessage = ImpressionMessage | ClickMessage;
 
 /**
- * The impressions and clicks an isolate gathered (impressions.ts, bufferDecisionMessage), sent as
+ * The impressions and clicks an isolate gathered (impressions.ts, bufferBannerMessage), sent as
  * ONE queue message: its random `id` is what makes a redelivery count nothing twice, one ledger
- * row per group instead of one per impression.
+ * row per group instead of one per impression. Its `kind` keeps the name it was queued under
+ * before the type was renamed: messages already queued must still be recognised.
  */
-export type DecisionGroupMessage = { kind: "decisions"; id: number; items: DecisionMessage[] };
+export type BannerGroupMessage = { kind: "decisions"; id: number; items: BannerMessage[] };
 
 /** What the events queue (QUEUES.events) carries. */
-export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | DecisionMessage | DecisionGroupMessage;
+export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | BannerMessage | BannerGroupMessage;
 
 /** A webhook delivery row to sign and send (webhooks/deliver.ts). */
 type DeliveryMessage = { kind: "delivery"; delivery_id: number };

@@ -10,10 +10,11 @@
  */
 
 import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
-import { writeDecisionMessages } from "./impressions";
+import { logError } from "../lib/log";
+import { writeBannerMessages } from "./impressions";
 import type {
-  DecisionGroupMessage,
-  DecisionMessage,
+  BannerGroupMessage,
+  BannerMessage,
   DeferredEventsMessage,
   EventsMessage,
   EventsQueueMessage,
@@ -41,10 +42,6 @@ export function queuesOf(env: ProducerEnv): BoundQueues {
   return queues;
 }
 
-function logFailure(where: string, error: unknown) {
-  console.error(JSON.stringify({ level: "error", where, error: String(error) }));
-}
-
 // --- Events queue: /e batches and deferred batches ---------------------------------------------
 
 /**
@@ -64,7 +61,7 @@ export async function sendEventBatch(
     await withinBudget(queue.send(message), budgetMs, "events queue send");
     return true;
   } catch (error) {
-    logFailure("POST /e queue send", error);
+    logError("pipeline.events_send_failed", { site: message.siteId, error });
     return false;
   }
 }
@@ -80,7 +77,7 @@ export async function sendDeferredBatch(
     await queue.send({ kind: "deferred-events", ...message });
     return true;
   } catch (error) {
-    logFailure("defer /e batch", error);
+    logError("pipeline.deferred_send_failed", { site: message.siteKey, error });
     return false;
   }
 }
@@ -96,9 +93,10 @@ export async function sendDeferredBatch(
  * 128 KB: 200 items of about 300 bytes.
  */
 const IMPRESSION_FLUSH_MS = 250;
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const IMPRESSION_FLUSH_MAX = 200;
 
-type PendingGroup = { queue: Queue; db: D1Database; messages: DecisionMessage[] };
+type PendingGroup = { queue: Queue; db: D1Database; messages: BannerMessage[] };
 /** The isolate's open group: requests of one isolate share it (module state outlives a request). */
 let pending: PendingGroup | null = null;
 
@@ -111,16 +109,16 @@ function groupId(): number {
 async function sendGroup(group: PendingGroup): Promise<void> {
   const items = group.messages.splice(0);
   if (items.length === 0) return;
-  const message: DecisionGroupMessage = { kind: "decisions", id: groupId(), items };
+  const message: BannerGroupMessage = { kind: "decisions", id: groupId(), items };
   try {
     await group.queue.send(message);
   } catch (error) {
     // A refused group would lose every banner in it: write it directly instead (idempotent).
-    logFailure("impression group send", error);
+    logError("pipeline.decision_group_send_failed", { error });
     try {
-      await writeDecisionMessages(group.db, [message]);
+      await writeBannerMessages(group.db, [message]);
     } catch (writeError) {
-      logFailure("impression direct write", writeError);
+      logError("pipeline.decision_group_write_failed", { error: writeError });
     }
   }
 }
@@ -131,11 +129,12 @@ async function sendGroup(group: PendingGroup): Promise<void> {
  * request that fills it sends it at once. Every message therefore has a flush registered by a
  * request that was alive when it was added. A group belongs to one queue binding: a different one
  * (another deployment's env, a test double) closes the open group first.
+ * @internal Exported for tests; the Worker itself does not import it.
  */
-export function bufferDecisionMessage(
+export function bufferBannerMessage(
   queue: Queue,
   db: D1Database,
-  message: DecisionMessage,
+  message: BannerMessage,
   waitUntil: (work: Promise<unknown>) => void,
 ): void {
   if (pending && pending.queue !== queue) {
@@ -164,16 +163,13 @@ export function bufferDecisionMessage(
  * Sends one impression or click on its way: into the events queue, or — without the binding —
  * straight into D1. Runs after the response; failures are logged, not thrown.
  */
-export async function recordDecisionMessage(
-  env: ProducerEnv & Pick<Env, "DB">,
-  message: DecisionMessage,
-): Promise<void> {
+export async function sendBannerMessage(env: ProducerEnv & Pick<Env, "DB">, message: BannerMessage): Promise<void> {
   try {
     const queue = queuesOf(env).events;
     if (queue) await queue.send(message);
-    else await writeDecisionMessages(env.DB, [message]);
+    else await writeBannerMessages(env.DB, [message]);
   } catch (error) {
-    logFailure(`record ${message.kind}`, error);
+    logError(`pipeline.${message.kind}_record_failed`, { error });
   }
 }
 
@@ -182,15 +178,15 @@ export async function recordDecisionMessage(
  * request has an execution context, else sent or written on its own — in both cases after the
  * response. `runAfter` is the route's own (lib/after-response.ts).
  */
-export function recordDecision(
+export function recordBannerMessage(
   env: ProducerEnv & Pick<Env, "DB">,
-  message: DecisionMessage,
+  message: BannerMessage,
   waitUntil: ((work: Promise<unknown>) => void) | undefined,
   runAfter: (work: Promise<unknown>) => unknown,
 ): void {
   const queue = queuesOf(env).events;
-  if (queue && waitUntil) bufferDecisionMessage(queue, env.DB, message, waitUntil);
-  else runAfter(recordDecisionMessage(env, message));
+  if (queue && waitUntil) bufferBannerMessage(queue, env.DB, message, waitUntil);
+  else runAfter(sendBannerMessage(env, message));
 }
 
 // --- Webhooks queue: deliveries and profile checks ---------------------------------------------
@@ -222,7 +218,9 @@ export async function enqueueDeliveriesOf(env: ProducerEnv, ids: number[]): Prom
 
 /**
  * Asks the webhooks consumer to look at these cookies and customers soon (a queue message, no D1
- * round trip in the caller). Without the binding the cron catches the change up.
+ * round trip in the caller): after every batch of event writes — /e's direct write, the events
+ * consumer, an import. Without the binding, or when the send fails (logged, not thrown: the
+ * writes it follows are done), the cron catches the change up.
  */
 export async function requestProfileCheck(
   env: ProducerEnv,
@@ -234,16 +232,20 @@ export async function requestProfileCheck(
   const cookies = [...new Set(changed.cookies ?? [])];
   const customers = [...new Set(changed.customers ?? [])];
   if (cookies.length + customers.length === 0) return;
-  if (cookies.length + customers.length > CHECK_ALL_ABOVE) {
-    await queue.send({ kind: "check", siteId, all: true });
-    return;
+  try {
+    if (cookies.length + customers.length > CHECK_ALL_ABOVE) {
+      await queue.send({ kind: "check", siteId, all: true });
+      return;
+    }
+    const messages: WebhookMessage[] = [];
+    for (let i = 0; i < cookies.length; i += CHECK_IDS) {
+      messages.push({ kind: "check", siteId, cookies: cookies.slice(i, i + CHECK_IDS) });
+    }
+    for (let i = 0; i < customers.length; i += CHECK_IDS) {
+      messages.push({ kind: "check", siteId, customers: customers.slice(i, i + CHECK_IDS) });
+    }
+    await sendAll(queue, messages);
+  } catch (error) {
+    logError("pipeline.profile_check_send_failed", { site: siteId, error });
   }
-  const messages: WebhookMessage[] = [];
-  for (let i = 0; i < cookies.length; i += CHECK_IDS) {
-    messages.push({ kind: "check", siteId, cookies: cookies.slice(i, i + CHECK_IDS) });
-  }
-  for (let i = 0; i < customers.length; i += CHECK_IDS) {
-    messages.push({ kind: "check", siteId, customers: customers.slice(i, i + CHECK_IDS) });
-  }
-  await sendAll(queue, messages);
 }

@@ -6,6 +6,7 @@
 import { signingSecretOf } from "../auth/signing";
 import { createDb } from "../db/client";
 import type { Db } from "../env";
+import { logError } from "../lib/log";
 import { attemptDelivery, backoffSeconds } from "../webhooks/deliver";
 import { checkSiteWebhooks } from "../webhooks/entries";
 import type { WebhookMessage } from "./messages";
@@ -44,7 +45,7 @@ export async function consumeWebhooksBatch(batch: MessageBatch<WebhookMessage>, 
       await runChecks(db, env, checks);
       for (const message of checks) message.ack();
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", job: "webhook-check", error: String(error) }));
+      logError("webhooks.check_failed", { error });
       for (const message of checks) message.retry({ delaySeconds: 30 });
     }
   }

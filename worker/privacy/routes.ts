@@ -13,9 +13,10 @@ import { requireRole } from "../auth/roles";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { runAfterResponse } from "../lib/after-response";
+import { logError } from "../lib/log";
 import { CookieIdParam, CustomerIdParam, errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   holdsCookie,
   MAX_COOKIE_AGE_SECONDS,
@@ -46,9 +47,7 @@ function sweepArchiveAfterErasure(c: Context<AppEnv>, siteId: number) {
   runAfterResponse(
     c,
     sweepErasures(c.env.ARCHIVE, c.var.db, { siteId }).catch((error) =>
-      console.error(
-        JSON.stringify({ level: "error", where: "archive erasure sweep", site: siteId, error: String(error) }),
-      ),
+      logError("archive.erasure_sweep_failed", { requestId: c.var.requestId, site: siteId, error }),
     ),
   );
 }

@@ -5,9 +5,9 @@
 import { z } from "@hono/zod-openapi";
 import { COUPON_STATES } from "../coupons/state";
 import { apiError } from "../errors";
-import { CookieIdParam, CustomerIdParam, errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { CookieIdParam, CustomerIdParam, errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { customerProfile, visitorProfile } from "./profile";
 
 export const profilesRoutes = createRouter();
@@ -113,7 +113,7 @@ profilesRoutes.openapi(
       params: CustomerIdParam,
     },
     responses: {
-      200: { description: "The profile", content: { "application/json": { schema: CustomerProfileSchema } } },
+      200: jsonContent(CustomerProfileSchema, "The profile"),
       ...errorResponses(401, 404),
     },
   }),
@@ -136,7 +136,7 @@ profilesRoutes.openapi(
       params: CookieIdParam,
     },
     responses: {
-      200: { description: "The profile", content: { "application/json": { schema: VisitorProfileSchema } } },
+      200: jsonContent(VisitorProfileSchema, "The profile"),
       ...errorResponses(400, 401, 404),
     },
   }),

@@ -1,8 +1,8 @@
 /** `GET /api/v1/rejected-events`: what the shop sent that tagwerk refused, so it can fix it. */
 import { z } from "@hono/zod-openapi";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { listRejectedEvents } from "./list";
 
 export const rejectedEventsRoutes = createRouter();
@@ -55,20 +55,16 @@ rejectedEventsRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        description: "A page of rejected events",
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                rejected_events: z.array(RejectedEventSchema),
-                next_cursor: z.string().nullable(),
-                counts: z.array(z.object({ reason: z.string(), kept: z.number(), refused: z.number() })),
-              })
-              .openapi("RejectedEvents"),
-          },
-        },
-      },
+      200: jsonContent(
+        z
+          .object({
+            rejected_events: z.array(RejectedEventSchema),
+            next_cursor: z.string().nullable(),
+            counts: z.array(z.object({ reason: z.string(), kept: z.number(), refused: z.number() })),
+          })
+          .openapi("RejectedEvents"),
+        "A page of rejected events",
+      ),
       ...errorResponses(400, 401),
     },
   }),

@@ -1,8 +1,8 @@
 /** `GET /api/v1/reports/rules/:id` and `/api/v1/reports/placements/:placement`: what each one earned. */
 import { z } from "@hono/zod-openapi";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { buildReport, resolvePeriod } from "./earnings";
 
 const PeriodQuery = z.object({
@@ -65,7 +65,7 @@ reportsRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: IdParam, query: PeriodQuery },
     responses: {
-      200: { description: "The report", content: { "application/json": { schema: ReportSchema } } },
+      200: jsonContent(ReportSchema, "The report"),
       ...errorResponses(400, 401, 404),
     },
   }),
@@ -99,7 +99,7 @@ reportsRoutes.openapi(
       query: PeriodQuery,
     },
     responses: {
-      200: { description: "The report", content: { "application/json": { schema: ReportSchema } } },
+      200: jsonContent(ReportSchema, "The report"),
       ...errorResponses(400, 401),
     },
   }),

@@ -11,7 +11,10 @@ const Z_95 = 1.959963984540054;
 
 export type Group = { visitors: number; conversions: number };
 
-/** Wilson score interval of one proportion. */
+/**
+ * Wilson score interval of one proportion.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function wilson(successes: number, n: number, z = Z_95): { low: number; high: number } {
   if (n <= 0) return { low: 0, high: 1 };
   const p = successes / n;

@@ -7,7 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { creatives, placementFallbacks, placementsSeen, rules, sites } from "../db/schema";
-import { forgetDecisionSite } from "../decide/known-sites";
+import { forgetDecisionSite } from "../decide/trusted-sites";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";

@@ -1,9 +1,9 @@
 /** `/api/v1/rules` (list, get, create, update, delete) and `/api/v1/placements/:placement/fallback`. */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   createRule,
   deleteFallback,
@@ -25,7 +25,6 @@ export const rulesRoutes = createRouter();
 
 const tags = ["Rules"];
 const security = [{ apiKey: [] }];
-const one = { content: { "application/json": { schema: RuleSchema } } };
 
 rulesRoutes.openapi(
   createRoute({
@@ -37,10 +36,7 @@ rulesRoutes.openapi(
     summary: "The site's rules, by placement and priority",
     request: { query: z.object({ placement: PlacementSchema.optional() }) },
     responses: {
-      200: {
-        description: "Rules",
-        content: { "application/json": { schema: z.object({ rules: z.array(RuleSchema) }) } },
-      },
+      200: jsonContent(z.object({ rules: z.array(RuleSchema) }), "Rules"),
       ...errorResponses(400, 401),
     },
   }),
@@ -59,7 +55,7 @@ rulesRoutes.openapi(
     security,
     summary: "One rule",
     request: { params: IdParam },
-    responses: { 200: { description: "The rule", ...one }, ...errorResponses(401, 404) },
+    responses: { 200: jsonContent(RuleSchema, "The rule"), ...errorResponses(401, 404) },
   }),
   async (c) => c.json(ruleToJson(await getRule(c.var.db, c.var.site.id, c.req.valid("param").id)), 200),
 );
@@ -73,8 +69,8 @@ rulesRoutes.openapi(
     security,
     summary: "Create a rule; segment, creative and pool must exist in this site",
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: RuleInputSchema } } } },
-    responses: { 201: { description: "Created", ...one }, ...errorResponses(400, 401, 403) },
+    request: { body: jsonBody(RuleInputSchema) },
+    responses: { 201: jsonContent(RuleSchema, "Created"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => c.json(ruleToJson(await createRule(c.var.db, c.var.site.id, c.req.valid("json"))), 201),
 );
@@ -90,9 +86,9 @@ rulesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: RulePatchSchema } } },
+      body: jsonBody(RulePatchSchema),
     },
-    responses: { 200: { description: "Updated", ...one }, ...errorResponses(400, 401, 403, 404) },
+    responses: { 200: jsonContent(RuleSchema, "Updated"), ...errorResponses(400, 401, 403, 404) },
   }),
   async (c) => {
     const row = await updateRule(c.var.db, c.var.site.id, c.req.valid("param").id, c.req.valid("json"));
@@ -122,7 +118,6 @@ const PlacementParam = z.object({
   placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }),
 });
 const fallbackPath = "/api/v1/placements/{placement}/fallback";
-const fallbackOne = { content: { "application/json": { schema: FallbackSchema } } };
 
 rulesRoutes.openapi(
   createRoute({
@@ -133,7 +128,7 @@ rulesRoutes.openapi(
     security,
     summary: "The creative served on this placement when no rule matches, in the holdout, or on a fault",
     request: { params: PlacementParam },
-    responses: { 200: { description: "The fallback", ...fallbackOne }, ...errorResponses(400, 401, 404) },
+    responses: { 200: jsonContent(FallbackSchema, "The fallback"), ...errorResponses(400, 401, 404) },
   }),
   async (c) => c.json(await getFallback(c.var.db, c.var.site.id, c.req.valid("param").placement), 200),
 );
@@ -149,12 +144,9 @@ rulesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: PlacementParam,
-      body: {
-        required: true,
-        content: { "application/json": { schema: z.object({ creative_id: z.number().int().positive() }).strict() } },
-      },
+      body: jsonBody(z.object({ creative_id: z.number().int().positive() }).strict()),
     },
-    responses: { 200: { description: "The fallback", ...fallbackOne }, ...errorResponses(400, 401, 403) },
+    responses: { 200: jsonContent(FallbackSchema, "The fallback"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {
     const { placement } = c.req.valid("param");

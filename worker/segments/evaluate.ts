@@ -156,7 +156,7 @@ function getter(field: FieldRef): Getter {
  * Field values of the profile being evaluated, computed on first use and reused by every segment
  * evaluated against the same profile object at the same `now`: the decision runs all segments of
  * a placement for one profile in a row, and with a shared slot per field each comparison costs an
- * array read instead of a chain of megamorphic getter calls (bench/segments-eval.ts). A profile
+ * array read instead of a chain of megamorphic getter calls (bench/segment-latency.ts). A profile
  * must therefore not be mutated between evaluations at the same `now`. Slots are numbered at
  * compile time, one per distinct field (and category, window, attribute name) in the isolate.
  */

@@ -10,6 +10,7 @@ import { DAY_HISTORY } from "../lib/time";
 /* Field kinds: numbers take ordered comparisons; text =, !=, contains (substring); flags true/false;
  * sets membership (cluster); `attr.NAME` a free CRM attribute, typed by the value it is compared to. */
 
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const NUMBER_FIELDS = [
   "lifetime_revenue",
   "orders",

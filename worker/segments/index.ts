@@ -8,9 +8,9 @@ import { parseSegment } from "./parser";
 
 export type { SegmentPredicate } from "./evaluate";
 
-export { parseSegment, SegmentError } from "./parser";
+export { SegmentError } from "./parser";
 export { buildProfile, type Profile } from "./profile";
-export { countSegment, segmentWhere } from "./query";
+export { segmentWhere } from "./query";
 
 /**
  * Parses and compiles an expression once into `(profile, now) => boolean`; keep the result and

@@ -1,10 +1,10 @@
 /** Segments API: CRUD of saved expressions and the live preview (`POST /api/v1/segments/preview`). */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import {
   createSegment,
   deleteSegment,
@@ -62,8 +62,6 @@ function toJson(row: SegmentRow) {
   };
 }
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
-
 export const segmentsRoutes = createRouter();
 
 segmentsRoutes.openapi(
@@ -75,7 +73,7 @@ segmentsRoutes.openapi(
     summary: "The site's segments",
     security: [{ apiKey: [] }],
     responses: {
-      200: { description: "Segments", ...json(z.object({ segments: z.array(SegmentSchema) })) },
+      200: jsonContent(z.object({ segments: z.array(SegmentSchema) }), "Segments"),
       ...errorResponses(401),
     },
   }),
@@ -91,9 +89,9 @@ segmentsRoutes.openapi(
     summary: "Count and sample the profiles an expression selects now",
     security: [{ apiKey: [] }],
     request: {
-      body: { required: true, ...json(z.object({ expression: SegmentInput.shape.expression }).strict()) },
+      body: jsonBody(z.object({ expression: SegmentInput.shape.expression }).strict()),
     },
-    responses: { 200: { description: "Preview", ...json(PreviewSchema) }, ...errorResponses(400, 401) },
+    responses: { 200: jsonContent(PreviewSchema, "Preview"), ...errorResponses(400, 401) },
   }),
   async (c) => {
     const { expression } = c.req.valid("json");
@@ -110,8 +108,8 @@ segmentsRoutes.openapi(
     summary: "Create a segment (the expression is checked now)",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, ...json(SegmentInput) } },
-    responses: { 201: { description: "Created", ...json(SegmentSchema) }, ...errorResponses(400, 401, 403) },
+    request: { body: jsonBody(SegmentInput) },
+    responses: { 201: jsonContent(SegmentSchema, "Created"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {
     const row = await createSegment(c.var.db, c.var.site.id, c.req.valid("json"), Date.now());
@@ -128,7 +126,7 @@ segmentsRoutes.openapi(
     summary: "One segment",
     security: [{ apiKey: [] }],
     request: { params: IdParam },
-    responses: { 200: { description: "The segment", ...json(SegmentSchema) }, ...errorResponses(401, 404) },
+    responses: { 200: jsonContent(SegmentSchema, "The segment"), ...errorResponses(401, 404) },
   }),
   async (c) => c.json(toJson(await getSegment(c.var.db, c.var.site.id, c.req.valid("param").id)), 200),
 );
@@ -142,8 +140,8 @@ segmentsRoutes.openapi(
     summary: "Rename a segment or change its expression",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { params: IdParam, body: { required: true, ...json(patchSchemaOf(SegmentInput)) } },
-    responses: { 200: { description: "Updated", ...json(SegmentSchema) }, ...errorResponses(400, 401, 403, 404) },
+    request: { params: IdParam, body: jsonBody(patchSchemaOf(SegmentInput)) },
+    responses: { 200: jsonContent(SegmentSchema, "Updated"), ...errorResponses(400, 401, 403, 404) },
   }),
   async (c) => {
     const row = await updateSegment(c.var.db, c.var.site.id, c.req.valid("param").id, c.req.valid("json"), Date.now());

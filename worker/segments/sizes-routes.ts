@@ -1,8 +1,8 @@
 /** `GET /api/v1/segments/sizes`: every segment's size per day (recorded by the cron), for trends. */
 import { z } from "@hono/zod-openapi";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { segmentSizeHistory } from "./sizes";
 
 export const segmentSizesRoutes = createRouter();
@@ -18,14 +18,10 @@ segmentSizesRoutes.openapi(
     summary: "Each segment's size per UTC day over the last 30 days (counted by the cron every 15 minutes)",
     security: [{ apiKey: [] }],
     responses: {
-      200: {
-        description: "Sizes by segment ID, oldest day first",
-        content: {
-          "application/json": {
-            schema: z.object({ sizes: z.record(z.string(), z.array(SizeDay)) }).openapi("SegmentSizes"),
-          },
-        },
-      },
+      200: jsonContent(
+        z.object({ sizes: z.record(z.string(), z.array(SizeDay)) }).openapi("SegmentSizes"),
+        "Sizes by segment ID, oldest day first",
+      ),
       ...errorResponses(401),
     },
   }),

@@ -6,6 +6,7 @@
 import { and, asc, eq, gte, sql } from "drizzle-orm";
 import { segmentSizes, segments } from "../db/schema";
 import type { Db } from "../env";
+import { logError } from "../lib/log";
 import { MS_PER_DAY as DAY, utcDayKey } from "../lib/time";
 import { countSegment } from "./query";
 
@@ -17,9 +18,7 @@ export async function recordSegmentSizes(db: Db, siteId: number, now: number) {
     try {
       counts = await countSegment(db, siteId, segment.expression, now);
     } catch (error) {
-      console.error(
-        JSON.stringify({ level: "error", job: "segment-sizes", segment: segment.id, error: String(error) }),
-      );
+      logError("segments.size_failed", { site: siteId, segment: segment.id, error });
       continue;
     }
     await db

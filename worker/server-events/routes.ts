@@ -1,9 +1,10 @@
 /** `POST /api/v1/events`: the shop's server-side events, trusted (ingest.ts says what that means). */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { EventsResultSchema } from "../collect/event-schema";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "./ingest";
 
 export const serverEventsRoutes = createRouter();
@@ -38,22 +39,10 @@ serverEventsRoutes.openapi(
     // An ingest-only key may send events here (worker/auth/api-keys.ts).
     security: [{ apiKey: ["ingest"] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: ServerEventsBody } } } },
+    request: { body: jsonBody(ServerEventsBody) },
     responses: {
       204: { description: "Every event accepted" },
-      202: {
-        description: "Some events rejected",
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                accepted: z.number(),
-                rejected: z.array(z.object({ index: z.number(), reason: z.string() })),
-              })
-              .openapi("ServerEventsResult"),
-          },
-        },
-      },
+      202: jsonContent(EventsResultSchema.openapi("ServerEventsResult"), "Some events rejected"),
       ...errorResponses(400, 401, 403),
     },
   }),

@@ -4,10 +4,10 @@
  */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { SITE_KEY_PATTERN, SiteSchema, SiteSettingsSchema, siteToJson } from "./site-settings";
 import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./store";
 
@@ -44,25 +44,17 @@ sitesRoutes.openapi(
     summary: "Create a site (operator only) and return its first API key",
     security: [{ operatorToken: [] }],
     request: {
-      body: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: SiteSettingsSchema.partial()
-              .extend({
-                key: z.string().regex(SITE_KEY_PATTERN, "lower-case letters, digits and - (2-63)"),
-                name: z.string().trim().min(1).max(200),
-              })
-              .strict(),
-          },
-        },
-      },
+      body: jsonBody(
+        SiteSettingsSchema.partial()
+          .extend({
+            key: z.string().regex(SITE_KEY_PATTERN, "lower-case letters, digits and - (2-63)"),
+            name: z.string().trim().min(1).max(200),
+          })
+          .strict(),
+      ),
     },
     responses: {
-      201: {
-        description: "Created",
-        content: { "application/json": { schema: SiteSchema.extend({ api_key: z.string() }) } },
-      },
+      201: jsonContent(SiteSchema.extend({ api_key: z.string() }), "Created"),
       ...errorResponses(400, 401, 409),
     },
   }),
@@ -81,7 +73,7 @@ sitesRoutes.openapi(
     summary: "The calling key's own site",
     security: [{ apiKey: [] }],
     responses: {
-      200: { description: "The site", content: { "application/json": { schema: SiteSchema } } },
+      200: jsonContent(SiteSchema, "The site"),
       ...errorResponses(401),
     },
   }),
@@ -98,10 +90,10 @@ sitesRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      body: { required: true, content: { "application/json": { schema: patchSchemaOf(SiteSettingsSchema) } } },
+      body: jsonBody(patchSchemaOf(SiteSettingsSchema)),
     },
     responses: {
-      200: { description: "The updated site", content: { "application/json": { schema: SiteSchema } } },
+      200: jsonContent(SiteSchema, "The updated site"),
       ...errorResponses(400, 401, 403),
     },
   }),
@@ -121,10 +113,7 @@ sitesRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     responses: {
-      200: {
-        description: "Keys",
-        content: { "application/json": { schema: z.object({ keys: z.array(ApiKeySchema) }) } },
-      },
+      200: jsonContent(z.object({ keys: z.array(ApiKeySchema) }), "Keys"),
       ...errorResponses(401, 403),
     },
   }),
@@ -172,10 +161,7 @@ sitesRoutes.openapi(
       },
     },
     responses: {
-      201: {
-        description: "The new key, shown once",
-        content: { "application/json": { schema: CreatedKeySchema.extend({ revoked: z.number() }) } },
-      },
+      201: jsonContent(CreatedKeySchema.extend({ revoked: z.number() }), "The new key, shown once"),
       ...errorResponses(400, 401, 403),
     },
   }),

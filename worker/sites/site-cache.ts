@@ -8,20 +8,17 @@
 import { eq } from "drizzle-orm";
 import { sites } from "../db/schema";
 import type { Db, Site } from "../env";
+import { IsolateCache } from "../lib/isolate-cache";
 
 const SITE_CACHE_MS = 10_000;
-const MAX_ENTRIES = 1_000;
-const cache = new Map<string, { site: Site; until: number }>();
+const cache = new IsolateCache<Site>(SITE_CACHE_MS);
 
 export async function cachedSiteByKey(db: Db, key: string, now = Date.now()): Promise<Site | undefined> {
-  const hit = cache.get(key);
-  if (hit && hit.until > now) return hit.site;
+  const hit = cache.get(key, now);
+  if (hit) return hit;
   const [site] = await db.select().from(sites).where(eq(sites.key, key)).limit(1);
-  if (site) {
-    // Bounded: keys come from requests; the oldest entry goes first.
-    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
-    cache.set(key, { site, until: now + SITE_CACHE_MS });
-  } else cache.delete(key);
+  if (site) cache.set(key, site, now);
+  else cache.delete(key);
   return site;
 }
 

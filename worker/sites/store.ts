@@ -4,7 +4,7 @@ import type { z } from "@hono/zod-openapi";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import { issueApiKey, type KeyScope } from "../auth/api-keys";
 import { apiKeys, sites } from "../db/schema";
-import { forgetDecisionSite } from "../decide/known-sites";
+import { forgetDecisionSite } from "../decide/trusted-sites";
 import type { Db, Site } from "../env";
 import { apiError } from "../errors";
 import { forgetCachedSite } from "./site-cache";

@@ -11,10 +11,10 @@ import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { newCookieId, readCookieId, setVisitorCookie } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
 import { cachedSiteByKey } from "../sites/site-cache";
@@ -85,10 +85,7 @@ syncRoutes.openapi(
     summary: "The site's partners",
     security: [{ apiKey: [] }],
     responses: {
-      200: {
-        description: "Partners",
-        content: { "application/json": { schema: z.object({ partners: z.array(PartnerSchema) }) } },
-      },
+      200: jsonContent(z.object({ partners: z.array(PartnerSchema) }), "Partners"),
       ...errorResponses(401),
     },
   }),
@@ -104,9 +101,9 @@ syncRoutes.openapi(
     summary: "Register a partner",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: PartnerInput } } } },
+    request: { body: jsonBody(PartnerInput) },
     responses: {
-      201: { description: "Created", content: { "application/json": { schema: PartnerSchema } } },
+      201: jsonContent(PartnerSchema, "Created"),
       ...errorResponses(400, 401, 403, 409),
     },
   }),
@@ -123,7 +120,7 @@ syncRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: IdParam },
     responses: {
-      200: { description: "The partner", content: { "application/json": { schema: PartnerSchema } } },
+      200: jsonContent(PartnerSchema, "The partner"),
       ...errorResponses(401, 404),
     },
   }),
@@ -141,13 +138,10 @@ syncRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: {
-        required: true,
-        content: { "application/json": { schema: patchSchemaOf(PartnerInput.omit({ key: true })) } },
-      },
+      body: jsonBody(patchSchemaOf(PartnerInput.omit({ key: true }))),
     },
     responses: {
-      200: { description: "The partner", content: { "application/json": { schema: PartnerSchema } } },
+      200: jsonContent(PartnerSchema, "The partner"),
       ...errorResponses(400, 401, 403, 404),
     },
   }),

@@ -31,7 +31,10 @@ export function backoffSeconds(attempt: number): number {
   return Math.min(30 * 2 ** (attempt - 1), 3_600);
 }
 
-/** The Standard Webhooks headers for one attempt at `body`: one signature per key. */
+/**
+ * The Standard Webhooks headers for one attempt at `body`: one signature per key.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export async function signatureHeaders(
   keys: Uint8Array[],
   messageId: string,
@@ -45,7 +48,10 @@ export async function signatureHeaders(
   return { "webhook-id": messageId, "webhook-timestamp": timestamp, "webhook-signature": signatures.join(" ") };
 }
 
-/** `webhook-id` of a delivery: unique per deployment, stable across retries and replays. */
+/**
+ * `webhook-id` of a delivery: unique per deployment, stable across retries and replays.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function messageIdOf(deliveryId: number): string {
   return `msg_${deliveryId}`;
 }

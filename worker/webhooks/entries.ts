@@ -31,6 +31,7 @@ import { segmentCondition } from "../audiences/segment-condition";
 import { runBatch } from "../db/raw";
 import { webhooks } from "../db/schema";
 import type { Db } from "../env";
+import { logError } from "../lib/log";
 import type { WebhookMessage } from "../pipeline/messages";
 import { enqueueDeliveries } from "../pipeline/producers";
 import type { Webhook } from "./store";
@@ -255,9 +256,7 @@ export async function checkSiteWebhooks(
     try {
       await syncWebhookMembers(db, webhook, now, { queue, changed });
     } catch (error) {
-      console.error(
-        JSON.stringify({ level: "error", job: "webhook-entries", webhook: webhook.id, error: String(error) }),
-      );
+      logError("webhooks.entries_failed", { site: siteId, webhook: webhook.id, error });
     }
   }
 }

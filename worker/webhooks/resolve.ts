@@ -15,6 +15,7 @@ export type Resolver = (name: string) => Promise<string[]>;
 /** The resolver could not answer (network, HTTP or DNS server failure): the delivery is retried. */
 class ResolveError extends Error {}
 
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const DOH_ENDPOINT = "https://cloudflare-dns.com/dns-query";
 const TIMEOUT_MS = 5_000;
 /** DNS record types (RFC 1035, RFC 3596) and response codes (RFC 1035, 4.1.1). */

@@ -1,16 +1,16 @@
 /** `/api/v1/webhooks`: CRUD, the signing secret, deliveries and their replay. */
-import { z } from "@hono/zod-openapi";
+import { type RouteConfig, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { requireRole } from "../auth/roles";
 import { signingSecretOf } from "../auth/signing";
 import { webhookDeliveries } from "../db/schema";
 import { apiError } from "../errors";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
-import { createRoute } from "../lib/route";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { enqueueDeliveriesOf } from "../pipeline/producers";
-import { sendTestDelivery } from "./deliver";
+import { MAX_ATTEMPTS, sendTestDelivery } from "./deliver";
 import { syncWebhookMembers } from "./entries";
 import { localHttpAllowed, webhookUrlProblem } from "./public-url";
 import {
@@ -80,10 +80,7 @@ webhooksRoutes.openapi(
     summary: "The site's webhooks",
     security: [{ apiKey: [] }],
     responses: {
-      200: {
-        description: "Webhooks",
-        content: { "application/json": { schema: z.object({ webhooks: z.array(WebhookSchema) }) } },
-      },
+      200: jsonContent(z.object({ webhooks: z.array(WebhookSchema) }), "Webhooks"),
       ...errorResponses(401),
     },
   }),
@@ -100,12 +97,9 @@ webhooksRoutes.openapi(
     description: "Visitors already in the segment are recorded as the baseline; only later entries are delivered.",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: WebhookInput } } } },
+    request: { body: jsonBody(WebhookInput) },
     responses: {
-      201: {
-        description: "Created",
-        content: { "application/json": { schema: WebhookSchema.extend({ secret: SecretSchema }) } },
-      },
+      201: jsonContent(WebhookSchema.extend({ secret: SecretSchema }), "Created"),
       ...errorResponses(400, 401, 403),
     },
   }),
@@ -130,7 +124,7 @@ webhooksRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: IdParam },
     responses: {
-      200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
+      200: jsonContent(WebhookSchema, "The webhook"),
       ...errorResponses(401, 404),
     },
   }),
@@ -148,10 +142,10 @@ webhooksRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: patchSchemaOf(WebhookInput) } } },
+      body: jsonBody(patchSchemaOf(WebhookInput)),
     },
     responses: {
-      200: { description: "The webhook", content: { "application/json": { schema: WebhookSchema } } },
+      200: jsonContent(WebhookSchema, "The webhook"),
       ...errorResponses(400, 401, 403, 404),
     },
   }),
@@ -203,10 +197,7 @@ webhooksRoutes.openapi(
     middleware: [requireRole("admin")] as const,
     request: { params: IdParam },
     responses: {
-      200: {
-        description: "The current secret",
-        content: { "application/json": { schema: z.object({ secret: SecretSchema }) } },
-      },
+      200: jsonContent(z.object({ secret: SecretSchema }), "The current secret"),
       ...errorResponses(401, 403, 404),
     },
   }),
@@ -242,19 +233,15 @@ webhooksRoutes.openapi(
       },
     },
     responses: {
-      201: {
-        description: "The new secret",
-        content: {
-          "application/json": {
-            schema: z.object({
-              secret: SecretSchema,
-              previous_valid_until: z.number().nullable().openapi({
-                description: "Until when (ms since the epoch) the previous secret signs too; null: not at all",
-              }),
-            }),
-          },
-        },
-      },
+      201: jsonContent(
+        z.object({
+          secret: SecretSchema,
+          previous_valid_until: z.number().nullable().openapi({
+            description: "Until when (ms since the epoch) the previous secret signs too; null: not at all",
+          }),
+        }),
+        "The new secret",
+      ),
       ...errorResponses(400, 401, 403, 404),
     },
   }),
@@ -279,10 +266,7 @@ webhooksRoutes.openapi(
       query: z.object({ status: z.enum(["pending", "delivered", "failed"]).optional() }),
     },
     responses: {
-      200: {
-        description: "Deliveries",
-        content: { "application/json": { schema: z.object({ deliveries: z.array(DeliverySchema) }) } },
-      },
+      200: jsonContent(z.object({ deliveries: z.array(DeliverySchema) }), "Deliveries"),
       ...errorResponses(401, 404),
     },
   }),
@@ -312,7 +296,7 @@ webhooksRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: { params: DeliveryParams },
     responses: {
-      202: { description: "Queued", content: { "application/json": { schema: DeliverySchema } } },
+      202: jsonContent(DeliverySchema, "Queued"),
       ...errorResponses(401, 403, 404),
     },
   }),
@@ -346,21 +330,17 @@ webhooksRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: { params: IdParam },
     responses: {
-      200: {
-        description: "What the receiver answered",
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                message_id: z.string(),
-                delivered: z.boolean().openapi({ description: "The receiver answered 2xx" }),
-                receiver_status: z.number().nullable(),
-                error: z.string().nullable(),
-              })
-              .openapi("WebhookTestResult"),
-          },
-        },
-      },
+      200: jsonContent(
+        z
+          .object({
+            message_id: z.string(),
+            delivered: z.boolean().openapi({ description: "The receiver answered 2xx" }),
+            receiver_status: z.number().nullable(),
+            error: z.string().nullable(),
+          })
+          .openapi("WebhookTestResult"),
+        "What the receiver answered",
+      ),
       ...errorResponses(401, 403, 404),
     },
   }),
@@ -378,3 +358,63 @@ webhooksRoutes.openapi(
     );
   },
 );
+
+// What tagwerk sends, as OpenAPI 3.1 describes outgoing calls (`webhooks`): the payload stored in
+// webhook_deliveries (entries.ts) and the Standard Webhooks headers deliver.ts signs it with.
+// test/webhooks/openapi-webhook.test.ts reads them back from the served document.
+const StandardWebhooksHeaders = z.object({
+  "webhook-id": z.string().openapi({
+    description: "`msg_` and the delivery's ID: the same on every retry and replay (the receiver's idempotency key)",
+    example: "msg_42",
+  }),
+  "webhook-timestamp": z.string().openapi({
+    description: "UNIX seconds of this attempt; Standard Webhooks libraries refuse one more than five minutes off",
+    example: "1767225600",
+  }),
+  "webhook-signature": z.string().openapi({
+    description:
+      "`v1,BASE64(HMAC-SHA256(key, id + '.' + timestamp + '.' + body))` with the Base64-decoded part of the " +
+      "`whsec_` secret as key; during a rotation's grace period a second `v1,…` under the previous secret, " +
+      "space-separated",
+    example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+  }),
+});
+
+const MembershipChangeSchema = z
+  .object({
+    type: z.enum(["segment.entered", "segment.left"]),
+    webhook_id: z.number().int(),
+    segment_id: z.number().int(),
+    visitor: z.string().nullable().openapi({ description: "The tw_id cookie; null for a CRM customer without one" }),
+    customer: z.string().nullable(),
+    email_sha256: z.string().nullable(),
+    at: z.number().int().openapi({ description: "Unix ms of the change" }),
+    sequence: z
+      .number()
+      .int()
+      .openapi({
+        description:
+          "The delivery's ID, increasing in the order the changes happened: keep the highest applied per member " +
+          "and ignore a lower one",
+      }),
+  })
+  .openapi("SegmentMembershipChange");
+
+/** Registered by docs/routes.tsx on the assembled app: a sub-app's would be keyed like a path ("/…"). */
+export const SEGMENT_MEMBERSHIP_WEBHOOK = {
+  method: "post",
+  path: "segmentMembership",
+  operationId: "segmentMembershipChanged",
+  tags: ["Webhooks"],
+  summary: "A person entered or left the webhook's segment (sent to the webhook's URL)",
+  description:
+    "Signed per the Standard Webhooks specification (standardwebhooks.com): verify with any of its libraries " +
+    "and the `whsec_` secret shown when the webhook was created or its secret rotated. A non-2xx answer is " +
+    `retried with backoff, ${MAX_ATTEMPTS} attempts in all.`,
+  security: [],
+  request: {
+    headers: StandardWebhooksHeaders,
+    body: jsonBody(MembershipChangeSchema),
+  },
+  responses: { 200: { description: "Any 2xx answer acknowledges the delivery" } },
+} satisfies RouteConfig;

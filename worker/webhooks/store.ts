@@ -17,7 +17,10 @@ import { apiError } from "../errors";
 export type Webhook = typeof webhooks.$inferSelect;
 export type Delivery = typeof webhookDeliveries.$inferSelect;
 
-/** The key bytes that sign the webhook's deliveries; version 0 is the secret a webhook is created with. */
+/**
+ * The key bytes that sign the webhook's deliveries; version 0 is the secret a webhook is created with.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export function webhookKey(signingSecret: string, webhookId: number, version = 0): Promise<Uint8Array> {
   return deriveKeyBytes(signingSecret, "webhook", version === 0 ? webhookId : `${webhookId}.v${version}`);
 }

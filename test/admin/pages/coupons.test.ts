@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon } from "../../../worker/coupons";
+import { claimCoupon } from "../../../worker/coupons/claim";
 import { createSiteWithId, insertCodes, insertPool } from "../../coupons/helpers";
 import { createAdminUser, postForm, sessionCookie } from "../../fixtures/admin";
 import { call } from "../../fixtures/api";

@@ -1,12 +1,12 @@
 /** `GET /api/v1/placements/:placement/tag`: the third-party ad tag for GAM, Xandr or any ad server. */
 import { z } from "@hono/zod-openapi";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { AD_NETWORKS, adTag, NETWORK_MACROS, placementSize } from "./ad-tag";
 import { PlacementSchema } from "./store";
 
-export const tagRoutes = createRouter();
+export const adTagRoutes = createRouter();
 
 const AdTagSchema = z
   .object({
@@ -19,7 +19,7 @@ const AdTagSchema = z
   })
   .openapi("AdTag");
 
-tagRoutes.openapi(
+adTagRoutes.openapi(
   createRoute({
     operationId: "getPlacementTag",
     method: "get",
@@ -36,7 +36,7 @@ tagRoutes.openapi(
       query: z.object({ network: z.enum(AD_NETWORKS).default("generic") }),
     },
     responses: {
-      200: { description: "The tag", content: { "application/json": { schema: AdTagSchema } } },
+      200: jsonContent(AdTagSchema, "The tag"),
       ...errorResponses(400, 401, 404),
     },
   }),

@@ -9,33 +9,22 @@
  * once). A change made through this isolate — a rules version bump or a settings update — drops
  * the entry at once (worker/sites/store.ts), so the next anonymous banner reads D1 again.
  */
+import { IsolateCache } from "../lib/isolate-cache";
 import type { DecisionSite } from "./load";
 
 const SITE_TRUST_MS = 10_000;
-/** Bounded by the sites of a deployment; keys come from requests, so the oldest goes first. */
-const MAX_SITES = 1_000;
-const trusted = new Map<string, { site: DecisionSite; until: number }>();
+const trusted = new IsolateCache<DecisionSite>(SITE_TRUST_MS);
 
 export function rememberDecisionSite(site: DecisionSite, now: number) {
-  if (!trusted.has(site.key) && trusted.size >= MAX_SITES) trusted.delete(trusted.keys().next().value as string);
-  trusted.set(site.key, { site, until: now + SITE_TRUST_MS });
+  trusted.set(site.key, site, now);
 }
 
 /** The site as last read from D1, if that was less than SITE_TRUST_MS ago. */
 export function trustedDecisionSite(siteKey: string, now: number): DecisionSite | undefined {
-  const hit = trusted.get(siteKey);
-  return hit && hit.until > now ? hit.site : undefined;
+  return trusted.get(siteKey, now);
 }
 
 /** After a write to the site's rules or settings in this isolate. */
 export function forgetDecisionSite(siteId: number) {
-  for (const [key, entry] of trusted) if (entry.site.id === siteId) trusted.delete(key);
-}
-
-/**
- * Forgets every site (tests that empty the database between files: a site key seeded again gets a
- * new row ID, which an entry of the emptied database would still name for SITE_TRUST_MS).
- */
-export function forgetAllDecisionSites() {
-  trusted.clear();
+  trusted.deleteWhere((site) => site.id === siteId);
 }

@@ -1,6 +1,6 @@
 /**
  * How long the compiled segment evaluator takes for one profile against 1,000 segments (the
- * decision logic as a whole has 50 µs: docs/architecture.md, "Budgets and where they are measured"). Run: `npx tsx bench/segments-eval.ts`. The segments mix
+ * decision logic as a whole has 50 µs: docs/architecture.md, "Budgets and where they are measured"). Run: `npx tsx bench/segment-latency.ts`. The segments mix
  * every kind of field the language has; each is compiled once, as the decision cache does.
  */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mapSegmentMessage } from "../../worker/segment-compat/mapping";
+import { mapSegmentMessage } from "../../worker/segment-com-ingest/mapping";
 
 const NOW = 1_767_225_600_000;
 const TW_ID = "0123456789abcdef0123456789abcdef";

@@ -23,9 +23,9 @@ import { scrubPayload } from "../collect/scrub";
 import { runBatch, toD1 } from "../db/raw";
 import type { AppEnv, Db, Site } from "../env";
 import { apiError } from "../errors";
-import { errorResponses } from "../lib/openapi-shared";
-import { createRoute } from "../lib/route";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
+import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "../server-events/ingest";
 import { mapSegmentMessage } from "./mapping";
 
@@ -171,7 +171,10 @@ async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
     .run();
 }
 
-/** Maps, then ingests through the trusted server-event path; unmappable messages are recorded as rejected. */
+/**
+ * Maps, then ingests through the trusted server-event path; unmappable messages are recorded as rejected.
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export async function ingestSegmentMessages(
   db: Db,
   archive: R2Bucket,
@@ -226,7 +229,7 @@ export async function ingestSegmentMessages(
   }
 }
 
-export const segmentCompatRoutes = createRouter();
+export const segmentComIngestRoutes = createRouter();
 
 const ENDPOINTS = [
   {
@@ -252,7 +255,7 @@ const ENDPOINTS = [
 
 for (const endpoint of ENDPOINTS) {
   const schema = endpoint.type === undefined ? Batch : Message;
-  segmentCompatRoutes.openapi(
+  segmentComIngestRoutes.openapi(
     createRoute({
       method: "post",
       path: endpoint.path,
@@ -269,10 +272,7 @@ for (const endpoint of ENDPOINTS) {
       middleware: [requireWriteKey, plainJsonBody] as const,
       request: { body: { required: true, content: { "application/json": { schema } } } },
       responses: {
-        200: {
-          description: "Received (refused messages are listed in rejected events)",
-          content: { "application/json": { schema: Success } },
-        },
+        200: jsonContent(Success, "Received (refused messages are listed in rejected events)"),
         ...errorResponses(400, 401, 413),
       },
     }),

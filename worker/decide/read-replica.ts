@@ -18,6 +18,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import { createDb } from "../db/client";
 import type { AppEnv, Db } from "../env";
 
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const BOOKMARK_COOKIE = "tw_bm";
 /** Replicas lag by seconds at most; the bookmark only has to outlive that. */
 const BOOKMARK_MAX_AGE = 300;

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BOOKMARK_COOKIE } from "../../worker/decide/session";
+import { BOOKMARK_COOKIE } from "../../worker/decide/read-replica";
 import { type BannerJson, bannerSite, directEnv, fetchWorker, randomCookie } from "../fixtures/banner";
 
 /** The real D1 binding, recording which session constraints or bookmarks the Worker asked for. */

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimCoupon } from "../../worker/coupons";
+import { claimCoupon } from "../../worker/coupons/claim";
 import { createDb } from "../../worker/db/client";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
-import { ingestSegmentMessages } from "../../worker/segment-compat/routes";
+import { ingestSegmentMessages } from "../../worker/segment-com-ingest/routes";
 import { countRows, visitorOf } from "../collect/post-events";
 import { insertCodes, insertPool } from "../coupons/helpers";
 import { basicAuth, call, createTestSite, errorOf } from "../fixtures/api";
