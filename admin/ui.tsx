@@ -227,15 +227,6 @@ export const ReadOnlyNote: FC<{ role: Role; needs: Role }> = ({ role, needs }) =
     </p>
   );
 
-export function formatTime(ms: number | null | undefined): string {
-  if (ms == null) return "—";
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
-}
-
-export function percent(x: number | null | undefined, digits = 1): string {
-  return x == null ? "—" : `${(x * 100).toFixed(digits)} %`;
-}
-
 /** Code to paste somewhere else (a tag, a slot, a snippet), with its copy button. */
 export const Snippet: FC<{ id: string; children: string }> = ({ id, children }) => (
   <div class="snippet-wrap">

@@ -20,12 +20,12 @@ import {
   ErrorAlert,
   Field,
   FlashView,
-  formatTime,
   Layout,
   Notice,
   ReadOnlyNote,
   Select,
 } from "../ui";
+import { formatTime } from "../format";
 
 /** Typed by the API's kinds, so a kind added or renamed there fails the build here. */
 const KIND_LABELS: Record<AudienceKind, string> = {

@@ -9,6 +9,7 @@ import type { CouponLookup as Lookup } from "../../worker/coupons/lookup";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { FLASH, type FormData, text } from "../forms";
+import { formatTime } from "../format";
 import { can, Layout, Notice } from "../ui";
 
 type Action = {
@@ -20,7 +21,6 @@ type Action = {
   field?: string;
 };
 
-const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 16) : "—");
 
 const HOLDER: Record<string, string> = {
   customer: "a CRM customer (the code follows them across devices)",
@@ -136,15 +136,15 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
               )}
             </dd>
             <dt>Assigned (UTC)</dt>
-            <dd>{when(coupon.assigned_at)}</dd>
+            <dd>{formatTime(coupon.assigned_at)}</dd>
             <dt>Expires (UTC)</dt>
-            <dd>{when(coupon.expires_at)}</dd>
+            <dd>{formatTime(coupon.expires_at)}</dd>
             <dt>Redeemed (UTC)</dt>
-            <dd>{when(coupon.redeemed_at)}</dd>
+            <dd>{formatTime(coupon.redeemed_at)}</dd>
             {coupon.archived_at && (
               <>
                 <dt>Archived (UTC)</dt>
-                <dd>{when(coupon.archived_at)} — replaced by the customer's code when its holder was linked</dd>
+                <dd>{formatTime(coupon.archived_at)} — replaced by the customer's code when its holder was linked</dd>
               </>
             )}
             <dt>Order</dt>
@@ -156,7 +156,7 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
               <ul id="coupon-notes">
                 {coupon.notes.map((n) => (
                   <li>
-                    {when(n.at)} — {n.action} for order {n.order} by {n.by}: {n.reason}
+                    {formatTime(n.at)} — {n.action} for order {n.order} by {n.by}: {n.reason}
                   </li>
                 ))}
               </ul>

@@ -7,7 +7,8 @@
  */
 import type { FC } from "hono/jsx";
 import type { AdminApp } from "../app";
-import { Empty, Layout, percent } from "../ui";
+import { formatPercent as percent } from "../format";
+import { Empty, Layout } from "../ui";
 import { type ChartSpec, loadDashboard, PERIODS, type Totals } from "./dashboard-data";
 
 const money = (n: number) => n.toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });

@@ -10,6 +10,7 @@ import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { creativeFrame, EXPLAIN_FRAME_PATH, frameMessage } from "../frame";
 import type { Creative, Pool, Rule } from "../types";
+import { formatDay } from "../format";
 import { Empty, Layout } from "../ui";
 
 const COOKIE = /^[0-9a-f]{32}$/;
@@ -137,7 +138,7 @@ export function explainPages(app: AdminApp) {
                           <a href={`/admin/coupons?code=${encodeURIComponent(data.coupon.code)}`}>{data.coupon.code}</a>
                         </>
                       )}
-                      {data.coupon.expires && <> — valid until {data.coupon.expires.slice(0, 10)} (UTC)</>}
+                      {data.coupon.expires && <> — valid until {formatDay(data.coupon.expires)} (UTC)</>}
                     </>
                   ) : (
                     "none"

@@ -14,13 +14,13 @@ import {
   ErrorAlert,
   Field,
   FlashView,
-  formatTime,
   Layout,
   Notice,
   ReadOnlyNote,
   Select,
   Snippet,
 } from "../ui";
+import { formatTime } from "../format";
 
 /** The partner's cookie-sync pixel (README.md, "Cookie sync, audiences and webhooks": GET /sync). */
 const syncPixel = (edge: string, siteKey: string, partner: string) =>

@@ -10,7 +10,8 @@ import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { LineChart } from "../chart";
 import type { Rule } from "../types";
-import { Empty, Layout, percent } from "../ui";
+import { formatPercent as percent } from "../format";
+import { Empty, Layout } from "../ui";
 
 /** A real calendar day as `YYYY-MM-DD` (2026-02-30 is not one). */
 const isDate = (s: string | undefined): s is string =>

@@ -28,10 +28,10 @@ import {
   Field,
   Layout,
   Notice,
-  percent,
   ReadOnlyNote,
   Select,
 } from "../ui";
+import { formatPercent, formatTime } from "../format";
 import { FallbackForm, loadFallbacks } from "./fallback";
 import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";
@@ -159,7 +159,7 @@ async function render(
                       <a href={`/admin/rules/${r.id}`}>{r.name}</a>
                       {(r.starts_at || r.ends_at) && (
                         <div class="muted">
-                          {r.starts_at?.slice(0, 16) ?? "…"} – {r.ends_at?.slice(0, 16) ?? "…"}
+                          {r.starts_at ? formatTime(r.starts_at) : "…"} – {r.ends_at ? formatTime(r.ends_at) : "…"}
                         </div>
                       )}
                     </td>
@@ -168,7 +168,7 @@ async function render(
                       {r.pool_id != null && ` (${name(pools, r.pool_id, "")})`}
                     </td>
                     <td>
-                      {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : percent(r.holdout, 0)}
+                      {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : formatPercent(r.holdout, 0)}
                       {r.stop_after_conversion && <div class="muted">stops after conversion</div>}
                     </td>
                     <td>

@@ -4,6 +4,7 @@ import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
 import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
+import { currencyLabel, formatTime } from "../format";
 import type { ApiKey, SiteJson } from "../types";
 import {
   ActionButton,
@@ -12,7 +13,6 @@ import {
   ErrorAlert,
   Field,
   FlashView,
-  formatTime,
   Layout,
   Notice,
   ReadOnlyNote,
@@ -83,6 +83,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             disabled={!isAdmin}
           />
           <Field label="Coupon URL parameter" name="coupon_param" value={v.coupon_param} disabled={!isAdmin} />
+          <Select
+            label="Currency"
+            name="currency"
+            value={v.currency}
+            options={Intl.supportedValuesOf("currency").map((code) => ({ value: code, label: currencyLabel(code) }))}
+            hint="The currency of your order values: reports and the dashboard show revenue in it"
+            disabled={!isAdmin}
+          />
           <Select
             label="Who may claim a coupon code"
             name="claim_policy"
@@ -188,6 +196,7 @@ function settingsFromForm(form: FormData) {
     holdout: shareFromPercent(form, "holdout") ?? 0,
     retention_days: numberOrNull(form, "retention_days") ?? 0,
     coupon_param: text(form, "coupon_param"),
+    ...(text(form, "currency") ? { currency: text(form, "currency") } : {}),
     // Merge semantics: a form without the claim fields (an older page, a script) keeps them as they are.
     ...(text(form, "claim_policy") ? { claim_policy: text(form, "claim_policy") as SiteJson["claim_policy"] } : {}),
     ...(numberOrNull(form, "claim_min_visits") === null

@@ -4,7 +4,8 @@ import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { FLASH, text } from "../forms";
 import type { User } from "../types";
-import { ActionButton, ErrorAlert, Field, formatTime, Layout, Notice, Select } from "../ui";
+import { formatTime } from "../format";
+import { ActionButton, ErrorAlert, Field, Layout, Notice, Select } from "../ui";
 
 const ROLES = [
   { value: "viewer", label: "viewer — reads reports" },
