@@ -12,6 +12,20 @@ const PeriodQuery = z.object({
 
 const GroupSchema = z.object({ visitors: z.number(), conversions: z.number() });
 
+const CumulativePointSchema = z
+  .object({
+    day: z.string(),
+    exposed_rate: z.number().nullable(),
+    holdout_rate: z.number().nullable(),
+    uplift: z.number().nullable(),
+    low: z.number().nullable().openapi({ description: "Lower end of the 95% Newcombe (Wilson score) interval" }),
+    high: z.number().nullable(),
+  })
+  .openapi("CumulativeUplift", {
+    description:
+      "The uplift over everyone who joined the exposed or holdout group from the period's start up to this day; null until both groups have visitors",
+  });
+
 const ReportSchema = z
   .object({
     period: z.object({ from: z.string(), to: z.string() }),
@@ -46,6 +60,7 @@ const ReportSchema = z
         holdout_conversions: z.number(),
       }),
     ),
+    cumulative: z.array(CumulativePointSchema),
   })
   .openapi("Report");
 

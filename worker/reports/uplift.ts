@@ -68,3 +68,45 @@ export function computeUplift(exposed: Group, holdout: Group): Uplift {
     verdict,
   };
 }
+
+/** The uplift over the visitors first shown (or held out of) a rule up to one day, with its interval. */
+export type CumulativePoint = {
+  day: string;
+  exposed_rate: number | null;
+  holdout_rate: number | null;
+  uplift: number | null;
+  low: number | null;
+  high: number | null;
+};
+
+type DayGroups = {
+  day: string;
+  exposed_visitors: number;
+  exposed_conversions: number;
+  holdout_visitors: number;
+  holdout_conversions: number;
+};
+
+/**
+ * The uplift and its 95% interval day by day, each over everyone who joined a group up to that
+ * day: the band narrows as visitors come in, and its last day is the period's uplift.
+ */
+export function cumulativeUplift(daily: DayGroups[]): CumulativePoint[] {
+  const exposed = { visitors: 0, conversions: 0 };
+  const holdout = { visitors: 0, conversions: 0 };
+  return daily.map((d) => {
+    exposed.visitors += d.exposed_visitors;
+    exposed.conversions += d.exposed_conversions;
+    holdout.visitors += d.holdout_visitors;
+    holdout.conversions += d.holdout_conversions;
+    const u = computeUplift(exposed, holdout);
+    return {
+      day: d.day,
+      exposed_rate: u.exposed_rate,
+      holdout_rate: u.holdout_rate,
+      uplift: u.uplift,
+      low: u.ci?.low ?? null,
+      high: u.ci?.high ?? null,
+    };
+  });
+}
