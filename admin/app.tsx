@@ -22,7 +22,8 @@ import {
   verifySession,
 } from "../worker/auth/session";
 import { type AdminEnv, type ApiApp, ApiFailure, createApi } from "./api";
-import { ADMIN_CSS, CONFIRM_JS, CREATIVE_EDITOR_JS, DASHBOARD_JS, IMPORTS_JS, SEGMENT_EDITOR_JS } from "./assets";
+import { ADMIN_CSS, CONFIRM_JS, CREATIVE_EDITOR_JS, IMPORTS_JS, SEGMENT_EDITOR_JS } from "./assets";
+import { CHARTS_JS, UPLOT_CSS } from "./assets.generated";
 import { confirmDestructive } from "./confirm";
 import { FRAME_PATHS } from "./frame";
 import { audiencePages } from "./pages/audiences";
@@ -43,7 +44,6 @@ import { segmentPages } from "./pages/segments";
 import { settingsPages } from "./pages/settings";
 import { userPages } from "./pages/users";
 import { Layout } from "./ui";
-import { UPLOT_CSS, UPLOT_JS } from "./uplot.generated";
 
 export type AdminApp = Hono<AdminEnv>;
 
@@ -52,10 +52,9 @@ const ASSETS: Record<string, [string, string]> = {
   "confirm.js": [CONFIRM_JS, "text/javascript; charset=utf-8"],
   "segment-editor.js": [SEGMENT_EDITOR_JS, "text/javascript; charset=utf-8"],
   "creative-editor.js": [CREATIVE_EDITOR_JS, "text/javascript; charset=utf-8"],
-  "dashboard.js": [DASHBOARD_JS, "text/javascript; charset=utf-8"],
   "imports.js": [IMPORTS_JS, "text/javascript; charset=utf-8"],
-  // uPlot 1.6 (node_modules/uplot/dist), bundled as text: see DASHBOARD_JS for why uPlot.
-  "uplot.js": [UPLOT_JS, "text/javascript; charset=utf-8"],
+  // admin/client/charts.ts with uPlot, bundled by admin/build-assets.mjs (see there and charts.ts).
+  "charts.js": [CHARTS_JS, "text/javascript; charset=utf-8"],
   "uplot.css": [UPLOT_CSS, "text/css; charset=utf-8"],
 };
 

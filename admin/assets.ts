@@ -4,8 +4,6 @@
  * Kept as strings here: three small files do not warrant a second build step (the tag has one).
  * The scripts only add live feedback; every form works without them.
  */
-import { SECONDS_PER_DAY } from "../worker/lib/time";
-
 export const ADMIN_CSS = `
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #f6f7f9; --accent: #2a5bd7; --bad: #b3261e; --good: #1b7f3b; }
 * { box-sizing: border-box; }
@@ -75,6 +73,10 @@ tr.chosen td { background: #eef8f1; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1rem; }
 .chart-card { margin: 0; }
 .chart { min-height: 220px; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: .5rem 0; padding: 0; font-size: .9rem; }
+ul.legend output { font-weight: 600; font-variant-numeric: tabular-nums; }
+ul.legend .legend-day { width: 100%; }
+.interval-bar { margin-top: .25rem; }
 .period { margin: 0 0 1rem; }
 .period select { width: auto; }
 @media (max-width: 640px) { .charts { grid-template-columns: 1fr; } }
@@ -176,44 +178,6 @@ export const CREATIVE_EDITOR_JS = `(function () {
     if (control) control.addEventListener("change", refresh);
   });
   refresh();
-})();`;
-
-/**
- * The dashboard's charts. uPlot (≈50 KB minified, no dependencies) rather than hand-drawn SVG:
- * it draws time series on a canvas with proper time axes, tick spacing, hover values and a legend,
- * stays fast for a year of days, and ships as one IIFE file and one stylesheet that the Worker
- * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN,
- * no build step. The data comes from each chart's data-chart attribute (no inline script).
- */
-export const DASHBOARD_JS = `(function () {
-  if (typeof uPlot === "undefined") return;
-  var DAY = ${SECONDS_PER_DAY};
-  var els = document.querySelectorAll("[data-chart]");
-  Array.prototype.forEach.call(els, function (el) {
-    var chart = JSON.parse(el.getAttribute("data-chart"));
-    var xs = chart.days.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
-    var data = [xs].concat(chart.series.map(function (s) { return s.values; }));
-    var width = Math.max(280, el.clientWidth || 600);
-    var opts = {
-      width: width,
-      height: 220,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      // One day alone must not render blank: the x range then spans that day, and points are drawn.
-      scales: { x: { time: true, range: function (u, min, max) { return min === max ? [min - DAY, max + DAY] : [min, max]; } },
-                y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
-      series: [{ label: "Day", value: function (u, v) { return v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10); } }]
-        .concat(chart.series.map(function (s) {
-          return { label: s.label, stroke: s.color, width: 2, dash: s.dash ? [6, 4] : undefined,
-                   points: { show: xs.length <= 1 ? true : undefined, size: 7, fill: s.color }, spanGaps: true };
-        })),
-      axes: [{}, { size: 50 }],
-      legend: { live: false }
-    };
-    el.textContent = "";
-    var plot = new uPlot(opts, data, el);
-    window.addEventListener("resize", function () { plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }); });
-  });
-  document.documentElement.setAttribute("data-charts", String(els.length));
 })();`;
 
 /**

@@ -67,11 +67,11 @@ export function formatChange(now: number | null, before: number | null): string 
   return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(0)} % vs previous`;
 }
 
-/** A value in its unit, as cards, tables, axes and legends show it. */
-export function formatValue(value: number | null | undefined, unit: Unit, currency = "EUR"): string {
+/** A value in its unit, as cards, tables, axes and legends show it (`currency`: for money). */
+export function formatValue(value: number | null | undefined, unit: Unit, currency: string | null): string {
   switch (unit) {
     case "money":
-      return formatMoney(value, currency);
+      return currency ? formatMoney(value, currency) : formatCount(value);
     case "percent":
       return formatPercent(value, 2);
     case "points":

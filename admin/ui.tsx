@@ -33,9 +33,10 @@ export const Layout: FC<{
   user?: PageUser;
   active?: string;
   scripts?: string[];
-  styles?: string[];
+  /** The page has charts (admin/chart.tsx): their script and uPlot's stylesheet. */
+  charts?: boolean;
   children?: Child;
-}> = ({ title, user, active, scripts = [], styles = [], children }) => (
+}> = ({ title, user, active, scripts = [], charts, children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en">
@@ -43,12 +44,10 @@ export const Layout: FC<{
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · tagwerk admin`}</title>
-        {styles.map((href) => (
-          <link rel="stylesheet" href={`/admin/assets/${href}`} />
-        ))}
+        {charts && <link rel="stylesheet" href="/admin/assets/uplot.css" />}
         <link rel="stylesheet" href="/admin/assets/admin.css" />
         <script src="/admin/assets/confirm.js" defer />
-        {scripts.map((src) => (
+        {[...scripts, ...(charts ? ["charts.js"] : [])].map((src) => (
           <script src={`/admin/assets/${src}`} defer />
         ))}
       </head>

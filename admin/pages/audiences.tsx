@@ -1,5 +1,5 @@
 /**
- * Audiences: size over time (SVG from the dated sizes), what share each ID space reaches, refresh,
+ * Audiences: size over time (admin/chart.tsx, from the dated sizes), what share each ID space reaches, refresh,
  * and export links per ID space in each destination's layout.
  */
 
@@ -8,8 +8,9 @@ import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { LineChart } from "../chart";
+import { Chart } from "../chart";
 import { redirectWithFlash, takeFlash } from "../flash";
+import { formatTime } from "../format";
 import { FLASH, failedHere, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
 import {
@@ -25,7 +26,6 @@ import {
   ReadOnlyNote,
   Select,
 } from "../ui";
-import { formatTime } from "../format";
 
 /** Typed by the API's kinds, so a kind added or renamed there fails the build here. */
 const KIND_LABELS: Record<AudienceKind, string> = {
@@ -120,7 +120,7 @@ async function render(
   const v = view.values;
   const flash = await takeFlash(c);
   return c.html(
-    <Layout title="Audiences" user={c.var.user} active="/admin/audiences">
+    <Layout title="Audiences" user={c.var.user} active="/admin/audiences" charts>
       <h1>Audiences</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
@@ -151,10 +151,15 @@ async function render(
             </>
           )}
           {a.sizes.length > 0 ? (
-            <LineChart
-              title={`Size of ${a.name} over time`}
-              labels={a.sizes.map((s) => s.day)}
-              series={[{ label: "members", values: a.sizes.map((s) => s.size), color: "#2a5bd7" }]}
+            <Chart
+              chart={{
+                id: `chart-audience-${a.id}`,
+                title: `Size of ${a.name} over time`,
+                unit: "count",
+                currency: null,
+                days: a.sizes.map((s) => s.day),
+                series: [{ label: "Members", values: a.sizes.map((s) => s.size), color: "#2a5bd7", summary: "last" }],
+              }}
             />
           ) : (
             <p class="muted">No sizes recorded yet: refresh it (the cron does so every 15 minutes).</p>

@@ -8,8 +8,8 @@ import type { FC } from "hono/jsx";
 import type { CouponLookup as Lookup } from "../../worker/coupons/lookup";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { FLASH, type FormData, text } from "../forms";
 import { formatTime } from "../format";
+import { FLASH, type FormData, text } from "../forms";
 import { can, Layout, Notice } from "../ui";
 
 type Action = {
@@ -20,7 +20,6 @@ type Action = {
   error?: string;
   field?: string;
 };
-
 
 const HOLDER: Record<string, string> = {
   customer: "a CRM customer (the code follows them across devices)",

@@ -8,9 +8,9 @@ import type { Context } from "hono";
 import type { Explanation } from "../../worker/decide/explain";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { formatDay } from "../format";
 import { creativeFrame, EXPLAIN_FRAME_PATH, frameMessage } from "../frame";
 import type { Creative, Pool, Rule } from "../types";
-import { formatDay } from "../format";
 import { Empty, Layout } from "../ui";
 
 const COOKIE = /^[0-9a-f]{32}$/;

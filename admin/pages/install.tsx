@@ -14,7 +14,6 @@ type RecentEvent = {
 };
 type Rejected = { id: number; received_at: number; source: string; reason: string };
 
-
 function tagSnippet(edge: string, siteKey: string, consentMode: string) {
   const stub = "<script>window.tw=window.tw||function(){(tw.q=tw.q||[]).push(arguments)}</script>";
   const consent = consentMode === "required" ? ' data-consent="required"' : "";

@@ -4,6 +4,7 @@ import { publicBase } from "../../worker/lib/base-path";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
+import { formatTime } from "../format";
 import { FLASH, failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
 import {
@@ -20,7 +21,6 @@ import {
   Select,
   Snippet,
 } from "../ui";
-import { formatTime } from "../format";
 
 /** The partner's cookie-sync pixel (README.md, "Cookie sync, audiences and webhooks": GET /sync). */
 const syncPixel = (edge: string, siteKey: string, partner: string) =>

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { formatPercent, formatTime } from "../format";
 import {
   checked,
   FLASH,
@@ -31,7 +32,6 @@ import {
   ReadOnlyNote,
   Select,
 } from "../ui";
-import { formatPercent, formatTime } from "../format";
 import { FallbackForm, loadFallbacks } from "./fallback";
 import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";

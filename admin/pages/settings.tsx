@@ -3,21 +3,10 @@ import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
-import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import { currencyLabel, formatTime } from "../format";
+import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
-import {
-  ActionButton,
-  Check,
-  can,
-  ErrorAlert,
-  Field,
-  FlashView,
-  Layout,
-  Notice,
-  ReadOnlyNote,
-  Select,
-} from "../ui";
+import { ActionButton, Check, can, ErrorAlert, Field, FlashView, Layout, Notice, ReadOnlyNote, Select } from "../ui";
 
 type View = { error?: string; values?: Partial<SiteJson>; status?: 200 | 400 };
 

@@ -2,9 +2,9 @@
 import type { Context } from "hono";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { formatTime } from "../format";
 import { FLASH, text } from "../forms";
 import type { User } from "../types";
-import { formatTime } from "../format";
 import { ActionButton, ErrorAlert, Field, Layout, Notice, Select } from "../ui";
 
 const ROLES = [

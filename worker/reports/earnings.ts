@@ -61,10 +61,10 @@ export type Report = {
   holdout: { visitors: number; conversions: number };
   exposed: { visitors: number; conversions: number };
 } & Uplift & {
-  daily: DayPoint[];
-  /** The uplift and its interval over the visitors first shown the rule up to each day: where it settles. */
-  cumulative: CumulativePoint[];
-};
+    daily: DayPoint[];
+    /** The uplift and its interval over the visitors first shown the rule up to each day: where it settles. */
+    cumulative: CumulativePoint[];
+  };
 
 /** Defaults to the last 30 whole days up to the end of today (UTC); at most a year. */
 export function resolvePeriod(from: string | undefined, to: string | undefined, now = Date.now()): Period {

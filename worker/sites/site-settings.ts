@@ -42,7 +42,10 @@ export const SiteSettingsSchema = z
     currency: z
       .string()
       .refine((code) => CURRENCIES.has(code), "must be an ISO 4217 currency code in capitals, like EUR or USD")
-      .openapi({ description: "The currency of the shop's order values (ISO 4217); reports show revenue in it", example: "EUR" }),
+      .openapi({
+        description: "The currency of the shop's order values (ISO 4217); reports show revenue in it",
+        example: "EUR",
+      }),
   })
   .strict();
 

@@ -1,0 +1,29 @@
+/**
+ * What a chart shows, as the page renders it into `data-chart` and the chart script
+ * (admin/client/charts.ts) draws it: one shape for every chart of the admin.
+ */
+import type { Unit } from "./format";
+
+export type ChartSeries = {
+  label: string;
+  values: (number | null)[];
+  color: string;
+  dash?: boolean;
+  /** What the legend shows when no day is pointed at: the period's sum, or the last day's value (running figures). */
+  summary: "sum" | "last";
+};
+
+/** A shaded interval around a series, e.g. the 95 % interval of the uplift. */
+export type ChartBand = { label: string; low: (number | null)[]; high: (number | null)[]; color: string };
+
+export type ChartSpec = {
+  id: string;
+  title: string;
+  /** UTC days, `YYYY-MM-DD`. */
+  days: string[];
+  unit: Unit;
+  /** The site's currency, for `money` charts. */
+  currency: string | null;
+  series: ChartSeries[];
+  band?: ChartBand;
+};

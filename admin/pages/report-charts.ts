@@ -1,0 +1,116 @@
+/**
+ * The charts of a report's days, shared by the dashboard and the rule and placement reports, so the
+ * same figure is drawn the same way on both: impressions and clicks, CTR, conversions, coupons,
+ * revenue (in the site's currency) and the cumulative uplift with its 95 % band.
+ */
+import type { DayPoint } from "../../worker/reports/earnings";
+import type { CumulativePoint } from "../../worker/reports/uplift";
+import type { ChartSeries, ChartSpec } from "../chart";
+
+export type ChartKind = "impressions" | "ctr" | "conversions" | "coupons" | "revenue";
+
+type Previous = { label: string; daily: DayPoint[] };
+
+const col = (daily: DayPoint[], key: Exclude<keyof DayPoint, "day">) => daily.map((d) => d[key]);
+const ctr = (daily: DayPoint[]) => daily.map((d) => (d.impressions ? d.clicks / d.impressions : null));
+
+/** The previous period's values as a dashed series beside the current one, when there is one. */
+function withPrevious(
+  previous: Previous | undefined,
+  label: string,
+  values: (daily: DayPoint[]) => (number | null)[],
+  color: string,
+): ChartSeries[] {
+  if (!previous) return [];
+  return [{ label: `${label}, ${previous.label}`, values: values(previous.daily), color, dash: true, summary: "sum" }];
+}
+
+export function dailyCharts(
+  daily: DayPoint[],
+  currency: string,
+  { kinds, previous }: { kinds: ChartKind[]; previous?: Previous },
+): ChartSpec[] {
+  const days = daily.map((d) => d.day);
+  const make: Record<ChartKind, () => ChartSpec> = {
+    impressions: () => ({
+      id: "chart-impressions",
+      title: "Impressions and clicks per day",
+      unit: "count",
+      currency,
+      days,
+      series: [
+        { label: "Impressions", values: col(daily, "impressions"), color: "#2a5bd7", summary: "sum" },
+        ...withPrevious(previous, "Impressions", (d) => col(d, "impressions"), "#9db3ea"),
+        { label: "Holdout impressions", values: col(daily, "holdout_impressions"), color: "#9aa3b2", summary: "sum" },
+        { label: "Clicks", values: col(daily, "clicks"), color: "#d7582a", summary: "sum" },
+      ],
+    }),
+    ctr: () => ({
+      id: "chart-ctr",
+      title: "Click-through rate per day",
+      unit: "percent",
+      currency,
+      days,
+      series: [
+        { label: "CTR", values: ctr(daily), color: "#2a5bd7", summary: "last" },
+        ...withPrevious(previous, "CTR", ctr, "#9db3ea").map((s) => ({ ...s, summary: "last" as const })),
+      ],
+    }),
+    conversions: () => ({
+      id: "chart-conversions",
+      title: "Conversions per day of first impression",
+      unit: "count",
+      currency,
+      days,
+      series: [
+        { label: "Shown the banner", values: col(daily, "exposed_conversions"), color: "#2a5bd7", summary: "sum" },
+        { label: "Holdout", values: col(daily, "holdout_conversions"), color: "#b3261e", summary: "sum" },
+      ],
+    }),
+    coupons: () => ({
+      id: "chart-coupons",
+      title: "Coupons assigned and redeemed per day",
+      unit: "count",
+      currency,
+      days,
+      series: [
+        { label: "Assigned", values: col(daily, "coupons_assigned"), color: "#7a4cc2", summary: "sum" },
+        { label: "Redeemed", values: col(daily, "coupons_redeemed"), color: "#1b7f3b", summary: "sum" },
+        ...withPrevious(previous, "Redeemed", (d) => col(d, "coupons_redeemed"), "#8cc49d"),
+      ],
+    }),
+    revenue: () => ({
+      id: "chart-revenue",
+      title: `Revenue of redeemed codes per day (${currency})`,
+      unit: "money",
+      currency,
+      days,
+      series: [
+        { label: "Revenue", values: col(daily, "revenue"), color: "#1b7f3b", summary: "sum" },
+        ...withPrevious(previous, "Revenue", (d) => col(d, "revenue"), "#8cc49d"),
+      ],
+    }),
+  };
+  return kinds.map((kind) => make[kind]());
+}
+
+/** The uplift over everyone so far, day by day, inside its 95 % band, against the no-effect line. */
+export function upliftChart(cumulative: CumulativePoint[], id = "chart-uplift"): ChartSpec {
+  return {
+    id,
+    title: "Uplift so far, with its 95 % interval (percentage points)",
+    unit: "points",
+    currency: null,
+    days: cumulative.map((p) => p.day),
+    series: [
+      { label: "Uplift", values: cumulative.map((p) => p.uplift), color: "#2a5bd7", summary: "last" },
+      { label: "No effect", values: cumulative.map(() => 0), color: "#9aa3b2", dash: true, summary: "last" },
+    ],
+    band: {
+      label: "95 % interval",
+      low: cumulative.map((p) => p.low),
+      high: cumulative.map((p) => p.high),
+      color: "rgba(42, 91, 215, 0.18)",
+    },
+  };
+}
