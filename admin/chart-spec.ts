@@ -14,7 +14,7 @@ export type ChartSeries = {
 };
 
 /** A shaded interval around a series, e.g. the 95 % interval of the uplift. */
-export type ChartBand = { label: string; low: (number | null)[]; high: (number | null)[]; color: string };
+type ChartBand = { label: string; low: (number | null)[]; high: (number | null)[]; color: string };
 
 export type ChartSpec = {
   id: string;

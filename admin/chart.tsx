@@ -11,7 +11,7 @@ import { formatInterval, formatPoints, formatValue } from "./format";
 export type { ChartSeries, ChartSpec } from "./chart-spec";
 
 /** The figure a series' legend shows for the whole period. */
-export function seriesSummary(series: ChartSeries): number | null {
+function seriesSummary(series: ChartSeries): number | null {
   if (series.summary === "last") return series.values.findLast((v) => v != null) ?? null;
   return series.values.reduce<number>((n, v) => n + (v ?? 0), 0);
 }

@@ -175,7 +175,9 @@ async function render(
                       <span class={`badge ${r.enabled ? "on" : "off"}`}>{r.enabled ? "enabled" : "disabled"}</span>
                     </td>
                     <td>
-                      <a href={`/admin/reports/rules/${r.id}`}>Report</a>{" "}
+                      <a href={`/admin/reports/rules/${r.id}`} aria-label={`Results of ${r.name}`}>
+                        Results
+                      </a>{" "}
                       {writable && (
                         <>
                           <ActionButton

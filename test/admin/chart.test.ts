@@ -23,7 +23,7 @@ describe("the admin's chart", () => {
     expect(data.series[0].values).toEqual([1200, 34.5]);
     expect(out).toContain('<output data-summary="€1,234.50">€1,234.50</output>');
     // The numbers table, for screen readers and without script, writes each day the same way.
-    expect(out).toContain("<td>2026-12-05</td><td class=\"num\">€1,200.00</td>");
+    expect(out).toContain('<td>2026-12-05</td><td class="num">€1,200.00</td>');
   });
 
   it("a chart of one day still has its day and value (the script draws it as a point)", async () => {

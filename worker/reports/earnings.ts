@@ -198,12 +198,6 @@ function assembleReports(period: Period, results: D1Result[]): Map<string, Repor
   return reports;
 }
 
-/** Reports of every key (rule ID or placement) with figures in the period, in one batch. */
-export async function buildReports(db: Db, siteId: number, grouping: Grouping, period: Period) {
-  const d1 = toD1(db);
-  return assembleReports(period, await d1.batch(reportStatements(d1, siteId, grouping, period)));
-}
-
 /** The statements of several groupings and periods in ONE batch (the dashboard's one round trip). */
 export async function buildReportSets(db: Db, siteId: number, sets: { grouping: Grouping; period: Period }[]) {
   const d1 = toD1(db);
