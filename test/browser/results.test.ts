@@ -82,9 +82,11 @@ describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium
 
     // Pointing at a day shows that day's values in the legend; leaving shows the period's again.
     const period = await legend("chart-revenue").locator(".legend-day").textContent();
-    const box = await page.locator("#chart-revenue .u-over").boundingBox();
+    const plot = page.locator("#chart-revenue .u-over");
+    await plot.scrollIntoViewIfNeeded();
+    const box = await plot.boundingBox();
     expect(box).not.toBeNull();
-    if (box) await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await plot.hover({ position: { x: (box?.width ?? 0) * 0.6, y: (box?.height ?? 0) / 2 } });
     await expect
       .poll(() => legend("chart-revenue").locator(".legend-day").textContent())
       .toMatch(/^\d{4}-\d{2}-\d{2}$/);
