@@ -13,6 +13,12 @@ import { formatInterval, formatValue } from "../format";
 
 const DAY_S = 86_400;
 const HEIGHT = 220;
+/** The y axis of a chart with nothing but zeros: one unit of counts or money, one point of a rate. */
+const EMPTY_SPAN: Record<ChartSpec["unit"], number> = { count: 1, money: 1, percent: 0.01, points: 0.01 };
+const DAY_STEPS = [1, 2, 7, 14, 28, 56, 91, 182, 364].map((days) => days * DAY_S);
+const COUNT_STEPS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2500, 5e3, 1e4, 2e4, 25e3, 5e4, 1e5, 1e6, 1e7,
+];
 
 function legendOf(id: string) {
   const legend = document.querySelector<HTMLElement>(`[data-legend-for="${id}"]`);
@@ -74,21 +80,29 @@ function draw(el: HTMLElement) {
     height: HEIGHT,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: {
-      x: { time: true, range: (_u, min, max) => (min === max ? [min - DAY_S, max + DAY_S] : [min, max]) },
+      // One day alone: a day either side, the point in the middle (uPlot's own single-point range
+      // for a time scale in seconds spans 1,000 days and pushes the point to the left edge).
+      x: { time: true, range: (_u, min, max) => (xs.length === 1 ? [xs[0] - DAY_S, xs[0] + DAY_S] : [min, max]) },
       // Counts and money from zero; an uplift and its band may go below it.
       y: {
         range: (_u, min, max) => {
           const lo = Math.min(0, min ?? 0);
           const hi = Math.max(0, max ?? 0);
-          return hi === lo ? [lo, lo + 1] : [lo < 0 ? lo * 1.1 : 0, hi > 0 ? hi * 1.1 : 0];
+          return hi === lo ? [lo, lo + EMPTY_SPAN[chart.unit]] : [lo < 0 ? lo * 1.1 : 0, hi > 0 ? hi * 1.1 : 0];
         },
       },
     },
     series,
     bands,
     axes: [
-      { values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)) },
-      { size: 80, values: (_u, ticks) => ticks.map((t) => format(t)) },
+      // Ticks on whole days only: every figure is a UTC day's (hours would repeat a day's label).
+      { values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)), incrs: DAY_STEPS },
+      // Counts step by whole numbers: a tick between 0 and 1 would read "0" twice.
+      {
+        size: 80,
+        values: (_u, ticks) => ticks.map((t) => format(t)),
+        incrs: chart.unit === "count" ? COUNT_STEPS : undefined,
+      },
     ],
     legend: { show: false },
     hooks: { setCursor: [(u) => showDay(u.cursor.idx)] },
