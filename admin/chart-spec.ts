@@ -9,8 +9,11 @@ export type ChartSeries = {
   values: (number | null)[];
   color: string;
   dash?: boolean;
-  /** What the legend shows when no day is pointed at: the period's sum, or the last day's value (running figures). */
-  summary: "sum" | "last";
+  /**
+   * What the legend shows when no day is pointed at: the period's sum, the last day's value (running
+   * figures), or a figure of the whole period given as is (a rate is not the sum of its days).
+   */
+  summary: "sum" | "last" | { period: number | null };
 };
 
 /** A shaded interval around a series, e.g. the 95 % interval of the uplift. */

@@ -12,6 +12,7 @@ export type { ChartSeries, ChartSpec } from "./chart-spec";
 
 /** The figure a series' legend shows for the whole period. */
 function seriesSummary(series: ChartSeries): number | null {
+  if (typeof series.summary === "object") return series.summary.period;
   if (series.summary === "last") return series.values.findLast((v) => v != null) ?? null;
   return series.values.reduce<number>((n, v) => n + (v ?? 0), 0);
 }

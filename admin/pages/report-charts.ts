@@ -13,6 +13,11 @@ type Previous = { label: string; daily: DayPoint[] };
 
 const col = (daily: DayPoint[], key: Exclude<keyof DayPoint, "day">) => daily.map((d) => d[key]);
 const ctr = (daily: DayPoint[]) => daily.map((d) => (d.impressions ? d.clicks / d.impressions : null));
+/** The period's click-through rate: all clicks over all impressions, not a sum of the days' rates. */
+function periodCtr(daily: DayPoint[]) {
+  const impressions = daily.reduce((n, d) => n + d.impressions, 0);
+  return impressions ? daily.reduce((n, d) => n + d.clicks, 0) / impressions : null;
+}
 
 /** The previous period's values as a dashed series beside the current one, when there is one. */
 function withPrevious(
@@ -52,8 +57,11 @@ export function dailyCharts(
       currency,
       days,
       series: [
-        { label: "CTR", values: ctr(daily), color: "#2a5bd7", summary: "last" },
-        ...withPrevious(previous, "CTR", ctr, "#9db3ea").map((s) => ({ ...s, summary: "last" as const })),
+        { label: "CTR", values: ctr(daily), color: "#2a5bd7", summary: { period: periodCtr(daily) } },
+        ...withPrevious(previous, "CTR", ctr, "#9db3ea").map((s) => ({
+          ...s,
+          summary: { period: periodCtr(previous?.daily ?? []) },
+        })),
       ],
     }),
     conversions: () => ({

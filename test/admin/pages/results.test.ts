@@ -119,6 +119,11 @@ describe("the dashboard", () => {
     const charts = chartsOf(html);
     expect(charts.get("chart-uplift")?.band).toBeDefined();
     expect(charts.get("chart-revenue")?.currency).toBe("EUR");
+    // The CTR legend shows the period's rate (all clicks over all impressions), as the CTR card does.
+    const ctrCard = html.match(/id="kpi-ctr"[\s\S]*?class="stat">([^<]+)</)?.[1];
+    const ctrLegend = html.match(/data-legend-for="chart-ctr"[\s\S]*?<output data-summary="([^"]+)"/)?.[1];
+    expect(ctrCard).toMatch(/^\d+\.\d\d %$/);
+    expect(ctrLegend).toBe(ctrCard);
     expect(html).toMatch(/id="kpi-revenue"[\s\S]*?€[\d,]+\.\d\d/);
   });
 
