@@ -9,7 +9,7 @@
  */
 import uPlot from "uplot";
 import type { ChartSpec } from "../chart-spec";
-import { formatInterval, formatValue } from "../format";
+import { formatDay, formatInterval, formatValue } from "../format";
 
 const DAY_S = 86_400;
 const HEIGHT = 220;
@@ -96,7 +96,7 @@ function draw(el: HTMLElement) {
     bands,
     axes: [
       // Ticks on whole days only: every figure is a UTC day's (hours would repeat a day's label).
-      { values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)), incrs: DAY_STEPS },
+      { values: (_u, ticks) => ticks.map((t) => formatDay(t * 1000).slice(5)), incrs: DAY_STEPS },
       // Counts step by whole numbers: a tick between 0 and 1 would read "0" twice.
       {
         size: 80,
