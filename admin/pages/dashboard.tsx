@@ -8,9 +8,10 @@
 import type { FC } from "hono/jsx";
 import type { AdminApp } from "../app";
 import { Chart, IntervalBar } from "../chart";
-import { formatChange, formatCount, formatInterval, formatMoney, formatPercent, formatPoints } from "../format";
+import { formatChange, formatCount, formatMoney, formatPercent, formatPoints } from "../format";
 import { Empty, Layout } from "../ui";
 import { type Dashboard, loadDashboard, PERIODS } from "./dashboard-data";
+import { FigureTable } from "./reports";
 
 type Totals = Dashboard["totals"];
 
@@ -115,39 +116,17 @@ export function dashboardPage(app: AdminApp) {
           {d.topRules.length === 0 ? (
             <p class="muted">No rule has figures yet.</p>
           ) : (
-            <div class="table-wrap">
-              <table id="top-rules">
-                <thead>
-                  <tr>
-                    <th>Rule</th>
-                    <th class="num">Impressions</th>
-                    <th class="num">Clicks</th>
-                    <th class="num">CTR</th>
-                    <th class="num">Redeemed</th>
-                    <th class="num">Revenue</th>
-                    <th class="num">Uplift</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.topRules.map((rule) => (
-                    <tr>
-                      <td>
-                        <a href={`/admin/reports/rules/${rule.id}`}>{rule.name}</a>{" "}
-                        <span class="muted">{rule.placement}</span>
-                      </td>
-                      <td class="num">{formatCount(rule.impressions)}</td>
-                      <td class="num">{formatCount(rule.clicks)}</td>
-                      <td class="num">{formatPercent(rule.ctr, 2)}</td>
-                      <td class="num">{formatCount(rule.coupons_redeemed)}</td>
-                      <td class="num">{formatMoney(rule.revenue, d.currency)}</td>
-                      <td class="num">
-                        {formatPoints(rule.uplift)} <span class="muted small">{formatInterval(rule.ci)}</span>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              id="top-rules"
+              first="Rule"
+              currency={d.currency}
+              rows={d.topRules.map((rule) => ({
+                label: rule.name,
+                note: rule.placement,
+                href: `/admin/reports/rules/${rule.id}`,
+                r: rule,
+              }))}
+            />
           )}
         </section>
       </Layout>,

@@ -6,12 +6,15 @@
 import type { DayPoint } from "../../worker/reports/earnings";
 import type { CumulativePoint } from "../../worker/reports/uplift";
 import type { ChartSeries, ChartSpec } from "../chart";
+import type { Unit } from "../format";
 
 export type ChartKind = "impressions" | "ctr" | "conversions" | "coupons" | "revenue";
 
 type Previous = { label: string; daily: DayPoint[] };
 
-const col = (daily: DayPoint[], key: Exclude<keyof DayPoint, "day">) => daily.map((d) => d[key]);
+type DayKey = Exclude<keyof DayPoint, "day">;
+
+const col = (daily: DayPoint[], key: DayKey) => daily.map((d) => d[key]);
 const ctr = (daily: DayPoint[]) => daily.map((d) => (d.impressions ? d.clicks / d.impressions : null));
 /** The period's click-through rate: all clicks over all impressions, not a sum of the days' rates. */
 function periodCtr(daily: DayPoint[]) {
@@ -36,68 +39,52 @@ export function dailyCharts(
   { kinds, previous }: { kinds: ChartKind[]; previous?: Previous },
 ): ChartSpec[] {
   const days = daily.map((d) => d.day);
+  const chart = (id: string, title: string, unit: Unit, series: ChartSeries[]): ChartSpec => ({
+    id,
+    title,
+    unit,
+    currency,
+    days,
+    series,
+  });
+  const sum = (label: string, key: DayKey, color: string): ChartSeries => ({
+    label,
+    values: col(daily, key),
+    color,
+    summary: "sum",
+  });
   const make: Record<ChartKind, () => ChartSpec> = {
-    impressions: () => ({
-      id: "chart-impressions",
-      title: "Impressions and clicks per day",
-      unit: "count",
-      currency,
-      days,
-      series: [
-        { label: "Impressions", values: col(daily, "impressions"), color: "#2a5bd7", summary: "sum" },
+    impressions: () =>
+      chart("chart-impressions", "Impressions and clicks per day", "count", [
+        sum("Impressions", "impressions", "#2a5bd7"),
         ...withPrevious(previous, "Impressions", (d) => col(d, "impressions"), "#9db3ea"),
-        { label: "Holdout impressions", values: col(daily, "holdout_impressions"), color: "#9aa3b2", summary: "sum" },
-        { label: "Clicks", values: col(daily, "clicks"), color: "#d7582a", summary: "sum" },
-      ],
-    }),
-    ctr: () => ({
-      id: "chart-ctr",
-      title: "Click-through rate per day",
-      unit: "percent",
-      currency,
-      days,
-      series: [
+        sum("Holdout impressions", "holdout_impressions", "#9aa3b2"),
+        sum("Clicks", "clicks", "#d7582a"),
+      ]),
+    ctr: () =>
+      chart("chart-ctr", "Click-through rate per day", "percent", [
         { label: "CTR", values: ctr(daily), color: "#2a5bd7", summary: { period: periodCtr(daily) } },
         ...withPrevious(previous, "CTR", ctr, "#9db3ea").map((s) => ({
           ...s,
           summary: { period: periodCtr(previous?.daily ?? []) },
         })),
-      ],
-    }),
-    conversions: () => ({
-      id: "chart-conversions",
-      title: "Conversions per day of first impression",
-      unit: "count",
-      currency,
-      days,
-      series: [
-        { label: "Shown the banner", values: col(daily, "exposed_conversions"), color: "#2a5bd7", summary: "sum" },
-        { label: "Holdout", values: col(daily, "holdout_conversions"), color: "#b3261e", summary: "sum" },
-      ],
-    }),
-    coupons: () => ({
-      id: "chart-coupons",
-      title: "Coupons assigned and redeemed per day",
-      unit: "count",
-      currency,
-      days,
-      series: [
-        { label: "Assigned", values: col(daily, "coupons_assigned"), color: "#7a4cc2", summary: "sum" },
-        { label: "Redeemed", values: col(daily, "coupons_redeemed"), color: "#1b7f3b", summary: "sum" },
+      ]),
+    conversions: () =>
+      chart("chart-conversions", "Conversions per day of first impression", "count", [
+        sum("Shown the banner", "exposed_conversions", "#2a5bd7"),
+        sum("Holdout", "holdout_conversions", "#b3261e"),
+      ]),
+    coupons: () =>
+      chart("chart-coupons", "Coupons assigned and redeemed per day", "count", [
+        sum("Assigned", "coupons_assigned", "#7a4cc2"),
+        sum("Redeemed", "coupons_redeemed", "#1b7f3b"),
         ...withPrevious(previous, "Redeemed", (d) => col(d, "coupons_redeemed"), "#8cc49d"),
-      ],
-    }),
-    revenue: () => ({
-      id: "chart-revenue",
-      title: `Revenue of redeemed codes per day (${currency})`,
-      unit: "money",
-      currency,
-      days,
-      series: [
-        { label: "Revenue", values: col(daily, "revenue"), color: "#1b7f3b", summary: "sum" },
+      ]),
+    revenue: () =>
+      chart("chart-revenue", `Revenue of redeemed codes per day (${currency})`, "money", [
+        sum("Revenue", "revenue", "#1b7f3b"),
         ...withPrevious(previous, "Revenue", (d) => col(d, "revenue"), "#8cc49d"),
-      ],
-    }),
+      ]),
   };
   return kinds.map((kind) => make[kind]());
 }

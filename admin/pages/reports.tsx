@@ -73,36 +73,54 @@ function badPeriod(c: Context<AdminEnv>, action: string, p: Period) {
 
 type Figures = Omit<Report, "period" | "daily" | "cumulative">;
 
-const FigureRow = ({ label, href, r, currency }: { label: string; href: string; r: Figures; currency: string }) => (
-  <tr>
-    <td>
-      <a href={href}>{label}</a>
-    </td>
-    <td class="num">{formatCount(r.impressions)}</td>
-    <td class="num">{formatCount(r.clicks)}</td>
-    <td class="num">{formatPercent(r.ctr, 2)}</td>
-    <td class="num">{formatCount(r.exposed.conversions)}</td>
-    <td class="num">{formatCount(r.coupons_redeemed)}</td>
-    <td class="num">{formatMoney(r.revenue, currency)}</td>
-    <td class="num">
-      {formatPoints(r.uplift)} <span class="muted small">{formatInterval(r.ci)}</span>
-    </td>
-  </tr>
-);
+type FigureRowProps = { label: string; note?: string; href: string; r: Figures };
 
-const FigureHead = ({ first }: { first: string }) => (
-  <thead>
-    <tr>
-      <th>{first}</th>
-      <th class="num">Impressions</th>
-      <th class="num">Clicks</th>
-      <th class="num">CTR</th>
-      <th class="num">Conversions</th>
-      <th class="num">Redeemed</th>
-      <th class="num">Revenue</th>
-      <th class="num">Uplift [95 % interval]</th>
-    </tr>
-  </thead>
+/** Each rule's (or placement's) figures in one row, the uplift with its interval (also the dashboard's top rules). */
+export const FigureTable = ({
+  id,
+  first,
+  rows,
+  currency,
+}: {
+  id: string;
+  first: string;
+  rows: FigureRowProps[];
+  currency: string;
+}) => (
+  <div class="table-wrap">
+    <table id={id}>
+      <thead>
+        <tr>
+          <th>{first}</th>
+          <th class="num">Impressions</th>
+          <th class="num">Clicks</th>
+          <th class="num">CTR</th>
+          <th class="num">Conversions</th>
+          <th class="num">Redeemed</th>
+          <th class="num">Revenue</th>
+          <th class="num">Uplift [95 % interval]</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ label, note, href, r }) => (
+          <tr>
+            <td>
+              <a href={href}>{label}</a> {note && <span class="muted">{note}</span>}
+            </td>
+            <td class="num">{formatCount(r.impressions)}</td>
+            <td class="num">{formatCount(r.clicks)}</td>
+            <td class="num">{formatPercent(r.ctr, 2)}</td>
+            <td class="num">{formatCount(r.exposed.conversions)}</td>
+            <td class="num">{formatCount(r.coupons_redeemed)}</td>
+            <td class="num">{formatMoney(r.revenue, currency)}</td>
+            <td class="num">
+              {formatPoints(r.uplift)} <span class="muted small">{formatInterval(r.ci)}</span>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </div>
 );
 
 const Card = ({ id, label, value, note }: { id: string; label: string; value: string; note?: string }) => (
@@ -206,37 +224,23 @@ export function reportPages(app: AdminApp) {
         ) : (
           <>
             <h2>Per rule</h2>
-            <div class="table-wrap">
-              <table id="rule-reports">
-                <FigureHead first="Rule" />
-                <tbody>
-                  {d.rules.map((r) => (
-                    <FigureRow
-                      label={r.name}
-                      href={`/admin/reports/rules/${r.id}${suffix}`}
-                      r={r}
-                      currency={d.currency}
-                    />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              id="rule-reports"
+              first="Rule"
+              currency={d.currency}
+              rows={d.rules.map((r) => ({ label: r.name, href: `/admin/reports/rules/${r.id}${suffix}`, r }))}
+            />
             <h2>Per placement</h2>
-            <div class="table-wrap">
-              <table id="placement-reports">
-                <FigureHead first="Placement" />
-                <tbody>
-                  {d.placements.map((r) => (
-                    <FigureRow
-                      label={r.placement}
-                      href={`/admin/reports/placements/${r.placement}${suffix}`}
-                      r={r}
-                      currency={d.currency}
-                    />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              id="placement-reports"
+              first="Placement"
+              currency={d.currency}
+              rows={d.placements.map((r) => ({
+                label: r.placement,
+                href: `/admin/reports/placements/${r.placement}${suffix}`,
+                r,
+              }))}
+            />
           </>
         )}
       </Layout>,
