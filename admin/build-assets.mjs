@@ -1,6 +1,6 @@
 /**
  * Writes admin/assets.generated.ts (gitignored): the chart script (admin/client/charts.ts with
- * uPlot and admin/format.ts, bundled by esbuild) and uPlot's stylesheet, so the Worker serves them
+ * uPlot and worker/lib/format.ts, bundled by esbuild) and uPlot's stylesheet, so the Worker serves them
  * itself from /admin/assets/ (no CDN; one bundle for wrangler, workerd tests and tsc alike). Run by
  * tag/build.mjs, which `npm test`, `npm run dev` and `npm run deploy` run first.
  */

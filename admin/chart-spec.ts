@@ -2,7 +2,7 @@
  * What a chart shows, as the page renders it into `data-chart` and the chart script
  * (admin/client/charts.ts) draws it: one shape for every chart of the admin.
  */
-import type { Unit } from "./format";
+import type { Unit } from "../worker/lib/format";
 
 export type ChartSeries = {
   label: string;

@@ -5,8 +5,8 @@
  * screen readers and for a browser without script. Plus the interval bar of an uplift card.
  */
 import type { FC } from "hono/jsx";
+import { formatInterval, formatPoints, formatValue } from "../worker/lib/format";
 import type { ChartSeries, ChartSpec } from "./chart-spec";
-import { formatInterval, formatPoints, formatValue } from "./format";
 
 export type { ChartSeries, ChartSpec } from "./chart-spec";
 

@@ -3,13 +3,13 @@
  * file by admin/build-assets.mjs and served as /admin/assets/charts.js (the admin's CSP allows
  * scripts from 'self' only; no inline data). uPlot (≈50 KB minified, no dependencies) rather than
  * hand-drawn SVG: canvas time series with time axes, tick spacing, hover and bands (the uplift's
- * interval), fast for a year of days. Values are written by admin/format.ts, the module the pages
+ * interval), fast for a year of days. Values are written by worker/lib/format.ts, the module the pages
  * use, so an axis, the legend and the cards agree. The figure's own legend shows the pointed day's
  * values and goes back to the period's figures when the pointer leaves.
  */
 import uPlot from "uplot";
+import { formatDay, formatInterval, formatValue } from "../../worker/lib/format";
 import type { ChartSpec } from "../chart-spec";
-import { formatDay, formatInterval, formatValue } from "../format";
 
 const DAY_S = 86_400;
 const HEIGHT = 220;

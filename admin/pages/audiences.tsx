@@ -6,11 +6,11 @@
 import type { Context } from "hono";
 import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Chart } from "../chart";
 import { redirectWithFlash, takeFlash } from "../flash";
-import { formatTime } from "../format";
 import { FLASH, failedHere, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
 import {

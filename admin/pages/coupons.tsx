@@ -6,9 +6,9 @@
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
 import type { CouponLookup as Lookup } from "../../worker/coupons/lookup";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { formatTime } from "../format";
 import { FLASH, type FormData, text } from "../forms";
 import { can, Layout, Notice } from "../ui";
 

@@ -6,9 +6,9 @@
  * set-up step instead.
  */
 import type { FC } from "hono/jsx";
+import { formatChange, formatCount, formatMoney, formatPercent, formatPoints } from "../../worker/lib/format";
 import type { AdminApp } from "../app";
 import { Chart, IntervalBar } from "../chart";
-import { formatChange, formatCount, formatMoney, formatPercent, formatPoints } from "../format";
 import { Empty, Layout } from "../ui";
 import { type Dashboard, loadDashboard, PERIODS } from "./dashboard-data";
 import { FigureTable } from "./reports";

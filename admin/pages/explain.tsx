@@ -6,9 +6,9 @@
  */
 import type { Context } from "hono";
 import type { Explanation } from "../../worker/decide/explain";
+import { formatDay } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { formatDay } from "../format";
 import { creativeFrame, EXPLAIN_FRAME_PATH, frameMessage } from "../frame";
 import type { Creative, Pool, Rule } from "../types";
 import { Empty, Layout } from "../ui";

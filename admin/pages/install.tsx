@@ -1,6 +1,6 @@
 import { basePathOf, publicBase } from "../../worker/lib/base-path";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminApp } from "../app";
-import { formatTime } from "../format";
 import { Empty, Layout, Snippet } from "../ui";
 import { loadPlacements, slotSnippet } from "./placements";
 

@@ -1,10 +1,10 @@
 /** Partners (cookie sync) and webhooks (segment entries → signed POSTs): deliveries, failures, replay. */
 import type { Context } from "hono";
 import { publicBase } from "../../worker/lib/base-path";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
-import { formatTime } from "../format";
 import { FLASH, failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
 import {

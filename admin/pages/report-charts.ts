@@ -3,10 +3,11 @@
  * same figure is drawn the same way on both: impressions and clicks, CTR, conversions, coupons,
  * revenue (in the site's currency) and the cumulative uplift with its 95 % band.
  */
+
+import type { Unit } from "../../worker/lib/format";
 import type { DayPoint } from "../../worker/reports/earnings";
 import type { CumulativePoint } from "../../worker/reports/uplift";
 import type { ChartSeries, ChartSpec } from "../chart";
-import type { Unit } from "../format";
 
 export type ChartKind = "impressions" | "ctr" | "conversions" | "coupons" | "revenue";
 

@@ -5,12 +5,19 @@
  * conversions, coupons, revenue in the site's currency, impressions and clicks (admin/chart.tsx).
  */
 import type { Context } from "hono";
+import {
+  formatCount,
+  formatDay,
+  formatInterval,
+  formatMoney,
+  formatPercent,
+  formatPoints,
+} from "../../worker/lib/format";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { MAX_DAYS, type Report } from "../../worker/reports/earnings";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Chart, IntervalBar } from "../chart";
-import { formatCount, formatDay, formatInterval, formatMoney, formatPercent, formatPoints } from "../format";
 import type { Rule } from "../types";
 import { Empty, Layout } from "../ui";
 import type { Dashboard } from "./dashboard-data";

@@ -3,9 +3,9 @@
  * cap, holdout, stop-after-conversion and an enable/disable toggle; the placement's fallback.
  */
 import type { Context } from "hono";
+import { formatPercent, formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { formatPercent, formatTime } from "../format";
 import {
   checked,
   FLASH,

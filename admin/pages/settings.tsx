@@ -1,9 +1,9 @@
 /** Site settings and API keys (admins). A new key is shown once, on the page that made it. */
 import type { Context } from "hono";
+import { currencyLabel, formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { redirectWithFlash, takeFlash } from "../flash";
-import { currencyLabel, formatTime } from "../format";
 import { checked, FLASH, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
 import { ActionButton, Check, can, ErrorAlert, Field, FlashView, Layout, Notice, ReadOnlyNote, Select } from "../ui";

@@ -1,8 +1,8 @@
 /** Admin UI users (admins only): invite with a role, change roles, remove. */
 import type { Context } from "hono";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { formatTime } from "../format";
 import { FLASH, text } from "../forms";
 import type { User } from "../types";
 import { ActionButton, ErrorAlert, Field, Layout, Notice, Select } from "../ui";

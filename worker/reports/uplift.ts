@@ -6,6 +6,7 @@
  * and undercovers near 0, Newcombe's does not. Hand-written: a dozen lines of arithmetic that no
  * maintained edge-sized statistics package offers.
  */
+import { formatInterval, formatPoints } from "../lib/format";
 
 const Z_95 = 1.959963984540054;
 
@@ -31,8 +32,6 @@ export type Uplift = {
   verdict: string;
 };
 
-const points = (x: number) => `${(x * 100).toFixed(2)} points`;
-
 export function computeUplift(exposed: Group, holdout: Group): Uplift {
   if (exposed.visitors === 0 || holdout.visitors === 0) {
     return {
@@ -51,14 +50,14 @@ export function computeUplift(exposed: Group, holdout: Group): Uplift {
   const d = p1 - p2;
   const low = d - Math.sqrt((p1 - w1.low) ** 2 + (w2.high - p2) ** 2);
   const high = d + Math.sqrt((w1.high - p1) ** 2 + (p2 - w2.low) ** 2);
-  const range = `(95% interval ${points(low)} to ${points(high)})`;
+  const range = `(95 % interval ${formatInterval({ low, high })})`;
   let verdict: string;
   if (low <= 0 && high >= 0) {
     verdict = `No clear effect yet: the difference could be zero ${range}. Keep the rule running to collect more visitors before deciding.`;
   } else if (low > 0) {
-    verdict = `The banner works: exposed visitors converted ${points(d)} more often than the holdout ${range}.`;
+    verdict = `The banner works: exposed visitors converted ${formatPoints(d, { signed: false })} more often than the holdout ${range}.`;
   } else {
-    verdict = `The banner seems to hurt: exposed visitors converted ${points(-d)} less often than the holdout ${range}.`;
+    verdict = `The banner seems to hurt: exposed visitors converted ${formatPoints(d, { signed: false })} less often than the holdout ${range}.`;
   }
   return {
     exposed_rate: p1,

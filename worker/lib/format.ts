@@ -1,8 +1,9 @@
 /**
- * How the admin writes numbers, money, shares and dates — one module for the server-rendered pages
- * and for the chart script (admin/client/charts.ts, bundled from this same file), so a figure
- * reads the same in a card, a table, a chart's axis and its legend (issue 30: revenue had no
- * currency and two number formats, dates two formats).
+ * How numbers, money, shares and dates are written for people — one module for the admin's
+ * server-rendered pages, its chart script (admin/client/charts.ts, bundled from this same file)
+ * and the report's plain-words verdict (reports/uplift.ts), so a figure reads the same in a card,
+ * a table, a chart's axis, its legend and a sentence (issue 30: revenue had no currency and two
+ * number formats, dates two formats).
  *
  * One locale ("en": 1,234.5) and UTC dates as ISO days (2026-12-06) and minutes
  * (2026-12-06 14:03): the counters behind every figure are whole UTC days (docs/architecture.md,
@@ -44,12 +45,12 @@ export function formatPercent(share: number | null | undefined, digits = 1): str
   return share == null ? "—" : `${(share * 100).toFixed(digits)} %`;
 }
 
-/** A difference of two rates in percentage points, signed: 0.0123 → "+1.23 pts". */
-export function formatPoints(diff: number | null | undefined, digits = 2): string {
+/** A difference of two rates in percentage points, signed: 0.0123 → "+1.23 pts" (unsigned: "1.23 pts"). */
+export function formatPoints(diff: number | null | undefined, { signed = true } = {}): string {
   if (diff == null) return "—";
-  const text = Math.abs(diff * 100).toFixed(digits);
+  const text = Math.abs(diff * 100).toFixed(2);
   // −0.00 reads as a sign error: a difference that rounds to zero has none.
-  if (Number(text) === 0) return `${text} pts`;
+  if (!signed || Number(text) === 0) return `${text} pts`;
   return `${diff > 0 ? "+" : "−"}${text} pts`;
 }
 

@@ -10,7 +10,7 @@ import {
   formatPoints,
   formatTime,
   formatValue,
-} from "../../admin/format";
+} from "../../worker/lib/format";
 
 describe("the admin's one format for numbers, money, shares and dates", () => {
   it("writes counts and money in one locale, money in the site's currency", () => {
@@ -29,6 +29,7 @@ describe("the admin's one format for numbers, money, shares and dates", () => {
     expect(formatPoints(0.0123)).toBe("+1.23 pts");
     expect(formatPoints(-0.0123)).toBe("−1.23 pts");
     expect(formatPoints(-0.00001)).toBe("0.00 pts");
+    expect(formatPoints(-0.0123, { signed: false })).toBe("1.23 pts");
     expect(formatInterval({ low: -0.004, high: 0.021 })).toBe("[−0.40, +2.10] pts");
     expect(formatChange(110, 100)).toBe("+10 % vs previous");
     expect(formatChange(5, 0)).toBe("");
