@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
-import { formatTime } from "../../worker/lib/format";
+import { formatCount, formatPercent, formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Chart } from "../chart";
@@ -138,7 +138,7 @@ async function render(
             {a.name} <span class="muted">({a.kind})</span>
           </h2>
           <p>
-            <strong>{a.size ?? 0}</strong> people (browsers, and CRM customers without one) · refreshed{" "}
+            <strong>{formatCount(a.size ?? 0)}</strong> people (browsers, and CRM customers without one) · refreshed{" "}
             {formatTime(a.refreshed_at)}
           </p>
           {a.kind === "lookalike" && (
@@ -178,9 +178,9 @@ async function render(
               {a.reach.spaces.map((r) => (
                 <tr>
                   <td>{spaceLabel(r.id_space)}</td>
-                  <td>{r.members}</td>
-                  <td>{`${Math.round(r.share * 100)} %`}</td>
-                  <td>{r.ids}</td>
+                  <td>{formatCount(r.members)}</td>
+                  <td>{formatPercent(r.share, 0)}</td>
+                  <td>{formatCount(r.ids)}</td>
                 </tr>
               ))}
             </tbody>

@@ -195,7 +195,7 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
             </div>
             {kind === "redeem" && (
               <div class="field">
-                <label for="f-revenue">Order value (optional)</label>
+                <label for="f-revenue">Order value in {c.var.site.currency} (optional)</label>
                 <input
                   id="f-revenue"
                   name="revenue"
