@@ -77,6 +77,7 @@ ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1rem; 
 ul.legend output { font-weight: 600; font-variant-numeric: tabular-nums; }
 ul.legend .legend-day { width: 100%; }
 .interval-bar { margin-top: .25rem; }
+.sparkline { display: inline-block; width: 100px; height: 28px; vertical-align: middle; }
 .interval-bar svg { width: 100%; max-width: 200px; height: auto; }
 .period { margin: 0 0 1rem; }
 .period select { width: auto; }

@@ -29,4 +29,6 @@ export type ChartSpec = {
   currency: string | null;
   series: ChartSeries[];
   band?: ChartBand;
+  /** A small line without axes, legend or table, beside other figures in a table row (a segment's size). */
+  sparkline?: boolean;
 };

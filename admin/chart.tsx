@@ -32,6 +32,19 @@ const Swatch: FC<{ color: string; dash?: boolean }> = ({ color, dash }) => (
 
 export const Chart: FC<{ chart: ChartSpec }> = ({ chart }) => {
   const format = (v: number | null | undefined) => formatValue(v, chart.unit, chart.currency);
+  if (chart.sparkline) {
+    // Its numbers are in its label: a sparkline has no room for a legend or a table.
+    const days = chart.days.map((day, i) => `${day} ${format(chart.series[0]?.values[i])}`).join(", ");
+    return (
+      <span
+        class="sparkline"
+        id={chart.id}
+        data-chart={JSON.stringify(chart)}
+        role="img"
+        aria-label={`${chart.title}: ${days}`}
+      />
+    );
+  }
   const summaries = chart.series.map((s) => format(seriesSummary(s)));
   const label = `${chart.title}: ${chart.series.map((s, i) => `${s.label} ${summaries[i]}`).join(", ")}${
     chart.band ? `, ${chart.band.label} ${bandSummary(chart)}` : ""

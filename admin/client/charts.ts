@@ -13,6 +13,7 @@ import type { ChartSpec } from "../chart-spec";
 
 const DAY_S = 86_400;
 const HEIGHT = 220;
+const SPARKLINE = { width: 100, height: 28 };
 /** The y axis of a chart with nothing but zeros: one unit of counts or money, one point of a rate. */
 const EMPTY_SPAN: Record<ChartSpec["unit"], number> = { count: 1, money: 1, percent: 0.01, points: 0.01 };
 const DAY_STEPS = [1, 2, 7, 14, 28, 56, 91, 182, 364].map((days) => days * DAY_S);
@@ -74,10 +75,11 @@ function draw(el: HTMLElement) {
             : formatInterval({ low, high });
     }
   };
-  const width = () => Math.max(280, el.clientWidth || 600);
+  const width = () => (chart.sparkline ? SPARKLINE.width : Math.max(280, el.clientWidth || 600));
+  const height = chart.sparkline ? SPARKLINE.height : HEIGHT;
   const opts: uPlot.Options = {
     width: width(),
-    height: HEIGHT,
+    height,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: {
       // One day alone: a day either side, the point in the middle (uPlot's own single-point range
@@ -94,23 +96,28 @@ function draw(el: HTMLElement) {
     },
     series,
     bands,
-    axes: [
-      // Ticks on whole days only: every figure is a UTC day's (hours would repeat a day's label).
-      { values: (_u, ticks) => ticks.map((t) => formatDay(t * 1000).slice(5)), incrs: DAY_STEPS },
-      // Counts step by whole numbers: a tick between 0 and 1 would read "0" twice.
-      {
-        size: 80,
-        values: (_u, ticks) => ticks.map((t) => format(t)),
-        incrs: chart.unit === "count" ? COUNT_STEPS : undefined,
-      },
-    ],
+    axes: chart.sparkline
+      ? [{ show: false }, { show: false }]
+      : [
+          // Ticks on whole days only: every figure is a UTC day's (hours would repeat a day's label).
+          { values: (_u, ticks) => ticks.map((t) => formatDay(t * 1000).slice(5)), incrs: DAY_STEPS },
+          // Counts step by whole numbers: a tick between 0 and 1 would read "0" twice.
+          {
+            size: 80,
+            values: (_u, ticks) => ticks.map((t) => format(t)),
+            incrs: chart.unit === "count" ? COUNT_STEPS : undefined,
+          },
+        ],
     legend: { show: false },
+    cursor: { show: !chart.sparkline },
+    // Room for a point on the edge of a sparkline, which has no axes to keep it off the border.
+    ...(chart.sparkline ? { padding: [4, 4, 4, 4] as uPlot.Padding } : {}),
     hooks: { setCursor: [(u) => showDay(u.cursor.idx)] },
   };
   el.textContent = "";
   const plot = new uPlot(opts, data, el);
   el.addEventListener("mouseleave", () => showDay(null));
-  window.addEventListener("resize", () => plot.setSize({ width: width(), height: HEIGHT }));
+  window.addEventListener("resize", () => plot.setSize({ width: width(), height }));
 }
 
 const figures = document.querySelectorAll<HTMLElement>("[data-chart]");

@@ -4,43 +4,38 @@
  * saving shows the same error, and the edit page shows the count.
  */
 import type { Context } from "hono";
+import { formatCount } from "../../worker/lib/format";
 import { PLAIN_FIELD_NAMES } from "../../worker/segments/fields";
 import type { SegmentSizeDay } from "../../worker/segments/sizes";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { Chart } from "../chart";
 import { FLASH, failedHere, text } from "../forms";
 import type { Segment } from "../types";
 import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, Layout, Notice, ReadOnlyNote } from "../ui";
 
 const EXAMPLE = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 
-/** A small line of the daily visitor counts and the change since the first recorded day. */
-const Trend = ({ days }: { days: SegmentSizeDay[] }) => {
+/** A small line of the daily visitor counts (the admin's one chart, as a sparkline) and the change since the first recorded day. */
+const Trend = ({ id, days }: { id: number; days: SegmentSizeDay[] }) => {
   if (days.length === 0) return <span class="muted">not counted yet</span>;
   const first = days[0];
-  const last = days[days.length - 1];
-  const change = last.visitors - first.visitors;
-  const max = Math.max(1, ...days.map((d) => d.visitors));
-  const x = (i: number) => (days.length === 1 ? 40 : (i * 80) / (days.length - 1));
-  const points = days.map((d, i) => `${x(i).toFixed(1)},${(22 - (d.visitors / max) * 20).toFixed(1)}`).join(" ");
+  const change = days[days.length - 1].visitors - first.visitors;
   return (
     <span class="trend">
-      <svg
-        width="80"
-        height="24"
-        viewBox="0 0 80 24"
-        role="img"
-        aria-label={`visitors per day: ${days.map((d) => `${d.day} ${d.visitors}`).join(", ")}`}
-      >
-        <polyline
-          points={days.length === 1 ? `0,${points.split(",")[1]} 80,${points.split(",")[1]}` : points}
-          fill="none"
-          stroke="#2a5bd7"
-          stroke-width="2"
-        />
-      </svg>{" "}
+      <Chart
+        chart={{
+          id: `trend-${id}`,
+          title: "visitors per day",
+          unit: "count",
+          currency: null,
+          days: days.map((d) => d.day),
+          series: [{ label: "Visitors", values: days.map((d) => d.visitors), color: "#2a5bd7", summary: "last" }],
+          sparkline: true,
+        }}
+      />{" "}
       <span class="muted small">
-        {change === 0 ? "±0" : change > 0 ? `+${change}` : String(change)} since {first.day}
+        {change === 0 ? "±0" : change > 0 ? `+${formatCount(change)}` : `−${formatCount(-change)}`} since {first.day}
       </span>
     </span>
   );
@@ -79,7 +74,7 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
   }
   const action = view.segment ? `/admin/segments/${view.segment.id}` : "/admin/segments";
   return c.html(
-    <Layout title="Segments" user={c.var.user} active="/admin/segments" scripts={["segment-editor.js"]}>
+    <Layout title="Segments" user={c.var.user} active="/admin/segments" scripts={["segment-editor.js"]} charts>
       <h1>Segments</h1>
       <Notice message={FLASH[c.req.query("done") ?? ""]} />
       <ReadOnlyNote role={c.var.role} needs="marketer" />
@@ -113,7 +108,7 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
                   <td class="num">{sizes[i]?.visitors ?? "—"}</td>
                   <td class="num">{sizes[i]?.customers ?? "—"}</td>
                   <td>
-                    <Trend days={history[s.id] ?? []} />
+                    <Trend id={s.id} days={history[s.id] ?? []} />
                   </td>
                   <td>
                     {writable && (

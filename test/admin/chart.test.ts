@@ -45,6 +45,19 @@ describe("the admin's chart", () => {
   });
 });
 
+describe("the chart as a sparkline", () => {
+  it("carries its data and says each day's value in its label, without a legend or a table", async () => {
+    const out = await html(
+      Chart({ chart: { ...spec(["2026-12-05", "2026-12-06"], [1200, 1300]), unit: "count", sparkline: true } }),
+    );
+    expect(out).toContain('class="sparkline"');
+    expect(out).toContain('aria-label="Revenue per day: 2026-12-05 1,200, 2026-12-06 1,300"');
+    expect(out).toContain("data-chart=");
+    expect(out).not.toContain("<ul");
+    expect(out).not.toContain("<table");
+  });
+});
+
 describe("the uplift card's interval bar", () => {
   it("marks zero, the interval and the estimate, and says the interval in words", async () => {
     const out = await html(IntervalBar({ uplift: 0.01, ci: { low: -0.004, high: 0.021 } }));

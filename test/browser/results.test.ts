@@ -114,4 +114,16 @@ describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium
     expect(inked).toBeGreaterThan(0);
     await screenshot(page, "admin-results-one-day");
   });
+
+  it("draws each segment's size trend with the same chart, a one-day trend as a point", async () => {
+    // The scheduled refresh records today's size of every segment, as the dev cron does.
+    expect((await fetch(`${edge()}/__scheduled?cron=${encodeURIComponent("*/15 * * * *")}`)).status).toBe(200);
+    await page.goto(`${edge()}/admin/segments`);
+    const sparklines = page.locator(".sparkline");
+    await expect.poll(() => sparklines.count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator("html").getAttribute("data-charts")).toBe(String(await sparklines.count()));
+    expect(await page.locator(".sparkline canvas").count()).toBe(await sparklines.count());
+    expect(await sparklines.first().getAttribute("aria-label")).toMatch(/^visitors per day: \d{4}-\d{2}-\d{2} [\d,]+/);
+    await screenshot(page, "admin-segment-trends");
+  });
 });
