@@ -23,7 +23,7 @@ import {
 } from "../worker/auth/session";
 import { type AdminEnv, type ApiApp, ApiFailure, createApi } from "./api";
 import { ADMIN_CSS, CONFIRM_JS, CREATIVE_EDITOR_JS, IMPORTS_JS, SEGMENT_EDITOR_JS } from "./assets";
-import { CHARTS_JS, UPLOT_CSS } from "./assets.generated";
+import { CLIENT_SCRIPTS } from "./client.generated";
 import { confirmDestructive } from "./confirm";
 import { FRAME_PATHS } from "./frame";
 import { audiencePages } from "./pages/audiences";
@@ -44,6 +44,7 @@ import { segmentPages } from "./pages/segments";
 import { settingsPages } from "./pages/settings";
 import { userPages } from "./pages/users";
 import { Layout } from "./ui";
+import { UPLOT_CSS } from "./uplot.generated";
 
 export type AdminApp = Hono<AdminEnv>;
 
@@ -53,8 +54,13 @@ const ASSETS: Record<string, [string, string]> = {
   "segment-editor.js": [SEGMENT_EDITOR_JS, "text/javascript; charset=utf-8"],
   "creative-editor.js": [CREATIVE_EDITOR_JS, "text/javascript; charset=utf-8"],
   "imports.js": [IMPORTS_JS, "text/javascript; charset=utf-8"],
-  // admin/client/charts.ts with uPlot, bundled by admin/build-assets.mjs (see there and charts.ts).
-  "charts.js": [CHARTS_JS, "text/javascript; charset=utf-8"],
+  // admin/client/*.ts, bundled by admin/build-assets.mjs (charts.js: uPlot with the chart script).
+  ...Object.fromEntries(
+    Object.entries(CLIENT_SCRIPTS).map(([file, js]): [string, [string, string]] => [
+      file,
+      [js, "text/javascript; charset=utf-8"],
+    ]),
+  ),
   "uplot.css": [UPLOT_CSS, "text/css; charset=utf-8"],
 };
 
