@@ -18,6 +18,7 @@ import { MAX_DAYS, type Report } from "../../worker/reports/earnings";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Chart, IntervalBar } from "../chart";
+import { type Column, DataTable } from "../components";
 import type { Rule } from "../types";
 import { Empty, Layout } from "../ui";
 import type { Dashboard } from "./dashboard-data";
@@ -82,7 +83,34 @@ type Figures = Omit<Report, "period" | "daily" | "cumulative">;
 
 type FigureRowProps = { label: string; note?: string; href: string; r: Figures };
 
-/** Each rule's (or placement's) figures in one row, the uplift with its interval (also the dashboard's top rules). */
+/** The figures of a rule (or placement), one column each, the uplift with its interval. */
+const figureColumns = (first: string, currency: string): Column<FigureRowProps>[] => [
+  {
+    header: first,
+    cell: ({ label, note, href }) => (
+      <>
+        <a href={href}>{label}</a> {note && <span class="muted">{note}</span>}
+      </>
+    ),
+  },
+  { header: "Impressions", num: true, cell: ({ r }) => formatCount(r.impressions) },
+  { header: "Clicks", num: true, cell: ({ r }) => formatCount(r.clicks) },
+  { header: "CTR", num: true, cell: ({ r }) => formatPercent(r.ctr, 2) },
+  { header: "Conversions", num: true, cell: ({ r }) => formatCount(r.exposed.conversions) },
+  { header: "Redeemed", num: true, cell: ({ r }) => formatCount(r.coupons_redeemed) },
+  { header: "Revenue", num: true, cell: ({ r }) => formatMoney(r.revenue, currency) },
+  {
+    header: "Uplift [95 % interval]",
+    num: true,
+    cell: ({ r }) => (
+      <>
+        {formatPoints(r.uplift)} <span class="muted small">{formatInterval(r.ci)}</span>
+      </>
+    ),
+  },
+];
+
+/** Each rule's (or placement's) figures in one row (also the dashboard's top rules). */
 export const FigureTable = ({
   id,
   first,
@@ -93,42 +121,7 @@ export const FigureTable = ({
   first: string;
   rows: FigureRowProps[];
   currency: string;
-}) => (
-  <div class="table-wrap">
-    <table id={id}>
-      <thead>
-        <tr>
-          <th>{first}</th>
-          <th class="num">Impressions</th>
-          <th class="num">Clicks</th>
-          <th class="num">CTR</th>
-          <th class="num">Conversions</th>
-          <th class="num">Redeemed</th>
-          <th class="num">Revenue</th>
-          <th class="num">Uplift [95 % interval]</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map(({ label, note, href, r }) => (
-          <tr>
-            <td>
-              <a href={href}>{label}</a> {note && <span class="muted">{note}</span>}
-            </td>
-            <td class="num">{formatCount(r.impressions)}</td>
-            <td class="num">{formatCount(r.clicks)}</td>
-            <td class="num">{formatPercent(r.ctr, 2)}</td>
-            <td class="num">{formatCount(r.exposed.conversions)}</td>
-            <td class="num">{formatCount(r.coupons_redeemed)}</td>
-            <td class="num">{formatMoney(r.revenue, currency)}</td>
-            <td class="num">
-              {formatPoints(r.uplift)} <span class="muted small">{formatInterval(r.ci)}</span>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  </div>
-);
+}) => <DataTable id={id} columns={figureColumns(first, currency)} rows={rows} />;
 
 const Card = ({ id, label, value, note }: { id: string; label: string; value: string; note?: string }) => (
   <section class="card kpi" id={id}>

@@ -5,9 +5,8 @@
  * and whose uplift chart shows its 95 % band. A failing step leaves
  * test-results/screenshots/failed-*.png (a CI artifact).
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { adminPage, browserAvailable, launchChromium, screenshot } from "./browser";
+import { describe, expect, inject, it } from "vitest";
+import { adminSession, browserAvailable, screenshot } from "./browser";
 
 type DashboardRule = {
   id: number;
@@ -18,20 +17,8 @@ type DashboardRule = {
 };
 
 describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium", () => {
-  let browser: Browser;
-  let page: Page;
+  const admin = adminSession();
   const edge = () => inject("edgeUrl");
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-    page = await adminPage(browser);
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(({ task, onTestFailed }) => {
-    onTestFailed(() => screenshot(page, `failed-${task.name.replace(/\W+/g, "-").slice(0, 60)}`));
-  });
 
   /** The seeded campaign that earned the most, as the API reports it. */
   async function richestCampaign(): Promise<DashboardRule> {
@@ -40,20 +27,20 @@ describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium
     return rules.sort((a, b) => b.revenue - a.revenue)[0];
   }
 
-  const legend = (chart: string) => page.locator(`[data-legend-for="${chart}"]`);
+  const legend = (chart: string) => admin.page.locator(`[data-legend-for="${chart}"]`);
 
   it("goes from the campaign to its results: charts drawn, legend figures, the uplift in its band", async () => {
     const campaign = await richestCampaign();
     expect(campaign.revenue).toBeGreaterThan(0);
-    await page.goto(`${edge()}/admin/rules`);
-    await page.getByRole("link", { name: `Results of ${campaign.name}` }).click();
-    await page.waitForURL(new RegExp(`/admin/reports/rules/${campaign.id}$`));
-    expect(await page.locator("h1").textContent()).toContain(campaign.name);
+    await admin.page.goto(`${edge()}/admin/rules`);
+    await admin.page.getByRole("link", { name: `Results of ${campaign.name}` }).click();
+    await admin.page.waitForURL(new RegExp(`/admin/reports/rules/${campaign.id}$`));
+    expect(await admin.page.locator("h1").textContent()).toContain(campaign.name);
 
     // Every chart drawn: one uPlot canvas per figure.
-    await expect.poll(() => page.locator("html").getAttribute("data-charts")).toBe("5");
+    await expect.poll(() => admin.page.locator("html").getAttribute("data-charts")).toBe("5");
     for (const id of ["chart-uplift", "chart-conversions", "chart-coupons", "chart-revenue", "chart-impressions"]) {
-      expect(await page.locator(`#${id} canvas`).count(), id).toBeGreaterThan(0);
+      expect(await admin.page.locator(`#${id} canvas`).count(), id).toBeGreaterThan(0);
     }
     // The legend's figures are the report's: revenue in euros, redemptions, conversions.
     const euros = (await legend("chart-revenue").locator("[data-series='0'] output").textContent()) ?? "";
@@ -73,16 +60,16 @@ describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium
     expect(await legend("chart-uplift").locator("[data-band] output").textContent()).toMatch(
       /^\[[−+]?\d+\.\d\d, [−+]?\d+\.\d\d\] pts$/,
     );
-    const band = JSON.parse((await page.locator("#chart-uplift").getAttribute("data-chart")) ?? "{}") as {
+    const band = JSON.parse((await admin.page.locator("#chart-uplift").getAttribute("data-chart")) ?? "{}") as {
       band?: { low: (number | null)[] };
     };
     expect(band.band?.low.filter((v) => v != null).length).toBeGreaterThan(10);
-    expect(await page.locator("#kpi-uplift .interval-bar svg").count()).toBe(1);
-    await screenshot(page, "admin-results");
+    expect(await admin.page.locator("#kpi-uplift .interval-bar svg").count()).toBe(1);
+    await screenshot(admin.page, "admin-results");
 
     // Pointing at a day shows that day's values in the legend; leaving shows the period's again.
     const period = await legend("chart-revenue").locator(".legend-day").textContent();
-    const plot = page.locator("#chart-revenue .u-over");
+    const plot = admin.page.locator("#chart-revenue .u-over");
     await plot.scrollIntoViewIfNeeded();
     const box = await plot.boundingBox();
     expect(box).not.toBeNull();
@@ -90,19 +77,19 @@ describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium
     await expect
       .poll(() => legend("chart-revenue").locator(".legend-day").textContent())
       .toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    await page.mouse.move(5, 5);
+    await admin.page.mouse.move(5, 5);
     await expect.poll(() => legend("chart-revenue").locator(".legend-day").textContent()).toBe(period);
   });
 
   it("draws a one-day period's charts as points instead of leaving them blank", async () => {
     const campaign = await richestCampaign();
     const today = new Date().toISOString().slice(0, 10);
-    await page.goto(`${edge()}/admin/reports/rules/${campaign.id}?from=${today}&to=${today}`);
-    await expect.poll(() => page.locator("html").getAttribute("data-charts")).toBe("5");
-    expect(await page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(5);
+    await admin.page.goto(`${edge()}/admin/reports/rules/${campaign.id}?from=${today}&to=${today}`);
+    await expect.poll(() => admin.page.locator("html").getAttribute("data-charts")).toBe("5");
+    expect(await admin.page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(5);
     expect(await legend("chart-impressions").locator(".legend-day").textContent()).toBe(`${today} – ${today}`);
     // The impressions series' point is on the canvas: pixels in its colour (#2a5bd7), which no axis or grid uses.
-    const inked = await page.evaluate(`(() => {
+    const inked = await admin.page.evaluate(`(() => {
       const canvas = document.querySelector("#chart-impressions canvas");
       const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
       let n = 0;
@@ -112,18 +99,20 @@ describe.skipIf(!browserAvailable())("a marketer's campaign results, in Chromium
       return n;
     })()`);
     expect(inked).toBeGreaterThan(0);
-    await screenshot(page, "admin-results-one-day");
+    await screenshot(admin.page, "admin-results-one-day");
   });
 
   it("draws each segment's size trend with the same chart, a one-day trend as a point", async () => {
     // The scheduled refresh records today's size of every segment, as the dev cron does.
     expect((await fetch(`${edge()}/__scheduled?cron=${encodeURIComponent("*/15 * * * *")}`)).status).toBe(200);
-    await page.goto(`${edge()}/admin/segments`);
-    const sparklines = page.locator(".sparkline");
+    await admin.page.goto(`${edge()}/admin/segments`);
+    const sparklines = admin.page.locator(".sparkline");
     await expect.poll(() => sparklines.count(), { timeout: 20_000 }).toBeGreaterThan(0);
-    await expect.poll(() => page.locator("html").getAttribute("data-charts")).toBe(String(await sparklines.count()));
-    expect(await page.locator(".sparkline canvas").count()).toBe(await sparklines.count());
+    await expect
+      .poll(() => admin.page.locator("html").getAttribute("data-charts"))
+      .toBe(String(await sparklines.count()));
+    expect(await admin.page.locator(".sparkline canvas").count()).toBe(await sparklines.count());
     expect(await sparklines.first().getAttribute("aria-label")).toMatch(/^visitors per day: \d{4}-\d{2}-\d{2} [\d,]+/);
-    await screenshot(page, "admin-segment-trends");
+    await screenshot(admin.page, "admin-segment-trends");
   });
 });
