@@ -21,8 +21,9 @@ import {
   signSession,
   verifySession,
 } from "../worker/auth/session";
+import { logError } from "../worker/lib/log";
 import { type AdminEnv, type ApiApp, ApiFailure, createApi } from "./api";
-import { ADMIN_CSS, DASHBOARD_JS } from "./assets";
+import { ADMIN_CSS } from "./assets";
 import { CLIENT_SCRIPTS } from "./client.generated";
 import { confirmDestructive } from "./confirm";
 import { FRAME_PATHS } from "./frame";
@@ -44,22 +45,19 @@ import { segmentPages } from "./pages/segments";
 import { settingsPages } from "./pages/settings";
 import { userPages } from "./pages/users";
 import { Layout } from "./ui";
-import { UPLOT_CSS, UPLOT_JS } from "./uplot.generated";
+import { UPLOT_CSS } from "./uplot.generated";
 
 export type AdminApp = Hono<AdminEnv>;
 
 const ASSETS: Record<string, [string, string]> = {
   "admin.css": [ADMIN_CSS, "text/css; charset=utf-8"],
-  // admin/client/*.ts, bundled by admin/build-assets.mjs.
+  // admin/client/*.ts, bundled by admin/build-assets.mjs (charts.js: uPlot with the chart script).
   ...Object.fromEntries(
     Object.entries(CLIENT_SCRIPTS).map(([file, js]): [string, [string, string]] => [
       file,
       [js, "text/javascript; charset=utf-8"],
     ]),
   ),
-  "dashboard.js": [DASHBOARD_JS, "text/javascript; charset=utf-8"],
-  // uPlot 1.6 (node_modules/uplot/dist), bundled as text: see DASHBOARD_JS for why uPlot.
-  "uplot.js": [UPLOT_JS, "text/javascript; charset=utf-8"],
   "uplot.css": [UPLOT_CSS, "text/css; charset=utf-8"],
 };
 
@@ -204,7 +202,7 @@ export function createAdminRoutes(api: ApiApp): AdminApp {
         status,
       );
     }
-    console.error(JSON.stringify({ level: "error", where: "admin", error: String(err), stack: (err as Error)?.stack }));
+    logError("admin.failed", { requestId: c.var.requestId, error: err, stack: (err as Error)?.stack });
     return c.html(
       <Layout title="Error" user={user}>
         <h1>Something went wrong</h1>

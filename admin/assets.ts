@@ -1,11 +1,9 @@
 /**
- * The admin UI's stylesheet and the dashboard's chart script, served as files from /admin/assets/
- * so that the content security policy can forbid inline script and style. The other page scripts
- * are TypeScript in admin/client/, bundled by admin/build-assets.mjs. The scripts only add live
- * feedback; every form works without them.
+ * The admin UI's stylesheet, served as a file from /admin/assets/ so that the content security
+ * policy can forbid inline script and style. The page scripts (charts included) are TypeScript in
+ * admin/client/, bundled by admin/build-assets.mjs; they only add live feedback, every form works
+ * without them.
  */
-import { SECONDS_PER_DAY } from "../worker/lib/time";
-
 export const ADMIN_CSS = `
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #f6f7f9; --accent: #2a5bd7; --bad: #b3261e; --good: #1b7f3b; }
 * { box-sizing: border-box; }
@@ -72,8 +70,6 @@ pre.marked-expression mark { background: #ffd54f; outline: 2px solid var(--bad);
 code.secret { display: block; padding: .6rem; background: #fffbe6; border: 1px solid #e6d27a; border-radius: 6px; word-break: break-all; }
 .preview-box { overflow: auto; border: 1px dashed var(--line); padding: .5rem; background: repeating-conic-gradient(#f0f0f0 0 25%, #fff 0 50%) 0 0/16px 16px; }
 .preview-box iframe { border: 0; display: block; background: #fff; }
-svg.chart { width: 100%; height: auto; max-width: 720px; }
-svg.chart text { font-size: 11px; fill: var(--muted); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; color: var(--muted); }
 dl.facts dd { margin: 0; }
@@ -84,6 +80,12 @@ tr.chosen td { background: #eef8f1; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1rem; }
 .chart-card { margin: 0; }
 .chart { min-height: 220px; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: .5rem 0; padding: 0; font-size: .9rem; }
+ul.legend output { font-weight: 600; font-variant-numeric: tabular-nums; }
+ul.legend .legend-day { width: 100%; }
+.interval-bar { margin-top: .25rem; }
+.sparkline { display: inline-block; width: 100px; height: 28px; vertical-align: middle; }
+.interval-bar svg { width: 100%; max-width: 200px; height: auto; }
 .period { margin: 0 0 1rem; }
 .period select { width: auto; }
 @media (max-width: 640px) { .charts { grid-template-columns: 1fr; } }
@@ -94,41 +96,3 @@ tr.chosen td { background: #eef8f1; }
   th, td { padding: .35rem .4rem; font-size: .9rem; }
 }
 `;
-
-/**
- * The dashboard's charts. uPlot (≈50 KB minified, no dependencies) rather than hand-drawn SVG:
- * it draws time series on a canvas with proper time axes, tick spacing, hover values and a legend,
- * stays fast for a year of days, and ships as one IIFE file and one stylesheet that the Worker
- * serves itself (/admin/assets/uplot.js, .css) under the admin's `script-src 'self'` — no CDN;
- * admin/build-assets.mjs copies its dist files at build time. The data comes from each chart's data-chart attribute (no inline script).
- */
-export const DASHBOARD_JS = `(function () {
-  if (typeof uPlot === "undefined") return;
-  var DAY = ${SECONDS_PER_DAY};
-  var els = document.querySelectorAll("[data-chart]");
-  Array.prototype.forEach.call(els, function (el) {
-    var chart = JSON.parse(el.getAttribute("data-chart"));
-    var xs = chart.days.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
-    var data = [xs].concat(chart.series.map(function (s) { return s.values; }));
-    var width = Math.max(280, el.clientWidth || 600);
-    var opts = {
-      width: width,
-      height: 220,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      // One day alone must not render blank: the x range then spans that day, and points are drawn.
-      scales: { x: { time: true, range: function (u, min, max) { return min === max ? [min - DAY, max + DAY] : [min, max]; } },
-                y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
-      series: [{ label: "Day", value: function (u, v) { return v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10); } }]
-        .concat(chart.series.map(function (s) {
-          return { label: s.label, stroke: s.color, width: 2, dash: s.dash ? [6, 4] : undefined,
-                   points: { show: xs.length <= 1 ? true : undefined, size: 7, fill: s.color }, spanGaps: true };
-        })),
-      axes: [{}, { size: 50 }],
-      legend: { live: false }
-    };
-    el.textContent = "";
-    var plot = new uPlot(opts, data, el);
-    window.addEventListener("resize", function () { plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }); });
-  });
-  document.documentElement.setAttribute("data-charts", String(els.length));
-})();`;

@@ -158,6 +158,7 @@ export function Page({
   active,
   needs,
   scripts,
+  charts,
   children,
 }: {
   frame: PageFrame;
@@ -167,10 +168,12 @@ export function Page({
   active: string;
   needs?: Role;
   scripts?: string[];
+  /** The page draws charts (admin/chart.tsx). */
+  charts?: boolean;
   children?: Child;
 }) {
   return (
-    <Layout title={title} user={frame.user} active={active} scripts={scripts}>
+    <Layout title={title} user={frame.user} active={active} scripts={scripts} charts={charts}>
       <h1>{heading}</h1>
       <Notice message={frame.notice} />
       <FlashView flash={frame.flash} />

@@ -30,6 +30,7 @@ export type SiteJson = {
   claim_policy: "any" | "visited" | "customers";
   claim_min_visits: number;
   crm_ads_consent_default: boolean;
+  currency: string;
 };
 export type ApiKey = {
   id: number;

@@ -33,9 +33,10 @@ export const Layout: FC<{
   user?: PageUser;
   active?: string;
   scripts?: string[];
-  styles?: string[];
+  /** The page has charts (admin/chart.tsx): their script and uPlot's stylesheet. */
+  charts?: boolean;
   children?: Child;
-}> = ({ title, user, active, scripts = [], styles = [], children }) => (
+}> = ({ title, user, active, scripts = [], charts, children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en">
@@ -43,12 +44,10 @@ export const Layout: FC<{
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · tagwerk admin`}</title>
-        {styles.map((href) => (
-          <link rel="stylesheet" href={`/admin/assets/${href}`} />
-        ))}
+        {charts && <link rel="stylesheet" href="/admin/assets/uplot.css" />}
         <link rel="stylesheet" href="/admin/assets/admin.css" />
         <script src="/admin/assets/confirm.js" defer />
-        {scripts.map((src) => (
+        {[...scripts, ...(charts ? ["charts.js"] : [])].map((src) => (
           <script src={`/admin/assets/${src}`} defer />
         ))}
       </head>
@@ -226,15 +225,6 @@ export const ReadOnlyNote: FC<{ role: Role; needs: Role }> = ({ role, needs }) =
       You are signed in as {role}: you can look, but changes need the {needs} role.
     </p>
   );
-
-export function formatTime(ms: number | null | undefined): string {
-  if (ms == null) return "—";
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
-}
-
-export function percent(x: number | null | undefined, digits = 1): string {
-  return x == null ? "—" : `${(x * 100).toFixed(digits)} %`;
-}
 
 /** Code to paste somewhere else (a tag, a slot, a snippet), with its copy button. */
 export const Snippet: FC<{ id: string; children: string }> = ({ id, children }) => (

@@ -1,19 +1,20 @@
 /**
- * Audiences: size over time (SVG from the dated sizes), what share each ID space reaches, refresh,
+ * Audiences: size over time (admin/chart.tsx, from the dated sizes), what share each ID space reaches, refresh,
  * and export links per ID space in each destination's layout.
  */
 
 import type { Context } from "hono";
 import type { AudienceKind } from "../../worker/audiences/kinds";
 import type { LookalikeModelJson } from "../../worker/audiences/lookalike-model";
+import { formatCount, formatPercent, formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { LineChart } from "../chart";
+import { Chart } from "../chart";
 import { type Column, DataTable, FormCard, Page, pageFrame } from "../components";
 import { redirectWithFlash } from "../flash";
 import { failedHere, text } from "../forms";
 import type { Audience, Partner, Segment } from "../types";
-import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, formatTime, Select } from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, Select } from "../ui";
 
 /** Typed by the API's kinds, so a kind added or renamed there fails the build here. */
 const KIND_LABELS: Record<AudienceKind, string> = {
@@ -90,9 +91,9 @@ type ReachRow = Reach["spaces"][number];
 
 const REACH_COLUMNS: Column<ReachRow>[] = [
   { header: "ID space", cell: (r) => spaceLabel(r.id_space) },
-  { header: "Members", num: true, cell: (r) => r.members },
-  { header: "Share", num: true, cell: (r) => `${Math.round(r.share * 100)} %` },
-  { header: "IDs exported", num: true, cell: (r) => r.ids },
+  { header: "Members", num: true, cell: (r) => formatCount(r.members) },
+  { header: "Share", num: true, cell: (r) => formatPercent(r.share, 0) },
+  { header: "IDs exported", num: true, cell: (r) => formatCount(r.ids) },
 ];
 
 async function render(
@@ -116,7 +117,7 @@ async function render(
   const writable = can(c.var.role, "marketer");
   const v = view.values;
   return c.html(
-    <Page frame={await pageFrame(c)} title="Audiences" active="/admin/audiences" needs="marketer">
+    <Page frame={await pageFrame(c)} title="Audiences" active="/admin/audiences" needs="marketer" charts>
       {!v && <ErrorAlert message={view.error} />}
       {detailed.length === 0 && (
         <Empty>
@@ -130,7 +131,7 @@ async function render(
             {a.name} <span class="muted">({a.kind})</span>
           </h2>
           <p>
-            <strong>{a.size ?? 0}</strong> people (browsers, and CRM customers without one) · refreshed{" "}
+            <strong>{formatCount(a.size ?? 0)}</strong> people (browsers, and CRM customers without one) · refreshed{" "}
             {formatTime(a.refreshed_at)}
           </p>
           {a.kind === "lookalike" && (
@@ -143,10 +144,15 @@ async function render(
             </>
           )}
           {a.sizes.length > 0 ? (
-            <LineChart
-              title={`Size of ${a.name} over time`}
-              labels={a.sizes.map((s) => s.day)}
-              series={[{ label: "members", values: a.sizes.map((s) => s.size), color: "#2a5bd7" }]}
+            <Chart
+              chart={{
+                id: `chart-audience-${a.id}`,
+                title: `Size of ${a.name} over time`,
+                unit: "count",
+                currency: null,
+                days: a.sizes.map((s) => s.day),
+                series: [{ label: "Members", values: a.sizes.map((s) => s.size), color: "#2a5bd7", summary: "last" }],
+              }}
             />
           ) : (
             <p class="muted">No sizes recorded yet: refresh it (the cron does so every 15 minutes).</p>

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
 import type { CouponLookup as Lookup } from "../../worker/coupons/lookup";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Page, pageFrame } from "../components";
@@ -20,8 +21,6 @@ type Action = {
   error?: string;
   field?: string;
 };
-
-const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 16) : "—");
 
 const HOLDER: Record<string, string> = {
   customer: "a CRM customer (the code follows them across devices)",
@@ -135,15 +134,15 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
               )}
             </dd>
             <dt>Assigned (UTC)</dt>
-            <dd>{when(coupon.assigned_at)}</dd>
+            <dd>{formatTime(coupon.assigned_at)}</dd>
             <dt>Expires (UTC)</dt>
-            <dd>{when(coupon.expires_at)}</dd>
+            <dd>{formatTime(coupon.expires_at)}</dd>
             <dt>Redeemed (UTC)</dt>
-            <dd>{when(coupon.redeemed_at)}</dd>
+            <dd>{formatTime(coupon.redeemed_at)}</dd>
             {coupon.archived_at && (
               <>
                 <dt>Archived (UTC)</dt>
-                <dd>{when(coupon.archived_at)} — replaced by the customer's code when its holder was linked</dd>
+                <dd>{formatTime(coupon.archived_at)} — replaced by the customer's code when its holder was linked</dd>
               </>
             )}
             <dt>Order</dt>
@@ -155,7 +154,7 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
               <ul id="coupon-notes">
                 {coupon.notes.map((n) => (
                   <li>
-                    {when(n.at)} — {n.action} for order {n.order} by {n.by}: {n.reason}
+                    {formatTime(n.at)} — {n.action} for order {n.order} by {n.by}: {n.reason}
                   </li>
                 ))}
               </ul>
@@ -195,7 +194,7 @@ async function render(c: Context<AdminEnv>, code: string, action?: Action) {
             </div>
             {kind === "redeem" && (
               <div class="field">
-                <label for="f-revenue">Order value (optional)</label>
+                <label for="f-revenue">Order value in {c.var.site.currency} (optional)</label>
                 <input
                   id="f-revenue"
                   name="revenue"

@@ -1,100 +1,63 @@
 /**
  * The dashboard: what the banners earned in a chosen period beside the period before it —
- * impressions, clicks, CTR, coupons, revenue, uplift against the holdout — as figures and as daily
- * charts (uPlot, drawn by /admin/assets/dashboard.js from each chart's data-chart attribute; every chart also has its
- * numbers in a table for screen readers and for a browser without script), the top rules and the
- * audiences' sizes. A new site gets the next set-up step instead.
+ * impressions, clicks, CTR, coupons, revenue in the site's currency, the uplift against the
+ * holdout with its 95 % interval — as cards and daily charts (admin/chart.tsx), the top rules and
+ * the audiences' sizes, all from one call (GET /api/v1/dashboard). A new site gets the next
+ * set-up step instead.
  */
 import type { FC } from "hono/jsx";
+import { formatChange, formatCount, formatMoney, formatPercent, formatPoints } from "../../worker/lib/format";
 import type { AdminApp } from "../app";
-import { Empty, Layout, percent } from "../ui";
-import { type ChartSpec, loadDashboard, PERIODS, type Totals } from "./dashboard-data";
+import { Chart, IntervalBar } from "../chart";
+import { Empty, Layout } from "../ui";
+import { type Dashboard, loadDashboard, PERIODS } from "./dashboard-data";
+import { FigureTable } from "./reports";
 
-const money = (n: number) => n.toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-
-/** "+12 %" against the previous period; nothing when there is nothing to compare with. */
-function change(now: number | null, before: number | null): string {
-  if (now == null || before == null || before === 0) return "";
-  const d = ((now - before) / before) * 100;
-  return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(0)} % vs previous`;
-}
+type Totals = Dashboard["totals"];
 
 const Kpi: FC<{ label: string; value: string; now: number | null; before: number | null; id: string }> = (p) => (
   <section class="card kpi" id={p.id}>
     <div class="muted">{p.label}</div>
     <div class="stat">{p.value}</div>
-    <div class="muted small">{change(p.now, p.before)}</div>
+    <div class="muted small">{formatChange(p.now, p.before)}</div>
   </section>
 );
 
-const Chart: FC<{ chart: ChartSpec }> = ({ chart }) => (
-  <figure class="card chart-card">
-    <figcaption>
-      <strong>{chart.title}</strong>
-    </figcaption>
-    <div
-      class="chart"
-      id={chart.id}
-      data-chart={JSON.stringify({ days: chart.days, series: chart.series })}
-      role="img"
-      aria-label={chart.title}
-    />
-    <details>
-      <summary>Numbers</summary>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>Day</th>
-              {chart.series.map((s) => (
-                <th class="num">{s.label}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {chart.days.map((day, i) => (
-              <tr>
-                <td>{day}</td>
-                {chart.series.map((s) => (
-                  <td class="num">{s.values[i] ?? "—"}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </details>
-  </figure>
+/** The uplift card carries its interval: the bar shows whether it could be zero. */
+const UpliftKpi: FC<{ totals: Totals }> = ({ totals }) => (
+  <section class="card kpi" id="kpi-uplift">
+    <div class="muted">Uplift vs holdout</div>
+    <div class="stat">{formatPoints(totals.uplift)}</div>
+    <IntervalBar uplift={totals.uplift} ci={totals.ci} />
+  </section>
 );
 
-function kpis(t: Totals, p: Totals) {
-  const upliftText = t.uplift == null ? "—" : `${t.uplift >= 0 ? "+" : ""}${(t.uplift * 100).toFixed(1)} pts`;
+function kpis(t: Totals, p: Totals, currency: string) {
   return [
     {
       id: "kpi-impressions",
       label: "Impressions",
-      value: t.impressions.toLocaleString("en"),
+      value: formatCount(t.impressions),
       now: t.impressions,
       before: p.impressions,
     },
-    { id: "kpi-clicks", label: "Clicks", value: t.clicks.toLocaleString("en"), now: t.clicks, before: p.clicks },
-    { id: "kpi-ctr", label: "CTR", value: percent(t.ctr, 2), now: t.ctr, before: p.ctr },
+    { id: "kpi-clicks", label: "Clicks", value: formatCount(t.clicks), now: t.clicks, before: p.clicks },
+    { id: "kpi-ctr", label: "CTR", value: formatPercent(t.ctr, 2), now: t.ctr, before: p.ctr },
     {
       id: "kpi-assigned",
       label: "Coupons assigned",
-      value: String(t.coupons_assigned),
+      value: formatCount(t.coupons_assigned),
       now: t.coupons_assigned,
       before: p.coupons_assigned,
     },
     {
       id: "kpi-redeemed",
       label: "Coupons redeemed",
-      value: String(t.coupons_redeemed),
+      value: formatCount(t.coupons_redeemed),
       now: t.coupons_redeemed,
       before: p.coupons_redeemed,
     },
-    { id: "kpi-revenue", label: "Revenue", value: money(t.revenue), now: t.revenue, before: p.revenue },
-    { id: "kpi-uplift", label: "Uplift vs holdout", value: upliftText, now: null, before: null },
+    { id: "kpi-revenue", label: "Revenue", value: formatMoney(t.revenue, currency), now: t.revenue, before: p.revenue },
   ];
 }
 
@@ -104,14 +67,9 @@ export function dashboardPage(app: AdminApp) {
     const days = (PERIODS as readonly number[]).includes(asked) ? asked : 30;
     const d = await loadDashboard(c, days);
     const nothingYet = d.totals.impressions + d.totals.holdout_impressions === 0;
+    const ruleCount = d.rules.length;
     return c.html(
-      <Layout
-        title="Dashboard"
-        user={c.var.user}
-        active="/admin"
-        scripts={["uplot.js", "dashboard.js"]}
-        styles={["uplot.css"]}
-      >
+      <Layout title="Dashboard" user={c.var.user} active="/admin" charts>
         <h1>Dashboard</h1>
         <form method="get" action="/admin" class="actions period">
           <label for="f-days">Period</label>
@@ -126,11 +84,11 @@ export function dashboardPage(app: AdminApp) {
             Show
           </button>
           <span class="muted">
-            {d.placements.length} placement{d.placements.length === 1 ? "" : "s"}, {d.ruleCount} rules ({d.enabled}{" "}
+            {d.placements.length} placement{d.placements.length === 1 ? "" : "s"}, {ruleCount} rules ({d.enabled}{" "}
             enabled) · compared with the {days} days before
           </span>
         </form>
-        {d.ruleCount === 0 ? (
+        {ruleCount === 0 ? (
           <Empty>
             <strong>Next step:</strong> write a <a href="/admin/segments">segment</a>, make a{" "}
             <a href="/admin/creatives">creative</a>, then a <a href="/admin/rules">rule</a> that shows it. The figures
@@ -140,9 +98,10 @@ export function dashboardPage(app: AdminApp) {
           <Empty>No banner was served in this period yet. Try a longer period, or load a placement's banner.</Empty>
         ) : null}
         <div class="grid kpis">
-          {kpis(d.totals, d.previous).map((k) => (
+          {kpis(d.totals, d.previous_totals, d.currency).map((k) => (
             <Kpi {...k} />
           ))}
+          <UpliftKpi totals={d.totals} />
         </div>
         <p class="muted" id="verdict">
           {d.totals.verdict}
@@ -157,37 +116,17 @@ export function dashboardPage(app: AdminApp) {
           {d.topRules.length === 0 ? (
             <p class="muted">No rule has figures yet.</p>
           ) : (
-            <div class="table-wrap">
-              <table id="top-rules">
-                <thead>
-                  <tr>
-                    <th>Rule</th>
-                    <th class="num">Impressions</th>
-                    <th class="num">Clicks</th>
-                    <th class="num">CTR</th>
-                    <th class="num">Redeemed</th>
-                    <th class="num">Revenue</th>
-                    <th class="num">Uplift</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.topRules.map(({ rule, report }) => (
-                    <tr>
-                      <td>
-                        <a href={`/admin/reports/rules/${rule.id}`}>{rule.name}</a>{" "}
-                        <span class="muted">{rule.placement}</span>
-                      </td>
-                      <td class="num">{report.impressions}</td>
-                      <td class="num">{report.clicks}</td>
-                      <td class="num">{percent(report.ctr)}</td>
-                      <td class="num">{report.coupons_redeemed}</td>
-                      <td class="num">{money(report.revenue)}</td>
-                      <td class="num">{report.uplift == null ? "—" : `${(report.uplift * 100).toFixed(1)} pts`}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              id="top-rules"
+              first="Rule"
+              currency={d.currency}
+              rows={d.topRules.map((rule) => ({
+                label: rule.name,
+                note: rule.placement,
+                href: `/admin/reports/rules/${rule.id}`,
+                r: rule,
+              }))}
+            />
           )}
         </section>
       </Layout>,

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { Explanation } from "../../worker/decide/explain";
+import { formatDay, formatPercent } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Page, pageFrame } from "../components";
@@ -120,7 +121,7 @@ export function explainPages(app: AdminApp) {
                 <dt>Holdout</dt>
                 <dd>
                   {data.holdout
-                    ? `in the control group of rule #${data.holdout.rule} (share ${Math.round(data.holdout.share * 100)} %)`
+                    ? `in the control group of rule #${data.holdout.rule} (share ${formatPercent(data.holdout.share, 0)})`
                     : data.visitor.cookie_id
                       ? "not in a control group"
                       : "no cookie: the holdout does not apply"}
@@ -137,7 +138,7 @@ export function explainPages(app: AdminApp) {
                           <a href={`/admin/coupons?code=${encodeURIComponent(data.coupon.code)}`}>{data.coupon.code}</a>
                         </>
                       )}
-                      {data.coupon.expires && <> — valid until {data.coupon.expires.slice(0, 10)} (UTC)</>}
+                      {data.coupon.expires && <> — valid until {formatDay(data.coupon.expires)} (UTC)</>}
                     </>
                   ) : (
                     "none"

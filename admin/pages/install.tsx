@@ -1,4 +1,5 @@
 import { basePathOf, publicBase } from "../../worker/lib/base-path";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminApp } from "../app";
 import { Page, pageFrame } from "../components";
 import { Empty, Snippet } from "../ui";
@@ -13,8 +14,6 @@ type RecentEvent = {
   url: string | null;
 };
 type Rejected = { id: number; received_at: number; source: string; reason: string };
-
-const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
 function tagSnippet(edge: string, siteKey: string, consentMode: string) {
   const stub = "<script>window.tw=window.tw||function(){(tw.q=tw.q||[]).push(arguments)}</script>";
@@ -174,7 +173,7 @@ export function installPages(app: AdminApp) {
               <tbody>
                 {recent.events.map((e) => (
                   <tr>
-                    <td>{time(e.received_at)}</td>
+                    <td>{formatTime(e.received_at, { seconds: true })}</td>
                     <td>{e.name ? `${e.type}: ${e.name}` : e.type}</td>
                     <td>
                       <a href={`/admin/explain?who=${e.cookie_id}`}>
@@ -202,7 +201,7 @@ export function installPages(app: AdminApp) {
               <tbody>
                 {rejected.rejected_events.map((r) => (
                   <tr>
-                    <td>{time(r.received_at)}</td>
+                    <td>{formatTime(r.received_at, { seconds: true })}</td>
                     <td>{r.source}</td>
                     <td>{r.reason}</td>
                   </tr>

@@ -1,13 +1,14 @@
 /** Partners (cookie sync) and webhooks (segment entries → signed POSTs): deliveries, failures, replay. */
 import type { Context } from "hono";
 import { publicBase } from "../../worker/lib/base-path";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, FormCard, Page, pageFrame } from "../components";
 import { type Flash, redirectWithFlash } from "../flash";
 import { failedHere, text } from "../forms";
 import type { Partner, Segment, Webhook } from "../types";
-import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, formatTime, Select, Snippet } from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, Field, Select, Snippet } from "../ui";
 
 /** The partner's cookie-sync pixel (README.md, "Cookie sync, audiences and webhooks": GET /sync). */
 const syncPixel = (edge: string, siteKey: string, partner: string) =>

@@ -1,12 +1,13 @@
 /** Coupon pools: the list (create, upload, delete) and a page per pool (sample code, counts, handed-out codes, export). */
 import type { Context } from "hono";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, Facts, FormCard, Page, Pager, pageFrame } from "../components";
 import { redirectWithFlash } from "../flash";
 import { type FormData, failedHere, numberOrNull, text } from "../forms";
 import type { Pool } from "../types";
-import { ActionButton, type ActionFailure, can, ErrorAlert, Field, formatTime, Select } from "../ui";
+import { ActionButton, type ActionFailure, can, ErrorAlert, Field, Select } from "../ui";
 
 type PoolValues = { name: string; kind: string; prefix: string; valid_days: number | null; discount: string };
 
@@ -144,8 +145,6 @@ type PoolCode = {
   order: string | null;
 };
 
-const isoTime = (iso: string | null) => (iso ? formatTime(Date.parse(iso)) : "—");
-
 const CODE_COLUMNS: Column<PoolCode>[] = [
   {
     header: "Code",
@@ -162,9 +161,9 @@ const CODE_COLUMNS: Column<PoolCode>[] = [
     nowrap: true,
     cell: (x) => (x.rule_id ? <a href={`/admin/rules/${x.rule_id}`}>rule {x.rule_id}</a> : "—"),
   },
-  { header: "Assigned (UTC)", nowrap: true, cell: (x) => isoTime(x.assigned_at) },
-  { header: "Expires (UTC)", nowrap: true, cell: (x) => isoTime(x.expires_at) },
-  { header: "Redeemed (UTC)", nowrap: true, cell: (x) => isoTime(x.redeemed_at) },
+  { header: "Assigned (UTC)", nowrap: true, cell: (x) => formatTime(x.assigned_at) },
+  { header: "Expires (UTC)", nowrap: true, cell: (x) => formatTime(x.expires_at) },
+  { header: "Redeemed (UTC)", nowrap: true, cell: (x) => formatTime(x.redeemed_at) },
   { header: "Order", cell: (x) => x.order ?? "—" },
 ];
 

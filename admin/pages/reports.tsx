@@ -1,20 +1,31 @@
 /**
- * Reports per rule and per placement for a chosen period, from GET /api/v1/reports/...: the
- * figures, the uplift over the holdout with its 95% interval and a plain-words verdict, and
- * impressions and clicks per day as an SVG chart.
+ * Reports per rule and per placement for a chosen period: the list from GET /api/v1/dashboard (one
+ * call), each one from GET /api/v1/reports/...: cards (the uplift's with its interval bar), the two
+ * groups and a plain-words verdict, and per day the cumulative uplift in its 95 % band,
+ * conversions, coupons, revenue in the site's currency, impressions and clicks (admin/chart.tsx).
  */
 import type { Context } from "hono";
+import {
+  formatCount,
+  formatDay,
+  formatInterval,
+  formatMoney,
+  formatPercent,
+  formatPoints,
+} from "../../worker/lib/format";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { MAX_DAYS, type Report } from "../../worker/reports/earnings";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
-import { LineChart } from "../chart";
+import { Chart, IntervalBar } from "../chart";
+import { type Column, DataTable } from "../components";
 import type { Rule } from "../types";
-import { Empty, Layout, percent } from "../ui";
+import { Empty, Layout } from "../ui";
+import type { Dashboard } from "./dashboard-data";
+import { dailyCharts, upliftChart } from "./report-charts";
 
 /** A real calendar day as `YYYY-MM-DD` (2026-02-30 is not one). */
-const isDate = (s: string | undefined): s is string =>
-  !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(Date.parse(s)).toISOString().slice(0, 10) === s;
+const isDate = (s: string | undefined): s is string => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && formatDay(s) === s;
 
 type Period = { fromDate: string; toDate: string; query: string; error?: string };
 
@@ -23,18 +34,18 @@ type Period = { fromDate: string; toDate: string; query: string; error?: string 
  * Dates the API would refuse are refused here, with the reason beside the date fields.
  */
 function period(c: Context<AdminEnv>): Period {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = formatDay(Date.now());
   const [from, to] = [c.req.query("from"), c.req.query("to")];
   const bad = (field: string, value: string) => `${field}: “${value.slice(0, 40)}” is not a date (YYYY-MM-DD).`;
   let error: string | undefined;
   if (to && !isDate(to)) error = bad("To", to);
   else if (from && !isDate(from)) error = bad("From", from);
   const toDate = isDate(to) ? to : today;
-  const fromDate = isDate(from) ? from : new Date(Date.parse(toDate) - 29 * DAY).toISOString().slice(0, 10);
+  const fromDate = isDate(from) ? from : formatDay(Date.parse(toDate) - 29 * DAY);
   const days = (Date.parse(toDate) - Date.parse(fromDate)) / DAY + 1;
   if (!error && days < 1) error = "From must be on or before To.";
   if (!error && days > MAX_DAYS) error = `A report covers at most ${MAX_DAYS} days; this period has ${days}.`;
-  const apiTo = new Date(Date.parse(toDate) + DAY).toISOString().slice(0, 10);
+  const apiTo = formatDay(Date.parse(toDate) + DAY);
   return { fromDate, toDate, query: `from=${fromDate}&to=${apiTo}`, error };
 }
 
@@ -68,61 +79,82 @@ function badPeriod(c: Context<AdminEnv>, action: string, p: Period) {
   );
 }
 
-const money = (x: number) => x.toFixed(2);
-const signedPoints = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} pts`;
+type Figures = Omit<Report, "period" | "daily" | "cumulative">;
 
-function upliftText(r: Report) {
-  if (r.uplift == null || !r.ci) return "—";
-  return `${signedPoints(r.uplift)} [${signedPoints(r.ci.low)}, ${signedPoints(r.ci.high)}]`;
-}
+type FigureRowProps = { label: string; note?: string; href: string; r: Figures };
 
-const FigureRow = ({ label, href, r }: { label: string; href: string; r: Report }) => (
-  <tr>
-    <td>
-      <a href={href}>{label}</a>
-    </td>
-    <td class="num">{r.impressions}</td>
-    <td class="num">{r.clicks}</td>
-    <td class="num">{percent(r.ctr, 2)}</td>
-    <td class="num">{r.coupons_assigned}</td>
-    <td class="num">{r.coupons_redeemed}</td>
-    <td class="num">{money(r.revenue)}</td>
-    <td class="num">{upliftText(r)}</td>
-  </tr>
+/** The figures of a rule (or placement), one column each, the uplift with its interval. */
+const figureColumns = (first: string, currency: string): Column<FigureRowProps>[] => [
+  {
+    header: first,
+    cell: ({ label, note, href }) => (
+      <>
+        <a href={href}>{label}</a> {note && <span class="muted">{note}</span>}
+      </>
+    ),
+  },
+  { header: "Impressions", num: true, cell: ({ r }) => formatCount(r.impressions) },
+  { header: "Clicks", num: true, cell: ({ r }) => formatCount(r.clicks) },
+  { header: "CTR", num: true, cell: ({ r }) => formatPercent(r.ctr, 2) },
+  { header: "Conversions", num: true, cell: ({ r }) => formatCount(r.exposed.conversions) },
+  { header: "Redeemed", num: true, cell: ({ r }) => formatCount(r.coupons_redeemed) },
+  { header: "Revenue", num: true, cell: ({ r }) => formatMoney(r.revenue, currency) },
+  {
+    header: "Uplift [95 % interval]",
+    num: true,
+    cell: ({ r }) => (
+      <>
+        {formatPoints(r.uplift)} <span class="muted small">{formatInterval(r.ci)}</span>
+      </>
+    ),
+  },
+];
+
+/** Each rule's (or placement's) figures in one row (also the dashboard's top rules). */
+export const FigureTable = ({
+  id,
+  first,
+  rows,
+  currency,
+}: {
+  id: string;
+  first: string;
+  rows: FigureRowProps[];
+  currency: string;
+}) => <DataTable id={id} columns={figureColumns(first, currency)} rows={rows} />;
+
+const Card = ({ id, label, value, note }: { id: string; label: string; value: string; note?: string }) => (
+  <section class="card kpi" id={id}>
+    <div class="muted">{label}</div>
+    <div class="stat">{value}</div>
+    {note && <div class="muted small">{note}</div>}
+  </section>
 );
 
-const FigureHead = ({ first }: { first: string }) => (
-  <thead>
-    <tr>
-      <th>{first}</th>
-      <th class="num">Impressions</th>
-      <th class="num">Clicks</th>
-      <th class="num">CTR</th>
-      <th class="num">Coupons assigned</th>
-      <th class="num">Redeemed</th>
-      <th class="num">Revenue</th>
-      <th class="num">Uplift [95% CI]</th>
-    </tr>
-  </thead>
-);
-
-const Detail = ({ title, r }: { title: string; r: Report }) => (
+const Detail = ({ title, r, currency }: { title: string; r: Report; currency: string }) => (
   <>
     <h1>{title}</h1>
-    <div class="grid">
-      {(
-        [
-          ["Impressions", r.impressions],
-          ["Clicks", `${r.clicks} (CTR ${percent(r.ctr, 2)})`],
-          ["Coupons assigned / redeemed", `${r.coupons_assigned} / ${r.coupons_redeemed}`],
-          ["Revenue from coupon orders", money(r.revenue)],
-        ] as const
-      ).map(([label, value]) => (
-        <section class="card">
-          <div class="muted">{label}</div>
-          <div class="stat">{value}</div>
-        </section>
-      ))}
+    <div class="grid kpis">
+      <Card id="kpi-impressions" label="Impressions" value={formatCount(r.impressions)} />
+      <Card id="kpi-clicks" label="Clicks" value={formatCount(r.clicks)} note={`CTR ${formatPercent(r.ctr, 2)}`} />
+      <Card
+        id="kpi-conversions"
+        label="Conversions"
+        value={formatCount(r.exposed.conversions)}
+        note={`of ${formatCount(r.exposed.visitors)} shown the banner; holdout ${formatCount(r.holdout.conversions)} of ${formatCount(r.holdout.visitors)}`}
+      />
+      <Card
+        id="kpi-redeemed"
+        label="Coupons redeemed"
+        value={formatCount(r.coupons_redeemed)}
+        note={`${formatCount(r.coupons_assigned)} assigned`}
+      />
+      <Card id="kpi-revenue" label="Revenue from coupon orders" value={formatMoney(r.revenue, currency)} />
+      <section class="card kpi" id="kpi-uplift">
+        <div class="muted">Uplift vs holdout</div>
+        <div class="stat">{formatPoints(r.uplift)}</div>
+        <IntervalBar uplift={r.uplift} ci={r.ci} />
+      </section>
     </div>
     <section class="card">
       <h2>Uplift over the holdout</h2>
@@ -139,40 +171,37 @@ const Detail = ({ title, r }: { title: string; r: Report }) => (
           <tbody>
             <tr>
               <td>Exposed (saw the banner)</td>
-              <td class="num">{r.exposed.visitors}</td>
-              <td class="num">{r.exposed.conversions}</td>
-              <td class="num">{percent(r.exposed_rate, 2)}</td>
+              <td class="num">{formatCount(r.exposed.visitors)}</td>
+              <td class="num">{formatCount(r.exposed.conversions)}</td>
+              <td class="num">{formatPercent(r.exposed_rate, 2)}</td>
             </tr>
             <tr>
               <td>Holdout (saw the fallback)</td>
-              <td class="num">{r.holdout.visitors}</td>
-              <td class="num">{r.holdout.conversions}</td>
-              <td class="num">{percent(r.holdout_rate, 2)}</td>
+              <td class="num">{formatCount(r.holdout.visitors)}</td>
+              <td class="num">{formatCount(r.holdout.conversions)}</td>
+              <td class="num">{formatPercent(r.holdout_rate, 2)}</td>
             </tr>
           </tbody>
         </table>
       </div>
       <p>
-        <strong>Difference:</strong> {upliftText(r)}
+        <strong>Difference:</strong> {formatPoints(r.uplift)} {r.ci && <>(95 % interval {formatInterval(r.ci)})</>}
       </p>
       <p id="verdict">{r.verdict}</p>
       <p class="muted">
-        A conversion is a purchase at or after the visitor's first impression in the period. The interval is a 95%
-        Newcombe (Wilson score) interval on the difference of the two rates.
+        A conversion is a purchase at or after the visitor's first impression in the period. The interval is a 95 %
+        Newcombe (Wilson score) interval on the difference of the two rates; the uplift chart shows it over everyone who
+        joined a group up to each day.
       </p>
     </section>
-    <section class="card">
-      <h2>Per day</h2>
-      <LineChart
-        title="Impressions and clicks per day"
-        labels={r.daily.map((d) => d.day)}
-        series={[
-          { label: "impressions", values: r.daily.map((d) => d.impressions), color: "#2a5bd7" },
-          { label: "holdout impressions", values: r.daily.map((d) => d.holdout_impressions), color: "#9aa3b2" },
-          { label: "clicks", values: r.daily.map((d) => d.clicks), color: "#1b7f3b" },
-        ]}
-      />
-    </section>
+    <div class="charts">
+      {[
+        upliftChart(r.cumulative),
+        ...dailyCharts(r.daily, currency, { kinds: ["conversions", "coupons", "revenue", "impressions"] }),
+      ].map((chart) => (
+        <Chart chart={chart} />
+      ))}
+    </div>
   </>
 );
 
@@ -180,19 +209,14 @@ export function reportPages(app: AdminApp) {
   app.get("/admin/reports", async (c) => {
     const p = period(c);
     if (p.error) return badPeriod(c, "/admin/reports", p);
-    const api = c.var.api;
-    const { rules } = await api.get<{ rules: Rule[] }>("/api/v1/rules");
-    const placements = [...new Set(rules.map((r) => r.placement))].sort();
-    const [ruleReports, placementReports] = await Promise.all([
-      Promise.all(rules.map((r) => api.get<Report>(`/api/v1/reports/rules/${r.id}?${p.query}`))),
-      Promise.all(placements.map((pl) => api.get<Report>(`/api/v1/reports/placements/${pl}?${p.query}`))),
-    ]);
+    // Every rule's and placement's figures in one call, as the dashboard reads them.
+    const d = await c.var.api.get<Dashboard>(`/api/v1/dashboard?${p.query}`);
     const suffix = `?from=${p.fromDate}&to=${p.toDate}`;
     return c.html(
       <Layout title="Reports" user={c.var.user} active="/admin/reports">
         <h1>Reports</h1>
         <PeriodForm action="/admin/reports" fromDate={p.fromDate} toDate={p.toDate} />
-        {rules.length === 0 ? (
+        {d.rules.length === 0 ? (
           <Empty>
             Nothing to report yet. <a href="/admin/rules">Make a rule</a>; its impressions, clicks and coupons show up
             here.
@@ -200,27 +224,23 @@ export function reportPages(app: AdminApp) {
         ) : (
           <>
             <h2>Per rule</h2>
-            <div class="table-wrap">
-              <table>
-                <FigureHead first="Rule" />
-                <tbody>
-                  {rules.map((r, i) => (
-                    <FigureRow label={r.name} href={`/admin/reports/rules/${r.id}${suffix}`} r={ruleReports[i]} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              id="rule-reports"
+              first="Rule"
+              currency={d.currency}
+              rows={d.rules.map((r) => ({ label: r.name, href: `/admin/reports/rules/${r.id}${suffix}`, r }))}
+            />
             <h2>Per placement</h2>
-            <div class="table-wrap">
-              <table>
-                <FigureHead first="Placement" />
-                <tbody>
-                  {placements.map((pl, i) => (
-                    <FigureRow label={pl} href={`/admin/reports/placements/${pl}${suffix}`} r={placementReports[i]} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FigureTable
+              id="placement-reports"
+              first="Placement"
+              currency={d.currency}
+              rows={d.placements.map((r) => ({
+                label: r.placement,
+                href: `/admin/reports/placements/${r.placement}${suffix}`,
+                r,
+              }))}
+            />
           </>
         )}
       </Layout>,
@@ -236,12 +256,12 @@ export function reportPages(app: AdminApp) {
       c.var.api.get<Report>(`/api/v1/reports/rules/${id}?${p.query}`),
     ]);
     return c.html(
-      <Layout title={`Report: ${rule.name}`} user={c.var.user} active="/admin/reports">
+      <Layout title={`Report: ${rule.name}`} user={c.var.user} active="/admin/reports" charts>
         <p>
           <a href="/admin/reports">← All reports</a>
         </p>
         <PeriodForm action={`/admin/reports/rules/${id}`} fromDate={p.fromDate} toDate={p.toDate} />
-        <Detail title={`Rule “${rule.name}” on ${rule.placement}`} r={report} />
+        <Detail title={`Rule “${rule.name}” on ${rule.placement}`} r={report} currency={c.var.site.currency} />
       </Layout>,
     );
   });
@@ -252,12 +272,12 @@ export function reportPages(app: AdminApp) {
     if (p.error) return badPeriod(c, `/admin/reports/placements/${placement}`, p);
     const report = await c.var.api.get<Report>(`/api/v1/reports/placements/${placement}?${p.query}`);
     return c.html(
-      <Layout title={`Report: ${placement}`} user={c.var.user} active="/admin/reports">
+      <Layout title={`Report: ${placement}`} user={c.var.user} active="/admin/reports" charts>
         <p>
           <a href="/admin/reports">← All reports</a>
         </p>
         <PeriodForm action={`/admin/reports/placements/${placement}`} fromDate={p.fromDate} toDate={p.toDate} />
-        <Detail title={`Placement ${placement}`} r={report} />
+        <Detail title={`Placement ${placement}`} r={report} currency={c.var.site.currency} />
       </Layout>,
     );
   });

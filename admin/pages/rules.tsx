@@ -3,12 +3,13 @@
  * cap, holdout, stop-after-conversion and an enable/disable toggle; the placement's fallback.
  */
 import type { Context } from "hono";
+import { formatPercent, formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, Page, pageFrame } from "../components";
 import { failedHere, text } from "../forms";
 import type { Creative, Pool, Rule, Segment } from "../types";
-import { ActionButton, type ActionFailure, can, Empty, ErrorAlert, percent } from "../ui";
+import { ActionButton, type ActionFailure, can, Empty, ErrorAlert } from "../ui";
 import { FallbackForm, loadFallbacks } from "./fallback";
 import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";
@@ -91,7 +92,7 @@ function ruleColumns(
           <a href={`/admin/rules/${r.id}`}>{r.name}</a>
           {(r.starts_at || r.ends_at) && (
             <div class="muted">
-              {r.starts_at?.slice(0, 16) ?? "…"} – {r.ends_at?.slice(0, 16) ?? "…"}
+              {r.starts_at ? formatTime(r.starts_at) : "…"} – {r.ends_at ? formatTime(r.ends_at) : "…"}
             </div>
           )}
         </>
@@ -115,7 +116,7 @@ function ruleColumns(
       header: "Cap / holdout",
       cell: (r) => (
         <>
-          {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : percent(r.holdout, 0)}
+          {r.cap_per_day ?? "no cap"} / {r.holdout == null ? "site default" : formatPercent(r.holdout, 0)}
           {r.stop_after_conversion && <div class="muted">stops after conversion</div>}
         </>
       ),
@@ -128,7 +129,9 @@ function ruleColumns(
       header: "Actions",
       cell: (r) => (
         <>
-          <a href={`/admin/reports/rules/${r.id}`}>Report</a>{" "}
+          <a href={`/admin/reports/rules/${r.id}`} aria-label={`Results of ${r.name}`}>
+            Results
+          </a>{" "}
           {writable && (
             <>
               <ActionButton

@@ -5,9 +5,11 @@
  * Without the script, saving shows the same marked error, and the edit page the count and sample.
  */
 import type { Context } from "hono";
+import { formatCount } from "../../worker/lib/format";
 import type { SegmentSizeDay } from "../../worker/segments/sizes";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
+import { Chart } from "../chart";
 import { errorPosition, explainHref, markedParts, type SampleProfile, SEGMENT_FIELDS } from "../client/segment-editing";
 import { type Column, DataTable, Page, pageFrame } from "../components";
 import { failedHere, text } from "../forms";
@@ -16,33 +18,26 @@ import { ActionButton, type ActionFailure, can, ErrorAlert, Field } from "../ui"
 
 const EXAMPLE = 'gender = "f" and days_since_last_order >= 180 and lifetime_revenue > 100 and coupons_redeemed = 0';
 
-/** A small line of the daily visitor counts and the change since the first recorded day. */
-const Trend = ({ days }: { days: SegmentSizeDay[] }) => {
+/** A small line of the daily visitor counts (the admin's one chart, as a sparkline) and the change since the first recorded day. */
+const Trend = ({ id, days }: { id: number; days: SegmentSizeDay[] }) => {
   if (days.length === 0) return <span class="muted">not counted yet</span>;
   const first = days[0];
-  const last = days[days.length - 1];
-  const change = last.visitors - first.visitors;
-  const max = Math.max(1, ...days.map((d) => d.visitors));
-  const x = (i: number) => (days.length === 1 ? 40 : (i * 80) / (days.length - 1));
-  const points = days.map((d, i) => `${x(i).toFixed(1)},${(22 - (d.visitors / max) * 20).toFixed(1)}`).join(" ");
+  const change = days[days.length - 1].visitors - first.visitors;
   return (
     <span class="trend">
-      <svg
-        width="80"
-        height="24"
-        viewBox="0 0 80 24"
-        role="img"
-        aria-label={`visitors per day: ${days.map((d) => `${d.day} ${d.visitors}`).join(", ")}`}
-      >
-        <polyline
-          points={days.length === 1 ? `0,${points.split(",")[1]} 80,${points.split(",")[1]}` : points}
-          fill="none"
-          stroke="#2a5bd7"
-          stroke-width="2"
-        />
-      </svg>{" "}
+      <Chart
+        chart={{
+          id: `trend-${id}`,
+          title: "visitors per day",
+          unit: "count",
+          currency: null,
+          days: days.map((d) => d.day),
+          series: [{ label: "Visitors", values: days.map((d) => d.visitors), color: "#2a5bd7", summary: "last" }],
+          sparkline: true,
+        }}
+      />{" "}
       <span class="muted small">
-        {change === 0 ? "±0" : change > 0 ? `+${change}` : String(change)} since {first.day}
+        {change === 0 ? "±0" : change > 0 ? `+${formatCount(change)}` : `−${formatCount(-change)}`} since {first.day}
       </span>
     </span>
   );
@@ -67,7 +62,7 @@ const segmentColumns = (
   { header: "Expression", cell: ([s]) => <code>{s.expression}</code> },
   { header: "Visitors", num: true, cell: ([, i]) => sizes[i]?.visitors ?? "—" },
   { header: "Customers", num: true, cell: ([, i]) => sizes[i]?.customers ?? "—" },
-  { header: "Visitors, last 30 days", cell: ([s]) => <Trend days={history[s.id] ?? []} /> },
+  { header: "Visitors, last 30 days", cell: ([s]) => <Trend id={s.id} days={history[s.id] ?? []} /> },
   {
     header: "Actions",
     cell: ([s]) =>
@@ -164,6 +159,7 @@ async function render(c: Context<AdminEnv>, view: EditorView = {}, status: 200 |
       active="/admin/segments"
       needs="marketer"
       scripts={["segment-editor.js"]}
+      charts
     >
       {!list.ok && <ErrorAlert message={`Segments are not available: ${list.error.message}`} />}
       <DataTable

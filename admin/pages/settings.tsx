@@ -1,12 +1,13 @@
 /** Site settings and API keys (admins). A new key is shown once, on the page that made it. */
 import type { Context } from "hono";
+import { currencyLabel, formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, Page, pageFrame } from "../components";
 import { redirectWithFlash } from "../flash";
 import { checked, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
-import { ActionButton, Check, can, ErrorAlert, Field, formatTime, Layout, Select } from "../ui";
+import { ActionButton, Check, can, ErrorAlert, Field, Layout, Select } from "../ui";
 
 type View = { error?: string; values?: Partial<SiteJson>; status?: 200 | 400 };
 
@@ -87,6 +88,14 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
           />
           <Field label="Coupon URL parameter" name="coupon_param" value={v.coupon_param} disabled={!isAdmin} />
           <Select
+            label="Currency"
+            name="currency"
+            value={v.currency}
+            options={Intl.supportedValuesOf("currency").map((code) => ({ value: code, label: currencyLabel(code) }))}
+            hint="The currency of your order values: reports and the dashboard show revenue in it"
+            disabled={!isAdmin}
+          />
+          <Select
             label="Who may claim a coupon code"
             name="claim_policy"
             value={v.claim_policy}
@@ -157,6 +166,7 @@ function settingsFromForm(form: FormData) {
     holdout: shareFromPercent(form, "holdout") ?? 0,
     retention_days: numberOrNull(form, "retention_days") ?? 0,
     coupon_param: text(form, "coupon_param"),
+    ...(text(form, "currency") ? { currency: text(form, "currency") } : {}),
     // Merge semantics: a form without the claim fields (an older page, a script) keeps them as they are.
     ...(text(form, "claim_policy") ? { claim_policy: text(form, "claim_policy") as SiteJson["claim_policy"] } : {}),
     ...(numberOrNull(form, "claim_min_visits") === null

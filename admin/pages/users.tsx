@@ -1,11 +1,12 @@
 /** Admin UI users (admins only): invite with a role, change roles, remove. */
 import type { Context } from "hono";
+import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, FormCard, Page, pageFrame } from "../components";
 import { text } from "../forms";
 import type { User } from "../types";
-import { ActionButton, ErrorAlert, Field, formatTime, Select } from "../ui";
+import { ActionButton, ErrorAlert, Field, Select } from "../ui";
 
 const ROLES = [
   { value: "viewer", label: "viewer — reads reports" },

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { inject } from "vitest";
+import { afterAll, beforeAll, beforeEach, inject } from "vitest";
 import { ROOT } from "../../scripts/local-worker";
 import { type ArchivedEvent, parseNdjson } from "../../worker/archive/archive";
 import { CHROMIUM } from "./global-setup";
@@ -180,4 +180,24 @@ export async function adminPage(browser: Browser, options: { clipboard?: boolean
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL(`${edge}/admin`);
   return page;
+}
+
+/**
+ * The demo admin's Chromium session for a describe block: opened before its tests (adminPage),
+ * closed after them, and the page's screenshot when a test fails (test-results/screenshots/
+ * failed-*.png, a CI artifact). The fields are set once the block's tests start.
+ */
+export function adminSession(options: { clipboard?: boolean } = {}): { browser: Browser; page: Page } {
+  const session = {} as { browser: Browser; page: Page };
+  beforeAll(async () => {
+    session.browser = await launchChromium();
+    session.page = await adminPage(session.browser, options);
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+  });
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(() => screenshot(session.page, `failed-${task.name.replace(/\W+/g, "-").slice(0, 60)}`));
+  });
+  return session;
 }

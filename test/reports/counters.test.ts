@@ -4,7 +4,8 @@
  * plain TypeScript over a random history (impressions of two rules, holdout and exposed, repeat
  * visitors, clicks — some twice —, redemptions and purchases), the history goes through the real
  * writer (writeBannerMessages, redemption, the tag's purchase), and the rule and placement
- * reports — totals, uplift and its interval, every day of the series — must equal them.
+ * reports — totals, uplift and its interval, every day of the series — and the dashboard's one
+ * call (its rules, the site's totals and days) must equal them.
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
@@ -171,6 +172,21 @@ describe("reports from counters", () => {
             })),
           ).toEqual(daily);
         }
+        // The dashboard's one call gives each rule and the site the same figures.
+        const dashboard = (await (await call(`/api/v1/dashboard?${query}`, { key: site.apiKey })).json()) as {
+          rules: (Record<string, unknown> & { id: number })[];
+          totals: Record<string, unknown>;
+          daily: Record<string, unknown>[];
+        };
+        for (const rule of [0, 1]) {
+          const { daily: _daily, ...totals } = expected(h, ruleIds, { rule }, from, to);
+          expect(dashboard.rules.find((r) => r.id === ruleIds[rule])).toMatchObject(totals);
+        }
+        const { daily: siteDays, ...siteTotals } = expected(h, ruleIds, "placement", from, to);
+        expect(dashboard.totals).toMatchObject(siteTotals);
+        expect(dashboard.daily.map((d) => ({ day: d.day, impressions: d.impressions, clicks: d.clicks }))).toEqual(
+          siteDays.map((d) => ({ day: d.day, impressions: d.impressions, clicks: d.clicks })),
+        );
       }),
       { numRuns: 15 },
     );

@@ -53,6 +53,8 @@ export const sites = sqliteTable("sites", {
    * the e-mail ID spaces (README.md, "Cookie sync, audiences and webhooks"); off unless the shop says so.
    */
   crmAdsConsentDefault: integer({ mode: "boolean" }).notNull().default(false),
+  /** ISO 4217 code the shop's order values are in: how reports and the admin show revenue. */
+  currency: text().notNull().default("EUR"),
   /** Bumped on every change to rules, creatives, segments, pools or fallbacks: the decision cache key. */
   rulesVersion: integer().notNull().default(1),
   createdAt: createdAt(),

@@ -16,16 +16,18 @@
  *   purchase after `to` still counts (conversions lag impressions).
  * - uplift: exposed rate − holdout rate with a 95% Newcombe (Wilson score) interval (uplift.ts).
  *
- * One D1 round trip per report: the statements go out as one batch. Counters are per UTC day, so
- * a period counts impressions and clicks of whole days (the default period is whole days).
+ * Every figure is read per day and per rule (or placement) and the totals are the days' sums, so a
+ * report, the dashboard's aggregate (dashboard.ts) and the daily charts cannot disagree. One D1
+ * round trip per report: the statements go out as one batch. Counters are per UTC day, so a period
+ * counts impressions and clicks of whole days (the default period is whole days).
  */
 import { and, eq } from "drizzle-orm";
-import { toD1 } from "../db/raw";
+import { type D1Like, toD1 } from "../db/raw";
 import { rules } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { MS_PER_DAY as DAY_MS, utcDayKey } from "../lib/time";
-import { computeUplift, type Uplift } from "./uplift";
+import { type CumulativePoint, computeUplift, cumulativeUplift, type Uplift } from "./uplift";
 
 export const MAX_DAYS = 366;
 
@@ -58,7 +60,11 @@ export type Report = {
   revenue: number;
   holdout: { visitors: number; conversions: number };
   exposed: { visitors: number; conversions: number };
-} & Uplift & { daily: DayPoint[] };
+} & Uplift & {
+    daily: DayPoint[];
+    /** The uplift and its interval over the visitors first shown the rule up to each day: where it settles. */
+    cumulative: CumulativePoint[];
+  };
 
 /** Defaults to the last 30 whole days up to the end of today (UTC); at most a year. */
 export function resolvePeriod(from: string | undefined, to: string | undefined, now = Date.now()): Period {
@@ -71,26 +77,133 @@ export function resolvePeriod(from: string | undefined, to: string | undefined, 
   return { from: start, to: end };
 }
 
-/** SQL conditions for the scope, over report_counters (n), exposures (e), coupons and rule_conversions. */
-function scopeSql(scope: Scope) {
-  if (scope.kind === "rule") {
-    return { counter: "n.rule_id = ?4", exposure: "e.rule_id = ?4", rule: "rule_id = ?4" };
-  }
-  return {
-    counter: "n.placement = ?4",
-    exposure: "e.placement = ?4",
-    rule: "rule_id in (select id from rules where site_id = ?1 and placement = ?4)",
+/** What a report is per: each rule, or each placement (all its rules and its fallback together). */
+export type Grouping = "rule" | "placement";
+
+/**
+ * The key of each table's rows under a grouping, and the test that a conversion belongs to the
+ * exposure's key — over report_counters (n), exposures (e), coupons (c) and rule_conversions (rc).
+ * Fixed SQL text only: the key's value is always bound (?4).
+ */
+const KEYS: Record<Grouping, { counter: string; exposure: string; coupon: string; conversion: string; owns: string }> =
+  {
+    rule: {
+      counter: "n.rule_id",
+      exposure: "e.rule_id",
+      coupon: "c.rule_id",
+      conversion: "rc.rule_id",
+      owns: "rc.rule_id = f.key",
+    },
+    placement: {
+      counter: "n.placement",
+      exposure: "e.placement",
+      // A coupon or a conversion belongs to the placement its rule serves now.
+      coupon: "(select r.placement from rules r where r.id = c.rule_id)",
+      conversion: "(select r.placement from rules r where r.id = rc.rule_id)",
+      owns: "rc.rule_id in (select r.id from rules r where r.site_id = ?1 and r.placement = f.key)",
+    },
   };
+
+type Key = number | string;
+type CounterRow = { key: Key; day: number; impressions: number; holdout_impressions: number; clicks: number };
+type GroupRow = { key: Key; day: number; holdout: number; visitors: number; conversions: number };
+type DayCount = { key: Key; day: number; n: number };
+
+/** The batch's statements for one grouping and period, optionally narrowed to one key. */
+function reportStatements(
+  d1: D1Like,
+  siteId: number,
+  grouping: Grouping,
+  period: Period,
+  only?: Key,
+): D1PreparedStatement[] {
+  const k = KEYS[grouping];
+  // ?1 site, ?2/?3 the period, ?4 the one key (null: every key), ?5/?6 its first and last-but-one
+  // UTC day numbers for the day-keyed counters. D1 wants as many values as the highest number used.
+  const args = [siteId, period.from, period.to, only ?? null, dayOf(period.from), Math.ceil(period.to / DAY_MS)];
+  const narrow = (key: string) => (only === undefined ? "" : ` and ${key} = ?4`);
+  const inPeriod = (col: string) => `${col} >= ?2 and ${col} < ?3`;
+  // Clicks of a rule are those on its creative; a holdout impression's click is the fallback's.
+  const clicks = grouping === "rule" ? "n.holdout = 0" : "true";
+  const statements = [
+    `select ${k.counter} as key, n.day as day,
+       sum(case when n.holdout = 0 then n.impressions else 0 end) as impressions,
+       sum(case when n.holdout = 1 then n.impressions else 0 end) as holdout_impressions,
+       sum(case when ${clicks} then n.clicks else 0 end) as clicks
+     from report_counters n where n.site_id = ?1 and n.day >= ?5 and n.day < ?6${narrow(k.counter)}
+     group by key, n.day`,
+    // The exposed and holdout groups per day of first exposure (see the module header).
+    `with firsts as (
+       select ${k.exposure} as key, e.cookie_id, e.holdout, min(e.first_ts) as first_ts from exposures e
+       where e.site_id = ?1 and ${inPeriod("e.first_ts")}${narrow(k.exposure)}
+       group by key, e.cookie_id, e.holdout)
+     select f.key as key, f.first_ts / ${DAY_MS} as day, f.holdout as holdout, count(*) as visitors,
+       sum(case when exists (select 1 from rule_conversions rc
+                             where rc.site_id = ?1 and rc.cookie_id = f.cookie_id and ${k.owns} and rc.ts >= f.first_ts)
+                  or exists (select 1 from visitors v
+                             where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
+           then 1 else 0 end) as conversions
+     from firsts f group by f.key, day, f.holdout`,
+    ...(["assigned_at", "redeemed_at"] as const).map(
+      (col) => `select ${k.coupon} as key, c.${col} / ${DAY_MS} as day, count(*) as n from coupons c
+       where c.site_id = ?1 and ${inPeriod(`c.${col}`)}${narrow(k.coupon)} group by key, day`,
+    ),
+    // Revenue once per order (or per visitor without an order ID), on the day of its first conversion.
+    `select key, day, sum(r) as n from (
+       select ${k.conversion} as key, min(rc.ts) / ${DAY_MS} as day, max(coalesce(rc.revenue, 0)) as r
+       from rule_conversions rc where rc.site_id = ?1 and ${inPeriod("rc.ts")}${narrow(k.conversion)}
+       group by key, coalesce(rc.order_id, rc.cookie_id)) group by key, day`,
+  ];
+  return statements.map((text) => {
+    const highest = Math.max(...[...text.matchAll(/\?(\d)/g)].map((m) => Number(m[1])));
+    return d1.prepare(text).bind(...args.slice(0, highest));
+  });
 }
 
-type Totals = {
-  impressions: number;
-  holdout_impressions: number;
-  clicks: number;
-  coupons_assigned: number;
-  coupons_redeemed: number;
-  revenue: number;
-};
+const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** The batch's answers for one grouping, as a report per key. */
+function assembleReports(period: Period, results: D1Result[]): Map<string, Report> {
+  const [counters, groups, assigned, redeemed, revenue] = results.map((r) => r.results) as [
+    CounterRow[],
+    GroupRow[],
+    DayCount[],
+    DayCount[],
+    DayCount[],
+  ];
+  const keys = new Set<string>();
+  const byKey = <T extends { key: Key }>(rows: T[]) => {
+    const map = new Map<string, T[]>();
+    for (const row of rows) {
+      keys.add(String(row.key));
+      map.set(String(row.key), [...(map.get(String(row.key)) ?? []), row]);
+    }
+    return map;
+  };
+  const [c, g, a, d, v] = [byKey(counters), byKey(groups), byKey(assigned), byKey(redeemed), byKey(revenue)];
+  const reports = new Map<string, Report>();
+  for (const key of keys) {
+    reports.set(
+      key,
+      reportOf(period, {
+        counters: c.get(key) ?? [],
+        groups: g.get(key) ?? [],
+        assigned: a.get(key) ?? [],
+        redeemed: d.get(key) ?? [],
+        revenue: v.get(key) ?? [],
+      }),
+    );
+  }
+  return reports;
+}
+
+/** The statements of several groupings and periods in ONE batch (the dashboard's one round trip). */
+export async function buildReportSets(db: Db, siteId: number, sets: { grouping: Grouping; period: Period }[]) {
+  const d1 = toD1(db);
+  const results = await d1.batch(sets.flatMap((s) => reportStatements(d1, siteId, s.grouping, s.period)));
+  return sets.map((s, i) => assembleReports(s.period, results.slice(i * 5, i * 5 + 5)));
+}
 
 export async function buildReport(db: Db, siteId: number, scope: Scope, period: Period): Promise<Report> {
   if (scope.kind === "rule") {
@@ -100,147 +213,66 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
       .where(and(eq(rules.siteId, siteId), eq(rules.id, scope.ruleId)));
     if (!rule) throw apiError(404, "not_found", `No rule ${scope.ruleId} in this site`);
   }
-  const s = scopeSql(scope);
   const d1 = toD1(db);
-  // ?5/?6: the period's first and last-but-one UTC day numbers, for the day-keyed counters.
-  const args = [
-    siteId,
-    period.from,
-    period.to,
-    scope.kind === "rule" ? scope.ruleId : scope.placement,
-    Math.floor(period.from / DAY_MS),
-    Math.ceil(period.to / DAY_MS),
-  ];
-  // D1 wants exactly as many values as a statement's highest parameter number.
-  const upTo4 = args.slice(0, 4);
-  const inPeriod = (col: string) => `${col} >= ?2 and ${col} < ?3`;
-  const inDays = "n.site_id = ?1 and n.day >= ?5 and n.day < ?6";
-  // Clicks of a rule are those on its creative; a holdout impression's click is the fallback's.
-  const ruleClicks = scope.kind === "rule" ? "n.holdout = 0 and " : "";
-  // The exposed and holdout groups (see the module header), in total or per day of first exposure.
-  const groupsSql = (groupBy: string, extra = "") => `with firsts as (
-      select e.cookie_id, e.holdout, min(e.first_ts) as first_ts from exposures e
-      where e.site_id = ?1 and ${inPeriod("e.first_ts")} and ${s.exposure}
-      group by e.cookie_id, e.holdout)
-    select f.holdout as holdout, ${extra ? `${extra}, ` : ""}count(*) as visitors,
-      sum(case when exists (select 1 from rule_conversions rc
-                            where rc.site_id = ?1 and rc.cookie_id = f.cookie_id and rc.${s.rule} and rc.ts >= f.first_ts)
-                 or exists (select 1 from visitors v
-                            where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
-          then 1 else 0 end) as conversions
-    from firsts f group by ${groupBy}`;
-  const [totals, groups, groupDays, assignedDays, redeemedDays, revenueDays, counterDays] = await d1.batch([
-    d1
-      .prepare(
-        `select
-          (select coalesce(sum(n.impressions), 0) from report_counters n where ${inDays} and n.holdout = 0 and ${s.counter}) as impressions,
-          (select coalesce(sum(n.impressions), 0) from report_counters n where ${inDays} and n.holdout = 1 and ${s.counter}) as holdout_impressions,
-          (select coalesce(sum(n.clicks), 0) from report_counters n where ${inDays} and ${ruleClicks}${s.counter}) as clicks,
-          (select count(*) from coupons c where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule}) as coupons_assigned,
-          (select count(*) from coupons c where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule}) as coupons_redeemed,
-          (select coalesce(sum(r), 0) from (
-            select max(coalesce(rc.revenue, 0)) as r from rule_conversions rc
-            where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
-            group by coalesce(rc.order_id, rc.cookie_id))) as revenue`,
-      )
-      .bind(...args),
-    d1.prepare(groupsSql("f.holdout")).bind(...upTo4),
-    d1.prepare(groupsSql(`f.holdout, f.first_ts / ${DAY_MS}`, `f.first_ts / ${DAY_MS} as day`)).bind(...upTo4),
-    d1
-      .prepare(
-        `select c.assigned_at / ${DAY_MS} as day, count(*) as n from coupons c
-        where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule} group by day`,
-      )
-      .bind(...upTo4),
-    d1
-      .prepare(
-        `select c.redeemed_at / ${DAY_MS} as day, count(*) as n from coupons c
-        where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule} group by day`,
-      )
-      .bind(...upTo4),
-    d1
-      .prepare(
-        `select day, coalesce(sum(r), 0) as n from (
-          select min(rc.ts) / ${DAY_MS} as day, max(coalesce(rc.revenue, 0)) as r from rule_conversions rc
-          where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
-          group by coalesce(rc.order_id, rc.cookie_id)) group by day`,
-      )
-      .bind(...upTo4),
-    d1
-      .prepare(
-        `select n.day as day, sum(case when n.holdout = 0 then n.impressions else 0 end) as impressions,
-          sum(case when n.holdout = 1 then n.impressions else 0 end) as holdout_impressions,
-          sum(case when ${ruleClicks}true then n.clicks else 0 end) as clicks
-        from report_counters n where ${inDays} and ${s.counter} group by n.day`,
-      )
-      .bind(...args),
-  ]);
-  const t = (totals.results[0] ?? {}) as Totals;
-  const group = (holdout: 0 | 1) => {
-    const row = (groups.results as { holdout: number; visitors: number; conversions: number }[]).find(
-      (r) => r.holdout === holdout,
-    );
-    return { visitors: row?.visitors ?? 0, conversions: row?.conversions ?? 0 };
-  };
-  const exposed = group(0);
-  const holdout = group(1);
-  return {
-    period: { from: new Date(period.from).toISOString(), to: new Date(period.to).toISOString() },
-    impressions: t.impressions ?? 0,
-    holdout_impressions: t.holdout_impressions ?? 0,
-    clicks: t.clicks ?? 0,
-    ctr: t.impressions ? t.clicks / t.impressions : null,
-    coupons_assigned: t.coupons_assigned ?? 0,
-    coupons_redeemed: t.coupons_redeemed ?? 0,
-    revenue: Math.round((t.revenue ?? 0) * 100) / 100,
-    holdout,
-    exposed,
-    ...computeUplift(exposed, holdout),
-    daily: dailySeries(period, {
-      days: counterDays.results as { day: number; impressions: number; holdout_impressions: number; clicks: number }[],
-      assigned: assignedDays.results as DayCount[],
-      redeemed: redeemedDays.results as DayCount[],
-      revenue: revenueDays.results as DayCount[],
-      groups: groupDays.results as { day: number; holdout: number; visitors: number; conversions: number }[],
-    }),
-  };
+  const key = scope.kind === "rule" ? scope.ruleId : scope.placement;
+  const grouping: Grouping = scope.kind;
+  const reports = assembleReports(period, await d1.batch(reportStatements(d1, siteId, grouping, period, key)));
+  return reports.get(String(key)) ?? emptyReport(period);
 }
 
-type DayCount = { day: number; n: number };
+/** A rule or placement without a single figure in the period: zeros on every day. */
+export function emptyReport(period: Period): Report {
+  return reportOf(period, { counters: [], groups: [], assigned: [], redeemed: [], revenue: [] });
+}
 
-/** One point per UTC day of the period, zeros included, so charts have no gaps. */
-function dailySeries(
+/** One key's rows as its report: a point per UTC day of the period (zeros included, so charts have no gaps) and their sums. */
+function reportOf(
   period: Period,
-  rows: {
-    days: { day: number; impressions: number; holdout_impressions: number; clicks: number }[];
-    assigned: DayCount[];
-    redeemed: DayCount[];
-    revenue: DayCount[];
-    groups: { day: number; holdout: number; visitors: number; conversions: number }[];
-  },
-): DayPoint[] {
-  const byDay = new Map(rows.days.map((r) => [r.day, r]));
+  rows: { counters: CounterRow[]; groups: GroupRow[]; assigned: DayCount[]; redeemed: DayCount[]; revenue: DayCount[] },
+): Report {
+  const byDay = new Map(rows.counters.map((r) => [r.day, r]));
   const counts = (list: DayCount[]) => new Map(list.map((r) => [r.day, r.n]));
   const [assigned, redeemed, revenue] = [counts(rows.assigned), counts(rows.redeemed), counts(rows.revenue)];
-  const group = (day: number, holdout: number) => rows.groups.find((g) => g.day === day && g.holdout === holdout);
-  const points: DayPoint[] = [];
-  for (let day = Math.floor(period.from / DAY_MS); day * DAY_MS < period.to; day++) {
+  const group = (day: number, holdout: number) => rows.groups.find((r) => r.day === day && r.holdout === holdout);
+  const daily: DayPoint[] = [];
+  let revenueTotal = 0;
+  for (let day = dayOf(period.from); day * DAY_MS < period.to; day++) {
     const row = byDay.get(day);
     const exposed = group(day, 0);
     const held = group(day, 1);
-    points.push({
+    revenueTotal += revenue.get(day) ?? 0;
+    daily.push({
       day: utcDayKey(day * DAY_MS),
       impressions: row?.impressions ?? 0,
       holdout_impressions: row?.holdout_impressions ?? 0,
       clicks: row?.clicks ?? 0,
       coupons_assigned: assigned.get(day) ?? 0,
       coupons_redeemed: redeemed.get(day) ?? 0,
-      revenue: Math.round((revenue.get(day) ?? 0) * 100) / 100,
+      revenue: round2(revenue.get(day) ?? 0),
       exposed_visitors: exposed?.visitors ?? 0,
       exposed_conversions: exposed?.conversions ?? 0,
       holdout_visitors: held?.visitors ?? 0,
       holdout_conversions: held?.conversions ?? 0,
     });
   }
-  return points;
+  const sum = (key: Exclude<keyof DayPoint, "day">) => daily.reduce((n, d) => n + d[key], 0);
+  const impressions = sum("impressions");
+  const clicks = sum("clicks");
+  const exposed = { visitors: sum("exposed_visitors"), conversions: sum("exposed_conversions") };
+  const holdout = { visitors: sum("holdout_visitors"), conversions: sum("holdout_conversions") };
+  return {
+    period: { from: new Date(period.from).toISOString(), to: new Date(period.to).toISOString() },
+    impressions,
+    holdout_impressions: sum("holdout_impressions"),
+    clicks,
+    ctr: impressions ? clicks / impressions : null,
+    coupons_assigned: sum("coupons_assigned"),
+    coupons_redeemed: sum("coupons_redeemed"),
+    revenue: round2(revenueTotal),
+    holdout,
+    exposed,
+    ...computeUplift(exposed, holdout),
+    daily,
+    cumulative: cumulativeUplift(daily),
+  };
 }

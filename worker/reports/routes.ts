@@ -1,8 +1,12 @@
-/** `GET /api/v1/reports/rules/:id` and `/api/v1/reports/placements/:placement`: what each one earned. */
+/**
+ * `GET /api/v1/reports/rules/:id` and `/api/v1/reports/placements/:placement`: what each one earned;
+ * `GET /api/v1/dashboard`: all of them at once, as the admin's dashboard shows them.
+ */
 import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { buildDashboard } from "./dashboard";
 import { buildReport, resolvePeriod } from "./earnings";
 
 const PeriodQuery = z.object({
@@ -12,42 +16,84 @@ const PeriodQuery = z.object({
 
 const GroupSchema = z.object({ visitors: z.number(), conversions: z.number() });
 
-const ReportSchema = z
+const CumulativePointSchema = z
   .object({
-    period: z.object({ from: z.string(), to: z.string() }),
-    impressions: z.number(),
-    holdout_impressions: z.number(),
-    clicks: z.number(),
-    ctr: z.number().nullable(),
-    coupons_assigned: z.number(),
-    coupons_redeemed: z.number(),
-    revenue: z.number(),
-    holdout: GroupSchema,
-    exposed: GroupSchema,
+    day: z.string(),
     exposed_rate: z.number().nullable(),
     holdout_rate: z.number().nullable(),
-    uplift: z.number().nullable().openapi({ description: "Exposed conversion rate minus holdout rate" }),
-    ci: z
-      .object({ low: z.number(), high: z.number(), level: z.literal(0.95), method: z.literal("newcombe-wilson") })
-      .nullable(),
-    verdict: z.string(),
-    daily: z.array(
+    uplift: z.number().nullable(),
+    low: z.number().nullable().openapi({ description: "Lower end of the 95% Newcombe (Wilson score) interval" }),
+    high: z.number().nullable(),
+  })
+  .openapi("CumulativeUplift", {
+    description:
+      "The uplift over everyone who joined the exposed or holdout group from the period's start up to this day; null until both groups have visitors",
+  });
+
+const TotalsSchema = z.object({
+  impressions: z.number(),
+  holdout_impressions: z.number(),
+  clicks: z.number(),
+  ctr: z.number().nullable(),
+  coupons_assigned: z.number(),
+  coupons_redeemed: z.number(),
+  revenue: z.number().openapi({ description: "In the site's currency (`currency` of GET /api/v1/site)" }),
+  holdout: GroupSchema,
+  exposed: GroupSchema,
+  exposed_rate: z.number().nullable(),
+  holdout_rate: z.number().nullable(),
+  uplift: z.number().nullable().openapi({ description: "Exposed conversion rate minus holdout rate" }),
+  ci: z
+    .object({ low: z.number(), high: z.number(), level: z.literal(0.95), method: z.literal("newcombe-wilson") })
+    .nullable(),
+  verdict: z.string(),
+});
+
+const PeriodSchema = z.object({ from: z.string(), to: z.string() });
+
+const DayPointSchema = z.object({
+  day: z.string(),
+  impressions: z.number(),
+  holdout_impressions: z.number(),
+  clicks: z.number(),
+  coupons_assigned: z.number(),
+  coupons_redeemed: z.number(),
+  revenue: z.number(),
+  exposed_visitors: z.number().openapi({ description: "Visitors whose first exposed impression was this day" }),
+  exposed_conversions: z.number(),
+  holdout_visitors: z.number(),
+  holdout_conversions: z.number(),
+});
+
+const ReportSchema = TotalsSchema.extend({
+  period: PeriodSchema,
+  daily: z.array(DayPointSchema),
+  cumulative: z.array(CumulativePointSchema),
+}).openapi("Report");
+
+const DashboardSchema = z
+  .object({
+    currency: z.string().openapi({ description: "The site's currency, of every revenue figure", example: "EUR" }),
+    period: PeriodSchema,
+    previous_period: PeriodSchema.openapi({ description: "The period of the same length just before" }),
+    totals: TotalsSchema.openapi({ description: "Every placement together, fallbacks included" }),
+    previous_totals: TotalsSchema,
+    daily: z.array(DayPointSchema),
+    previous_daily: z.array(DayPointSchema),
+    cumulative: z.array(CumulativePointSchema),
+    placements: z.array(TotalsSchema.extend({ placement: z.string() })),
+    rules: z.array(
+      TotalsSchema.extend({ id: z.number(), name: z.string(), placement: z.string(), enabled: z.boolean() }),
+    ),
+    audiences: z.array(
       z.object({
-        day: z.string(),
-        impressions: z.number(),
-        holdout_impressions: z.number(),
-        clicks: z.number(),
-        coupons_assigned: z.number(),
-        coupons_redeemed: z.number(),
-        revenue: z.number(),
-        exposed_visitors: z.number().openapi({ description: "Visitors whose first exposed impression was this day" }),
-        exposed_conversions: z.number(),
-        holdout_visitors: z.number(),
-        holdout_conversions: z.number(),
+        id: z.number(),
+        name: z.string(),
+        sizes: z.array(z.object({ day: z.string(), size: z.number() })),
       }),
     ),
   })
-  .openapi("Report");
+  .openapi("Dashboard");
 
 export const reportsRoutes = createRouter();
 
@@ -112,5 +158,29 @@ reportsRoutes.openapi(
       resolvePeriod(from, to),
     );
     return c.json(report, 200);
+  },
+);
+
+reportsRoutes.openapi(
+  createRoute({
+    operationId: "getDashboard",
+    method: "get",
+    path: "/api/v1/dashboard",
+    tags: ["Reports"],
+    summary: "The site's figures in one call: totals and days against the previous period, each placement and rule",
+    description:
+      "The same reports as /api/v1/reports/placements/{placement} and /api/v1/reports/rules/{id}, read at once: " +
+      "`placements` and `rules` equal those reports' figures, `totals` and `daily` are the placements' sums, " +
+      "`previous_*` the same for the period of equal length just before `from`; audiences' sizes from `from` on.",
+    security: [{ apiKey: [] }],
+    request: { query: PeriodQuery },
+    responses: {
+      200: { description: "The dashboard", content: { "application/json": { schema: DashboardSchema } } },
+      ...errorResponses(400, 401),
+    },
+  }),
+  async (c) => {
+    const { from, to } = c.req.valid("query");
+    return c.json(await buildDashboard(c.var.db, c.var.site, resolvePeriod(from, to)), 200);
   },
 );

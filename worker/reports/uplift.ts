@@ -6,6 +6,7 @@
  * and undercovers near 0, Newcombe's does not. Hand-written: a dozen lines of arithmetic that no
  * maintained edge-sized statistics package offers.
  */
+import { formatInterval, formatPoints } from "../lib/format";
 
 const Z_95 = 1.959963984540054;
 
@@ -34,8 +35,6 @@ export type Uplift = {
   verdict: string;
 };
 
-const points = (x: number) => `${(x * 100).toFixed(2)} points`;
-
 export function computeUplift(exposed: Group, holdout: Group): Uplift {
   if (exposed.visitors === 0 || holdout.visitors === 0) {
     return {
@@ -54,14 +53,14 @@ export function computeUplift(exposed: Group, holdout: Group): Uplift {
   const d = p1 - p2;
   const low = d - Math.sqrt((p1 - w1.low) ** 2 + (w2.high - p2) ** 2);
   const high = d + Math.sqrt((w1.high - p1) ** 2 + (p2 - w2.low) ** 2);
-  const range = `(95% interval ${points(low)} to ${points(high)})`;
+  const range = `(95 % interval ${formatInterval({ low, high })})`;
   let verdict: string;
   if (low <= 0 && high >= 0) {
     verdict = `No clear effect yet: the difference could be zero ${range}. Keep the rule running to collect more visitors before deciding.`;
   } else if (low > 0) {
-    verdict = `The banner works: exposed visitors converted ${points(d)} more often than the holdout ${range}.`;
+    verdict = `The banner works: exposed visitors converted ${formatPoints(d, { signed: false })} more often than the holdout ${range}.`;
   } else {
-    verdict = `The banner seems to hurt: exposed visitors converted ${points(-d)} less often than the holdout ${range}.`;
+    verdict = `The banner seems to hurt: exposed visitors converted ${formatPoints(d, { signed: false })} less often than the holdout ${range}.`;
   }
   return {
     exposed_rate: p1,
@@ -70,4 +69,46 @@ export function computeUplift(exposed: Group, holdout: Group): Uplift {
     ci: { low, high, level: 0.95, method: "newcombe-wilson" },
     verdict,
   };
+}
+
+/** The uplift over the visitors first shown (or held out of) a rule up to one day, with its interval. */
+export type CumulativePoint = {
+  day: string;
+  exposed_rate: number | null;
+  holdout_rate: number | null;
+  uplift: number | null;
+  low: number | null;
+  high: number | null;
+};
+
+type DayGroups = {
+  day: string;
+  exposed_visitors: number;
+  exposed_conversions: number;
+  holdout_visitors: number;
+  holdout_conversions: number;
+};
+
+/**
+ * The uplift and its 95% interval day by day, each over everyone who joined a group up to that
+ * day: the band narrows as visitors come in, and its last day is the period's uplift.
+ */
+export function cumulativeUplift(daily: DayGroups[]): CumulativePoint[] {
+  const exposed = { visitors: 0, conversions: 0 };
+  const holdout = { visitors: 0, conversions: 0 };
+  return daily.map((d) => {
+    exposed.visitors += d.exposed_visitors;
+    exposed.conversions += d.exposed_conversions;
+    holdout.visitors += d.holdout_visitors;
+    holdout.conversions += d.holdout_conversions;
+    const u = computeUplift(exposed, holdout);
+    return {
+      day: d.day,
+      exposed_rate: u.exposed_rate,
+      holdout_rate: u.holdout_rate,
+      uplift: u.uplift,
+      low: u.ci?.low ?? null,
+      high: u.ci?.high ?? null,
+    };
+  });
 }

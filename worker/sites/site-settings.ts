@@ -2,6 +2,9 @@
 import { z } from "@hono/zod-openapi";
 import type { Site } from "../env";
 
+/** The runtime's own ISO 4217 list (ICU): a code it cannot format is refused, not stored. */
+const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+
 const origin = z
   .string()
   .max(200)
@@ -36,6 +39,13 @@ export const SiteSettingsSchema = z
     claim_min_visits: z.number().int().min(1).max(1000).openapi({ description: "Visits `visited` asks for" }),
     /** May CRM customers imported without `ads_consent` be exported in the e-mail ID spaces. */
     crm_ads_consent_default: z.boolean(),
+    currency: z
+      .string()
+      .refine((code) => CURRENCIES.has(code), "must be an ISO 4217 currency code in capitals, like EUR or USD")
+      .openapi({
+        description: "The currency of the shop's order values (ISO 4217); reports show revenue in it",
+        example: "EUR",
+      }),
   })
   .strict();
 
@@ -58,6 +68,7 @@ export function siteToJson(site: Site): z.infer<typeof SiteSchema> {
     claim_policy: site.claimPolicy,
     claim_min_visits: site.claimMinVisits,
     crm_ads_consent_default: site.crmAdsConsentDefault,
+    currency: site.currency,
   };
 }
 
@@ -76,5 +87,6 @@ export function settingsToColumns(patch: SettingsPatch) {
     claimPolicy: patch.claim_policy,
     claimMinVisits: patch.claim_min_visits,
     crmAdsConsentDefault: patch.crm_ads_consent_default,
+    currency: patch.currency,
   };
 }
