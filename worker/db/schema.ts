@@ -488,6 +488,50 @@ export const placementFallbacks = sqliteTable(
   (t) => [uniqueIndex("placement_fallbacks_idx").on(t.siteId, t.placement)],
 );
 
+/**
+ * How a placement picks among its matching rules (README.md, "Next best offer"): `priority` (no
+ * row, the default) takes the first by priority; `best` samples the offer most likely to pay off
+ * for the visitor's context, by `objective`. A placement is named by its rules and fallback, so
+ * only a placement that was set has a row here.
+ */
+export const placementSettings = sqliteTable(
+  "placement_settings",
+  {
+    siteId: integer()
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    placement: text().notNull(),
+    arbitration: text({ enum: ["priority", "best"] }).notNull().default("priority"),
+    objective: text({ enum: ["clicks", "redemptions", "revenue"] }).notNull().default("clicks"),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.placement] })],
+);
+
+/**
+ * What each offer earned per visitor context (worker/decide/offers.ts): impressions, clicks,
+ * redemptions and their revenue per site, placement, rule, context (the visitor's CRM cluster,
+ * else top interest category, else "unknown") and UTC day. Added to by the same consumer batches
+ * as report_counters (impressions, clicks) and by the redemption's own batch; the learned
+ * arbitration reads its recent days, the rule report its share of impressions per context.
+ */
+export const offerCounters = sqliteTable(
+  "offer_counters",
+  {
+    siteId: integer().notNull(),
+    placement: text().notNull(),
+    ruleId: integer().notNull(),
+    context: text().notNull(),
+    /** UTC day number (days since the epoch). */
+    day: integer().notNull(),
+    impressions: integer().notNull().default(0),
+    clicks: integer().notNull().default(0),
+    redemptions: integer().notNull().default(0),
+    revenue: real().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.placement, t.ruleId, t.context, t.day] })],
+);
+
 export const impressions = sqliteTable(
   "impressions",
   {
