@@ -38,6 +38,11 @@ export type ClickClaims = {
   placement?: string;
   creativeId?: number | null;
   holdout?: boolean;
+  /**
+   * The visitor's context when a rule was shown (decide/offers.ts): a CRM cluster or interest
+   * category name that creatives may show as {{cluster}} too — a group, not a person.
+   */
+  context?: string;
   landingUrl: string;
   coupon: string | null;
   couponParam: string;
@@ -52,6 +57,7 @@ type Payload = {
   pl?: string;
   cr?: number | null;
   h?: 1;
+  cx?: string;
   l: string;
   cp: string | null;
   q: string;
@@ -132,6 +138,7 @@ export async function mintClickToken(secret: string, claims: ClickClaims, now = 
     pl: claims.placement,
     cr: claims.creativeId ?? null,
     ...(claims.holdout ? { h: 1 as const } : {}),
+    ...(claims.context ? { cx: claims.context } : {}),
     l: claims.landingUrl,
     cp: claims.coupon === null ? null : await sealCoupon(secret, claims.coupon, claims.impression),
     q: claims.couponParam,
@@ -191,6 +198,7 @@ export async function readClickToken(secret: string, token: string, now = Date.n
     placement: typeof p.pl === "string" ? p.pl : "",
     creativeId: typeof p.cr === "number" ? p.cr : null,
     holdout: p.h === 1,
+    ...(typeof p.cx === "string" ? { context: p.cx } : {}),
     landingUrl: p.l,
     coupon,
     couponParam: p.q,

@@ -501,8 +501,12 @@ export const placementSettings = sqliteTable(
       .notNull()
       .references(() => sites.id, { onDelete: "cascade" }),
     placement: text().notNull(),
-    arbitration: text({ enum: ["priority", "best"] }).notNull().default("priority"),
-    objective: text({ enum: ["clicks", "redemptions", "revenue"] }).notNull().default("clicks"),
+    arbitration: text({ enum: ["priority", "best"] })
+      .notNull()
+      .default("priority"),
+    objective: text({ enum: ["clicks", "redemptions", "revenue"] })
+      .notNull()
+      .default("clicks"),
     updatedAt: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.placement] })],

@@ -1,0 +1,310 @@
+/**
+ * Next best offer (README.md, "Next best offer"; DESIGN.md "Next best offer"): a placement with
+ * `arbitration: "best"` lets every eligible rule compete, and Thompson sampling picks the one most
+ * likely to pay off for this kind of visitor. The kind is the visitor's context — its CRM cluster,
+ * else its top interest category, else "unknown" — and what each rule earned per context comes
+ * from offer_counters, which the impression consumer, the click consumer and a redemption's own
+ * batch add to (pipeline/impressions.ts, coupons/redeem.ts).
+ *
+ * The learned state lives in the isolate beside the rule cache and is read again at most every
+ * LEARN_REFRESH_MS, so what a click teaches reaches the decisions within 30 s at the cost of one
+ * small read per isolate and site every 30 s — not one per banner.
+ *
+ * Posteriors: clicks and redemptions per impression are Beta(1 + successes, 1 + failures), so a
+ * rule with no data is Beta(1, 1) — uniform, and it wins often until it has been seen (explored,
+ * never starved). `revenue` samples the redemption rate the same way and multiplies it by the
+ * rule's revenue per redemption (the placement's while the rule has none).
+ */
+import { toD1 } from "../db/raw";
+import type { customers, visitors } from "../db/schema";
+import type { Db } from "../env";
+import { utcDayNumber } from "../lib/time";
+import type { CompiledRule } from "./rule-set";
+
+export type Arbitration = "priority" | "best";
+export type Objective = "clicks" | "redemptions" | "revenue";
+export type PlacementSetting = { arbitration: Arbitration; objective: Objective };
+export const DEFAULT_SETTING: PlacementSetting = { arbitration: "priority", objective: "clicks" };
+
+export type OfferStats = { impressions: number; clicks: number; redemptions: number; revenue: number };
+
+/** The context of a visitor nothing is known about (anonymous, no cluster, no interests). */
+export const UNKNOWN_CONTEXT = "unknown";
+/** How long the isolate trusts its learned state (DESIGN.md: a click teaches within 30 seconds). */
+export const LEARN_REFRESH_MS = 30_000;
+/** How many recent UTC days of counters the posteriors learn from: offers and tastes change. */
+export const LEARN_DAYS = 28;
+
+/**
+ * The visitor's context: its customer's first CRM cluster, else its top interest category (views
+ * and cart adds, ties by name — the same order as decision-rows.ts TOP_CATEGORY and the SQL in
+ * contextSql below), else "unknown".
+ */
+export function visitorContext(
+  visitor: Pick<typeof visitors.$inferSelect, "interests"> | null,
+  customer: Pick<typeof customers.$inferSelect, "clusters"> | null,
+): string {
+  const cluster = customer?.clusters?.[0];
+  if (cluster) return cluster;
+  let top: string | null = null;
+  let most = -Infinity;
+  for (const [category, count] of Object.entries(visitor?.interests ?? {})) {
+    if (count > most || (count === most && top !== null && category < top)) {
+      top = category;
+      most = count;
+    }
+  }
+  return top ?? UNKNOWN_CONTEXT;
+}
+
+/**
+ * The same context in SQL, for a decision row `d` (left-joined: null when the person has none),
+ * used where an outcome arrives without its impression (a redemption).
+ */
+export const contextSql = (d: string) =>
+  `coalesce(json_extract(${d}.customer, '$.clusters[0]'), ${d}.top_category, '${UNKNOWN_CONTEXT}')`;
+
+/*
+ * Sampling. Hand-written: the only Beta sampler on npm that runs at the edge without Node's
+ * crypto is @stdlib/random-base-beta, which brings some forty @stdlib packages for what is the
+ * textbook Marsaglia–Tsang gamma method (ACM TOMS 26(3), 2000) and a ratio of two gammas — a few
+ * hundred nanoseconds per sample, so 200 competing rules stay inside the decision budget.
+ */
+
+/** A standard normal by the Marsaglia polar method (no trigonometry). */
+function standardNormal(random: () => number): number {
+  for (;;) {
+    const u = 2 * random() - 1;
+    const v = 2 * random() - 1;
+    const s = u * u + v * v;
+    if (s > 0 && s < 1) return u * Math.sqrt((-2 * Math.log(s)) / s);
+  }
+}
+
+/** Gamma(shape, 1) by Marsaglia–Tsang; a shape below 1 is boosted by U^(1/shape). */
+function gammaSample(shape: number, random: () => number): number {
+  if (shape < 1) return gammaSample(shape + 1, random) * random() ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = standardNormal(random);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = random();
+    if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b). */
+export function betaSample(a: number, b: number, random: () => number = Math.random): number {
+  const x = gammaSample(a, random);
+  const y = gammaSample(b, random);
+  return x + y === 0 ? 0.5 : x / (x + y);
+}
+
+/** One rule's posterior in the visitor's context: its mean and the sample drawn for this decision. */
+export type Draw = { ruleId: number; mean: number; sample: number; impressions: number };
+
+/** What arbitration needs for one decision: the objective, the context's stats per rule, a random source. */
+export type OfferArbitration = {
+  objective: Objective;
+  context: string;
+  stats: ReadonlyMap<number, OfferStats> | undefined;
+  /** Revenue per redemption over the placement, for a rule that has none yet (revenue objective). */
+  placementRevenuePerRedemption: number;
+  random: () => number;
+};
+
+const NO_STATS: OfferStats = { impressions: 0, clicks: 0, redemptions: 0, revenue: 0 };
+
+/** Beta(a, b) of the success per impression, and what one success is worth (1, or revenue). */
+function posterior(
+  stats: OfferStats,
+  objective: Objective,
+  placementRevenuePerRedemption: number,
+): { a: number; b: number; value: number } {
+  const successes = objective === "clicks" ? stats.clicks : stats.redemptions;
+  // A click can be counted before its impression's batch: never more successes than trials.
+  const wins = Math.min(successes, stats.impressions);
+  const value =
+    objective === "revenue"
+      ? stats.redemptions > 0
+        ? stats.revenue / stats.redemptions
+        : placementRevenuePerRedemption
+      : 1;
+  return { a: 1 + wins, b: 1 + stats.impressions - wins, value };
+}
+
+/** The posterior mean of the outcome per impression (GET /api/v1/placements/:placement). */
+export function posteriorMean(stats: OfferStats, objective: Objective, placementRevenuePerRedemption = 1): number {
+  const { a, b, value } = posterior(stats, objective, placementRevenuePerRedemption);
+  return (a / (a + b)) * value;
+}
+
+/** Mean and sample of one rule's outcome per impression. */
+export function drawFor(ruleId: number, offers: OfferArbitration): Draw {
+  const stats = offers.stats?.get(ruleId) ?? NO_STATS;
+  const { a, b, value } = posterior(stats, offers.objective, offers.placementRevenuePerRedemption);
+  return {
+    ruleId,
+    mean: (a / (a + b)) * value,
+    sample: betaSample(a, b, offers.random) * value,
+    impressions: stats.impressions,
+  };
+}
+
+/** Thompson sampling: the eligible rule whose sample is highest (ties: the earlier, by priority). */
+export function arbitrate(eligible: readonly CompiledRule[], offers: OfferArbitration) {
+  let winner: CompiledRule | null = null;
+  let best = -Infinity;
+  const draws: Draw[] = [];
+  for (const rule of eligible) {
+    const draw = drawFor(rule.id, offers);
+    draws.push(draw);
+    if (draw.sample > best) {
+      best = draw.sample;
+      winner = rule;
+    }
+  }
+  return { winner, draws };
+}
+
+/*
+ * The learned state, per site: placement → context → rule → stats, read from the last LEARN_DAYS
+ * of offer_counters for the site's `best` placements.
+ */
+type PlacementLearned = { byContext: Map<string, Map<number, OfferStats>>; revenuePerRedemption: number };
+type Learned = { at: number; of: string; placements: Map<string, PlacementLearned> };
+
+const learnedBySite = new Map<number, Learned>();
+const refreshing = new Map<number, Promise<Learned>>();
+
+/** Drops the learned state (tests that start over; a setting changed by PATCH). */
+export function clearLearnedOffers(siteId?: number) {
+  if (siteId === undefined) {
+    learnedBySite.clear();
+    refreshing.clear();
+  } else {
+    learnedBySite.delete(siteId);
+  }
+}
+
+type CounterRow = {
+  placement: string;
+  rule_id: number;
+  context: string;
+  impressions: number;
+  clicks: number;
+  redemptions: number;
+  revenue: number;
+};
+
+/** Sums of the recent days per placement, rule and context (one statement, the primary key's prefix). */
+export async function readOfferCounters(
+  db: Db,
+  siteId: number,
+  placements: readonly string[],
+  now: number,
+): Promise<CounterRow[]> {
+  if (placements.length === 0) return [];
+  const { results } = await toD1(db)
+    .prepare(
+      `select placement, rule_id, context, sum(impressions) as impressions, sum(clicks) as clicks,
+         sum(redemptions) as redemptions, sum(revenue) as revenue
+       from offer_counters where site_id = ?1 and placement in (select value from json_each(?2)) and day >= ?3
+       group by placement, rule_id, context`,
+    )
+    .bind(siteId, JSON.stringify(placements), utcDayNumber(now) - LEARN_DAYS + 1)
+    .all<CounterRow>();
+  return results;
+}
+
+async function fetchLearned(db: Db, siteId: number, placements: readonly string[], now: number): Promise<Learned> {
+  const rows = await readOfferCounters(db, siteId, placements, now);
+  const learned: Learned = { at: now, of: placements.join("\n"), placements: new Map() };
+  const totals = new Map<string, { redemptions: number; revenue: number }>();
+  for (const row of rows) {
+    let placement = learned.placements.get(row.placement);
+    if (!placement) {
+      placement = { byContext: new Map(), revenuePerRedemption: 1 };
+      learned.placements.set(row.placement, placement);
+    }
+    let context = placement.byContext.get(row.context);
+    if (!context) {
+      context = new Map();
+      placement.byContext.set(row.context, context);
+    }
+    context.set(row.rule_id, {
+      impressions: row.impressions,
+      clicks: row.clicks,
+      redemptions: row.redemptions,
+      revenue: row.revenue,
+    });
+    const total = totals.get(row.placement) ?? { redemptions: 0, revenue: 0 };
+    total.redemptions += row.redemptions;
+    total.revenue += row.revenue;
+    totals.set(row.placement, total);
+  }
+  for (const [name, total] of totals) {
+    const placement = learned.placements.get(name);
+    if (placement && total.redemptions > 0) placement.revenuePerRedemption = total.revenue / total.redemptions;
+  }
+  return learned;
+}
+
+/**
+ * The site's learned state, read again when older than LEARN_REFRESH_MS (one read per isolate and
+ * site at most every 30 s, shared by the requests that notice it at once). A failed or late read
+ * keeps the state the isolate has: a stale posterior is still a good one.
+ */
+export async function learnedOffers(
+  db: Db,
+  siteId: number,
+  bestPlacements: readonly string[],
+  now: number,
+  bound: <T>(work: Promise<T>) => Promise<T> = (work) => work,
+): Promise<Learned> {
+  const held = learnedBySite.get(siteId);
+  // A placement switched to `best` since (a new rules version) is learned at once, not in 30 s.
+  const of = bestPlacements.join("\n");
+  if (held && held.of === of && now - held.at < LEARN_REFRESH_MS && now >= held.at) return held;
+  let pending = refreshing.get(siteId);
+  if (!pending) {
+    pending = fetchLearned(db, siteId, bestPlacements, now).finally(() => refreshing.delete(siteId));
+    refreshing.set(siteId, pending);
+  }
+  try {
+    const fresh = await bound(pending);
+    learnedBySite.set(siteId, fresh);
+    return fresh;
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", where: "learned offers", site: siteId, error: String(error) }));
+    // Tried now: the next attempt waits its 30 s instead of every banner paying for a stalled D1.
+    const kept: Learned = { at: now, of, placements: held?.placements ?? new Map() };
+    learnedBySite.set(siteId, kept);
+    return kept;
+  }
+}
+
+/** What arbitration of one placement needs for one visitor context, from the learned state. */
+export function offersFor(
+  learned: Learned,
+  placement: string,
+  context: string,
+  objective: Objective,
+  random: () => number = Math.random,
+): OfferArbitration {
+  const held = learned.placements.get(placement);
+  return {
+    objective,
+    context,
+    stats: held?.byContext.get(context),
+    placementRevenuePerRedemption: held?.revenuePerRedemption ?? 1,
+    random,
+  };
+}
