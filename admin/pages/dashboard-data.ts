@@ -13,7 +13,7 @@ import type { Audience, Rule } from "../types";
 export const PERIODS = [7, 30, 90] as const;
 
 /** A report's figures summed over reports (rules or placements), without its period and days. */
-export type Totals = Omit<Report, "period" | "daily">;
+export type Totals = Omit<Report, "period" | "daily" | "contexts">;
 
 type Series = { label: string; values: (number | null)[]; color: string; dash?: boolean };
 export type ChartSpec = { id: string; title: string; days: string[]; series: Series[]; unit?: string };

@@ -176,6 +176,39 @@ const Detail = ({ title, r }: { title: string; r: Report }) => (
   </>
 );
 
+/** The share of its placement's impressions the rule won per day and visitor context (README.md, "Next best offer"). */
+const ContextShares = ({ r }: { r: Report }) => (
+  <section class="card" aria-labelledby="contexts-title">
+    <h2 id="contexts-title">Share of the placement's impressions, per day and visitor context</h2>
+    {r.contexts.length === 0 ? (
+      <Empty>No impressions of this rule in the period.</Empty>
+    ) : (
+      <div class="table-wrap">
+        <table id="context-shares">
+          <thead>
+            <tr>
+              <th>Day</th>
+              <th>Context</th>
+              <th class="num">Impressions</th>
+              <th class="num">Share</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.contexts.map((row) => (
+              <tr>
+                <td>{row.day}</td>
+                <td>{row.context}</td>
+                <td class="num">{row.impressions}</td>
+                <td class="num">{(row.share * 100).toFixed(1)} %</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </section>
+);
+
 export function reportPages(app: AdminApp) {
   app.get("/admin/reports", async (c) => {
     const p = period(c);
@@ -242,6 +275,7 @@ export function reportPages(app: AdminApp) {
         </p>
         <PeriodForm action={`/admin/reports/rules/${id}`} fromDate={p.fromDate} toDate={p.toDate} />
         <Detail title={`Rule “${rule.name}” on ${rule.placement}`} r={report} />
+        <ContextShares r={report} />
       </Layout>,
     );
   });

@@ -171,6 +171,23 @@ describe("learning from /b and /c", () => {
     expect(row(shipping, "watches")?.clicks ?? 0).toBe(0);
     expect(row(chrono, "watches")!.mean).toBeGreaterThan(row(shipping, "watches")?.mean ?? 0.5);
 
+    // The rule report: each rule's share of the placement's impressions per day and context.
+    const shares = await Promise.all(
+      site.ids.map(async (id) => {
+        const res = await call(`/api/v1/reports/rules/${id}`, { key: site.apiKey });
+        return ((await res.json()) as { contexts: { day: string; context: string; rule_id: number; share: number }[] })
+          .contexts;
+      }),
+    );
+    for (const rows of shares) for (const row of rows) expect(["watches", "rings"]).toContain(row.context);
+    for (const context of ["watches", "rings"]) {
+      const total = shares
+        .flat()
+        .filter((r) => r.context === context)
+        .reduce((n, r) => n + r.share, 0);
+      expect(total).toBeCloseTo(1, 9);
+    }
+
     let right = 0;
     for (const [i, person] of people.entries()) {
       const banner = await bannerJson(site.siteKey, "slot", person.cookie);

@@ -1,5 +1,5 @@
 /**
- * Next best offer (README.md, "Next best offer"; DESIGN.md "Next best offer"): a placement with
+ * Next best offer (README.md, "Next best offer"): a placement with
  * `arbitration: "best"` lets every eligible rule compete, and Thompson sampling picks the one most
  * likely to pay off for this kind of visitor. The kind is the visitor's context — its CRM cluster,
  * else its top interest category, else "unknown" — and what each rule earned per context comes
@@ -30,7 +30,7 @@ export type OfferStats = { impressions: number; clicks: number; redemptions: num
 
 /** The context of a visitor nothing is known about (anonymous, no cluster, no interests). */
 export const UNKNOWN_CONTEXT = "unknown";
-/** How long the isolate trusts its learned state (DESIGN.md: a click teaches within 30 seconds). */
+/** How long the isolate trusts its learned state (README.md, "Next best offer": a click teaches within 30 s). */
 export const LEARN_REFRESH_MS = 30_000;
 /** How many recent UTC days of counters the posteriors learn from: offers and tastes change. */
 export const LEARN_DAYS = 28;

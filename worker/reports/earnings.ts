@@ -15,6 +15,8 @@
  *   impression. The same test applies to both groups, so the holdout is a fair control; a
  *   purchase after `to` still counts (conversions lag impressions).
  * - uplift: exposed rate − holdout rate with a 95% Newcombe (Wilson score) interval (uplift.ts).
+ * - contexts: per UTC day and visitor context, the impressions each rule of the scope won and their
+ *   share of its placement's (offer_counters: what the learned arbitration reads, README.md "Next best offer").
  *
  * One D1 round trip per report: the statements go out as one batch. Counters are per UTC day, so
  * a period counts impressions and clicks of whole days (the default period is whole days).
@@ -58,7 +60,9 @@ export type Report = {
   revenue: number;
   holdout: { visitors: number; conversions: number };
   exposed: { visitors: number; conversions: number };
-} & Uplift & { daily: DayPoint[] };
+} & Uplift & { daily: DayPoint[]; contexts: ContextShare[] };
+
+export type ContextShare = { day: string; context: string; rule_id: number; impressions: number; share: number };
 
 /** Defaults to the last 30 whole days up to the end of today (UTC); at most a year. */
 export function resolvePeriod(from: string | undefined, to: string | undefined, now = Date.now()): Period {
@@ -74,9 +78,10 @@ export function resolvePeriod(from: string | undefined, to: string | undefined, 
 /** SQL conditions for the scope, over report_counters (n), exposures (e), coupons and rule_conversions. */
 function scopeSql(scope: Scope) {
   if (scope.kind === "rule") {
-    return { counter: "n.rule_id = ?4", exposure: "e.rule_id = ?4", rule: "rule_id = ?4" };
+    return { counter: "n.rule_id = ?4", exposure: "e.rule_id = ?4", rule: "rule_id = ?4", offer: "o.rule_id = ?4" };
   }
   return {
+    offer: "o.placement = ?4",
     counter: "n.placement = ?4",
     exposure: "e.placement = ?4",
     rule: "rule_id in (select id from rules where site_id = ?1 and placement = ?4)",
@@ -129,10 +134,11 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
                             where v.site_id = ?1 and v.cookie_id = f.cookie_id and v.last_purchase_at >= f.first_ts)
           then 1 else 0 end) as conversions
     from firsts f group by ${groupBy}`;
-  const [totals, groups, groupDays, assignedDays, redeemedDays, revenueDays, counterDays] = await d1.batch([
-    d1
-      .prepare(
-        `select
+  const [totals, groups, groupDays, assignedDays, redeemedDays, revenueDays, counterDays, contextDays] = await d1.batch(
+    [
+      d1
+        .prepare(
+          `select
           (select coalesce(sum(n.impressions), 0) from report_counters n where ${inDays} and n.holdout = 0 and ${s.counter}) as impressions,
           (select coalesce(sum(n.impressions), 0) from report_counters n where ${inDays} and n.holdout = 1 and ${s.counter}) as holdout_impressions,
           (select coalesce(sum(n.clicks), 0) from report_counters n where ${inDays} and ${ruleClicks}${s.counter}) as clicks,
@@ -142,39 +148,50 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
             select max(coalesce(rc.revenue, 0)) as r from rule_conversions rc
             where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
             group by coalesce(rc.order_id, rc.cookie_id))) as revenue`,
-      )
-      .bind(...args),
-    d1.prepare(groupsSql("f.holdout")).bind(...upTo4),
-    d1.prepare(groupsSql(`f.holdout, f.first_ts / ${DAY_MS}`, `f.first_ts / ${DAY_MS} as day`)).bind(...upTo4),
-    d1
-      .prepare(
-        `select c.assigned_at / ${DAY_MS} as day, count(*) as n from coupons c
+        )
+        .bind(...args),
+      d1.prepare(groupsSql("f.holdout")).bind(...upTo4),
+      d1.prepare(groupsSql(`f.holdout, f.first_ts / ${DAY_MS}`, `f.first_ts / ${DAY_MS} as day`)).bind(...upTo4),
+      d1
+        .prepare(
+          `select c.assigned_at / ${DAY_MS} as day, count(*) as n from coupons c
         where c.site_id = ?1 and ${inPeriod("c.assigned_at")} and c.${s.rule} group by day`,
-      )
-      .bind(...upTo4),
-    d1
-      .prepare(
-        `select c.redeemed_at / ${DAY_MS} as day, count(*) as n from coupons c
+        )
+        .bind(...upTo4),
+      d1
+        .prepare(
+          `select c.redeemed_at / ${DAY_MS} as day, count(*) as n from coupons c
         where c.site_id = ?1 and ${inPeriod("c.redeemed_at")} and c.${s.rule} group by day`,
-      )
-      .bind(...upTo4),
-    d1
-      .prepare(
-        `select day, coalesce(sum(r), 0) as n from (
+        )
+        .bind(...upTo4),
+      d1
+        .prepare(
+          `select day, coalesce(sum(r), 0) as n from (
           select min(rc.ts) / ${DAY_MS} as day, max(coalesce(rc.revenue, 0)) as r from rule_conversions rc
           where rc.site_id = ?1 and ${inPeriod("rc.ts")} and rc.${s.rule}
           group by coalesce(rc.order_id, rc.cookie_id)) group by day`,
-      )
-      .bind(...upTo4),
-    d1
-      .prepare(
-        `select n.day as day, sum(case when n.holdout = 0 then n.impressions else 0 end) as impressions,
+        )
+        .bind(...upTo4),
+      d1
+        .prepare(
+          `select n.day as day, sum(case when n.holdout = 0 then n.impressions else 0 end) as impressions,
           sum(case when n.holdout = 1 then n.impressions else 0 end) as holdout_impressions,
           sum(case when ${ruleClicks}true then n.clicks else 0 end) as clicks
         from report_counters n where ${inDays} and ${s.counter} group by n.day`,
-      )
-      .bind(...args),
-  ]);
+        )
+        .bind(...args),
+      d1
+        .prepare(
+          `select o.day as day, o.context as context, o.rule_id as rule_id, sum(o.impressions) as impressions,
+          (select sum(t.impressions) from offer_counters t
+           where t.site_id = ?1 and t.placement = o.placement and t.context = o.context and t.day = o.day) as total
+        from offer_counters o where o.site_id = ?1 and o.day >= ?5 and o.day < ?6 and ${s.offer} and ?2 = ?2 and ?3 = ?3
+        group by o.day, o.context, o.rule_id, o.placement having sum(o.impressions) > 0
+        order by o.day, o.context, o.rule_id`,
+        )
+        .bind(...args),
+    ],
+  );
   const t = (totals.results[0] ?? {}) as Totals;
   const group = (holdout: 0 | 1) => {
     const row = (groups.results as { holdout: number; visitors: number; conversions: number }[]).find(
@@ -203,6 +220,15 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
       revenue: revenueDays.results as DayCount[],
       groups: groupDays.results as { day: number; holdout: number; visitors: number; conversions: number }[],
     }),
+    contexts: (
+      contextDays.results as { day: number; context: string; rule_id: number; impressions: number; total: number }[]
+    ).map((row) => ({
+      day: utcDayKey(row.day * DAY_MS),
+      context: row.context,
+      rule_id: row.rule_id,
+      impressions: row.impressions,
+      share: row.total > 0 ? row.impressions / row.total : 0,
+    })),
   };
 }
 

@@ -46,6 +46,22 @@ const ReportSchema = z
         holdout_conversions: z.number(),
       }),
     ),
+    contexts: z
+      .array(
+        z.object({
+          day: z.string(),
+          context: z.string().openapi({ description: "CRM cluster, else top interest category, else unknown" }),
+          rule_id: z.number(),
+          impressions: z.number(),
+          share: z
+            .number()
+            .openapi({ description: "The rule's share of the placement's impressions that day in that context" }),
+        }),
+      )
+      .openapi({
+        description:
+          "Per UTC day and visitor context, the impressions each rule won and their share of the placement's (README.md, Next best offer)",
+      }),
   })
   .openapi("Report");
 

@@ -66,7 +66,7 @@ export const PlacementDetailSchema = PlacementSummarySchema.extend({
         "What each current rule earned per visitor context over the days the arbitration learns from; a rule without a row is explored",
     }),
 }).openapi("PlacementDetail");
-type PlacementDetail = z.infer<typeof PlacementDetailSchema>;
+export type PlacementDetail = z.infer<typeof PlacementDetailSchema>;
 
 /** Rule gaps left by a reorder, so that a rule created later can still go between two others. */
 const PRIORITY_STEP = 10;
