@@ -68,17 +68,30 @@ async function clusterVisitor(siteId: number, cluster: string) {
 const clickPath = (clickUrl: string) => new URL(clickUrl).pathname;
 
 describe("sampling", () => {
-  it("draws Beta samples whose average is the distribution's mean", () => {
+  it("draws Beta samples with the distribution's mean and variance", () => {
     const random = seeded(7);
     for (const [a, b] of [
       [3, 7],
       [1, 1],
+      [1, 300],
       [0.5, 2],
       [200, 20],
     ]) {
+      const n = 50_000;
       let sum = 0;
-      for (let i = 0; i < 20_000; i++) sum += betaSample(a, b, random);
-      expect(Math.abs(sum / 20_000 - a / (a + b))).toBeLessThan(0.01);
+      let squares = 0;
+      let outside = 0;
+      for (let i = 0; i < n; i++) {
+        const x = betaSample(a, b, random);
+        if (!(x >= 0 && x <= 1)) outside++;
+        sum += x;
+        squares += x * x;
+      }
+      expect(outside).toBe(0);
+      const mean = a / (a + b);
+      const variance = (a * b) / ((a + b) ** 2 * (a + b + 1));
+      expect(Math.abs(sum / n / mean - 1)).toBeLessThan(0.02);
+      expect(Math.abs((squares / n - (sum / n) ** 2) / variance - 1)).toBeLessThan(0.06);
     }
   });
 

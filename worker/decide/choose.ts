@@ -5,14 +5,10 @@
  * holdout. Pure: it takes the cached rules and what the decision batch read, and returns the winner.
  */
 import type { Profile } from "../segments/profile";
-import { arbitrate, type Draw, type OfferArbitration } from "./offers";
+import { arbitrate, type OfferArbitration } from "./offers";
 import type { CompiledRule } from "./rule-set";
 
-/** `draws`: under `best`, each eligible rule's posterior mean and sample (explain shows them). */
-export type Choice =
-  | { kind: "rule"; rule: CompiledRule; draws?: Draw[] }
-  | { kind: "holdout"; rule: CompiledRule; draws?: Draw[] }
-  | { kind: "none" };
+export type Choice = { kind: "rule"; rule: CompiledRule } | { kind: "holdout"; rule: CompiledRule } | { kind: "none" };
 
 export type ChoiceInput = {
   rules: CompiledRule[];
@@ -118,9 +114,10 @@ export function chooseRule(input: ChoiceInput): Choice {
 function chooseBest(input: ChoiceInput, offers: OfferArbitration): Choice {
   const eligible: CompiledRule[] = [];
   for (const rule of input.rules) if (skipReason(rule, input) === null) eligible.push(rule);
-  const { winner, draws } = arbitrate(eligible, offers);
+  // The draws are explain's (explain.ts runs arbitrate itself); /b keeps none.
+  const { winner } = arbitrate(eligible, offers, false);
   if (!winner) return { kind: "none" };
-  return { kind: inHoldout(winner, input) ? "holdout" : "rule", rule: winner, draws };
+  return { kind: inHoldout(winner, input) ? "holdout" : "rule", rule: winner };
 }
 
 /** Device class from the User-Agent, for the `device` field of segments. */
