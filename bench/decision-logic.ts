@@ -84,9 +84,7 @@ type Learned = ReturnType<typeof learnedFor>;
 
 function decideOne(rules: CompiledRule[], profile: Profile, now: number, learned?: Learned) {
   // What decision-path.ts adds for a `best` placement: the visitor's context and its learned state.
-  const offers = learned
-    ? offersFor(learned, "p", visitorContext(profile.visitor, profile.customer), "clicks")
-    : null;
+  const offers = learned ? offersFor(learned, "p", visitorContext(profile.visitor, profile.customer), "clicks") : null;
   const choice = chooseRule({
     offers,
     rules,

@@ -34,7 +34,7 @@ const VISIT_P = 0.5;
 const PLACEMENT = "offer";
 const PARALLEL = 8;
 
-export type OfferArm = { impressions: number; clicks: number; expectedClicks: number };
+type OfferArm = { impressions: number; clicks: number; expectedClicks: number };
 export type OfferFigures = {
   visitors: number;
   days: number;
@@ -99,7 +99,10 @@ async function makeSite(db: D1Database, key: string, arbitration: "priority" | "
       .bind(siteId, rows, now),
   ]);
   // The decision rows, as the rebuild makes them (worker/decide/decision-rows.ts).
-  const last = await db.prepare("select max(id) as id from visitors where site_id = ?1").bind(siteId).first<{ id: number }>();
+  const last = await db
+    .prepare("select max(id) as id from visitors where site_id = ?1")
+    .bind(siteId)
+    .first<{ id: number }>();
   const step = rangeRefreshStatement(siteId, 0, last?.id ?? 0, now);
   await db
     .prepare(step.text)
@@ -197,7 +200,8 @@ const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
 /** The "Next best offer" section of bench/RESULTS.md. */
 export function writeOffersSection(file: string, f: OfferFigures, tiny: boolean) {
   const best = ratio(f.lastHalf.best.clicks, f.lastHalf.oracle.clicks);
-  const pass = best >= 0.9 && f.lastHalf.best.clicks > f.lastHalf.priority.clicks && f.total.best.clicks > f.total.priority.clicks;
+  const pass =
+    best >= 0.9 && f.lastHalf.best.clicks > f.lastHalf.priority.clicks && f.total.best.clicks > f.total.priority.clicks;
   const armRow = (name: string, arm: "priority" | "best" | "oracle") => [
     name,
     `${fmt(f.total[arm].clicks)} (${fmt(f.total[arm].expectedClicks, 1)})`,

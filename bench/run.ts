@@ -80,12 +80,18 @@ async function measureLookalike(migrate: boolean) {
   }
 }
 
-const offerScale = tiny ? { visitors: 40, days: 2 } : quick ? { visitors: 400, days: 8 } : { visitors: 2_000, days: 14 };
+const offerScale = tiny
+  ? { visitors: 40, days: 2 }
+  : quick
+    ? { visitors: 400, days: 8 }
+    : { visitors: 2_000, days: 14 };
 
 /** Next best offer: a simulated population through the real /b and /c (bench/offers.ts). */
 async function measureNextBestOffer(migrate: boolean) {
   const offersWorker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
-  log(`next best offer: ${offerScale.visitors} people over ${offerScale.days} simulated days (workerd ${offersWorker.pid ?? "?"})`);
+  log(
+    `next best offer: ${offerScale.visitors} people over ${offerScale.days} simulated days (workerd ${offersWorker.pid ?? "?"})`,
+  );
   try {
     if (migrate) await applyMigrations(offersWorker.db, join(ROOT, "migrations"));
     return await measureOffers(offersWorker, offerScale);

@@ -21,7 +21,7 @@ import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
 import type { CompiledRule } from "./rule-set";
 
-export type Arbitration = "priority" | "best";
+type Arbitration = "priority" | "best";
 export type Objective = "clicks" | "redemptions" | "revenue";
 export type PlacementSetting = { arbitration: Arbitration; objective: Objective };
 export const DEFAULT_SETTING: PlacementSetting = { arbitration: "priority", objective: "clicks" };
@@ -33,7 +33,7 @@ export const UNKNOWN_CONTEXT = "unknown";
 /** How long the isolate trusts its learned state (README.md, "Next best offer": a click teaches within 30 s). */
 export const LEARN_REFRESH_MS = 30_000;
 /** How many recent UTC days of counters the posteriors learn from: offers and tastes change. */
-export const LEARN_DAYS = 28;
+const LEARN_DAYS = 28;
 
 /**
  * The visitor's context: its customer's first CRM cluster, else its top interest category (views
@@ -168,7 +168,7 @@ export function posteriorMean(stats: OfferStats, objective: Objective, placement
 }
 
 /** Mean and sample of one rule's outcome per impression. */
-export function drawFor(ruleId: number, offers: OfferArbitration): Draw {
+function drawFor(ruleId: number, offers: OfferArbitration): Draw {
   const stats = offers.stats?.get(ruleId) ?? NO_STATS;
   const { a, b, value } = posterior(stats, offers.objective, offers.placementRevenuePerRedemption);
   return {

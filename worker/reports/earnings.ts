@@ -62,7 +62,7 @@ export type Report = {
   exposed: { visitors: number; conversions: number };
 } & Uplift & { daily: DayPoint[]; contexts: ContextShare[] };
 
-export type ContextShare = { day: string; context: string; rule_id: number; impressions: number; share: number };
+type ContextShare = { day: string; context: string; rule_id: number; impressions: number; share: number };
 
 /** Defaults to the last 30 whole days up to the end of today (UTC); at most a year. */
 export function resolvePeriod(from: string | undefined, to: string | undefined, now = Date.now()): Period {
