@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { mulberry32 as seeded } from "../../bench/lookalike-population";
 import { holdoutBucket } from "../../worker/decide/choose";
 import {
   arbitrate,
@@ -18,18 +19,6 @@ import type { CompiledRule } from "../../worker/decide/rule-set";
 import { utcDayNumber } from "../../worker/lib/time";
 import { call, errorOf } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker, insertCustomer, insertVisitor, randomCookie } from "../fixtures/banner";
-
-/** A small seeded generator (mulberry32), so the sampling tests give the same numbers every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ruleStub = (id: number) => ({ id }) as CompiledRule;
 const stats = (impressions: number, clicks: number) => ({ impressions, clicks, redemptions: 0, revenue: 0 });
