@@ -150,6 +150,11 @@ export const visitors = sqliteTable(
     /** JSON {"YYYY-MM-DD": purchases}: purchase events per day, last 90 days. */
     purchaseDays: text({ mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
     cart: text({ mode: "json" }).$type<CartItem[]>().notNull().default(sql`'[]'`),
+    /**
+     * JSON [sku]: the products the visitor last viewed or put in the cart, most recent last, at
+     * most RECENT_SKUS (collect/apply-events.ts): what item-to-item affinities match against.
+     */
+    recentSkus: text({ mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     cartItems: integer().notNull().default(0),
     cartValue: real().notNull().default(0),
     cartUpdatedAt: integer(),
@@ -534,6 +539,24 @@ export const offerCounters = sqliteTable(
     revenue: real().notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.placement, t.ruleId, t.context, t.day] })],
+);
+
+/**
+ * Item-to-item affinities of a site's catalogue (worker/catalogue/affinities.ts): for each SKU the
+ * SKUs most often viewed or put in the cart by the same people (co-views and co-purchases: what an
+ * order buys goes through the cart), recomputed by the cron from the visitors' recent products.
+ * The decision row's product is the best available match for what its visitor viewed.
+ */
+export const productAffinities = sqliteTable(
+  "product_affinities",
+  {
+    siteId: integer().notNull(),
+    sku: text().notNull(),
+    otherSku: text().notNull(),
+    /** How many people viewed or carted both. */
+    score: real().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.sku, t.otherSku] })],
 );
 
 export const impressions = sqliteTable(
