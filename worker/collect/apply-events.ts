@@ -46,7 +46,7 @@ export type RejectedRow = {
 type CartDelta = { sku: string; category?: string; price?: number; qty: number };
 
 /** How many recently viewed or carted products a visitor keeps (visitors.recent_skus). */
-export const RECENT_SKUS = 12;
+const RECENT_SKUS = 12;
 
 /** Folds the batch into the deltas the SQL statements apply. */
 function summarizeBatch(events: TagEvent[]) {
