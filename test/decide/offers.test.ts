@@ -198,6 +198,22 @@ describe("learning from /b and /c", () => {
     expect(right).toBeGreaterThanOrEqual(13);
   });
 
+  it("seals the visitor's context in the click token: the ad network never reads the cluster", async () => {
+    const site = await bestSite(["a"]);
+    const person = await clusterVisitor(site.siteId, "dormant-vip");
+    const banner = await bannerJson(site.siteKey, "slot", person.cookie);
+    const token = new URL(banner.click_url!).pathname.split("/").pop()!;
+    const payload = atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
+    expect(payload).toContain('"cx":"~');
+    expect(payload).not.toContain("dormant-vip");
+    // /c opens it and credits the click to the context.
+    await fetchWorker(clickPath(banner.click_url!), { redirect: "manual" });
+    const row = await env.DB.prepare("select clicks from offer_counters where site_id = ?1 and context = 'dormant-vip'")
+      .bind(site.siteId)
+      .first<{ clicks: number }>();
+    expect(row?.clicks).toBe(1);
+  });
+
   it("reads what a click taught once the isolate's state is 30 seconds old, not before", async () => {
     const site = await bestSite(["a", "b"]);
     const person = await clusterVisitor(site.siteId, "vip");
