@@ -269,7 +269,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     const context = state.cookieId === null ? UNKNOWN_CONTEXT : visitorContext(state.visitor, state.customer);
     const setting = ruleSet.settings.get(input.placement);
     const offers =
-      setting?.arbitration === "best" && rules.length > 0
+      setting?.arbitration === "best" && rules.length > 0 && !input.anonymous
         ? offersFor(
             await learnedOffers(db, site.id, ruleSet.bestPlacements, input.now, (work) =>
               withinBudget(work, budget, "learned offers"),
