@@ -41,7 +41,10 @@ type Prepared = BetaConstants & { objective: Objective; perRedemption: number; v
 
 /** The context of a visitor nothing is known about (anonymous, no cluster, no interests). */
 export const UNKNOWN_CONTEXT = "unknown";
-/** How long the isolate trusts its learned state (README.md, "Next best offer": a click teaches within 30 s). */
+/**
+ * How long the isolate trusts its learned state (README.md, "Next best offer": a click teaches within 30 s).
+ * @internal Exported for its test.
+ */
 export const LEARN_REFRESH_MS = 30_000;
 /** How many recent UTC days of counters the posteriors learn from: offers and tastes change. */
 const LEARN_DAYS = 28;
@@ -146,7 +149,10 @@ function sampleBeta(k: BetaConstants, random: () => number): number {
   return x + y === 0 ? 0.5 : x / (x + y);
 }
 
-/** One Beta(a, b) sample (a, b ≥ 1): what arbitration draws, for the sampler's own test. */
+/**
+ * One Beta(a, b) sample (a, b ≥ 1): what arbitration draws, for the sampler's own test.
+ * @internal Exported for its test.
+ */
 export function betaSample(a: number, b: number, random: () => number = Math.random): number {
   return sampleBeta(betaConstants(a, b), random);
 }
