@@ -7,6 +7,7 @@
  * ad-server tags with a rendered preview (README.md, "Admin UI").
  */
 import type { Context } from "hono";
+import { formatCount, formatMoney } from "../../worker/lib/format";
 import type { PlacementDetail, PlacementSummary } from "../../worker/rules/placements";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
@@ -24,6 +25,24 @@ const OBJECTIVES = [
   { value: "redemptions", label: "Coupon redemptions per impression" },
   { value: "revenue", label: "Revenue of redemptions per impression" },
 ] as const;
+
+/** What each rule learned per visitor context (GET /api/v1/placements/{placement}, `learned`). */
+const learnedColumns = (p: PlacementDetail, currency: string): Column<PlacementDetail["learned"][number]>[] => [
+  { header: "Context", cell: (row) => row.context },
+  {
+    header: "Rule",
+    cell: (row) => (
+      <a href={`/admin/rules/${row.rule_id}`}>
+        {p.rules.find((r) => r.id === row.rule_id)?.name ?? `rule ${row.rule_id}`}
+      </a>
+    ),
+  },
+  { header: "Impressions", num: true, cell: (row) => formatCount(row.impressions) },
+  { header: "Clicks", num: true, cell: (row) => formatCount(row.clicks) },
+  { header: "Redemptions", num: true, cell: (row) => formatCount(row.redemptions) },
+  { header: "Revenue", num: true, cell: (row) => formatMoney(row.revenue, currency) },
+  { header: "Posterior mean", num: true, cell: (row) => row.mean.toFixed(4) },
+];
 
 const NETWORKS = [
   { value: "gam", label: "Google Ad Manager" },
@@ -215,42 +234,12 @@ async function renderOne(c: Context<AdminEnv>, placement: string, error?: string
           (CRM cluster, else top interest category, else unknown); a new rule is tried until it has been seen. Holdouts
           stay per rule.
         </p>
-        {p.learned.length === 0 ? (
-          <Empty>Nothing learned yet: impressions and clicks of this placement's rules appear here.</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table id="learned-offers">
-              <thead>
-                <tr>
-                  <th>Context</th>
-                  <th>Rule</th>
-                  <th class="num">Impressions</th>
-                  <th class="num">Clicks</th>
-                  <th class="num">Redemptions</th>
-                  <th class="num">Revenue</th>
-                  <th class="num">Posterior mean</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.learned.map((row) => (
-                  <tr>
-                    <td>{row.context}</td>
-                    <td>
-                      <a href={`/admin/rules/${row.rule_id}`}>
-                        {p.rules.find((r) => r.id === row.rule_id)?.name ?? `rule ${row.rule_id}`}
-                      </a>
-                    </td>
-                    <td class="num">{row.impressions}</td>
-                    <td class="num">{row.clicks}</td>
-                    <td class="num">{row.redemptions}</td>
-                    <td class="num">{row.revenue.toFixed(2)}</td>
-                    <td class="num">{row.mean.toFixed(4)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          id="learned-offers"
+          columns={learnedColumns(p, c.var.site.currency)}
+          rows={p.learned}
+          empty="Nothing learned yet: impressions and clicks of this placement's rules appear here."
+        />
       </section>
 
       <section class="card" aria-labelledby="slot-title">
