@@ -216,7 +216,11 @@ export async function setPlacementArbitration(
 ) {
   const known = (await listPlacements(db, siteId)).find((p) => p.placement === placement);
   if (!known)
-    throw apiError(404, "not_found", `No placement "${placement}" in this site (give it a rule or a fallback first)`);
+    throw apiError(
+      404,
+      "not_found",
+      `No placement "${placement}" in this site (no rule, fallback or banner request names it yet)`,
+    );
   const next = {
     arbitration: patch.arbitration ?? known.arbitration,
     objective: patch.objective ?? known.objective,
