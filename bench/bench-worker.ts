@@ -9,6 +9,9 @@
  *                       rows written (D1's meta.rows_written, bench/d1-meter.ts) by requests and
  *                       queue consumers together, and what the consumers applied (messages by
  *                       kind, events) with the deliveries still running;
+ *   /bench/forget-learned — POST: the isolate's learned offers are read again on the next banner,
+ *                       as they are 30 s later (decide/offers.ts); the next-best-offer simulation
+ *                       (bench/offers.ts) ends each simulated day — far more than 30 s — with it.
  *   /bench/consume    — POST a JSON array of events-queue messages: the real consumer
  *                       (consumeEventsBatch) writes them as one delivery; answers how many it acked.
  *                       The look-alike bench applies its generated tag batches through it.
@@ -27,6 +30,7 @@ import { mintClickToken } from "../worker/clicks/tokens";
 import { createDb } from "../worker/db/client";
 import { decide } from "../worker/decide/decision-path";
 import { loadDecisionState } from "../worker/decide/load";
+import { clearLearnedOffers } from "../worker/decide/offers";
 import worker from "../worker/index";
 import { consumeEventsBatch } from "../worker/pipeline/events-consumer";
 import type { EventsQueueMessage } from "../worker/pipeline/messages";
@@ -230,6 +234,10 @@ export default {
     }
     if (url.pathname.startsWith("/bench/part/")) return part(url, env);
     if (url.pathname === "/bench/consume" && req.method === "POST") return consume(req, env);
+    if (url.pathname === "/bench/forget-learned" && req.method === "POST") {
+      clearLearnedOffers();
+      return new Response(null, { status: 204 });
+    }
     if (url.pathname === "/bench/ledger") {
       if (req.method === "DELETE") resetLedger();
       const { sql: _sql, ...d1 } = total;

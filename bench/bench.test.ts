@@ -82,6 +82,11 @@ describe("the benchmark harness", () => {
     expect(f.export.rows).toBe(f.scale.audienceRows);
     expect(f.export.peak).toBeGreaterThan(0);
     expect(f.decision.worstCaseMicros).toBeGreaterThan(0);
+    expect(f.decision.bestAllEligibleMicros).toBeGreaterThan(0);
+    // Next best offer: every simulated visit got a banner from both arms through /b.
+    expect(f.offers.total.best.impressions).toBe(f.offers.total.oracle.impressions);
+    expect(f.offers.total.priority.impressions).toBe(f.offers.total.oracle.impressions);
+    expect(f.offers.total.oracle.impressions).toBeGreaterThan(0);
     expect(f.segments.evaluationsPerSecond).toBeGreaterThan(0);
     expect(f.tags[0]).toMatchObject({ name: "tagwerk (tag/src)" });
     // Look-alike positives come out of the event path (acquisition from the landing page, then a purchase).
@@ -95,5 +100,6 @@ describe("the benchmark harness", () => {
     expect(results).toContain("Where a steady decision's CPU goes");
     expect(results).toContain("<!-- bench:end -->");
     expect(results).toContain("<!-- lookalike:end -->");
+    expect(results).toContain("<!-- offers:end -->");
   }, 180_000);
 });

@@ -35,6 +35,7 @@ export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
       eventDays: {},
       purchaseDays: {},
       cart: [],
+      recentSkus: [],
       cartItems,
       cartValue: cartItems * r.int(20, 400),
       cartUpdatedAt: cartItems ? now - r.int(1, 72) * 3_600_000 : null,

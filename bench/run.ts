@@ -4,7 +4,8 @@
  * Miniflare on loopback, drives it with autocannon and measures the Node-side figures, then writes
  * bench/RESULTS.md (tiny: bench/.data/tiny/RESULTS.md) and a JSON of every figure beside it.
  * `-- --lookalike` runs only the look-alike measurement (bench/lookalike-events.ts) at full size and
- * rewrites only its section of bench/RESULTS.md.
+ * rewrites only its section of bench/RESULTS.md; `-- --offers` likewise the next-best-offer
+ * simulation (bench/offers.ts).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { applyMigrations, FULL, generateBenchData, TINY } from "./generate";
 import { measureHttp } from "./http-figures";
 import { writeLookalikeSection } from "./lookalike";
 import { measureLookalikeFromEvents } from "./lookalike-events";
+import { measureOffers, writeOffersSection } from "./offers";
 import { decisionVerdicts, writeReport } from "./report";
 import { writeFigures } from "./report-writes";
 import { fmt, machine } from "./results";
@@ -29,7 +31,8 @@ const tiny = process.argv.includes("--tiny");
 const quick = process.argv.includes("--quick");
 const scale = tiny ? TINY : quick ? { ...FULL, audienceRows: 10_000 } : FULL;
 const lookalikeOnly = process.argv.includes("--lookalike");
-const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : lookalikeOnly ? "lookalike" : "full");
+const offersOnly = process.argv.includes("--offers");
+const DATA = join(ROOT, "bench/.data", tiny ? "tiny" : lookalikeOnly ? "lookalike" : offersOnly ? "offers" : "full");
 const RESULTS = tiny || quick ? join(DATA, "RESULTS.md") : join(ROOT, "bench/RESULTS.md");
 const load = tiny
   ? { connections: 4, duration: 1 }
@@ -76,6 +79,36 @@ async function measureLookalike(migrate: boolean) {
   } finally {
     await lookalikeWorker.dispose();
   }
+}
+
+const offerScale = tiny
+  ? { visitors: 40, days: 2 }
+  : quick
+    ? { visitors: 400, days: 8 }
+    : { visitors: 2_000, days: 14 };
+
+/** Next best offer: a simulated population through the real /b and /c (bench/offers.ts). */
+async function measureNextBestOffer(migrate: boolean) {
+  const offersWorker = await startBenchWorker({ root: ROOT, scriptPath, persistDir });
+  log(
+    `next best offer: ${offerScale.visitors} people over ${offerScale.days} simulated days (workerd ${offersWorker.pid ?? "?"})`,
+  );
+  try {
+    if (migrate) await applyMigrations(offersWorker.db, join(ROOT, "migrations"));
+    return await measureOffers(offersWorker, offerScale);
+  } finally {
+    await offersWorker.dispose();
+  }
+}
+
+if (offersOnly) {
+  const offers = await measureNextBestOffer(true);
+  writeOffersSection(RESULTS, offers, quick);
+  if (!quick) run(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", RESULTS]);
+  log(
+    `best ${offers.lastHalf.best.clicks}, priority ${offers.lastHalf.priority.clicks}, oracle ${offers.lastHalf.oracle.clicks} clicks over the last half; wrote the section of ${RESULTS}`,
+  );
+  process.exit(0);
 }
 
 if (lookalikeOnly) {
@@ -126,6 +159,7 @@ try {
 }
 
 const lookalike = await measureLookalike(false);
+const offers = await measureNextBestOffer(false);
 
 log("decision logic and segment evaluation in Node");
 const decision = await measureDecisionLogic({ rules: scale.rules, profiles: tiny ? 200 : 20_000, now });
@@ -148,9 +182,11 @@ const figures = {
   segments,
   tags,
   lookalike,
+  offers,
 };
 writeFileSync(join(DATA, "figures.json"), JSON.stringify(figures, null, 2));
 writeLookalikeSection(RESULTS, lookalike, tiny);
+writeOffersSection(RESULTS, offers, tiny);
 writeReport(RESULTS, figures);
 // The repository's formatter formats Markdown too (aligned tables): leave the file as it wants it.
 if (!tiny && !quick) run(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", RESULTS]);

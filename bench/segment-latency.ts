@@ -41,6 +41,7 @@ const visitor = {
   eventDays: { newsletter_signup: { [day(3)]: 1 } },
   purchaseDays: { [day(90)]: 1 },
   cart: [],
+  recentSkus: [],
   cartItems: 2,
   cartValue: 120,
   cartUpdatedAt: NOW - 5 * 3_600_000,

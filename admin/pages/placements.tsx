@@ -1,11 +1,14 @@
 /**
  * Placements as objects: the list of every placement the site serves (from rules, fallbacks and
- * what `/b` was asked for, GET /api/v1/placements) and a page per placement with its size, fallback (editable), rules in
- * the order `/b` tries them (move up/down is one atomic reorder), its slot snippet, and its
- * GAM / Xandr / generic ad-server tags with a rendered preview (README.md, "Admin UI").
+ * what `/b` was asked for, GET /api/v1/placements) and a page per placement with its size, fallback
+ * (editable), rules in the order `/b` tries them (move up/down is one atomic reorder), how it picks
+ * among them (priority, or the next best offer with its objective and what each rule learned per
+ * visitor context: README.md, "Next best offer"), its slot snippet, and its GAM / Xandr / generic
+ * ad-server tags with a rendered preview (README.md, "Admin UI").
  */
 import type { Context } from "hono";
-import type { PlacementSummary } from "../../worker/rules/placements";
+import { formatCount, formatMoney } from "../../worker/lib/format";
+import type { PlacementDetail, PlacementSummary } from "../../worker/rules/placements";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, Page, pageFrame } from "../components";
@@ -16,6 +19,30 @@ import { ActionButton, can, Empty, ErrorAlert, Layout, Notice, ReadOnlyNote, Sni
 import { FallbackForm } from "./fallback";
 import { moveRule } from "./placement-order";
 import { placementTagPath } from "./placement-tag";
+
+const OBJECTIVES = [
+  { value: "clicks", label: "Clicks per impression" },
+  { value: "redemptions", label: "Coupon redemptions per impression" },
+  { value: "revenue", label: "Revenue of redemptions per impression" },
+] as const;
+
+/** What each rule learned per visitor context (GET /api/v1/placements/{placement}, `learned`). */
+const learnedColumns = (p: PlacementDetail, currency: string): Column<PlacementDetail["learned"][number]>[] => [
+  { header: "Context", cell: (row) => row.context },
+  {
+    header: "Rule",
+    cell: (row) => (
+      <a href={`/admin/rules/${row.rule_id}`}>
+        {p.rules.find((r) => r.id === row.rule_id)?.name ?? `rule ${row.rule_id}`}
+      </a>
+    ),
+  },
+  { header: "Impressions", num: true, cell: (row) => formatCount(row.impressions) },
+  { header: "Clicks", num: true, cell: (row) => formatCount(row.clicks) },
+  { header: "Redemptions", num: true, cell: (row) => formatCount(row.redemptions) },
+  { header: "Revenue", num: true, cell: (row) => formatMoney(row.revenue, currency) },
+  { header: "Posterior mean", num: true, cell: (row) => row.mean.toFixed(4) },
+];
 
 const NETWORKS = [
   { value: "gam", label: "Google Ad Manager" },
@@ -89,8 +116,8 @@ async function renderList(c: Context<AdminEnv>) {
 
 async function renderOne(c: Context<AdminEnv>, placement: string, error?: string) {
   const api = c.var.api;
-  const [placements, creatives, tags] = await Promise.all([
-    loadPlacements(c),
+  const [detail, creatives, tags] = await Promise.all([
+    api.call<PlacementDetail>("GET", `/api/v1/placements/${encodeURIComponent(placement)}`),
     api.get<{ creatives: Creative[] }>("/api/v1/creatives"),
     Promise.all(
       NETWORKS.map((n) =>
@@ -98,7 +125,7 @@ async function renderOne(c: Context<AdminEnv>, placement: string, error?: string
       ),
     ),
   ]);
-  const p = placements.find((x) => x.placement === placement);
+  const p = detail.ok ? detail.data : null;
   if (!p) {
     return c.html(
       <Layout title="Placement not found" user={c.var.user} active="/admin/placements">
@@ -172,6 +199,49 @@ async function renderOne(c: Context<AdminEnv>, placement: string, error?: string
         )}
       </section>
 
+      <section class="card" aria-labelledby="offer-title">
+        <h2 id="offer-title">How the banner is chosen</h2>
+        {writable ? (
+          <form method="post" action={`${placementPath(placement)}/arbitration`} class="actions">
+            <label for="arbitration">Arbitration</label>
+            <select id="arbitration" name="arbitration">
+              <option value="priority" selected={p.arbitration === "priority"}>
+                Priority: the first matching rule in the order above
+              </option>
+              <option value="best" selected={p.arbitration === "best"}>
+                Next best offer: learn which rule pays off for each kind of visitor
+              </option>
+            </select>
+            <label for="objective">Objective</label>
+            <select id="objective" name="objective">
+              {OBJECTIVES.map((o) => (
+                <option value={o.value} selected={p.objective === o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+            <button type="submit" class="secondary">
+              Save
+            </button>
+          </form>
+        ) : (
+          <p>
+            Arbitration: {p.arbitration === "best" ? "next best offer" : "priority"}, objective: {p.objective}
+          </p>
+        )}
+        <p class="muted">
+          Next best offer samples each matching rule's learned {p.objective} per impression for the visitor's context
+          (CRM cluster, else top interest category, else unknown); a new rule is tried until it has been seen. Holdouts
+          stay per rule.
+        </p>
+        <DataTable
+          id="learned-offers"
+          columns={learnedColumns(p, c.var.site.currency)}
+          rows={p.learned}
+          empty="Nothing learned yet: impressions and clicks of this placement's rules appear here."
+        />
+      </section>
+
       <section class="card" aria-labelledby="slot-title">
         <h2 id="slot-title">Slot on the shop's pages</h2>
         <p>With the tag installed (see Install), this element is where the banner goes:</p>
@@ -223,6 +293,16 @@ async function renderOne(c: Context<AdminEnv>, placement: string, error?: string
 export function placementPages(app: AdminApp) {
   app.get("/admin/placements", (c) => renderList(c));
   app.get("/admin/placements/:placement{[A-Za-z0-9_-]{1,64}}", (c) => renderOne(c, c.req.param("placement")));
+
+  app.post("/admin/placements/:placement{[A-Za-z0-9_-]{1,64}}/arbitration", async (c) => {
+    const placement = c.req.param("placement");
+    const form = await c.req.parseBody();
+    const result = await c.var.api.call("PATCH", `/api/v1/placements/${encodeURIComponent(placement)}`, {
+      json: { arbitration: text(form, "arbitration"), objective: text(form, "objective") },
+    });
+    if (!result.ok) return renderOne(c, placement, result.error.message);
+    return c.redirect(`${placementPath(placement)}?done=saved`, 303);
+  });
 
   app.post("/admin/placements/:placement{[A-Za-z0-9_-]{1,64}}/move", async (c) => {
     const placement = c.req.param("placement");

@@ -14,7 +14,7 @@ import {
   formatPoints,
 } from "../../worker/lib/format";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
-import { MAX_DAYS, type Report } from "../../worker/reports/earnings";
+import { MAX_DAYS, type Report, type ScopeReport } from "../../worker/reports/earnings";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { Chart, IntervalBar } from "../chart";
@@ -205,6 +205,28 @@ const Detail = ({ title, r, currency }: { title: string; r: Report; currency: st
   </>
 );
 
+type ContextShare = ScopeReport["contexts"][number];
+
+const contextColumns: Column<ContextShare>[] = [
+  { header: "Day", nowrap: true, cell: (row) => row.day },
+  { header: "Context", cell: (row) => row.context },
+  { header: "Impressions", num: true, cell: (row) => formatCount(row.impressions) },
+  { header: "Share", num: true, cell: (row) => formatPercent(row.share) },
+];
+
+/** The share of its placement's impressions the rule won per day and visitor context (README.md, "Next best offer"). */
+const ContextShares = ({ r }: { r: ScopeReport }) => (
+  <section class="card" aria-labelledby="contexts-title">
+    <h2 id="contexts-title">Share of the placement's impressions, per day and visitor context</h2>
+    <DataTable
+      id="context-shares"
+      columns={contextColumns}
+      rows={r.contexts}
+      empty="No impressions of this rule in the period."
+    />
+  </section>
+);
+
 export function reportPages(app: AdminApp) {
   app.get("/admin/reports", async (c) => {
     const p = period(c);
@@ -253,7 +275,7 @@ export function reportPages(app: AdminApp) {
     if (p.error) return badPeriod(c, `/admin/reports/rules/${id}`, p);
     const [rule, report] = await Promise.all([
       c.var.api.get<Rule>(`/api/v1/rules/${id}`),
-      c.var.api.get<Report>(`/api/v1/reports/rules/${id}?${p.query}`),
+      c.var.api.get<ScopeReport>(`/api/v1/reports/rules/${id}?${p.query}`),
     ]);
     return c.html(
       <Layout title={`Report: ${rule.name}`} user={c.var.user} active="/admin/reports" charts>
@@ -262,6 +284,7 @@ export function reportPages(app: AdminApp) {
         </p>
         <PeriodForm action={`/admin/reports/rules/${id}`} fromDate={p.fromDate} toDate={p.toDate} />
         <Detail title={`Rule “${rule.name}” on ${rule.placement}`} r={report} currency={c.var.site.currency} />
+        <ContextShares r={report} />
       </Layout>,
     );
   });

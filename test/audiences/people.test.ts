@@ -106,9 +106,13 @@ describe("audiences of people", () => {
       `Customer ID,Email,Accepts Marketing\nS-1,s1@example.com,yes\nS-2,s2@example.com,no\nS-3,s3@example.com,maybe\n`,
     );
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { accepted: number; rejected: { line: number; reason: string }[] };
+    const body = (await res.json()) as {
+      accepted: number;
+      rejected: { line: number; reason: string; problems: string[] }[];
+    };
     expect(body.accepted).toBe(2);
-    expect(body.rejected).toEqual([{ line: 4, reason: 'ads_consent: expected true or false ("maybe")' }]);
+    const problem = 'ads_consent: expected true or false ("maybe")';
+    expect(body.rejected).toEqual([{ line: 4, reason: problem, problems: [problem] }]);
     const rows = await env.DB.prepare(
       "select customer_id, ads_consent from customers where site_id = ? order by customer_id",
     )

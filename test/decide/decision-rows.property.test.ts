@@ -2,12 +2,13 @@
  * The decision row is derived data (docs/architecture.md, "Decision rows"): after ANY sequence of
  * writes through the real writers — tag batches, identifies, server events, CRM customer and link
  * imports, claims, redemptions and rollbacks, impressions and clicks, catalogue changes, erasure,
- * look-alike scores — the row each visitor has equals the row rebuilt from the sources, for two
+ * look-alike scores, the cron's product affinities — the row each visitor has equals the row rebuilt from the sources, for two
  * devices of one customer and a stranger. A writer that forgets its refresh fails here.
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { recomputeProductAffinities } from "../../worker/catalogue/affinities";
 import { deleteProduct, importProducts } from "../../worker/catalogue/products";
 import { applyEventBatch } from "../../worker/collect/apply-events";
 import type { TagEvent } from "../../worker/collect/event-schema";
@@ -62,7 +63,8 @@ type Op =
   | { op: "click"; cookie: string }
   | { op: "product"; sku: string; category: string; available: boolean }
   | { op: "delete-product"; sku: string }
-  | { op: "erase"; cookie: string };
+  | { op: "erase"; cookie: string }
+  | { op: "affinities" };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -103,6 +105,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("product" as const), sku, category, available: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("delete-product" as const), sku }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("erase" as const), cookie }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("affinities" as const) }) },
 );
 
 function stream(text: string): ReadableStream<Uint8Array> {
@@ -264,6 +267,9 @@ async function run(ops: Op[]) {
         break;
       case "erase":
         await eraseVisitor(db, site.siteId, step.cookie);
+        break;
+      case "affinities":
+        await recomputeProductAffinities(db, site.siteId, now);
         break;
     }
     for (const cookieId of COOKIES) {

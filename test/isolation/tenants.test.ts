@@ -29,6 +29,8 @@ function bodyFor(op: Operation, b: Tenant): { json?: unknown; body?: string; typ
       return { json: { creative_id: ids.creative } };
     case "PUT /api/v1/placements/{placement}/order":
       return { json: { rule_ids: [ids.rule] } };
+    case "PATCH /api/v1/placements/{placement}":
+      return { json: { arbitration: "best" } };
     case "POST /api/v1/segments/preview":
       return { json: { expression: "visits >= 0" } };
     case "POST /api/v1/import/customers":

@@ -55,6 +55,7 @@ clicksRoutes.openapi(
               placement: claims.placement,
               creativeId: claims.creativeId,
               holdout: claims.holdout,
+              context: claims.context,
               cookieId: readCookieId(c),
               ts: now,
             })

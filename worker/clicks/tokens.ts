@@ -11,6 +11,8 @@
  * as additional data so a sealed code cannot be moved into another token), written `~IV+CIPHERTEXT`
  * in base64url. /c opens it with no D1 read. A token minted before sealing carries the code in clear
  * (no `~`): still honoured, since the MAC proves tagwerk minted it, until it expires within a day.
+ * The visitor's context (a CRM cluster or interest category, decide/offers.ts) is sealed the same
+ * way: a cluster such as "dormant" is something an ad network must not learn about its user.
  *
  * Not a JWT: one is minted per impression, and a jose JWS (header, registered claims, algorithm
  * checks) cost about 110 µs per banner where this costs a few (bench/RESULTS.md, "Decision path").
@@ -38,6 +40,8 @@ export type ClickClaims = {
   placement?: string;
   creativeId?: number | null;
   holdout?: boolean;
+  /** The visitor's context when a rule was shown (decide/offers.ts), sealed in the token. */
+  context?: string;
   landingUrl: string;
   coupon: string | null;
   couponParam: string;
@@ -52,6 +56,7 @@ type Payload = {
   pl?: string;
   cr?: number | null;
   h?: 1;
+  cx?: string;
   l: string;
   cp: string | null;
   q: string;
@@ -93,8 +98,8 @@ function keyFor(secret: string, label: string): Promise<CryptoKey> {
 
 const clickKey = (secret: string) => keyFor(secret, KEY_LABEL);
 
-/** `~` + base64url(IV + AES-GCM(code)), bound to the impression it was minted for. */
-async function sealCoupon(secret: string, code: string, impression: string): Promise<string> {
+/** `~` + base64url(IV + AES-GCM(text)), bound to the impression it was minted for. */
+async function seal(secret: string, code: string, impression: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const sealed = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: encoder.encode(impression) },
@@ -107,8 +112,8 @@ async function sealCoupon(secret: string, code: string, impression: string): Pro
   return SEALED + toBase64Url(out);
 }
 
-/** The code sealed in `value` (or a legacy clear code), or null when it does not open. */
-async function openCoupon(secret: string, value: string, impression: string): Promise<string | null> {
+/** The text sealed in `value` (or a legacy clear code), or null when it does not open. */
+async function unseal(secret: string, value: string, impression: string): Promise<string | null> {
   if (!value.startsWith(SEALED)) return value;
   try {
     const bytes = fromBase64Url(value.slice(SEALED.length));
@@ -132,8 +137,9 @@ export async function mintClickToken(secret: string, claims: ClickClaims, now = 
     pl: claims.placement,
     cr: claims.creativeId ?? null,
     ...(claims.holdout ? { h: 1 as const } : {}),
+    ...(claims.context ? { cx: await seal(secret, claims.context, claims.impression) } : {}),
     l: claims.landingUrl,
-    cp: claims.coupon === null ? null : await sealCoupon(secret, claims.coupon, claims.impression),
+    cp: claims.coupon === null ? null : await seal(secret, claims.coupon, claims.impression),
     q: claims.couponParam,
     exp: Math.floor(now / 1000) + CLICK_TOKEN_TTL_SECONDS,
   };
@@ -180,8 +186,9 @@ export async function readClickToken(secret: string, token: string, now = Date.n
   const p = parsePayload(body);
   // Expired from the second named in `exp` on, as a JWT's `exp` (RFC 7519, 4.1.4).
   if (!p || Math.floor(now / 1000) >= p.exp) return null;
-  const coupon = typeof p.cp === "string" ? await openCoupon(secret, p.cp, p.imp) : null;
+  const coupon = typeof p.cp === "string" ? await unseal(secret, p.cp, p.imp) : null;
   if (typeof p.cp === "string" && coupon === null) return null;
+  const context = typeof p.cx === "string" ? await unseal(secret, p.cx, p.imp) : null;
   return {
     site: p.site,
     siteId: p.sid,
@@ -191,6 +198,7 @@ export async function readClickToken(secret: string, token: string, now = Date.n
     placement: typeof p.pl === "string" ? p.pl : "",
     creativeId: typeof p.cr === "number" ? p.cr : null,
     holdout: p.h === 1,
+    ...(context ? { context } : {}),
     landingUrl: p.l,
     coupon,
     couponParam: p.q,

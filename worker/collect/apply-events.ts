@@ -45,6 +45,9 @@ export type RejectedRow = {
 
 type CartDelta = { sku: string; category?: string; price?: number; qty: number };
 
+/** How many recently viewed or carted products a visitor keeps (visitors.recent_skus). */
+const RECENT_SKUS = 12;
+
 /** Folds the batch into the deltas the SQL statements apply. */
 function summarizeBatch(events: TagEvent[]) {
   let pageviews = 0;
@@ -60,6 +63,14 @@ function summarizeBatch(events: TagEvent[]) {
   const customEvents = new Map<string, number>();
   let acquisition: Acquisition | null = null;
   const cart = new Map<string, CartDelta>();
+  // Viewed and carted SKUs in order, the last occurrence of each counting (visitors.recent_skus).
+  const recent: string[] = [];
+  const touchProduct = (sku: string | undefined) => {
+    if (!sku) return;
+    const at = recent.indexOf(sku);
+    if (at >= 0) recent.splice(at, 1);
+    recent.push(sku);
+  };
 
   for (const event of events) {
     switch (event.type) {
@@ -70,11 +81,13 @@ function summarizeBatch(events: TagEvent[]) {
         break;
       case "view":
         if (event.props.category) interests[event.props.category] = (interests[event.props.category] ?? 0) + 1;
+        touchProduct(event.props.sku);
         break;
       case "cart": {
         const p = event.props;
         cartTouched = true;
         if (p.action === "add" && p.category) interests[p.category] = (interests[p.category] ?? 0) + 1;
+        if (p.action === "add") touchProduct(p.sku);
         const known = cart.get(p.sku);
         const signed = p.action === "add" ? p.qty : -p.qty;
         cart.set(p.sku, {
@@ -118,6 +131,7 @@ function summarizeBatch(events: TagEvent[]) {
     events: Object.fromEntries(customEvents),
     acquisition,
     cart: [...cart.values()],
+    recent: recent.slice(-RECENT_SKUS),
   };
 }
 
@@ -230,6 +244,24 @@ function mergedDays(column: SQL, day: string, add: SQL, cutoff: string): SQL {
   )`;
 }
 
+/**
+ * The old row's recent SKUs followed by this batch's (`batch`, a JSON array), each SKU once at its
+ * latest place, the last RECENT_SKUS of them, oldest first.
+ */
+function mergedRecent(column: SQL, batch: string): SQL {
+  return sql`(
+    select json_group_array(sku) from (
+      select sku from (
+        select sku, max(pos) as pos from (
+          select value as sku, key as pos from json_each(${column})
+          union all
+          select value, 1000 + key from json_each(${batch})
+        ) group by sku order by pos desc limit ${RECENT_SKUS}
+      ) order by pos
+    )
+  )`;
+}
+
 /** {key: {day: n}} for this batch's {key: n}. */
 function onDay(counts: Record<string, number>, day: string): string {
   return JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, { [day]: n }])));
@@ -249,6 +281,7 @@ function profileStatements(
   const customEvents = JSON.stringify(s.events);
   const purchaseDays = JSON.stringify(s.purchases > 0 ? { [day]: s.purchases } : {});
   const purchaseAt = s.purchases > 0 ? now : null;
+  const recent = JSON.stringify(s.recent);
   const statements: SQL[] = [];
   // A row with no visit yet was made by a CRM link import or a banner click, not by a visit:
   // this batch is its first visit (and its first and last seen), whatever the gap.
@@ -259,10 +292,11 @@ function profileStatements(
   statements.push(sql`
     insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at, visits, pageviews,
       interests, interest_days, visit_days, event_counts, event_days, purchase_days, last_purchase_at, consent,
-      acquisition)
+      acquisition, recent_skus)
     select ${siteId}, ${cookieId}, (select ${customerId} where ${notErasedCustomer(siteId, sql`${customerId}`)}),
       ${now}, ${now}, 1, ${s.pageviews}, ${interests}, ${onDay(s.interests, day)}, json_object(${day}, 1),
-      ${customEvents}, ${onDay(s.events, day)}, ${purchaseDays}, ${purchaseAt}, ${s.consent}, ${s.acquisition}
+      ${customEvents}, ${onDay(s.events, day)}, ${purchaseDays}, ${purchaseAt}, ${s.consent}, ${s.acquisition},
+      ${recent}
     where ${notErasedCookie(siteId, cookieId)}
     on conflict (site_id, cookie_id) do update set
       customer_id = coalesce(excluded.customer_id, visitors.customer_id),
@@ -279,7 +313,8 @@ function profileStatements(
       purchase_days = ${mergedDays(sql`visitors.purchase_days`, day, sql`${s.purchases}`, cutoff)},
       last_purchase_at = coalesce(excluded.last_purchase_at, visitors.last_purchase_at),
       consent = coalesce(excluded.consent, visitors.consent),
-      acquisition = coalesce(visitors.acquisition, excluded.acquisition)
+      acquisition = coalesce(visitors.acquisition, excluded.acquisition),
+      recent_skus = ${s.recent.length > 0 ? mergedRecent(sql`visitors.recent_skus`, recent) : sql`visitors.recent_skus`}
   `);
 
   // A link to a customer merges the cookie's coupon codes into the customer's (one person).

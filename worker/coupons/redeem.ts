@@ -15,7 +15,9 @@
 
 import { type D1Like, preparedAll, toD1 } from "../db/raw";
 import { couponRefreshStatements } from "../decide/decision-rows";
+import { contextSql } from "../decide/offers";
 import type { Db } from "../env";
+import { utcDayNumber } from "../lib/time";
 import { classifyMissingCode } from "./code-format";
 import { couponStateOf } from "./state";
 
@@ -160,6 +162,7 @@ export async function redeemCoupon(
       )
       .bind(now, siteId, code),
     conversionInsert(d1, siteId, code, orderId, revenue, null),
+    offerRedemption(d1, siteId, code, revenue, now),
   ];
   if (options.cookieId) statements.push(conversionInsert(d1, siteId, code, orderId, revenue, options.cookieId));
   statements.push(...preparedAll(d1, couponRefreshStatements(siteId, code, options.cookieId ?? null, now)));
@@ -212,6 +215,25 @@ function conversionInsert(
        on conflict do nothing`,
     )
     .bind(siteId, code, orderId, revenue, cookieId);
+}
+
+/**
+ * The redemption as an outcome of the rule that handed the code out, in its claimer's context
+ * (decide/offers.ts: what `redemptions` and `revenue` placements learn from). Right after the
+ * claimer's conversion: changes() is 1 only when that conversion was new, so a person's
+ * redemptions teach a rule once, as its conversion counts once.
+ */
+function offerRedemption(d1: D1Like, siteId: number, code: string, revenue: number | null, now: number) {
+  return d1
+    .prepare(
+      `insert into offer_counters (site_id, placement, rule_id, context, day, impressions, clicks, redemptions, revenue)
+       select c.site_id, r.placement, c.rule_id, ${contextSql("d")}, ?4, 0, 0, 1, coalesce(?3, 0)
+       from coupons c join rules r on r.site_id = c.site_id and r.id = c.rule_id
+         left join decision_rows d on d.site_id = c.site_id and d.cookie_id = c.cookie_id
+       where changes() = 1 and c.site_id = ?1 and c.code = ?2
+       on conflict do update set redemptions = redemptions + 1, revenue = revenue + excluded.revenue`,
+    )
+    .bind(siteId, code, revenue, utcDayNumber(now));
 }
 
 /** Undoes the redemption of `code` by `orderId` (a cancelled order); the code is usable again. */

@@ -1,12 +1,14 @@
 /**
  * The cron trigger (wrangler.toml, every 15 minutes): the retention purge (D1, then the R2 archive's
  * erasure sweeps and retention), then per site, look-alike scores first (so that
- * look-alike audiences use fresh ones), then every audience, each segment's size of the day, then webhook segment entries.
+ * look-alike audiences use fresh ones), then every audience, each segment's size of the day, then webhook segment entries;
+ * once a day (the first run after midnight UTC) the item-to-item product affinities.
  * Each step logs its own failures and the next one still runs.
  */
 import { purgeArchive, sweepErasures } from "../archive/sweeps";
 import { recomputeLookalikeScores } from "../audiences/lookalike-scores";
 import { refreshSiteAudiences } from "../audiences/refresh";
+import { affinityRunDue, recomputeProductAffinities } from "../catalogue/affinities";
 import { createDb } from "../db/client";
 import { sites } from "../db/schema";
 import { logError } from "../lib/log";
@@ -38,5 +40,6 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
     await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
     await step("segment-sizes", id, () => recordSegmentSizes(db, id, now));
     await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
+    if (affinityRunDue(now)) await step("product-affinities", id, () => recomputeProductAffinities(db, id, now));
   }
 }

@@ -152,6 +152,11 @@ export const visitors = sqliteTable(
     /** JSON {"YYYY-MM-DD": purchases}: purchase events per day, last 90 days. */
     purchaseDays: text({ mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
     cart: text({ mode: "json" }).$type<CartItem[]>().notNull().default(sql`'[]'`),
+    /**
+     * JSON [sku]: the products the visitor last viewed or put in the cart, most recent last, at
+     * most RECENT_SKUS (collect/apply-events.ts): what item-to-item affinities match against.
+     */
+    recentSkus: text({ mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     cartItems: integer().notNull().default(0),
     cartValue: real().notNull().default(0),
     cartUpdatedAt: integer(),
@@ -488,6 +493,72 @@ export const placementFallbacks = sqliteTable(
     updatedAt: integer().notNull(),
   },
   (t) => [uniqueIndex("placement_fallbacks_idx").on(t.siteId, t.placement)],
+);
+
+/**
+ * How a placement picks among its matching rules (README.md, "Next best offer"): `priority` (no
+ * row, the default) takes the first by priority; `best` samples the offer most likely to pay off
+ * for the visitor's context, by `objective`. A placement is named by its rules and fallback, so
+ * only a placement that was set has a row here.
+ */
+export const placementSettings = sqliteTable(
+  "placement_settings",
+  {
+    siteId: integer()
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    placement: text().notNull(),
+    arbitration: text({ enum: ["priority", "best"] })
+      .notNull()
+      .default("priority"),
+    objective: text({ enum: ["clicks", "redemptions", "revenue"] })
+      .notNull()
+      .default("clicks"),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.placement] })],
+);
+
+/**
+ * What each offer earned per visitor context (worker/decide/offers.ts): impressions, clicks,
+ * redemptions and their revenue per site, placement, rule, context (the visitor's CRM cluster,
+ * else top interest category, else "unknown") and UTC day. Added to by the same consumer batches
+ * as report_counters (impressions, clicks) and by the redemption's own batch; the learned
+ * arbitration reads its recent days, the rule report its share of impressions per context.
+ */
+export const offerCounters = sqliteTable(
+  "offer_counters",
+  {
+    siteId: integer().notNull(),
+    placement: text().notNull(),
+    ruleId: integer().notNull(),
+    context: text().notNull(),
+    /** UTC day number (days since the epoch). */
+    day: integer().notNull(),
+    impressions: integer().notNull().default(0),
+    clicks: integer().notNull().default(0),
+    redemptions: integer().notNull().default(0),
+    revenue: real().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.placement, t.ruleId, t.context, t.day] })],
+);
+
+/**
+ * Item-to-item affinities of a site's catalogue (worker/catalogue/affinities.ts): for each SKU the
+ * SKUs most often viewed or put in the cart by the same people (co-views and co-purchases: what an
+ * order buys goes through the cart), recomputed by the cron from the visitors' recent products.
+ * The decision row's product is the best available match for what its visitor viewed.
+ */
+export const productAffinities = sqliteTable(
+  "product_affinities",
+  {
+    siteId: integer().notNull(),
+    sku: text().notNull(),
+    otherSku: text().notNull(),
+    /** How many people viewed or carted both. */
+    score: real().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.sku, t.otherSku] })],
 );
 
 export const impressions = sqliteTable(

@@ -1,9 +1,11 @@
 /**
- * Picking the banner: the first enabled rule of the placement, by priority, whose schedule,
- * segment, frequency cap and stop-after-conversion pass; then the deterministic holdout. Pure: it
- * takes the cached rules and what the decision batch read, and returns the winner.
+ * Picking the banner: among the enabled rules of the placement whose schedule, segment, frequency
+ * cap and stop-after-conversion pass, the first by priority — or, on a placement with
+ * `arbitration: "best"`, the one Thompson sampling picks (offers.ts); then the deterministic
+ * holdout. Pure: it takes the cached rules and what the decision batch read, and returns the winner.
  */
 import type { Profile } from "../segments/profile";
+import { arbitrate, type OfferArbitration } from "./offers";
 import type { CompiledRule } from "./rule-set";
 
 export type Choice = { kind: "rule"; rule: CompiledRule } | { kind: "holdout"; rule: CompiledRule } | { kind: "none" };
@@ -17,6 +19,8 @@ export type ChoiceInput = {
   converted: Set<number>;
   siteHoldout: number;
   now: number;
+  /** Set on a placement with `arbitration: "best"`: the learned state of the visitor's context. */
+  offers?: OfferArbitration | null;
 };
 
 /**
@@ -90,13 +94,31 @@ export function inHoldout(
   return subject !== null && share > 0 && holdoutBucket(subject, rule.id) < share;
 }
 
+/**
+ * Holdouts are drawn per rule before arbitration: whether this person is in a rule's control group
+ * is its hash (holdoutBucket), fixed before any sampling and independent of it. Under `best` every
+ * eligible rule competes — held-out ones too — and a person whose winning rule holds them out sees
+ * the fallback. Leaving held-out rules out of the contest instead would make a rule's control
+ * group everyone it holds out but its exposed group only the contexts where it wins: two different
+ * populations, and a dishonest uplift (test/decide/offers.test.ts).
+ */
 export function chooseRule(input: ChoiceInput): Choice {
+  if (input.offers) return chooseBest(input, input.offers);
   for (const rule of input.rules) {
     if (skipReason(rule, input) !== null) continue;
     if (inHoldout(rule, input)) return { kind: "holdout", rule };
     return { kind: "rule", rule };
   }
   return { kind: "none" };
+}
+
+function chooseBest(input: ChoiceInput, offers: OfferArbitration): Choice {
+  const eligible: CompiledRule[] = [];
+  for (const rule of input.rules) if (skipReason(rule, input) === null) eligible.push(rule);
+  // The draws are explain's (explain.ts runs arbitrate itself); /b keeps none.
+  const { winner } = arbitrate(eligible, offers, false);
+  if (!winner) return { kind: "none" };
+  return { kind: inHoldout(winner, input) ? "holdout" : "rule", rule: winner };
 }
 
 /** Device class from the User-Agent, for the `device` field of segments. */

@@ -29,6 +29,7 @@ import {
   loadDecisionState,
   loadFallback,
 } from "./load";
+import { learnedOffers, offersFor, UNKNOWN_CONTEXT, visitorContext } from "./offers";
 import { emptyCreative, fitsFormat, type Rendered, type ResponseFormat, renderResponse } from "./render";
 import { type CompiledRule, cachedRuleSet, lastKnownRuleSet, loadRuleSet, type RuleSet } from "./rule-set";
 import { trustedDecisionSite } from "./trusted-sites";
@@ -163,6 +164,8 @@ type Serve = {
   creative: CompiledCreative;
   rule: CompiledRule | null;
   holdout: boolean;
+  /** The visitor's context (offers.ts): what the impression and its click teach the learned arbitration. */
+  context?: string;
   coupon: { id: number; code: string; expiresAt: number; discount: string } | null;
 };
 
@@ -184,6 +187,7 @@ async function serve(
     placement: input.placement,
     creativeId: creative.id,
     holdout: chosen.holdout,
+    ...(shownRule && chosen.context ? { context: chosen.context } : {}),
     landingUrl: creative.landingUrl,
     coupon: coupon?.code ?? null,
     couponParam: site.couponParam,
@@ -217,6 +221,7 @@ async function serve(
       couponId: coupon?.id ?? null,
       holdout: chosen.holdout,
       capped: !chosen.holdout && rule?.capPerDay != null,
+      ...(shownRule && chosen.context ? { context: chosen.context } : {}),
       ts: input.now,
     },
   };
@@ -261,6 +266,21 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     });
     // Caps as this browser knows them too, ahead of the queue (README.md, "Frequency caps under bursts").
     const caps = input.browserCaps?.merge(state.cookieId, state.caps) ?? state.caps;
+    // Next best offer (offers.ts): the learned state of a `best` placement comes from the isolate,
+    // read again at most every 30 s and never past the budget.
+    const context = state.cookieId === null ? UNKNOWN_CONTEXT : visitorContext(state.visitor, state.customer);
+    const setting = ruleSet.settings.get(input.placement);
+    const offers =
+      setting?.arbitration === "best" && rules.length > 0 && !input.anonymous
+        ? offersFor(
+            await learnedOffers(db, site.id, ruleSet.bestPlacements, input.now, (work) =>
+              withinBudget(work, budget, "learned offers"),
+            ),
+            input.placement,
+            context,
+            setting.objective,
+          )
+        : null;
     const choice: Choice = input.anonymous
       ? { kind: "none" }
       : chooseRule({
@@ -271,6 +291,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
           converted: state.converted,
           siteHoldout: site.holdout,
           now: input.now,
+          offers,
         });
     if (choice.kind === "rule") {
       const rule = choice.rule;
@@ -288,6 +309,7 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         creative: rule.creative,
         rule,
         holdout: false,
+        context,
         coupon: coupon && { ...coupon, discount: rule.pool?.discount ?? "" },
       });
       return { ...out, claimed: coupon?.fresh === true };

@@ -60,6 +60,18 @@ const capsOf = (r: string) => `(select coalesce(json_group_object(rule_id, n), '
 /** The visitor's top interest category: views and cart adds, all time; ties by name. */
 const TOP_CATEGORY = "(select j.key from json_each(v.interests) j order by j.value desc, j.key limit 1)";
 
+/**
+ * The best available item-to-item match for what the visitor viewed or carted (visitors.recent_skus,
+ * product_affinities recomputed by the cron: worker/catalogue/affinities.ts) — the products most
+ * often viewed or carted by the people who did the same, summed over the visitor's recent
+ * products, never one of them, never out of stock; ties by SKU.
+ */
+const BEST_MATCH = `(select a.other_sku from json_each(v.recent_skus) r
+    join product_affinities a on a.site_id = v.site_id and a.sku = r.value
+    join products pm on pm.site_id = v.site_id and pm.sku = a.other_sku and pm.available = 1
+    where a.other_sku not in (select value from json_each(v.recent_skus))
+    group by a.other_sku order by sum(a.score) desc, a.other_sku limit 1)`;
+
 /*
  * The derived columns of one visitor `v` (with its customer `c` and product `p` joined below).
  * ?1 is the site ID, ?2 today's UTC day number. Arrays are built from ordered subqueries, so the
@@ -80,11 +92,13 @@ const DERIVED = `v.site_id, v.cookie_id, v.customer_id,
   ${capsOf("v")} as caps
   from visitors v
   left join customers c on c.site_id = v.site_id and c.customer_id = v.customer_id
-  -- The product a creative shows: the last item put in the cart, else the most recently updated
-  -- available product of the top interest category (the index products_site_category_idx gives it
-  -- without sorting the category: no tie-breaker beyond updated_at). Only the catalogue writes products.
+  -- The product a creative shows: the last item put in the cart, else the best item-to-item match
+  -- for what the visitor viewed, else the most recently updated available product of the top
+  -- interest category (the index products_site_category_idx gives it without sorting the category:
+  -- no tie-breaker beyond updated_at). Only the catalogue writes products.
   left join products p on p.site_id = v.site_id and p.available = 1 and p.sku = coalesce(
     json_extract(v.cart, '$[#-1].sku'),
+    ${BEST_MATCH},
     (select p2.sku from products p2 where p2.site_id = v.site_id and p2.available = 1
        and p2.category = ${TOP_CATEGORY} order by p2.updated_at desc limit 1))`;
 
@@ -211,16 +225,22 @@ function refreshBy(
 }
 
 /**
- * After a catalogue change to `skus` (upserted or deleted): the rows showing one of them, and the
- * rows whose top interest category is one of theirs now (a product there may now be the newest).
- * Runs after the change, in its batch; a scan of the site's rows, as rare as catalogue imports.
+ * After a catalogue change to `skus` (upserted or deleted): the rows showing one of them, the
+ * rows whose top interest category is one of theirs now (a product there may now be the newest),
+ * and the rows of visitors whose recent products have one of them as a match (it may now be the
+ * best available one). Runs after the change, in its batch; a scan of the site's rows, as rare as
+ * catalogue imports.
  */
 export function catalogueRefreshStatement(siteId: number, skus: readonly string[], now: number): BoundStatement {
   const changed = "(select value from json_each(?3))";
   return {
     text: `${UPSERT} where v.site_id = ?1 and v.cookie_id in (
         select cookie_id from decision_rows where site_id = ?1 and (product_sku in ${changed}
-          or top_category in (select category from products where site_id = ?1 and sku in ${changed})))
+          or top_category in (select category from products where site_id = ?1 and sku in ${changed}))
+        union
+        select v3.cookie_id from visitors v3, json_each(v3.recent_skus) r3
+          join product_affinities a3 on a3.site_id = ?1 and a3.sku = r3.value
+        where v3.site_id = ?1 and a3.other_sku in ${changed})
       ${ON_CONFLICT}`,
     params: [siteId, utcDayNumber(now), JSON.stringify(skus)],
   };

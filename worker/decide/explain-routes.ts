@@ -20,6 +20,13 @@ const ExplainBody = z
 const ExplanationSchema = z
   .object({
     placement: z.string(),
+    arbitration: z.object({
+      mode: z.enum(["priority", "best"]),
+      objective: z.enum(["clicks", "redemptions", "revenue"]),
+      context: z
+        .string()
+        .openapi({ description: "The visitor's CRM cluster, else top interest category, else unknown" }),
+    }),
     visitor: z.object({ cookie_id: z.string().nullable(), customer: z.string().nullable(), known: z.boolean() }),
     rules: z.array(
       z.object({
@@ -32,9 +39,16 @@ const ExplanationSchema = z
           .array(z.string())
           .optional()
           .openapi({ description: "The failing checks one by one (schedule, cap, conversion, segment)" }),
+        offer: z.object({ mean: z.number(), sample: z.number(), impressions: z.number() }).optional().openapi({
+          description:
+            "Under arbitration best, for an eligible rule: its posterior mean in the visitor's context and the sample drawn; the highest sample decided",
+        }),
       }),
     ),
-    chosen: z.number().nullable().openapi({ description: "The first rule that matched (null: none)" }),
+    chosen: z
+      .number()
+      .nullable()
+      .openapi({ description: "The first rule that matched, or under best the one whose sample won (null: none)" }),
     holdout: z.object({ rule: z.number(), share: z.number() }).nullable(),
     outcome: z.enum(["rule", "holdout", "fallback", "empty"]),
     coupon: z

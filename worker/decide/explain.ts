@@ -18,6 +18,7 @@ import { buildProfile } from "../segments/profile";
 import { deviceOf, inHoldout, type SkipReason, skipReasons } from "./choose";
 import { clusterFor, productValues } from "./decision-path";
 import { type DecisionSite, type DecisionState, emptyState, loadDecisionState } from "./load";
+import { arbitrate, DEFAULT_SETTING, learnedOffers, offersFor, UNKNOWN_CONTEXT, visitorContext } from "./offers";
 import { fitsFormat, type ResponseFormat } from "./render";
 import { type CompiledRule, cachedRuleSet, loadRuleSet } from "./rule-set";
 
@@ -31,6 +32,8 @@ type RuleExplanation = {
   /** Every reason, joined by "; " (the list in `reasons` when a rule fails more than one check). */
   reason: string;
   reasons?: string[];
+  /** Under `best`, for each eligible rule: its posterior mean in the visitor's context and this decision's sample. */
+  offer?: { mean: number; sample: number; impressions: number };
 };
 
 type CouponExplanation = {
@@ -46,6 +49,7 @@ type CouponExplanation = {
 
 export type Explanation = {
   placement: string;
+  arbitration: { mode: "priority" | "best"; objective: "clicks" | "redemptions" | "revenue"; context: string };
   visitor: { cookie_id: string | null; customer: string | null; known: boolean };
   rules: RuleExplanation[];
   chosen: number | null;
@@ -190,6 +194,9 @@ export async function explainPlacement(
     siteHoldout: current.holdout,
     now,
   };
+  const setting = ruleSet.settings.get(placement) ?? DEFAULT_SETTING;
+  const context = decided.cookieId === null ? UNKNOWN_CONTEXT : visitorContext(decided.visitor, decided.customer);
+  const eligible: CompiledRule[] = [];
   let winner: CompiledRule | null = null;
   let winnerName = "";
   const explained: RuleExplanation[] = all.map((row) => {
@@ -220,6 +227,11 @@ export async function explainPlacement(
       const reasons = skips.map((skip) => REASONS[skip]);
       return { ...base, matched: false, reason: reasons.join("; "), reasons };
     }
+    if (setting.arbitration === "best") {
+      // Filled in below, once every eligible rule has drawn its sample.
+      eligible.push(rule);
+      return { ...base, matched: true, reason: "" };
+    }
     // Named, not numbered: people know their rules by name (issue 30); the ID follows for scripts.
     if (winner) {
       return { ...base, matched: true, reason: `matches, but “${winnerName}” (rule ${winner.id}) comes first` };
@@ -230,6 +242,26 @@ export async function explainPlacement(
       return { ...base, matched: true, reason: "matched; the visitor is in this rule's holdout and sees the fallback" };
     }
     return { ...base, matched: true, reason: "matched: this rule is shown" };
+  }
+  if (setting.arbitration === "best" && eligible.length > 0) {
+    // The same sampling /b does (choose.ts chooseBest), over the same learned state.
+    const learned = await learnedOffers(db, site.id, ruleSet.bestPlacements, now);
+    const { winner: sampled, draws } = arbitrate(eligible, offersFor(learned, placement, context, setting.objective));
+    winner = sampled;
+    const won = draws.find((d) => d.ruleId === sampled?.id);
+    const nameOf = (id: number) => all.find((row) => row.id === id)?.name ?? "";
+    for (const entry of explained) {
+      const draw = draws.find((d) => d.ruleId === entry.id);
+      if (!draw || !won) continue;
+      const figures = `posterior mean ${draw.mean.toFixed(4)}, sample ${draw.sample.toFixed(4)} (${draw.impressions} impressions in context “${context}”)`;
+      entry.offer = { mean: draw.mean, sample: draw.sample, impressions: draw.impressions };
+      entry.reason =
+        draw.ruleId === won.ruleId
+          ? inHoldout(eligible.find((r) => r.id === draw.ruleId) as CompiledRule, input)
+            ? `matched; ${figures}: the highest sample, and the visitor is in this rule's holdout and sees the fallback`
+            : `matched; ${figures}: the highest sample — this rule is shown`
+          : `matches; ${figures}: below “${nameOf(won.ruleId)}” (rule ${won.ruleId}), whose sample decided`;
+    }
   }
   const chosen = winner as CompiledRule | null;
   const holdout = chosen && inHoldout(chosen, input);
@@ -250,6 +282,7 @@ export async function explainPlacement(
   }
   return {
     placement,
+    arbitration: { mode: setting.arbitration, objective: setting.objective, context },
     visitor: {
       cookie_id: input.cookieId,
       customer: state.visitor?.customerId ?? state.customer?.customerId ?? customer,

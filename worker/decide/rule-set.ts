@@ -7,9 +7,10 @@
 import { and, eq } from "drizzle-orm";
 import type { ClaimPool } from "../coupons";
 import { type CompiledCreative, compileCreative } from "../creatives/compile";
-import { couponPools, creatives, placementFallbacks, rules, segments } from "../db/schema";
+import { couponPools, creatives, placementFallbacks, placementSettings, rules, segments } from "../db/schema";
 import type { Db } from "../env";
 import { compileSegment, type SegmentPredicate } from "../segments";
+import { clearLearnedOffers, type PlacementSetting } from "./offers";
 
 type DecisionPool = ClaimPool & { discount: string };
 
@@ -34,6 +35,10 @@ export type RuleSet = {
   /** Enabled rules per placement, by priority (lower first), then age. */
   byPlacement: Map<string, CompiledRule[]>;
   fallbacks: Map<string, CompiledCreative>;
+  /** Placements set to something other than the default (`priority`, `clicks`): offers.ts. */
+  settings: Map<string, PlacementSetting>;
+  /** The placements with `arbitration: "best"`, by name: whose learned state the isolate keeps. */
+  bestPlacements: string[];
 };
 
 const cache = new Map<number, RuleSet>();
@@ -51,12 +56,13 @@ export function lastKnownRuleSet(siteId: number): RuleSet | undefined {
 }
 
 /**
- * Drops every cached rule set (tests that compare cold and warm paths).
+ * Drops every cached rule set and the learned offers beside it (tests that compare cold and warm paths).
  * @internal Exported for tests; the Worker itself does not import it.
  */
 export function clearRuleSetCache() {
   cache.clear();
   loading.clear();
+  clearLearnedOffers();
 }
 
 export async function loadRuleSet(db: Db, siteId: number, version: number): Promise<RuleSet> {
@@ -82,7 +88,7 @@ function brokenSegment(error: unknown): SegmentPredicate {
 
 async function fetchRuleSet(db: Db, siteId: number, version: number): Promise<RuleSet> {
   // One batch: the rules and everything they reference.
-  const [ruleRows, creativeRows, segmentRows, poolRows, fallbackRows] = await db.batch([
+  const [ruleRows, creativeRows, segmentRows, poolRows, fallbackRows, settingRows] = await db.batch([
     db
       .select()
       .from(rules)
@@ -91,6 +97,7 @@ async function fetchRuleSet(db: Db, siteId: number, version: number): Promise<Ru
     db.select().from(segments).where(eq(segments.siteId, siteId)),
     db.select().from(couponPools).where(eq(couponPools.siteId, siteId)),
     db.select().from(placementFallbacks).where(eq(placementFallbacks.siteId, siteId)),
+    db.select().from(placementSettings).where(eq(placementSettings.siteId, siteId)),
   ]);
   const compiled = new Map<number, CompiledCreative>();
   const creativeOf = (id: number) => {
@@ -144,5 +151,12 @@ async function fetchRuleSet(db: Db, siteId: number, version: number): Promise<Ru
   }
   const fallbacks = new Map<string, CompiledCreative>();
   for (const row of fallbackRows) fallbacks.set(row.placement, creativeOf(row.creativeId));
-  return { version, byPlacement, fallbacks };
+  const settings = new Map<string, PlacementSetting>(
+    settingRows.map((row) => [row.placement, { arbitration: row.arbitration, objective: row.objective }]),
+  );
+  const bestPlacements = settingRows
+    .filter((row) => row.arbitration === "best")
+    .map((row) => row.placement)
+    .sort();
+  return { version, byPlacement, fallbacks, settings, bestPlacements };
 }

@@ -1,7 +1,8 @@
 /**
  * Impressions and clicks are recorded after the response (`waitUntil`) through the events queue.
  * They are counters, not rows (docs/architecture.md, "Counters"): the consumer adds a delivery's
- * impressions to report_counters per (site, UTC day, placement, rule, creative, arm), records a
+ * impressions to report_counters per (site, UTC day, placement, rule, creative, arm) and to
+ * offer_counters per visitor context (what the learned arbitration reads), records a
  * person's FIRST exposure to a rule (or to its holdout) in exposures — all uplift needs — and
  * counts today's impressions of capped rules per cookie (cap_counters, read into the decision
  * row). Each of those is one set-based statement for the whole delivery, so a delivery of 5,000
@@ -48,6 +49,24 @@ function clickAcquisition(d1: D1Like, message: ClickMessage): D1PreparedStatemen
     .bind(message.siteId, message.cookieId, message.ts);
 }
 
+/**
+ * The click on a rule's creative in its impression's visitor context (decide/offers.ts), right
+ * after the clicks row: changes() is 1 only when the click was new, and this statement then
+ * changes exactly one row itself, so the report counter after it still sees 1.
+ */
+function offerClick(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
+  if (message.ruleId === null || message.holdout || !message.context) return [];
+  return [
+    d1
+      .prepare(
+        `insert into offer_counters (site_id, placement, rule_id, context, day, impressions, clicks)
+         select ?1, ?2, ?3, ?4, ?5, 0, 1 where changes() = 1
+         on conflict do update set clicks = clicks + 1`,
+      )
+      .bind(message.siteId, message.placement ?? "", message.ruleId, message.context, utcDayNumber(message.ts)),
+  ];
+}
+
 function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
   const statements = [
     d1
@@ -57,7 +76,9 @@ function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement
          on conflict (impression_uid) do nothing`,
       )
       .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
-    // Right after the clicks row: changes() is 1 only when this click was new.
+    ...offerClick(d1, message),
+    // Right after the clicks row (or the offer counter, which changed one row exactly when the
+    // clicks row was new): changes() is 1 only when this click was new.
     d1
       .prepare(
         `insert into report_counters (site_id, day, placement, rule_id, creative_id, holdout, impressions, clicks)
@@ -82,7 +103,8 @@ const IMPRESSION_ROWS = `(select json_extract(value, '$[0]') as uid, json_extrac
     json_extract(value, '$[2]') as placement, json_extract(value, '$[3]') as rule_id,
     json_extract(value, '$[4]') as creative_id, json_extract(value, '$[5]') as cookie_id,
     json_extract(value, '$[6]') as capped, json_extract(value, '$[7]') as holdout,
-    json_extract(value, '$[8]') as day, json_extract(value, '$[9]') as ts, json_extract(value, '$[10]') as msg
+    json_extract(value, '$[8]') as day, json_extract(value, '$[9]') as ts, json_extract(value, '$[10]') as msg,
+    json_extract(value, '$[11]') as context
     from json_each(?1))`;
 /** Those of messages not applied yet (a redelivered group adds nothing). */
 const NEW_ROWS = `(select * from ${IMPRESSION_ROWS} m
@@ -98,8 +120,8 @@ export const MAX_SEEN_PLACEMENTS = 200;
 type Counted = { message: ImpressionMessage; msg: number | null };
 
 /**
- * All impressions of a delivery in four statements, whatever their number: the report counters,
- * the placements seen, the first exposures and the cap counts. The empty creative's messages (no
+ * All impressions of a delivery in five statements, whatever their number: the report counters,
+ * the placements seen, the offer counters per context, the first exposures and the cap counts. The empty creative's messages (no
  * rule, no creative) only mark their placement seen. Their ledger rows are written after them (ledgerStatement).
  */
 function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedStatement[] {
@@ -120,6 +142,7 @@ function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedSta
       utcDayNumber(m.ts),
       m.ts,
       msg,
+      m.context ?? null,
     ]),
   );
   return [
@@ -146,6 +169,16 @@ function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedSta
          where w.known
            or w.n + (select count(*) from placements_seen s where s.site_id = w.site_id) <= ${MAX_SEEN_PLACEMENTS}
          on conflict do update set last_day = excluded.last_day where excluded.last_day > placements_seen.last_day`,
+      )
+      .bind(rows),
+    // The same impressions per visitor context, for the learned arbitration (decide/offers.ts).
+    d1
+      .prepare(
+        `insert into offer_counters (site_id, placement, rule_id, context, day, impressions)
+         select m.site_id, m.placement, m.rule_id, m.context, m.day, count(*)
+         from ${NEW_ROWS} m where m.rule_id is not null and m.holdout = 0 and m.context is not null
+         group by m.site_id, m.placement, m.rule_id, m.context, m.day
+         on conflict do update set impressions = impressions + excluded.impressions`,
       )
       .bind(rows),
     // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).

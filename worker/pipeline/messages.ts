@@ -43,6 +43,8 @@ export type ImpressionMessage = {
   holdout: boolean;
   /** The rule has a daily cap: the visitor's cap count goes up (absent in older messages: true). */
   capped?: boolean;
+  /** The visitor's context (decide/offers.ts) when a rule's creative was shown: offer_counters. */
+  context?: string;
   ts: number;
 };
 
@@ -56,6 +58,8 @@ export type ClickMessage = {
   placement?: string;
   creativeId?: number | null;
   holdout?: boolean;
+  /** The impression's visitor context (decide/offers.ts), for offer_counters. */
+  context?: string;
   cookieId: string | null;
   ts: number;
 };

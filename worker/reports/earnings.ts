@@ -15,6 +15,8 @@
  *   impression. The same test applies to both groups, so the holdout is a fair control; a
  *   purchase after `to` still counts (conversions lag impressions).
  * - uplift: exposed rate − holdout rate with a 95% Newcombe (Wilson score) interval (uplift.ts).
+ * - contexts: per UTC day and visitor context, the impressions each rule of the scope won and their
+ *   share of its placement's (offer_counters: what the learned arbitration reads, README.md "Next best offer").
  *
  * Every figure is read per day and per rule (or placement) and the totals are the days' sums, so a
  * report, the dashboard's aggregate (dashboard.ts) and the daily charts cannot disagree. One D1
@@ -66,6 +68,11 @@ export type Report = {
     cumulative: CumulativePoint[];
   };
 
+/** A rule's or placement's report: its figures and which rule won each visitor context per day. */
+export type ScopeReport = Report & { contexts: ContextShare[] };
+
+type ContextShare = { day: string; context: string; rule_id: number; impressions: number; share: number };
+
 /** Defaults to the last 30 whole days up to the end of today (UTC); at most a year. */
 export function resolvePeriod(from: string | undefined, to: string | undefined, now = Date.now()): Period {
   const end = to ? Date.parse(to) : Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
@@ -82,27 +89,32 @@ export type Grouping = "rule" | "placement";
 
 /**
  * The key of each table's rows under a grouping, and the test that a conversion belongs to the
- * exposure's key — over report_counters (n), exposures (e), coupons (c) and rule_conversions (rc).
+ * exposure's key — over report_counters (n), exposures (e), coupons (c), rule_conversions (rc) and
+ * offer_counters (o).
  * Fixed SQL text only: the key's value is always bound (?4).
  */
-const KEYS: Record<Grouping, { counter: string; exposure: string; coupon: string; conversion: string; owns: string }> =
-  {
-    rule: {
-      counter: "n.rule_id",
-      exposure: "e.rule_id",
-      coupon: "c.rule_id",
-      conversion: "rc.rule_id",
-      owns: "rc.rule_id = f.key",
-    },
-    placement: {
-      counter: "n.placement",
-      exposure: "e.placement",
-      // A coupon or a conversion belongs to the placement its rule serves now.
-      coupon: "(select r.placement from rules r where r.id = c.rule_id)",
-      conversion: "(select r.placement from rules r where r.id = rc.rule_id)",
-      owns: "rc.rule_id in (select r.id from rules r where r.site_id = ?1 and r.placement = f.key)",
-    },
-  };
+const KEYS: Record<
+  Grouping,
+  { counter: string; exposure: string; coupon: string; conversion: string; owns: string; offer: string }
+> = {
+  rule: {
+    counter: "n.rule_id",
+    offer: "o.rule_id",
+    exposure: "e.rule_id",
+    coupon: "c.rule_id",
+    conversion: "rc.rule_id",
+    owns: "rc.rule_id = f.key",
+  },
+  placement: {
+    counter: "n.placement",
+    offer: "o.placement",
+    exposure: "e.placement",
+    // A coupon or a conversion belongs to the placement its rule serves now.
+    coupon: "(select r.placement from rules r where r.id = c.rule_id)",
+    conversion: "(select r.placement from rules r where r.id = rc.rule_id)",
+    owns: "rc.rule_id in (select r.id from rules r where r.site_id = ?1 and r.placement = f.key)",
+  },
+};
 
 type Key = number | string;
 type CounterRow = { key: Key; day: number; impressions: number; holdout_impressions: number; clicks: number };
@@ -154,10 +166,32 @@ function reportStatements(
        from rule_conversions rc where rc.site_id = ?1 and ${inPeriod("rc.ts")}${narrow(k.conversion)}
        group by key, coalesce(rc.order_id, rc.cookie_id)) group by key, day`,
   ];
-  return statements.map((text) => {
-    const highest = Math.max(...[...text.matchAll(/\?(\d)/g)].map((m) => Number(m[1])));
-    return d1.prepare(text).bind(...args.slice(0, highest));
-  });
+  return statements.map((text) => bindUpTo(d1, text, args));
+}
+
+/** The statement with as many of `args` as its highest parameter number (D1 wants exactly those). */
+function bindUpTo(d1: D1Like, text: string, args: unknown[]): D1PreparedStatement {
+  const highest = Math.max(...[...text.matchAll(/\?(\d)/g)].map((m) => Number(m[1])));
+  return d1.prepare(text).bind(...args.slice(0, highest));
+}
+
+/**
+ * Per UTC day and visitor context, the impressions each rule of one key won and their share of its
+ * placement's in that context (offer_counters: what the learned arbitration reads, README.md "Next best offer").
+ */
+function contextStatement(d1: D1Like, siteId: number, grouping: Grouping, period: Period, key: Key) {
+  // Same numbering as reportStatements (the day numbers stand for the period here).
+  const args = [siteId, period.from, period.to, key, dayOf(period.from), Math.ceil(period.to / DAY_MS)];
+  return bindUpTo(
+    d1,
+    `select o.day as day, o.context as context, o.rule_id as rule_id, sum(o.impressions) as impressions,
+       (select sum(t.impressions) from offer_counters t
+        where t.site_id = ?1 and t.placement = o.placement and t.context = o.context and t.day = o.day) as total
+     from offer_counters o where o.site_id = ?1 and o.day >= ?5 and o.day < ?6 and ${KEYS[grouping].offer} = ?4
+     group by o.day, o.context, o.rule_id, o.placement having sum(o.impressions) > 0
+     order by o.day, o.context, o.rule_id`,
+    args,
+  );
 }
 
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
@@ -205,7 +239,7 @@ export async function buildReportSets(db: Db, siteId: number, sets: { grouping: 
   return sets.map((s, i) => assembleReports(s.period, results.slice(i * 5, i * 5 + 5)));
 }
 
-export async function buildReport(db: Db, siteId: number, scope: Scope, period: Period): Promise<Report> {
+export async function buildReport(db: Db, siteId: number, scope: Scope, period: Period): Promise<ScopeReport> {
   if (scope.kind === "rule") {
     const [rule] = await db
       .select({ id: rules.id })
@@ -216,8 +250,23 @@ export async function buildReport(db: Db, siteId: number, scope: Scope, period: 
   const d1 = toD1(db);
   const key = scope.kind === "rule" ? scope.ruleId : scope.placement;
   const grouping: Grouping = scope.kind;
-  const reports = assembleReports(period, await d1.batch(reportStatements(d1, siteId, grouping, period, key)));
-  return reports.get(String(key)) ?? emptyReport(period);
+  const [contexts, ...results] = await d1.batch([
+    contextStatement(d1, siteId, grouping, period, key),
+    ...reportStatements(d1, siteId, grouping, period, key),
+  ]);
+  const report = assembleReports(period, results).get(String(key)) ?? emptyReport(period);
+  return {
+    ...report,
+    contexts: (
+      contexts.results as { day: number; context: string; rule_id: number; impressions: number; total: number }[]
+    ).map((row) => ({
+      day: utcDayKey(row.day * DAY_MS),
+      context: row.context,
+      rule_id: row.rule_id,
+      impressions: row.impressions,
+      share: row.total > 0 ? row.impressions / row.total : 0,
+    })),
+  };
 }
 
 /** A rule or placement without a single figure in the period: zeros on every day. */

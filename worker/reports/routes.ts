@@ -69,6 +69,22 @@ const ReportSchema = TotalsSchema.extend({
   period: PeriodSchema,
   daily: z.array(DayPointSchema),
   cumulative: z.array(CumulativePointSchema),
+  contexts: z
+    .array(
+      z.object({
+        day: z.string(),
+        context: z.string().openapi({ description: "CRM cluster, else top interest category, else unknown" }),
+        rule_id: z.number(),
+        impressions: z.number(),
+        share: z
+          .number()
+          .openapi({ description: "The rule's share of the placement's impressions that day in that context" }),
+      }),
+    )
+    .openapi({
+      description:
+        "Per UTC day and visitor context, the impressions each rule won and their share of the placement's (README.md, Next best offer)",
+    }),
 }).openapi("Report");
 
 const DashboardSchema = z

@@ -1,10 +1,22 @@
-/** `GET /api/v1/placements` and `PUT /api/v1/placements/:placement/order` (worker/rules/placements.ts). */
+/**
+ * `GET /api/v1/placements`, `GET|PATCH /api/v1/placements/:placement` (arbitration, objective and
+ * the learned state: README.md, "Next best offer") and `PUT /api/v1/placements/:placement/order`
+ * (worker/rules/placements.ts).
+ */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
-import { listPlacements, orderPlacementRules, PlacementSummarySchema } from "./placements";
+import {
+  listPlacements,
+  orderPlacementRules,
+  PlacementDetailSchema,
+  PlacementSettingPatchSchema,
+  PlacementSummarySchema,
+  placementDetail,
+  setPlacementArbitration,
+} from "./placements";
 import { PlacementSchema } from "./store";
 
 export const placementRoutes = createRouter();
@@ -12,6 +24,9 @@ export const placementRoutes = createRouter();
 const tags = ["Rules"];
 const security = [{ apiKey: [] }];
 const PlacementsSchema = z.object({ placements: z.array(PlacementSummarySchema) });
+const PlacementParam = z.object({
+  placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }),
+});
 
 placementRoutes.openapi(
   createRoute({
@@ -72,5 +87,48 @@ placementRoutes.openapi(
     const reordered = placements.find((p) => p.placement === placement);
     if (!reordered) throw new Error(`placement ${placement} vanished after its reorder`);
     return c.json(reordered, 200);
+  },
+);
+
+placementRoutes.openapi(
+  createRoute({
+    operationId: "getPlacement",
+    method: "get",
+    path: "/api/v1/placements/{placement}",
+    tags,
+    security,
+    summary: "One placement: its rules, arbitration and objective, and what each rule earned per visitor context",
+    request: { params: PlacementParam },
+    responses: {
+      200: { description: "The placement", content: { "application/json": { schema: PlacementDetailSchema } } },
+      ...errorResponses(400, 401, 404),
+    },
+  }),
+  async (c) => c.json(await placementDetail(c.var.db, c.var.site.id, c.req.valid("param").placement, Date.now()), 200),
+);
+
+placementRoutes.openapi(
+  createRoute({
+    operationId: "setPlacementArbitration",
+    method: "patch",
+    path: "/api/v1/placements/{placement}",
+    tags,
+    security,
+    summary:
+      "Set how the placement picks among matching rules: by priority, or the best offer for the visitor's context",
+    middleware: [requireRole("marketer")] as const,
+    request: {
+      params: PlacementParam,
+      body: { required: true, content: { "application/json": { schema: PlacementSettingPatchSchema } } },
+    },
+    responses: {
+      200: { description: "The placement as set", content: { "application/json": { schema: PlacementDetailSchema } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { placement } = c.req.valid("param");
+    await setPlacementArbitration(c.var.db, c.var.site.id, placement, c.req.valid("json"));
+    return c.json(await placementDetail(c.var.db, c.var.site.id, placement, Date.now()), 200);
   },
 );

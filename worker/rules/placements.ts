@@ -6,15 +6,33 @@
  */
 import { z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
-import { creatives, placementFallbacks, placementsSeen, rules, sites } from "../db/schema";
+import { creatives, placementFallbacks, placementSettings, placementsSeen, rules, sites } from "../db/schema";
+import { DEFAULT_SETTING, type OfferStats, posteriorMean, readOfferCounters } from "../decide/offers";
 import { forgetDecisionSite } from "../decide/trusted-sites";
 import type { Db } from "../env";
 import { apiError } from "../errors";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 
+const ArbitrationSchema = z.enum(["priority", "best"]).openapi({
+  description:
+    "priority: the first matching rule by priority; best: the offer most likely to pay off for this kind of visitor (README.md, Next best offer)",
+});
+const ObjectiveSchema = z.enum(["clicks", "redemptions", "revenue"]).openapi({
+  description: "What `best` maximises per impression: clicks, coupon redemptions, or their revenue",
+});
+
+export const PlacementSettingPatchSchema = z
+  .object({ arbitration: ArbitrationSchema.optional(), objective: ObjectiveSchema.optional() })
+  .strict()
+  .refine((patch) => patch.arbitration !== undefined || patch.objective !== undefined, {
+    message: "give arbitration, objective or both",
+  });
+
 export const PlacementSummarySchema = z
   .object({
     placement: z.string(),
+    arbitration: ArbitrationSchema,
+    objective: ObjectiveSchema,
     width: z.number().nullable().openapi({ description: "The fallback creative's, else the first enabled rule's" }),
     height: z.number().nullable(),
     fallback: z.object({ creative_id: z.number(), name: z.string() }).nullable(),
@@ -42,11 +60,31 @@ export const PlacementSummarySchema = z
   .openapi("Placement");
 export type PlacementSummary = z.infer<typeof PlacementSummarySchema>;
 
+export const PlacementDetailSchema = PlacementSummarySchema.extend({
+  learned: z
+    .array(
+      z.object({
+        rule_id: z.number(),
+        context: z.string().openapi({ description: "CRM cluster, else top interest category, else unknown" }),
+        impressions: z.number(),
+        clicks: z.number(),
+        redemptions: z.number(),
+        revenue: z.number(),
+        mean: z.number().openapi({ description: "Posterior mean of the objective per impression" }),
+      }),
+    )
+    .openapi({
+      description:
+        "What each current rule earned per visitor context over the days the arbitration learns from; a rule without a row is explored",
+    }),
+}).openapi("PlacementDetail");
+export type PlacementDetail = z.infer<typeof PlacementDetailSchema>;
+
 /** Rule gaps left by a reorder, so that a rule created later can still go between two others. */
 const PRIORITY_STEP = 10;
 
 export async function listPlacements(db: Db, siteId: number): Promise<PlacementSummary[]> {
-  const [ruleRows, fallbackRows, creativeRows, seenRows] = await db.batch([
+  const [ruleRows, fallbackRows, creativeRows, seenRows, settingRows] = await db.batch([
     db
       .select()
       .from(rules)
@@ -58,9 +96,11 @@ export async function listPlacements(db: Db, siteId: number): Promise<PlacementS
       .from(creatives)
       .where(eq(creatives.siteId, siteId)),
     db.select().from(placementsSeen).where(eq(placementsSeen.siteId, siteId)),
+    db.select().from(placementSettings).where(eq(placementSettings.siteId, siteId)),
   ]);
   const creative = new Map(creativeRows.map((row) => [row.id, row]));
   const seen = new Map(seenRows.map((row) => [row.placement, row]));
+  const setting = new Map(settingRows.map((row) => [row.placement, row]));
   const names = [
     ...new Set([...ruleRows.map((r) => r.placement), ...fallbackRows.map((f) => f.placement), ...seen.keys()]),
   ].sort();
@@ -72,6 +112,8 @@ export async function listPlacements(db: Db, siteId: number): Promise<PlacementS
     const sized = fallback ?? creative.get(own.find((r) => r.enabled)?.creativeId ?? -1);
     return {
       placement,
+      arbitration: setting.get(placement)?.arbitration ?? DEFAULT_SETTING.arbitration,
+      objective: setting.get(placement)?.objective ?? DEFAULT_SETTING.objective,
       width: sized?.width ?? null,
       height: sized?.height ?? null,
       fallback: fallback ? { creative_id: fallback.id, name: fallback.name } : null,
@@ -124,6 +166,71 @@ export async function orderPlacementRules(db: Db, siteId: number, placement: str
   await db.batch([
     first,
     ...rest,
+    db
+      .update(sites)
+      .set({ rulesVersion: sql`${sites.rulesVersion} + 1` })
+      .where(eq(sites.id, siteId)),
+  ]);
+  forgetDecisionSite(siteId);
+}
+
+/** One placement with its learned state (rules of the placement only: a deleted rule's counters stay for its days, unlisted). */
+export async function placementDetail(
+  db: Db,
+  siteId: number,
+  placement: string,
+  now: number,
+): Promise<PlacementDetail> {
+  const summary = (await listPlacements(db, siteId)).find((p) => p.placement === placement);
+  if (!summary) throw apiError(404, "not_found", `No placement "${placement}" in this site`);
+  const current = new Set(summary.rules.map((r) => r.id));
+  const rows = (await readOfferCounters(db, siteId, [placement], now)).filter((row) => current.has(row.rule_id));
+  const redemptions = rows.reduce((sum, row) => sum + row.redemptions, 0);
+  const perRedemption = redemptions > 0 ? rows.reduce((sum, row) => sum + row.revenue, 0) / redemptions : 1;
+  const learned = rows
+    .map((row) => {
+      const stats: OfferStats = row;
+      return {
+        rule_id: row.rule_id,
+        context: row.context,
+        impressions: row.impressions,
+        clicks: row.clicks,
+        redemptions: row.redemptions,
+        revenue: Math.round(row.revenue * 100) / 100,
+        mean: posteriorMean(stats, summary.objective, perRedemption),
+      };
+    })
+    .sort((a, b) => a.context.localeCompare(b.context) || b.mean - a.mean || a.rule_id - b.rule_id);
+  return { ...summary, learned };
+}
+
+/**
+ * Sets how the placement picks among its matching rules (README.md, "Next best offer"), with the
+ * rules-version bump in the same batch: every isolate decides by the new setting on its next banner.
+ */
+export async function setPlacementArbitration(
+  db: Db,
+  siteId: number,
+  placement: string,
+  patch: { arbitration?: "priority" | "best"; objective?: "clicks" | "redemptions" | "revenue" },
+) {
+  const known = (await listPlacements(db, siteId)).find((p) => p.placement === placement);
+  if (!known)
+    throw apiError(
+      404,
+      "not_found",
+      `No placement "${placement}" in this site (no rule, fallback or banner request names it yet)`,
+    );
+  const next = {
+    arbitration: patch.arbitration ?? known.arbitration,
+    objective: patch.objective ?? known.objective,
+    updatedAt: Date.now(),
+  };
+  await db.batch([
+    db
+      .insert(placementSettings)
+      .values({ siteId, placement, ...next })
+      .onConflictDoUpdate({ target: [placementSettings.siteId, placementSettings.placement], set: next }),
     db
       .update(sites)
       .set({ rulesVersion: sql`${sites.rulesVersion} + 1` })

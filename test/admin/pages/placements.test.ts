@@ -90,4 +90,38 @@ describe("the Placements pages", () => {
     const html = await (await call("/admin/placements/home-hero", { headers: { Cookie: cookie } })).text();
     expect(html).toMatch(/<option value="\d+" selected="">html creative<\/option>/);
   });
+
+  it("set the next best offer with its objective, and show what each rule learned per context", async () => {
+    const { s, first, cookie } = await site();
+    const saved = await postForm("/admin/placements/home-hero/arbitration", cookie, {
+      arbitration: "best",
+      objective: "redemptions",
+    });
+    expect(saved.status).toBe(303);
+    const setting = await env.DB.prepare("select arbitration, objective from placement_settings where site_id = ?")
+      .bind(s.siteId)
+      .first();
+    expect(setting).toEqual({ arbitration: "best", objective: "redemptions" });
+    await env.DB.prepare(
+      "insert into offer_counters (site_id, placement, rule_id, context, day, impressions, clicks, redemptions) values (?, 'home-hero', ?, 'watches', ?, 40, 3, 2)",
+    )
+      .bind(s.siteId, first, Math.floor(Date.now() / 86_400_000))
+      .run();
+    const html = await (await call("/admin/placements/home-hero", { headers: { Cookie: cookie } })).text();
+    expect(html).toMatch(/<option value="best" selected/);
+    expect(html).toMatch(/<option value="redemptions" selected/);
+    expect(html).toContain('id="learned-offers"');
+    expect(html).toContain("<td>watches</td>");
+    // A value the API refuses comes back as the page with its message, and changes nothing.
+    const refused = await postForm("/admin/placements/home-hero/arbitration", cookie, {
+      arbitration: "random",
+      objective: "clicks",
+    });
+    expect(refused.status).toBe(400);
+    expect(
+      await env.DB.prepare("select arbitration from placement_settings where site_id = ?")
+        .bind(s.siteId)
+        .first("arbitration"),
+    ).toBe("best");
+  });
 });
