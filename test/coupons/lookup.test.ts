@@ -41,6 +41,14 @@ describe("GET /api/v1/coupons/:code", () => {
       notes: [],
     });
 
+    // Typed in lower case, it is the same code; a code that exists in two cases is taken as typed.
+    const lower = (await (await lookup(site.apiKey, "look-1")).json()) as Record<string, unknown>;
+    expect(lower).toMatchObject({ code: "LOOK-1", state: "assigned" });
+    await insertCodes(site.siteId, pool.id, ["Mixed-2", "MIXED-2"]);
+    expect(((await (await lookup(site.apiKey, "Mixed-2")).json()) as { code: string }).code).toBe("Mixed-2");
+    expect(((await (await lookup(site.apiKey, "MIXED-2")).json()) as { code: string }).code).toBe("MIXED-2");
+    expect(((await (await lookup(site.apiKey, "mixed-2")).json()) as { code: string }).code).toBe("MIXED-2");
+
     const redeemed = await call("/api/v1/coupons/redeem", {
       method: "POST",
       key: site.apiKey,

@@ -5,6 +5,7 @@
  * whole profile, and customer service needs none of it.
  */
 import { and, asc, eq } from "drizzle-orm";
+import { type D1Like, toD1 } from "../db/raw";
 import { couponNotes, couponPools, coupons } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
@@ -54,7 +55,26 @@ export function codeToJson(coupon: CouponRow, now: number) {
   };
 }
 
-export async function lookupCoupon(db: Db, siteId: number, code: string, now = Date.now()): Promise<CouponLookup> {
+/**
+ * The code as the site stores it, for a code typed in any case (customer service reads codes
+ * off screens and phones; generated codes are upper-case): the typed code itself when it exists,
+ * else its upper- or lower-case form when exactly that one exists, else the typed code (which
+ * then reports unknown or mistyped). Keyed lookups of at most three codes.
+ */
+export async function storedCodeCase(db: Db | D1Like, siteId: number, code: string): Promise<string> {
+  const forms = [...new Set([code, code.toUpperCase(), code.toLowerCase()])];
+  if (forms.length === 1) return code;
+  const { results } = await toD1(db)
+    .prepare("select code from coupons where site_id = ?1 and code in (select value from json_each(?2))")
+    .bind(siteId, JSON.stringify(forms))
+    .all<{ code: string }>();
+  const found = results.map((r) => r.code);
+  if (found.includes(code)) return code;
+  return found.length === 1 ? found[0] : code;
+}
+
+export async function lookupCoupon(db: Db, siteId: number, typed: string, now = Date.now()): Promise<CouponLookup> {
+  const code = await storedCodeCase(db, siteId, typed);
   const [row] = await db
     .select({ coupon: coupons, pool: couponPools })
     .from(coupons)

@@ -14,7 +14,7 @@ import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { requestFingerprint, runIdempotent, type StoredAnswer } from "./idempotency";
-import { addCouponNote } from "./lookup";
+import { addCouponNote, storedCodeCase } from "./lookup";
 import { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
 
 const RedeemBody = z
@@ -184,7 +184,9 @@ redeemRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const { code, order, revenue, customer, reason } = body;
+    const { order, revenue, customer, reason } = body;
+    // Compared regardless of case: the stored code of what was typed (lookup.ts).
+    const code = await storedCodeCase(c.var.db, c.var.site.id, body.code);
     const key = c.req.valid("header")["idempotency-key"];
     const siteId = c.var.site.id;
     const d1 = toD1(c.var.db);
@@ -220,7 +222,8 @@ redeemRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const { code, order, reason } = body;
+    const { order, reason } = body;
+    const code = await storedCodeCase(c.var.db, c.var.site.id, body.code);
     const key = c.req.valid("header")["idempotency-key"];
     const siteId = c.var.site.id;
     const d1 = toD1(c.var.db);
