@@ -4,7 +4,7 @@
  * page that follows shows it once and deletes the cookie — so reloading shows the page, never posts
  * again (issuing a second key). The cookie is encrypted (AES-GCM, a key derived from SESSION_SECRET)
  * because it may hold a secret shown "only this once"; HttpOnly, SameSite=Strict, scoped to /admin
- * and two minutes long, like the session cookie it travels beside (README.md, "Admin UI").
+ * and two minutes long, like the session cookie it travels beside (docs/admin.md, "Admin UI").
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";

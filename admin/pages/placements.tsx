@@ -4,7 +4,7 @@
  * (editable), rules in the order `/b` tries them (move up/down is one atomic reorder), how it picks
  * among them (priority, or the next best offer with its objective and what each rule learned per
  * visitor context: README.md, "Next best offer"), its slot snippet, and its GAM / Xandr / generic
- * ad-server tags with a rendered preview (README.md, "Admin UI").
+ * ad-server tags with a rendered preview (docs/admin.md, "Admin UI").
  */
 import type { Context } from "hono";
 import { formatCount, formatMoney } from "../../worker/lib/format";

@@ -23,7 +23,7 @@ const ROOT_FILES = [
 const SOURCE = /\.(ts|tsx|mjs|js|md|toml|sql|json)$/;
 /** Build output, generated modules and recorded data: not written by hand. */
 const SKIP = /(^|\/)(node_modules|dist|\.wrangler)(\/|$)|\.generated\.ts$|^bench\/data\//;
-const DOCUMENTS = ["docs/architecture.md", "docs/development.md", "README.md", "SECURITY.md"];
+const DOCUMENTS = ["docs/architecture.md", "docs/development.md", "docs/admin.md", "README.md", "SECURITY.md"];
 /** Spelled in two parts so that this file does not cite it. */
 const OUTSIDE_DOCUMENT = ["DESIGN", "md"].join(".");
 
