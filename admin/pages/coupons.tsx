@@ -45,17 +45,23 @@ const lookUp = (c: Context<AdminEnv>, code: string) =>
   c.var.api.call<Lookup>("GET", `/api/v1/coupons/${encodeURIComponent(code)}`);
 
 /**
- * The code as typed, else in upper case: people read codes off receipts and type them in lower case,
- * and every generated code is upper case — a case slip is not a mistyped code (issue 30).
+ * The code as typed or in another case: people read codes off receipts and type them in lower
+ * case, and every generated code is upper case — a case slip is not a mistyped code (issue 30).
+ * The API compares codes regardless of case (worker/coupons/lookup.ts); the page says when it did.
  */
 async function findCode(c: Context<AdminEnv>, code: string) {
-  const asTyped = await lookUp(c, code);
-  if (asTyped.ok || asTyped.status !== 404 || code === code.toUpperCase()) return { result: asTyped, caseNote: null };
-  const upper = await lookUp(c, code.toUpperCase());
-  if (!upper.ok) return { result: asTyped, caseNote: null };
+  const result = await lookUp(c, code);
+  if (!result.ok || result.data.code === code) return { result, caseNote: null };
+  const stored = result.data.code;
+  const which =
+    stored === code.toUpperCase()
+      ? "in upper case"
+      : stored === code.toLowerCase()
+        ? "in lower case"
+        : "in another case";
   return {
-    result: upper,
-    caseNote: `There is no code “${code}”, but there is “${upper.data.code}”, the same in upper case: shown below.`,
+    result,
+    caseNote: `There is no code “${code}”, but there is “${stored}”, the same ${which}: shown below.`,
   };
 }
 
