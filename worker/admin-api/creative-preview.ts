@@ -10,7 +10,7 @@ import { TemplateError, type TemplateValues } from "../creatives/template";
 import { couponPools } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
@@ -81,21 +81,17 @@ creativePreviewRoutes.openapi(
     tags: ["Creatives"],
     summary: "Render an (unsaved) template with sample values",
     security: [{ apiKey: [] }],
-    request: { body: { required: true, content: { "application/json": { schema: PreviewInput } } } },
+    request: { body: jsonBody(PreviewInput) },
     responses: {
-      200: {
-        description: "The rendered body at the creative's size",
-        content: {
-          "application/json": {
-            schema: z.object({
-              format: z.enum(["html", "svg", "json"]),
-              width: z.number(),
-              height: z.number(),
-              body: z.union([z.string(), z.record(z.string(), z.unknown())]),
-            }),
-          },
-        },
-      },
+      200: jsonContent(
+        z.object({
+          format: z.enum(["html", "svg", "json"]),
+          width: z.number(),
+          height: z.number(),
+          body: z.union([z.string(), z.record(z.string(), z.unknown())]),
+        }),
+        "The rendered body at the creative's size",
+      ),
       ...errorResponses(400, 401),
     },
   }),

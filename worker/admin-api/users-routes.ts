@@ -1,7 +1,7 @@
 /** `/api/v1/users`: the admin UI's users of the calling site. Admins only (API keys act as admin). */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses, IdParam } from "../lib/openapi-shared";
+import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import {
@@ -27,10 +27,7 @@ usersRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     responses: {
-      200: {
-        description: "Users",
-        content: { "application/json": { schema: z.object({ users: z.array(UserSchema) }) } },
-      },
+      200: jsonContent(z.object({ users: z.array(UserSchema) }), "Users"),
       ...errorResponses(401, 403),
     },
   }),
@@ -46,9 +43,9 @@ usersRoutes.openapi(
     summary: "Create a user who can log in to /admin",
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: UserInputSchema } } } },
+    request: { body: jsonBody(UserInputSchema) },
     responses: {
-      201: { description: "Created", content: { "application/json": { schema: UserSchema } } },
+      201: jsonContent(UserSchema, "Created"),
       ...errorResponses(400, 401, 403, 409),
     },
   }),
@@ -66,10 +63,10 @@ usersRoutes.openapi(
     middleware: [requireRole("admin")] as const,
     request: {
       params: IdParam,
-      body: { required: true, content: { "application/json": { schema: UserPatchSchema } } },
+      body: jsonBody(UserPatchSchema),
     },
     responses: {
-      200: { description: "The user", content: { "application/json": { schema: UserSchema } } },
+      200: jsonContent(UserSchema, "The user"),
       ...errorResponses(400, 401, 403, 404, 409),
     },
   }),

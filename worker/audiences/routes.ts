@@ -355,24 +355,20 @@ audiencesRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: IdParam,
-      body: {
-        required: false,
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                id_space: IdSpace,
-                expires_in: z
-                  .number()
-                  .int()
-                  .min(60)
-                  .max(7 * SECONDS_PER_DAY)
-                  .default(SECONDS_PER_DAY),
-              })
-              .strict(),
-          },
-        },
-      },
+      body: jsonBody(
+        z
+          .object({
+            id_space: IdSpace,
+            expires_in: z
+              .number()
+              .int()
+              .min(60)
+              .max(7 * SECONDS_PER_DAY)
+              .default(SECONDS_PER_DAY),
+          })
+          .strict(),
+        { required: false },
+      ),
     },
     responses: {
       201: jsonContent(z.object({ url: z.string(), expires_at: z.number() }), "The URL"),

@@ -6,7 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
 import { formatOf, ImportResultSchema, importBody, streamOf } from "../import/routes";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { deleteProduct, findProduct, importProducts, listProducts } from "./products";
@@ -61,7 +61,7 @@ catalogueRoutes.openapi(
       ),
     },
     responses: {
-      200: { description: "Import result", content: { "application/json": { schema: CatalogueImportResultSchema } } },
+      200: jsonContent(CatalogueImportResultSchema, "Import result"),
       ...errorResponses(400, 401, 403, 415, 503),
     },
   }),
@@ -86,14 +86,7 @@ catalogueRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        description: "Products",
-        content: {
-          "application/json": {
-            schema: z.object({ products: z.array(ProductSchema), next: z.string().nullable() }),
-          },
-        },
-      },
+      200: jsonContent(z.object({ products: z.array(ProductSchema), next: z.string().nullable() }), "Products"),
       ...errorResponses(400, 401),
     },
   }),
@@ -113,7 +106,7 @@ catalogueRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: SkuParam },
     responses: {
-      200: { description: "The product", content: { "application/json": { schema: ProductSchema } } },
+      200: jsonContent(ProductSchema, "The product"),
       ...errorResponses(401, 404),
     },
   }),

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { toD1 } from "../db/raw";
 import { apiError } from "../errors";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
@@ -106,10 +106,7 @@ poolRoutes.openapi(
     summary: "The site's coupon pools with their counts",
     security: [{ apiKey: [] }],
     responses: {
-      200: {
-        description: "Pools",
-        content: { "application/json": { schema: z.object({ pools: z.array(PoolSchema) }) } },
-      },
+      200: jsonContent(z.object({ pools: z.array(PoolSchema) }), "Pools"),
       ...errorResponses(401),
     },
   }),
@@ -134,9 +131,9 @@ poolRoutes.openapi(
     summary: "Create a coupon pool",
     security: [{ apiKey: [] }],
     middleware: [requireRole("marketer")] as const,
-    request: { body: { required: true, content: { "application/json": { schema: PoolBody } } } },
+    request: { body: jsonBody(PoolBody) },
     responses: {
-      201: { description: "Created", content: { "application/json": { schema: PoolSchema } } },
+      201: jsonContent(PoolSchema, "Created"),
       ...errorResponses(400, 401, 403),
     },
   }),
@@ -157,7 +154,7 @@ poolRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { params: PoolParam },
     responses: {
-      200: { description: "The pool", content: { "application/json": { schema: PoolSchema } } },
+      200: jsonContent(PoolSchema, "The pool"),
       ...errorResponses(401, 404),
     },
   }),
@@ -178,17 +175,10 @@ poolRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: PoolParam,
-      body: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: patchSchemaOf(PoolBody),
-          },
-        },
-      },
+      body: jsonBody(patchSchemaOf(PoolBody)),
     },
     responses: {
-      200: { description: "The updated pool", content: { "application/json": { schema: PoolSchema } } },
+      200: jsonContent(PoolSchema, "The updated pool"),
       ...errorResponses(400, 401, 403, 404, 409),
     },
   }),
@@ -241,7 +231,7 @@ poolRoutes.openapi(
       },
     },
     responses: {
-      200: { description: "What was accepted", content: { "application/json": { schema: UploadResultSchema } } },
+      200: jsonContent(UploadResultSchema, "What was accepted"),
       ...errorResponses(400, 401, 403, 404, 413, 415),
     },
   }),
@@ -309,16 +299,12 @@ poolRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        description: "One page of codes",
-        content: {
-          "application/json": {
-            schema: z
-              .object({ sample: z.string().nullable(), codes: z.array(CodeSchema), next: z.number().nullable() })
-              .openapi("PoolCodesPage"),
-          },
-        },
-      },
+      200: jsonContent(
+        z
+          .object({ sample: z.string().nullable(), codes: z.array(CodeSchema), next: z.number().nullable() })
+          .openapi("PoolCodesPage"),
+        "One page of codes",
+      ),
       ...errorResponses(400, 401, 404),
     },
   }),

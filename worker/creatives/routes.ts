@@ -20,7 +20,6 @@ export const creativesRoutes = createRouter();
 
 const tags = ["Creatives"];
 const security = [{ apiKey: [] }];
-const one = { content: { "application/json": { schema: CreativeSchema } } };
 
 creativesRoutes.openapi(
   createRoute({
@@ -50,7 +49,7 @@ creativesRoutes.openapi(
     security,
     summary: "One creative",
     request: { params: IdParam },
-    responses: { 200: { description: "The creative", ...one }, ...errorResponses(401, 404) },
+    responses: { 200: jsonContent(CreativeSchema, "The creative"), ...errorResponses(401, 404) },
   }),
   async (c) => c.json(creativeToJson(await getCreative(c.var.db, c.var.site.id, c.req.valid("param").id)), 200),
 );
@@ -65,7 +64,7 @@ creativesRoutes.openapi(
     summary: "Create a creative; its template is checked for unknown variables and unsafe positions",
     middleware: [requireRole("marketer")] as const,
     request: { body: jsonBody(CreativeInputSchema) },
-    responses: { 201: { description: "Created", ...one }, ...errorResponses(400, 401, 403) },
+    responses: { 201: jsonContent(CreativeSchema, "Created"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => c.json(creativeToJson(await createCreative(c.var.db, c.var.site.id, c.req.valid("json"))), 201),
 );
@@ -83,7 +82,7 @@ creativesRoutes.openapi(
       params: IdParam,
       body: jsonBody(patchSchemaOf(CreativeInputSchema)),
     },
-    responses: { 200: { description: "Updated", ...one }, ...errorResponses(400, 401, 403, 404) },
+    responses: { 200: jsonContent(CreativeSchema, "Updated"), ...errorResponses(400, 401, 403, 404) },
   }),
   async (c) => {
     const row = await updateCreative(c.var.db, c.var.site.id, c.req.valid("param").id, c.req.valid("json"));

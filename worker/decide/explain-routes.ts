@@ -1,6 +1,6 @@
 /** `POST /api/v1/placements/:placement/explain`: why a visitor gets what (explain.ts); records and claims nothing. */
 import { z } from "@hono/zod-openapi";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
@@ -88,10 +88,10 @@ explainRoutes.openapi(
     security: [{ apiKey: [] }],
     request: {
       params: z.object({ placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }) }),
-      body: { required: true, content: { "application/json": { schema: ExplainBody } } },
+      body: jsonBody(ExplainBody),
     },
     responses: {
-      200: { description: "The explanation", content: { "application/json": { schema: ExplanationSchema } } },
+      200: jsonContent(ExplanationSchema, "The explanation"),
       ...errorResponses(400, 401, 404),
     },
   }),

@@ -13,7 +13,7 @@ import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { executionContextOf, runAfterResponse } from "../lib/after-response";
 import { publicBase } from "../lib/base-path";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { COOKIE_ID_PATTERN, VISITOR_COOKIE } from "../lib/visitor-cookie";
@@ -167,24 +167,12 @@ decideRoutes.openapi(
     // Minting tokens is a campaign action: viewers (read-only admin sessions) may not.
     middleware: [requireRole("marketer")] as const,
     request: {
-      body: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: z.object({ cookie_id: z.string().regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters") }).strict(),
-          },
-        },
-      },
+      body: jsonBody(
+        z.object({ cookie_id: z.string().regex(COOKIE_ID_PATTERN, "a tw_id: 32 hex characters") }).strict(),
+      ),
     },
     responses: {
-      201: {
-        description: "The token",
-        content: {
-          "application/json": {
-            schema: z.object({ token: z.string(), expires_at: z.number() }).openapi("VisitorToken"),
-          },
-        },
-      },
+      201: jsonContent(z.object({ token: z.string(), expires_at: z.number() }).openapi("VisitorToken"), "The token"),
       ...errorResponses(400, 401),
     },
   }),

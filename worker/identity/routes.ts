@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { requireApiKey } from "../auth/api-keys";
 import { requireRole } from "../auth/roles";
-import { errorResponses, jsonContent } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { DEFAULT_GRACE_HOURS, rotateIdentitySecret } from "./verified-identify";
@@ -26,14 +26,12 @@ identityRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireApiKey, requireRole("admin")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/json": {
-            schema: z.object({ grace_hours: z.number().int().min(0).max(168).default(DEFAULT_GRACE_HOURS) }).strict(),
-          },
+      body: jsonBody(
+        z.object({ grace_hours: z.number().int().min(0).max(168).default(DEFAULT_GRACE_HOURS) }).strict(),
+        {
+          required: false,
         },
-      },
+      ),
     },
     responses: {
       201: jsonContent(

@@ -19,9 +19,12 @@ export function jsonContent<const S extends z.ZodType>(schema: S, description: s
   return { description, content: { "application/json": { schema } } };
 }
 
-/** A required JSON request body, validated by the route: `request: { body: jsonBody(Schema) }`. */
-export function jsonBody<const S extends z.ZodType>(schema: S) {
-  return { required: true, content: { "application/json": { schema } } };
+/**
+ * A JSON request body, validated by the route: `request: { body: jsonBody(Schema) }`. Required
+ * unless `{ required: false }`: a body that may be left out, so that its fields' defaults apply.
+ */
+export function jsonBody<const S extends z.ZodType>(schema: S, { required = true } = {}) {
+  return { required, content: { "application/json": { schema } } };
 }
 
 export function errorResponses(...statuses: number[]) {

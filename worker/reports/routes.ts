@@ -191,7 +191,7 @@ reportsRoutes.openapi(
     security: [{ apiKey: [] }],
     request: { query: PeriodQuery },
     responses: {
-      200: { description: "The dashboard", content: { "application/json": { schema: DashboardSchema } } },
+      200: jsonContent(DashboardSchema, "The dashboard"),
       ...errorResponses(400, 401),
     },
   }),

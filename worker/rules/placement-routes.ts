@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
-import { errorResponses } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import {
@@ -37,7 +37,7 @@ placementRoutes.openapi(
     security,
     summary: "Every placement of the site (named by a rule or given a fallback): size, fallback, rules in order",
     responses: {
-      200: { description: "Placements", content: { "application/json": { schema: PlacementsSchema } } },
+      200: jsonContent(PlacementsSchema, "Placements"),
       ...errorResponses(401),
     },
   }),
@@ -55,28 +55,20 @@ placementRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: z.object({ placement: PlacementSchema.openapi({ param: { name: "placement", in: "path" } }) }),
-      body: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                rule_ids: z
-                  .array(z.number().int().positive())
-                  .min(1)
-                  .max(1000)
-                  .openapi({ description: "Every rule of the placement, first tried first" }),
-              })
-              .strict(),
-          },
-        },
-      },
+      body: jsonBody(
+        z
+          .object({
+            rule_ids: z
+              .array(z.number().int().positive())
+              .min(1)
+              .max(1000)
+              .openapi({ description: "Every rule of the placement, first tried first" }),
+          })
+          .strict(),
+      ),
     },
     responses: {
-      200: {
-        description: "The placement, reordered",
-        content: { "application/json": { schema: PlacementSummarySchema } },
-      },
+      200: jsonContent(PlacementSummarySchema, "The placement, reordered"),
       ...errorResponses(400, 401, 403, 404, 409),
     },
   }),
@@ -100,7 +92,7 @@ placementRoutes.openapi(
     summary: "One placement: its rules, arbitration and objective, and what each rule earned per visitor context",
     request: { params: PlacementParam },
     responses: {
-      200: { description: "The placement", content: { "application/json": { schema: PlacementDetailSchema } } },
+      200: jsonContent(PlacementDetailSchema, "The placement"),
       ...errorResponses(400, 401, 404),
     },
   }),
@@ -119,10 +111,10 @@ placementRoutes.openapi(
     middleware: [requireRole("marketer")] as const,
     request: {
       params: PlacementParam,
-      body: { required: true, content: { "application/json": { schema: PlacementSettingPatchSchema } } },
+      body: jsonBody(PlacementSettingPatchSchema),
     },
     responses: {
-      200: { description: "The placement as set", content: { "application/json": { schema: PlacementDetailSchema } } },
+      200: jsonContent(PlacementDetailSchema, "The placement as set"),
       ...errorResponses(400, 401, 403, 404),
     },
   }),

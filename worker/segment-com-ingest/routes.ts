@@ -23,7 +23,7 @@ import { scrubPayload } from "../collect/scrub";
 import { runBatch, toD1 } from "../db/raw";
 import type { AppEnv, Db, Site } from "../env";
 import { apiError } from "../errors";
-import { errorResponses, jsonContent } from "../lib/openapi-shared";
+import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "../server-events/ingest";
@@ -270,7 +270,7 @@ for (const endpoint of ENDPOINTS) {
         "seen in the last 7 days is skipped. Gzip bodies are accepted.",
       security: [{ segmentWriteKey: [] }],
       middleware: [requireWriteKey, plainJsonBody] as const,
-      request: { body: { required: true, content: { "application/json": { schema } } } },
+      request: { body: jsonBody(schema) },
       responses: {
         200: jsonContent(Success, "Received (refused messages are listed in rejected events)"),
         ...errorResponses(400, 401, 413),

@@ -144,21 +144,17 @@ sitesRoutes.openapi(
     security: [{ apiKey: [] }],
     middleware: [requireRole("admin")] as const,
     request: {
-      body: {
-        required: false,
-        content: {
-          "application/json": {
-            schema: z
-              .object({
-                scope: KeyScopeSchema.default("admin"),
-                revoke_others: z.boolean().default(false).openapi({
-                  description: "Revoke the site's other live keys of the same scope (a rotation)",
-                }),
-              })
-              .strict(),
-          },
-        },
-      },
+      body: jsonBody(
+        z
+          .object({
+            scope: KeyScopeSchema.default("admin"),
+            revoke_others: z.boolean().default(false).openapi({
+              description: "Revoke the site's other live keys of the same scope (a rotation)",
+            }),
+          })
+          .strict(),
+        { required: false },
+      ),
     },
     responses: {
       201: jsonContent(CreatedKeySchema.extend({ revoked: z.number() }), "The new key, shown once"),

@@ -223,14 +223,9 @@ webhooksRoutes.openapi(
     middleware: [requireRole("admin")] as const,
     request: {
       params: IdParam,
-      body: {
+      body: jsonBody(z.object({ grace_hours: z.number().int().min(0).max(168).default(24) }).strict(), {
         required: false,
-        content: {
-          "application/json": {
-            schema: z.object({ grace_hours: z.number().int().min(0).max(168).default(24) }).strict(),
-          },
-        },
-      },
+      }),
     },
     responses: {
       201: jsonContent(
