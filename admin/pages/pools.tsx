@@ -1,5 +1,6 @@
 /** Coupon pools: the list (create, upload, delete) and a page per pool (sample code, counts, handed-out codes, export). */
 import type { Context } from "hono";
+import type { codeToJson } from "../../worker/coupons/lookup";
 import { formatTime } from "../../worker/lib/format";
 import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
@@ -133,17 +134,8 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
   );
 }
 
-type PoolCode = {
-  code: string;
-  state: string;
-  holder_kind: "customer" | "visitor" | null;
-  customer: string | null;
-  rule_id: number | null;
-  assigned_at: string | null;
-  expires_at: string | null;
-  redeemed_at: string | null;
-  order: string | null;
-};
+/** A handed-out code as the API answers it (worker/coupons/lookup.ts). */
+type PoolCode = ReturnType<typeof codeToJson>;
 
 const CODE_COLUMNS: Column<PoolCode>[] = [
   {

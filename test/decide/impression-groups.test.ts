@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import type { BannerGroupMessage, EventsQueueMessage, ImpressionMessage } from "../../worker/pipeline/messages";
-import { bufferBannerMessage, IMPRESSION_FLUSH_MAX } from "../../worker/pipeline/producers";
+import { bufferBannerMessage, IMPRESSION_FLUSH_MAX, sendBannerMessage } from "../../worker/pipeline/producers";
 import { BASE } from "../fixtures/api";
 import { bannerSite, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
@@ -78,6 +78,14 @@ describe("impression groups for the events queue", () => {
     for (let i = 0; i < 4; i++) bufferBannerMessage(queue, env.DB, impression(site.siteId, i), after.waitUntil);
     await after.settled();
     expect(await impressionsOfSite(site.siteId)).toBe(4);
+  });
+
+  it("writes a refused single message directly to D1 too (the path without an execution context)", async () => {
+    const site = await bannerSite();
+    const { queue } = recordingQueue({ refuse: true });
+    const queueEnv = { ...env, EVENTS_QUEUE: queue } as unknown as Env;
+    await sendBannerMessage(queueEnv, impression(site.siteId, 0));
+    expect(await impressionsOfSite(site.siteId)).toBe(1);
   });
 
   it("through /b: concurrent banners' impressions all reach the queue and the consumer writes them all", async () => {

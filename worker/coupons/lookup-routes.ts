@@ -8,10 +8,10 @@ import { COUPON_STATES } from "./state";
 
 export const lookupRoutes = createRouter();
 
-const CouponLookupSchema = z
+/** One code as the API shows it (codeToJson in lookup.ts): the pool's code list answers these too. */
+export const CodeSchema = z
   .object({
     code: z.string(),
-    pool: z.object({ id: z.number(), name: z.string(), kind: z.enum(["list", "generated"]), discount: z.string() }),
     state: z.enum(COUPON_STATES).openapi({
       description: "archived: taken out of use when its holder's codes were merged into one person's; never redeemable",
     }),
@@ -25,17 +25,21 @@ const CouponLookupSchema = z
     redeemed_at: z.string().nullable(),
     archived_at: z.string().nullable(),
     order: z.string().nullable(),
-    notes: z.array(
-      z.object({
-        action: z.enum(["redeem", "rollback"]),
-        order: z.string(),
-        reason: z.string(),
-        by: z.string(),
-        at: z.string(),
-      }),
-    ),
   })
-  .openapi("CouponLookup");
+  .openapi("PoolCode");
+
+const CouponLookupSchema = CodeSchema.extend({
+  pool: z.object({ id: z.number(), name: z.string(), kind: z.enum(["list", "generated"]), discount: z.string() }),
+  notes: z.array(
+    z.object({
+      action: z.enum(["redeem", "rollback"]),
+      order: z.string(),
+      reason: z.string(),
+      by: z.string(),
+      at: z.string(),
+    }),
+  ),
+}).openapi("CouponLookup");
 
 lookupRoutes.openapi(
   createRoute({

@@ -7,6 +7,7 @@ import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { CodeSchema } from "./lookup-routes";
 import { CODES_PAGE_SIZE, handedOutCodes, poolCodesCsv, sampleCode } from "./pool-codes";
 import {
   countsOf,
@@ -260,23 +261,6 @@ poolRoutes.openapi(
     }
   },
 );
-
-const CodeSchema = z
-  .object({
-    code: z.string(),
-    state: z.enum(["free", "assigned", "expired", "redeemed", "archived"]),
-    holder_kind: z.enum(["customer", "visitor"]).nullable().openapi({
-      description: "customer: held by a CRM customer (across devices); visitor: by an anonymous cookie (never shown)",
-    }),
-    customer: z.string().nullable(),
-    rule_id: z.number().nullable(),
-    assigned_at: z.string().nullable(),
-    expires_at: z.string().nullable(),
-    redeemed_at: z.string().nullable(),
-    archived_at: z.string().nullable(),
-    order: z.string().nullable(),
-  })
-  .openapi("PoolCode");
 
 poolRoutes.openapi(
   createRoute({

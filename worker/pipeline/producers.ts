@@ -160,14 +160,22 @@ export function bufferBannerMessage(
 }
 
 /**
- * Sends one impression or click on its way: into the events queue, or — without the binding —
- * straight into D1. Runs after the response; failures are logged, not thrown.
+ * Sends one impression or click on its way: into the events queue, or — without the binding, or
+ * when the queue refuses it — straight into D1. Runs after the response; failures are logged, not thrown.
  */
 export async function sendBannerMessage(env: ProducerEnv & Pick<Env, "DB">, message: BannerMessage): Promise<void> {
+  const queue = queuesOf(env).events;
+  if (queue) {
+    try {
+      await queue.send(message);
+      return;
+    } catch (error) {
+      // As a refused group (sendGroup): written directly rather than lost.
+      logError(`pipeline.${message.kind}_send_failed`, { error });
+    }
+  }
   try {
-    const queue = queuesOf(env).events;
-    if (queue) await queue.send(message);
-    else await writeBannerMessages(env.DB, [message]);
+    await writeBannerMessages(env.DB, [message]);
   } catch (error) {
     logError(`pipeline.${message.kind}_record_failed`, { error });
   }
