@@ -214,6 +214,21 @@ describe("learning from /b and /c", () => {
     expect(row?.clicks).toBe(1);
   });
 
+  it("learns nothing on a `priority` placement: no context in its click token, no per-context counters", async () => {
+    const site = await bestSite(["a"]);
+    expect((await placement(site.apiKey, "slot", { arbitration: "priority" })).status).toBe(200);
+    const person = await clusterVisitor(site.siteId, "dormant-vip");
+    const banner = await bannerJson(site.siteKey, "slot", person.cookie);
+    expect(banner.rule).toBe(site.ids[0]);
+    const token = new URL(banner.click_url!).pathname.split("/").pop()!;
+    expect(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))).not.toContain('"cx"');
+    await fetchWorker(clickPath(banner.click_url!), { redirect: "manual" });
+    const rows = await env.DB.prepare("select count(*) as n from offer_counters where site_id = ?1")
+      .bind(site.siteId)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+  });
+
   it("reads what a click taught once the isolate's state is 30 seconds old, not before", async () => {
     const site = await bestSite(["a", "b"]);
     const person = await clusterVisitor(site.siteId, "vip");

@@ -309,7 +309,9 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
         creative: rule.creative,
         rule,
         holdout: false,
-        context,
+        // Only a `best` placement learns: a `priority` one neither seals the context into its
+        // click token nor writes per-context counters (each costs every banner something).
+        context: offers ? context : undefined,
         coupon: coupon && { ...coupon, discount: rule.pool?.discount ?? "" },
       });
       return { ...out, claimed: coupon?.fresh === true };
