@@ -4,6 +4,7 @@ import type { Child, FC } from "hono/jsx";
 import { hasRole } from "../worker/auth/roles";
 import type { Role } from "../worker/env";
 import type { Flash } from "./flash";
+import { percentInput } from "./forms";
 
 /** The UI hides what a role cannot do with the same check the API enforces. */
 export const can = hasRole;
@@ -134,6 +135,11 @@ export const Field: FC<FieldProps> = ({ label, name, type = "text", value, hint,
     </div>
   );
 };
+
+/** A share (0..1) entered as a percentage, 0 to 100 with two decimals (people type 20, not 0.2). */
+export const PercentField: FC<
+  Omit<FieldProps, "type" | "min" | "max" | "step" | "value"> & { share?: number | null }
+> = ({ share, ...rest }) => <Field type="number" step="0.01" min="0" max="100" value={percentInput(share)} {...rest} />;
 
 export const Select: FC<{
   label: string;

@@ -1,17 +1,8 @@
 /** The rule form: reading a posted rule, and the new-rule / edit card (admin/pages/rules.tsx). */
 import { FormCard } from "../components";
-import {
-  checked,
-  type FormData,
-  numberOrNull,
-  percentInput,
-  shareFromPercent,
-  text,
-  toLocalInput,
-  utcIso,
-} from "../forms";
+import { checked, type FormData, numberOrNull, shareFromPercent, text, toLocalInput, utcIso } from "../forms";
 import type { Creative, Pool, Rule, Segment } from "../types";
-import { Check, Field, Select } from "../ui";
+import { Check, Field, PercentField, Select } from "../ui";
 
 export function ruleFromForm(form: FormData) {
   const optionalId = (name: string) => (text(form, name) ? Number(text(form, name)) : null);
@@ -105,14 +96,10 @@ export function RuleForm({
         value={v.cap_per_day}
         hint="Empty: no cap"
       />
-      <Field
+      <PercentField
         label="Holdout (%)"
         name="holdout"
-        type="number"
-        step="0.01"
-        min="0"
-        max="100"
-        value={percentInput(v.holdout)}
+        share={v.holdout}
         hint="Share of visitors kept as a control group, e.g. 10; empty: the site's default"
       />
     </FormCard>

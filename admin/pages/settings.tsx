@@ -5,9 +5,9 @@ import type { AdminEnv } from "../api";
 import type { AdminApp } from "../app";
 import { type Column, DataTable, Page, pageFrame } from "../components";
 import { redirectWithFlash } from "../flash";
-import { checked, type FormData, numberOrNull, percentInput, shareFromPercent, text } from "../forms";
+import { checked, type FormData, numberOrNull, shareFromPercent, text } from "../forms";
 import type { ApiKey, SiteJson } from "../types";
-import { ActionButton, Check, can, ErrorAlert, Field, Layout, Select } from "../ui";
+import { ActionButton, Check, can, ErrorAlert, Field, Layout, PercentField, Select } from "../ui";
 
 type View = { error?: string; values?: Partial<SiteJson>; status?: 200 | 400 };
 
@@ -67,14 +67,10 @@ async function render(c: Context<AdminEnv>, view: View = {}) {
             ]}
             disabled={!isAdmin}
           />
-          <Field
+          <PercentField
             label="Default holdout (%)"
             name="holdout"
-            type="number"
-            step="0.01"
-            min="0"
-            max="100"
-            value={percentInput(v.holdout)}
+            share={v.holdout}
             hint="Share of visitors kept as a control group, e.g. 10 — rules without their own holdout use this"
             disabled={!isAdmin}
           />

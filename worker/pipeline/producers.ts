@@ -110,16 +110,31 @@ async function sendGroup(group: PendingGroup): Promise<void> {
   const items = group.messages.splice(0);
   if (items.length === 0) return;
   const message: BannerGroupMessage = { kind: "decisions", id: groupId(), items };
-  try {
-    await group.queue.send(message);
-  } catch (error) {
-    // A refused group would lose every banner in it: write it directly instead (idempotent).
-    logError("pipeline.decision_group_send_failed", { error });
+  await sendOrWrite(group.queue, group.db, message, "decision_group");
+}
+
+/**
+ * Impressions and clicks into the queue, or — without one, or when it refuses them — straight into
+ * D1 (idempotent): a refused message would lose every banner in it. Failures are logged, not thrown.
+ */
+async function sendOrWrite(
+  queue: Queue | undefined,
+  db: D1Database,
+  message: BannerMessage | BannerGroupMessage,
+  what: string,
+): Promise<void> {
+  if (queue) {
     try {
-      await writeBannerMessages(group.db, [message]);
-    } catch (writeError) {
-      logError("pipeline.decision_group_write_failed", { error: writeError });
+      await queue.send(message);
+      return;
+    } catch (error) {
+      logError(`pipeline.${what}_send_failed`, { error });
     }
+  }
+  try {
+    await writeBannerMessages(db, [message]);
+  } catch (error) {
+    logError(`pipeline.${what}_write_failed`, { error });
   }
 }
 
@@ -164,21 +179,7 @@ export function bufferBannerMessage(
  * when the queue refuses it — straight into D1. Runs after the response; failures are logged, not thrown.
  */
 export async function sendBannerMessage(env: ProducerEnv & Pick<Env, "DB">, message: BannerMessage): Promise<void> {
-  const queue = queuesOf(env).events;
-  if (queue) {
-    try {
-      await queue.send(message);
-      return;
-    } catch (error) {
-      // As a refused group (sendGroup): written directly rather than lost.
-      logError(`pipeline.${message.kind}_send_failed`, { error });
-    }
-  }
-  try {
-    await writeBannerMessages(env.DB, [message]);
-  } catch (error) {
-    logError(`pipeline.${message.kind}_record_failed`, { error });
-  }
+  await sendOrWrite(queuesOf(env).events, env.DB, message, message.kind);
 }
 
 /**
