@@ -14,7 +14,10 @@ import { defineConfig } from "vitest/config";
 const OWN_RUNTIME = ["test/abuse/write-bounds.test.ts", "test/collect/collect.test.ts"];
 
 export default defineConfig(async () => {
-  const migrations = await readD1Migrations("./migrations");
+  const migrations = {
+    home: await readD1Migrations("./migrations"),
+    people: await readD1Migrations("./migrations/people"),
+  };
   return {
     test: {
       // Two test files at once (vitest 4 otherwise uses one on a 2-core machine): a workers test
@@ -60,7 +63,7 @@ export default defineConfig(async () => {
 
 /** A project whose tests run inside workerd, with the Worker's bindings from wrangler.toml. */
 function workersProject(
-  migrations: Awaited<ReturnType<typeof readD1Migrations>>,
+  migrations: Record<"home" | "people", Awaited<ReturnType<typeof readD1Migrations>>>,
   test: { name: string; include: string[]; exclude?: string[]; isolate: boolean },
 ) {
   return {
@@ -69,7 +72,8 @@ function workersProject(
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
-            TEST_MIGRATIONS: migrations,
+            TEST_MIGRATIONS: migrations.home,
+            TEST_PEOPLE_MIGRATIONS: migrations.people,
             ENVIRONMENT: "test",
             OPERATOR_TOKEN: "test-operator-token",
             SIGNING_SECRET: "test-signing-secret-0123456789abcdef",

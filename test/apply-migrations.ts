@@ -7,26 +7,31 @@ import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
 import { clearRuleSetCache } from "../worker/decide/rule-set";
 import { clearIsolateCaches } from "../worker/lib/isolate-cache";
+import { shardBindings } from "../worker/shards/routing";
 import { settleBackgroundWork } from "./fixtures/api";
 
-const db = env.DB;
-await applyD1Migrations(db, env.TEST_MIGRATIONS);
+// HOME gets migrations/, every PEOPLE shard migrations/people/ (worker/shards/routing.ts).
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+for (const shard of shardBindings(env)) await applyD1Migrations(shard, env.TEST_PEOPLE_MIGRATIONS);
 
 // Test files share a workerd and its D1 (vitest.config.ts, `isolate: false`); each still starts
-// from an empty database, as it would in a fresh one. sqlite_sequence stays, so a row ID is never
+// from empty databases, as it would in fresh ones. sqlite_sequence stays, so a row ID is never
 // given out twice: the Worker's per-isolate caches (sites, rule sets) are keyed by row IDs.
-const tables = (
-  await db
-    .prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('d1_migrations', 'sqlite_sequence') AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
-    )
-    .all<{ name: string }>()
-).results.map((row) => row.name);
-await db.batch([
-  // Foreign keys are checked when the batch's transaction commits, so the order of deletes is free.
-  db.prepare("PRAGMA defer_foreign_keys = on"),
-  ...tables.map((name) => db.prepare(`DELETE FROM "${name}"`)),
-]);
+async function empty(db: D1Database) {
+  const tables = (
+    await db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('d1_migrations', 'sqlite_sequence') AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+      )
+      .all<{ name: string }>()
+  ).results.map((row) => row.name);
+  await db.batch([
+    // Foreign keys are checked when the batch's transaction commits, so the order of deletes is free.
+    db.prepare("PRAGMA defer_foreign_keys = on"),
+    ...tables.map((name) => db.prepare(`DELETE FROM "${name}"`)),
+  ]);
+}
+await Promise.all([env.DB, ...shardBindings(env)].map(empty));
 
 // The isolate's caches outlive the emptied tables: a site key seeded again by this file gets a new
 // row ID, so the site and rule caches of the previous file must go too.

@@ -2,6 +2,8 @@ declare namespace Cloudflare {
   interface Env {
     /** Read from migrations/ by vitest.config.ts; applied by test/apply-migrations.ts. */
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** Read from migrations/people/ by vitest.config.ts; applied to every PEOPLE_k shard. */
+    TEST_PEOPLE_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
 declare namespace Cloudflare {
