@@ -51,6 +51,7 @@ export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
           id: i + 1,
           siteId: 1,
           customerId: `C-${i}`,
+          copy: false,
           emailSha256: null,
           uid2Email: null,
           gender: r.chance(0.6) ? "f" : "m",

@@ -55,6 +55,7 @@ const customer = {
   id: 1,
   siteId: 1,
   customerId: "C-1",
+  copy: false,
   emailSha256: null,
   uid2Email: null,
   gender: "f",

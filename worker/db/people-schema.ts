@@ -6,6 +6,10 @@
 import { peopleTables, SHARD_REFS } from "./people-tables";
 
 export const {
+  products,
+  productAffinities,
+  personCodes,
+  personCaps,
   customers,
   visitors,
   idLinks,

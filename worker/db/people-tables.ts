@@ -23,6 +23,93 @@ export const SHARD_REFS: PeopleRefs = { siteId: notNullInteger, audienceId: notN
 export type CartItem = { sku: string; category?: string; price?: number; qty: number };
 
 export function peopleTables(refs: PeopleRefs) {
+  /**
+   * The shop's catalogue, written only by the catalogue import (`POST /api/v1/products`); events
+   * name SKUs. HOME's is the shop's; each shard of a site's set holds a copy, which the decision
+   * row's product comes from (docs/architecture.md, "Shards").
+   */
+  const products = sqliteTable(
+    "products",
+    {
+      id: integer().primaryKey({ autoIncrement: true }),
+      siteId: refs.siteId(),
+      sku: text().notNull(),
+      name: text(),
+      category: text(),
+      price: real(),
+      /** ISO 4217, upper-case. */
+      currency: text(),
+      url: text(),
+      imageUrl: text(),
+      /** False for products out of stock: creatives do not show them. */
+      available: integer({ mode: "boolean" }).notNull().default(true),
+      updatedAt: integer().notNull(),
+    },
+    (t) => [
+      uniqueIndex("products_site_sku_idx").on(t.siteId, t.sku),
+      // The decision batch picks the newest product of the visitor's top category: an index range,
+      // not a sort of the whole catalogue on every banner.
+      index("products_site_category_idx").on(t.siteId, t.category, t.updatedAt),
+    ],
+  );
+
+  /**
+   * Item-to-item affinities of a site's catalogue (worker/catalogue/affinities.ts): for each SKU the
+   * SKUs most often viewed or put in the cart by the same people (co-views and co-purchases: what an
+   * order buys goes through the cart), recomputed by the cron from the visitors' recent products.
+   * The decision row's product is the best available match for what its visitor viewed.
+   */
+  const productAffinities = sqliteTable(
+    "product_affinities",
+    {
+      siteId: integer().notNull(),
+      sku: text().notNull(),
+      otherSku: text().notNull(),
+      /** How many people viewed or carted both. */
+      score: real().notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.siteId, t.sku, t.otherSku] })],
+  );
+
+  /**
+   * The coupon codes a holder (`v:COOKIE` or `c:CUSTOMER`) holds or held, as HOME's coupons say: a
+   * copy on the holder's shards (docs/architecture.md, "Shards"), written by whatever changes a
+   * code's holder, expiry or redemption. The decision row's `codes` and `converted` come from it.
+   */
+  const personCodes = sqliteTable(
+    "person_codes",
+    {
+      siteId: integer().notNull(),
+      holder: text().notNull(),
+      couponId: integer().notNull(),
+      poolId: integer().notNull(),
+      /** The rule that handed the code out (null: assigned by the API). */
+      ruleId: integer(),
+      code: text().notNull(),
+      expiresAt: integer(),
+      redeemedAt: integer(),
+    },
+    (t) => [primaryKey({ columns: [t.siteId, t.holder, t.couponId] })],
+  );
+
+  /**
+   * Today's impressions of capped rules per holder (`v:COOKIE`, or `c:CUSTOMER` for a cookie
+   * linked to a customer: every device of the person counts toward one cap), added to by the
+   * impression batches; a customer's counts are on every shard of the set (docs/architecture.md,
+   * "Shards"). Older days are purged.
+   */
+  const personCaps = sqliteTable(
+    "person_caps",
+    {
+      siteId: integer().notNull(),
+      holder: text().notNull(),
+      day: integer().notNull(),
+      ruleId: integer().notNull(),
+      count: integer().notNull().default(0),
+    },
+    (t) => [primaryKey({ columns: [t.siteId, t.holder, t.day, t.ruleId] })],
+  );
+
   const customers = sqliteTable(
     "customers",
     {
@@ -30,6 +117,11 @@ export function peopleTables(refs: PeopleRefs) {
       siteId: refs.siteId(),
       customerId: text().notNull(),
       /** SHA-256 (hex) of the lower-cased, trimmed e-mail address; the address is never stored. */
+      /**
+       * A copy of a customer whose own row is on another shard, kept here for the cookies linked to
+       * it (docs/architecture.md, "Shards"); counting people counts the rows that are not copies.
+       */
+      copy: integer({ mode: "boolean" }).notNull().default(false),
       emailSha256: text(),
       /** UID2 e-mail hash (Base64 SHA-256 after UID2 normalisation); only from a clear address. */
       uid2Email: text(),
@@ -376,6 +468,10 @@ export function peopleTables(refs: PeopleRefs) {
     (t) => [uniqueIndex("webhook_memberships_idx").on(t.webhookId, t.member)],
   );
   return {
+    products,
+    productAffinities,
+    personCodes,
+    personCaps,
     customers,
     visitors,
     idLinks,

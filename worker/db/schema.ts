@@ -16,6 +16,10 @@ const siteRef = () =>
 
 /** Everything about a person (worker/db/people-tables.ts): in HOME, with its foreign keys. */
 export const {
+  products,
+  productAffinities,
+  personCodes,
+  personCaps,
   customers,
   visitors,
   idLinks,
@@ -123,34 +127,6 @@ export const apiKeys = sqliteTable(
     lastUsedAt: integer(),
   },
   (t) => [index("api_keys_site_idx").on(t.siteId)],
-);
-
-/** The shop's catalogue, written only by the catalogue import (`POST /api/v1/products`); events name SKUs. */
-export const products = sqliteTable(
-  "products",
-  {
-    id: integer().primaryKey({ autoIncrement: true }),
-    siteId: integer()
-      .notNull()
-      .references(() => sites.id, { onDelete: "cascade" }),
-    sku: text().notNull(),
-    name: text(),
-    category: text(),
-    price: real(),
-    /** ISO 4217, upper-case. */
-    currency: text(),
-    url: text(),
-    imageUrl: text(),
-    /** False for products out of stock: creatives do not show them. */
-    available: integer({ mode: "boolean" }).notNull().default(true),
-    updatedAt: integer().notNull(),
-  },
-  (t) => [
-    uniqueIndex("products_site_sku_idx").on(t.siteId, t.sku),
-    // The decision batch picks the newest product of the visitor's top category: an index range,
-    // not a sort of the whole catalogue on every banner.
-    index("products_site_category_idx").on(t.siteId, t.category, t.updatedAt),
-  ],
 );
 
 export const partners = sqliteTable(
@@ -446,24 +422,6 @@ export const offerCounters = sqliteTable(
     revenue: real().notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.placement, t.ruleId, t.context, t.day] })],
-);
-
-/**
- * Item-to-item affinities of a site's catalogue (worker/catalogue/affinities.ts): for each SKU the
- * SKUs most often viewed or put in the cart by the same people (co-views and co-purchases: what an
- * order buys goes through the cart), recomputed by the cron from the visitors' recent products.
- * The decision row's product is the best available match for what its visitor viewed.
- */
-export const productAffinities = sqliteTable(
-  "product_affinities",
-  {
-    siteId: integer().notNull(),
-    sku: text().notNull(),
-    otherSku: text().notNull(),
-    /** How many people viewed or carted both. */
-    score: real().notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.siteId, t.sku, t.otherSku] })],
 );
 
 export const impressions = sqliteTable(

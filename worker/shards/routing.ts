@@ -11,8 +11,13 @@
 import { createDb } from "../db/client";
 import type { Db } from "../env";
 
-/** The bindings this module reads: HOME and however many PEOPLE_k the deployment declares. */
-export type ShardEnv = { DB: D1Database } & Partial<Record<`PEOPLE_${number}`, D1Database>>;
+/** The bindings this module reads: HOME; the PEOPLE_k are looked up by name (binding()). */
+export type ShardEnv = { DB: D1Database };
+
+/** The binding named `PEOPLE_k`, if the deployment declares it (wrangler.toml). */
+function binding(env: ShardEnv, k: number): D1Database | undefined {
+  return (env as unknown as Record<string, D1Database | undefined>)[`PEOPLE_${k}`];
+}
 
 /** Where a site's people live: the indexes of its PEOPLE shards, or null for HOME. */
 export type ShardSet = readonly number[] | null;
@@ -27,7 +32,7 @@ export type PeopleDb = { shard: number | null; d1: D1Database; db: Db };
 export function shardBindings(env: ShardEnv): D1Database[] {
   const found: D1Database[] = [];
   for (let k = 0; ; k++) {
-    const d1 = env[`PEOPLE_${k}`];
+    const d1 = binding(env, k);
     if (!d1) return found;
     found.push(d1);
   }
@@ -35,7 +40,7 @@ export function shardBindings(env: ShardEnv): D1Database[] {
 
 /** The shard binding `k`, or an error naming it: a set that names a shard the deployment lacks. */
 function shardBinding(env: ShardEnv, k: number): D1Database {
-  const d1 = env[`PEOPLE_${k}`];
+  const d1 = binding(env, k);
   if (!d1) throw new Error(`PEOPLE_${k} is not bound: the site's shard set names a shard this deployment lacks`);
   return d1;
 }
