@@ -16,7 +16,6 @@ export const {
   events,
   exposures,
   appliedMessages,
-  capCounters,
   clicks,
   decisionRows,
   ruleConversions,

@@ -273,19 +273,6 @@ export function peopleTables(refs: PeopleRefs) {
     appliedAt: integer().notNull(),
   });
 
-  /** Per visitor, rule and day impression counts, updated by the impression batches. */
-  const capCounters = sqliteTable(
-    "cap_counters",
-    {
-      siteId: integer().notNull(),
-      cookieId: text().notNull(),
-      ruleId: integer().notNull(),
-      day: integer().notNull(),
-      count: integer().notNull().default(0),
-    },
-    (t) => [uniqueIndex("cap_counters_idx").on(t.siteId, t.cookieId, t.day, t.ruleId)],
-  );
-
   const clicks = sqliteTable(
     "clicks",
     {
@@ -478,7 +465,6 @@ export function peopleTables(refs: PeopleRefs) {
     events,
     exposures,
     appliedMessages,
-    capCounters,
     clicks,
     decisionRows,
     ruleConversions,

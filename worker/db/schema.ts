@@ -26,7 +26,6 @@ export const {
   events,
   exposures,
   appliedMessages,
-  capCounters,
   clicks,
   decisionRows,
   ruleConversions,

@@ -36,25 +36,30 @@ function rowJson(table: SQLiteTable, alias: string): string {
 }
 
 /**
- * The cookie of row `r` (a visitor or a decision row: both carry site_id, cookie_id and
- * customer_id) and the other cookies of its customer (none when not linked), as one list so
- * that `cookie_id in` it searches the (site_id, cookie_id) indexes instead of the site's rows.
+ * The holders row `r` (a visitor or a decision row: both carry cookie_id and customer_id) speaks
+ * for: its cookie and, when linked, its customer. Codes and caps are kept per holder on every shard
+ * the holder's cookies are on (docs/architecture.md, "Shards"), so a row needs nothing beyond its
+ * own shard, and every device of a customer sees the customer's codes, caps and conversions.
  */
-const personCookies = (r: string) => `(select ${r}.cookie_id union select v2.cookie_id from visitors v2
-  where v2.site_id = ${r}.site_id and v2.customer_id = ${r}.customer_id)`;
+const holdersOf = (r: string) => `('v:' || ${r}.cookie_id, 'c:' || ${r}.customer_id)`;
 
-/** The coupon codes of row `r`'s cookie and customer, ordered: the `codes` column. */
+/** The coupon codes of row `r`'s holders, ordered: the `codes` column. */
 const codesOf = (
   r: string,
-) => `(select json_group_array(json_array(id, pool_id, code, holder, expires_at, redeemed_at)) from (
-    select id, pool_id, code, holder, expires_at, redeemed_at from coupons
-    where pool_id in (select id from coupon_pools where site_id = ${r}.site_id)
-      and holder in ('v:' || ${r}.cookie_id, 'c:' || ${r}.customer_id) order by id))`;
+) => `(select json_group_array(json_array(coupon_id, pool_id, code, holder, expires_at, redeemed_at)) from (
+    select coupon_id, pool_id, code, holder, expires_at, redeemed_at from person_codes
+    where site_id = ${r}.site_id and holder in ${holdersOf(r)} order by coupon_id))`;
 
-/** Today's (?2) impressions of capped rules over every cookie of row `r`'s person: the `caps` column. */
+/** The rules row `r`'s person converted on — a code of the rule they hold was redeemed: `converted`. */
+const convertedOf = (r: string) => `(select json_group_array(rule_id) from (
+    select distinct rule_id from person_codes
+    where site_id = ${r}.site_id and holder in ${holdersOf(r)} and redeemed_at is not null and rule_id is not null
+    order by rule_id))`;
+
+/** Today's (?2) impressions of capped rules of row `r`'s holders: the `caps` column. */
 const capsOf = (r: string) => `(select coalesce(json_group_object(rule_id, n), '{}') from (
-    select rule_id, sum(count) as n from cap_counters
-    where site_id = ${r}.site_id and cookie_id in ${personCookies(r)} and day = ?2
+    select rule_id, sum(count) as n from person_caps
+    where site_id = ${r}.site_id and holder in ${holdersOf(r)} and day = ?2
     group by rule_id order by rule_id))`;
 
 /** The visitor's top interest category: views and cart adds, all time; ties by name. */
@@ -85,9 +90,7 @@ const DERIVED = `v.site_id, v.cookie_id, v.customer_id,
   coalesce(json_extract(v.cart, '$[#-1].sku'), p.sku) as product_sku,
   ${TOP_CATEGORY} as top_category,
   ${codesOf("v")} as codes,
-  (select json_group_array(rule_id) from (
-    select distinct rule_id from rule_conversions
-    where site_id = v.site_id and cookie_id in ${personCookies("v")} order by rule_id)) as converted,
+  ${convertedOf("v")} as converted,
   ?2 as caps_day,
   ${capsOf("v")} as caps
   from visitors v
@@ -139,7 +142,12 @@ export function refreshStatements(siteId: number, touched: Touched, now: number)
  * property test holds it to the rebuilt row like every other writer.
  */
 export function codesRefreshStatements(siteId: number, touched: Touched, now: number): BoundStatement[] {
-  return columnRefresh(siteId, touched, `codes = ${codesOf("decision_rows")}`, now);
+  return columnRefresh(
+    siteId,
+    touched,
+    `codes = ${codesOf("decision_rows")}, converted = ${convertedOf("decision_rows")}`,
+    now,
+  );
 }
 
 /** What counted impressions change: today's `caps` of the person's decision rows (capsOf). */
