@@ -52,6 +52,7 @@ export function makeProfiles(count: number, now: number, seed = 99): Profile[] {
           siteId: 1,
           customerId: `C-${i}`,
           copy: false,
+          copiesOn: [],
           emailSha256: null,
           uid2Email: null,
           gender: r.chance(0.6) ? "f" : "m",

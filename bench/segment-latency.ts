@@ -56,6 +56,7 @@ const customer = {
   siteId: 1,
   customerId: "C-1",
   copy: false,
+  copiesOn: [],
   emailSha256: null,
   uid2Email: null,
   gender: "f",

@@ -51,6 +51,7 @@ CREATE TABLE `customers` (
 	`site_id` integer NOT NULL,
 	`customer_id` text NOT NULL,
 	`copy` integer DEFAULT false NOT NULL,
+	`copies_on` text DEFAULT '[]' NOT NULL,
 	`email_sha256` text,
 	`uid2_email` text,
 	`gender` text,

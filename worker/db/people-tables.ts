@@ -122,6 +122,12 @@ export function peopleTables(refs: PeopleRefs) {
        * it (docs/architecture.md, "Shards"); counting people counts the rows that are not copies.
        */
       copy: integer({ mode: "boolean" }).notNull().default(false),
+      /**
+       * On the customer's own row: the shards that hold a copy of it (JSON array of shard indexes),
+       * kept by the writers that link cookies. What a CRM update rewrites, and how counting people
+       * knows a customer has cookies on other shards.
+       */
+      copiesOn: text({ mode: "json" }).$type<number[]>().notNull().default(sql`'[]'`),
       emailSha256: text(),
       /** UID2 e-mail hash (Base64 SHA-256 after UID2 normalisation); only from a clear address. */
       uid2Email: text(),

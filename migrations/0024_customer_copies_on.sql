@@ -1,0 +1,1 @@
+ALTER TABLE `customers` ADD `copies_on` text DEFAULT '[]' NOT NULL;
