@@ -174,13 +174,17 @@ describe("an erased person", () => {
         ].slice(kind === "list" ? 0 : 1),
       );
       const base = { siteId: site.siteId, pool, ruleId: null, now: Date.now() };
-      const asCustomer = await claimCoupon(env.DB, {
+      const asCustomer = await claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
         ...base,
         holder: couponHolder({ customerId: "C-ERASED" }),
         cookieId: randomCookie(),
         customerId: "C-ERASED",
       });
-      const asCookie = await claimCoupon(env.DB, {
+      const asCookie = await claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
         ...base,
         holder: couponHolder({ cookieId }),
         cookieId,

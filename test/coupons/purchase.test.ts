@@ -36,7 +36,9 @@ async function customerWithCode() {
   ]);
   const pool = await insertPool(site.siteId, { kind: "list" });
   await insertCodes(site.siteId, pool.id, ["TW-1"]);
-  await claimCoupon(env.DB, {
+  await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId: site.siteId,
     pool,
     holder: "c:C-1",
@@ -129,7 +131,17 @@ describe("a purchase from the browser (POST /e)", () => {
       .bind(siteId, victim, NOW, NOW)
       .run();
     const claim = (holder: string, cookieId: string, customerId: string | null) =>
-      claimCoupon(env.DB, { siteId, pool, holder, cookieId, customerId, ruleId: 7, now: NOW });
+      claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
+        siteId,
+        pool,
+        holder,
+        cookieId,
+        customerId,
+        ruleId: 7,
+        now: NOW,
+      });
     const victimCode = (await claim("c:C-1", victim, "C-1"))!.code;
     const attackerCode = (await claim(`v:${attacker}`, attacker, null))!.code;
     const redeemed = async (code: string) =>

@@ -14,7 +14,9 @@ async function claimedCode(options: { customerId?: string; validDays?: number; r
   await insertCodes(site.siteId, pool.id, [code]);
   const cookieId = `cookie-${crypto.randomUUID()}`;
   const customerId = options.customerId ?? null;
-  const claim = await claimCoupon(env.DB, {
+  const claim = await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId: site.siteId,
     pool,
     holder: customerId ? `c:${customerId}` : `v:${cookieId}`,
@@ -97,7 +99,9 @@ describe("redeeming a coupon", () => {
   it("tells a mistyped generated code from an unknown one, and finds a code typed in lower case", async () => {
     const { apiKey, siteId } = await createSiteWithId();
     const pool = await insertPool(siteId, { kind: "generated", prefix: "SPRING-" });
-    const claim = await claimCoupon(env.DB, {
+    const claim = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder: "v:m",
@@ -190,7 +194,9 @@ describe("Idempotency-Key", () => {
     const pool = first.pool;
     const second = `R-${crypto.randomUUID().slice(0, 8)}`;
     await insertCodes(first.siteId, pool.id, [second]);
-    await claimCoupon(env.DB, {
+    await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId: first.siteId,
       pool,
       holder: `v:other-${crypto.randomUUID()}`,

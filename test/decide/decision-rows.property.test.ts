@@ -191,7 +191,9 @@ async function run(ops: Op[]) {
           .bind(site.siteId, step.cookie)
           .first<{ customer_id: string | null }>();
         if (!visitor) break;
-        const result = await claimCoupon(db, {
+        const result = await claimCoupon(db, env, {
+          shards: null,
+          visits: 0,
           siteId: site.siteId,
           pool,
           holder: couponHolder({ customerId: visitor.customer_id, cookieId: step.cookie }),

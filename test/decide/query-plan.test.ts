@@ -75,9 +75,9 @@ describe("the decision read's query plan", () => {
     const recorded: Recorded[] = [];
     const db = createDb(recordingDb(recorded));
     // The first decision of the isolate reads the site row too; the steady state only the row.
-    await loadDecisionState(db, site.siteKey, { cookieId: cookie, partner: null }, Date.now());
+    await loadDecisionState(db, env, site.siteKey, { cookieId: cookie, partner: null }, Date.now());
     recorded.length = 0;
-    await loadDecisionState(db, site.siteKey, { cookieId: cookie, partner: null }, Date.now());
+    await loadDecisionState(db, env, site.siteKey, { cookieId: cookie, partner: null }, Date.now());
     expect(recorded.length).toBe(1);
     const read = await planOf(recorded[0].sql, recorded[0].params);
     expect(read).toMatch(

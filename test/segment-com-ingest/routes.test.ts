@@ -31,7 +31,9 @@ async function gzip(text: string): Promise<ArrayBuffer> {
 async function heldCode(siteId: number, customer: string) {
   const pool = await insertPool(siteId, { kind: "list" });
   await insertCodes(siteId, pool.id, [`SEG-${customer}`]);
-  await claimCoupon(env.DB, {
+  await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId,
     pool,
     holder: `c:${customer}`,

@@ -104,7 +104,9 @@ describe("POST /api/v1/events (trusted server-side events)", () => {
       .bind(s.id)
       .run();
     for (const customer of ["C-4", "C-5"]) {
-      await claimCoupon(env.DB, {
+      await claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
         siteId: s.id,
         pool,
         holder: `c:${customer}`,
