@@ -263,11 +263,13 @@ describe("Segment-compatible ingestion /v1/*", () => {
     const message = { type: "page", anonymousId: cookie, messageId: "f-1" };
     // The subject read (a batch) passes, the write batch fails.
     const faulty = new FaultyD1(env.DB).failAfter(1, "batch");
-    await expect(ingestSegmentMessages(createDb(faulty.db), env.ARCHIVE, s, [message])).rejects.toThrow(
-      /injected failure/,
-    );
+    await expect(
+      ingestSegmentMessages({ ...env, DB: faulty.db }, createDb(faulty.db), env.ARCHIVE, { ...s, shards: null }, [
+        message,
+      ]),
+    ).rejects.toThrow(/injected failure/);
     expect(await countRows("segment_messages", "site_id = ?", s.id)).toBe(0);
-    await ingestSegmentMessages(createDb(env.DB), env.ARCHIVE, s, [message]);
+    await ingestSegmentMessages(env, createDb(env.DB), env.ARCHIVE, { ...s, shards: null }, [message]);
     expect((await visitorOf(cookie))?.pageviews).toBe(1);
   });
 });
