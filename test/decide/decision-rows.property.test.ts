@@ -168,8 +168,8 @@ async function run(ops: Op[]) {
         break;
       case "crm":
         await importCustomers(
-          db,
-          site.siteId,
+          env,
+          { id: site.siteId, shards: null },
           stream(
             `customer_id,lifetime_revenue,orders,clusters,gender\n${step.customer},${step.revenue},2,${step.clusters},f\n`,
           ),
@@ -179,8 +179,8 @@ async function run(ops: Op[]) {
         break;
       case "link":
         await importLinks(
-          db,
-          site.siteId,
+          env,
+          { id: site.siteId, shards: null },
           stream(`cookie_id,customer_id\n${step.cookie},${step.customer}\n`),
           "csv",
           now,
