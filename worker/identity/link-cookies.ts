@@ -107,11 +107,13 @@ function copyStatement(row: Record<string, unknown>): BoundStatement {
 
 /** Adds shard `k` to the customer's own row's `copies_on` (once). */
 function notedCopyStatement(siteId: number, customerId: string, k: number): BoundStatement {
+  // `cast`: D1 binds JavaScript numbers as reals, and the list holds shard indexes (`[2]`, not `[2.0]`).
   return {
     text: `update customers set copies_on = (
-        select json_group_array(value) from (select value from json_each(customers.copies_on) union select ?3 order by 1))
+        select json_group_array(value) from (
+          select value from json_each(customers.copies_on) union select cast(?3 as integer) order by 1))
       where site_id = ?1 and customer_id = ?2 and not copy and not exists (
-        select 1 from json_each(customers.copies_on) where value = ?3)`,
+        select 1 from json_each(customers.copies_on) where value = cast(?3 as integer))`,
     params: [siteId, customerId, k],
   };
 }
