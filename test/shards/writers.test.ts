@@ -6,29 +6,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardBindings, shardOf } from "../../worker/shards/routing";
-import { createTestSite, importCsv, siteIdOf } from "../fixtures/api";
-
-const randomCookie = () =>
-  [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-/** A site on `set`, as the operator would place it. */
-export async function shardedSite(set: number[]) {
-  const site = await createTestSite();
-  const siteId = await siteIdOf(site.siteKey);
-  await env.DB.prepare("update sites set shards = ?2 where id = ?1").bind(siteId, JSON.stringify(set)).run();
-  return { ...site, siteId, set };
-}
-
-/** Rows of `table` of the site on each shard of the deployment (index → count), and in HOME. */
-export async function countsByDatabase(table: string, siteId: number) {
-  const count = async (d1: D1Database) =>
-    (await d1.prepare(`select count(*) as n from ${table} where site_id = ?`).bind(siteId).first<{ n: number }>())?.n ??
-    0;
-  return {
-    home: await count(env.DB),
-    shards: await Promise.all(shardBindings(env).map(count)),
-  };
-}
+import { importCsv } from "../fixtures/api";
+import { countsByDatabase, randomCookie, shardedSite } from "./helpers";
 
 /** A cookie whose shard in `set` is not `notOn`. */
 function cookieAwayFrom(set: number[], notOn: number): string {
