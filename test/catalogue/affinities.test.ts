@@ -7,7 +7,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { affinityRunDue, recomputeProductAffinities } from "../../worker/catalogue/affinities";
-import { createDb } from "../../worker/db/client";
 import { rebuiltDecisionRow } from "../../worker/decide/decision-rows";
 import { MS_PER_DAY } from "../../worker/lib/time";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
@@ -62,7 +61,7 @@ describe("product affinities", () => {
     expect(["A", "B", "C", "Z"]).toContain(newest);
 
     const now = Date.now();
-    expect(await recomputeProductAffinities(createDb(env.DB), s.siteId, now)).toBeGreaterThan(0);
+    expect(await recomputeProductAffinities(env, { id: s.siteId, shards: null }, now)).toBeGreaterThan(0);
     expect(await shown(s.siteKey, justA)).toBe("B");
     // The cart's last item comes first, match or not.
     expect(await shown(s.siteKey, carting)).toBe("Z");

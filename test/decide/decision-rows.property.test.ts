@@ -253,8 +253,8 @@ async function run(ops: Op[]) {
         break;
       case "product":
         await importProducts(
-          db,
-          site.siteId,
+          env,
+          { id: site.siteId, shards: null },
           stream(
             `sku,name,price,category,available\n${step.sku},Ring ${step.sku},99,${step.category},${step.available}\n`,
           ),
@@ -263,13 +263,13 @@ async function run(ops: Op[]) {
         );
         break;
       case "delete-product":
-        await deleteProduct(db, site.siteId, step.sku, now);
+        await deleteProduct(env, { id: site.siteId, shards: null }, step.sku, now);
         break;
       case "erase":
         await eraseVisitor(db, site.siteId, step.cookie);
         break;
       case "affinities":
-        await recomputeProductAffinities(db, site.siteId, now);
+        await recomputeProductAffinities(env, { id: site.siteId, shards: null }, now);
         break;
     }
     for (const cookieId of COOKIES) {
