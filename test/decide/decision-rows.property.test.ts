@@ -266,7 +266,7 @@ async function run(ops: Op[]) {
         await deleteProduct(env, { id: site.siteId, shards: null }, step.sku, now);
         break;
       case "erase":
-        await eraseVisitor(db, site.siteId, step.cookie);
+        await eraseVisitor(env, { id: site.siteId, shards: null }, step.cookie);
         break;
       case "affinities":
         await recomputeProductAffinities(env, { id: site.siteId, shards: null }, now);

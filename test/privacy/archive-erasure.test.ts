@@ -33,7 +33,7 @@ describe("erasure in the raw event archive", () => {
   it("removes the erased cookie's lines, deletes its emptied objects and keeps everyone else's", async () => {
     const s = await archiveWith(3);
     expect(await archiveKeys(s.siteId)).toHaveLength(4);
-    await eraseVisitor(db, s.siteId, s.erased);
+    await eraseVisitor(env, { id: s.siteId, shards: null }, s.erased);
     expect(await countRows("archive_sweeps", "site_id = ?", s.siteId)).toBe(1);
 
     expect(await sweepErasures(env.ARCHIVE, db, { siteId: s.siteId })).toBe(1);
@@ -61,7 +61,7 @@ describe("erasure in the raw event archive", () => {
     });
     expect(res.status).toBe(204);
     const [key] = await archiveKeys(siteId);
-    await eraseVisitor(db, siteId, a);
+    await eraseVisitor(env, { id: siteId, shards: null }, a);
     await sweepErasures(env.ARCHIVE, db, { siteId });
     expect(await archiveKeys(siteId)).toEqual([key]);
     expect((await archivedEvents(siteId)).map((line) => line.cookie_id)).toEqual([b]);
@@ -69,7 +69,7 @@ describe("erasure in the raw event archive", () => {
 
   it("a sweep cut short resumes from its cursor; the cron finishes it", async () => {
     const s = await archiveWith(5);
-    await eraseVisitor(db, s.siteId, s.erased);
+    await eraseVisitor(env, { id: s.siteId, shards: null }, s.erased);
     expect(await sweepErasures(env.ARCHIVE, db, { siteId: s.siteId, maxObjects: 2 })).toBe(0);
     const sweep = await env.DB.prepare("select cursor from archive_sweeps where site_id = ?")
       .bind(s.siteId)
@@ -96,7 +96,7 @@ describe("erasure in the raw event archive", () => {
       expect((await postEvents(batch, { cookie })).status).toBe(204);
     }
     expect((await postEvents({ site: siteKey, events: [event("page")] }, { cookie: other })).status).toBe(204);
-    await eraseCustomer(db, siteId, "C-9");
+    await eraseCustomer(env, { id: siteId, shards: null }, "C-9");
     const sweep = await env.DB.prepare("select cookies from archive_sweeps where site_id = ?")
       .bind(siteId)
       .first<{ cookies: string }>();
@@ -108,7 +108,7 @@ describe("erasure in the raw event archive", () => {
   it("an erased cookie that has no profile yet leaves no sweep: nothing of it is archived", async () => {
     const { siteKey } = await createTestSite();
     const siteId = await siteIdOf(siteKey);
-    await eraseVisitor(db, siteId, randomCookie());
+    await eraseVisitor(env, { id: siteId, shards: null }, randomCookie());
     expect(await countRows("archive_sweeps", "site_id = ?", siteId)).toBe(0);
   });
 });

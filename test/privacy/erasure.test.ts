@@ -109,7 +109,8 @@ async function populatedSite() {
     randomCookie(),
     a,
   );
-  await run("insert into cap_counters (site_id, cookie_id, rule_id, day, count) values (?, ?, 7, 1, 2)", siteId, a);
+  await run("insert into person_caps (site_id, holder, rule_id, day, count) values (?, ?, 7, 1, 2)", siteId, `v:${a}`);
+  await run("insert into person_caps (site_id, holder, rule_id, day, count) values (?, 'c:C-1', 7, 1, 3)", siteId);
   await run(
     "insert into rule_conversions (site_id, rule_id, cookie_id, order_id, revenue, ts) values (?, 7, ?, 'O-1', 50, 1)",
     siteId,
@@ -137,7 +138,9 @@ describe("DELETE /api/v1/customers/:id", () => {
     expect(await countArchived(s.siteId, a, b)).toBe(0);
     expect(await countRows("archive_sweeps", "site_id = ?", s.siteId)).toBe(0);
     expect(await countRows("id_links", mine, s.siteId, a, b)).toBe(0);
-    expect(await countRows("cap_counters", mine, s.siteId, a, b)).toBe(0);
+    expect(
+      await countRows("person_caps", "site_id = ? and holder in (?, ?, 'c:C-1')", s.siteId, `v:${a}`, `v:${b}`),
+    ).toBe(0);
     expect(await countRows("audience_members", "cookie_id in (?, ?)", a, b)).toBe(0);
     expect(await countRows("webhook_memberships", "member in (?, ?, 'c:C-1')", `v:${a}`, `v:${b}`)).toBe(0);
     expect(await countRows("webhook_deliveries", "payload like ?", `%${b}%`)).toBe(0);
