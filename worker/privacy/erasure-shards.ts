@@ -48,7 +48,7 @@ type Subject = {
  */
 function statement(text: string, values: Subject | Record<string, unknown>): BoundStatement {
   const names: string[] = [];
-  const sql = text.replace(/\{([a-zA-Z]+)\}/g, (_, name: string) => {
+  const sql = text.replace(/\{([a-zA-Z][a-zA-Z0-9]*)\}/g, (_, name: string) => {
     if (!(name in values)) throw new Error(`no value for {${name}}`);
     if (!names.includes(name)) names.push(name);
     return `?${names.indexOf(name) + 1}`;

@@ -1,0 +1,145 @@
+/**
+ * Erasure on a site with a shard set (docs/architecture.md, "Shards"): a person is gone from every
+ * shard (their cookies' shards, the customer's shard and every copy), from HOME's codes, and
+ * tombstoned in HOME and on the shards; nothing outside the set is touched.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { shardBindings, shardOf } from "../../worker/shards/routing";
+import { call, importCsv } from "../fixtures/api";
+import { countsByDatabase, randomCookie, shardedSite } from "./helpers";
+
+const total = (counts: { home: number; shards: number[] }) => counts.home + counts.shards.reduce((a, b) => a + b, 0);
+
+/** A customer with two cookies on two shards, partner links, events, caps and a code. */
+async function personOn(set: number[]) {
+  const site = await shardedSite(set);
+  const a = randomCookie();
+  let b = randomCookie();
+  while (set.length > 1 && shardOf(set, b) === shardOf(set, a)) b = randomCookie();
+  const now = Date.now();
+  const pool = await env.DB.prepare(
+    "insert into coupon_pools (site_id, name, kind, prefix, valid_days, discount) values (?, 'p', 'list', '', 30, '10 %') returning id",
+  )
+    .bind(site.siteId)
+    .first<{ id: number }>();
+  await env.DB.prepare(
+    `insert into coupons (site_id, pool_id, code, holder, cookie_id, assigned_at, expires_at) values (?, ?, 'MINE', ?, ?, ?, ?)`,
+  )
+    .bind(site.siteId, pool?.id, `v:${a}`, a, now, now + 86_400_000)
+    .run();
+  expect((await importCsv(site.apiKey, "customer_id,lifetime_revenue\nC-1,10\n")).status).toBe(200);
+  const linked = await importCsv(site.apiKey, `cookie_id,customer_id\n${a},C-1\n${b},C-1\n`, "/api/v1/import/links");
+  expect(linked.status).toBe(200);
+  expect(
+    (await call("/api/v1/partners", { method: "POST", key: site.apiKey, json: { key: "net", name: "N" } })).status,
+  ).toBe(201);
+  for (const [puid, cookie] of [
+    ["P-a", a],
+    ["P-b", b],
+  ]) {
+    expect(
+      (await call(`/sync?site=${site.siteKey}&p=net&puid=${puid}`, { headers: { Cookie: `tw_id=${cookie}` } })).status,
+    ).toBe(200);
+  }
+  for (const cookie of [a, b]) {
+    const d1 = shardBindings(env)[shardOf(set, cookie)];
+    await d1
+      .prepare("insert into events (site_id, cookie_id, type, ts, received_at) values (?, ?, 'pageview', ?, ?)")
+      .bind(site.siteId, cookie, now, now)
+      .run();
+    await d1
+      .prepare(
+        "insert into exposures (site_id, rule_id, cookie_id, holdout, placement, first_ts) values (?, 7, ?, 0, 'slot', ?)",
+      )
+      .bind(site.siteId, cookie, now)
+      .run();
+  }
+  for (const k of set) {
+    await shardBindings(env)
+      [k].prepare("insert into person_caps (site_id, holder, day, rule_id, count) values (?, 'c:C-1', 1, 7, 2)")
+      .bind(site.siteId)
+      .run();
+  }
+  return { ...site, a, b };
+}
+
+describe("erasure on a shard set", () => {
+  it("erases a customer from every shard of the set, HOME's codes, and tombstones it everywhere", async () => {
+    const set = [0, 1, 2, 3];
+    const p = await personOn(set);
+    // The setup is what the erasure must undo: rows on several shards.
+    expect(total(await countsByDatabase("visitors", p.siteId))).toBe(2);
+    expect(total(await countsByDatabase("id_links", p.siteId))).toBe(2);
+    expect((await countsByDatabase("person_codes", p.siteId)).shards).toEqual([1, 1, 1, 1]);
+    expect(total(await countsByDatabase("customers", p.siteId))).toBeGreaterThanOrEqual(2);
+
+    expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: p.apiKey })).status).toBe(204);
+    for (const table of [
+      "customers",
+      "visitors",
+      "id_links",
+      "events",
+      "decision_rows",
+      "person_codes",
+      "person_caps",
+    ]) {
+      expect(total(await countsByDatabase(table, p.siteId)), table).toBe(0);
+    }
+    const exposures = await Promise.all(
+      [p.a, p.b].map((cookie) =>
+        shardBindings(env)
+          [shardOf(set, cookie)].prepare("select cookie_id from exposures where site_id = ?")
+          .bind(p.siteId)
+          .all<{ cookie_id: string }>(),
+      ),
+    );
+    for (const { results } of exposures) for (const row of results) expect(row.cookie_id).toMatch(/^erased:/);
+    const coupon = await env.DB.prepare("select holder, cookie_id, customer_id from coupons where site_id = ?")
+      .bind(p.siteId)
+      .first();
+    expect(coupon).toEqual({ holder: null, cookie_id: null, customer_id: null });
+    // Tombstones: HOME (the claim checks it there) and every shard (queued writes check theirs).
+    const tombstones = await countsByDatabase("erasures", p.siteId);
+    expect(tombstones).toEqual({ home: 3, shards: [3, 3, 3, 3] });
+    expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: p.apiKey })).status).toBe(404);
+  });
+
+  it("erases one cookie of a customer and keeps the customer and its other cookie", async () => {
+    const set = [0, 1, 2, 3];
+    const p = await personOn(set);
+    expect((await call(`/api/v1/visitors/${p.a}`, { method: "DELETE", key: p.apiKey })).status).toBe(204);
+    const where = (d1: D1Database, table: string, cookie: string) =>
+      d1
+        .prepare(`select count(*) as n from ${table} where site_id = ? and cookie_id = ?`)
+        .bind(p.siteId, cookie)
+        .first<{ n: number }>();
+    for (const table of ["visitors", "events", "decision_rows"]) {
+      expect((await where(shardBindings(env)[shardOf(set, p.a)], table, p.a))?.n, table).toBe(0);
+      expect((await where(shardBindings(env)[shardOf(set, p.b)], table, p.b))?.n, table).toBe(1);
+    }
+    // a's partner link is gone from the shard of its partner ID; b's stays.
+    expect(total(await countsByDatabase("id_links", p.siteId))).toBe(1);
+    const own = await shardBindings(env)
+      [shardOf(set, "C-1")].prepare(
+        "select count(*) as n from customers where site_id = ? and customer_id = 'C-1' and not copy",
+      )
+      .bind(p.siteId)
+      .first<{ n: number }>();
+    expect(own?.n).toBe(1);
+    // The customer's caps and codes are the customer's, not the erased cookie's.
+    expect((await countsByDatabase("person_caps", p.siteId)).shards).toEqual([1, 1, 1, 1]);
+    expect((await call(`/api/v1/visitors/${p.a}`, { method: "DELETE", key: p.apiKey })).status).toBe(404);
+  });
+
+  it("touches no shard outside a [1,3] set", async () => {
+    const p = await personOn([1, 3]);
+    expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: p.apiKey })).status).toBe(204);
+    const tombstones = await countsByDatabase("erasures", p.siteId);
+    expect(tombstones.shards[0]).toBe(0);
+    expect(tombstones.shards[2]).toBe(0);
+    expect(tombstones.shards[1]).toBe(3);
+    expect(tombstones.shards[3]).toBe(3);
+    expect(total(await countsByDatabase("visitors", p.siteId))).toBe(0);
+  });
+});
