@@ -7,7 +7,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
 import { MS_PER_DAY } from "../../worker/lib/time";
 import type { EventsQueueMessage } from "../../worker/pipeline/messages";
@@ -241,20 +240,20 @@ describe("the retention cron interrupted", () => {
     // deletes of every earlier site and this site's first chunk through, then fail.
     const sites = await env.DB.prepare("select count(*) as n from sites").first<{ n: number }>();
     const faulty = new FaultyD1(env.DB).failAfter(2 * sites!.n);
-    await expect(purgeExpired(createDb(faulty.db), now)).rejects.toThrow(/injected/);
+    await expect(purgeExpired({ DB: faulty.db }, now)).rejects.toThrow(/injected/);
     const between = await env.DB.prepare("select count(*) as n from events where site_id = ?")
       .bind(site!.id)
       .first<{ n: number }>();
     expect(between!.n).toBeGreaterThan(50);
     expect(between!.n).toBeLessThan(12_050);
 
-    const again = await purgeExpired(createDb(env.DB), now);
+    const again = await purgeExpired(env, now);
     expect(again.events).toBe(between!.n - 50);
     const after = await env.DB.prepare("select count(*) as n, min(received_at) as oldest from events where site_id = ?")
       .bind(site!.id)
       .first<{ n: number; oldest: number }>();
     expect(after).toEqual({ n: 50, oldest: now - 29 * MS_PER_DAY });
     // A third run changes nothing.
-    expect((await purgeExpired(createDb(env.DB), now)).events).toBe(0);
+    expect((await purgeExpired(env, now)).events).toBe(0);
   });
 });

@@ -49,7 +49,7 @@ describe("the retention purge", () => {
       .bind(short, NOW - 8 * DAY_MS, short, NOW - 6 * DAY_MS)
       .run();
 
-    const result = await purgeExpired(createDb(env.DB), NOW);
+    const result = await purgeExpired(env, NOW);
     expect(result.events).toBeGreaterThanOrEqual(4);
     for (const siteId of [short, long]) {
       expect(await countRows("events", "site_id = ?", siteId)).toBe(2);
@@ -93,7 +93,7 @@ describe("the retention purge", () => {
     )
       .bind(siteId, NOW - 8 * DAY_MS, NOW - 6 * DAY_MS)
       .run();
-    const result = await purgeExpired(createDb(env.DB), NOW);
+    const result = await purgeExpired(env, NOW);
     expect(result.segmentMessages).toBeGreaterThanOrEqual(1);
     expect(await countRows("segment_messages", "site_id = ? and message_id = 'old'", siteId)).toBe(0);
     expect(await countRows("segment_messages", "site_id = ? and message_id = 'new'", siteId)).toBe(1);
@@ -106,7 +106,7 @@ describe("the retention purge", () => {
     )
       .bind(NOW - 2 * DAY_MS, NOW - 60_000, NOW + 60_000)
       .run();
-    const result = await purgeExpired(createDb(env.DB), NOW);
+    const result = await purgeExpired(env, NOW);
     expect(result.loginAttempts).toBe(1);
     const left = await env.DB.prepare("select key from login_attempts order by key").all<{ key: string }>();
     expect(left.results.map((r) => r.key)).toEqual(["locked", "recent"]);

@@ -29,7 +29,7 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
   const db = createDb(env.DB);
   // Raw events past each site's retention go first (worker/privacy/retention.ts): idempotent, so a
   // run cut short is completed by the next one.
-  await step("retention-purge", 0, () => purgeExpired(db, now));
+  await step("retention-purge", 0, () => purgeExpired(env, now));
   // The raw event archive in R2 (docs/architecture.md, "Raw event archive"): erasure sweeps an
   // earlier run or the erasure's own background run left unfinished, then each site's retention.
   await step("archive-erasure-sweep", 0, () => sweepErasures(env.ARCHIVE, db));
