@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { linkCookies } from "../../worker/identity/link-cookies";
 import { shardBindings, shardOf } from "../../worker/shards/routing";
 import { importCsv } from "../fixtures/api";
 import { countsByDatabase, randomCookie, shardedSite } from "./helpers";
@@ -111,6 +112,34 @@ describe("linking cookies on a shard set", () => {
     const counts = await countsByDatabase("customers", site.siteId);
     expect(counts.shards.reduce((a, b) => a + b)).toBe(2);
     expect(counts.home).toBe(0);
+  });
+
+  it("gives a cookie linked before its customer was imported (an identify) the copy at the import", async () => {
+    const set = [0, 1, 2, 3];
+    const site = await shardedSite(set);
+    const home = shardOf(set, "C-9");
+    const cookie = cookieAwayFrom(set, home);
+    const there = shardOf(set, cookie);
+    // What event ingestion does for an identify of a customer the CRM has not sent yet.
+    await linkCookies(env, { id: site.siteId, shards: set }, [{ cookieId: cookie, customerId: "C-9" }], Date.now());
+    expect((await countsByDatabase("customers", site.siteId)).shards).toEqual([0, 0, 0, 0]);
+    await imported(site.apiKey, "customer_id,gender\nC-9,f\n");
+    const shards = shardBindings(env);
+    const copy = await shards[there]
+      .prepare("select copy, gender from customers where site_id = ? and customer_id = 'C-9'")
+      .bind(site.siteId)
+      .first();
+    expect(copy).toEqual({ copy: 1, gender: "f" });
+    const own = await shards[home]
+      .prepare("select copy, copies_on from customers where site_id = ? and customer_id = 'C-9'")
+      .bind(site.siteId)
+      .first();
+    expect(own).toEqual({ copy: 0, copies_on: `[${there}]` });
+    const row = await shards[there]
+      .prepare("select customer from decision_rows where site_id = ? and cookie_id = ?")
+      .bind(site.siteId, cookie)
+      .first<{ customer: string }>();
+    expect(JSON.parse(row?.customer as string)).toMatchObject({ gender: "f" });
   });
 
   it("merges the codes of cookies on two shards into the customer's and copies them to every shard", async () => {

@@ -26,14 +26,6 @@ export type Site = { id: number; shards: ShardSet };
 /** site_id, cookie_id, customer_id, first_seen_at, last_seen_at. */
 const ROWS_PER_STATEMENT = Math.floor(100 / 5);
 
-/**
- * Shard `k` of the site's set, through the routing module (the only code that names a binding);
- * undefined for a shard no longer in the set (a move has taken its copies away).
- */
-export function shardOfSet(env: ShardEnv, site: { shards: ShardSet }, k: number): PeopleDb | undefined {
-  return peopleOfSite(env, site).find((people) => people.shard === k);
-}
-
 /** Statements per database, in the order they were added: one batch each. */
 class Batches {
   private readonly byDb = new Map<D1Database, { people: PeopleDb; statements: BoundStatement[] }>();

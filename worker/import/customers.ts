@@ -16,10 +16,9 @@
 
 import { type BoundStatement, runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
-import { shardOfSet } from "../identity/link-cookies";
 import { isReservedKey } from "../lib/reserved-keys";
 import { ATTR_NAME_PATTERN } from "../segments/fields";
-import { groupByShard, type PeopleDb, peopleFor, type ShardEnv, type ShardSet } from "../shards/routing";
+import { type PeopleDb, peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from "./columns";
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
@@ -213,33 +212,51 @@ function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number, c
 type Site = { id: number; shards: ShardSet };
 
 /**
- * The shards holding copies of each of `customers` (their home rows' `copies_on`), read from the
- * customers' own shards: one read per shard, none for a site in HOME (where nothing is copied).
+ * The shards other than its own where each of `customers` has linked cookies: where its row needs
+ * a copy. Asked of every shard of the set (one read each), not taken from the own row's
+ * `copies_on`: a cookie an identify event linked before the customer was imported has no copy and
+ * is in no `copies_on` yet, and this import is what gives it both. None for a site in HOME.
  */
-async function copiesOf(env: ShardEnv, site: Site, customers: string[]): Promise<Map<string, number[]>> {
-  const copies = new Map<string, number[]>();
+async function copiesOf(env: ShardEnv, site: Site, customers: string[]): Promise<Map<string, PeopleDb[]>> {
+  const copies = new Map<string, PeopleDb[]>();
   if (site.shards === null) return copies;
-  const groups = groupByShard(env, site, customers, (id) => id);
-  const answers = await Promise.all(
-    groups.map(({ people, items }) =>
-      people.d1
+  const ids = JSON.stringify([...new Set(customers)]);
+  await Promise.all(
+    peopleOfSite(env, site).map(async (people) => {
+      const { results } = await people.d1
         .prepare(
-          `select customer_id, copies_on from customers where site_id = ?1 and not copy and copies_on <> '[]'
-            and customer_id in (select value from json_each(?2))`,
+          `select distinct customer_id from visitors
+            where site_id = ?1 and customer_id in (select value from json_each(?2))`,
         )
-        .bind(site.id, JSON.stringify(items))
-        .all<{ customer_id: string; copies_on: string }>(),
-    ),
+        .bind(site.id, ids)
+        .all<{ customer_id: string }>();
+      for (const { customer_id: id } of results) {
+        if (peopleFor(env, site, id).d1 === people.d1) continue;
+        copies.set(id, [...(copies.get(id) ?? []), people]);
+      }
+    }),
   );
-  for (const { results } of answers) {
-    for (const row of results) copies.set(row.customer_id, JSON.parse(row.copies_on) as number[]);
-  }
   return copies;
 }
 
+/** Adds the shards in `copied` ([customer ID, [shard, …]] pairs) to those own rows' `copies_on`. */
+function notedCopiesStatement(siteId: number, copied: Array<[string, number[]]>): BoundStatement {
+  return {
+    text: `update customers set copies_on = (
+        select json_group_array(value) from (
+          select value from json_each(customers.copies_on)
+          union select k.value from json_each(?2) p, json_each(p.value, '$[1]') k
+            where json_extract(p.value, '$[0]') = customers.customer_id
+          order by 1))
+      where site_id = ?1 and not copy and customer_id in (select json_extract(value, '$[0]') from json_each(?2))`,
+    params: [siteId, JSON.stringify(copied)],
+  };
+}
+
 /**
- * One flush of the import: per database, the upserts of the customers whose own row is there, of
- * the copies it holds, and the refresh of the decision rows of those customers' cookies there.
+ * One flush of the import: per database, the upserts of the customers whose own row is there
+ * (noting where their copies are), of the copies it holds, and the refresh of the decision rows
+ * of those customers' cookies there.
  */
 async function writeCustomers(env: ShardEnv, site: Site, rows: CustomerUpsert[], now: number): Promise<void> {
   const copies = await copiesOf(
@@ -247,26 +264,30 @@ async function writeCustomers(env: ShardEnv, site: Site, rows: CustomerUpsert[],
     site,
     rows.map((row) => row.customerId),
   );
-  const batches = new Map<D1Database, { people: PeopleDb; own: CustomerUpsert[]; copies: CustomerUpsert[] }>();
+  const batches = new Map<
+    D1Database,
+    { people: PeopleDb; own: CustomerUpsert[]; copies: CustomerUpsert[]; noted: Array<[string, number[]]> }
+  >();
   const batchOf = (people: PeopleDb) => {
-    const batch = batches.get(people.d1) ?? { people, own: [], copies: [] };
+    const batch = batches.get(people.d1) ?? { people, own: [], copies: [], noted: [] };
     batches.set(people.d1, batch);
     return batch;
   };
   for (const row of rows) {
-    batchOf(peopleFor(env, site, row.customerId)).own.push(row);
-    for (const k of copies.get(row.customerId) ?? []) {
-      const people = shardOfSet(env, site, k);
-      if (people) batchOf(people).copies.push(row);
-    }
+    const home = batchOf(peopleFor(env, site, row.customerId));
+    home.own.push(row);
+    const elsewhere = copies.get(row.customerId) ?? [];
+    if (elsewhere.length > 0) home.noted.push([row.customerId, elsewhere.map((people) => people.shard as number)]);
+    for (const people of elsewhere) batchOf(people).copies.push(row);
   }
   // Each database's batch is atomic; a refused one fails the flush (503), and sending the file
   // again completes it: every statement is an idempotent upsert (run-import.ts).
   await Promise.all(
-    [...batches.values()].map(({ people, own, copies: copied }) => {
+    [...batches.values()].map(({ people, own, copies: copied, noted }) => {
       const customers = [...new Set([...own, ...copied].map((row) => row.customerId))];
       return runBatch(people.d1, [
         ...upsertStatements(site.id, own, now),
+        ...(noted.length > 0 ? [notedCopiesStatement(site.id, noted)] : []),
         ...upsertStatements(site.id, copied, now, true),
         // The decision rows of the customers' cookies here carry their CRM fields.
         ...refreshStatements(site.id, { customers }, now),
