@@ -105,6 +105,71 @@ describe("erasure on a shard set", () => {
     expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: p.apiKey })).status).toBe(404);
   });
 
+  it("erases the person's audience and webhook memberships on every shard and tells networks to remove their IDs", async () => {
+    const set = [0, 1, 2, 3];
+    const p = await personOn(set);
+    const home = async (sql: string, ...params: unknown[]) =>
+      (
+        await env.DB.prepare(sql)
+          .bind(...params)
+          .first<{ id: number }>()
+      )?.id as number;
+    const audience = await home(
+      "insert into audiences (site_id, name, kind) values (?, 'a', 'new_customers') returning id",
+      p.siteId,
+    );
+    const segment = await home(
+      "insert into segments (site_id, name, expression) values (?, 's', 'visits >= 1000') returning id",
+      p.siteId,
+    );
+    const webhook = await home(
+      "insert into webhooks (site_id, url, segment_id) values (?, 'https://hook.example/', ?) returning id",
+      p.siteId,
+      segment,
+    );
+    const shards = shardBindings(env);
+    const onA = shards[shardOf(set, p.a)];
+    await onA
+      .prepare("insert into audience_members (audience_id, visitor_id, cookie_id) values (?, 1, ?)")
+      .bind(audience, p.a)
+      .run();
+    await shards[shardOf(set, "C-1")]
+      .prepare("insert into audience_customer_members (audience_id, customer_row_id, customer_id) values (?, 1, 'C-1')")
+      .bind(audience)
+      .run();
+    for (const member of [`v:${p.a}`, "c:C-1"]) {
+      await onA
+        .prepare("insert into webhook_memberships (webhook_id, member, entered_at) values (?, ?, 1)")
+        .bind(webhook, member)
+        .run();
+    }
+    // What networks were told: the cookie in tw space on one shard, its partner ID on another.
+    await shards[0]
+      .prepare(
+        "insert into audience_space_members (audience_id, id_space, value) values (?, 'tw', ?), (?, 'net', 'P-a')",
+      )
+      .bind(audience, p.a, audience)
+      .run();
+
+    expect((await call("/api/v1/customers/C-1", { method: "DELETE", key: p.apiKey })).status).toBe(204);
+    const countOn = async (d1: D1Database, table: string, column: string, id: number) =>
+      (await d1.prepare(`select count(*) as n from ${table} where ${column} = ?`).bind(id).first<{ n: number }>())?.n;
+    for (const d1 of shards) {
+      expect(await countOn(d1, "audience_members", "audience_id", audience)).toBe(0);
+      expect(await countOn(d1, "audience_customer_members", "audience_id", audience)).toBe(0);
+      expect(await countOn(d1, "webhook_memberships", "webhook_id", webhook)).toBe(0);
+      expect(await countOn(d1, "audience_space_members", "audience_id", audience)).toBe(0);
+    }
+    const removes = await shards[0]
+      .prepare("select id_space, op, value from audience_changes where audience_id = ? order by id_space")
+      .bind(audience)
+      .all();
+    expect(removes.results).toEqual([
+      { id_space: "net", op: "remove", value: "P-a" },
+      { id_space: "tw", op: "remove", value: p.a },
+    ]);
+  });
+
   it("erases one cookie of a customer and keeps the customer and its other cookie", async () => {
     const set = [0, 1, 2, 3];
     const p = await personOn(set);
