@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardBindings, shardOf } from "../../worker/shards/routing";
+import { cookieIdOf, event, postEvents, SHOP } from "../collect/post-events";
 import { call, importCsv } from "../fixtures/api";
 import { countsByDatabase, randomCookie, shardedSite } from "./helpers";
 
@@ -195,6 +196,31 @@ describe("erasure on a shard set", () => {
     // The customer's caps and codes are the customer's, not the erased cookie's.
     expect((await countsByDatabase("person_caps", p.siteId)).shards).toEqual([1, 1, 1, 1]);
     expect((await call(`/api/v1/visitors/${p.a}`, { method: "DELETE", key: p.apiKey })).status).toBe(404);
+  });
+
+  it("erases the browser that opts out (/optout) from its cookie's shard and tombstones it there and in HOME", async () => {
+    const set = [0, 1, 2, 3];
+    const site = await shardedSite(set, { allowed_origins: [SHOP] });
+    const first = await postEvents({ site: site.siteKey, events: [event("page")] });
+    const cookie = cookieIdOf(first) ?? "";
+    const proof = /tw_idp=([A-Za-z0-9_-]+)/.exec(first.headers.get("Set-Cookie") ?? "")?.[1] ?? "";
+    const d1 = shardBindings(env)[shardOf(set, cookie)];
+    // The visitor row on its shard (whichever writer put it there), and a partner link.
+    await d1
+      .prepare(
+        "insert into visitors (site_id, cookie_id, first_seen_at, last_seen_at) values (?, ?, 1, 1) on conflict do nothing",
+      )
+      .bind(site.siteId, cookie)
+      .run();
+    const res = await call(`/optout?site=${site.siteKey}`, { headers: { Cookie: `tw_id=${cookie}; tw_idp=${proof}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("has been erased");
+    const count = async (db: D1Database, sql: string) =>
+      (await db.prepare(sql).bind(site.siteId, cookie).first<{ n: number }>())?.n;
+    expect(await count(d1, "select count(*) as n from visitors where site_id = ? and cookie_id = ?")).toBe(0);
+    const tombstone = "select count(*) as n from erasures where site_id = ? and kind = 'cookie' and subject = ?";
+    expect(await count(d1, tombstone)).toBe(1);
+    expect(await count(env.DB, tombstone)).toBe(1);
   });
 
   it("touches no shard outside a [1,3] set", async () => {

@@ -7,8 +7,8 @@ export const randomCookie = () =>
   [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** A site on `set`, as the operator would place it. */
-export async function shardedSite(set: number[]) {
-  const site = await createTestSite();
+export async function shardedSite(set: number[], settings: Record<string, unknown> = {}) {
+  const site = await createTestSite(settings);
   const siteId = await siteIdOf(site.siteKey);
   await env.DB.prepare("update sites set shards = ?2 where id = ?1").bind(siteId, JSON.stringify(set)).run();
   return { ...site, siteId, set };
