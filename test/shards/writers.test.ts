@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { linkCookies } from "../../worker/identity/link-cookies";
 import { shardBindings, shardOf } from "../../worker/shards/routing";
-import { importCsv } from "../fixtures/api";
+import { call, importCsv } from "../fixtures/api";
 import { countsByDatabase, randomCookie, shardedSite } from "./helpers";
 
 /** A cookie whose shard in `set` is not `notOn`. */
@@ -197,6 +197,17 @@ describe("linking cookies on a shard set", () => {
       expect(row?.codes).toContain("OLDER");
       expect(row?.codes).not.toContain("NEWER");
     }
+  });
+
+  it("never links (nor recreates) a cookie erased on its shard", async () => {
+    const set = [0, 1, 2, 3];
+    const site = await shardedSite(set);
+    const cookie = randomCookie();
+    await imported(site.apiKey, "customer_id\nC-1\n");
+    await imported(site.apiKey, `cookie_id,customer_id\n${cookie},C-1\n`, "/api/v1/import/links");
+    expect((await call(`/api/v1/visitors/${cookie}`, { method: "DELETE", key: site.apiKey })).status).toBe(204);
+    await imported(site.apiKey, `cookie_id,customer_id\n${cookie},C-1\n`, "/api/v1/import/links");
+    expect((await countsByDatabase("visitors", site.siteId)).shards).toEqual([0, 0, 0, 0]);
   });
 
   it("refuses a link to a customer the site does not know, on a shard set too, and writes nothing for it", async () => {

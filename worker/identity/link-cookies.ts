@@ -23,9 +23,6 @@ import { groupByShard, type PeopleDb, peopleFor, peopleOfSite, type ShardEnv, ty
 
 export type Site = { id: number; shards: ShardSet };
 
-/** site_id, cookie_id, customer_id, first_seen_at, last_seen_at. */
-const ROWS_PER_STATEMENT = Math.floor(100 / 5);
-
 /** Statements per database, in the order they were added: one batch each. */
 class Batches {
   private readonly byDb = new Map<D1Database, { people: PeopleDb; statements: BoundStatement[] }>();
@@ -43,18 +40,21 @@ class Batches {
   }
 }
 
-function visitorStatements(siteId: number, links: readonly LinkedCookie[], now: number): BoundStatement[] {
-  const statements: BoundStatement[] = [];
-  for (let i = 0; i < links.length; i += ROWS_PER_STATEMENT) {
-    const chunk = links.slice(i, i + ROWS_PER_STATEMENT);
-    statements.push({
-      text: `insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at)
-        values ${chunk.map(() => "(?, ?, ?, ?, ?)").join(", ")}
-        on conflict (site_id, cookie_id) do update set customer_id = excluded.customer_id`,
-      params: chunk.flatMap((link) => [siteId, link.cookieId, link.customerId, now, now]),
-    });
-  }
-  return statements;
+/**
+ * The links on one database: one statement, the pairs bound as one JSON array. A cookie or customer
+ * erased here is not linked (its tombstone, worker/privacy/erasure.ts): erasure is final, as for
+ * the identify events of a batch queued before it (collect/apply-events.ts checks the same).
+ */
+function visitorStatement(siteId: number, links: readonly LinkedCookie[], now: number): BoundStatement {
+  return {
+    text: `insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at)
+      select ?1, json_extract(l.value, '$[0]'), json_extract(l.value, '$[1]'), ?2, ?2 from json_each(?3) l
+      where not exists (select 1 from erasures e where e.site_id = ?1
+        and ((e.kind = 'cookie' and e.subject = json_extract(l.value, '$[0]'))
+          or (e.kind = 'customer' and e.subject = json_extract(l.value, '$[1]'))))
+      on conflict (site_id, cookie_id) do update set customer_id = excluded.customer_id`,
+    params: [siteId, now, JSON.stringify(links.map((link) => [link.cookieId, link.customerId]))],
+  };
 }
 
 /** The customers' own rows as stored (column name → value), read from each customer's shard. */
@@ -134,8 +134,10 @@ export async function cookiesOfCustomers(
 }
 
 /**
- * Links each cookie to its customer (the customers must exist: the caller checks, as the links
- * import does with knownCustomers()). See the module comment for what it writes where.
+ * Links each cookie to its customer; see the module comment for what it writes where. The links
+ * import links only customers the CRM sent (knownCustomers()); an identify event may name one not
+ * imported yet: its cookie is linked, and the customer's row (and its copy on the cookie's shard)
+ * comes with the CRM import, which looks for the customer's cookies on every shard.
  */
 export async function linkCookies(
   env: ShardEnv,
@@ -147,17 +149,18 @@ export async function linkCookies(
   const customerIds = [...new Set(links.map((link) => link.customerId))];
 
   // 1. Visitors and copies on the cookies' shards; `copies_on` on the customers' own shards.
-  const remote =
+  const remote = new Set(
     site.shards === null
       ? []
-      : links.filter((link) => peopleFor(env, site, link.cookieId).d1 !== peopleFor(env, site, link.customerId).d1);
-  const own = await ownRows(env, site, [...new Set(remote.map((link) => link.customerId))]);
+      : links.filter((link) => peopleFor(env, site, link.cookieId).d1 !== peopleFor(env, site, link.customerId).d1),
+  );
+  const own = await ownRows(env, site, [...new Set([...remote].map((link) => link.customerId))]);
   const writes = new Batches();
   for (const { people, items } of groupByShard(env, site, links, (link) => link.cookieId)) {
     const copied = new Set<string>();
     for (const link of items) {
       const row = own.get(link.customerId);
-      if (!row || copied.has(link.customerId) || !remote.includes(link)) continue;
+      if (!row || copied.has(link.customerId) || !remote.has(link)) continue;
       copied.add(link.customerId);
       writes.add(people, copyStatement(row));
       writes.add(
@@ -166,7 +169,7 @@ export async function linkCookies(
       );
     }
     // Visitors after their customer's copy: a decision row derived in between finds the copy.
-    writes.add(people, ...visitorStatements(site.id, items, now));
+    writes.add(people, visitorStatement(site.id, items, now));
   }
   await writes.run();
 
