@@ -5,7 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { linkCookies } from "../../worker/identity/link-cookies";
+import { runBatch } from "../../worker/db/raw";
+import { linkCookies, linkVisitorsStatement } from "../../worker/identity/link";
 import { shardBindings, shardOf } from "../../worker/shards/routing";
 import { call, importCsv } from "../fixtures/api";
 import { countsByDatabase, randomCookie, shardedSite } from "./helpers";
@@ -120,8 +121,12 @@ describe("linking cookies on a shard set", () => {
     const home = shardOf(set, "C-9");
     const cookie = cookieAwayFrom(set, home);
     const there = shardOf(set, cookie);
-    // What event ingestion does for an identify of a customer the CRM has not sent yet.
-    await linkCookies(env, { id: site.siteId, shards: set }, [{ cookieId: cookie, customerId: "C-9" }], Date.now());
+    // What event ingestion does for an identify of a customer the CRM has not sent yet: the
+    // visitor row on its shard names the customer, then linkCookies() (no own row to copy yet).
+    const links = [{ cookieId: cookie, customerId: "C-9" }];
+    const now = Date.now();
+    await runBatch(shardBindings(env)[there], [linkVisitorsStatement(site.siteId, links, now)]);
+    await linkCookies(env, { id: site.siteId, shards: set }, links, now);
     expect((await countsByDatabase("customers", site.siteId)).shards).toEqual([0, 0, 0, 0]);
     await imported(site.apiKey, "customer_id,gender\nC-9,f\n");
     const shards = shardBindings(env);

@@ -16,36 +16,27 @@
  * - the winner moves to `c:CUSTOMER`, so every device of the person shows it from then on.
  * Other redeemed codes stay where they are: they are history, not holdings.
  *
- * The statements run in HOME, where the codes are. Each reaches coupons through the unique
- * (pool_id, holder) index, one lookup per pool × holder. Which cookies a customer has is asked of
- * the people's databases: mergeHoldingsOfCookiesStatements() takes them as a bound list (a site
- * on shards, whose visitors are not in HOME: worker/identity/link-cookies.ts);
- * mergeHoldingsStatements() reads them from HOME's visitors, in the batch that linked them, for a
- * site whose people are still in HOME.
+ * The statements go into the caller's batch (the link's own transaction): no extra round trip.
+ * Each reaches coupons through the unique (pool_id, holder) index, one lookup per pool × holder.
  */
 import { type SQL, sql } from "drizzle-orm";
 
-/** A cookie linked to a customer, as the people's databases answer it. */
-export type LinkedCookie = { cookieId: string; customerId: string };
-
 /**
- * The customers' holders and their cookies' holders, with the customer each belongs to: the
- * cookies from HOME's visitors, or from `cookies` (bound as one JSON parameter) when given.
+ * The customers' holders and their cookies' holders, with the customer each belongs to. The
+ * cookies are the caller's: they live on the PEOPLE shards (docs/architecture.md, "Shards"),
+ * which this HOME statement cannot read (identity/link.ts asks each shard of the set).
  */
-function holders(siteId: number, customerIds: string[], cookies?: readonly LinkedCookie[]): SQL {
-  const ids = JSON.stringify(customerIds);
-  const theirCookies =
-    cookies === undefined
-      ? sql`select 'v:' || v.cookie_id, v.customer_id from visitors v
-      where v.site_id = ${siteId} and v.customer_id in (select value from json_each(${ids}))`
-      : sql`select 'v:' || json_extract(c.value, '$.cookieId'), json_extract(c.value, '$.customerId') from json_each(${JSON.stringify(
-          cookies.map(({ cookieId, customerId }) => ({ cookieId, customerId })),
-        )}) c`;
+function holders(people: PersonCookies): SQL {
+  const ids = JSON.stringify(Object.keys(people));
+  const cookies = JSON.stringify(Object.entries(people).flatMap(([customer, list]) => list.map((c) => [c, customer])));
   return sql`holders(holder, customer) as (
     select 'c:' || j.value, j.value from json_each(${ids}) j
     union all
-    ${theirCookies})`;
+    select 'v:' || json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]') from json_each(${cookies}) k)`;
 }
+
+/** Customer ID → the cookie IDs linked to it. */
+export type PersonCookies = Record<string, string[]>;
 
 function ranked(siteId: number, now: number): SQL {
   return sql`ranked(id, rank, redeemed_at, holder, customer) as (
@@ -58,36 +49,14 @@ function ranked(siteId: number, now: number): SQL {
     where k.redeemed_at is not null or k.expires_at > ${now})`;
 }
 
-/** The statements that merge the coupon holdings of `customerIds` with their linked cookies' (HOME's visitors). */
-export function mergeHoldingsStatements(siteId: number, customerIds: string[], now: number): SQL[] {
-  return mergeStatements(siteId, customerIds, undefined, now);
-}
-
-/**
- * The same with the customers' cookies given (every cookie linked to one of `customerIds`, from
- * every shard of the site's set): statements for HOME, which holds no visitors of such a site.
- */
-export function mergeHoldingsOfCookiesStatements(
-  siteId: number,
-  customerIds: string[],
-  cookies: readonly LinkedCookie[],
-  now: number,
-): SQL[] {
-  return mergeStatements(siteId, customerIds, cookies, now);
-}
-
-function mergeStatements(
-  siteId: number,
-  customerIds: string[],
-  cookies: readonly LinkedCookie[] | undefined,
-  now: number,
-): SQL[] {
-  if (customerIds.length === 0) return [];
-  const head = sql`with ${holders(siteId, customerIds, cookies)}, ${ranked(siteId, now)}`;
+/** The statements that merge the coupon holdings of `customerIds` with their linked cookies'. */
+export function mergeHoldingsStatements(siteId: number, people: PersonCookies, now: number): SQL[] {
+  if (Object.keys(people).length === 0) return [];
+  const head = sql`with ${holders(people)}, ${ranked(siteId, now)}`;
   return [
     // The holders' expired, unredeemed codes are archived first (as a claim would), so none of
     // them blocks the customer's slot in the unique (pool, holder) index.
-    sql`with ${holders(siteId, customerIds, cookies)} update coupons set holder = 'x:' || id || ':' || holder
+    sql`with ${holders(people)} update coupons set holder = 'x:' || id || ':' || holder
       where pool_id in (select id from coupon_pools where site_id = ${siteId})
         and holder in (select holder from holders) and redeemed_at is null and expires_at <= ${now}`,
     sql`${head} update coupons set holder = 'x:' || id || ':' || holder, archived_at = ${now}

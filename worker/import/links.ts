@@ -10,7 +10,9 @@
  * (worker/coupons/merge.ts: one customer is one person) and, for a site on shards, copies the
  * customer's row to the cookie's shard: worker/identity/link-cookies.ts, one batch per database.
  */
-import { linkCookies, type Site } from "../identity/link-cookies";
+import { runBatch } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
+import { type Link, linkCookies, linkVisitorsStatement, type Site } from "../identity/link";
 import { groupByShard, type ShardEnv } from "../shards/routing";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
@@ -23,8 +25,6 @@ import {
   type WriteRejection,
 } from "./run-import";
 import { parseId } from "./values";
-
-type Link = { cookieId: string; customerId: string };
 
 const KNOWN = ["cookie_id", "customer_id"];
 function checkLinkColumn(name: string): { column: string } | undefined {
@@ -80,6 +80,20 @@ export async function importLinks(
         if (known.has(link.customerId)) kept.push(link);
         else refused.push({ index, reason: `unknown customer ${JSON.stringify(link.customerId.slice(0, 80))}` });
       });
+      // The visitor rows on the cookies' shards (one batch each, with their decision rows), then
+      // what a link means beyond them: the customer's copy, one person's codes (identity/link.ts).
+      await Promise.all(
+        groupByShard(env, site, kept, (link) => link.cookieId).map(({ people, items }) =>
+          runBatch(people.d1, [
+            linkVisitorsStatement(site.id, items, now),
+            ...refreshStatements(
+              site.id,
+              { cookies: items.map((link) => link.cookieId), customers: [...new Set(items.map((l) => l.customerId))] },
+              now,
+            ),
+          ]),
+        ),
+      );
       await linkCookies(env, site, kept, now);
       options.written?.cookies.push(...kept.map((link) => link.cookieId));
       options.written?.customers.push(...kept.map((link) => link.customerId));

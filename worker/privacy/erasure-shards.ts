@@ -4,8 +4,9 @@
  * the cookies' shards, partner links on the shards of the partner IDs, the customer's own row on
  * its shard and copies wherever its cookies are, a customer's codes and caps on every shard of the
  * set. So the erasure first reads who the person is (their cookies, partner IDs and e-mail hashes,
- * from every shard), then writes one batch to HOME (tombstones, codes, impressions, webhook
- * deliveries, rejected events, the archive sweep) and one to every shard of the set (tombstones,
+ * from every shard), then writes one batch to HOME (tombstones, codes, impressions, clicks, webhook
+ * deliveries, rejected events, and the archive sweep, where the sweep that runs after the erasure
+ * reads it: worker/archive/sweeps.ts) and one to every shard of the set (tombstones,
  * then every person table). Each batch is a transaction; no transaction spans two databases, so an
  * erasure cut short part-way is completed by erasing again (every statement is idempotent, and the
  * HOME tombstone already stops claims, the shard tombstones the queued writes).
@@ -102,7 +103,6 @@ function shardStatements(): string[] {
       and customer_id = {customer}`,
     `delete from webhook_memberships where webhook_id in (select value from json_each({webhooks}))
       and (member in (select 'v:' || value from json_each({cookies})) or member = 'c:' || {customer})`,
-    `update clicks set cookie_id = null where site_id = {site} and cookie_id in ${COOKIES}`,
     `update rule_conversions set cookie_id = 'erased:' || rowid where site_id = {site} and cookie_id in ${COOKIES}`,
     // Uplift keeps counting the person, under an ID that names no one.
     `update exposures set cookie_id = 'erased:' || rowid where site_id = {site} and cookie_id in ${COOKIES}`,
@@ -110,7 +110,7 @@ function shardStatements(): string[] {
   ];
 }
 
-/** What HOME holds of the person: codes, impressions, webhook deliveries (rejected events apart). */
+/** What HOME holds of the person: codes, impressions, clicks, webhook deliveries (rejected events apart). */
 function homeStatements(): string[] {
   const held = `(holder in ${HOLDERS} or customer_id = {customer})`;
   return [
@@ -124,6 +124,7 @@ function homeStatements(): string[] {
     // A customer's code claimed through this cookie stays the customer's; only the cookie goes.
     `update coupons set cookie_id = null where site_id = {site} and cookie_id in ${COOKIES}`,
     `update impressions set cookie_id = null where site_id = {site} and cookie_id in ${COOKIES}`,
+    `update clicks set cookie_id = null where site_id = {site} and cookie_id in ${COOKIES}`,
     `update webhook_deliveries set payload = '{"erased":true}',
       status = case status when 'pending' then 'failed' else status end,
       last_error = case status when 'pending' then 'erased' else last_error end
