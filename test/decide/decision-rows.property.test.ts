@@ -177,9 +177,10 @@ async function expectCopiesEqualSources(site: SiteSet, label: string) {
 
 async function run(ops: Op[], shards: number[] | null = null) {
   const site = await bannerSite();
-  if (shards) {
-    await env.DB.prepare("update sites set shards = ?2 where id = ?1").bind(site.siteId, JSON.stringify(shards)).run();
-  }
+  // Null too: a new site goes to the least-full shard, and the HOME runs need a site in HOME.
+  await env.DB.prepare("update sites set shards = ?2 where id = ?1")
+    .bind(site.siteId, shards ? JSON.stringify(shards) : null)
+    .run();
   const where: SiteSet = { id: site.siteId, shards };
   const db = createDb(env.DB);
   const poolId = await site.pool();

@@ -125,6 +125,7 @@ async function copyCustomersBeside(env: ShardEnv, site: Site, links: readonly Li
   if (remote.length === 0) return;
   const own = await ownRows(env, site, [...new Set(remote.map((link) => link.customerId))]);
   const writes = new Batches();
+  const noted = new Map<D1Database, { people: PeopleDb; customers: Set<string> }>();
   for (const { people, items } of groupByShard(env, site, remote, (link) => link.cookieId)) {
     const copied = new Set<string>();
     const cookies: string[] = [];
@@ -135,13 +136,18 @@ async function copyCustomersBeside(env: ShardEnv, site: Site, links: readonly Li
       if (copied.has(link.customerId)) continue;
       copied.add(link.customerId);
       writes.add(people, copyStatement(row));
-      writes.add(
-        peopleFor(env, site, link.customerId),
-        notedCopyStatement(site.id, link.customerId, people.shard as number),
-      );
+      const home = peopleFor(env, site, link.customerId);
+      writes.add(home, notedCopyStatement(site.id, link.customerId, people.shard as number));
+      const entry = noted.get(home.d1) ?? { people: home, customers: new Set<string>() };
+      entry.customers.add(link.customerId);
+      noted.set(home.d1, entry);
     }
     // After the copies, in their batch: the cookies' rows show the customer from here on.
     writes.add(people, ...refreshStatements(site.id, { cookies }, now));
+  }
+  // The rows of the customers' cookies on their own shard show the own row, `copies_on` included.
+  for (const { people, customers } of noted.values()) {
+    writes.add(people, ...refreshStatements(site.id, { customers: [...customers] }, now));
   }
   await writes.run();
 }
