@@ -16,11 +16,13 @@ import { countRows } from "../collect/post-events";
 import { createTestSite, siteIdOf } from "../fixtures/api";
 import { archivedEvents, archiveKeys } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 const NOW = Date.UTC(2026, 6, 1);
 
 async function siteWithHistory(retentionDays: number) {
   const { siteKey } = await createTestSite({ retention_days: retentionDays });
+  await inHome(siteKey);
   const siteId = await siteIdOf(siteKey);
   const cookie = randomCookie();
   for (const age of [1, retentionDays - 1, retentionDays + 1, retentionDays + 100]) {
