@@ -14,12 +14,14 @@ import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/p
 import { call, createTestSite, siteIdOf } from "../fixtures/api";
 import { archivedEvents, archiveKeys, countArchived } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 const db = createDb(env.DB);
 
 /** A site whose archive holds `objects` direct writes of `erased` (one alone, the rest shared) and one of `kept`. */
 async function archiveWith(objects: number) {
   const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+  await inHome(siteKey);
   const siteId = await siteIdOf(siteKey);
   const [erased, kept] = [randomCookie(), randomCookie()];
   for (let i = 0; i < objects; i++) {
@@ -45,6 +47,7 @@ describe("erasure in the raw event archive", () => {
 
   it("rewrites an object holding the erased cookie beside others, keeping the others' lines", async () => {
     const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     const [a, b] = [randomCookie(), randomCookie()];
     // One server-side call for both cookies: one archive object holding both.
@@ -89,6 +92,7 @@ describe("erasure in the raw event archive", () => {
 
   it("a customer's erasure sweeps every cookie linked to it", async () => {
     const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     const [a, b, other] = [randomCookie(), randomCookie(), randomCookie()];
     for (const cookie of [a, b]) {
@@ -107,6 +111,7 @@ describe("erasure in the raw event archive", () => {
 
   it("an erased cookie that has no profile yet leaves no sweep: nothing of it is archived", async () => {
     const { siteKey } = await createTestSite();
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     await eraseVisitor(env, { id: siteId, shards: null }, randomCookie());
     expect(await countRows("archive_sweeps", "site_id = ?", siteId)).toBe(0);

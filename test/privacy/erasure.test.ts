@@ -9,10 +9,12 @@ import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/p
 import { call, createTestSite, errorOf, importCsv, settleBackgroundWork, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 /** A customer C-1 with two linked cookies and data in every table that holds personal data. */
 async function populatedSite() {
   const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+  await inHome(siteKey);
   const siteId = await siteIdOf(siteKey);
   const imported = await importCsv(apiKey, "customer_id,email,orders\nC-1,anna@example.com,3\nC-2,bert@example.com,1");
   expect(imported.status).toBe(200);
@@ -124,6 +126,7 @@ describe("DELETE /api/v1/customers/:id", () => {
     const s = await populatedSite();
     const [a, b] = s.cookies;
     const twin = await createTestSite();
+    await inHome(twin.siteKey);
     await importCsv(twin.apiKey, "customer_id\nC-1");
 
     expect(await countArchived(s.siteId, a, b)).toBe(4);
@@ -200,6 +203,7 @@ describe("DELETE /api/v1/customers/:id", () => {
   it("answers 404 for a customer it does not know, and for one of another site", async () => {
     const s = await populatedSite();
     const other = await createTestSite();
+    await inHome(other.siteKey);
     const res = await call("/api/v1/customers/C-1", { method: "DELETE", key: other.apiKey });
     expect(res.status).toBe(404);
     expect((await errorOf(res)).code).toBe("not_found");
