@@ -82,7 +82,7 @@ export async function seedDemo(d1: D1Database, { shopOrigins, now = Date.now() }
       availability: "in stock",
     }),
   ).join("\n");
-  await importProducts(db, site.id, new Blob([feed]).stream(), "ndjson", now);
+  await importProducts({ DB: d1 }, site, new Blob([feed]).stream(), "ndjson", now);
   await db.update(sites).set({ identitySecret: DEMO.identitySecret }).where(sql`${sites.id} = ${site.id}`);
 
   const rows = await demoCustomers(site.id, now);

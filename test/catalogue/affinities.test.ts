@@ -7,13 +7,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { affinityRunDue, recomputeProductAffinities } from "../../worker/catalogue/affinities";
-import { createDb } from "../../worker/db/client";
 import { rebuiltDecisionRow } from "../../worker/decide/decision-rows";
 import { MS_PER_DAY } from "../../worker/lib/time";
 import { newCookieId } from "../../worker/lib/visitor-cookie";
 import { event, postEvents, SHOP } from "../collect/post-events";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite } from "../fixtures/banner";
+import { peopleDbFor } from "../fixtures/people";
 
 async function shop() {
   const s = await bannerSite({ allowed_origins: [SHOP] });
@@ -62,7 +62,12 @@ describe("product affinities", () => {
     expect(["A", "B", "C", "Z"]).toContain(newest);
 
     const now = Date.now();
-    expect(await recomputeProductAffinities(createDb(env.DB), s.siteId, now)).toBeGreaterThan(0);
+    // The site's own set (a new site is on a shard), as the cron passes it.
+    const set = await env.DB.prepare("select shards from sites where id = ?")
+      .bind(s.siteId)
+      .first<{ shards: string | null }>();
+    const shards = set?.shards ? (JSON.parse(set.shards) as number[]) : null;
+    expect(await recomputeProductAffinities(env, { id: s.siteId, shards }, now)).toBeGreaterThan(0);
     expect(await shown(s.siteKey, justA)).toBe("B");
     // The cart's last item comes first, match or not.
     expect(await shown(s.siteKey, carting)).toBe("Z");
@@ -93,7 +98,8 @@ describe("product affinities", () => {
     const skus = Array.from({ length: 14 }, (_, i) => `S${i}`);
     const cookie = await viewer(s.siteKey, skus);
     await postEvents({ site: s.siteKey, events: [event("view", { sku: "S5", category: "rings" })] }, { cookie });
-    const row = await env.DB.prepare("select recent_skus from visitors where site_id = ?1 and cookie_id = ?2")
+    const row = await (await peopleDbFor(s.siteId, cookie))
+      .prepare("select recent_skus from visitors where site_id = ?1 and cookie_id = ?2")
       .bind(s.siteId, cookie)
       .first<{ recent_skus: string }>();
     expect(JSON.parse(row!.recent_skus)).toEqual([...skus.slice(2).filter((sku) => sku !== "S5"), "S5"]);

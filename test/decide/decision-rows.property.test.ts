@@ -177,9 +177,10 @@ async function expectCopiesEqualSources(site: SiteSet, label: string) {
 
 async function run(ops: Op[], shards: number[] | null = null) {
   const site = await bannerSite();
-  if (shards) {
-    await env.DB.prepare("update sites set shards = ?2 where id = ?1").bind(site.siteId, JSON.stringify(shards)).run();
-  }
+  // Null too: a new site goes to the least-full shard, and the HOME runs need a site in HOME.
+  await env.DB.prepare("update sites set shards = ?2 where id = ?1")
+    .bind(site.siteId, shards ? JSON.stringify(shards) : null)
+    .run();
   const where: SiteSet = { id: site.siteId, shards };
   const db = createDb(env.DB);
   const poolId = await site.pool();
@@ -225,8 +226,8 @@ async function run(ops: Op[], shards: number[] | null = null) {
         break;
       case "crm":
         await importCustomers(
-          db,
-          site.siteId,
+          env,
+          where,
           stream(
             `customer_id,lifetime_revenue,orders,clusters,gender\n${step.customer},${step.revenue},2,${step.clusters},f\n`,
           ),
@@ -235,13 +236,7 @@ async function run(ops: Op[], shards: number[] | null = null) {
         );
         break;
       case "link":
-        await importLinks(
-          db,
-          site.siteId,
-          stream(`cookie_id,customer_id\n${step.cookie},${step.customer}\n`),
-          "csv",
-          now,
-        );
+        await importLinks(env, where, stream(`cookie_id,customer_id\n${step.cookie},${step.customer}\n`), "csv", now);
         break;
       case "claim": {
         const visitor = await dbOf(where, step.cookie)
@@ -320,8 +315,8 @@ async function run(ops: Op[], shards: number[] | null = null) {
         break;
       case "product":
         await importProducts(
-          db,
-          site.siteId,
+          env,
+          where,
           stream(
             `sku,name,price,category,available\n${step.sku},Ring ${step.sku},99,${step.category},${step.available}\n`,
           ),
@@ -330,13 +325,13 @@ async function run(ops: Op[], shards: number[] | null = null) {
         );
         break;
       case "delete-product":
-        await deleteProduct(db, site.siteId, step.sku, now);
+        await deleteProduct(env, where, step.sku, now);
         break;
       case "erase":
-        await eraseVisitor(db, site.siteId, step.cookie);
+        await eraseVisitor(env, where, step.cookie);
         break;
       case "affinities":
-        await recomputeProductAffinities(db, site.siteId, now);
+        await recomputeProductAffinities(env, where, now);
         break;
     }
     for (const cookieId of COOKIES) {

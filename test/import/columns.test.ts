@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
-import { createTestSite, importCsv } from "../fixtures/api";
+import { createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { peopleFirst } from "../fixtures/people";
 
 describe("CRM export column names", () => {
   it("imports a Shopify customer export as it comes: known names mapped, the rest ignored and never stored", async () => {
@@ -24,11 +24,12 @@ describe("CRM export column names", () => {
         Tags: "clusters",
       },
     });
-    const row = await env.DB.prepare(
-      "select c.* from customers c join sites s on s.id = c.site_id where s.key = ? and c.customer_id = '7001'",
-    )
-      .bind(siteKey)
-      .first<Record<string, unknown>>();
+    const siteId = await siteIdOf(siteKey);
+    const row = await peopleFirst<Record<string, unknown>>(
+      siteId,
+      "select c.* from customers c where c.site_id = ? and c.customer_id = '7001'",
+      siteId,
+    );
     expect(row).toMatchObject({
       email_sha256: await sha256Hex("anna@example.com"),
       lifetime_revenue: 120.5,

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/auth/crypto";
 import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { peopleAll, peopleDbFor } from "../fixtures/people";
 
 type ImportAnswer = {
   accepted: number;
@@ -17,13 +18,13 @@ async function importAnswer(apiKey: string, csv: string, path?: string) {
 }
 
 async function customersOf(siteKey: string) {
-  const { results } = await env.DB.prepare(
+  const rows = await peopleAll<Record<string, unknown>>(
+    await siteIdOf(siteKey),
     `select customer_id, email_sha256, gender, lifetime_revenue, orders, first_order_at, last_order_at,
        coupons_redeemed, clusters, attributes from customers where site_id = ? order by customer_id`,
-  )
-    .bind(await siteIdOf(siteKey))
-    .all<Record<string, unknown>>();
-  return results;
+    await siteIdOf(siteKey),
+  );
+  return rows.sort((a, b) => String(a.customer_id).localeCompare(String(b.customer_id)));
 }
 
 const GOOD = `customer_id,email,gender,lifetime_revenue,orders,first_order_at,last_order_at,coupons_redeemed,clusters,attr.tier,attr.zip
@@ -51,7 +52,11 @@ describe("customer import", () => {
     expect(JSON.parse(rows[0].clusters as string)).toEqual(["rings", "earrings"]);
     expect(JSON.parse(rows[0].attributes as string)).toEqual({ tier: "gold", zip: "01234" });
     expect(JSON.parse(rows[1].attributes as string)).toEqual({ zip: 12 });
-    const everything = JSON.stringify(await env.DB.prepare("select * from customers").all());
+    const siteId = await siteIdOf(siteKey);
+    const everything = JSON.stringify([
+      await env.DB.prepare("select * from customers").all(),
+      await peopleAll(siteId, "select * from customers"),
+    ]);
     expect(everything.toLowerCase()).not.toContain("example.com");
   });
 
@@ -242,10 +247,13 @@ describe("customer import", () => {
         ),
       },
     ]);
-    const count = await env.DB.prepare("select count(*) as n from customers where site_id = ?")
-      .bind(await siteIdOf(siteKey))
-      .first<{ n: number }>();
-    expect(count?.n).toBe(rows);
+    const siteId = await siteIdOf(siteKey);
+    const counts = await peopleAll<{ n: number }>(
+      siteId,
+      "select count(*) as n from customers where site_id = ?",
+      siteId,
+    );
+    expect(counts.reduce((sum, count) => sum + count.n, 0)).toBe(rows);
   });
 });
 
@@ -254,9 +262,8 @@ describe("link import", () => {
     const { apiKey, siteKey } = await createTestSite();
     const known = "a".repeat(32);
     const siteId = await siteIdOf(siteKey);
-    await env.DB.prepare(
-      "insert into visitors (site_id, cookie_id, first_seen_at, last_seen_at, visits) values (?, ?, 1, 2, 5)",
-    )
+    await (await peopleDbFor(siteId, known))
+      .prepare("insert into visitors (site_id, cookie_id, first_seen_at, last_seen_at, visits) values (?, ?, 1, 2, 5)")
       .bind(siteId, known)
       .run();
     await importAnswer(apiKey, "customer_id\nC-1\nC-2\nC-3");
@@ -270,11 +277,13 @@ describe("link import", () => {
         { line: 6, reason: 'unknown customer "C-9"' },
       ],
     });
-    const { results } = await env.DB.prepare(
-      "select cookie_id, customer_id, visits, first_seen_at from visitors where site_id = ? order by cookie_id",
-    )
-      .bind(siteId)
-      .all<{ cookie_id: string; customer_id: string; visits: number; first_seen_at: number }>();
+    const results = (
+      await peopleAll<{ cookie_id: string; customer_id: string; visits: number; first_seen_at: number }>(
+        siteId,
+        "select cookie_id, customer_id, visits, first_seen_at from visitors where site_id = ? order by cookie_id",
+        siteId,
+      )
+    ).sort((a, b) => a.cookie_id.localeCompare(b.cookie_id));
     expect(results.map((r) => [r.cookie_id, r.customer_id, r.visits])).toEqual([
       [known, "C-1", 5],
       ["b".repeat(32), "C-2", 0],

@@ -5,11 +5,11 @@
  * node's own SHA-256 — then through the public import into D1.
  */
 
-import { env } from "cloudflare:workers";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { emailSha256, normalizeEmailUid2, uid2EmailHash } from "../../worker/import/email-hash";
-import { createTestSite, importCsv } from "../fixtures/api";
+import { createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { peopleAll, peopleFirst } from "../fixtures/people";
 
 /** [inputs, UID2-normalised, hex SHA-256, Base64 SHA-256] as the UID2 docs publish them. */
 const UID2_VECTORS: [string[], string, string, string][] = [
@@ -112,11 +112,10 @@ describe("customer import into the e-mail ID spaces", () => {
     );
     expect(hashOnly.status).toBe(200);
 
-    const { results } = await env.DB.prepare(
-      `select c.* from customers c join sites s on s.id = c.site_id where s.key = ? order by c.customer_id`,
-    )
-      .bind(siteKey)
-      .all<Record<string, unknown>>();
+    const siteId = await siteIdOf(siteKey);
+    const results = (
+      await peopleAll<Record<string, unknown>>(siteId, "select c.* from customers c where c.site_id = ?", siteId)
+    ).sort((a, b) => String(a.customer_id).localeCompare(String(b.customer_id)));
     expect(results.map((r) => [r.customer_id, r.email_sha256, r.uid2_email])).toEqual([
       ["C-1", nodeSha256("jane.saoirse+work@gmail.com"), "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8="],
       [
@@ -130,11 +129,11 @@ describe("customer import into the e-mail ID spaces", () => {
 
     // A later hash-only row replaces the address's hashes: the old UID2 hash is of an address no longer known.
     await importCsv(apiKey, `customer_id,email_sha256\nC-2,${nodeSha256("other@example.com")}\n`);
-    const c2 = await env.DB.prepare(
-      "select c.uid2_email from customers c join sites s on s.id = c.site_id where s.key = ? and c.customer_id = 'C-2'",
-    )
-      .bind(siteKey)
-      .first<{ uid2_email: string | null }>();
+    const c2 = await peopleFirst<{ uid2_email: string | null }>(
+      siteId,
+      "select c.uid2_email from customers c where c.site_id = ? and c.customer_id = 'C-2'",
+      siteId,
+    );
     expect(c2?.uid2_email).toBeNull();
   });
 });

@@ -1,10 +1,6 @@
-/**
- * Values that cannot be stored as given are rejected lines with their reason, never stored as
- * empty (issue 13 item 10): numbers out of range, integers JSON already rounded, reserved names.
- */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createTestSite, importCsv } from "../fixtures/api";
+import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { peopleFirst } from "../fixtures/people";
 
 type Answer = { accepted: number; rejected: { line: number; reason: string }[] };
 
@@ -24,11 +20,13 @@ async function ndjson(apiKey: string, lines: unknown[]) {
 }
 
 async function customer(siteKey: string, id: string) {
-  return env.DB.prepare(
-    "select c.lifetime_revenue, c.orders, c.attributes from customers c join sites s on s.id = c.site_id where s.key = ? and c.customer_id = ?",
-  )
-    .bind(siteKey, id)
-    .first<{ lifetime_revenue: number | null; orders: number | null; attributes: string }>();
+  const siteId = await siteIdOf(siteKey);
+  return peopleFirst<{ lifetime_revenue: number | null; orders: number | null; attributes: string }>(
+    siteId,
+    "select c.lifetime_revenue, c.orders, c.attributes from customers c where c.site_id = ? and c.customer_id = ?",
+    siteId,
+    id,
+  );
 }
 
 const DIGITS_400 = `9${"0".repeat(399)}`;

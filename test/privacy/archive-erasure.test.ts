@@ -14,12 +14,14 @@ import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/p
 import { call, createTestSite, siteIdOf } from "../fixtures/api";
 import { archivedEvents, archiveKeys, countArchived } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 const db = createDb(env.DB);
 
 /** A site whose archive holds `objects` direct writes of `erased` (one alone, the rest shared) and one of `kept`. */
 async function archiveWith(objects: number) {
   const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+  await inHome(siteKey);
   const siteId = await siteIdOf(siteKey);
   const [erased, kept] = [randomCookie(), randomCookie()];
   for (let i = 0; i < objects; i++) {
@@ -33,7 +35,7 @@ describe("erasure in the raw event archive", () => {
   it("removes the erased cookie's lines, deletes its emptied objects and keeps everyone else's", async () => {
     const s = await archiveWith(3);
     expect(await archiveKeys(s.siteId)).toHaveLength(4);
-    await eraseVisitor(db, s.siteId, s.erased);
+    await eraseVisitor(env, { id: s.siteId, shards: null }, s.erased);
     expect(await countRows("archive_sweeps", "site_id = ?", s.siteId)).toBe(1);
 
     expect(await sweepErasures(env.ARCHIVE, db, { siteId: s.siteId })).toBe(1);
@@ -45,6 +47,7 @@ describe("erasure in the raw event archive", () => {
 
   it("rewrites an object holding the erased cookie beside others, keeping the others' lines", async () => {
     const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     const [a, b] = [randomCookie(), randomCookie()];
     // One server-side call for both cookies: one archive object holding both.
@@ -61,7 +64,7 @@ describe("erasure in the raw event archive", () => {
     });
     expect(res.status).toBe(204);
     const [key] = await archiveKeys(siteId);
-    await eraseVisitor(db, siteId, a);
+    await eraseVisitor(env, { id: siteId, shards: null }, a);
     await sweepErasures(env.ARCHIVE, db, { siteId });
     expect(await archiveKeys(siteId)).toEqual([key]);
     expect((await archivedEvents(siteId)).map((line) => line.cookie_id)).toEqual([b]);
@@ -69,7 +72,7 @@ describe("erasure in the raw event archive", () => {
 
   it("a sweep cut short resumes from its cursor; the cron finishes it", async () => {
     const s = await archiveWith(5);
-    await eraseVisitor(db, s.siteId, s.erased);
+    await eraseVisitor(env, { id: s.siteId, shards: null }, s.erased);
     expect(await sweepErasures(env.ARCHIVE, db, { siteId: s.siteId, maxObjects: 2 })).toBe(0);
     const sweep = await env.DB.prepare("select cursor from archive_sweeps where site_id = ?")
       .bind(s.siteId)
@@ -89,6 +92,7 @@ describe("erasure in the raw event archive", () => {
 
   it("a customer's erasure sweeps every cookie linked to it", async () => {
     const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     const [a, b, other] = [randomCookie(), randomCookie(), randomCookie()];
     for (const cookie of [a, b]) {
@@ -96,7 +100,7 @@ describe("erasure in the raw event archive", () => {
       expect((await postEvents(batch, { cookie })).status).toBe(204);
     }
     expect((await postEvents({ site: siteKey, events: [event("page")] }, { cookie: other })).status).toBe(204);
-    await eraseCustomer(db, siteId, "C-9");
+    await eraseCustomer(env, { id: siteId, shards: null }, "C-9");
     const sweep = await env.DB.prepare("select cookies from archive_sweeps where site_id = ?")
       .bind(siteId)
       .first<{ cookies: string }>();
@@ -107,8 +111,9 @@ describe("erasure in the raw event archive", () => {
 
   it("an erased cookie that has no profile yet leaves no sweep: nothing of it is archived", async () => {
     const { siteKey } = await createTestSite();
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
-    await eraseVisitor(db, siteId, randomCookie());
+    await eraseVisitor(env, { id: siteId, shards: null }, randomCookie());
     expect(await countRows("archive_sweeps", "site_id = ?", siteId)).toBe(0);
   });
 });

@@ -36,7 +36,7 @@ async function traces(siteId: number, cookie: string) {
     events: await countArchived(siteId, cookie),
     exposures: await countRows("exposures", "site_id = ? and cookie_id = ?", siteId, cookie),
     clicks: await countRows("clicks", "site_id = ? and cookie_id = ?", siteId, cookie),
-    caps: await countRows("cap_counters", "site_id = ? and cookie_id = ?", siteId, cookie),
+    caps: await countRows("person_caps", "site_id = ? and holder = ?", siteId, `v:${cookie}`),
   };
 }
 

@@ -9,10 +9,12 @@ import { countRows, event, postEvents, SHOP, signedIdentify } from "../collect/p
 import { call, createTestSite, errorOf, importCsv, settleBackgroundWork, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 /** A customer C-1 with two linked cookies and data in every table that holds personal data. */
 async function populatedSite() {
   const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP] });
+  await inHome(siteKey);
   const siteId = await siteIdOf(siteKey);
   const imported = await importCsv(apiKey, "customer_id,email,orders\nC-1,anna@example.com,3\nC-2,bert@example.com,1");
   expect(imported.status).toBe(200);
@@ -109,7 +111,8 @@ async function populatedSite() {
     randomCookie(),
     a,
   );
-  await run("insert into cap_counters (site_id, cookie_id, rule_id, day, count) values (?, ?, 7, 1, 2)", siteId, a);
+  await run("insert into person_caps (site_id, holder, rule_id, day, count) values (?, ?, 7, 1, 2)", siteId, `v:${a}`);
+  await run("insert into person_caps (site_id, holder, rule_id, day, count) values (?, 'c:C-1', 7, 1, 3)", siteId);
   await run(
     "insert into rule_conversions (site_id, rule_id, cookie_id, order_id, revenue, ts) values (?, 7, ?, 'O-1', 50, 1)",
     siteId,
@@ -123,6 +126,7 @@ describe("DELETE /api/v1/customers/:id", () => {
     const s = await populatedSite();
     const [a, b] = s.cookies;
     const twin = await createTestSite();
+    await inHome(twin.siteKey);
     await importCsv(twin.apiKey, "customer_id\nC-1");
 
     expect(await countArchived(s.siteId, a, b)).toBe(4);
@@ -137,7 +141,9 @@ describe("DELETE /api/v1/customers/:id", () => {
     expect(await countArchived(s.siteId, a, b)).toBe(0);
     expect(await countRows("archive_sweeps", "site_id = ?", s.siteId)).toBe(0);
     expect(await countRows("id_links", mine, s.siteId, a, b)).toBe(0);
-    expect(await countRows("cap_counters", mine, s.siteId, a, b)).toBe(0);
+    expect(
+      await countRows("person_caps", "site_id = ? and holder in (?, ?, 'c:C-1')", s.siteId, `v:${a}`, `v:${b}`),
+    ).toBe(0);
     expect(await countRows("audience_members", "cookie_id in (?, ?)", a, b)).toBe(0);
     expect(await countRows("webhook_memberships", "member in (?, ?, 'c:C-1')", `v:${a}`, `v:${b}`)).toBe(0);
     expect(await countRows("webhook_deliveries", "payload like ?", `%${b}%`)).toBe(0);
@@ -197,6 +203,7 @@ describe("DELETE /api/v1/customers/:id", () => {
   it("answers 404 for a customer it does not know, and for one of another site", async () => {
     const s = await populatedSite();
     const other = await createTestSite();
+    await inHome(other.siteKey);
     const res = await call("/api/v1/customers/C-1", { method: "DELETE", key: other.apiKey });
     expect(res.status).toBe(404);
     expect((await errorOf(res)).code).toBe("not_found");

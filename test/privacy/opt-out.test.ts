@@ -4,6 +4,7 @@ import { cookieIdOf, countRows, event, postEvents, SHOP } from "../collect/post-
 import { call, createTestSite, settleBackgroundWork, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { type BannerJson, bannerSite, directEnv, randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 async function fetchDirect(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
   return call(path, { ...init, headers, env: directEnv, settle: true });
@@ -35,6 +36,7 @@ function proofOf(res: Response): string {
 describe("GET /optout", () => {
   it("sets tw_optout=1 for 400 days, clears tw_id and its proof, and erases the profile of the browser that holds it", async () => {
     const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     // The browser's own cookies, as /e minted them: tw_id and its proof tw_idp, alike in scope.
     const first = await postEvents({ site: siteKey, events: [event("page")] });
@@ -65,6 +67,7 @@ describe("GET /optout", () => {
 
   it("erases nobody for a forged Cookie: tw_id=… (no proof, or another cookie's proof), yet opts the caller's browser out", async () => {
     const { siteKey } = await createTestSite({ allowed_origins: [SHOP] });
+    await inHome(siteKey);
     const siteId = await siteIdOf(siteKey);
     const victim = cookieIdOf(await postEvents({ site: siteKey, events: [event("page")] })) ?? "";
     const attacker = await postEvents({ site: siteKey, events: [event("page")] });

@@ -16,11 +16,13 @@ import { countRows } from "../collect/post-events";
 import { createTestSite, siteIdOf } from "../fixtures/api";
 import { archivedEvents, archiveKeys } from "../fixtures/archive";
 import { randomCookie } from "../fixtures/banner";
+import { inHome } from "../fixtures/people";
 
 const NOW = Date.UTC(2026, 6, 1);
 
 async function siteWithHistory(retentionDays: number) {
   const { siteKey } = await createTestSite({ retention_days: retentionDays });
+  await inHome(siteKey);
   const siteId = await siteIdOf(siteKey);
   const cookie = randomCookie();
   for (const age of [1, retentionDays - 1, retentionDays + 1, retentionDays + 100]) {
@@ -49,7 +51,7 @@ describe("the retention purge", () => {
       .bind(short, NOW - 8 * DAY_MS, short, NOW - 6 * DAY_MS)
       .run();
 
-    const result = await purgeExpired(createDb(env.DB), NOW);
+    const result = await purgeExpired(env, NOW);
     expect(result.events).toBeGreaterThanOrEqual(4);
     for (const siteId of [short, long]) {
       expect(await countRows("events", "site_id = ?", siteId)).toBe(2);
@@ -93,7 +95,7 @@ describe("the retention purge", () => {
     )
       .bind(siteId, NOW - 8 * DAY_MS, NOW - 6 * DAY_MS)
       .run();
-    const result = await purgeExpired(createDb(env.DB), NOW);
+    const result = await purgeExpired(env, NOW);
     expect(result.segmentMessages).toBeGreaterThanOrEqual(1);
     expect(await countRows("segment_messages", "site_id = ? and message_id = 'old'", siteId)).toBe(0);
     expect(await countRows("segment_messages", "site_id = ? and message_id = 'new'", siteId)).toBe(1);
@@ -106,7 +108,7 @@ describe("the retention purge", () => {
     )
       .bind(NOW - 2 * DAY_MS, NOW - 60_000, NOW + 60_000)
       .run();
-    const result = await purgeExpired(createDb(env.DB), NOW);
+    const result = await purgeExpired(env, NOW);
     expect(result.loginAttempts).toBe(1);
     const left = await env.DB.prepare("select key from login_attempts order by key").all<{ key: string }>();
     expect(left.results.map((r) => r.key)).toEqual(["locked", "recent"]);

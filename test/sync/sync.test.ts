@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createTestSite, errorOf } from "../fixtures/api";
+import { inHome } from "../fixtures/people";
 
 async function siteWithPartner(syncUrl: string | null, settings: Record<string, unknown> = {}) {
   const { siteKey, apiKey } = await createTestSite(settings);
+  await inHome(siteKey);
   const res = await call("/api/v1/partners", {
     method: "POST",
     key: apiKey,

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { GVL, TCModel, TCString } from "@iabtechlabtcf/core";
 import { describe, expect, it } from "vitest";
 import { call, createTestSite } from "../fixtures/api";
+import { inHome } from "../fixtures/people";
 
 const purposes = Object.fromEntries(
   Array.from({ length: 11 }, (_, i) => [
@@ -42,6 +43,7 @@ const SYNC_URL = "https://sync.dsp.example/match?tw={tw_id}&gdpr={gdpr}&gdpr_con
 
 async function partnerSite() {
   const { siteKey, apiKey } = await createTestSite();
+  await inHome(siteKey);
   const res = await call("/api/v1/partners", {
     method: "POST",
     key: apiKey,

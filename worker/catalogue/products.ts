@@ -10,6 +10,12 @@
  * ("in stock", "out of stock", "preorder", "backorder")→available. The feed's other standard
  * attributes (description, brand, gtin, …) are read and not stored; any other column refuses the
  * file, so a typo never silently drops a field.
+ *
+ * HOME holds the shop's catalogue; each shard of a site's set holds a copy, which its decision rows
+ * take their product from (docs/architecture.md, "Shards"). A write goes to HOME first, then to
+ * every copy with the refresh of the decision rows there: one batch per database. No transaction
+ * spans them; a write refused part-way fails the request, and sending it again (upserts, deletes)
+ * makes every copy whole.
  */
 
 import { type BoundStatement, runBatch, toD1 } from "../db/raw";
@@ -18,6 +24,7 @@ import type { Db } from "../env";
 import { type ImportFormat, readRows } from "../import/read-rows";
 import { type ImportResult, problemList, type Refusal, runImport } from "../import/run-import";
 import { type Parsed, parseText } from "../import/values";
+import { peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 
 /** Import column (either naming) → products column. */
 const COLUMNS: Record<string, ProductColumn> = {
@@ -180,16 +187,38 @@ function upsertStatements(siteId: number, rows: ProductRow[], now: number): Boun
   });
 }
 
+type Site = { id: number; shards: ShardSet };
+
+/**
+ * Runs `statements(siteId)` in HOME, then on every copy of the site's catalogue with the refresh of
+ * the decision rows that `skus` may change there. A site whose people are in HOME has one batch.
+ * Answers HOME's results.
+ */
+export async function writeCatalogue(
+  env: ShardEnv,
+  site: Site,
+  statements: BoundStatement[],
+  skus: readonly string[],
+  now: number,
+): Promise<D1Result[]> {
+  const refresh = catalogueRefreshStatement(site.id, skus, now);
+  if (site.shards === null) return runBatch(env.DB, [...statements, refresh]);
+  // HOME first: a copy never has what the shop's own catalogue lacks.
+  const home = await runBatch(env.DB, statements);
+  await Promise.all(peopleOfSite(env, site).map((people) => runBatch(people.d1, [...statements, refresh])));
+  return home;
+}
+
 export async function importProducts(
-  db: Db,
-  siteId: number,
+  env: ShardEnv,
+  site: Site,
   body: ReadableStream<Uint8Array>,
   format: ImportFormat,
   now: number,
 ): Promise<ImportResult> {
   return runImport(readRows(body, format, checkProductColumn, []), validateProduct, async (rows) => {
     const skus = rows.map((row) => row.sku);
-    await runBatch(db, [...upsertStatements(siteId, rows, now), catalogueRefreshStatement(siteId, skus, now)]);
+    await writeCatalogue(env, site, upsertStatements(site.id, rows, now), skus, now);
     return undefined;
   });
 }
@@ -230,10 +259,13 @@ export async function findProduct(db: Db, siteId: number, sku: string): Promise<
   return row ? toJson(row) : null;
 }
 
-export async function deleteProduct(db: Db, siteId: number, sku: string, now = Date.now()): Promise<boolean> {
-  const [result] = await runBatch(db, [
-    { text: "delete from products where site_id = ?1 and sku = ?2", params: [siteId, sku] },
-    catalogueRefreshStatement(siteId, [sku], now),
-  ]);
+export async function deleteProduct(env: ShardEnv, site: Site, sku: string, now = Date.now()): Promise<boolean> {
+  const [result] = await writeCatalogue(
+    env,
+    site,
+    [{ text: "delete from products where site_id = ?1 and sku = ?2", params: [site.id, sku] }],
+    [sku],
+    now,
+  );
   return result.meta.changes > 0;
 }

@@ -67,7 +67,7 @@ catalogueRoutes.openapi(
   }),
   async (c) => {
     const format = formatOf(c.req.header("Content-Type"));
-    return c.json(await importProducts(c.var.db, c.var.site.id, streamOf(c.req.raw), format, Date.now()), 200);
+    return c.json(await importProducts(c.env, c.var.site, streamOf(c.req.raw), format, Date.now()), 200);
   },
 );
 
@@ -130,7 +130,7 @@ catalogueRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    if (!(await deleteProduct(c.var.db, c.var.site.id, c.req.valid("param").sku))) {
+    if (!(await deleteProduct(c.env, c.var.site, c.req.valid("param").sku))) {
       throw apiError(404, "not_found", "No such product in this site");
     }
     return c.body(null, 204);

@@ -29,17 +29,18 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
   const db = createDb(env.DB);
   // Raw events past each site's retention go first (worker/privacy/retention.ts): idempotent, so a
   // run cut short is completed by the next one.
-  await step("retention-purge", 0, () => purgeExpired(db, now));
+  await step("retention-purge", 0, () => purgeExpired(env, now));
   // The raw event archive in R2 (docs/architecture.md, "Raw event archive"): erasure sweeps an
   // earlier run or the erasure's own background run left unfinished, then each site's retention.
   await step("archive-erasure-sweep", 0, () => sweepErasures(env.ARCHIVE, db));
   await step("archive-retention", 0, () => purgeArchive(env.ARCHIVE, db, now));
-  const siteRows = await db.select({ id: sites.id }).from(sites);
-  for (const { id } of siteRows) {
+  const siteRows = await db.select({ id: sites.id, shards: sites.shards }).from(sites);
+  for (const { id, shards } of siteRows) {
     await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
     await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
     await step("segment-sizes", id, () => recordSegmentSizes(db, id, now));
     await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
-    if (affinityRunDue(now)) await step("product-affinities", id, () => recomputeProductAffinities(db, id, now));
+    if (affinityRunDue(now))
+      await step("product-affinities", id, () => recomputeProductAffinities(env, { id, shards }, now));
   }
 }

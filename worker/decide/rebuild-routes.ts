@@ -4,6 +4,11 @@
  * repair. The answer streams one NDJSON line per step of REBUILD_STEP visitors, so progress shows
  * while it runs; each line carries the cursor (`after`) to resume from if the call is cut off, and
  * a rebuild can run at any time beside the writers: it writes the rows they would write.
+ *
+ * A site on shards (docs/architecture.md, "Shards") is rebuilt one database of its set after the
+ * other, in set order; each row runs the one derivation on its own shard. Its lines name the shard
+ * as well (`{"shard": K, "after": ID, "rows": N}`), and a cut-off call resumes with
+ * `?shard=K&after=ID`: the shards before K are done, K from after ID, the ones after it whole.
  */
 import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
@@ -12,6 +17,7 @@ import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { peopleOfSite } from "../shards/routing";
 import { rebuildDecisionRows } from "./decision-rows";
 
 export const rebuildRoutes = createRouter();
@@ -39,40 +45,61 @@ rebuildRoutes.openapi(
           .min(0)
           .default(0)
           .openapi({ description: "Resume after this visitor row ID (the `after` of the last line received)" }),
+        shard: z.coerce.number().int().min(0).optional().openapi({
+          description: "A site on shards: resume on this shard (the `shard` of the last line received), after `after`",
+        }),
       }),
     },
     responses: {
       200: {
         description:
-          'NDJSON: `{"after": ID, "rows": N}` per step, then `{"done": true, "rows": TOTAL}`; a cut-off call ' +
-          "resumes with `?after=` of its last line",
+          'NDJSON: `{"after": ID, "rows": N}` per step (with `"shard": K` for a site on shards), then ' +
+          '`{"done": true, "rows": TOTAL}`; a cut-off call resumes with `?after=` (and `?shard=`) of its last line',
         content: { "application/x-ndjson": { schema: z.string() } },
       },
-      ...errorResponses(401, 404),
+      ...errorResponses(400, 401, 404),
     },
   }),
   async (c) => {
     const [site] = await c.var.db
-      .select({ id: sites.id })
+      .select({ id: sites.id, shards: sites.shards })
       .from(sites)
       .where(eq(sites.key, c.req.valid("param").key));
     if (!site) throw apiError(404, "not_found", "No such site");
-    const db = c.var.db;
-    let after = c.req.valid("query").after;
+    const query = c.req.valid("query");
+    const databases = peopleOfSite(c.env, site);
+    let index = 0;
+    if (query.shard !== undefined) {
+      index = databases.findIndex((people) => people.shard === query.shard);
+      if (index < 0) throw apiError(400, "bad_request", `Shard ${query.shard} is not in the site's set`);
+    }
+    let after = query.after;
     let total = 0;
     const encoder = new TextEncoder();
+    const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
     // One step per pull: memory stays flat and a slow reader slows the rebuild, not the reverse.
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        const step = await rebuildDecisionRows(db, site.id, after, Date.now());
-        if (!step) {
-          controller.enqueue(encoder.encode(`${JSON.stringify({ done: true, rows: total })}\n`));
-          controller.close();
+        for (;;) {
+          const people = databases[index];
+          if (!people) {
+            controller.enqueue(line({ done: true, rows: total }));
+            controller.close();
+            return;
+          }
+          const step = await rebuildDecisionRows(people.d1, site.id, after, Date.now());
+          if (!step) {
+            // This database is done: the next one from its first visitor.
+            index += 1;
+            after = 0;
+            continue;
+          }
+          after = step.last;
+          total += step.rows;
+          const shard = site.shards === null ? {} : { shard: people.shard };
+          controller.enqueue(line({ ...shard, after, rows: step.rows }));
           return;
         }
-        after = step.last;
-        total += step.rows;
-        controller.enqueue(encoder.encode(`${JSON.stringify({ after, rows: step.rows })}\n`));
       },
     });
     // zod-openapi types every "*json*" media type as a c.json() body; a stream is a plain Response.

@@ -7,13 +7,18 @@
  * never reaches the database. An `email_sha256` column sets that hash and clears the UID2 hash,
  * which cannot be made from it. `ads_consent` (true/false, or Shopify's "Accepts Marketing" yes/no)
  * decides whether audience exports may send the customer to ad networks (worker/audiences/id-spaces.ts).
+ *
+ * Where the rows go (docs/architecture.md, "Shards"): a customer's own row on the customer's shard,
+ * and the same update on each copy of it (the shards its `copies_on` lists, where cookies linked to
+ * it live), then the decision rows of the customer's cookies on each of those shards. One batch per
+ * database per flush; a site whose people are in HOME writes one batch there, as before shards.
  */
 
 import { type BoundStatement, runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
-import type { Db } from "../env";
 import { isReservedKey } from "../lib/reserved-keys";
 import { ATTR_NAME_PATTERN } from "../segments/fields";
+import { type PeopleDb, peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { type ColumnReport, CUSTOMER_ALIASES, mapColumns, tagsAsClusters } from "./columns";
 import { emailSha256, uid2EmailHash } from "./email-hash";
 import { type ImportFormat, readRows } from "./read-rows";
@@ -157,7 +162,7 @@ async function validateCustomer(values: Map<string, unknown>): Promise<CustomerU
  * JSON object per row, plus one JSON path per attribute name for removing the file's attributes
  * before merging the new values. Column names come from the fixed COLUMNS table, never from input.
  */
-function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number): BoundStatement[] {
+function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number, copy = false): BoundStatement[] {
   const groups = new Map<string, CustomerUpsert[]>();
   for (const row of rows) {
     const signature = `${[...row.set.keys()].join(",")}|${[...row.attributes.keys()].sort().join(",")}`;
@@ -170,14 +175,22 @@ function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number): 
     const withAttrs = attrNames.length > 0;
     const perRow = 3 + columns.length + (withAttrs ? 1 : 0);
     const rowsPerStatement = Math.floor((100 - attrNames.length) / perRow);
-    const columnList = ["site_id", "customer_id", "updated_at", ...columns, ...(withAttrs ? ["attributes"] : [])];
+    // A copy is inserted as one (`copy` = 1); the conflict never changes what a row is.
+    const columnList = [
+      "site_id",
+      "customer_id",
+      "updated_at",
+      ...(copy ? ["copy"] : []),
+      ...columns,
+      ...(withAttrs ? ["attributes"] : []),
+    ];
     const updates = ["updated_at = excluded.updated_at", ...columns.map((c) => `${c} = excluded.${c}`)];
     if (withAttrs) {
       const paths = attrNames.map(() => "?").join(", ");
       updates.push(`attributes = json_patch(json_remove(customers.attributes, ${paths}), excluded.attributes)`);
     }
     // json_patch onto {} drops the nulls: an emptied attribute is removed, never stored as null.
-    const tuple = `(?, ?, ?${", ?".repeat(columns.length)}${withAttrs ? ", json_patch('{}', ?)" : ""})`;
+    const tuple = `(?, ?, ?${copy ? ", 1" : ""}${", ?".repeat(columns.length)}${withAttrs ? ", json_patch('{}', ?)" : ""})`;
     for (let i = 0; i < group.length; i += rowsPerStatement) {
       const chunk = group.slice(i, i + rowsPerStatement);
       const params: unknown[] = [];
@@ -196,9 +209,96 @@ function upsertStatements(siteId: number, rows: CustomerUpsert[], now: number): 
   return statements;
 }
 
+type Site = { id: number; shards: ShardSet };
+
+/**
+ * The shards other than its own where each of `customers` has linked cookies: where its row needs
+ * a copy. Asked of every shard of the set (one read each), not taken from the own row's
+ * `copies_on`: a cookie an identify event linked before the customer was imported has no copy and
+ * is in no `copies_on` yet, and this import is what gives it both. None for a site in HOME.
+ */
+async function copiesOf(env: ShardEnv, site: Site, customers: string[]): Promise<Map<string, PeopleDb[]>> {
+  const copies = new Map<string, PeopleDb[]>();
+  if (site.shards === null) return copies;
+  const ids = JSON.stringify([...new Set(customers)]);
+  await Promise.all(
+    peopleOfSite(env, site).map(async (people) => {
+      const { results } = await people.d1
+        .prepare(
+          `select distinct customer_id from visitors
+            where site_id = ?1 and customer_id in (select value from json_each(?2))`,
+        )
+        .bind(site.id, ids)
+        .all<{ customer_id: string }>();
+      for (const { customer_id: id } of results) {
+        if (peopleFor(env, site, id).d1 === people.d1) continue;
+        copies.set(id, [...(copies.get(id) ?? []), people]);
+      }
+    }),
+  );
+  return copies;
+}
+
+/** Adds the shards in `copied` ([customer ID, [shard, …]] pairs) to those own rows' `copies_on`. */
+function notedCopiesStatement(siteId: number, copied: Array<[string, number[]]>): BoundStatement {
+  return {
+    text: `update customers set copies_on = (
+        select json_group_array(value) from (
+          select value from json_each(customers.copies_on)
+          union select k.value from json_each(?2) p, json_each(p.value, '$[1]') k
+            where json_extract(p.value, '$[0]') = customers.customer_id
+          order by 1))
+      where site_id = ?1 and not copy and customer_id in (select json_extract(value, '$[0]') from json_each(?2))`,
+    params: [siteId, JSON.stringify(copied)],
+  };
+}
+
+/**
+ * One flush of the import: per database, the upserts of the customers whose own row is there
+ * (noting where their copies are), of the copies it holds, and the refresh of the decision rows
+ * of those customers' cookies there.
+ */
+async function writeCustomers(env: ShardEnv, site: Site, rows: CustomerUpsert[], now: number): Promise<void> {
+  const copies = await copiesOf(
+    env,
+    site,
+    rows.map((row) => row.customerId),
+  );
+  const batches = new Map<
+    D1Database,
+    { people: PeopleDb; own: CustomerUpsert[]; copies: CustomerUpsert[]; noted: Array<[string, number[]]> }
+  >();
+  const batchOf = (people: PeopleDb) => {
+    const batch = batches.get(people.d1) ?? { people, own: [], copies: [], noted: [] };
+    batches.set(people.d1, batch);
+    return batch;
+  };
+  for (const row of rows) {
+    const home = batchOf(peopleFor(env, site, row.customerId));
+    home.own.push(row);
+    const elsewhere = copies.get(row.customerId) ?? [];
+    if (elsewhere.length > 0) home.noted.push([row.customerId, elsewhere.map((people) => people.shard as number)]);
+    for (const people of elsewhere) batchOf(people).copies.push(row);
+  }
+  // Each database's batch is atomic; a refused one fails the flush (503), and sending the file
+  // again completes it: every statement is an idempotent upsert (run-import.ts).
+  await Promise.all(
+    [...batches.values()].map(({ people, own, copies: copied, noted }) => {
+      const customers = [...new Set([...own, ...copied].map((row) => row.customerId))];
+      return runBatch(people.d1, [
+        ...upsertStatements(site.id, own, now),
+        ...(noted.length > 0 ? [notedCopiesStatement(site.id, noted)] : []),
+        ...upsertStatements(site.id, copied, now, true),
+        // The decision rows of the customers' cookies here carry their CRM fields.
+        ...refreshStatements(site.id, { customers }, now),
+      ]);
+    }),
+  );
+}
+
 export async function importCustomers(
-  db: Db,
-  siteId: number,
+  env: ShardEnv,
+  site: Site,
   body: ReadableStream<Uint8Array>,
   format: ImportFormat,
   now: number,
@@ -209,10 +309,8 @@ export async function importCustomers(
     readRows(body, format, columns.check, ["customer_id"]),
     validateCustomer,
     async (rows) => {
-      // The decision rows of the customers' cookies carry their CRM fields: refreshed in the same batch.
-      const customers = rows.map((row) => row.customerId);
-      await runBatch(db, [...upsertStatements(siteId, rows, now), ...refreshStatements(siteId, { customers }, now)]);
-      options.written?.customers.push(...customers);
+      await writeCustomers(env, site, rows, now);
+      options.written?.customers.push(...rows.map((row) => row.customerId));
       return undefined;
     },
     options,

@@ -6,14 +6,14 @@
  *
  * A link names a customer tagwerk must know: a link to a customer not imported yet is refused and
  * reported (`unknown customer`), so a typo or an import in the wrong order is seen, not stored as a
- * link to nobody. Linking merges the cookie's coupon codes into the customer's in the same
- * transaction (worker/coupons/merge.ts: one customer is one person).
+ * link to nobody. Linking merges the cookie's coupon codes into the customer's
+ * (worker/coupons/merge.ts: one customer is one person) and, for a site on shards, copies the
+ * customer's row to the cookie's shard: worker/identity/link-cookies.ts, one batch per database.
  */
-import type { SQL } from "drizzle-orm";
-import { type BoundStatement, runBatch, toD1 } from "../db/raw";
+import { runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
-import type { Db } from "../env";
-import { linkCookies } from "../identity/link";
+import { type Link, linkCookies, linkVisitorsStatement, type Site } from "../identity/link";
+import { groupByShard, type ShardEnv } from "../shards/routing";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
 import {
@@ -26,12 +26,7 @@ import {
 } from "./run-import";
 import { parseId } from "./values";
 
-type Link = { cookieId: string; customerId: string };
-
 const KNOWN = ["cookie_id", "customer_id"];
-/** site_id, cookie_id, customer_id, first_seen_at, last_seen_at. */
-const ROWS_PER_STATEMENT = Math.floor(100 / 5);
-
 function checkLinkColumn(name: string): { column: string } | undefined {
   const lower = name.toLowerCase();
   return KNOWN.includes(lower) ? { column: lower } : undefined;
@@ -48,37 +43,26 @@ async function validateLink(values: Map<string, unknown>): Promise<Link | Refusa
   return row.refusal() ?? { cookieId: (cookie as string).toLowerCase(), customerId: customer as string };
 }
 
-function linkStatements(siteId: number, links: Link[], now: number): (BoundStatement | SQL)[] {
-  const statements: (BoundStatement | SQL)[] = [];
-  for (let i = 0; i < links.length; i += ROWS_PER_STATEMENT) {
-    const chunk = links.slice(i, i + ROWS_PER_STATEMENT);
-    statements.push({
-      text: `insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at)
-        values ${chunk.map(() => "(?, ?, ?, ?, ?)").join(", ")}
-        on conflict (site_id, cookie_id) do update set customer_id = excluded.customer_id`,
-      params: chunk.flatMap((link) => [siteId, link.cookieId, link.customerId, now, now]),
-    });
-  }
-  const customers = [...new Set(links.map((link) => link.customerId))];
-  statements.push(...refreshStatements(siteId, { cookies: links.map((link) => link.cookieId), customers }, now));
-  return statements;
-}
-
-/** The customers among `links` that the site knows (one read per flush). */
-async function knownCustomers(db: Db, siteId: number, links: Link[]): Promise<Set<string>> {
-  const ids = JSON.stringify([...new Set(links.map((link) => link.customerId))]);
-  const { results } = await toD1(db)
-    .prepare(
-      "select customer_id from customers where site_id = ?1 and customer_id in (select value from json_each(?2))",
-    )
-    .bind(siteId, ids)
-    .all<{ customer_id: string }>();
-  return new Set(results.map((row) => row.customer_id));
+/** The customers among `links` that the site knows: one read per shard holding their own rows. */
+async function knownCustomers(env: ShardEnv, site: Site, links: Link[]): Promise<Set<string>> {
+  const ids = [...new Set(links.map((link) => link.customerId))];
+  const answers = await Promise.all(
+    groupByShard(env, site, ids, (id) => id).map(({ people, items }) =>
+      people.d1
+        .prepare(
+          `select customer_id from customers where site_id = ?1 and not copy
+            and customer_id in (select value from json_each(?2))`,
+        )
+        .bind(site.id, JSON.stringify(items))
+        .all<{ customer_id: string }>(),
+    ),
+  );
+  return new Set(answers.flatMap(({ results }) => results.map((row) => row.customer_id)));
 }
 
 export async function importLinks(
-  db: Db,
-  siteId: number,
+  env: ShardEnv,
+  site: Site,
   body: ReadableStream<Uint8Array>,
   format: ImportFormat,
   now: number,
@@ -89,18 +73,28 @@ export async function importLinks(
     readRows(body, format, columns.check, KNOWN),
     validateLink,
     async (links) => {
-      const known = await knownCustomers(db, siteId, links);
+      const known = await knownCustomers(env, site, links);
       const refused: WriteRejection[] = [];
       const kept: Link[] = [];
       links.forEach((link, index) => {
         if (known.has(link.customerId)) kept.push(link);
         else refused.push({ index, reason: `unknown customer ${JSON.stringify(link.customerId.slice(0, 80))}` });
       });
-      if (kept.length > 0) {
-        await runBatch(db, linkStatements(siteId, kept, now));
-        // The coupon codes of one person (identity/link.ts); this import writes HOME's people.
-        await linkCookies({ DB: toD1(db) as D1Database }, { id: siteId, shards: null }, kept, now);
-      }
+      // The visitor rows on the cookies' shards (one batch each, with their decision rows), then
+      // what a link means beyond them: the customer's copy, one person's codes (identity/link.ts).
+      await Promise.all(
+        groupByShard(env, site, kept, (link) => link.cookieId).map(({ people, items }) =>
+          runBatch(people.d1, [
+            linkVisitorsStatement(site.id, items, now),
+            ...refreshStatements(
+              site.id,
+              { cookies: items.map((link) => link.cookieId), customers: [...new Set(items.map((l) => l.customerId))] },
+              now,
+            ),
+          ]),
+        ),
+      );
+      await linkCookies(env, site, kept, now);
       options.written?.cookies.push(...kept.map((link) => link.cookieId));
       options.written?.customers.push(...kept.map((link) => link.customerId));
       return refused;

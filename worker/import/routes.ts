@@ -76,7 +76,7 @@ function runOf(importer: Importer) {
   return (c: Context<AppEnv>) => {
     const format = formatOf(c.req.header("Content-Type"));
     const body = streamOf(c.req.raw);
-    return (options: ImportOptions) => importer(c.var.db, c.var.site.id, body, format, Date.now(), options);
+    return (options: ImportOptions) => importer(c.env, c.var.site, body, format, Date.now(), options);
   };
 }
 

@@ -1,11 +1,14 @@
 /**
  * Erasure of personal data (GDPR Art. 17): a visitor (one `tw_id` cookie ID) or a CRM customer with
- * every cookie ID linked to it. Everything goes out as ONE D1 batch (a transaction): an erasure is
- * complete or did not happen, never half applied.
+ * every cookie ID linked to it. For a site whose people are in HOME, everything goes out as ONE D1
+ * batch (a transaction): an erasure is complete or did not happen, never half applied. For a site
+ * on shards, one batch to HOME and one to each shard of its set (worker/privacy/erasure-shards.ts):
+ * each complete or not applied, and an erasure cut short is completed by erasing again.
  *
  * What happens to each table (SECURITY.md repeats this):
- * - visitors, events, id_links (partner IDs), cap_counters, audience_members, the person's
- *   webhook_memberships and the customer row: deleted;
+ * - visitors, events, id_links (partner IDs), person_caps and person_codes (the copies of the
+ *   person's caps and codes), audience_members, the person's webhook_memberships and the customer
+ *   row (and its copies on other shards): deleted;
  * - raw events archived in R2: an `archive_sweeps` row names the cookies, and the sweep run after
  *   the erasure (and resumed by the cron until done) rewrites the objects without their lines
  *   (worker/archive/sweeps.ts);
@@ -31,9 +34,10 @@
  */
 import { erasureChangeStatements } from "../audiences/changes";
 import { customerRef } from "../collect/scrub";
-import { type D1Like, preparedAll, toD1 } from "../db/raw";
+import { type D1Like, preparedAll } from "../db/raw";
 import { siblingRefreshStatements } from "../decide/decision-rows";
-import type { Db } from "../env";
+import type { ShardEnv, ShardSet } from "../shards/routing";
+import { eraseOnShards } from "./erasure-shards";
 
 /** `?1` = site ID; the cookie IDs of the subject are `COOKIES` (a subquery with ?2). */
 // The cookie itself, visitor row or not: a tw_id minted by /sync has partner links and no visitor.
@@ -71,7 +75,14 @@ function statements(
        from visitors where site_id = ?1 and cookie_id in (COOKIES) having count(*) > 0`,
     ),
     s("delete from id_links where site_id = ?1 and cookie_id in (COOKIES)"),
-    s("delete from person_caps where site_id = ?1 and holder in (select 'v:' || cookie_id from (COOKIES))"),
+    s(
+      `delete from person_caps where site_id = ?1
+       and (holder in (select 'v:' || cookie_id from (COOKIES)) or holder = 'c:' || CUSTOMER)`,
+    ),
+    s(
+      `delete from person_codes where site_id = ?1
+       and (holder in (select 'v:' || cookie_id from (COOKIES)) or holder = 'c:' || CUSTOMER)`,
+    ),
     s("delete from decision_rows where site_id = ?1 and cookie_id in (COOKIES)"),
     s(
       "delete from audience_members where audience_id in (select id from audiences where site_id = ?1) and cookie_id in (COOKIES)",
@@ -112,9 +123,13 @@ function statements(
 /** How many rows named the subject: `rejected` counts too, a browser whose every event was refused has no visitor row. */
 export type ErasureResult = { visitors: number; customers: number; rejected: number };
 
+type Site = { id: number; shards: ShardSet };
+
 /** Erases one visitor by cookie ID. Returns how many visitor rows existed (0 or 1). */
-export async function eraseVisitor(db: Db, siteId: number, cookieId: string): Promise<ErasureResult> {
-  const d1 = toD1(db);
+export async function eraseVisitor(env: ShardEnv, site: Site, cookieId: string): Promise<ErasureResult> {
+  if (site.shards !== null) return eraseOnShards(env, site, { cookie: cookieId });
+  const d1 = env.DB;
+  const siteId = site.id;
   const holders = "holder = 'v:' || ?2";
   const results = await d1.batch([
     // The tombstone stands even when the visitor row does not exist yet (its batch is still queued).
@@ -136,8 +151,10 @@ export async function eraseVisitor(db: Db, siteId: number, cookieId: string): Pr
 }
 
 /** Erases a CRM customer and every visitor linked to it. */
-export async function eraseCustomer(db: Db, siteId: number, customerId: string): Promise<ErasureResult> {
-  const d1 = toD1(db);
+export async function eraseCustomer(env: ShardEnv, site: Site, customerId: string): Promise<ErasureResult> {
+  if (site.shards !== null) return eraseOnShards(env, site, { customer: customerId });
+  const d1 = env.DB;
+  const siteId = site.id;
   const holders = `holder = 'c:' || ?2 or customer_id = ?2 or holder in (select 'v:' || cookie_id from visitors where site_id = ?1 and customer_id = ?2)`;
   const results = await d1.batch([
     d1

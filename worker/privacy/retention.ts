@@ -5,6 +5,11 @@
  * last attempt once no lock holds (worker/auth/login-attempts.ts); the counters' ledger of applied
  * queue messages after LEDGER_DAYS, and cap counts of days no cap reads any more (CAP_DAYS).
  *
+ * A site's events are on the databases of its set (docs/architecture.md, "Shards"): purged on
+ * each, and on no other. The ledger and the caps (person_caps, by holder and day) are per database
+ * and hold nothing but what ages out: purged on HOME and every shard of the deployment, as one
+ * table each was before shards.
+ *
  * Raw events are written to the R2 archive now (docs/architecture.md, "Raw event archive"; its
  * retention is worker/archive/sweeps.ts, purgeArchive): the `events` rows purged here are the ones
  * written before.
@@ -14,9 +19,8 @@
  * `now`, so a run that is interrupted part-way and run again ends with exactly the same rows as an
  * uninterrupted run: the purge is idempotent.
  */
-import { toD1 } from "../db/raw";
-import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
+import { peopleOfSite, type ShardEnv, shardBindings } from "../shards/routing";
 
 const IDEMPOTENCY_DAYS = 7;
 const REJECTED_ORPHAN_DAYS = 30;
@@ -35,7 +39,7 @@ export type PurgeResult = {
   segmentMessages: number;
   loginAttempts: number;
   ledger: number;
-  capCounters: number;
+  personCaps: number;
 };
 
 /** Repeats one chunked delete until it deletes nothing more (or `maxChunks`, for tests). */
@@ -49,12 +53,16 @@ async function drain(statement: D1PreparedStatement, maxChunks: number): Promise
   return total;
 }
 
-export async function purgeExpired(db: Db, now: number, options: { maxChunks?: number } = {}): Promise<PurgeResult> {
-  const d1 = toD1(db);
+export async function purgeExpired(
+  env: ShardEnv,
+  now: number,
+  options: { maxChunks?: number } = {},
+): Promise<PurgeResult> {
+  const d1 = env.DB;
   const maxChunks = options.maxChunks ?? 1_000;
   const { results: siteRows } = await d1
-    .prepare("select id, retention_days as retentionDays from sites")
-    .all<{ id: number; retentionDays: number }>();
+    .prepare("select id, retention_days as retentionDays, shards from sites")
+    .all<{ id: number; retentionDays: number; shards: string | null }>();
   const result: PurgeResult = {
     events: 0,
     rejectedEvents: 0,
@@ -62,18 +70,23 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
     segmentMessages: 0,
     loginAttempts: 0,
     ledger: 0,
-    capCounters: 0,
+    personCaps: 0,
   };
   for (const site of siteRows) {
     const cutoff = now - site.retentionDays * DAY_MS;
     // `id in (select ... limit)`: SQLite in D1 has no DELETE ... LIMIT; the subquery uses the
     // (site_id, received_at) index of each table.
-    result.events += await drain(
-      d1
-        .prepare("delete from events where id in (select id from events where site_id = ? and received_at < ? limit ?)")
-        .bind(site.id, cutoff, PURGE_CHUNK),
-      maxChunks,
-    );
+    const shards = site.shards === null ? null : (JSON.parse(site.shards) as number[]);
+    for (const people of peopleOfSite(env, { shards })) {
+      result.events += await drain(
+        people.d1
+          .prepare(
+            "delete from events where id in (select id from events where site_id = ? and received_at < ? limit ?)",
+          )
+          .bind(site.id, cutoff, PURGE_CHUNK),
+        maxChunks,
+      );
+    }
     result.rejectedEvents += await drain(
       d1
         .prepare(
@@ -117,19 +130,22 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
       .bind(now - DAY_MS, now, PURGE_CHUNK),
     maxChunks,
   );
-  result.ledger += await drain(
-    d1
-      .prepare(
-        "delete from applied_messages where id in (select id from applied_messages where applied_at < ? limit ?)",
-      )
-      .bind(now - LEDGER_DAYS * DAY_MS, PURGE_CHUNK),
-    maxChunks,
-  );
-  result.capCounters += await drain(
-    d1
-      .prepare("delete from person_caps where rowid in (select rowid from person_caps where day < ? limit ?)")
-      .bind(Math.floor(now / DAY_MS) - CAP_DAYS, PURGE_CHUNK),
-    maxChunks,
-  );
+  // Per database: HOME (the sites whose people are still there) and every shard.
+  for (const database of [d1, ...shardBindings(env)]) {
+    result.ledger += await drain(
+      database
+        .prepare(
+          "delete from applied_messages where id in (select id from applied_messages where applied_at < ? limit ?)",
+        )
+        .bind(now - LEDGER_DAYS * DAY_MS, PURGE_CHUNK),
+      maxChunks,
+    );
+    result.personCaps += await drain(
+      database
+        .prepare("delete from person_caps where rowid in (select rowid from person_caps where day < ? limit ?)")
+        .bind(Math.floor(now / DAY_MS) - CAP_DAYS, PURGE_CHUNK),
+      maxChunks,
+    );
+  }
   return result;
 }

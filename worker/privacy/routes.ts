@@ -70,7 +70,7 @@ async function optOut(c: Context<AppEnv>, siteKey: string) {
         "Retry-After": String(RETRY_AFTER_SECONDS),
       });
     }
-    await eraseVisitor(c.var.db, site.id, current);
+    await eraseVisitor(c.env, site, current);
     sweepArchiveAfterErasure(c, site.id);
     erased = true;
   }
@@ -155,7 +155,7 @@ privacyRoutes.openapi(
     responses: ErasedSchema,
   }),
   async (c) => {
-    const erased = await eraseCustomer(c.var.db, c.var.site.id, c.req.valid("param").id);
+    const erased = await eraseCustomer(c.env, c.var.site, c.req.valid("param").id);
     sweepArchiveAfterErasure(c, c.var.site.id);
     // Rows only a rejected event named are the customer's data too: erasing them is not a 404.
     if (erased.customers + erased.visitors + erased.rejected === 0)
@@ -179,7 +179,7 @@ privacyRoutes.openapi(
     responses: ErasedSchema,
   }),
   async (c) => {
-    const erased = await eraseVisitor(c.var.db, c.var.site.id, c.req.valid("param").cid);
+    const erased = await eraseVisitor(c.env, c.var.site, c.req.valid("param").cid);
     sweepArchiveAfterErasure(c, c.var.site.id);
     if (erased.visitors + erased.rejected === 0) throw apiError(404, "not_found", "No such visitor");
     return c.body(null, 204);

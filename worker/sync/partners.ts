@@ -4,9 +4,11 @@
  */
 import { and, asc, eq } from "drizzle-orm";
 import { BUILT_IN_SPACES } from "../audiences/id-spaces";
+import { createDb } from "../db/client";
 import { idLinks, partners } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import { peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 
 export type Partner = typeof partners.$inferSelect;
 
@@ -76,11 +78,18 @@ export async function updatePartner(
   return row;
 }
 
-/** Deleting a partner forgets its ID links too: they mean nothing without it. */
-export async function deletePartner(db: Db, siteId: number, id: number): Promise<void> {
-  const partner = await getPartner(db, siteId, id);
-  await db.batch([
-    db.delete(idLinks).where(and(eq(idLinks.siteId, siteId), eq(idLinks.partnerKey, partner.key))),
-    db.delete(partners).where(and(eq(partners.siteId, siteId), eq(partners.id, id))),
-  ]);
+/**
+ * Deleting a partner forgets its ID links too: they mean nothing without it. The links are on
+ * every shard of the site's set (by partner user ID): deleted there first, then the partner in
+ * HOME, so a failure part-way leaves the partner to delete again, never links without a partner.
+ */
+export async function deletePartner(env: ShardEnv, site: { id: number; shards: ShardSet }, id: number): Promise<void> {
+  const db = createDb(env.DB);
+  const partner = await getPartner(db, site.id, id);
+  await Promise.all(
+    peopleOfSite(env, site).map(({ db: people }) =>
+      people.delete(idLinks).where(and(eq(idLinks.siteId, site.id), eq(idLinks.partnerKey, partner.key))),
+    ),
+  );
+  await db.delete(partners).where(and(eq(partners.siteId, site.id), eq(partners.id, id)));
 }

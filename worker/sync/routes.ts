@@ -164,7 +164,7 @@ syncRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    await deletePartner(c.var.db, c.var.site.id, c.req.valid("param").id);
+    await deletePartner(c.env, c.var.site, c.req.valid("param").id);
     return c.body(null, 204);
   },
 );
@@ -216,7 +216,7 @@ syncRoutes.openapi(
     let cookieId = readCookieId(c);
     // Opted out (GET /optout): no link, no cookie, no redirect.
     const optedOut = isOptedOut(c);
-    const consent = cookieId && !optedOut ? await visitorConsent(db, site.id, cookieId) : null;
+    const consent = cookieId && !optedOut ? await visitorConsent(c.env, site, cookieId) : null;
     const tcf = { gdpr: query.gdpr, consent: query.gdpr_consent };
     // Within the flood bound only (abuse/write-bounds.ts): beyond it the pixel still answers, but
     // links nothing and sets no cookie; the refusal is counted.
@@ -231,7 +231,7 @@ syncRoutes.openapi(
         cookieId = newCookieId();
         await setVisitorCookie(c, site, cookieId, "None", syncCookieMaxAge(site));
       }
-      await recordLink(db, site.id, partner.key, query.puid, cookieId, now);
+      await recordLink(c.env, site, partner.key, query.puid, cookieId, now);
     }
 
     c.header("Cache-Control", "no-store");
