@@ -100,8 +100,10 @@ explainRoutes.openapi(
     const site = c.var.site;
     const who = "cookie_id" in body ? { cookie_id: body.cookie_id } : { customer: body.customer };
     const explanation = await explainPlacement(
+      c.env,
       c.var.db,
       {
+        shards: site.shards,
         id: site.id,
         key: site.key,
         holdout: site.holdout,
