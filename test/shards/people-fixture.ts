@@ -9,8 +9,11 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { createDb } from "../../worker/db/client";
 import { customers, visitors } from "../../worker/db/schema";
-import { peopleFor, type ShardSet, shardBindings } from "../../worker/shards/routing";
+import { peopleFor, peopleOfSite, type ShardSet, shardBindings } from "../../worker/shards/routing";
 import { createTestSite, siteIdOf } from "../fixtures/api";
+
+/** The one database of every site without a shard set: HOME. */
+export const HOME_PEOPLE = peopleOfSite(env, { shards: null });
 
 export type SiteOnSet = { id: number; key: string; apiKey: string; shards: ShardSet };
 

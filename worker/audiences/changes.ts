@@ -43,21 +43,29 @@ export async function syncSpace(db: Db, site: Site, audienceId: number, space: s
   ]);
 }
 
-/** Drops change rows older than CHANGE_LOG_DAYS and moves the audience's expiry mark past them. */
-export async function purgeChanges(db: Db, audienceId: number, now: number): Promise<void> {
+/**
+ * Drops change rows older than CHANGE_LOG_DAYS from `db` (the audience's people's database) and
+ * moves the audience's expiry mark, in HOME (`home`), past them.
+ */
+export async function purgeChanges(db: Db, home: Db, audienceId: number, now: number): Promise<void> {
   const old = and(eq(audienceChanges.audienceId, audienceId), lt(audienceChanges.ts, now - CHANGE_LOG_DAYS * DAY));
   const [row] = await db
     .select({ seq: max(audienceChanges.seq) })
     .from(audienceChanges)
     .where(old);
   if (row?.seq == null) return;
-  await db.batch([
-    db.delete(audienceChanges).where(and(old, sql`${audienceChanges.seq} <= ${row.seq}`)),
-    db
-      .update(audiences)
-      .set({ changesPurgedThrough: sql`max(${audiences.changesPurgedThrough}, ${row.seq})` })
-      .where(eq(audiences.id, audienceId)),
-  ]);
+  const mark = home
+    .update(audiences)
+    .set({ changesPurgedThrough: sql`max(${audiences.changesPurgedThrough}, ${row.seq})` })
+    .where(eq(audiences.id, audienceId));
+  const purge = db.delete(audienceChanges).where(and(old, sql`${audienceChanges.seq} <= ${row.seq}`));
+  // In HOME both go in one transaction, as always; a shard purges first and HOME marks after, so a
+  // cursor is never accepted for rows already gone.
+  if (db.$client === home.$client) await db.batch([purge, mark]);
+  else {
+    await purge;
+    await mark;
+  }
 }
 
 /** The last change's seq in this space (0 when none): where the next delta starts. */

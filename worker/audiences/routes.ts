@@ -17,6 +17,7 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { SECONDS_PER_DAY } from "../lib/time";
+import { peopleOfSite } from "../shards/routing";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
 import { headSeq, makeCursor, readCursor } from "./changes";
 import {
@@ -265,7 +266,7 @@ audiencesRoutes.openapi(
     const now = Date.now();
     // A marketer waiting for a look-alike audience waits for fresh scores, not the last cron's.
     if (audience.kind === "lookalike") await recomputeLookalikeScores(c.var.db, c.var.site.id, now);
-    await refreshAudience(c.var.db, audience, now);
+    await refreshAudience(c.var.db, peopleOfSite(c.env, c.var.site), audience, now);
     return c.json(audienceToJson(await getAudience(c.var.db, c.var.site.id, id)), 200);
   },
 );

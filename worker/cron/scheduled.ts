@@ -41,7 +41,7 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
     // Every database of the site's set: what a read of many people asks (docs/architecture.md, "Shards").
     const people = peopleOfSite(env, site);
     await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
-    await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
+    await step("audience-refresh", id, () => refreshSiteAudiences(db, people, id, now));
     await step("segment-sizes", id, () => recordSegmentSizes(db, people, id, now));
     await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
     if (affinityRunDue(now)) await step("product-affinities", id, () => recomputeProductAffinities(db, id, now));
