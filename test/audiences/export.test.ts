@@ -91,7 +91,7 @@ describe("audience export", () => {
     expect(size).toBe(5000);
 
     const pages: number[] = [];
-    const stream = exportStream(db, id, "tw", { pageSize: 1000, onPage: (rows) => pages.push(rows) });
+    const stream = exportStream(HOME_PEOPLE, id, "tw", { pageSize: 1000, onPage: (rows) => pages.push(rows) });
     const text = await new Response(stream).text();
     const ids = csvIds(text);
     expect(ids).toHaveLength(5000);

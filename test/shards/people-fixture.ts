@@ -37,6 +37,11 @@ export async function seedPeople(site: SiteOnSet, customerRows: CustomerSeed[], 
       .db.insert(customers)
       .values({ ...row, siteId: site.id });
   }
+  await seedVisitors(site, customerRows, visitorRows);
+}
+
+/** Writes visitors on their shards, with a copy of their customer (one of `customerRows`) beside each. */
+export async function seedVisitors(site: SiteOnSet, customerRows: CustomerSeed[], visitorRows: VisitorSeed[]) {
   for (const row of visitorRows) {
     const people = peopleFor(env, site, row.cookieId);
     await people.db.insert(visitors).values({ ...row, siteId: site.id });

@@ -19,7 +19,7 @@ import { createRoute } from "../lib/secured-route";
 import { SECONDS_PER_DAY } from "../lib/time";
 import { peopleOfSite } from "../shards/routing";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
-import { headSeq, makeCursor, readCursor } from "./changes";
+import { headSeqs, makeCursor, readCursor } from "./changes";
 import {
   changesStream,
   defaultLayout,
@@ -318,14 +318,22 @@ audiencesRoutes.openapi(
     const mismatch = layoutMismatch(layout, idSpace);
     if (mismatch) throw apiError(400, "validation_failed", `layout: ${mismatch}`);
     const secret = signingSecretOf(c.env);
-    const from = since === undefined ? null : await readCursor(secret, site.id, audience, idSpace, since);
-    // The head is read before the first row, so rows written meanwhile come with the next delta.
-    const head = await headSeq(db, audience.id, idSpace);
+    const now = Date.now();
+    const from = since === undefined ? null : await readCursor(secret, site, audience, idSpace, since, now);
+    // Every database of the site's set holds the snapshot and change log of its own people.
+    const people = peopleOfSite(c.env, site);
+    // The heads are read before the first row, so rows written meanwhile come with the next delta.
+    const head = await headSeqs(people, audience.id, idSpace);
     const body =
       from === null
-        ? exportStream(db, audience.id, idSpace, { layout })
-        : changesStream(db, audience.id, idSpace, from, head);
+        ? exportStream(people, audience.id, idSpace, { layout })
+        : changesStream(people, audience.id, idSpace, from.seqs, head);
     const name = `audience-${audience.id}-${idSpace}${from === null ? "" : "-changes"}.csv`;
+    // Never below the purge mark (HOME's one log): a space whose rows were all purged still hands out a live cursor.
+    const next =
+      site.shards === null
+        ? [Math.max(head[0] ?? 0, audience.changesPurgedThrough, from?.seqs[0] ?? 0)]
+        : head.map((seq, k) => Math.max(seq, from?.seqs[k] ?? 0));
     return new Response(body, {
       status: 200,
       headers: {
@@ -333,13 +341,7 @@ audiencesRoutes.openapi(
         "Content-Disposition": `attachment; filename="${name}"`,
         "Cache-Control": "no-store",
         // Never below the purge mark: a space whose rows were all purged still hands out a live cursor.
-        "X-Tagwerk-Cursor": await makeCursor(
-          secret,
-          site.id,
-          audience.id,
-          idSpace,
-          Math.max(head, audience.changesPurgedThrough, from ?? 0),
-        ),
+        "X-Tagwerk-Cursor": await makeCursor(secret, site, audience.id, idSpace, { seqs: next, at: now }),
       },
     });
   },
