@@ -265,8 +265,9 @@ audiencesRoutes.openapi(
     const audience = await getAudience(c.var.db, c.var.site.id, id);
     const now = Date.now();
     // A marketer waiting for a look-alike audience waits for fresh scores, not the last cron's.
-    if (audience.kind === "lookalike") await recomputeLookalikeScores(c.var.db, c.var.site.id, now);
-    await refreshAudience(c.var.db, peopleOfSite(c.env, c.var.site), audience, now);
+    const people = peopleOfSite(c.env, c.var.site);
+    if (audience.kind === "lookalike") await recomputeLookalikeScores(c.var.db, people, c.var.site.id, now);
+    await refreshAudience(c.var.db, people, audience, now);
     return c.json(audienceToJson(await getAudience(c.var.db, c.var.site.id, id)), 200);
   },
 );

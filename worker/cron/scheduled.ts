@@ -38,11 +38,12 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
   const siteRows = await db.select({ id: sites.id, shards: sites.shards }).from(sites);
   for (const site of siteRows) {
     const id = site.id;
-    // Every database of the site's set: what a read of many people asks (docs/architecture.md, "Shards").
-    const people = peopleOfSite(env, site);
-    await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
-    await step("audience-refresh", id, () => refreshSiteAudiences(db, people, id, now));
-    await step("segment-sizes", id, () => recordSegmentSizes(db, people, id, now));
+    // Every database of the site's set: what a read of many people asks (docs/architecture.md,
+    // "Shards"); inside each step, so a set naming an unbound shard fails that site's steps only.
+    const people = () => peopleOfSite(env, site);
+    await step("lookalike-scores", id, () => recomputeLookalikeScores(db, people(), id, now));
+    await step("audience-refresh", id, () => refreshSiteAudiences(db, people(), id, now));
+    await step("segment-sizes", id, () => recordSegmentSizes(db, people(), id, now));
     await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
     if (affinityRunDue(now)) await step("product-affinities", id, () => recomputeProductAffinities(db, id, now));
   }
