@@ -44,7 +44,7 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
     await step("lookalike-scores", id, () => recomputeLookalikeScores(db, people(), id, now));
     await step("audience-refresh", id, () => refreshSiteAudiences(db, people(), id, now));
     await step("segment-sizes", id, () => recordSegmentSizes(db, people(), id, now));
-    await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
+    await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now, undefined, env));
     if (affinityRunDue(now)) await step("product-affinities", id, () => recomputeProductAffinities(db, id, now));
   }
 }

@@ -108,7 +108,7 @@ webhooksRoutes.openapi(
     checkUrl(input.url, c.env);
     const now = Date.now();
     const webhook = await insertWebhook(c.var.db, c.var.site.id, input, now);
-    await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
+    await syncWebhookMembers(c.var.db, webhook, now, { notify: false, env: c.env });
     const secret = await webhookSecret(signingSecretOf(c.env), webhook.id);
     return c.json({ ...webhookToJson(webhook), secret }, 201);
   },
@@ -160,7 +160,7 @@ webhooksRoutes.openapi(
       patch,
       now,
     );
-    if (segmentChanged) await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
+    if (segmentChanged) await syncWebhookMembers(c.var.db, webhook, now, { notify: false, env: c.env });
     return c.json(webhookToJson(webhook), 200);
   },
 );
