@@ -8,7 +8,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { headSeqs } from "../../worker/audiences/changes";
 import { changesStream, exportStream } from "../../worker/audiences/export";
-import { audienceSpaceMembers, visitors } from "../../worker/db/schema";
+import { audienceMembers, audienceSpaceMembers, visitors } from "../../worker/db/schema";
 import { peopleFor, peopleOfSite } from "../../worker/shards/routing";
 import { call } from "../fixtures/api";
 import {
@@ -187,5 +187,22 @@ describe("audiences over a shard set", () => {
     expect(lines).toHaveLength(12);
     expect(lines.join()).not.toContain("dec0");
     expect(lines.slice(1)).toEqual((await exported(b, idB, "tw")).lines.slice(1));
+  });
+
+  it("deleting an audience deletes its members on every shard of the set", async () => {
+    const { sharded, ids } = await twins();
+    await refresh(sharded, ids[0]);
+    const left = async () =>
+      (
+        await Promise.all(
+          [0, 1, 2, 3].map((k) =>
+            shardDb(k).select().from(audienceMembers).where(eq(audienceMembers.audienceId, ids[0])),
+          ),
+        )
+      ).flat().length;
+    expect(await left()).toBe(12);
+    const res = await call(`/api/v1/audiences/${ids[0]}`, { method: "DELETE", key: sharded.apiKey });
+    expect(res.status).toBe(204);
+    expect(await left()).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import { segments, visitors, webhookDeliveries, webhookMemberships, webhooks } f
 import { peopleFor, peopleOfSite } from "../../worker/shards/routing";
 import { syncWebhookMembers } from "../../worker/webhooks/entries";
 import { getWebhook } from "../../worker/webhooks/store";
+import { call } from "../fixtures/api";
 import {
   type CustomerSeed,
   cookieOf,
@@ -157,5 +158,17 @@ describe("webhook entries over a shard set", () => {
     expect(members.join()).not.toContain("dec0");
     expect(members).toEqual(await membersOf(b, hooks[1]!.id));
     expect((await deliveriesOf(hooks[0]!.id)).join()).not.toContain("dec0");
+  });
+
+  it("deleting a webhook deletes its members on every shard of the set", async () => {
+    const site = await siteOn([0, 1, 2, 3]);
+    const { customerRows, visitorRows } = people();
+    await seedPeople(site, customerRows, visitorRows);
+    const hook = await webhookOf(site);
+    await syncWebhookMembers(db, hook, NOW, { env, notify: false });
+    expect(await membersOf(site, hook.id)).toHaveLength(12);
+    const res = await call(`/api/v1/webhooks/${hook.id}`, { method: "DELETE", key: site.apiKey });
+    expect(res.status).toBe(204);
+    expect(await membersOf(site, hook.id)).toEqual([]);
   });
 });

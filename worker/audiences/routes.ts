@@ -236,7 +236,7 @@ audiencesRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    await deleteAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
+    await deleteAudience(c.var.db, peopleOfSite(c.env, c.var.site), c.var.site.id, c.req.valid("param").id);
     return c.body(null, 204);
   },
 );
