@@ -126,12 +126,15 @@ describe("audiences over a shard set", () => {
   it("lists the changes since a cursor from every shard, and refuses a cursor of another set", async () => {
     const { sharded, twin, ids } = await twins();
     const cursors: string[] = [];
+    const emails: { before: string[]; cursor: string }[] = [];
     for (const [site, id] of [
       [sharded, ids[0]],
       [twin, ids[1]],
     ] as const) {
       await refresh(site, id);
       cursors.push((await exported(site, id, "tw")).cursor as string);
+      const email = await exported(site, id, "email_sha256");
+      emails.push({ before: email.lines.slice(1), cursor: email.cursor as string });
       // Three cookies join C-1 (in), one leaves (its customer link is dropped).
       await seedVisitors(
         site,
@@ -151,6 +154,21 @@ describe("audiences over a shard set", () => {
     expect([...a.lines].sort()).toEqual(
       ["op,id", `add,${cookieOf(31)}`, `add,${cookieOf(32)}`, `add,${cookieOf(33)}`, `remove,${cookieOf(1)}`].sort(),
     );
+    // In the e-mail space (one hash per customer, from cookies on several shards) the delta applied to
+    // what the network held at the cursor gives the full export of now, as in HOME.
+    for (const [i, site, id] of [
+      [0, sharded, ids[0]],
+      [1, twin, ids[1]],
+    ] as const) {
+      const held = new Set(emails[i]?.before);
+      for (const line of (await exported(site, id, "email_sha256", emails[i]?.cursor)).lines.slice(1)) {
+        const [op, value] = line.split(",") as [string, string];
+        if (op === "add") held.add(value);
+        else held.delete(value);
+      }
+      expect([...held].sort()).toEqual((await exported(site, id, "email_sha256")).lines.slice(1));
+      expect([...held].sort()).toEqual([hash(1), hash(3), hash(5), hash(7)]);
+    }
     // The next delta from the answer's cursor is empty; a cursor of HOME's form is not this site's.
     expect((await exported(sharded, ids[0], "tw", a.cursor as string)).lines).toEqual(["op,id"]);
     expect((await exported(sharded, ids[0], "tw", cursors[1])).status).toBe(410);
@@ -204,5 +222,33 @@ describe("audiences over a shard set", () => {
     const res = await call(`/api/v1/audiences/${ids[0]}`, { method: "DELETE", key: sharded.apiKey });
     expect(res.status).toBe(204);
     expect(await left()).toBe(0);
+  });
+
+  it("does not tell a network to remove a hash that another shard still exports", async () => {
+    const { sharded, twin, ids } = await twins();
+    const c1 = people()
+      .visitorRows.filter((v) => v.customerId === "C-1")
+      .map((v) => v.cookieId);
+    // Every C-1 cookie on the first cookie's shard leaves C-1; its cookies elsewhere stay.
+    const shard = peopleFor(env, sharded, c1[0] as string).shard;
+    const leaving = c1.filter((c) => peopleFor(env, sharded, c).shard === shard);
+    expect(leaving.length).toBeLessThan(c1.length);
+    for (const [site, id] of [
+      [sharded, ids[0]],
+      [twin, ids[1]],
+    ] as const) {
+      await refresh(site, id);
+      const before = await exported(site, id, "email_sha256");
+      for (const cookie of leaving) {
+        await peopleFor(env, site, cookie)
+          .db.update(visitors)
+          .set({ customerId: null })
+          .where(and(eq(visitors.siteId, site.id), eq(visitors.cookieId, cookie)));
+      }
+      await refresh(site, id);
+      const delta = await exported(site, id, "email_sha256", before.cursor as string);
+      expect(delta.lines).toEqual(["op,id"]);
+      expect((await exported(site, id, "email_sha256")).lines).toEqual(before.lines);
+    }
   });
 });

@@ -115,9 +115,36 @@ export function exportStream(
 type Change = { seq: number; op: string; value: string; ts: number };
 
 /**
+ * For the IDs among `lists` (one list per database), the databases whose snapshot holds them now.
+ * Only a space whose IDs can come from several shards needs it: a cookie ID is on one.
+ */
+async function heldElsewhere(
+  people: readonly PeopleDb[],
+  audienceId: number,
+  idSpace: string,
+  lists: Change[][],
+): Promise<Map<string, Set<number>>> {
+  const held = new Map<string, Set<number>>();
+  const values = [...new Set(lists.flat().map((r) => r.value))];
+  if (people.length === 1 || idSpace === "tw" || values.length === 0) return held;
+  await Promise.all(
+    people.map(async ({ db }, k) => {
+      const rows = await db.all<{ value: string }>(sql`select value from audience_space_members
+        where audience_id = ${audienceId} and id_space = ${idSpace}
+          and value in (select value from json_each(${JSON.stringify(values)}))`);
+      for (const { value } of rows) held.set(value, new Set([...(held.get(value) ?? []), k]));
+    }),
+  );
+  return held;
+}
+
+/**
  * The changes in `idSpace` after `from` up to `to` (one seq per database of the set), as `op,id`
  * rows in the order they happened: every database's rows merged by time, then set order, then seq.
- * A row's key is the point after it, so the next page starts where this one stopped.
+ * A row's key is the point after it, so the next page starts where this one stopped. A remove that
+ * another shard's snapshot contradicts is left out, and an add only the first holder tells
+ * (heldElsewhere), so that a network applying the stream to what it held at the cursor ends with
+ * the union the full export lists.
  */
 export function changesStream(
   people: readonly PeopleDb[],
@@ -143,6 +170,7 @@ export function changesStream(
       order by seq limit ${limit}`),
           ),
         );
+        const held = await heldElsewhere(people, audienceId, idSpace, lists);
         const heads = lists.map(() => 0);
         more = false;
         while (rows.length < limit) {
@@ -156,7 +184,11 @@ export function changesStream(
           const row = (lists[best] as Change[])[heads[best] as number] as Change;
           heads[best] = (heads[best] as number) + 1;
           point[best] = row.seq;
-          rows.push({ k: [...point], line: `${row.op},${cellOf(idSpace, row.value)}` });
+          // An ID another shard still exports (one customer's hash, cookies on two shards) is no change:
+          // its remove is left out, and its add is told by the first shard of the set that holds it.
+          const holders = [...(held.get(row.value) ?? [])];
+          const kept = !holders.some((k) => (row.op === "remove" ? k !== best : k < best));
+          if (kept) rows.push({ k: [...point], line: `${row.op},${cellOf(idSpace, row.value)}` });
           // A database whose full page is used up may hold later rows that sort before the others'.
           if (heads[best] === limit) {
             more = true;
