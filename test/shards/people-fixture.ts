@@ -78,7 +78,7 @@ export async function rowsPerShard(table: "visitors" | "customers", siteId: numb
 /** A row of `site` written straight onto shard `k`, whatever the site's set says: a decoy a read must never see. */
 export function shardDb(k: number) {
   const d1 = shardBindings(env)[k];
-  if (!d1) throw new Error(`no PEOPLE_${k}`);
+  if (!d1) throw new Error(`the deployment has no shard ${k}`);
   return createDb(d1);
 }
 
