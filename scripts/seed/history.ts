@@ -22,6 +22,7 @@ import { decide } from "../../worker/decide/decision-path";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import type { BannerMessage } from "../../worker/pipeline/messages";
+import { type PeopleDb, peopleOfSite } from "../../worker/shards/routing";
 import { createRandom } from "./random";
 
 export const HISTORY_DAYS = 30;
@@ -122,7 +123,7 @@ export async function seedHistory(
     await writeBannerMessages(env, messages);
     total += messages.length;
   }
-  await seedAudienceHistory(db, site.id, today, now);
+  await seedAudienceHistory(db, peopleOfSite({ DB: d1 }, site), site.id, today, now);
   return { skipped: false, impressions: total };
 }
 
@@ -144,7 +145,13 @@ async function purchase(
 }
 
 /** The demo audiences, refreshed once a day of the history, as the cron would have. */
-async function seedAudienceHistory(db: ReturnType<typeof createDb>, siteId: number, today: number, now: number) {
+async function seedAudienceHistory(
+  db: ReturnType<typeof createDb>,
+  people: readonly PeopleDb[],
+  siteId: number,
+  today: number,
+  now: number,
+) {
   for (const a of DEMO_AUDIENCES) {
     const [existing] = await db
       .select()
@@ -159,7 +166,7 @@ async function seedAudienceHistory(db: ReturnType<typeof createDb>, siteId: numb
         today - HISTORY_DAYS * DAY,
       ));
     for (let back = HISTORY_DAYS - 1; back >= 0; back--) {
-      await refreshAudience(db, audience, Math.min(now, today - back * DAY + 6 * 3_600_000));
+      await refreshAudience(db, people, audience, Math.min(now, today - back * DAY + 6 * 3_600_000));
     }
   }
 }

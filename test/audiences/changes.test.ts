@@ -14,6 +14,7 @@ import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { postEvents, SHOP } from "../collect/post-events";
 import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { HOME_PEOPLE } from "../shards/people-fixture";
 import { addLink, cookie, sha256Base64, sha256Hex, T0 } from "./helpers";
 
 const db = createDb(env.DB);
@@ -78,7 +79,7 @@ async function setup() {
     json: { name: "New customers, last 4 weeks", kind: "new_customers", params: { days: 28 } },
   });
   const { id } = (await res.json()) as { id: number };
-  const refresh = async (now: number) => refreshAudience(db, await getAudience(db, siteId, id), now);
+  const refresh = async (now: number) => refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, id), now);
   return { siteKey, siteId, apiKey, id, refresh };
 }
 

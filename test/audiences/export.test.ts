@@ -6,6 +6,7 @@ import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY, MS_PER_DAY } from "../../worker/lib/time";
 import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { HOME_PEOPLE } from "../shards/people-fixture";
 import { addCustomer, addLink, addVisitor, cookie, csvIds, T0 } from "./helpers";
 
 const db = createDb(env.DB);
@@ -48,7 +49,7 @@ describe("audience export", () => {
   it("lists the members in tagwerk's and in a partner's ID space, skipping refused consent", async () => {
     const { siteId, apiKey, audienceId } = await setup();
     await seedMembers(siteId);
-    await refreshAudience(db, await getAudience(db, siteId, audienceId), T0);
+    await refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, audienceId), T0);
 
     const tw = await call(`/api/v1/audiences/${audienceId}/export?format=csv&id_space=tw`, { key: apiKey });
     expect(tw.status).toBe(200);
@@ -66,7 +67,7 @@ describe("audience export", () => {
   it("exports only visitors who granted consent on a consent-required site", async () => {
     const { siteId, apiKey, audienceId } = await setup({ consent_mode: "required" });
     await seedMembers(siteId);
-    await refreshAudience(db, await getAudience(db, siteId, audienceId), T0);
+    await refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, audienceId), T0);
     const tw = await call(`/api/v1/audiences/${audienceId}/export?id_space=tw`, { key: apiKey });
     expect(csvIds(await tw.text())).toEqual([cookie(1)]);
   });
@@ -86,11 +87,11 @@ describe("audience export", () => {
       json: { name: "Carts", kind: "cart_abandoners", params: { hours: 24 } },
     });
     const { id } = (await created.json()) as { id: number };
-    const { size } = await refreshAudience(db, await getAudience(db, siteId, id), T0, { range: 1500 });
+    const { size } = await refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, id), T0, { range: 1500 });
     expect(size).toBe(5000);
 
     const pages: number[] = [];
-    const stream = exportStream(db, id, "tw", { pageSize: 1000, onPage: (rows) => pages.push(rows) });
+    const stream = exportStream(HOME_PEOPLE, id, "tw", { pageSize: 1000, onPage: (rows) => pages.push(rows) });
     const text = await new Response(stream).text();
     const ids = csvIds(text);
     expect(ids).toHaveLength(5000);
@@ -105,7 +106,7 @@ describe("audience export", () => {
   it("serves a signed, expiring URL without the API key, refusing tampered and expired links", async () => {
     const { siteId, apiKey, audienceId } = await setup();
     await seedMembers(siteId);
-    await refreshAudience(db, await getAudience(db, siteId, audienceId), T0);
+    await refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, audienceId), T0);
     const res = await call(`/api/v1/audiences/${audienceId}/export-url`, {
       method: "POST",
       key: apiKey,
@@ -144,7 +145,7 @@ describe("formula injection in exports", () => {
       await addVisitor(siteId, cookie(100 + i), { customer_id: `F${i}` });
       await addLink(siteId, "net", puid, cookie(100 + i));
     }
-    await refreshAudience(db, await getAudience(db, siteId, audienceId), T0);
+    await refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, audienceId), T0);
     const net = await (await call(`/api/v1/audiences/${audienceId}/export?id_space=net`, { key: apiKey })).text();
     const lines = net.split(/\n(?=(?:[^"]*"[^"]*")*[^"]*$)/).filter(Boolean);
     expect(lines[0]).toBe("id");

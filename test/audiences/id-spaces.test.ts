@@ -12,6 +12,7 @@ import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { createAdminUser, sessionCookie } from "../fixtures/admin";
 import { call, createTestSite, errorOf, importCsv, siteIdOf } from "../fixtures/api";
+import { HOME_PEOPLE } from "../shards/people-fixture";
 import { addLink, cookie, sha256Base64, sha256Hex, T0 } from "./helpers";
 
 const db = createDb(env.DB);
@@ -50,7 +51,7 @@ C-4,,,${day},true
     json: { name: "New customers", kind: "new_customers", params: { days: 28 } },
   });
   const { id } = (await created.json()) as { id: number };
-  await refreshAudience(db, await getAudience(db, siteId, id), T0);
+  await refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, id), T0);
   return { apiKey, id, siteKey };
 }
 

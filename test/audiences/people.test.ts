@@ -12,6 +12,7 @@ import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
+import { HOME_PEOPLE } from "../shards/people-fixture";
 import { cookie, sha256Hex, T0 } from "./helpers";
 
 const db = createDb(env.DB);
@@ -56,7 +57,7 @@ D-5,d5@example.com,${LONG_AGO},2,true
     json: { name: "Dormant", kind: "dormant", params: { days: 180 } },
   });
   const { id } = (await created.json()) as { id: number };
-  const refresh = async (now = T0) => refreshAudience(db, await getAudience(db, siteId, id), now);
+  const refresh = async (now = T0) => refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, id), now);
   return { apiKey, siteId, id, refresh };
 }
 

@@ -5,6 +5,7 @@ import { getAudience } from "../../worker/audiences/store";
 import { createDb } from "../../worker/db/client";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { call, createTestSite, errorOf, siteIdOf } from "../fixtures/api";
+import { HOME_PEOPLE } from "../shards/people-fixture";
 import { addCustomer, addVisitor, cookie, membersOf, T0 } from "./helpers";
 
 const db = createDb(env.DB);
@@ -16,7 +17,7 @@ async function newAudience(apiKey: string, json: Record<string, unknown>) {
 }
 
 async function refreshAt(siteId: number, audienceId: number, now: number, range?: number) {
-  return refreshAudience(db, await getAudience(db, siteId, audienceId), now, { range });
+  return refreshAudience(db, HOME_PEOPLE, await getAudience(db, siteId, audienceId), now, { range });
 }
 
 describe("audience API", () => {

@@ -14,6 +14,7 @@ import { countSegment } from "../../worker/segments/query";
 import {
   type CustomerInput,
   db,
+  home,
   insertProfiles,
   insertSite,
   loadProfiles,
@@ -172,7 +173,7 @@ describe("evaluator and SQL agree", () => {
           const rows = await selectProfiles(db, siteId, expr, NOW);
           const bySql = rows.map(profileKey);
           expect(bySql.sort(), `${expr} (data seed ${seed})`).toEqual(byEvaluator.sort());
-          const counts = await countSegment(db, siteId, expr, NOW);
+          const counts = await countSegment(home, siteId, expr, NOW);
           expect(counts.visitors).toBe(rows.filter((r) => r.visitorId !== null).length);
           if (byEvaluator.length > 0 && byEvaluator.length < profiles.size) nonTrivial++;
         }),

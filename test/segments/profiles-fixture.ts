@@ -6,11 +6,15 @@ import { customers, sites, visitors } from "../../worker/db/schema";
 import type { Db } from "../../worker/env";
 import { buildProfile, type Profile, segmentWhere } from "../../worker/segments";
 import { profilesFrom } from "../../worker/segments/query";
+import { peopleOfSite } from "../../worker/shards/routing";
 
 export type CustomerInput = Omit<typeof customers.$inferInsert, "siteId">;
 export type VisitorInput = Omit<typeof visitors.$inferInsert, "siteId">;
 
 export const db = createDb(env.DB);
+
+/** The one database a site without a shard set reads people from (HOME), for countSegment. */
+export const home = peopleOfSite(env, { shards: null });
 
 export async function insertSite(key = `seg-${crypto.randomUUID().slice(0, 8)}`): Promise<number> {
   const [site] = await db.insert(sites).values({ key, name: key }).returning({ id: sites.id });

@@ -10,7 +10,7 @@ import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { compileSegment } from "../../worker/segments";
 import { countSegment } from "../../worker/segments/query";
 import { call, createTestSite, importCsv } from "../fixtures/api";
-import { db, loadProfiles, selectProfiles } from "./profiles-fixture";
+import { db, home, loadProfiles, selectProfiles } from "./profiles-fixture";
 
 const NOW = Date.UTC(2025, 8, 1, 9, 0);
 const ago = (days: number) => new Date(NOW - days * DAY).toISOString();
@@ -54,7 +54,7 @@ describe("the seed example", () => {
     const bySql = await selectProfiles(db, siteId, EXPRESSION, NOW);
     expect(bySql.map((r) => r.customerId).sort()).toEqual(expected);
     expect(bySql.find((r) => r.customerId === "W-linked")?.cookieId).toBe(cookie);
-    expect(await countSegment(db, siteId, EXPRESSION, NOW)).toEqual({ visitors: 1, customers: 3 });
+    expect(await countSegment(home, siteId, EXPRESSION, NOW)).toEqual({ visitors: 1, customers: 3 });
 
     // A day earlier, the 180-day boundary customer is not dormant yet.
     const dayBefore = await selectProfiles(db, siteId, EXPRESSION, NOW - DAY);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MS_PER_DAY as DAY } from "../../worker/lib/time";
 import { compileSegment, SegmentError, segmentWhere } from "../../worker/segments";
 import { countSegment } from "../../worker/segments/query";
-import { db, insertProfiles, insertSite, loadProfiles, profileKey, selectProfiles } from "./profiles-fixture";
+import { db, home, insertProfiles, insertSite, loadProfiles, profileKey, selectProfiles } from "./profiles-fixture";
 
 const NOW = Date.UTC(2025, 5, 15, 13, 30);
 const today = "2025-06-15";
@@ -66,7 +66,7 @@ describe("segment semantics on the edge and in SQL", () => {
     expect(await select("customer")).toEqual(["C-crm-only", "a", "b"]);
     expect(await select("not customer and cart_items > 0 and cart_age_hours = 1")).toEqual(["c"]);
     expect(await select("cart_age_hours > 1")).toEqual([]);
-    expect(await countSegment(db, siteId, "customer", NOW)).toEqual({ visitors: 2, customers: 2 });
+    expect(await countSegment(home, siteId, "customer", NOW)).toEqual({ visitors: 2, customers: 2 });
   });
 
   it("sums per-day maps over the last DAYS UTC days including today, and treats no visitor as missing", async () => {

@@ -20,6 +20,7 @@ import { audienceChanges, audiences } from "../db/schema";
 import type { Db, Site } from "../env";
 import { apiError } from "../errors";
 import { MS_PER_DAY as DAY } from "../lib/time";
+import type { PeopleDb, ShardSet } from "../shards/routing";
 import { BUILT_IN_SPACES, spaceValues } from "./id-spaces";
 
 /** How long removals (and adds) stay fetchable: a network that polls at least monthly misses none. */
@@ -43,66 +44,118 @@ export async function syncSpace(db: Db, site: Site, audienceId: number, space: s
   ]);
 }
 
-/** Drops change rows older than CHANGE_LOG_DAYS and moves the audience's expiry mark past them. */
-export async function purgeChanges(db: Db, audienceId: number, now: number): Promise<void> {
+/**
+ * Drops change rows older than CHANGE_LOG_DAYS from `db` (the audience's people's database) and
+ * moves the audience's expiry mark, in HOME (`home`), past them.
+ */
+export async function purgeChanges(db: Db, home: Db, audienceId: number, now: number): Promise<void> {
   const old = and(eq(audienceChanges.audienceId, audienceId), lt(audienceChanges.ts, now - CHANGE_LOG_DAYS * DAY));
   const [row] = await db
     .select({ seq: max(audienceChanges.seq) })
     .from(audienceChanges)
     .where(old);
   if (row?.seq == null) return;
-  await db.batch([
-    db.delete(audienceChanges).where(and(old, sql`${audienceChanges.seq} <= ${row.seq}`)),
-    db
-      .update(audiences)
-      .set({ changesPurgedThrough: sql`max(${audiences.changesPurgedThrough}, ${row.seq})` })
-      .where(eq(audiences.id, audienceId)),
-  ]);
+  const mark = home
+    .update(audiences)
+    .set({ changesPurgedThrough: sql`max(${audiences.changesPurgedThrough}, ${row.seq})` })
+    .where(eq(audiences.id, audienceId));
+  const purge = db.delete(audienceChanges).where(and(old, sql`${audienceChanges.seq} <= ${row.seq}`));
+  // In HOME both go in one transaction, as always; a shard purges first and HOME marks after, so a
+  // cursor is never accepted for rows already gone.
+  if (db.$client === home.$client) await db.batch([purge, mark]);
+  else {
+    await purge;
+    await mark;
+  }
 }
 
-/** The last change's seq in this space (0 when none): where the next delta starts. */
-export async function headSeq(db: Db, audienceId: number, space: string): Promise<number> {
-  const [row] = await db
-    .select({ seq: max(audienceChanges.seq) })
-    .from(audienceChanges)
-    .where(and(eq(audienceChanges.audienceId, audienceId), eq(audienceChanges.idSpace, space)));
-  return row?.seq ?? 0;
+/**
+ * The last change's seq in this space on each database of the site's set (0 when none): where the
+ * next delta starts. Each database numbers its own changes (docs/architecture.md, "Shards").
+ */
+export async function headSeqs(people: readonly PeopleDb[], audienceId: number, space: string): Promise<number[]> {
+  return Promise.all(
+    people.map(async ({ db }) => {
+      const [row] = await db
+        .select({ seq: max(audienceChanges.seq) })
+        .from(audienceChanges)
+        .where(and(eq(audienceChanges.audienceId, audienceId), eq(audienceChanges.idSpace, space)));
+      return row?.seq ?? 0;
+    }),
+  );
 }
 
-async function cursorSignature(secret: string, siteId: number, audienceId: number, space: string, seq: number) {
+/**
+ * A point in the change log: one seq per database of the site's set, in set order. A site in HOME
+ * has one, and its cursor reads `SEQ.SIG` as it always did. A site on shards has one per shard,
+ * `SEQ-SEQ-….TS.SIG`, signed with its set (a cursor of another set is unknown) and the time it
+ * was made: rows after a cursor were written after it, so they are purged only once the cursor
+ * is older than CHANGE_LOG_DAYS — that is when it expires, with no purge mark per shard.
+ */
+export type Cursor = { seqs: number[]; at: number };
+
+function cursorMessage(audienceId: number, space: string, set: ShardSet, cursor: Cursor): string {
+  return set === null
+    ? `${audienceId}\n${space}\n${cursor.seqs[0] ?? 0}`
+    : `${audienceId}\n${space}\n${cursor.seqs.join("-")}\n${set.join(",")}\n${cursor.at}`;
+}
+
+async function cursorSignature(secret: string, siteId: number, message: string) {
   const key = await deriveKey(secret, "audience-cursor", siteId);
-  return (await hmacSha256Hex(key, `${audienceId}\n${space}\n${seq}`)).slice(0, 32);
+  return (await hmacSha256Hex(key, message)).slice(0, 32);
 }
 
-export async function makeCursor(secret: string, siteId: number, audienceId: number, space: string, seq: number) {
-  return `${seq}.${await cursorSignature(secret, siteId, audienceId, space, seq)}`;
+export async function makeCursor(
+  secret: string,
+  site: { id: number; shards: ShardSet },
+  audienceId: number,
+  space: string,
+  cursor: Cursor,
+) {
+  const text = site.shards === null ? `${cursor.seqs[0] ?? 0}` : `${cursor.seqs.join("-")}.${cursor.at}`;
+  return `${text}.${await cursorSignature(secret, site.id, cursorMessage(audienceId, space, site.shards, cursor))}`;
 }
 
-/** The seq a cursor stands for; 410 when it is not this audience's and space's, or has expired. */
+/** The point a cursor stands for; 410 when it is not this audience's, space's and set's, or has expired. */
 export async function readCursor(
   secret: string,
-  siteId: number,
+  site: { id: number; shards: ShardSet },
   audience: { id: number; changesPurgedThrough: number },
   space: string,
-  cursor: string,
-): Promise<number> {
-  const match = /^(\d{1,15})\.([0-9a-f]{32})$/.exec(cursor);
-  const seq = match ? Number(match[1]) : -1;
-  if (!match || (await cursorSignature(secret, siteId, audience.id, space, seq)) !== match[2]) {
+  text: string,
+  now: number,
+): Promise<Cursor> {
+  const match =
+    site.shards === null
+      ? /^(\d{1,15})()\.([0-9a-f]{32})$/.exec(text)
+      : /^(\d{1,15}(?:-\d{1,15})*)\.(\d{1,15})\.([0-9a-f]{32})$/.exec(text);
+  const cursor: Cursor = {
+    seqs: match ? (match[1] as string).split("-").map(Number) : [],
+    at: match?.[2] ? Number(match[2]) : 0,
+  };
+  const fits = match && (site.shards === null || cursor.seqs.length === site.shards.length);
+  if (
+    !fits ||
+    (await cursorSignature(secret, site.id, cursorMessage(audience.id, space, site.shards, cursor))) !== match[3]
+  ) {
     throw apiError(
       410,
       "cursor_unknown",
       `The cursor is not one this audience's ${space} export gave; fetch a full export (without since) and use its X-Tagwerk-Cursor`,
     );
   }
-  if (seq < audience.changesPurgedThrough) {
+  const expired =
+    site.shards === null
+      ? (cursor.seqs[0] ?? 0) < audience.changesPurgedThrough
+      : cursor.at < now - CHANGE_LOG_DAYS * DAY;
+  if (expired) {
     throw apiError(
       410,
       "cursor_expired",
       `Changes older than ${CHANGE_LOG_DAYS} days are gone; fetch a full export (without since) and use its X-Tagwerk-Cursor`,
     );
   }
-  return seq;
+  return cursor;
 }
 
 /**

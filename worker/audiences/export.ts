@@ -19,8 +19,9 @@
  */
 import { sql } from "drizzle-orm";
 import { deriveKey, hmacSha256Hex, verifyHmacHex } from "../auth/signing";
-import type { Db } from "../env";
 import { csvCell, type PageOptions, pagedCsv } from "../lib/csv";
+import { byBinary } from "../shards/merge";
+import type { PeopleDb } from "../shards/routing";
 
 /**
  * Column layouts, by destination. `id`: one `id` column (cookie-synced DSPs, any space). `google`:
@@ -63,9 +64,13 @@ const OWN_ID_SPACES = new Set(["tw", "email_sha256", "uid2_email"]);
 
 type ExportOptions = PageOptions & { layout?: Layout };
 
-/** The audience's IDs in `idSpace` as of its last refresh, in the layout's columns. */
+/**
+ * The audience's IDs in `idSpace` as of its last refresh, in the layout's columns, sorted: each
+ * page asks every database of the site's set for its next IDs after the last one sent and merges
+ * them, an ID held on several shards (one customer's hash through cookies on two shards) once.
+ */
 export function exportStream(
-  db: Db,
+  people: readonly PeopleDb[],
   audienceId: number,
   idSpace: string,
   options: ExportOptions = {},
@@ -75,34 +80,123 @@ export function exportStream(
     header,
     "",
     async (after, limit) => {
-      const rows = await db.all<{ value: string }>(sql`
+      const page: string[] = [];
+      let last = after;
+      // A short page ends the stream (pagedCsv), so the page is filled from further reads when
+      // one database's full list cut it short.
+      for (;;) {
+        const lists = await Promise.all(
+          people.map(({ db }) =>
+            db.all<{ value: string }>(sql`
       select value from audience_space_members
-      where audience_id = ${audienceId} and id_space = ${idSpace} and value > ${after}
-      order by value limit ${limit}`);
-      return { rows: rows.map((r) => ({ k: r.value, line: cellOf(idSpace, r.value) })) };
+      where audience_id = ${audienceId} and id_space = ${idSpace} and value > ${last}
+      order by value limit ${limit}`),
+          ),
+        );
+        // Only IDs up to the smallest last ID of a full list are certain to have no smaller one unread.
+        const bound = lists
+          .filter((list) => list.length === limit)
+          .map((list) => (list[list.length - 1] as { value: string }).value)
+          .sort(byBinary)[0];
+        const values = [...new Set(lists.flat().map((r) => r.value))]
+          .filter((v) => bound === undefined || v <= bound)
+          .sort(byBinary)
+          .slice(0, limit - page.length);
+        page.push(...values);
+        if (bound === undefined || page.length >= limit || values.length === 0) break;
+        last = page[page.length - 1] as string;
+      }
+      return { rows: page.map((value) => ({ k: value, line: cellOf(idSpace, value) })) };
     },
     options,
   );
 }
 
-/** The changes in `idSpace` after seq `from` up to `to`, as `op,id` rows in the order they happened. */
-export function changesStream(
-  db: Db,
+type Change = { seq: number; op: string; value: string; ts: number };
+
+/**
+ * For the IDs among `lists` (one list per database), the databases whose snapshot holds them now.
+ * Only a space whose IDs can come from several shards needs it: a cookie ID is on one.
+ */
+async function heldElsewhere(
+  people: readonly PeopleDb[],
   audienceId: number,
   idSpace: string,
-  from: number,
-  to: number,
+  lists: Change[][],
+): Promise<Map<string, Set<number>>> {
+  const held = new Map<string, Set<number>>();
+  const values = [...new Set(lists.flat().map((r) => r.value))];
+  if (people.length === 1 || idSpace === "tw" || values.length === 0) return held;
+  await Promise.all(
+    people.map(async ({ db }, k) => {
+      const rows = await db.all<{ value: string }>(sql`select value from audience_space_members
+        where audience_id = ${audienceId} and id_space = ${idSpace}
+          and value in (select value from json_each(${JSON.stringify(values)}))`);
+      for (const { value } of rows) held.set(value, new Set([...(held.get(value) ?? []), k]));
+    }),
+  );
+  return held;
+}
+
+/**
+ * The changes in `idSpace` after `from` up to `to` (one seq per database of the set), as `op,id`
+ * rows in the order they happened: every database's rows merged by time, then set order, then seq.
+ * A row's key is the point after it, so the next page starts where this one stopped. A remove that
+ * another shard's snapshot contradicts is left out, and an add only the first holder tells
+ * (heldElsewhere), so that a network applying the stream to what it held at the cursor ends with
+ * the union the full export lists.
+ */
+export function changesStream(
+  people: readonly PeopleDb[],
+  audienceId: number,
+  idSpace: string,
+  from: readonly number[],
+  to: readonly number[],
   options: ExportOptions = {},
 ): ReadableStream<Uint8Array> {
-  return pagedCsv(
+  return pagedCsv<readonly number[]>(
     "op,id",
     from,
     async (after, limit) => {
-      const rows = await db.all<{ seq: number; op: string; value: string }>(sql`
-      select seq, op, value from audience_changes
-      where audience_id = ${audienceId} and id_space = ${idSpace} and seq > ${after} and seq <= ${to}
-      order by seq limit ${limit}`);
-      return { rows: rows.map((r) => ({ k: r.seq, line: `${r.op},${cellOf(idSpace, r.value)}` })) };
+      const point = [...after];
+      const rows: { k: readonly number[]; line: string }[] = [];
+      // A short page ends the stream (pagedCsv): read again while a database's full page was used up.
+      for (let more = true; more && rows.length < limit; ) {
+        const lists = await Promise.all(
+          people.map(({ db }, k) =>
+            db.all<Change>(sql`
+      select seq, op, value, ts from audience_changes
+      where audience_id = ${audienceId} and id_space = ${idSpace} and seq > ${point[k] ?? 0} and seq <= ${to[k] ?? 0}
+      order by seq limit ${limit}`),
+          ),
+        );
+        const held = await heldElsewhere(people, audienceId, idSpace, lists);
+        const heads = lists.map(() => 0);
+        more = false;
+        while (rows.length < limit) {
+          let best = -1;
+          for (let k = 0; k < lists.length; k++) {
+            const row = lists[k]?.[heads[k] as number];
+            const current = lists[best]?.[heads[best] as number];
+            if (row && (best < 0 || (current && row.ts < current.ts))) best = k;
+          }
+          if (best < 0) break;
+          const row = (lists[best] as Change[])[heads[best] as number] as Change;
+          heads[best] = (heads[best] as number) + 1;
+          point[best] = row.seq;
+          // An ID another shard still exports (one customer's hash, cookies on two shards) is no change:
+          // its remove is left out, and its add is told by the first shard of the set that holds it.
+          const holders = [...(held.get(row.value) ?? [])];
+          const kept = !holders.some((k) => (row.op === "remove" ? k !== best : k < best));
+          if (kept) rows.push({ k: [...point], line: `${row.op},${cellOf(idSpace, row.value)}` });
+          // A database whose full page is used up may hold later rows that sort before the others'.
+          if (heads[best] === limit) {
+            more = true;
+            break;
+          }
+        }
+      }
+      return { rows };
     },
     options,
   );

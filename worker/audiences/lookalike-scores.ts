@@ -2,9 +2,11 @@
  * Recomputes visitors.lookalike_score for one site (cron): trains the model of ./lookalike.ts on
  * a bounded sample and scores every visitor without a purchase, page by page (keyset on visitor
  * ID, one UPDATE ... FROM json_each per page), so memory stays flat however many visitors a site has.
+ * Over a shard set the sample is drawn from every shard and each shard's visitors are scored there
+ * (docs/architecture.md, "Shards").
  *
  * Every training is judged on people it did not learn from: one in HOLD_OUT of the sample (by a
- * hash of the visitor ID, so the split is stable) is held out, the model learns from the rest, and
+ * hash of the cookie ID, so the split is stable and the same on any shard) is held out, the model learns from the rest, and
  * its AUC and top-decile lift on the held-out people are stored with the refusal reason, if any, in
  * lookalike_models (./lookalike-model.ts), which the audience API and the admin show.
  */
@@ -12,8 +14,10 @@ import { type SQL, sql } from "drizzle-orm";
 import { runBatch } from "../db/raw";
 import { rangeRefreshStatement, refreshDecisionRows } from "../decide/decision-rows";
 import type { Db } from "../env";
+import { byBinary } from "../shards/merge";
+import type { PeopleDb } from "../shards/routing";
 import { NO_PURCHASE } from "./kinds";
-import { auc, type LookalikeInput, liftAt, scoreLookalike, trainLookalike } from "./lookalike";
+import { auc, type LookalikeInput, type LookalikeModel, liftAt, scoreLookalike, trainLookalike } from "./lookalike";
 import { saveLookalikeModel } from "./lookalike-model";
 import { MEMBERS_FROM } from "./refresh";
 
@@ -60,32 +64,61 @@ export function toInput(row: LookalikeRow): LookalikeInput {
 /** @internal Exported for the bench; the Worker itself does not import it. */
 export const COLUMNS = sql`v.id, v.interests, v.visits, v.pageviews, v.last_seen_at`;
 
-function sample(db: Db, siteId: number, condition: SQL): Promise<LookalikeRow[]> {
-  // A deterministic spread over the whole ID range (not just the oldest visitors) for the sample.
-  return db.all<LookalikeRow>(sql`select ${COLUMNS} from ${MEMBERS_FROM} where v.site_id = ${siteId} and ${condition}
-    order by (v.id * 2654435761) % 4294967291 limit ${SAMPLE_LIMIT}`);
+type SampledRow = LookalikeRow & { cookie_id: string };
+
+/**
+ * A deterministic spread over the whole ID range (not just the oldest visitors), from every
+ * database of the site's set: each gives its SAMPLE_LIMIT, the merge keeps SAMPLE_LIMIT by a hash
+ * of the cookie ID (row IDs are per database), in cookie order, so the same people give the same
+ * sample and model wherever they live.
+ */
+async function sample(people: readonly PeopleDb[], siteId: number, condition: SQL): Promise<SampledRow[]> {
+  const lists = await Promise.all(
+    people.map(({ db }) =>
+      db.all<SampledRow>(sql`select ${COLUMNS}, v.cookie_id from ${MEMBERS_FROM} where v.site_id = ${siteId} and ${condition}
+        order by (v.id * 2654435761) % 4294967291 limit ${SAMPLE_LIMIT}`),
+    ),
+  );
+  const rows = lists.flat();
+  const kept =
+    rows.length <= SAMPLE_LIMIT
+      ? rows
+      : rows.sort((a, b) => spread(a.cookie_id) - spread(b.cookie_id)).slice(0, SAMPLE_LIMIT);
+  return kept.sort((a, b) => byBinary(a.cookie_id, b.cookie_id));
+}
+
+/** FNV-1a of a cookie ID: a stable pseudo-random rank, the same in every database and isolate. */
+function spread(cookieId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < cookieId.length; i++) hash = Math.imul(hash ^ cookieId.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 /** Stable split: the same visitor is always held out, or always learned from. */
-function heldOut(id: number): boolean {
-  return ((id * 2654435761) % 4294967291) % HOLD_OUT === 0;
+function heldOut(cookieId: string): boolean {
+  return spread(cookieId) % HOLD_OUT === 0;
 }
 
-type Example = { input: LookalikeInput; positive: boolean; id: number };
+type Example = { input: LookalikeInput; positive: boolean; cookieId: string };
 
+/**
+ * Trains on the people of every database of the site's set (`people`) and scores each database's
+ * visitors where they live; the model's record is HOME's (`db`).
+ */
 export async function recomputeLookalikeScores(
   db: Db,
+  people: readonly PeopleDb[],
   siteId: number,
   now: number,
 ): Promise<{ trained: boolean; positives: number; scored: number; reason?: string }> {
-  const positives = await sample(db, siteId, POSITIVE);
-  const negatives = await sample(db, siteId, NO_PURCHASE);
+  const positives = await sample(people, siteId, POSITIVE);
+  const negatives = await sample(people, siteId, NO_PURCHASE);
   const examples: Example[] = [
-    ...positives.map((row) => ({ input: toInput(row), positive: true, id: row.id })),
-    ...negatives.map((row) => ({ input: toInput(row), positive: false, id: row.id })),
+    ...positives.map((row) => ({ input: toInput(row), positive: true, cookieId: row.cookie_id })),
+    ...negatives.map((row) => ({ input: toInput(row), positive: false, cookieId: row.cookie_id })),
   ];
-  const training = examples.filter((e) => !heldOut(e.id));
-  const test = examples.filter((e) => heldOut(e.id));
+  const training = examples.filter((e) => !heldOut(e.cookieId));
+  const test = examples.filter((e) => heldOut(e.cookieId));
   const learned = training.filter((e) => e.positive).length;
   const record = { siteId, positives: positives.length, negatives: negatives.length, heldOut: test.length, now };
   if (positives.length < MIN_POSITIVES || learned === 0 || training.length === learned) {
@@ -109,6 +142,13 @@ export async function recomputeLookalikeScores(
     topDecileLift: measurable ? liftAt(testScores, labels, 0.1) : null,
   });
 
+  let scored = 0;
+  for (const { db: own } of people) scored += await scoreOn(own, siteId, model, now);
+  return { trained: true, positives: positives.length, scored };
+}
+
+/** Scores one database's visitors without a purchase, page by page; answers how many. */
+async function scoreOn(db: Db, siteId: number, model: LookalikeModel, now: number): Promise<number> {
   let after = 0;
   let scored = 0;
   for (;;) {
@@ -132,5 +172,5 @@ export async function recomputeLookalikeScores(
   const unscored = await db.all<{ cookie_id: string }>(sql`update visitors set lookalike_score = null
     where site_id = ${siteId} and lookalike_score is not null and last_purchase_at is not null returning cookie_id`);
   await refreshDecisionRows(db, siteId, { cookies: unscored.map((r) => r.cookie_id) }, now);
-  return { trained: true, positives: positives.length, scored };
+  return scored;
 }

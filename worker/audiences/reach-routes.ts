@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { peopleOfSite } from "../shards/routing";
 import { audienceReach } from "./reach";
 import { getAudience } from "./store";
 
@@ -38,6 +39,6 @@ reachRoutes.openapi(
   }),
   async (c) => {
     const audience = await getAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
-    return c.json(await audienceReach(c.var.db, c.var.site, audience.id), 200);
+    return c.json(await audienceReach(c.var.db, peopleOfSite(c.env, c.var.site), c.var.site, audience.id), 200);
   },
 );

@@ -17,8 +17,9 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { SECONDS_PER_DAY } from "../lib/time";
+import { peopleOfSite } from "../shards/routing";
 import { findPartnerByKey, PARTNER_KEY_PATTERN } from "../sync/partners";
-import { headSeq, makeCursor, readCursor } from "./changes";
+import { headSeqs, makeCursor, readCursor } from "./changes";
 import {
   changesStream,
   defaultLayout,
@@ -235,7 +236,7 @@ audiencesRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    await deleteAudience(c.var.db, c.var.site.id, c.req.valid("param").id);
+    await deleteAudience(c.var.db, peopleOfSite(c.env, c.var.site), c.var.site.id, c.req.valid("param").id);
     return c.body(null, 204);
   },
 );
@@ -264,8 +265,9 @@ audiencesRoutes.openapi(
     const audience = await getAudience(c.var.db, c.var.site.id, id);
     const now = Date.now();
     // A marketer waiting for a look-alike audience waits for fresh scores, not the last cron's.
-    if (audience.kind === "lookalike") await recomputeLookalikeScores(c.var.db, c.var.site.id, now);
-    await refreshAudience(c.var.db, audience, now);
+    const people = peopleOfSite(c.env, c.var.site);
+    if (audience.kind === "lookalike") await recomputeLookalikeScores(c.var.db, people, c.var.site.id, now);
+    await refreshAudience(c.var.db, people, audience, now);
     return c.json(audienceToJson(await getAudience(c.var.db, c.var.site.id, id)), 200);
   },
 );
@@ -317,14 +319,22 @@ audiencesRoutes.openapi(
     const mismatch = layoutMismatch(layout, idSpace);
     if (mismatch) throw apiError(400, "validation_failed", `layout: ${mismatch}`);
     const secret = signingSecretOf(c.env);
-    const from = since === undefined ? null : await readCursor(secret, site.id, audience, idSpace, since);
-    // The head is read before the first row, so rows written meanwhile come with the next delta.
-    const head = await headSeq(db, audience.id, idSpace);
+    const now = Date.now();
+    const from = since === undefined ? null : await readCursor(secret, site, audience, idSpace, since, now);
+    // Every database of the site's set holds the snapshot and change log of its own people.
+    const people = peopleOfSite(c.env, site);
+    // The heads are read before the first row, so rows written meanwhile come with the next delta.
+    const head = await headSeqs(people, audience.id, idSpace);
     const body =
       from === null
-        ? exportStream(db, audience.id, idSpace, { layout })
-        : changesStream(db, audience.id, idSpace, from, head);
+        ? exportStream(people, audience.id, idSpace, { layout })
+        : changesStream(people, audience.id, idSpace, from.seqs, head);
     const name = `audience-${audience.id}-${idSpace}${from === null ? "" : "-changes"}.csv`;
+    // Never below the purge mark (HOME's one log): a space whose rows were all purged still hands out a live cursor.
+    const next =
+      site.shards === null
+        ? [Math.max(head[0] ?? 0, audience.changesPurgedThrough, from?.seqs[0] ?? 0)]
+        : head.map((seq, k) => Math.max(seq, from?.seqs[k] ?? 0));
     return new Response(body, {
       status: 200,
       headers: {
@@ -332,13 +342,7 @@ audiencesRoutes.openapi(
         "Content-Disposition": `attachment; filename="${name}"`,
         "Cache-Control": "no-store",
         // Never below the purge mark: a space whose rows were all purged still hands out a live cursor.
-        "X-Tagwerk-Cursor": await makeCursor(
-          secret,
-          site.id,
-          audience.id,
-          idSpace,
-          Math.max(head, audience.changesPurgedThrough, from ?? 0),
-        ),
+        "X-Tagwerk-Cursor": await makeCursor(secret, site, audience.id, idSpace, { seqs: next, at: now }),
       },
     });
   },

@@ -3,6 +3,7 @@ import { and, asc, desc, eq } from "drizzle-orm";
 import { audienceCustomerMembers, audienceMembers, audienceSizes, audiences, segments } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import type { PeopleDb } from "../shards/routing";
 import { type AudienceKind, parseParams } from "./kinds";
 
 export type Audience = typeof audiences.$inferSelect;
@@ -103,13 +104,24 @@ export async function updateAudience(
   return row;
 }
 
-export async function deleteAudience(db: Db, siteId: number, id: number): Promise<void> {
+/**
+ * Members and sizes go with it (explicitly, rather than trusting foreign-key enforcement). Members
+ * are on every database of the site's set (`people`, docs/architecture.md "Shards"): a shard's are
+ * deleted first, so a failure leaves the audience to delete again rather than orphaned members;
+ * in HOME all goes in one batch, as always.
+ */
+export async function deleteAudience(db: Db, people: readonly PeopleDb[], siteId: number, id: number): Promise<void> {
   await getAudience(db, siteId, id);
-  // Members and sizes go with it (explicitly, rather than trusting foreign-key enforcement).
-  await db.batch([
-    db.delete(audienceMembers).where(eq(audienceMembers.audienceId, id)),
-    db.delete(audienceCustomerMembers).where(eq(audienceCustomerMembers.audienceId, id)),
+  const members = (own: Db) =>
+    [
+      own.delete(audienceMembers).where(eq(audienceMembers.audienceId, id)),
+      own.delete(audienceCustomerMembers).where(eq(audienceCustomerMembers.audienceId, id)),
+    ] as const;
+  for (const shard of people.filter((p) => p.shard !== null)) await shard.db.batch(members(shard.db));
+  const own = [
     db.delete(audienceSizes).where(eq(audienceSizes.audienceId, id)),
     db.delete(audiences).where(and(eq(audiences.siteId, siteId), eq(audiences.id, id))),
-  ]);
+  ] as const;
+  if (people.some((p) => p.shard === null)) await db.batch([...members(db), ...own]);
+  else await db.batch(own);
 }

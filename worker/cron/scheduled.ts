@@ -15,6 +15,7 @@ import { logError } from "../lib/log";
 import { queuesOf } from "../pipeline/producers";
 import { purgeExpired } from "../privacy/retention";
 import { recordSegmentSizes } from "../segments/sizes";
+import { peopleOfSite } from "../shards/routing";
 import { checkSiteWebhooks } from "../webhooks/entries";
 
 async function step(name: string, siteId: number, run: () => Promise<unknown>) {
@@ -35,12 +36,17 @@ export async function runScheduled(env: Env, now: number): Promise<void> {
   await step("archive-erasure-sweep", 0, () => sweepErasures(env.ARCHIVE, db));
   await step("archive-retention", 0, () => purgeArchive(env.ARCHIVE, db, now));
   const siteRows = await db.select({ id: sites.id, shards: sites.shards }).from(sites);
-  for (const { id, shards } of siteRows) {
-    await step("lookalike-scores", id, () => recomputeLookalikeScores(db, id, now));
-    await step("audience-refresh", id, () => refreshSiteAudiences(db, id, now));
-    await step("segment-sizes", id, () => recordSegmentSizes(db, id, now));
-    await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now));
-    if (affinityRunDue(now))
-      await step("product-affinities", id, () => recomputeProductAffinities(env, { id, shards }, now));
+  for (const site of siteRows) {
+    const id = site.id;
+    // Every database of the site's set: what a read of many people asks (docs/architecture.md,
+    // "Shards"); inside each step, so a set naming an unbound shard fails that site's steps only.
+    const people = () => peopleOfSite(env, site);
+    await step("lookalike-scores", id, () => recomputeLookalikeScores(db, people(), id, now));
+    await step("audience-refresh", id, () => refreshSiteAudiences(db, people(), id, now));
+    await step("segment-sizes", id, () => recordSegmentSizes(db, people(), id, now));
+    await step("webhook-entries", id, () => checkSiteWebhooks(db, id, queuesOf(env).webhooks, now, undefined, env));
+    if (affinityRunDue(now)) {
+      await step("product-affinities", id, () => recomputeProductAffinities(env, site, now));
+    }
   }
 }

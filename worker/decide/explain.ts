@@ -1,6 +1,6 @@
 /**
  * `POST /api/v1/placements/:placement/explain`: why this visitor gets what. It runs the decision's
- * own pieces — the same one-batch read (loadDecisionState), the same cached rule set, the same
+ * own pieces — the same one keyed read of the decision row, on the cookie's shard, the same cached rule set, the same
  * per-rule checks (skipReasons / inHoldout from choose.ts, every failing check listed) and the same renderer — but records no
  * impression and claims no code: for a pool it only looks at what the visitor already holds and
  * whether a free code is left.
@@ -16,9 +16,10 @@ import { apiError } from "../errors";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
-import type { ShardEnv } from "../shards/routing";
+import { peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { deviceOf, inHoldout, type SkipReason, skipReasons } from "./choose";
 import { clusterFor, productValues } from "./decision-path";
+import { parseDecisionRow, readDecisionRow } from "./decision-rows";
 import { type DecisionSite, type DecisionState, emptyState, loadDecisionState } from "./load";
 import { arbitrate, DEFAULT_SETTING, learnedOffers, offersFor, UNKNOWN_CONTEXT, visitorContext } from "./offers";
 import { fitsFormat, type ResponseFormat } from "./render";
@@ -69,21 +70,39 @@ const REASONS: Record<SkipReason, string> = {
   segment_false: "segment false: the visitor is not in the rule's segment",
 };
 
-/** The visitor whose decision is explained: the cookie given, or the customer's most recent cookie. */
+/**
+ * The visitor whose decision is explained: the cookie given, or the customer's most recent cookie,
+ * asked of every database of the site's set (docs/architecture.md, "Shards": a customer's cookies
+ * are each on their own shard).
+ */
 async function resolveWho(
-  db: Db,
-  siteId: number,
+  env: ShardEnv,
+  site: ExplainSite,
   who: ExplainWho,
 ): Promise<{ cookieId: string | null; customer: string | null }> {
   if ("cookie_id" in who) return { cookieId: who.cookie_id, customer: null };
-  const [linked] = await db
-    .select({ cookieId: visitors.cookieId })
-    .from(visitors)
-    .where(and(eq(visitors.siteId, siteId), eq(visitors.customerId, who.customer)))
-    .orderBy(desc(visitors.lastSeenAt))
-    .limit(1);
+  const latest = await Promise.all(
+    peopleOfSite(env, site).map(async ({ db }) => {
+      const [linked] = await db
+        .select({ cookieId: visitors.cookieId, lastSeenAt: visitors.lastSeenAt })
+        .from(visitors)
+        .where(and(eq(visitors.siteId, site.id), eq(visitors.customerId, who.customer)))
+        .orderBy(desc(visitors.lastSeenAt))
+        .limit(1);
+      return linked;
+    }),
+  );
+  // The first database wins a tie, as the first row of one database's order did.
+  type Latest = { cookieId: string; lastSeenAt: number } | undefined;
+  const linked = latest.reduce<Latest>(
+    (best, row) => (row && (!best || row.lastSeenAt > best.lastSeenAt) ? row : best),
+    undefined,
+  );
   return { cookieId: linked?.cookieId ?? null, customer: who.customer };
 }
+
+/** The site as explain needs it: the decision's fields and where its people live. */
+export type ExplainSite = DecisionSite & { shards: ShardSet };
 
 /** What the coupon would be, without claiming: the held code, or whether the pool has one to give. */
 async function couponOf(
@@ -148,23 +167,23 @@ function render(
 export async function explainPlacement(
   env: ShardEnv,
   db: Db,
-  site: DecisionSite,
+  site: ExplainSite,
   placement: string,
   who: ExplainWho,
   opts: { format?: ResponseFormat; userAgent?: string; country?: string; now?: number } = {},
 ): Promise<Explanation> {
   const now = opts.now ?? Date.now();
   const format = opts.format ?? "html";
-  const { cookieId, customer } = await resolveWho(db, site.id, who);
+  const { cookieId, customer } = await resolveWho(env, site, who);
   let state = await loadDecisionState(db, env, site.key, { cookieId, partner: null }, now);
   const current = state.site;
   if (!current) throw apiError(404, "not_found", "No such site");
   if (!state.visitor && customer) {
     // A CRM customer no cookie is linked to yet: its customer fields alone make the profile.
-    const [row] = await db
-      .select()
+    const [row] = await peopleFor(env, site, customer)
+      .db.select()
       .from(customers)
-      .where(and(eq(customers.siteId, site.id), eq(customers.customerId, customer)));
+      .where(and(eq(customers.siteId, site.id), eq(customers.customerId, customer), eq(customers.copy, false)));
     if (!row) throw apiError(404, "not_found", `No customer "${customer}" in this site`);
     state = { ...state, cookieId: null, customer: row };
   }

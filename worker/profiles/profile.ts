@@ -17,6 +17,7 @@ import { audiences, coupons, customers, segments, visitors } from "../db/schema"
 import type { Db, Site } from "../env";
 import { buildProfile, compileSegment, type Profile } from "../segments";
 import type { CustomerRow, VisitorRow } from "../segments/profile";
+import { peopleFor, peopleOfSite, type ShardEnv } from "../shards/routing";
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
@@ -74,16 +75,33 @@ async function segmentsNow(db: Db, siteId: number, profiles: Profile[], now: num
     .map(({ id, name }) => ({ id, name }));
 }
 
-/** Audiences the person is a member of as of their last refresh: through a cookie, or as a CRM customer without one. */
-async function audiencesNow(db: Db, siteId: number, visitorIds: number[], customerRowId: number | null) {
-  const ids = JSON.stringify(visitorIds);
-  return db.all<{ id: number; name: string; kind: string }>(sql`select a.id, a.name, a.kind from ${audiences} a
-    where a.site_id = ${siteId} and (
-      exists (select 1 from audience_members m where m.audience_id = a.id
-        and m.visitor_id in (select value from json_each(${ids})))
-      or exists (select 1 from audience_customer_members cm where cm.audience_id = a.id
-        and cm.customer_row_id = ${customerRowId ?? -1}))
-    order by a.id`);
+/**
+ * Audiences the person is a member of as of their last refresh: through a cookie, or as a CRM
+ * customer without one. The audiences are HOME's; their members are on the people's databases
+ * (docs/architecture.md, "Shards"), each asked about the rows it holds (`visitorIds` are its own).
+ */
+async function audiencesNow(
+  db: Db,
+  siteId: number,
+  parts: { db: Db; visitorIds: number[]; customerRowId: number | null }[],
+) {
+  const all = await db
+    .select({ id: audiences.id, name: audiences.name, kind: audiences.kind })
+    .from(audiences)
+    .where(eq(audiences.siteId, siteId))
+    .orderBy(asc(audiences.id));
+  if (all.length === 0) return [];
+  const ids = JSON.stringify(all.map((a) => a.id));
+  const member = new Set<number>();
+  for (const part of parts) {
+    const rows = await part.db.all<{ id: number }>(sql`select m.audience_id as id from audience_members m
+        where m.audience_id in (select value from json_each(${ids}))
+          and m.visitor_id in (select value from json_each(${JSON.stringify(part.visitorIds)}))
+      union select cm.audience_id from audience_customer_members cm
+        where cm.audience_id in (select value from json_each(${ids})) and cm.customer_row_id = ${part.customerRowId ?? -1}`);
+    for (const row of rows) member.add(row.id);
+  }
+  return all.filter((a) => member.has(a.id));
 }
 
 /** The codes the person holds or held: as the customer, through any of their cookies, archived ones too. */
@@ -113,7 +131,10 @@ async function codesOf(db: Db, siteId: number, cookieIds: string[], customerId: 
   }));
 }
 
-/** May the customer be sent to ad networks in the e-mail spaces (README.md, "Cookie sync, audiences and webhooks"). */
+/**
+ * May the customer be sent to ad networks in the e-mail spaces (README.md, "Cookie sync, audiences
+ * and webhooks"). `db` holds the customer's row or its copy.
+ */
 async function emailExportAllowed(db: Db, site: Site, customerId: string): Promise<boolean> {
   const [row] = await db.all<{ allowed: number }>(
     sql`select ${customerAdsConsent(site)} as allowed from customers c where c.site_id = ${site.id} and c.customer_id = ${customerId}`,
@@ -132,33 +153,50 @@ function acquisitionOf(rows: VisitorRow[]): string | null {
   return [...rows].sort((a, b) => a.firstSeenAt - b.firstSeenAt)[0]?.acquisition ?? null;
 }
 
-export async function customerProfile(db: Db, site: Site, customerId: string, now: number) {
-  const [customer] = await db
+/**
+ * A CRM customer: its own row on the customer's database (docs/architecture.md, "Shards"), its
+ * cookies from every database of the site's set, oldest first. `db` is HOME (segments, audiences,
+ * codes).
+ */
+export async function customerProfile(env: ShardEnv, db: Db, site: Site, customerId: string, now: number) {
+  const own = peopleFor(env, site, customerId);
+  const [customer] = await own.db
     .select()
     .from(customers)
-    .where(and(eq(customers.siteId, site.id), eq(customers.customerId, customerId)));
+    .where(and(eq(customers.siteId, site.id), eq(customers.customerId, customerId), eq(customers.copy, false)));
   if (!customer) return null;
-  const cookies = await db
-    .select()
-    .from(visitors)
-    .where(and(eq(visitors.siteId, site.id), eq(visitors.customerId, customerId)))
-    .orderBy(asc(visitors.firstSeenAt), asc(visitors.id));
+  const perDb = await Promise.all(
+    peopleOfSite(env, site).map(async (people) => ({
+      people,
+      cookies: await people.db
+        .select()
+        .from(visitors)
+        .where(and(eq(visitors.siteId, site.id), eq(visitors.customerId, customerId)))
+        .orderBy(asc(visitors.firstSeenAt), asc(visitors.id)),
+    })),
+  );
+  // Stable: within one database the ID breaks ties of first_seen_at, as it always did in HOME.
+  const cookies = perDb.flatMap((p) => p.cookies).sort((a, b) => a.firstSeenAt - b.firstSeenAt);
   const profiles = cookies.length > 0 ? cookies.map((v) => buildProfile(v, customer)) : [buildProfile(null, customer)];
   const cookieIds = cookies.map((v) => v.cookieId);
   return {
     customer: customerFields(customer),
     cookies: cookies.map(visitorFields),
     segments: await segmentsNow(db, site.id, profiles, now),
-    audiences: await audiencesNow(
-      db,
-      site.id,
-      cookies.map((v) => v.id),
-      customer.id,
-    ),
+    audiences: await audiencesNow(db, site.id, [
+      ...perDb
+        .filter((p) => p.cookies.length > 0 && p.people.d1 !== own.d1)
+        .map((p) => ({ db: p.people.db, visitorIds: p.cookies.map((v) => v.id), customerRowId: null })),
+      {
+        db: own.db,
+        visitorIds: perDb.find((p) => p.people.d1 === own.d1)?.cookies.map((v) => v.id) ?? [],
+        customerRowId: customer.id,
+      },
+    ]),
     codes: await codesOf(db, site.id, cookieIds, customerId, now),
     consent: {
       ads_consent: customer.adsConsent,
-      email_export_allowed: await emailExportAllowed(db, site, customerId),
+      email_export_allowed: await emailExportAllowed(own.db, site, customerId),
       cookies: cookies.map((v) => ({ cookie_id: v.cookieId, consent: v.consent })),
     },
     acquisition: acquisitionOf(cookies),
@@ -166,14 +204,16 @@ export async function customerProfile(db: Db, site: Site, customerId: string, no
   };
 }
 
-export async function visitorProfile(db: Db, site: Site, cookieId: string, now: number) {
-  const [visitor] = await db
+/** A cookie: its rows and its customer's (own row or copy) are on the cookie's database. */
+export async function visitorProfile(env: ShardEnv, db: Db, site: Site, cookieId: string, now: number) {
+  const people = peopleFor(env, site, cookieId).db;
+  const [visitor] = await people
     .select()
     .from(visitors)
     .where(and(eq(visitors.siteId, site.id), eq(visitors.cookieId, cookieId)));
   if (!visitor) return null;
   const [customer] = visitor.customerId
-    ? await db
+    ? await people
         .select()
         .from(customers)
         .where(and(eq(customers.siteId, site.id), eq(customers.customerId, visitor.customerId)))
@@ -182,12 +222,12 @@ export async function visitorProfile(db: Db, site: Site, cookieId: string, now: 
     visitor: visitorFields(visitor),
     customer: customer ? customerFields(customer) : null,
     segments: await segmentsNow(db, site.id, [buildProfile(visitor, customer ?? null)], now),
-    audiences: await audiencesNow(db, site.id, [visitor.id], null),
+    audiences: await audiencesNow(db, site.id, [{ db: people, visitorIds: [visitor.id], customerRowId: null }]),
     codes: await codesOf(db, site.id, [cookieId], customer?.customerId ?? null, now),
     consent: {
       cookie: visitor.consent,
       ads_consent: customer?.adsConsent ?? null,
-      email_export_allowed: customer ? await emailExportAllowed(db, site, customer.customerId) : false,
+      email_export_allowed: customer ? await emailExportAllowed(people, site, customer.customerId) : false,
     },
     acquisition: visitor.acquisition,
     lookalike_score: visitor.lookalikeScore,

@@ -118,7 +118,7 @@ profilesRoutes.openapi(
     },
   }),
   async (c) => {
-    const profile = await customerProfile(c.var.db, c.var.site, c.req.valid("param").id, Date.now());
+    const profile = await customerProfile(c.env, c.var.db, c.var.site, c.req.valid("param").id, Date.now());
     if (!profile) throw apiError(404, "not_found", "No such customer");
     return c.json(profile, 200);
   },
@@ -141,7 +141,7 @@ profilesRoutes.openapi(
     },
   }),
   async (c) => {
-    const profile = await visitorProfile(c.var.db, c.var.site, c.req.valid("param").cid, Date.now());
+    const profile = await visitorProfile(c.env, c.var.db, c.var.site, c.req.valid("param").cid, Date.now());
     if (!profile) throw apiError(404, "not_found", "No such visitor");
     return c.json(profile, 200);
   },

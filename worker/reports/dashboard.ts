@@ -12,6 +12,7 @@ import { and, asc, eq, gte, inArray } from "drizzle-orm";
 import { audienceSizes, audiences, rules } from "../db/schema";
 import type { Db, Site } from "../env";
 import { utcDayKey } from "../lib/time";
+import type { PeopleDb } from "../shards/routing";
 import { buildReportSets, type DayPoint, emptyReport, type Period, type Report } from "./earnings";
 import { computeUplift, cumulativeUplift } from "./uplift";
 
@@ -56,7 +57,7 @@ function sumReports(reports: Report[], period: Period): Report {
   };
 }
 
-export async function buildDashboard(db: Db, site: Site, period: Period) {
+export async function buildDashboard(db: Db, people: readonly PeopleDb[], site: Site, period: Period) {
   const previous = { from: period.from - (period.to - period.from), to: period.from };
   const [ruleRows, audienceRows, [placementsNow, rulesNow, placementsBefore]] = await Promise.all([
     db
@@ -69,7 +70,7 @@ export async function buildDashboard(db: Db, site: Site, period: Period) {
       .from(audiences)
       .where(eq(audiences.siteId, site.id))
       .orderBy(asc(audiences.id)),
-    buildReportSets(db, site.id, [
+    buildReportSets(db, people, site.id, [
       { grouping: "placement", period },
       { grouping: "rule", period },
       { grouping: "placement", period: previous },

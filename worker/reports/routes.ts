@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { errorResponses, IdParam, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { peopleOfSite } from "../shards/routing";
 import { buildDashboard } from "./dashboard";
 import { buildReport, resolvePeriod } from "./earnings";
 
@@ -135,6 +136,7 @@ reportsRoutes.openapi(
     const { from, to } = c.req.valid("query");
     const report = await buildReport(
       c.var.db,
+      peopleOfSite(c.env, c.var.site),
       c.var.site.id,
       { kind: "rule", ruleId: c.req.valid("param").id },
       resolvePeriod(from, to),
@@ -169,6 +171,7 @@ reportsRoutes.openapi(
     const { from, to } = c.req.valid("query");
     const report = await buildReport(
       c.var.db,
+      peopleOfSite(c.env, c.var.site),
       c.var.site.id,
       { kind: "placement", placement: c.req.valid("param").placement },
       resolvePeriod(from, to),
@@ -197,6 +200,9 @@ reportsRoutes.openapi(
   }),
   async (c) => {
     const { from, to } = c.req.valid("query");
-    return c.json(await buildDashboard(c.var.db, c.var.site, resolvePeriod(from, to)), 200);
+    return c.json(
+      await buildDashboard(c.var.db, peopleOfSite(c.env, c.var.site), c.var.site, resolvePeriod(from, to)),
+      200,
+    );
   },
 );

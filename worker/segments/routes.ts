@@ -5,6 +5,7 @@ import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-s
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { peopleOfSite } from "../shards/routing";
 import {
   createSegment,
   deleteSegment,
@@ -95,7 +96,7 @@ segmentsRoutes.openapi(
   }),
   async (c) => {
     const { expression } = c.req.valid("json");
-    return c.json(await previewSegment(c.var.db, c.var.site.id, expression, Date.now()), 200);
+    return c.json(await previewSegment(peopleOfSite(c.env, c.var.site), c.var.site.id, expression, Date.now()), 200);
   },
 );
 

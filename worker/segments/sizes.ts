@@ -8,15 +8,19 @@ import { segmentSizes, segments } from "../db/schema";
 import type { Db } from "../env";
 import { logError } from "../lib/log";
 import { MS_PER_DAY as DAY, utcDayKey } from "../lib/time";
+import type { PeopleDb } from "../shards/routing";
 import { countSegment } from "./query";
 
-/** Counts each segment of the site now; a segment whose expression no longer compiles is skipped. */
-export async function recordSegmentSizes(db: Db, siteId: number, now: number) {
+/**
+ * Counts each segment of the site now, over every database of its set (`people`); a segment whose
+ * expression no longer compiles is skipped. The sizes are HOME's (`db`).
+ */
+export async function recordSegmentSizes(db: Db, people: readonly PeopleDb[], siteId: number, now: number) {
   const rows = await db.select().from(segments).where(eq(segments.siteId, siteId));
   for (const segment of rows) {
     let counts: { visitors: number; customers: number };
     try {
-      counts = await countSegment(db, siteId, segment.expression, now);
+      counts = await countSegment(people, siteId, segment.expression, now);
     } catch (error) {
       logError("segments.size_failed", { site: siteId, segment: segment.id, error });
       continue;

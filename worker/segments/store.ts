@@ -7,6 +7,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { audiences, rules, segments, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import { byBinary, topOf } from "../shards/merge";
+import type { PeopleDb } from "../shards/routing";
 import { bumpRulesVersion } from "../sites/store";
 import { parseSegment, SegmentError } from "./parser";
 import { countSegment, profilesFrom, segmentWhere } from "./query";
@@ -91,22 +93,49 @@ export type PreviewSample = {
   clusters: string[] | null;
 };
 
+/** Profiles a preview shows: the newest cookies first, then customers without one, oldest first. */
+const SAMPLE_SIZE = 10;
+
+type SampleRow = Omit<PreviewSample, "clusters"> & {
+  clusters: string | null;
+  /** Sort keys, comparable across databases (row IDs are per database): creation time, then ID. */
+  visitor_at: number | null;
+  customer_at: number | null;
+};
+
+/** The preview's order: visitors (newest first, then cookie ID descending), then CRM-only customers (oldest first). */
+function sampleOrder(a: SampleRow, b: SampleRow): number {
+  if ((a.visitor_at === null) !== (b.visitor_at === null)) return a.visitor_at === null ? 1 : -1;
+  if (a.visitor_at !== null && b.visitor_at !== null) {
+    return b.visitor_at - a.visitor_at || byBinary(b.cookie_id ?? "", a.cookie_id ?? "");
+  }
+  return (a.customer_at ?? 0) - (b.customer_at ?? 0) || byBinary(a.customer_id ?? "", b.customer_id ?? "");
+}
+
 /**
  * The admin UI's live count: cookies and CRM records the expression selects now, and up to ten of
  * them with a few non-personal fields (never the e-mail hash). Request-context fields are refused.
+ * Every database of the site's set gives its first ten in the preview's order; the merge keeps ten.
  */
-export async function previewSegment(db: Db, siteId: number, expression: string, now: number) {
+export async function previewSegment(people: readonly PeopleDb[], siteId: number, expression: string, now: number) {
   assertValidExpression(expression, (e) => segmentWhere(e, now));
   const where = segmentWhere(expression, now);
-  const counts = await countSegment(db, siteId, expression, now);
-  const rows = await db.all<Omit<PreviewSample, "clusters"> & { clusters: string | null }>(
-    sql`select v.cookie_id, coalesce(c.customer_id, v.customer_id) as customer_id, v.visits, v.pageviews,
-          v.cart_items, c.orders, c.clusters
-        ${profilesFrom(siteId)} where ${where} order by p.vid is null, p.vid desc, c.id limit 10`,
+  const counts = await countSegment(people, siteId, expression, now);
+  const lists = await Promise.all(
+    people.map(({ db }) =>
+      db.all<SampleRow>(
+        sql`select v.cookie_id, coalesce(c.customer_id, v.customer_id) as customer_id, v.visits, v.pageviews,
+          v.cart_items, c.orders, c.clusters, v.created_at as visitor_at, c.created_at as customer_at
+        ${profilesFrom(siteId)} where (${where})
+        order by p.vid is null, v.created_at desc, v.cookie_id desc, c.created_at, c.customer_id limit ${SAMPLE_SIZE}`,
+      ),
+    ),
   );
-  const sample: PreviewSample[] = rows.map((r) => ({
-    ...r,
-    clusters: r.clusters === null ? null : JSON.parse(r.clusters),
-  }));
+  const sample: PreviewSample[] = topOf(lists, sampleOrder, SAMPLE_SIZE).map(
+    ({ visitor_at: _v, customer_at: _c, ...r }) => ({
+      ...r,
+      clusters: r.clusters === null ? null : JSON.parse(r.clusters),
+    }),
+  );
   return { ...counts, sample };
 }

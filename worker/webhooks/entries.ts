@@ -22,6 +22,9 @@
  * the person at the next check of their cookie and sends `segment.left`. A CRM customer without
  * any cookie is the shop's own record and matches by its CRM fields as before.
  *
+ * A site on a shard set goes through entries-shards.ts: the same semantics, its people asked on
+ * every shard of the set (pass `env`; without it the site's people are read in HOME).
+ *
  * D1 binds at most 100 values per statement and the segment condition may use 90 of them, so every
  * other input is bound once, in the `input` CTE, and referenced from there.
  */
@@ -29,11 +32,13 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import { REFRESH_RANGE } from "../audiences/refresh";
 import { segmentCondition } from "../audiences/segment-condition";
 import { runBatch } from "../db/raw";
-import { webhooks } from "../db/schema";
+import { sites, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { logError } from "../lib/log";
 import type { WebhookMessage } from "../pipeline/messages";
 import { enqueueDeliveries } from "../pipeline/producers";
+import { peopleOfSite, type ShardEnv } from "../shards/routing";
+import { syncShardedWebhook } from "./entries-shards";
 import type { Webhook } from "./store";
 import { segmentExpression } from "./store";
 
@@ -206,10 +211,22 @@ export async function syncWebhookMembers(
   {
     changed,
     range = REFRESH_RANGE,
+    env,
     ...options
-  }: SyncOptions & { changed?: { cookies?: string[]; customers?: string[] }; range?: number } = {},
+  }: SyncOptions & { changed?: { cookies?: string[]; customers?: string[] }; range?: number; env?: ShardEnv } = {},
 ): Promise<SyncResult> {
   const condition = segmentCondition(await segmentExpression(db, webhook.siteId, webhook.segmentId), now);
+  // A site on a shard set (docs/architecture.md, "Shards") is synced shard by shard (entries-shards.ts).
+  const [site] = env
+    ? await db
+        .select({ id: sites.id, shards: sites.shards, consentMode: sites.consentMode })
+        .from(sites)
+        .where(eq(sites.id, webhook.siteId))
+    : [];
+  if (env && site && site.shards !== null) {
+    const people = peopleOfSite(env, site);
+    return syncShardedWebhook(env, db, people, site, webhook, condition, now, { ...options, changed, range });
+  }
   const total: SyncResult = { entered: 0, left: 0, deliveries: [] };
   if (changed) {
     const scope: Scope = { kind: "ids", cookies: changed.cookies ?? [], customers: changed.customers ?? [] };
@@ -251,10 +268,11 @@ export async function checkSiteWebhooks(
   queue: Queue<WebhookMessage> | undefined,
   now: number,
   changed?: { cookies?: string[]; customers?: string[] },
+  env?: ShardEnv,
 ) {
   for (const webhook of await enabledWebhooks(db, siteId)) {
     try {
-      await syncWebhookMembers(db, webhook, now, { queue, changed });
+      await syncWebhookMembers(db, webhook, now, { queue, changed, env });
     } catch (error) {
       logError("webhooks.entries_failed", { site: siteId, webhook: webhook.id, error });
     }

@@ -10,6 +10,7 @@ import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { enqueueDeliveriesOf } from "../pipeline/producers";
+import { peopleOfSite } from "../shards/routing";
 import { MAX_ATTEMPTS, sendTestDelivery } from "./deliver";
 import { syncWebhookMembers } from "./entries";
 import { localHttpAllowed, webhookUrlProblem } from "./public-url";
@@ -108,7 +109,7 @@ webhooksRoutes.openapi(
     checkUrl(input.url, c.env);
     const now = Date.now();
     const webhook = await insertWebhook(c.var.db, c.var.site.id, input, now);
-    await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
+    await syncWebhookMembers(c.var.db, webhook, now, { notify: false, env: c.env });
     const secret = await webhookSecret(signingSecretOf(c.env), webhook.id);
     return c.json({ ...webhookToJson(webhook), secret }, 201);
   },
@@ -155,12 +156,13 @@ webhooksRoutes.openapi(
     const now = Date.now();
     const { webhook, segmentChanged } = await patchWebhook(
       c.var.db,
+      peopleOfSite(c.env, c.var.site),
       c.var.site.id,
       c.req.valid("param").id,
       patch,
       now,
     );
-    if (segmentChanged) await syncWebhookMembers(c.var.db, webhook, now, { notify: false });
+    if (segmentChanged) await syncWebhookMembers(c.var.db, webhook, now, { notify: false, env: c.env });
     return c.json(webhookToJson(webhook), 200);
   },
 );
@@ -178,7 +180,7 @@ webhooksRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    await deleteWebhook(c.var.db, c.var.site.id, c.req.valid("param").id);
+    await deleteWebhook(c.var.db, peopleOfSite(c.env, c.var.site), c.var.site.id, c.req.valid("param").id);
     return c.body(null, 204);
   },
 );

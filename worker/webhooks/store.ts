@@ -13,6 +13,7 @@ import { deriveKeyBytes } from "../auth/signing";
 import { segments, webhookDeliveries, webhookMemberships, webhooks } from "../db/schema";
 import type { Db } from "../env";
 import { apiError } from "../errors";
+import type { PeopleDb } from "../shards/routing";
 
 export type Webhook = typeof webhooks.$inferSelect;
 export type Delivery = typeof webhookDeliveries.$inferSelect;
@@ -133,6 +134,7 @@ export async function insertWebhook(
 
 export async function patchWebhook(
   db: Db,
+  people: readonly PeopleDb[],
   siteId: number,
   id: number,
   patch: { url?: string; segment_id?: number; enabled?: boolean },
@@ -151,12 +153,24 @@ export async function patchWebhook(
     })
     .where(and(eq(webhooks.siteId, siteId), eq(webhooks.id, id)))
     .returning();
-  if (segmentChanged) await db.delete(webhookMemberships).where(eq(webhookMemberships.webhookId, id));
+  if (segmentChanged) {
+    await forgetMembers(people, id);
+    await db.delete(webhookMemberships).where(eq(webhookMemberships.webhookId, id));
+  }
   return { webhook: row, segmentChanged };
 }
 
-export async function deleteWebhook(db: Db, siteId: number, id: number): Promise<void> {
+/** The webhook's members on the shards of the site's set (HOME's go with the caller's own statement). */
+async function forgetMembers(people: readonly PeopleDb[], webhookId: number) {
+  for (const shard of people.filter((p) => p.shard !== null)) {
+    await shard.db.delete(webhookMemberships).where(eq(webhookMemberships.webhookId, webhookId));
+  }
+}
+
+/** Its members are on every database of the site's set (`people`): a shard's go first (see deleteAudience). */
+export async function deleteWebhook(db: Db, people: readonly PeopleDb[], siteId: number, id: number): Promise<void> {
   await getWebhook(db, siteId, id);
+  await forgetMembers(people, id);
   await db.batch([
     db.delete(webhookMemberships).where(eq(webhookMemberships.webhookId, id)),
     db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhookId, id)),
