@@ -326,6 +326,18 @@ async function linkedCookies(ctx: Ctx, set: Placement, customerIds: string[]): P
   return linked;
 }
 
+/**
+ * The rows of a chunk read from database `id` of the old placement that the old placement holds
+ * there: on a database of both sets, the rows the move copied in are the new set's, not a source.
+ */
+async function oldPlacementRows(spec: MoveTable, rows: SourceRow[], id: number, ctx: Ctx): Promise<SourceRow[]> {
+  if (ctx.from === null || !ctx.to.includes(id)) return rows;
+  const placed = await place(spec, rows, ctx.from, ctx);
+  // A customer's own row (the only kind read as a source) is on the first of its databases.
+  const here = (p: Placed) => (spec.route === "customer" ? p.dbs[0] === id : p.dbs.includes(id));
+  return placed.filter(here).map((p) => p.row);
+}
+
 /** A row's databases in `set`: the first is its own (for a customer, the one holding its own row). */
 type Placed = { row: SourceRow; dbs: number[] };
 
@@ -705,12 +717,13 @@ async function copyStep(
     const eventsKey = `${source.id}`;
     if (spec.conflict === null && after === 0) after = events[eventsKey] ?? 0;
     const columns = columnsOf(spec.table);
-    const rows = await readChunk(dbOf(ctx.env, source.id).d1, spec, ctx, after, source.extra, columns);
-    if (rows.length === 0) {
+    const chunk = await readChunk(dbOf(ctx.env, source.id).d1, spec, ctx, after, source.extra, columns);
+    if (chunk.length === 0) {
       s += 1;
       after = 0;
       continue;
     }
+    const rows = await oldPlacementRows(spec, chunk, source.id, ctx);
     const placed = await place(spec, rows, ctx.to, ctx);
     const fromIds = idsOf(ctx.from);
     const byDb = new Map<number, D1PreparedStatement[]>();
@@ -729,7 +742,7 @@ async function copyStep(
       }
     }
     for (const [db, statements] of byDb) await dbOf(ctx.env, db).d1.batch(statements);
-    const last = (rows[rows.length - 1] as SourceRow).rowid;
+    const last = (chunk[chunk.length - 1] as SourceRow).rowid;
     if (spec.conflict === null) events[eventsKey] = last;
     const next = {
       ...progress,
@@ -764,13 +777,14 @@ async function verifyStep(ctx: Ctx, cursor: Cursor): Promise<{ done: boolean; cu
       after = 0;
       continue;
     }
-    const rows = await readChunk(dbOf(ctx.env, db.id).d1, spec, ctx, after, db.extra);
-    if (rows.length === 0) {
+    const chunk = await readChunk(dbOf(ctx.env, db.id).d1, spec, ctx, after, db.extra);
+    if (chunk.length === 0) {
       s += 1;
       after = 0;
       continue;
     }
-    const placed = await place(spec, rows, ctx.to, { ...ctx });
+    const rows = side === "source" ? await oldPlacementRows(spec, chunk, db.id, ctx) : chunk;
+    const placed = await place(spec, rows, ctx.to, ctx);
     for (const p of placed) {
       if (side === "source") {
         for (const target of p.dbs) add(sums.source, `${spec.name}|${target}`, p.row.sum);
@@ -779,7 +793,7 @@ async function verifyStep(ctx: Ctx, cursor: Cursor): Promise<{ done: boolean; cu
         add(sums.destination, `${spec.name}|${db.id}`, p.row.sum);
       }
     }
-    return { done: false, cursor: { t, s, after: (rows[rows.length - 1] as SourceRow).rowid, side, ...sums } };
+    return { done: false, cursor: { t, s, after: (chunk[chunk.length - 1] as SourceRow).rowid, side, ...sums } };
   }
 }
 
