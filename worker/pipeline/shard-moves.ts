@@ -8,32 +8,12 @@
  */
 import { createDb } from "../db/client";
 import type { Db } from "../env";
-import { IsolateCache } from "../lib/isolate-cache";
 import { logError } from "../lib/log";
-import { driveMove, HOLD_RETRY_SECONDS, SETTLE_MS } from "../shards/moves";
+import { driveMove, HOLD_RETRY_SECONDS, heldSites, SETTLE_MS } from "../shards/moves";
 import type { ShardEnv } from "../shards/routing";
 import type { EventsQueueMessage } from "./messages";
 import { type ProducerEnv, queuesOf, sendLater } from "./producers";
 import { QUEUES } from "./queues";
-
-/**
- * How long an isolate trusts its list of held sites: shorter than SETTLE_MS, the time a move waits
- * after setting a hold before it copies the last changes, so no consumer still writes by then.
- */
-const HOLD_CACHE_MS = 5_000;
-const held = new IsolateCache<{ ids: Set<number>; keys: Set<string> }>(HOLD_CACHE_MS, 1);
-
-/** The sites whose person writes a move holds now (`sites.shards_held`), as of HOLD_CACHE_MS ago at most. */
-async function heldSites(db: Db, now: number) {
-  const hit = held.get("held", now);
-  if (hit) return hit;
-  const rows = await db.$client
-    .prepare("select id, key from sites where shards_held = 1")
-    .all<{ id: number; key: string }>();
-  const sites = { ids: new Set(rows.results.map((r) => r.id)), keys: new Set(rows.results.map((r) => r.key)) };
-  held.set("held", sites, now);
-  return sites;
-}
 
 function isHeld(body: EventsQueueMessage, sites: { ids: Set<number>; keys: Set<string> }): boolean {
   switch (body.kind) {

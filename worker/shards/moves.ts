@@ -36,6 +36,7 @@ import * as people from "../db/people-schema";
 import { shardMoves, sites } from "../db/schema";
 import { forgetDecisionSite } from "../decide/trusted-sites";
 import type { Db } from "../env";
+import { IsolateCache } from "../lib/isolate-cache";
 import { forgetCachedSite } from "../sites/site-cache";
 import { type PeopleDb, peopleOfSite, type ShardEnv, shardBindings, shardOf } from "./routing";
 
@@ -287,16 +288,17 @@ async function readChunk(
   after: number,
   extra = "",
   columns = columnsOf(spec.table),
+  upto = Number.MAX_SAFE_INTEGER,
 ): Promise<SourceRow[]> {
   const filter = ownerFilter(spec, ctx);
   const sums = columnsOf(spec.table).filter((c) => !spec.placementColumns?.includes(c) && c !== spec.remap?.column);
   const selected = [`rowid as _rowid`, `${spec.key} as _key`, `json_array(${sums.join(", ")}) as _sum`, ...columns];
   const result = await d1
     .prepare(
-      `select ${selected.join(", ")} from ${spec.name} where ${filter.sql} and rowid > ?${extra ? ` and ${extra}` : ""} ` +
-        `order by rowid limit ${MOVE_CHUNK}`,
+      `select ${selected.join(", ")} from ${spec.name} where ${filter.sql} and rowid > ? and rowid <= ?` +
+        `${extra ? ` and ${extra}` : ""} order by rowid limit ${MOVE_CHUNK}`,
     )
-    .bind(...filter.params, after)
+    .bind(...filter.params, after, upto)
     .all<Record<string, unknown>>();
   return result.results.map((row) => ({
     rowid: Number(row._rowid),
@@ -304,6 +306,15 @@ async function readChunk(
     sum: String(row._sum),
     values: columns.map((c) => row[c]),
   }));
+}
+
+async function lastRowId(d1: D1Database, spec: MoveTable, ctx: Ctx): Promise<number> {
+  const filter = ownerFilter(spec, ctx);
+  const row = await d1
+    .prepare(`select max(rowid) as last from ${spec.name} where ${filter.sql}`)
+    .bind(...filter.params)
+    .first<{ last: number | null }>();
+  return row?.last ?? 0;
 }
 
 /**
@@ -457,6 +468,8 @@ type Cursor = {
   t?: number;
   s?: number;
   after?: number;
+  /** The copy's last row ID of the table and database it is at (rows above it are the sync's). */
+  upto?: number;
   /** Events copied so far, per source database: the sync continues from there. */
   events?: Record<string, number>;
   /** The checksum's side being read: the old placement's rows, or the new one's. */
@@ -573,11 +586,35 @@ async function context(env: ShardEnv, move: MoveRow): Promise<Ctx> {
   };
 }
 
+/**
+ * How long an isolate trusts its list of held sites (heldSites): shorter than SETTLE_MS, the time a
+ * move waits after setting a hold before it copies the last changes, so no consumer writes by then.
+ */
+const HOLD_CACHE_MS = 5_000;
+const held = new IsolateCache<{ ids: Set<number>; keys: Set<string> }>(HOLD_CACHE_MS, 1);
+
+/**
+ * The sites whose person writes a move holds now (`sites.shards_held`), as of HOLD_CACHE_MS ago at
+ * most: what the queue consumer asks before it writes (pipeline/shard-moves.ts). One small read
+ * per isolate every few seconds; sites carries no index on the flag, and holds are rare and short.
+ */
+export async function heldSites(db: Db, now = Date.now()) {
+  const hit = held.get("held", now);
+  if (hit) return hit;
+  const rows = await db.$client
+    .prepare("select id, key from sites where shards_held = 1")
+    .all<{ id: number; key: string }>();
+  const found = { ids: new Set(rows.results.map((r) => r.id)), keys: new Set(rows.results.map((r) => r.key)) };
+  held.set("held", found, now);
+  return found;
+}
+
 /** Drops this isolate's cached site rows at once (other isolates see the change within SETTLE_MS). */
 async function forgetSite(db: Db, siteId: number) {
   const [site] = await db.select({ key: sites.key }).from(sites).where(eq(sites.id, siteId));
   if (site) forgetCachedSite(site.key);
   forgetDecisionSite(siteId);
+  held.delete("held");
 }
 
 // --- Steps ----------------------------------------------------------------------------------------
@@ -716,8 +753,13 @@ async function copyStep(
     // Events are appended, never changed: the sync continues where the copy stopped.
     const eventsKey = `${source.id}`;
     if (spec.conflict === null && after === 0) after = events[eventsKey] ?? 0;
+    const d1 = dbOf(ctx.env, source.id).d1;
+    // The copy takes the rows there were when it reached the table: rows written since are the
+    // sync's, or a busy site's new visitors would keep the copy chasing them for ever.
+    const here = cursor.t === t && cursor.s === s && cursor.upto !== undefined;
+    const upto = syncing ? Number.MAX_SAFE_INTEGER : here ? (cursor.upto as number) : await lastRowId(d1, spec, ctx);
     const columns = columnsOf(spec.table);
-    const chunk = await readChunk(dbOf(ctx.env, source.id).d1, spec, ctx, after, source.extra, columns);
+    const chunk = await readChunk(d1, spec, ctx, after, source.extra, columns, upto);
     if (chunk.length === 0) {
       s += 1;
       after = 0;
@@ -748,7 +790,7 @@ async function copyStep(
       ...progress,
       [spec.name]: (progress[spec.name] ?? 0) + (syncing && spec.conflict !== null ? 0 : copied),
     };
-    return { done: false, cursor: { t, s, after: last, events }, progress: next };
+    return { done: false, cursor: { t, s, after: last, events, ...(syncing ? {} : { upto }) }, progress: next };
   }
 }
 
