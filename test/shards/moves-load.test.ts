@@ -146,7 +146,7 @@ describe("a move under load", () => {
     for (let i = 0; i < 1_000; i++) {
       t += SETTLE_MS + 1;
       const step = await runMoveStep(env, db, moveId, t);
-      if (!step || step.state !== "running") break;
+      if (step?.state !== "running") break;
     }
     const moved = await pageviews(siteId, [0, 1, 2, 3]);
     expect(moved).toEqual(sentViews);
@@ -188,7 +188,7 @@ describe("a move under load", () => {
       const result = await consumeQueue(pending);
       const retried = new Set(result.retryMessages.map((m: { msgId: string }) => m.msgId));
       pending = pending.filter((_, k) => retried.has(`m${k}`));
-      if (!step || step.state !== "running") break;
+      if (step?.state !== "running") break;
     }
     clearIsolateCaches();
     await consumeQueue(pending);

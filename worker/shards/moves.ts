@@ -1,6 +1,6 @@
 /**
  * The operator's moves of a site's people from one placement to another (docs/architecture.md,
- * "Shards", "Moving a site"; DESIGN.md, "Data plane"): from a shard set, or from HOME for a site
+ * "Shards"): from a shard set, or from HOME for a site
  * created before shards (`sites.shards` null: the upgrade path), to a new shard set. A move copies,
  * verifies (counts and checksums per table and destination), switches `sites.shards` and only then
  * deletes from where the rows no longer belong.
@@ -536,7 +536,7 @@ export function refuseSet(env: ShardEnv, current: Placement, set: readonly numbe
   const bound = shardBindings(env).length;
   const unknown = set.filter((k) => !Number.isInteger(k) || k < 0 || k >= bound);
   if (unknown.length > 0)
-    return `shard ${unknown.join(", ")} is not bound in this deployment (PEOPLE_0 … PEOPLE_${bound - 1})`;
+    return `shard ${unknown.join(", ")} is not bound in this deployment (it binds shards 0 to ${bound - 1})`;
   if (current !== null && current.length === set.length && current.every((k, i) => k === set[i])) {
     return "the site is on that set already";
   }
@@ -848,7 +848,7 @@ function compare(cursor: Cursor): MoveView["verified"] {
     const destination = tally(cursor.destination?.[key]);
     report[table] = {
       ...(report[table] ?? {}),
-      [`PEOPLE_${db}`]: {
+      [db]: {
         source,
         destination,
         ok: source.rows === destination.rows && source.checksum === destination.checksum,

@@ -1,5 +1,5 @@
 /**
- * The operator's shard moves (docs/architecture.md, "Shards"; DESIGN.md, "Data plane"):
+ * The operator's shard moves (docs/architecture.md, "Shards"):
  * `POST /api/v1/sites/{key}/shards` starts a move of a site's people to another shard set (202 and
  * the move's ID), `GET` shows the site's set and its last move, and a failed or interrupted move is
  * resumed or rolled back by its own calls. Operator token only, as site creation and the
@@ -55,7 +55,7 @@ const MoveSchema = z
         z.record(z.string(), z.object({ source: TallySchema, destination: TallySchema, ok: z.boolean() })),
       )
       .openapi({
-        description: "Per table and destination shard: count and checksum at the source and the destination",
+        description: "Per table and destination shard (by index): count and checksum at the source and the destination",
       }),
     error: z.string().nullable(),
     stalled: z.boolean().openapi({ description: "Running, but no step for longer than a step's lease: resume it" }),
@@ -73,10 +73,10 @@ const ShardsSchema = z
       .nullable()
       .openapi({ description: "The site's set; null: its people are still in HOME" }),
     held: z.boolean().openapi({ description: "A move holds the site's person writes (they are delayed, not dropped)" }),
-    bound: z.number().openapi({ description: "PEOPLE shards this deployment binds (PEOPLE_0 …)" }),
+    bound: z.number().openapi({ description: "PEOPLE shards this deployment binds: indexes 0 to bound - 1" }),
     bytes: z
       .record(z.string(), z.number())
-      .openapi({ description: "Bytes each shard of the set holds (all its sites)" }),
+      .openapi({ description: "Bytes each shard of the set holds (all its sites), by shard index" }),
     move: MoveSchema.nullable().openapi({ description: "The move in progress, else the last one" }),
   })
   .openapi("SiteShards");
@@ -141,7 +141,7 @@ shardRoutes.openapi(
               .array(z.number().int().min(0))
               .max(64)
               .openapi({
-                description: "Indexes of the PEOPLE_k shards the site's people go to",
+                description: "Indexes of the PEOPLE shards the site's people go to",
                 example: [0, 1, 2, 3],
               }),
           })
@@ -189,7 +189,7 @@ shardRoutes.openapi(
     const move = await lastMove(c.var.db, site.id);
     // One `select 1` per bound shard (routing.ts, shardSizes): cheap, and what placing sites uses.
     const sizes = await shardSizes(c.env);
-    const bytes = Object.fromEntries((site.shards ?? []).map((k) => [`PEOPLE_${k}`, sizes[k] ?? 0] as const));
+    const bytes = Object.fromEntries((site.shards ?? []).map((k) => [String(k), sizes[k] ?? 0] as const));
     return c.json(
       {
         shards: site.shards,
