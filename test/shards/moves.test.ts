@@ -395,9 +395,19 @@ describe("moving a site's people between shard sets", () => {
       if (step?.phase === "verifying") break;
     }
     expect(await finish(moveId, clock)).toMatchObject({ state: "done" });
-    // The visitor and its decision row are on its shard now, and gone from HOME. (That the row's
-    // `codes` names SALE-1 needs the claim's person_codes copy: the lead's part of issue 26.)
+    // The visitor and its decision row are on its shard now, and gone from HOME; the row's codes
+    // come from HOME's coupons, copied again once every writer routes with the new set.
     const shard = peopleFor(env, { shards: [0, 1, 2, 3] }, cookie).d1;
+    const codes = await shard
+      .prepare("select codes from decision_rows where site_id = ? and cookie_id = ?")
+      .bind(site.siteId, cookie)
+      .first<{ codes: string }>();
+    expect(codes?.codes).toContain('"SALE-1"');
+    const copies = await shard
+      .prepare("select holder, code from person_codes where site_id = ?")
+      .bind(site.siteId)
+      .all();
+    expect(copies.results).toEqual([{ holder: `v:${cookie}`, code: "SALE-1" }]);
     for (const table of ["visitors", "decision_rows"]) {
       const row = await shard
         .prepare(`select cookie_id from ${table} where site_id = ? and cookie_id = ?`)

@@ -23,7 +23,10 @@
  * 5. `switched` — `sites.shards` becomes the new set, still held; the step waits SETTLE_MS again,
  *    so every isolate that sees the hold lifted routes with the new set (the hold and the set are
  *    one row, but a writer may cache them apart).
- * 6. `deleting` — the hold is lifted, then the moved rows are deleted from the old placement.
+ * 6. `codes` — the hold is lifted, and the site's codes are copied again from HOME's coupons (where
+ *    claims and redemptions are decided) to the new set: a claim during the hold may have synced
+ *    its code to the old placement after the sync had passed it.
+ * 7. `deleting` — the moved rows are deleted from the old placement.
  *
  * A move that fails or is interrupted says so (`state` failed, or a lease that ran out) and can be
  * resumed from its cursor; before `switched` it can be rolled back: the old placement is still
@@ -34,8 +37,10 @@ import { toSnakeCase } from "drizzle-orm/casing";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as people from "../db/people-schema";
 import { shardMoves, sites } from "../db/schema";
+import { codesRefreshStatements } from "../decide/decision-rows";
 import { forgetDecisionSite } from "../decide/trusted-sites";
 import type { Db } from "../env";
+import { apiError } from "../errors";
 import { IsolateCache } from "../lib/isolate-cache";
 import { forgetCachedSite } from "../sites/site-cache";
 import { type PeopleDb, peopleOfSite, type ShardEnv, shardBindings, shardOf } from "./routing";
@@ -53,7 +58,7 @@ const LEASE_MS = 60_000;
 /** How long a held site's queue message waits before it is delivered again. */
 export const HOLD_RETRY_SECONDS = 10;
 
-export type MovePhase = "copying" | "holding" | "syncing" | "verifying" | "switched" | "deleting" | "done";
+export type MovePhase = "copying" | "holding" | "syncing" | "verifying" | "switched" | "codes" | "deleting" | "done";
 export type MoveState = "running" | "failed" | "rolling_back" | "rolled_back" | "done";
 type Placement = readonly number[] | null;
 
@@ -609,6 +614,21 @@ export async function heldSites(db: Db, now = Date.now()) {
   return found;
 }
 
+/**
+ * For the synchronous writers of a site's people (identify, the link and CRM imports, server
+ * events, erasure, `/e` when no queue takes its batch): while a move holds the site's writes they
+ * answer 503 with Retry-After rather than write to a placement being switched — the caller sends
+ * again and nothing is lost. Reads the flag from the site row the writer already has, so it costs
+ * nothing; the writers call it where they route through `peopleFor` (docs/architecture.md, "Shards").
+ */
+export function refuseWhileHeld(site: { shardsHeld: boolean }) {
+  if (site.shardsHeld) {
+    throw apiError(503, "moving", "This site's people are being moved to other shards; retry shortly", {
+      "Retry-After": String(HOLD_RETRY_SECONDS),
+    });
+  }
+}
+
 /** Drops this isolate's cached site rows at once (other isolates see the change within SETTLE_MS). */
 async function forgetSite(db: Db, siteId: number) {
   const [site] = await db.select({ key: sites.key }).from(sites).where(eq(sites.id, siteId));
@@ -717,7 +737,12 @@ async function step(db: Db, move: MoveRow, ctx: Ctx, now: number): Promise<Updat
       if (now < move.phaseAt + SETTLE_MS) return { cursor };
       await db.update(sites).set({ shardsHeld: false }).where(eq(sites.id, move.siteId));
       await forgetSite(db, move.siteId);
+      return { cursor: {}, phase: "codes", phaseAt: now };
+    case "codes": {
+      const rebuilt = await codesStep(ctx, cursor, now);
+      if (!rebuilt.done) return { cursor: rebuilt.cursor };
       return { cursor: {}, phase: "deleting", phaseAt: now };
+    }
     case "deleting": {
       const deleted = await deleteStep(ctx, cursor, ctx.from, ctx.to, true);
       if (!deleted.done) return { cursor: deleted.cursor };
@@ -792,6 +817,59 @@ async function copyStep(
     };
     return { done: false, cursor: { t, s, after: last, events, ...(syncing ? {} : { upto }) }, progress: next };
   }
+}
+
+/**
+ * One chunk of the site's codes copied again from HOME's coupons, where claims and redemptions are
+ * decided, to the holders' databases in the new set, and the `codes` of their decision rows
+ * refreshed there. A claim during the hold synced its code to the placement its site row named,
+ * possibly the old one after the sync had passed; by now every writer routes with the new set, so
+ * what HOME holds is on the new set when this phase ends (docs/architecture.md, "Shards").
+ */
+async function codesStep(ctx: Ctx, cursor: Cursor, now: number): Promise<{ done: boolean; cursor: Cursor }> {
+  const after = cursor.after ?? 0;
+  const rows = await ctx.env.DB.prepare(
+    `select c.id, c.holder, c.pool_id, c.rule_id, c.code, c.expires_at, c.redeemed_at
+     from coupons c where c.site_id = ? and c.id > ? and (c.holder like 'v:%' or c.holder like 'c:%')
+     order by c.id limit ${MOVE_CHUNK}`,
+  )
+    .bind(ctx.siteId, after)
+    .all<{
+      id: number;
+      holder: string;
+      pool_id: number;
+      rule_id: number | null;
+      code: string;
+      expires_at: number | null;
+      redeemed_at: number | null;
+    }>();
+  if (rows.results.length === 0) return { done: true, cursor: {} };
+  const byDb = new Map<number, { statements: D1PreparedStatement[]; cookies: string[]; customers: string[] }>();
+  for (const row of rows.results) {
+    const dbs = row.holder.startsWith("c:") ? [...ctx.to] : [shardOf(ctx.to, row.holder.slice(2))];
+    for (const id of dbs) {
+      const d1 = dbOf(ctx.env, id).d1;
+      const entry = byDb.get(id) ?? { statements: [], cookies: [], customers: [] };
+      entry.statements.push(
+        d1
+          .prepare(
+            `insert into person_codes (site_id, holder, coupon_id, pool_id, rule_id, code, expires_at, redeemed_at)
+             values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (site_id, holder, coupon_id) do update set
+             pool_id = excluded.pool_id, rule_id = excluded.rule_id, code = excluded.code,
+             expires_at = excluded.expires_at, redeemed_at = excluded.redeemed_at`,
+          )
+          .bind(ctx.siteId, row.holder, row.id, row.pool_id, row.rule_id, row.code, row.expires_at, row.redeemed_at),
+      );
+      (row.holder.startsWith("c:") ? entry.customers : entry.cookies).push(row.holder.slice(2));
+      byDb.set(id, entry);
+    }
+  }
+  for (const [id, entry] of byDb) {
+    const d1 = dbOf(ctx.env, id).d1;
+    const refresh = codesRefreshStatements(ctx.siteId, { cookies: entry.cookies, customers: entry.customers }, now);
+    await d1.batch([...entry.statements, ...refresh.map((r) => d1.prepare(r.text).bind(...r.params))]);
+  }
+  return { done: false, cursor: { after: (rows.results[rows.results.length - 1] as { id: number }).id } };
 }
 
 /** One chunk of the checksums: the old placement's rows by where they go, then the new set's rows. */

@@ -47,7 +47,7 @@ const MoveSchema = z
       .openapi({ description: "The set moved from; null: HOME (a site created before shards)" }),
     to: z.array(z.number()),
     state: z.enum(["running", "failed", "rolling_back", "rolled_back", "done"]),
-    phase: z.enum(["copying", "holding", "syncing", "verifying", "switched", "deleting", "done"]),
+    phase: z.enum(["copying", "holding", "syncing", "verifying", "switched", "codes", "deleting", "done"]),
     progress: z.record(z.string(), z.number()).openapi({ description: "Rows copied per table" }),
     verified: z
       .record(
