@@ -14,7 +14,7 @@ import { driveMove, MOVE_TABLES, runMoveStep, SETTLE_MS } from "../../worker/sha
 import { peopleFor, shardBindings, shardOf } from "../../worker/shards/routing";
 import { call, createTestSite, OPERATOR_TOKEN, siteIdOf } from "../fixtures/api";
 import { bannerJson, bannerSite, insertVisitor, randomCookie } from "../fixtures/banner";
-import { recordingQueue } from "../fixtures/queue";
+import { consumeQueue, recordingQueue } from "../fixtures/queue";
 
 const db = createDb(env.DB);
 const shards = () => shardBindings(env);
@@ -422,6 +422,34 @@ describe("moving a site's people between shard sets", () => {
       .bind(pool)
       .first();
     expect(held).toEqual({ n: 1 });
+  });
+
+  it("runs its steps from shard-move messages on the events queue, each queueing the next", async () => {
+    const { siteKey } = await createTestSite();
+    const siteId = await siteIdOf(siteKey);
+    await env.DB.prepare("update sites set shards = '[3]' where id = ?").bind(siteId).run();
+    const people = await seedPeople(siteId, [3]);
+    const { res, sent } = await moveTo(siteKey, [0, 2]);
+    const { move_id: moveId } = (await res.json()) as { move_id: number };
+    let message: unknown = sent[0];
+    const phases = new Set<string>();
+    for (let i = 0; i < 100 && message; i++) {
+      const recorder = recordingQueue();
+      const result = await consumeQueue([message], 1, { ...env, EVENTS_QUEUE: recorder.queue } as Env);
+      expect(result.explicitAcks).toEqual(["m0"]);
+      message = recorder.sent[0];
+      const move = await env.DB.prepare("select phase, state from shard_moves where id = ?")
+        .bind(moveId)
+        .first<{ phase: string; state: string }>();
+      phases.add(move?.phase ?? "");
+      // The waits are the queue's delays: make the next delivery come after the wait.
+      await env.DB.prepare("update shard_moves set phase_at = phase_at - ? where id = ?").bind(SETTLE_MS, moveId).run();
+    }
+    expect(message).toBeUndefined();
+    // A delivery runs up to STEPS_PER_RUN steps and ends at each wait, which the next message is delayed by.
+    expect([...phases]).toEqual(expect.arrayContaining(["holding", "switched", "done"]));
+    expect((await status(siteKey)).move).toMatchObject({ state: "done" });
+    await expectPlaced(siteId, people, [0, 2]);
   });
 
   it("resumes an interrupted move from its cursor, and a failed one from its phase", async () => {
