@@ -233,7 +233,9 @@ for (const action of ["resume", "rollback"] as const) {
           "conflict",
           action === "resume"
             ? `The move is ${view.state} in phase ${view.phase}: only a failed or stalled move resumes`
-            : `The move is ${view.state} in phase ${view.phase}: only a move that has not switched rolls back`,
+            : view.canRollBack
+              ? "A step of the move is running: roll back once it has ended (within a minute)"
+              : `The move is ${view.state} in phase ${view.phase}: only a move that has not switched rolls back`,
         );
       }
       const after = afterResponse(c);
