@@ -123,7 +123,7 @@ async function part(url: URL, env: Env): Promise<Response> {
   const now = Date.now();
   switch (url.pathname.slice("/bench/part/".length)) {
     case "load": {
-      const state = await loadDecisionState(createDb(env.DB), "bench", { cookieId: cookie, partner: null }, now);
+      const state = await loadDecisionState(createDb(env.DB), env, "bench", { cookieId: cookie, partner: null }, now);
       return Response.json({ visitor: state.visitor?.id ?? null });
     }
     case "decide": {

@@ -3,6 +3,16 @@ CREATE TABLE `applied_messages` (
 	`applied_at` integer NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `archive_sweeps` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`site_id` integer NOT NULL,
+	`cookies` text NOT NULL,
+	`from_day` text NOT NULL,
+	`cursor` text,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `archive_sweeps_site_idx` ON `archive_sweeps` (`site_id`);--> statement-breakpoint
 CREATE TABLE `audience_changes` (
 	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`audience_id` integer NOT NULL,
@@ -35,17 +45,6 @@ CREATE TABLE `audience_space_members` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `audience_space_members_idx` ON `audience_space_members` (`audience_id`,`id_space`,`value`);--> statement-breakpoint
-CREATE TABLE `clicks` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
-	`site_id` integer NOT NULL,
-	`impression_uid` text NOT NULL,
-	`rule_id` integer,
-	`cookie_id` text,
-	`ts` integer NOT NULL
-);
---> statement-breakpoint
-CREATE UNIQUE INDEX `clicks_impressionUid_unique` ON `clicks` (`impression_uid`);--> statement-breakpoint
-CREATE INDEX `clicks_rule_idx` ON `clicks` (`rule_id`,`ts`);--> statement-breakpoint
 CREATE TABLE `customers` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`site_id` integer NOT NULL,

@@ -57,8 +57,9 @@ export async function seedHistory(
   const cookies = (
     await db.select({ cookieId: visitors.cookieId }).from(visitors).where(eq(visitors.siteId, site.id))
   ).map((v) => v.cookieId);
-  // decide() needs only these two bindings: the click-token secret (tokens are not kept) and the D1 budget.
-  const env = { SIGNING_SECRET: "demo-history", DECISION_BUDGET_MS: "60000" } as unknown as Env;
+  // decide() needs only these bindings: HOME (the demo site's people are there: sites.shards null),
+  // the click-token secret (tokens are not kept) and the D1 budget.
+  const env = { DB: d1, SIGNING_SECRET: "demo-history", DECISION_BUDGET_MS: "60000" } as unknown as Env;
   const random = createRandom(2026);
   let total = 0;
   let order = 0;
@@ -90,7 +91,7 @@ export async function seedHistory(
       const impression = out.impression;
       messages.push(impression);
       if (impression.holdout) {
-        if (random.chance(ODDS.purchaseHoldout)) await purchase(db, site.id, cookie, ts + 3_600_000, ++order);
+        if (random.chance(ODDS.purchaseHoldout)) await purchase(env, site, cookie, ts + 3_600_000, ++order);
         continue;
       }
       if (impression.ruleId !== null && random.chance(ODDS.click)) {
@@ -110,12 +111,15 @@ export async function seedHistory(
       if (code && random.chance(ODDS.redeemWithCode)) {
         order += 1;
         const at = ts + random.int(1, 48) * 3_600_000;
-        if (at < now) await redeemCoupon(d1, site.id, code, `DEMO-${order}`, at, { revenue: random.int(60, 900) });
+        if (at < now)
+          await redeemCoupon(env, site, code, `DEMO-${order}`, at, {
+            revenue: random.int(60, 900),
+          });
       } else if (impression.ruleId !== null && random.chance(ODDS.purchaseExposed)) {
-        await purchase(db, site.id, cookie, ts + 3_600_000, ++order);
+        await purchase(env, site, cookie, ts + 3_600_000, ++order);
       }
     }
-    await writeBannerMessages(db, messages);
+    await writeBannerMessages(env, messages);
     total += messages.length;
   }
   await seedAudienceHistory(db, site.id, today, now);
@@ -123,10 +127,16 @@ export async function seedHistory(
 }
 
 /** A purchase as the tag reports it (behaviour of that cookie: its last purchase time). */
-async function purchase(db: ReturnType<typeof createDb>, siteId: number, cookieId: string, at: number, order: number) {
+async function purchase(
+  env: Env,
+  site: { id: number; shards: number[] | null },
+  cookieId: string,
+  at: number,
+  order: number,
+) {
   await applyEventBatch(
-    db,
-    { id: siteId },
+    env,
+    site,
     cookieId,
     [{ type: "purchase", ts: at, props: { order: `DEMO-P-${order}`, value: 120, currency: "EUR" } }],
     at,

@@ -83,7 +83,7 @@ describe("acquisition", () => {
     expect(await acquisitionOf(cookie)).toBe("other");
     // The consumer's own write of the click message that /c sent before the landing page's batch.
     const message = { kind: "click" as const, siteId, ruleId, cookieId: cookie, ts: clickedAt };
-    await writeBannerMessages(env.DB, [{ ...message, impressionUid: crypto.randomUUID() }]);
+    await writeBannerMessages(env, [{ ...message, impressionUid: crypto.randomUUID() }]);
     expect(await acquisitionOf(cookie)).toBe("banner");
 
     const earlier = await land(siteKey, `${SHOP}/`);

@@ -31,7 +31,9 @@ describe("random anonymous event sequences", () => {
     const victimCookie = newCookieId();
     const held: string[] = [];
     for (const id of CUSTOMERS) {
-      const claimed = await claimCoupon(env.DB, {
+      const claimed = await claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
         siteId: s.siteId,
         pool,
         holder: `c:${id}`,

@@ -21,10 +21,10 @@ const at = (type: TagEvent["type"], props?: unknown, extra: Record<string, unkno
   ({ type, ts: T0, url: "https://shop.example/", ref: null, ...(props ? { props } : {}), ...extra }) as TagEvent;
 
 const apply = (site: { id: number }, cookieId: string, events: TagEvent[], now: number) =>
-  applyEventBatch(createDb(env.DB), site, cookieId, events, now);
+  applyEventBatch(env, { ...site, shards: null }, cookieId, events, now);
 /** A trusted batch (the shop's server, worker/server-events/): the only kind that adds orders. */
 const applyTrusted = (site: { id: number }, cookieId: string, events: TagEvent[], now: number) =>
-  applyEventBatch(createDb(env.DB), site, cookieId, events, now, [], { trusted: true });
+  applyEventBatch(env, { ...site, shards: null }, cookieId, events, now, [], { trusted: true });
 
 describe("visits", () => {
   it("counts a new visit only after 30 minutes without events", async () => {
@@ -186,7 +186,7 @@ describe("atomicity", () => {
     // A site that does not exist violates the visitors' foreign key: the whole batch rolls back,
     // including the rejected_events row that travels in it.
     await expect(
-      applyEventBatch(createDb(env.DB), { id: 987_654 }, cookie, [at("page")], T0, [
+      applyEventBatch(env, { id: 987_654, shards: null }, cookie, [at("page")], T0, [
         { reason: "rolled back", payload: null },
       ]),
     ).rejects.toThrow();

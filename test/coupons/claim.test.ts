@@ -25,7 +25,9 @@ describe("claiming list-pool codes", () => {
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => {
         const cookieId = visitor(i);
-        return claimCoupon(env.DB, {
+        return claimCoupon(env.DB, env, {
+          shards: null,
+          visits: 0,
           siteId,
           pool,
           holder: couponHolder({ cookieId }),
@@ -56,8 +58,8 @@ describe("claiming list-pool codes", () => {
     await insertCodes(siteId, pool.id, ["A-1", "A-2", "A-3"]);
     const cookieId = visitor(1);
     const input = { siteId, pool, holder: couponHolder({ cookieId }), cookieId, customerId: null, ruleId: 1 };
-    const first = await claimCoupon(env.DB, { ...input, now: NOW });
-    const second = await claimCoupon(env.DB, { ...input, now: NOW + DAY });
+    const first = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW });
+    const second = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW + DAY });
     expect(first).toEqual({ code: "A-1", expiresAt: NOW + 14 * DAY, couponId: expect.any(Number), fresh: true });
     expect(second).toEqual({ ...first, fresh: false });
   });
@@ -73,7 +75,9 @@ describe("claiming list-pool codes", () => {
     const cookieId = visitor(1);
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
-        claimCoupon(env.DB, {
+        claimCoupon(env.DB, env, {
+          shards: null,
+          visits: 0,
           siteId,
           pool,
           holder: couponHolder({ cookieId }),
@@ -93,7 +97,9 @@ describe("claiming list-pool codes", () => {
     const pool = await insertPool(siteId, { kind: "list" });
     await insertCodes(siteId, pool.id, ["D-1", "D-2"]);
     const holder = couponHolder({ customerId: "C-42", cookieId: "phone" });
-    const phone = await claimCoupon(env.DB, {
+    const phone = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder,
@@ -102,7 +108,9 @@ describe("claiming list-pool codes", () => {
       ruleId: 1,
       now: NOW,
     });
-    const laptop = await claimCoupon(env.DB, {
+    const laptop = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder: couponHolder({ customerId: "C-42", cookieId: "laptop" }),
@@ -120,7 +128,9 @@ describe("claiming list-pool codes", () => {
     const { siteId } = await createSiteWithId();
     const pool = await insertPool(siteId, { kind: "list" });
     await insertCodes(siteId, pool.id, ["E-1", "E-2"]);
-    const anonymous = await claimCoupon(env.DB, {
+    const anonymous = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder: "v:tab",
@@ -129,7 +139,9 @@ describe("claiming list-pool codes", () => {
       ruleId: 1,
       now: NOW,
     });
-    const linked = await claimCoupon(env.DB, {
+    const linked = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder: "c:C-9",
@@ -139,7 +151,9 @@ describe("claiming list-pool codes", () => {
       now: NOW,
     });
     expect(linked).toEqual({ ...anonymous, fresh: false });
-    const otherDevice = await claimCoupon(env.DB, {
+    const otherDevice = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder: "c:C-9",
@@ -156,7 +170,7 @@ describe("claiming list-pool codes", () => {
     const pool = await insertPool(siteId, { kind: "list", validDays: 1 });
     await insertCodes(siteId, pool.id, ["F-1", "F-2"]);
     const input = { siteId, pool, holder: "v:x", cookieId: "x", customerId: null, ruleId: 1 };
-    const first = await claimCoupon(env.DB, { ...input, now: NOW });
+    const first = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW });
     const held = await env.DB.prepare(
       "select id, pool_id, code, holder, expires_at, redeemed_at from coupons where pool_id = ? and holder = 'v:x'",
     )
@@ -164,7 +178,7 @@ describe("claiming list-pool codes", () => {
       .all<AssignmentRow>();
     expect(assignmentsByPool(held.results, ["v:x"], NOW + DAY - 1).get(pool.id)?.code).toBe("F-1");
     expect(assignmentsByPool(held.results, ["v:x"], NOW + DAY).size).toBe(0);
-    const second = await claimCoupon(env.DB, { ...input, now: NOW + DAY });
+    const second = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW + DAY });
     expect(first?.code).toBe("F-1");
     expect(second).toMatchObject({ code: "F-2", fresh: true, expiresAt: NOW + 2 * DAY });
     const old = await env.DB.prepare("select holder from coupons where code = 'F-1'").first<{ holder: string }>();
@@ -176,9 +190,9 @@ describe("claiming list-pool codes", () => {
     const pool = await insertPool(siteId, { kind: "list" });
     await insertCodes(siteId, pool.id, ["G-1", "G-2"]);
     const input = { siteId, pool, holder: "v:y", cookieId: "y", customerId: null, ruleId: 1 };
-    await claimCoupon(env.DB, { ...input, now: NOW });
+    await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW });
     await env.DB.prepare("update coupons set redeemed_at = ?, order_id = 'o' where code = 'G-1'").bind(NOW).run();
-    expect(await claimCoupon(env.DB, { ...input, now: NOW + 1 })).toBeNull();
+    expect(await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW + 1 })).toBeNull();
   });
 });
 
@@ -187,8 +201,8 @@ describe("claiming generated codes", () => {
     const { siteId } = await createSiteWithId();
     const pool = await insertPool(siteId, { kind: "generated", prefix: "SPRING-" });
     const input = { siteId, pool, holder: "v:g", cookieId: "g", customerId: null, ruleId: 3 };
-    const first = await claimCoupon(env.DB, { ...input, now: NOW });
-    const again = await claimCoupon(env.DB, { ...input, now: NOW + 5 });
+    const first = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW });
+    const again = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...input, now: NOW + 5 });
     expect(first?.code).toMatch(new RegExp(`^SPRING-[34679ACDEFGHJKMNPRTUWXY]{${SUFFIX_LENGTH}}$`));
     expect(hasValidCheck(first!.code.slice("SPRING-".length))).toBe(true);
     expect(first?.fresh).toBe(true);
@@ -200,7 +214,9 @@ describe("claiming generated codes", () => {
     const pool = await insertPool(siteId, { kind: "generated", prefix: "G" });
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        claimCoupon(env.DB, {
+        claimCoupon(env.DB, env, {
+          shards: null,
+          visits: 0,
           siteId,
           pool,
           holder: `v:${i}`,
@@ -226,15 +242,31 @@ describe("reading assignments in the decision path's batch", () => {
     await insertCodes(siteId, a.id, ["H-1", "H-2"]);
     await insertCodes(siteId, c.id, ["K-1"]);
     const base = { siteId, customerId: null, ruleId: 1, now: NOW };
-    await claimCoupon(env.DB, { ...base, pool: a, holder: "v:z", cookieId: "z" });
-    await claimCoupon(env.DB, { ...base, pool: a, holder: "c:Q", cookieId: "other", customerId: "Q" });
-    await claimCoupon(env.DB, { ...base, pool: b, holder: "v:z", cookieId: "z" });
-    await claimCoupon(env.DB, { ...base, pool: c, holder: "v:z", cookieId: "z" });
-    await claimCoupon(env.DB, { ...base, siteId: other.siteId, pool: foreign, holder: "v:z", cookieId: "z" });
+    await claimCoupon(env.DB, env, { shards: null, visits: 0, ...base, pool: a, holder: "v:z", cookieId: "z" });
+    await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
+      ...base,
+      pool: a,
+      holder: "c:Q",
+      cookieId: "other",
+      customerId: "Q",
+    });
+    await claimCoupon(env.DB, env, { shards: null, visits: 0, ...base, pool: b, holder: "v:z", cookieId: "z" });
+    await claimCoupon(env.DB, env, { shards: null, visits: 0, ...base, pool: c, holder: "v:z", cookieId: "z" });
+    await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
+      ...base,
+      siteId: other.siteId,
+      pool: foreign,
+      holder: "v:z",
+      cookieId: "z",
+    });
     // The visitor "z" is now linked to customer Q: the decision reads both holders' codes.
     await insertVisitor(siteId, "z", { customerId: "Q", now: NOW });
 
-    const state = await loadDecisionState(createDb(env.DB), siteKey, { cookieId: "z", partner: null }, NOW + DAY);
+    const state = await loadDecisionState(createDb(env.DB), env, siteKey, { cookieId: "z", partner: null }, NOW + DAY);
     expect(state.assignments).toHaveLength(4);
     const map = assignmentsByPool(state.assignments, ["c:Q", "v:z"], NOW + DAY);
     expect([...map.keys()].sort()).toEqual([a.id, b.id].sort());

@@ -15,7 +15,9 @@ describe("GET /api/v1/coupons/:code", () => {
     await insertCodes(site.siteId, pool.id, ["LOOK-1"]);
     const cookieId = "0123456789abcdef0123456789abcdef";
     const now = Date.now();
-    await claimCoupon(env.DB, {
+    await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId: site.siteId,
       pool,
       holder: "c:C-77",
@@ -81,7 +83,9 @@ describe("GET /api/v1/coupons/:code", () => {
     const site = await createSiteWithId();
     const pool = await insertPool(site.siteId, { kind: "list" });
     await insertCodes(site.siteId, pool.id, ["V-1", "F-1"]);
-    await claimCoupon(env.DB, {
+    await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId: site.siteId,
       pool,
       holder: "v:fedcba9876543210fedcba9876543210",

@@ -67,8 +67,8 @@ describe("coupon pools", () => {
     const now = Date.now();
     const claimPool = { id: pool.id, kind: "list" as const, prefix: "", validDays: 7 };
     const base = { siteId, pool: claimPool, customerId: null, ruleId: null, now };
-    const first = await claimCoupon(env.DB, { ...base, holder: "v:1", cookieId: "1" });
-    await claimCoupon(env.DB, { ...base, holder: "v:2", cookieId: "2" });
+    const first = await claimCoupon(env.DB, env, { shards: null, visits: 0, ...base, holder: "v:1", cookieId: "1" });
+    await claimCoupon(env.DB, env, { shards: null, visits: 0, ...base, holder: "v:2", cookieId: "2" });
     await call("/api/v1/coupons/redeem", { method: "POST", key: apiKey, json: { code: first!.code, order: "O" } });
 
     const one = (await (await call(`/api/v1/pools/${pool.id}`, { key: apiKey })).json()) as PoolJson;

@@ -36,7 +36,9 @@ async function customerWithCode() {
   ]);
   const pool = await insertPool(site.siteId, { kind: "list" });
   await insertCodes(site.siteId, pool.id, ["TW-1"]);
-  await claimCoupon(env.DB, {
+  await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId: site.siteId,
     pool,
     holder: "c:C-1",
@@ -55,7 +57,7 @@ async function customerWithCode() {
 describe("a purchase event carrying a coupon", () => {
   it("redeems the code for its order, marks the rule converted and counts it once for the customer", async () => {
     const { siteId, cookie, counted, apiKey } = await customerWithCode();
-    await applyEventBatch(createDb(env.DB), { id: siteId }, cookie, [purchase("O-1", "TW-1", 120)], NOW);
+    await applyEventBatch(env, { id: siteId, shards: null }, cookie, [purchase("O-1", "TW-1", 120)], NOW);
     const coupon = await env.DB.prepare("select redeemed_at, order_id from coupons where site_id = ? and code = 'TW-1'")
       .bind(siteId)
       .first();
@@ -84,7 +86,7 @@ describe("a purchase event carrying a coupon", () => {
       json: { code: "TW-1", order: "O-1" },
     });
     expect(res.status).toBe(200);
-    await applyEventBatch(createDb(env.DB), { id: siteId }, cookie, [purchase("O-1", "TW-1")], NOW + 1000);
+    await applyEventBatch(env, { id: siteId, shards: null }, cookie, [purchase("O-1", "TW-1")], NOW + 1000);
     expect(await counted()).toBe(1);
     // A browser purchase is behaviour of its cookie: the customer's orders come from the shop.
     const customer = await env.DB.prepare("select orders from customers where site_id = ?").bind(siteId).first();
@@ -93,7 +95,7 @@ describe("a purchase event carrying a coupon", () => {
 
   it("from the browser, counts no other coupon into the customer's figures and redeems nothing for it", async () => {
     const { siteId, cookie, counted } = await customerWithCode();
-    await applyEventBatch(createDb(env.DB), { id: siteId }, cookie, [purchase("O-2", "NEWSLETTER10")], NOW);
+    await applyEventBatch(env, { id: siteId, shards: null }, cookie, [purchase("O-2", "NEWSLETTER10")], NOW);
     expect(await counted()).toBe(0);
     const coupon = await env.DB.prepare("select redeemed_at from coupons where site_id = ? and code = 'TW-1'")
       .bind(siteId)
@@ -104,8 +106,8 @@ describe("a purchase event carrying a coupon", () => {
   it("a retried event batch redeems once and leaves the code with the first order", async () => {
     const { siteId, cookie, counted } = await customerWithCode();
     const db = createDb(env.DB);
-    await applyEventBatch(db, { id: siteId }, cookie, [purchase("O-3", "TW-1")], NOW);
-    await applyEventBatch(db, { id: siteId }, cookie, [purchase("O-3", "TW-1")], NOW + 5);
+    await applyEventBatch(env, { id: siteId, shards: null }, cookie, [purchase("O-3", "TW-1")], NOW);
+    await applyEventBatch(env, { id: siteId, shards: null }, cookie, [purchase("O-3", "TW-1")], NOW + 5);
     expect(await counted()).toBe(1);
     const coupon = await env.DB.prepare("select redeemed_at, order_id from coupons where site_id = ? and code = 'TW-1'")
       .bind(siteId)
@@ -129,7 +131,17 @@ describe("a purchase from the browser (POST /e)", () => {
       .bind(siteId, victim, NOW, NOW)
       .run();
     const claim = (holder: string, cookieId: string, customerId: string | null) =>
-      claimCoupon(env.DB, { siteId, pool, holder, cookieId, customerId, ruleId: 7, now: NOW });
+      claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
+        siteId,
+        pool,
+        holder,
+        cookieId,
+        customerId,
+        ruleId: 7,
+        now: NOW,
+      });
     const victimCode = (await claim("c:C-1", victim, "C-1"))!.code;
     const attackerCode = (await claim(`v:${attacker}`, attacker, null))!.code;
     const redeemed = async (code: string) =>

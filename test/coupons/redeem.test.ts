@@ -14,7 +14,9 @@ async function claimedCode(options: { customerId?: string; validDays?: number; r
   await insertCodes(site.siteId, pool.id, [code]);
   const cookieId = `cookie-${crypto.randomUUID()}`;
   const customerId = options.customerId ?? null;
-  const claim = await claimCoupon(env.DB, {
+  const claim = await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId: site.siteId,
     pool,
     holder: customerId ? `c:${customerId}` : `v:${cookieId}`,
@@ -80,8 +82,12 @@ describe("redeeming a coupon", () => {
 
   it("finds a code expired once valid_days have passed since it was assigned", async () => {
     const { siteId, code } = await claimedCode({ validDays: 1 });
-    expect((await redeemCoupon(env.DB, siteId, code, "O-1", Date.now() + 2 * DAY)).status).toBe("expired");
-    expect((await redeemCoupon(env.DB, siteId, code, "O-1", Date.now() + DAY / 2)).status).toBe("redeemed");
+    expect((await redeemCoupon(env, { id: siteId, shards: null }, code, "O-1", Date.now() + 2 * DAY)).status).toBe(
+      "expired",
+    );
+    expect((await redeemCoupon(env, { id: siteId, shards: null }, code, "O-1", Date.now() + DAY / 2)).status).toBe(
+      "redeemed",
+    );
   });
 
   it("answers 410 expired_code through the API", async () => {
@@ -97,7 +103,9 @@ describe("redeeming a coupon", () => {
   it("tells a mistyped generated code from an unknown one, and finds a code typed in lower case", async () => {
     const { apiKey, siteId } = await createSiteWithId();
     const pool = await insertPool(siteId, { kind: "generated", prefix: "SPRING-" });
-    const claim = await claimCoupon(env.DB, {
+    const claim = await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId,
       pool,
       holder: "v:m",
@@ -190,7 +198,9 @@ describe("Idempotency-Key", () => {
     const pool = first.pool;
     const second = `R-${crypto.randomUUID().slice(0, 8)}`;
     await insertCodes(first.siteId, pool.id, [second]);
-    await claimCoupon(env.DB, {
+    await claimCoupon(env.DB, env, {
+      shards: null,
+      visits: 0,
       siteId: first.siteId,
       pool,
       holder: `v:other-${crypto.randomUUID()}`,
@@ -276,7 +286,10 @@ describe("rollback", () => {
 describe("redeemCoupon for the purchase-event path", () => {
   it("marks the purchasing cookie converted too, and a later API redeem by the same order is a 409", async () => {
     const { apiKey, code, siteId, cookieId } = await claimedCode({ ruleId: 77 });
-    const result = await redeemCoupon(env.DB, siteId, code, "O-5", Date.now(), { revenue: 10, cookieId: "laptop" });
+    const result = await redeemCoupon(env, { id: siteId, shards: null }, code, "O-5", Date.now(), {
+      revenue: 10,
+      cookieId: "laptop",
+    });
     expect(result.status).toBe("redeemed");
     const rows = await env.DB.prepare(
       "select cookie_id from rule_conversions where rule_id = 77 order by cookie_id",

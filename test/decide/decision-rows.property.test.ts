@@ -23,12 +23,15 @@ import { MS_PER_DAY } from "../../worker/lib/time";
 import { writeBannerMessages } from "../../worker/pipeline/impressions";
 import { eraseVisitor } from "../../worker/privacy/erasure";
 import { ingestServerEvents } from "../../worker/server-events/ingest";
+import { peopleFor, peopleOfSite } from "../../worker/shards/routing";
 import { call, OPERATOR_TOKEN } from "../fixtures/api";
 import { bannerSite } from "../fixtures/banner";
 
-const A = "a".repeat(32);
-const B = "b".repeat(32);
-const STRANGER = "c".repeat(32);
+// On a site spread over [0,1,2,3] these land on shards 0, 2 and 3 (worker/shards/routing.ts), and
+// the customers' own rows on shards 0 (C-1) and 1 (C-2): every cross-shard copy is exercised.
+const A = "a0000000000000000000000000000000";
+const B = "a2000000000000000000000000000000";
+const STRANGER = "a1000000000000000000000000000000";
 const COOKIES = [A, B, STRANGER] as const;
 const CUSTOMERS = ["C-1", "C-2"] as const;
 const SKUS = ["S1", "S2", "S3"] as const;
@@ -112,18 +115,72 @@ function stream(text: string): ReadableStream<Uint8Array> {
   return new Blob([text]).stream();
 }
 
-async function storedRow(siteId: number, cookieId: string): Promise<StoredDecisionRow | null> {
-  return env.DB.prepare(
-    `select cookie_id as cookieId, customer_id as customerId, visitor, customer, product, product_sku as productSku,
+type SiteSet = { id: number; shards: number[] | null };
+
+/** The database a cookie's (or customer's) rows live on, as the routing module says. */
+const dbOf = (site: SiteSet, key: string) => peopleFor(env, site, key).d1;
+
+async function storedRow(site: SiteSet, cookieId: string): Promise<StoredDecisionRow | null> {
+  return dbOf(site, cookieId)
+    .prepare(
+      `select cookie_id as cookieId, customer_id as customerId, visitor, customer, product, product_sku as productSku,
       top_category as topCategory, codes, converted, caps_day as capsDay, caps
      from decision_rows where site_id = ?1 and cookie_id = ?2`,
-  )
-    .bind(siteId, cookieId)
+    )
+    .bind(site.id, cookieId)
     .first<StoredDecisionRow>();
 }
 
-async function run(ops: Op[]) {
+/**
+ * The copies a shard keeps equal their sources (docs/architecture.md, "Shards"): every holder's
+ * code copies on every database of the set that holds one of the holder's cookies (or the cookie
+ * itself) equal HOME's coupons, and every customer copy equals the customer's own row.
+ */
+async function expectCopiesEqualSources(site: SiteSet, label: string) {
+  const holders = [...COOKIES.map((c) => `v:${c}`), ...CUSTOMERS.map((c) => `c:${c}`)];
+  for (const holder of holders) {
+    const { results: home } = await env.DB.prepare(
+      `select id as couponId, pool_id as poolId, rule_id as ruleId, code, expires_at as expiresAt, redeemed_at as redeemedAt
+       from coupons where site_id = ?1 and holder = ?2 order by id`,
+    )
+      .bind(site.id, holder)
+      .all();
+    const places = holder.startsWith("v:") ? [dbOf(site, holder.slice(2))] : peopleOfSite(env, site).map((p) => p.d1);
+    for (const d1 of places) {
+      const { results: copy } = await d1
+        .prepare(
+          `select coupon_id as couponId, pool_id as poolId, rule_id as ruleId, code, expires_at as expiresAt,
+             redeemed_at as redeemedAt from person_codes where site_id = ?1 and holder = ?2 order by coupon_id`,
+        )
+        .bind(site.id, holder)
+        .all();
+      expect(copy, `${label}: codes of ${holder}`).toEqual(home);
+    }
+  }
+  const columns = `customer_id, email_sha256, gender, lifetime_revenue, orders, first_order_at, last_order_at,
+    coupons_redeemed, ads_consent, clusters, attributes`;
+  for (const customer of CUSTOMERS) {
+    const own = await dbOf(site, customer)
+      .prepare(`select ${columns} from customers where site_id = ?1 and customer_id = ?2 and copy = 0`)
+      .bind(site.id, customer)
+      .first();
+    for (const cookie of COOKIES) {
+      const linked = await dbOf(site, cookie)
+        .prepare(`select ${columns} from customers c where site_id = ?1 and customer_id = ?2
+          and exists (select 1 from visitors v where v.site_id = ?1 and v.cookie_id = ?3 and v.customer_id = c.customer_id)`)
+        .bind(site.id, customer, cookie)
+        .first();
+      if (linked) expect(linked, `${label}: ${customer} beside ${cookie.slice(0, 2)}`).toEqual(own);
+    }
+  }
+}
+
+async function run(ops: Op[], shards: number[] | null = null) {
   const site = await bannerSite();
+  if (shards) {
+    await env.DB.prepare("update sites set shards = ?2 where id = ?1").bind(site.siteId, JSON.stringify(shards)).run();
+  }
+  const where: SiteSet = { id: site.siteId, shards };
   const db = createDb(env.DB);
   const poolId = await site.pool();
   await site.codes(poolId, ["K1", "K2", "K3", "K4", "K5", "K6"]);
@@ -140,8 +197,8 @@ async function run(ops: Op[]) {
     switch (step.op) {
       case "events":
         await applyEventBatch(
-          db,
-          { id: site.siteId },
+          env,
+          where,
           step.cookie,
           step.events.map((e) => ({ ...e, ts: now })),
           now,
@@ -150,8 +207,8 @@ async function run(ops: Op[]) {
       case "identify":
         // Identifies reach the writer only verified (collect/batch.ts checks the signature).
         await applyEventBatch(
-          db,
-          { id: site.siteId },
+          env,
+          where,
           step.cookie,
           [{ type: "identify", ts: now, props: { customer: step.customer } }],
           now,
@@ -159,9 +216,9 @@ async function run(ops: Op[]) {
         break;
       case "server-purchase":
         await ingestServerEvents(
-          db,
+          env,
           env.ARCHIVE,
-          { id: site.siteId, key: site.siteKey, consentMode: "implied" },
+          { id: site.siteId, key: site.siteKey, consentMode: "implied", shards },
           [{ type: "purchase", ts: now, customer: step.customer, props: { order: `S-${now}`, value: step.value } }],
           now,
         );
@@ -187,11 +244,14 @@ async function run(ops: Op[]) {
         );
         break;
       case "claim": {
-        const visitor = await env.DB.prepare("select customer_id from visitors where site_id = ? and cookie_id = ?")
+        const visitor = await dbOf(where, step.cookie)
+          .prepare("select customer_id, visits from visitors where site_id = ? and cookie_id = ?")
           .bind(site.siteId, step.cookie)
-          .first<{ customer_id: string | null }>();
+          .first<{ customer_id: string | null; visits: number }>();
         if (!visitor) break;
-        const result = await claimCoupon(db, {
+        const result = await claimCoupon(db, env, {
+          shards,
+          visits: visitor.visits,
           siteId: site.siteId,
           pool,
           holder: couponHolder({ customerId: visitor.customer_id, cookieId: step.cookie }),
@@ -206,7 +266,7 @@ async function run(ops: Op[]) {
       case "redeem": {
         const code = claimed[step.which % Math.max(claimed.length, 1)];
         if (!code) break;
-        await redeemCoupon(db, site.siteId, code, `O-${now}`, now, {
+        await redeemCoupon(env, where, code, `O-${now}`, now, {
           revenue: 20,
           heldBy: step.byBrowser ? A : null,
           cookieId: step.byBrowser ? A : null,
@@ -220,11 +280,16 @@ async function run(ops: Op[]) {
               .bind(site.siteId, code)
               .first<string | null>("order_id")
           : null;
-        if (code && order) await rollbackCoupon(db, site.siteId, code, order, now);
+        if (code && order) await rollbackCoupon(env, where, code, order, now);
         break;
       }
-      case "impression":
-        await writeBannerMessages(db, [
+      case "impression": {
+        // The holder /b names: the customer of a linked cookie (decide/decision-path.ts).
+        const linked = await dbOf(where, step.cookie)
+          .prepare("select customer_id from visitors where site_id = ? and cookie_id = ?")
+          .bind(site.siteId, step.cookie)
+          .first<string | null>("customer_id");
+        await writeBannerMessages(env, [
           {
             kind: "impression",
             siteId: site.siteId,
@@ -235,12 +300,14 @@ async function run(ops: Op[]) {
             cookieId: step.cookie,
             couponId: null,
             holdout: false,
+            ...(step.capped && linked ? { holder: `c:${linked}` } : {}),
             ts: now,
           },
         ]);
         break;
+      }
       case "click":
-        await writeBannerMessages(db, [
+        await writeBannerMessages(env, [
           {
             kind: "click",
             siteId: site.siteId,
@@ -273,9 +340,19 @@ async function run(ops: Op[]) {
         break;
     }
     for (const cookieId of COOKIES) {
-      const stored = await storedRow(site.siteId, cookieId);
-      const rebuilt = await rebuiltDecisionRow(db, site.siteId, cookieId, now);
-      expect(stored, `${cookieId.slice(0, 1)} after ${JSON.stringify(step)}`).toEqual(rebuilt);
+      const stored = await storedRow(where, cookieId);
+      const rebuilt = await rebuiltDecisionRow(dbOf(where, cookieId), site.siteId, cookieId, now);
+      expect(stored, `${cookieId.slice(0, 2)} after ${JSON.stringify(step)}`).toEqual(rebuilt);
+    }
+    await expectCopiesEqualSources(where, `after ${JSON.stringify(step)}`);
+    if (shards) {
+      // Nothing of a site on shards is written to HOME's person tables (docs/architecture.md, "Shards").
+      for (const table of ["visitors", "customers", "decision_rows", "person_codes", "person_caps", "exposures"]) {
+        const n = await env.DB.prepare(`select count(*) as n from ${table} where site_id = ?`)
+          .bind(site.siteId)
+          .first<number>("n");
+        expect(n, `${table} in HOME after ${JSON.stringify(step)}`).toBe(0);
+      }
     }
   }
   return { site, now };
@@ -307,6 +384,33 @@ describe("decision rows", () => {
     // Forty sequences of up to 14 writes, each checked row by row: about 15 s on an idle 2-core machine.
   }, 240_000);
 
+  it("hold on a site spread over four shards: each row equals its rebuild on its own shard, every copy its source", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+        await run(ops, [0, 1, 2, 3]);
+      }),
+      {
+        numRuns: 25,
+        // The two devices of C-1 are on shards 0 and 2, C-1's own row on 0, C-2's on 1: a claim,
+        // a cap or a CRM change of one device must reach the other shard's row.
+        examples: [
+          [
+            [
+              { op: "crm", customer: "C-1", revenue: 100, clusters: "rings" },
+              { op: "identify", cookie: A, customer: "C-1" },
+              { op: "identify", cookie: B, customer: "C-1" },
+              { op: "impression", cookie: A, capped: true },
+              { op: "claim", cookie: B },
+              { op: "redeem", which: 0, byBrowser: false },
+              { op: "crm", customer: "C-1", revenue: 300, clusters: "watches" },
+              { op: "impression", cookie: B, capped: true },
+            ],
+          ],
+        ],
+      },
+    );
+  }, 240_000);
+
   it("rebuilds a site's rows in resumable steps, to the same rows the writers keep", async () => {
     const { site, now } = await run([
       { op: "events", cookie: A, events: [{ type: "view", ts: 0, props: { sku: "S1", category: "rings" } }] },
@@ -315,7 +419,7 @@ describe("decision rows", () => {
       { op: "identify", cookie: A, customer: "C-1" },
       { op: "claim", cookie: A },
     ]);
-    const before = await Promise.all(COOKIES.map((c) => storedRow(site.siteId, c)));
+    const before = await Promise.all(COOKIES.map((c) => storedRow({ id: site.siteId, shards: null }, c)));
     await env.DB.prepare("delete from decision_rows where site_id = ?").bind(site.siteId).run();
     let after = 0;
     let steps = 0;
@@ -327,7 +431,7 @@ describe("decision rows", () => {
       steps++;
     }
     expect(steps).toBe(3);
-    expect(await Promise.all(COOKIES.map((c) => storedRow(site.siteId, c)))).toEqual(before);
+    expect(await Promise.all(COOKIES.map((c) => storedRow({ id: site.siteId, shards: null }, c)))).toEqual(before);
   });
 });
 
@@ -337,7 +441,7 @@ describe("POST /api/v1/sites/{key}/decision-rows/rebuild", () => {
       { op: "events", cookie: A, events: [{ type: "page", ts: 0 }] },
       { op: "events", cookie: B, events: [{ type: "page", ts: 0 }] },
     ]);
-    const before = await Promise.all([A, B].map((c) => storedRow(site.siteId, c)));
+    const before = await Promise.all([A, B].map((c) => storedRow({ id: site.siteId, shards: null }, c)));
     await env.DB.prepare("delete from decision_rows where site_id = ?").bind(site.siteId).run();
     const path = `/api/v1/sites/${site.siteKey}/decision-rows/rebuild`;
     expect((await call(path, { method: "POST", key: site.apiKey })).status).toBe(401);
@@ -349,7 +453,7 @@ describe("POST /api/v1/sites/{key}/decision-rows/rebuild", () => {
       .split("\n")
       .map((line) => JSON.parse(line));
     expect(lines.at(-1)).toEqual({ done: true, rows: 2 });
-    expect(await Promise.all([A, B].map((c) => storedRow(site.siteId, c)))).toEqual(before);
+    expect(await Promise.all([A, B].map((c) => storedRow({ id: site.siteId, shards: null }, c)))).toEqual(before);
     // Resumed after the last visitor: nothing left to do.
     const last = lines.at(-2).after as number;
     const resumed = await call(`${path}?after=${last}`, {

@@ -51,7 +51,7 @@ describe("impression groups for the events queue", () => {
   it("sends the impressions of several banners as one message, after the first one's wait", async () => {
     const { queue, groups } = recordingQueue();
     const after = collector();
-    for (let i = 0; i < 3; i++) bufferBannerMessage(queue, env.DB, impression(1, i), after.waitUntil);
+    for (let i = 0; i < 3; i++) bufferBannerMessage(queue, env, impression(1, i), after.waitUntil);
     expect(groups).toHaveLength(0);
     await after.settled();
     expect(groups.map((g) => g.length)).toEqual([1]);
@@ -62,11 +62,10 @@ describe("impression groups for the events queue", () => {
   it("sends a full group at once and opens a new group for the next impression", async () => {
     const { queue, groups } = recordingQueue();
     const after = collector();
-    for (let i = 0; i < IMPRESSION_FLUSH_MAX; i++)
-      bufferBannerMessage(queue, env.DB, impression(1, i), after.waitUntil);
+    for (let i = 0; i < IMPRESSION_FLUSH_MAX; i++) bufferBannerMessage(queue, env, impression(1, i), after.waitUntil);
     // The group was sent before any wait elapsed.
     expect(itemsPerMessage(groups)).toEqual([IMPRESSION_FLUSH_MAX]);
-    bufferBannerMessage(queue, env.DB, impression(1, 99), after.waitUntil);
+    bufferBannerMessage(queue, env, impression(1, 99), after.waitUntil);
     await after.settled();
     expect(itemsPerMessage(groups)).toEqual([IMPRESSION_FLUSH_MAX, 1]);
   });
@@ -75,7 +74,7 @@ describe("impression groups for the events queue", () => {
     const site = await bannerSite();
     const { queue } = recordingQueue({ refuse: true });
     const after = collector();
-    for (let i = 0; i < 4; i++) bufferBannerMessage(queue, env.DB, impression(site.siteId, i), after.waitUntil);
+    for (let i = 0; i < 4; i++) bufferBannerMessage(queue, env, impression(site.siteId, i), after.waitUntil);
     await after.settled();
     expect(await impressionsOfSite(site.siteId)).toBe(4);
   });

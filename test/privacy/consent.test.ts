@@ -80,8 +80,8 @@ describe("consent on a consent_mode: required site", () => {
         const cookie = randomCookie();
         await insertVisitor(site.siteId, cookie);
         await env.DB.prepare("update visitors set consent = ? where cookie_id = ?").bind(consent, cookie).run();
-        const row = await env.DB.prepare(`select ${personalisableSql("?1", "?2")} as ok`)
-          .bind(site.siteId, cookie)
+        const row = await env.DB.prepare(`select ${personalisableSql("?1", "?2", "?3")} as ok`)
+          .bind(site.siteId, cookie, mode)
           .first<{ ok: number }>();
         expect(Boolean(row?.ok), `${mode} / ${consent}`).toBe(mayPersonalise(mode, consent));
       }

@@ -134,7 +134,7 @@ describe("reports from counters", () => {
             });
           }
         });
-        await writeBannerMessages(env.DB, messages);
+        await writeBannerMessages(env, messages);
         const sources = [
           ...h.conversions.map((c, n) =>
             env.DB.prepare(

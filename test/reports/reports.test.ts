@@ -106,7 +106,7 @@ describe("GET /api/v1/reports/rules/:id", () => {
       ts,
     });
     // Through the writer the queue consumer uses: counters, first exposures, clicks.
-    await writeBannerMessages(env.DB, [...rows, click(rows[0], T0 + 5000), click(rows[2], T0 + DAY + 5000)]);
+    await writeBannerMessages(env, [...rows, click(rows[0], T0 + 5000), click(rows[2], T0 + DAY + 5000)]);
     await db.insert(coupons).values([
       {
         siteId,

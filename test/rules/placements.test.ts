@@ -80,8 +80,8 @@ describe("placements as objects", () => {
     });
     const now = Date.now();
     const day = utcDayNumber(now);
-    await writeBannerMessages(env.DB, [message("side", now, 1), message("side", now - 3 * 86_400_000, 2)]);
-    await writeBannerMessages(env.DB, [message("side", now - 86_400_000, 3)]);
+    await writeBannerMessages(env, [message("side", now, 1), message("side", now - 3 * 86_400_000, 2)]);
+    await writeBannerMessages(env, [message("side", now - 86_400_000, 3)]);
     const row = () =>
       env.DB.prepare("select first_day, last_day from placements_seen where site_id = ? and placement = 'side'")
         .bind(s.siteId)
@@ -89,7 +89,7 @@ describe("placements as objects", () => {
     expect(await row()).toEqual({ first_day: day - 3, last_day: day });
     // Made-up names stop at the cap; a known one still moves on.
     const names = Array.from({ length: MAX_SEEN_PLACEMENTS + 20 }, (_, i) => message(`x${i}`, now, i));
-    await writeBannerMessages(env.DB, names);
+    await writeBannerMessages(env, names);
     const count = await env.DB.prepare("select count(*) as n from placements_seen where site_id = ?")
       .bind(s.siteId)
       .first("n");

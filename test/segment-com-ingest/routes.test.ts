@@ -31,7 +31,9 @@ async function gzip(text: string): Promise<ArrayBuffer> {
 async function heldCode(siteId: number, customer: string) {
   const pool = await insertPool(siteId, { kind: "list" });
   await insertCodes(siteId, pool.id, [`SEG-${customer}`]);
-  await claimCoupon(env.DB, {
+  await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId,
     pool,
     holder: `c:${customer}`,
@@ -259,13 +261,15 @@ describe("Segment-compatible ingestion /v1/*", () => {
     const s = await site();
     const cookie = newCookieId();
     const message = { type: "page", anonymousId: cookie, messageId: "f-1" };
-    // The subject read (a batch) passes, the write batch fails.
-    const faulty = new FaultyD1(env.DB).failAfter(1, "batch");
-    await expect(ingestSegmentMessages(createDb(faulty.db), env.ARCHIVE, s, [message])).rejects.toThrow(
-      /injected failure/,
-    );
+    // The subject reads (single statements, HOME's and each shard's) pass, the write batch fails.
+    const faulty = new FaultyD1(env.DB).failAfter(0, "batch");
+    await expect(
+      ingestSegmentMessages({ ...env, DB: faulty.db }, createDb(faulty.db), env.ARCHIVE, { ...s, shards: null }, [
+        message,
+      ]),
+    ).rejects.toThrow(/injected failure/);
     expect(await countRows("segment_messages", "site_id = ?", s.id)).toBe(0);
-    await ingestSegmentMessages(createDb(env.DB), env.ARCHIVE, s, [message]);
+    await ingestSegmentMessages(env, createDb(env.DB), env.ARCHIVE, { ...s, shards: null }, [message]);
     expect((await visitorOf(cookie))?.pageviews).toBe(1);
   });
 });

@@ -104,7 +104,9 @@ describe("POST /api/v1/events (trusted server-side events)", () => {
       .bind(s.id)
       .run();
     for (const customer of ["C-4", "C-5"]) {
-      await claimCoupon(env.DB, {
+      await claimCoupon(env.DB, env, {
+        shards: null,
+        visits: 0,
         siteId: s.id,
         pool,
         holder: `c:${customer}`,
@@ -146,7 +148,7 @@ describe("ingestServerEvents (the function the Segment-compatible ingestion call
     await env.DB.prepare("insert into erasures (site_id, kind, subject, erased_at) values (?, 'customer', 'C-gone', 1)")
       .bind(s.id)
       .run();
-    const result = await ingestServerEvents(createDb(env.DB), env.ARCHIVE, s, [
+    const result = await ingestServerEvents(env, env.ARCHIVE, { ...s, shards: null }, [
       { type: "purchase", ts: TS, customer: "C-gone", props: { order: "O-1", value: 5 } },
       { type: "purchase", ts: TS, customer: "C-here", props: { order: "O-2", value: 5 } },
     ]);

@@ -365,6 +365,8 @@ describe("moving a site's people between shard sets", () => {
   it("moves a site created before shards out of HOME to [0, 1, 2, 3]; HOME keeps the shop's catalogue", async () => {
     const { siteKey } = await createTestSite();
     const siteId = await siteIdOf(siteKey);
+    // A site created before shards: its people in HOME (a new one is placed on a shard).
+    await env.DB.prepare("update sites set shards = null where id = ?").bind(siteId).run();
     const people = await seedPeople(siteId, null);
     const { res } = await moveTo(siteKey, [0, 1, 2, 3]);
     expect(res.status).toBe(202);
@@ -377,6 +379,7 @@ describe("moving a site's people between shard sets", () => {
 
   it("keeps a known cookie's banner personal while a site created before shards moves to [0, 1, 2, 3], and after", async () => {
     const site = await bannerSite();
+    await env.DB.prepare("update sites set shards = null where id = ?").bind(site.siteId).run();
     const creative = await site.creative("html", "<b>{{coupon}}</b>");
     const pool = await site.pool();
     await site.codes(pool, ["SALE-1", "SALE-2", "SALE-3"]);

@@ -20,12 +20,12 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { archiveErasureGuard } from "../archive/archive";
-import { mergeHoldingsStatements } from "../coupons/merge";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
 import { type BoundStatement, runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
-import type { Db, Site } from "../env";
+import { linkCookies } from "../identity/link";
 import { DAY_HISTORY, MS_PER_DAY, utcDayKey } from "../lib/time";
+import { type PeopleDb, peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { type Acquisition, acquisitionOfLanding } from "./acquisition";
 import type { TagEvent } from "./event-schema";
 
@@ -135,24 +135,88 @@ function summarizeBatch(events: TagEvent[]) {
   };
 }
 
+/** The writes of one batch: the person's, on the cookie's database, and HOME's (its rejections). */
+export type BatchWrites = { people: (SQL | BoundStatement)[]; home: (SQL | BoundStatement)[] };
+
 /**
  * Applies `events` (already validated) for the visitor `cookieId` and writes `rejected` beside
- * them, all in one D1 round trip.
+ * them: one D1 round trip for the cookie's database (docs/architecture.md, "Shards"), in parallel
+ * with one to HOME when the batch has rejections; one in all for a site whose people are in HOME.
+ * A verified identify and a trusted batch's orders then reach the customer (afterBatch()).
  */
 export async function applyEventBatch(
-  db: Db,
-  site: Pick<Site, "id">,
+  env: ShardEnv,
+  site: { id: number; shards: ShardSet },
   cookieId: string,
   events: TagEvent[],
   now: number,
   rejected: RejectedRow[] = [],
   trust: BatchTrust = {},
 ): Promise<void> {
-  const statements = eventBatchStatements(site.id, cookieId, events, now, rejected, trust);
-  if (statements.length === 0) return;
+  const writes = eventBatchStatements(site.id, cookieId, events, now, rejected, trust);
+  if (writes.people.length === 0 && writes.home.length === 0) return;
   // A browser batch redeems only codes its own cookie (or the customer it is linked to) holds.
-  if (!trust.trusted) await redeemPurchaseCoupons(db, site.id, cookieId, events, now);
-  await runBatch(db, statements);
+  if (!trust.trusted) await redeemPurchaseCoupons(env, site, cookieId, events, now);
+  const people = peopleFor(env, site, cookieId);
+  await writeBatch(env, people, writes);
+  await afterBatch(env, site, cookieId, events, now, trust);
+}
+
+/** The person's writes and HOME's, as one batch when they are the same database. */
+export async function writeBatch(env: ShardEnv, people: PeopleDb, writes: BatchWrites): Promise<void> {
+  if (people.shard === null) {
+    const all = [...writes.people, ...writes.home];
+    if (all.length > 0) await runBatch(env.DB, all);
+    return;
+  }
+  await Promise.all([
+    writes.people.length > 0 ? runBatch(people.d1, writes.people) : undefined,
+    writes.home.length > 0 ? runBatch(env.DB, writes.home) : undefined,
+  ]);
+}
+
+/**
+ * What a batch changes beyond its cookie's database, after its own batch: a verified identify
+ * links the cookie to the customer (identity/link.ts: the customer's row beside the cookie, their
+ * coupon codes merged into one person's); a trusted batch (the shop's server) adds its purchases
+ * to the customer's orders, on the customer's shard. A batch with neither costs nothing here.
+ */
+export async function afterBatch(
+  env: ShardEnv,
+  site: { id: number; shards: ShardSet },
+  cookieId: string,
+  events: TagEvent[],
+  now: number,
+  trust: BatchTrust = {},
+): Promise<void> {
+  if (events.length === 0) return;
+  const s = summarizeBatch(events);
+  // A verified identify links as a links import does; the shop's server naming the customer of a
+  // cookie (a trusted batch) only puts the customer's row beside it, as before shards it merged no codes.
+  if (s.customerId) await linkCookies(env, site, [{ cookieId, customerId: s.customerId }], now);
+  else if (trust.customerId) {
+    await linkCookies(env, site, [{ cookieId, customerId: trust.customerId }], now, { mergeCodes: false });
+  }
+  if (s.purchases > 0 && trust.trusted) {
+    await addCustomerOrders(
+      env,
+      site,
+      trust.customerId ?? s.customerId,
+      cookieId,
+      s.purchases,
+      s.revenue,
+      s.couponCodes,
+      now,
+    );
+  }
+}
+
+/** True when the batch writes beyond its cookie's database (afterBatch() has work). */
+export function reachesBeyondCookie(events: TagEvent[], trust: BatchTrust = {}): boolean {
+  return (
+    Boolean(trust.customerId) ||
+    events.some((e) => e.type === "identify" || (trust.trusted === true && e.type === "purchase"))
+  );
 }
 
 /**
@@ -174,17 +238,17 @@ export function eventBatchStatements(
   trust: BatchTrust = {},
   /** Refresh the touched decision rows here; a caller that batches many calls refreshes them once. */
   refresh = true,
-): (SQL | BoundStatement)[] {
-  const statements: (SQL | BoundStatement)[] = [];
+): BatchWrites {
+  const writes: BatchWrites = { people: [], home: [] };
   if (events.length > 0) {
     const summary = summarizeBatch(events);
-    statements.push(...profileStatements(siteId, cookieId, summary, now, trust));
-    // Last in the batch: the decision rows of this cookie and of the customer it is (now) linked
-    // to see every write above (docs/architecture.md, "Decision rows").
-    if (refresh) statements.push(...refreshStatements(siteId, touchedBy(cookieId, events, trust), now));
+    writes.people.push(...profileStatements(siteId, cookieId, summary, now, trust));
+    // Last in the batch: the decision row of this cookie sees every write above
+    // (docs/architecture.md, "Decision rows").
+    if (refresh) writes.people.push(...refreshStatements(siteId, { cookies: [cookieId] }, now));
   }
-  if (rejected.length > 0) statements.push(rejectedStatement(siteId, "collect", rejected, now));
-  return statements;
+  if (rejected.length > 0) writes.home.push(rejectedStatement(siteId, "collect", rejected, now));
+  return writes;
 }
 
 /** The people a batch's writes touch: its cookie, and the customer it names (identify, trusted batch). */
@@ -317,9 +381,6 @@ function profileStatements(
       recent_skus = ${s.recent.length > 0 ? mergedRecent(sql`visitors.recent_skus`, recent) : sql`visitors.recent_skus`}
   `);
 
-  // A link to a customer merges the cookie's coupon codes into the customer's (one person).
-  if (s.customerId) statements.push(...mergeHoldingsStatements(siteId, [s.customerId], now));
-
   if (s.cartTouched) {
     // Existing items (unless a purchase emptied the cart) merged with this batch's net changes
     // per SKU; the newest category and price win; json_patch drops null members.
@@ -353,17 +414,6 @@ function profileStatements(
     `);
   }
 
-  if (s.purchases > 0 && trust.trusted) {
-    // Only the shop's server states orders (docs/architecture.md, "Trust boundaries"). tagwerk's own codes
-    // are counted by their redemption (worker/coupons/), once per code whether the API or this
-    // event redeemed it; here only the shop's other coupons count.
-    const otherCoupons = sql`(select count(*) from json_each(${JSON.stringify(s.couponCodes)})
-      where value not in (select code from coupons where site_id = ${siteId}))`;
-    // The customer this batch names, else the one the visitor is linked to.
-    const customer = sql`coalesce(${customerId}, (select customer_id from visitors where site_id = ${siteId} and cookie_id = ${cookieId}))`;
-    statements.push(customerOrdersStatement(siteId, customer, s.purchases, s.revenue, otherCoupons, now));
-  }
-
   // Raw events are not D1 rows: the caller wrote them to the R2 archive before this batch
   // (worker/archive/archive.ts); this asks for a sweep of them if the cookie was erased meanwhile.
   statements.push(archiveErasureGuard(siteId, cookieId, now));
@@ -371,22 +421,51 @@ function profileStatements(
 }
 
 /**
- * Adds `orders` orders worth `revenue` to the customer `customer` (an SQL expression; nothing
- * happens when it is null or was erased), creating the customer row on its first order.
+ * Adds `orders` orders worth `revenue` to the customer `customerId` — or, when null, to the one
+ * `cookieId` is linked to — on the customer's own shard, creating the row on its first order, and
+ * to the copies of it that other shards keep (`copies_on`), refreshing the decision rows of its
+ * cookies there (docs/architecture.md, "Shards"). `codes`: the coupon codes of the purchases;
+ * tagwerk's own are counted by their redemption (worker/coupons/), only the shop's other ones here.
+ * An erased customer gets nothing.
  */
-export function customerOrdersStatement(
-  siteId: number,
-  customer: SQL,
+export async function addCustomerOrders(
+  env: ShardEnv,
+  site: { id: number; shards: ShardSet },
+  customerId: string | null,
+  cookieId: string | null,
   orders: number,
   revenue: number,
-  otherCoupons: SQL | number,
+  codes: readonly string[],
   now: number,
-): SQL {
-  return sql`
+): Promise<void> {
+  const customer =
+    customerId ??
+    (cookieId === null
+      ? null
+      : ((
+          await peopleFor(env, site, cookieId)
+            .d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
+            .bind(site.id, cookieId)
+            .first<{ customer_id: string | null }>()
+        )?.customer_id ?? null));
+  if (customer === null) return;
+  const other =
+    codes.length === 0
+      ? 0
+      : ((
+          await env.DB.prepare(
+            `select count(*) as n from json_each(?2) where value not in (select code from coupons where site_id = ?1)`,
+          )
+            .bind(site.id, JSON.stringify(codes))
+            .first<{ n: number }>()
+        )?.n ?? 0);
+  const home = peopleFor(env, site, customer);
+  const [upserted] = await runBatch(home.d1, [
+    sql`
     insert into customers (site_id, customer_id, orders, lifetime_revenue, first_order_at, last_order_at,
       coupons_redeemed, updated_at)
-    select ${siteId}, c.id, ${orders}, ${revenue}, ${now}, ${now}, ${otherCoupons}, ${now}
-      from (select ${customer} as id) as c where c.id is not null and ${notErasedCustomer(siteId, sql`c.id`)}
+    select ${site.id}, ${customer}, ${orders}, ${revenue}, ${now}, ${now}, ${other}, ${now}
+      where ${notErasedCustomer(site.id, customer)}
     on conflict (site_id, customer_id) do update set
       orders = coalesce(customers.orders, 0) + excluded.orders,
       lifetime_revenue = coalesce(customers.lifetime_revenue, 0) + excluded.lifetime_revenue,
@@ -394,7 +473,26 @@ export function customerOrdersStatement(
       last_order_at = max(coalesce(customers.last_order_at, 0), excluded.last_order_at),
       coupons_redeemed = coalesce(customers.coupons_redeemed, 0) + excluded.coupons_redeemed,
       updated_at = excluded.updated_at
-  `;
+    returning orders, lifetime_revenue, first_order_at, last_order_at, coupons_redeemed, copies_on
+  `,
+    ...refreshStatements(site.id, { customers: [customer] }, now),
+  ]);
+  const row = (upserted?.results as Record<string, unknown>[] | undefined)?.[0];
+  if (!row) return;
+  const copiesOn = JSON.parse(String(row.copies_on ?? "[]")) as number[];
+  await Promise.all(
+    peopleOfSite(env, site)
+      .filter((people) => people.shard !== null && copiesOn.includes(people.shard))
+      .map((people) =>
+        runBatch(people.d1, [
+          sql`update customers set orders = ${row.orders}, lifetime_revenue = ${row.lifetime_revenue},
+            first_order_at = ${row.first_order_at}, last_order_at = ${row.last_order_at},
+            coupons_redeemed = ${row.coupons_redeemed}, updated_at = ${now}
+            where site_id = ${site.id} and customer_id = ${customer} and copy = 1`,
+          ...refreshStatements(site.id, { customers: [customer] }, now),
+        ]),
+      ),
+  );
 }
 
 export function rejectedStatement(siteId: number | null, source: string, rows: RejectedRow[], now: number): SQL {

@@ -4,6 +4,7 @@
  * worker/pipeline/producers.ts, when the events queue is bound) or applied directly. Unusable
  * batches are recorded here too: nothing sent to tagwerk is silently dropped.
  */
+
 import { sql } from "drizzle-orm";
 import { admitWrite, admitWrites, NO_SITE } from "../abuse/write-bounds";
 import { archiveThenApply } from "../archive/archive";
@@ -16,6 +17,7 @@ import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
 import type { EventsMessage } from "../pipeline/messages";
 import { type ProducerEnv, sendEventBatch } from "../pipeline/producers";
+import type { ShardEnv } from "../shards/routing";
 import { applyEventBatch, type RejectedRow, rejectedStatement } from "./apply-events";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
 import { scrubPayload } from "./scrub";
@@ -109,6 +111,7 @@ const COUPON_NOT_HELD = "coupon not held by this visitor";
  * customer holds. Refused events are reported; nothing of them is applied.
  */
 async function applyTrustBoundaries(
+  env: ShardEnv,
   db: Db,
   site: Site,
   cookieId: string | null,
@@ -130,7 +133,7 @@ async function applyTrustBoundaries(
     } else refused.push({ index: item.index, reason: UNVERIFIED_IDENTIFY });
   }
   const codes = couponPurchases(kept.map((k) => k.event)).map((p) => p.code);
-  const held = await codesHeldBy(db, site.id, cookieId, verifiedCustomer, codes);
+  const held = await codesHeldBy(env, db, site, cookieId, verifiedCustomer, codes);
   const allowed = kept.filter(({ index, event }) => {
     const coupon = event.type === "purchase" ? event.props.coupon?.trim() : undefined;
     if (!coupon || held.has(coupon)) return true;
@@ -141,7 +144,7 @@ async function applyTrustBoundaries(
 }
 
 /** What collectBatch reaches beyond D1: the events queue (if bound) and the raw event archive. */
-export type CollectEnv = ProducerEnv & Pick<Env, "ARCHIVE">;
+export type CollectEnv = ProducerEnv & Pick<Env, "ARCHIVE" | "DB">;
 
 /**
  * Applies or enqueues one batch. With a queue, a refused or stalled send falls back to the direct
@@ -161,7 +164,7 @@ export async function collectBatch(
 ): Promise<CollectResult> {
   const { accepted, rejected } = validateEvents(rawEvents);
   const consented = applyConsent(site, cookieId !== null, accepted);
-  const trusted = await applyTrustBoundaries(db, site, cookieId, consented.kept);
+  const trusted = await applyTrustBoundaries(env, db, site, cookieId, consented.kept);
   const kept = trusted.kept.map(({ event }) => event);
   const rejections = [...rejected, ...consented.refused, ...trusted.refused].sort((a, b) => a.index - b.index);
   const fresh = cookieId === null && kept.length > 0 ? newCookieId() : null;
@@ -204,7 +207,7 @@ export async function collectBatch(
     };
     if (!(await sendEventBatch(env, message, queueBudgetMs))) {
       await archiveThenApply(env.ARCHIVE, site.id, [{ cookieId: visitor, receivedAt: now, events: kept }], now, () =>
-        applyEventBatch(db, site, visitor, kept, now, rows),
+        applyEventBatch(env, site, visitor, kept, now, rows),
       );
       written = true;
     }

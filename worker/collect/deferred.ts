@@ -13,13 +13,13 @@ import type { Db } from "../env";
 import type { DeferredEventsMessage } from "../pipeline/messages";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { rejectedStatement } from "./apply-events";
-import { collectBatch } from "./batch";
+import { type CollectEnv, collectBatch } from "./batch";
 import { scrubPayload } from "./scrub";
 
 export const DEFERRED_RETRY_AFTER_SECONDS = 30;
 
 /** The consumer's side: what /e would have done. Throws (so the queue retries) while D1 fails. */
-export async function applyDeferredBatch(db: Db, archive: R2Bucket, message: DeferredEventsMessage): Promise<void> {
+export async function applyDeferredBatch(db: Db, env: CollectEnv, message: DeferredEventsMessage): Promise<void> {
   const site = await cachedSiteByKey(db, message.siteKey);
   if (!site) {
     await db.run(
@@ -39,5 +39,13 @@ export async function applyDeferredBatch(db: Db, archive: R2Bucket, message: Def
     return;
   }
   // No queue: the consumer writes the batch itself, its raw events archived first.
-  await collectBatch(db, { ARCHIVE: archive }, site, message.cookieId, message.events, message.receivedAt);
+  // No queue: the consumer writes the batch itself (a second enqueue would only go round again).
+  await collectBatch(
+    db,
+    { ...env, EVENTS_QUEUE: undefined },
+    site,
+    message.cookieId,
+    message.events,
+    message.receivedAt,
+  );
 }

@@ -16,6 +16,7 @@ import { allowedBy } from "../abuse/rate-limit";
 import type { Db } from "../env";
 import { logError } from "../lib/log";
 import { utcDayKey } from "../lib/time";
+import type { ShardEnv } from "../shards/routing";
 import { type ClaimInput, type ClaimResult, claimOrRefusal } from "./claim";
 
 type ClaimLimiters = Partial<Pick<Env, "CLAIM_IP_LIMITER" | "CLAIM_POOL_LIMITER">>;
@@ -43,7 +44,7 @@ export function addressBucket(ip: string): string {
 
 /** claimCoupon() behind the bounds and the policy; null when refused, dry or already redeemed. */
 export async function claimThroughGate(
-  env: ClaimLimiters,
+  env: ClaimLimiters & ShardEnv,
   db: Db,
   input: ClaimInput & { siteKey: string; ip: string },
 ): Promise<ClaimResult | null> {
@@ -57,7 +58,7 @@ export async function claimThroughGate(
   } else if (!(await allowedBy(env.CLAIM_POOL_LIMITER, `claim|${siteKey}|${pool.id}`))) {
     refused = "pool_limit";
   } else {
-    const outcome = await claimOrRefusal(db, input);
+    const outcome = await claimOrRefusal(db, env, input);
     if (outcome === "policy") refused = "policy";
     else if (outcome !== "erased") return outcome;
   }

@@ -32,11 +32,12 @@
  * with assignmentsByPool(); only a first claim costs a second trip (docs/architecture.md,
  * "Decision path").
  */
-import { type D1Like, preparedAll, toD1 } from "../db/raw";
-import { codesRefreshStatements } from "../decide/decision-rows";
+import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
+import type { ShardEnv, ShardSet } from "../shards/routing";
 import { generateCode } from "./code-format";
+import { type CodeCopy, holderCodesStatement, writePersonCodes } from "./person-codes";
 
 export type ClaimPool = { id: number; kind: "list" | "generated"; prefix: string; validDays: number };
 
@@ -48,7 +49,16 @@ export type ClaimInput = {
   cookieId: string | null;
   customerId: string | null;
   ruleId: number | null;
+  /** The site's shard set: where the holder's code copies go (person-codes.ts). */
+  shards: ShardSet;
+  /** The cookie's visits as its decision row says (0 without one): the `visited` claim policy. */
+  visits: number;
   now: number;
+  /**
+   * Runs the write of the holder's code copies (person-codes.ts) after the response, for a caller
+   * that has an execution context; without it the claim waits for that write.
+   */
+  defer?: (work: Promise<unknown>) => Promise<unknown> | undefined;
 };
 
 export type ClaimResult = { code: string; expiresAt: number; couponId: number; fresh: boolean };
@@ -86,10 +96,13 @@ function notErased(site: string, cookie: string, customer: string): string {
   return `not exists (select 1 from erasures where site_id = ${site}
             and ((kind = 'cookie' and subject = ${cookie}) or (kind = 'customer' and subject = ${customer})))`;
 }
-function policyAllows(site: string, holder: string, cookie: string): string {
+/**
+ * `visits` is the cookie's visit count as the caller's decision row says: the visitor lives on a
+ * PEOPLE shard (docs/architecture.md, "Shards"), which this HOME statement cannot read.
+ */
+function policyAllows(site: string, holder: string, visits: string): string {
   return `exists (select 1 from sites s where s.id = ${site} and (s.claim_policy = 'any' or substr(${holder}, 1, 2) = 'c:'
-            or (s.claim_policy = 'visited' and coalesce(
-              (select v.visits from visitors v where v.site_id = s.id and v.cookie_id = ${cookie}), 0) >= s.claim_min_visits)))`;
+            or (s.claim_policy = 'visited' and ${visits} >= s.claim_min_visits)))`;
 }
 
 /** One code per customer across devices when the visitor is linked, otherwise per cookie. */
@@ -104,23 +117,34 @@ export function couponHolder(ids: { customerId?: string | null; cookieId?: strin
  * Null when the pool is dry (list pools) or the holder already redeemed their code.
  * @internal Exported for tests; the Worker itself does not import it.
  */
-export async function claimCoupon(db: Db | D1Like, input: ClaimInput): Promise<ClaimResult | null> {
-  const outcome = await claimOrRefusal(db, input);
+export async function claimCoupon(db: Db | D1Like, env: ShardEnv, input: ClaimInput): Promise<ClaimResult | null> {
+  const outcome = await claimOrRefusal(db, env, input);
   return typeof outcome === "string" ? null : outcome;
 }
 
 /** claimCoupon(), saying why nothing was claimed when a guard refused it (claim-gate.ts counts it). */
-export async function claimOrRefusal(db: Db | D1Like, input: ClaimInput): Promise<ClaimResult | ClaimRefusal | null> {
+export async function claimOrRefusal(
+  db: Db | D1Like,
+  env: ShardEnv,
+  input: ClaimInput,
+): Promise<ClaimResult | ClaimRefusal | null> {
   const d1 = toD1(db);
   for (let attempt = 0; attempt < GENERATED_ATTEMPTS; attempt++) {
-    const result = await claimOnce(d1, input);
+    const result = await claimOnce(d1, env, input);
     if (result !== "collision") return result;
   }
   throw new Error(`pool ${input.pool.id}: ${GENERATED_ATTEMPTS} generated codes in a row collided`);
 }
 
-async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | ClaimRefusal | null | "collision"> {
-  const { siteId, pool, holder, cookieId, customerId, ruleId, now } = input;
+async function claimOnce(
+  d1: D1Like,
+  env: ShardEnv,
+  input: ClaimInput,
+): Promise<ClaimResult | ClaimRefusal | null | "collision"> {
+  const { siteId, pool, holder, cookieId, customerId, ruleId, visits, now } = input;
+  // The holders whose codes this batch may change: the claimer, and the cookie whose code moves
+  // over to its customer (step 1).
+  const holders = holder.startsWith("c:") && cookieId ? [holder, `v:${cookieId}`] : [holder];
   const expiresAt = now + pool.validDays * DAY_MS;
   const statements: D1PreparedStatement[] = [];
 
@@ -151,10 +175,10 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | C
            set holder = ?1, cookie_id = ?2, customer_id = ?3, rule_id = ?4, assigned_at = ?5, expires_at = ?6
            where id = (select id from coupons where pool_id = ?7 and holder is null order by id limit 1)
              and not exists (select 1 from coupons where pool_id = ?7 and holder = ?1)
-             and ${notErased("?8", "?2", "?3")} and ${policyAllows("?8", "?1", "?2")}
+             and ${notErased("?8", "?2", "?3")} and ${policyAllows("?8", "?1", "?9")}
            returning id`,
         )
-        .bind(holder, cookieId, customerId, ruleId, now, expiresAt, pool.id, siteId),
+        .bind(holder, cookieId, customerId, ruleId, now, expiresAt, pool.id, siteId, visits),
     );
   } else {
     statements.push(
@@ -164,39 +188,36 @@ async function claimOnce(d1: D1Like, input: ClaimInput): Promise<ClaimResult | C
              (site_id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at)
            select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
            where not exists (select 1 from coupons where pool_id = ?2 and holder = ?4)
-             and ${notErased("?1", "?5", "?6")} and ${policyAllows("?1", "?4", "?5")}
+             and ${notErased("?1", "?5", "?6")} and ${policyAllows("?1", "?4", "?10")}
            on conflict do nothing
            returning id`,
         )
-        .bind(siteId, pool.id, generateCode(pool.prefix), holder, cookieId, customerId, ruleId, now, expiresAt),
+        .bind(siteId, pool.id, generateCode(pool.prefix), holder, cookieId, customerId, ruleId, now, expiresAt, visits),
     );
   }
   const claimAt = statements.length - 1;
-  // The holder's decision rows (all cookies of a customer) see the claim in the same transaction:
-  // a claim changes their codes and nothing else.
-  statements.push(
-    ...preparedAll(
-      d1,
-      codesRefreshStatements(
-        siteId,
-        { cookies: cookieId ? [cookieId] : [], customers: customerId ? [customerId] : [] },
-        now,
-      ),
-    ),
-  );
+  // The holders' codes after the batch, for their copies beside their decision rows.
+  statements.push(holderCodesStatement(d1, siteId, holders));
   // Always one row: the holder's assignment (null columns when none) and which guard held.
   statements.push(
     d1
       .prepare(
         `select c.id, c.code, c.expires_at, c.redeemed_at,
-                ${notErased("?3", "?4", "?5")} as not_erased, ${policyAllows("?3", "?2", "?4")} as allowed
+                ${notErased("?3", "?4", "?5")} as not_erased, ${policyAllows("?3", "?2", "?6")} as allowed
          from (select 1) left join coupons c on c.pool_id = ?1 and c.holder = ?2`,
       )
-      .bind(pool.id, holder, siteId, cookieId, customerId),
+      .bind(pool.id, holder, siteId, cookieId, customerId, visits),
   );
 
   const results = await d1.batch(statements);
   const claimed = results[claimAt].results as { id: number }[];
+  // Only a batch that changed a code rewrites the copies: a claimer who already holds one costs no write.
+  if (results.slice(0, claimAt + 1).some((r) => (r.meta?.changes ?? 0) > 0)) {
+    const codes = results[claimAt + 1].results as CodeCopy[];
+    const copy = writePersonCodes(env, { id: siteId, shards: input.shards }, holders, codes, now);
+    // Awaited only where the caller has no execution context to run it after the response.
+    await (input.defer ? input.defer(copy) : copy);
+  }
   const current = (
     results[results.length - 1].results as (Omit<AssignmentRow, "pool_id" | "holder" | "id"> & {
       id: number | null;

@@ -21,15 +21,22 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 
-/** The customers' holders and their cookies' holders, with the customer each belongs to. */
-function holders(siteId: number, customerIds: string[]): SQL {
-  const ids = JSON.stringify(customerIds);
+/**
+ * The customers' holders and their cookies' holders, with the customer each belongs to. The
+ * cookies are the caller's: they live on the PEOPLE shards (docs/architecture.md, "Shards"),
+ * which this HOME statement cannot read (identity/link.ts asks each shard of the set).
+ */
+function holders(people: PersonCookies): SQL {
+  const ids = JSON.stringify(Object.keys(people));
+  const cookies = JSON.stringify(Object.entries(people).flatMap(([customer, list]) => list.map((c) => [c, customer])));
   return sql`holders(holder, customer) as (
     select 'c:' || j.value, j.value from json_each(${ids}) j
     union all
-    select 'v:' || v.cookie_id, v.customer_id from visitors v
-      where v.site_id = ${siteId} and v.customer_id in (select value from json_each(${ids})))`;
+    select 'v:' || json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]') from json_each(${cookies}) k)`;
 }
+
+/** Customer ID → the cookie IDs linked to it. */
+export type PersonCookies = Record<string, string[]>;
 
 function ranked(siteId: number, now: number): SQL {
   return sql`ranked(id, rank, redeemed_at, holder, customer) as (
@@ -43,13 +50,13 @@ function ranked(siteId: number, now: number): SQL {
 }
 
 /** The statements that merge the coupon holdings of `customerIds` with their linked cookies'. */
-export function mergeHoldingsStatements(siteId: number, customerIds: string[], now: number): SQL[] {
-  if (customerIds.length === 0) return [];
-  const head = sql`with ${holders(siteId, customerIds)}, ${ranked(siteId, now)}`;
+export function mergeHoldingsStatements(siteId: number, people: PersonCookies, now: number): SQL[] {
+  if (Object.keys(people).length === 0) return [];
+  const head = sql`with ${holders(people)}, ${ranked(siteId, now)}`;
   return [
     // The holders' expired, unredeemed codes are archived first (as a claim would), so none of
     // them blocks the customer's slot in the unique (pool, holder) index.
-    sql`with ${holders(siteId, customerIds)} update coupons set holder = 'x:' || id || ':' || holder
+    sql`with ${holders(people)} update coupons set holder = 'x:' || id || ':' || holder
       where pool_id in (select id from coupon_pools where site_id = ${siteId})
         and holder in (select holder from holders) and redeemed_at is null and expires_at <= ${now}`,
     sql`${head} update coupons set holder = 'x:' || id || ':' || holder, archived_at = ${now}

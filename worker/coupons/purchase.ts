@@ -9,6 +9,7 @@
 
 import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
+import { peopleFor, type ShardEnv, type ShardSet } from "../shards/routing";
 import { type RedeemResult, redeemCoupon } from "./redeem";
 
 type PurchaseLike = { type: string; props?: unknown };
@@ -32,8 +33,8 @@ export function couponPurchases(events: PurchaseLike[]) {
  * other code; this is the same rule again at the moment of the write).
  */
 export async function redeemPurchaseCoupons(
-  db: Db | D1Like,
-  siteId: number,
+  env: ShardEnv,
+  site: { id: number; shards: ShardSet },
   cookieId: string,
   events: PurchaseLike[],
   now: number,
@@ -42,7 +43,7 @@ export async function redeemPurchaseCoupons(
   const heldByCustomer = verifiedCustomerOf(events);
   for (const purchase of couponPurchases(events)) {
     results.push(
-      await redeemCoupon(db, siteId, purchase.code, purchase.order, now, {
+      await redeemCoupon(env, site, purchase.code, purchase.order, now, {
         revenue: purchase.revenue,
         cookieId,
         heldBy: cookieId,
@@ -72,20 +73,30 @@ function verifiedCustomerOf(events: PurchaseLike[]): string | null {
  * rejected in the answer instead of silently not redeeming later in the queue.
  */
 export async function codesHeldBy(
+  env: ShardEnv,
   db: Db | D1Like,
-  siteId: number,
+  site: { id: number; shards: ShardSet },
   cookieId: string | null,
   customerId: string | null,
   codes: string[],
 ): Promise<Set<string>> {
   if (codes.length === 0 || (cookieId === null && customerId === null)) return new Set();
+  // The customer the cookie is linked to lives beside the cookie (docs/architecture.md, "Shards").
+  const linked =
+    cookieId === null
+      ? null
+      : ((
+          await peopleFor(env, site, cookieId)
+            .d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
+            .bind(site.id, cookieId)
+            .first<{ customer_id: string | null }>()
+        )?.customer_id ?? null);
   const rows = await toD1(db)
     .prepare(
       `select code from coupons where site_id = ?1 and code in (select value from json_each(?2))
-         and holder in ('v:' || ?3, 'c:' || (select customer_id from visitors where site_id = ?1 and cookie_id = ?3),
-           'c:' || ?4)`,
+         and holder in ('v:' || ?3, 'c:' || ?5, 'c:' || ?4)`,
     )
-    .bind(siteId, JSON.stringify(codes), cookieId, customerId)
+    .bind(site.id, JSON.stringify(codes), cookieId, customerId, linked)
     .all<{ code: string }>();
   return new Set(rows.results.map((r) => r.code));
 }

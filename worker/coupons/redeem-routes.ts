@@ -193,7 +193,7 @@ redeemRoutes.openapi(
     const now = Date.now();
     const fingerprint = await requestFingerprint(c.req.method, c.req.path, body);
     const answer = await runIdempotent(d1, siteId, key && `redeem:${key}`, fingerprint, now, async () => {
-      const result = await redeemCoupon(d1, siteId, code, order, now, { revenue, customer });
+      const result = await redeemCoupon(c.env, c.var.site, code, order, now, { revenue, customer });
       if (result.status === "redeemed" && reason) await noteFor(c, "redeem", code, order, reason);
       return redeemAnswer(result, code, order);
     });
@@ -230,7 +230,7 @@ redeemRoutes.openapi(
     const now = Date.now();
     const fingerprint = await requestFingerprint(c.req.method, c.req.path, body);
     const answer = await runIdempotent(d1, siteId, key && `rollback:${key}`, fingerprint, now, async () => {
-      const result = await rollbackCoupon(d1, siteId, code, order, now);
+      const result = await rollbackCoupon(c.env, c.var.site, code, order, now);
       if (result.status === "rolled_back" && reason) await noteFor(c, "rollback", code, order, reason);
       return rollbackAnswer(result, code, order, now);
     });

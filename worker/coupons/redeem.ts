@@ -4,22 +4,31 @@
  * coupon (worker/collect/): whichever arrives first redeems, the other finds it already redeemed
  * by the same order — so a redemption is counted once, whichever way it came in.
  *
- * One D1 round trip each: a batch (one transaction) whose first statement is the atomic
- * `UPDATE ... WHERE redeemed_at IS NULL RETURNING` — SQLite runs writes one at a time, so of 20
- * simultaneous redeems exactly one changes the row. The customer's coupons_redeemed counter moves
- * only when that UPDATE changed a row: `changes()` inside the next statement still reports the
- * previous statement's count (SQLite sets it when a statement completes). The rule conversion is
- * an idempotent insert keyed on (rule, cookie). The last statements read the coupon's state and
- * the site's generated-pool prefixes, so a failed redeem is classified without another trip.
+ * The redemption itself is ONE batch in HOME (one transaction), whose first statement is the
+ * atomic `UPDATE ... WHERE redeemed_at IS NULL RETURNING` — SQLite runs writes one at a time, so
+ * of 20 simultaneous redeems exactly one changes the row; the last statements read the coupon's
+ * state, the holder's codes and the site's generated-pool prefixes, so a failed redeem is
+ * classified without another trip.
+ *
+ * What it means for the people involved is written where they live (docs/architecture.md,
+ * "Shards"), after HOME's transaction and idempotently (`outcomes()`): the holder's code copies and
+ * decision rows, the customer's coupons_redeemed (on the customer's shard and its copies), the rule
+ * conversion (keyed on (rule, cookie), beside the cookie's exposures) and the offer counter of the
+ * claimer's context (HOME). Each counter moves under a ledger entry named by the redemption
+ * (applied_messages), so when a write after the redemption fails, the caller's retry — which finds
+ * the code redeemed by the same order — writes what is missing and counts nothing twice.
  */
 
-import { type D1Like, preparedAll, toD1 } from "../db/raw";
-import { couponRefreshStatements } from "../decide/decision-rows";
+import { type D1Like, toD1 } from "../db/raw";
+import { refreshStatements } from "../decide/decision-rows";
 import { contextSql } from "../decide/offers";
-import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
+import { peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { classifyMissingCode } from "./code-format";
+import { type CodeCopy, writePersonCodes } from "./person-codes";
 import { couponStateOf } from "./state";
+
+type Site = { id: number; shards: ShardSet };
 
 export type CouponState = {
   id: number;
@@ -62,14 +71,6 @@ export type RollbackResult =
 const COUPON_COLUMNS = `id, pool_id, code, holder, cookie_id, customer_id, rule_id, assigned_at, expires_at,
   redeemed_at, order_id, archived_at`;
 
-/**
- * The customer a coupon counts for (?2 site, ?3 code): the one it was claimed for, or else the
- * customer the claiming cookie has been linked to since.
- */
-const CUSTOMER_OF_COUPON = `(select coalesce(c.customer_id, v.customer_id) from coupons as c
-  left join visitors as v on v.site_id = c.site_id and v.cookie_id = c.cookie_id
-  where c.site_id = ?2 and c.code = ?3)`;
-
 type CouponRow = {
   id: number;
   pool_id: number;
@@ -102,11 +103,113 @@ function toState(row: CouponRow): CouponState {
   };
 }
 
+/** The coupon's state, the site's generated-pool prefixes and the codes of the coupon's holder. */
 function stateAndPrefixes(d1: D1Like, siteId: number, code: string) {
   return [
     d1.prepare(`select ${COUPON_COLUMNS} from coupons where site_id = ?1 and code = ?2`).bind(siteId, code),
     d1.prepare("select prefix from coupon_pools where site_id = ?1 and kind = 'generated'").bind(siteId),
+    d1
+      .prepare(
+        `select holder, id as couponId, pool_id as poolId, rule_id as ruleId, code, expires_at as expiresAt,
+           redeemed_at as redeemedAt
+         from coupons where site_id = ?1 and holder = (select holder from coupons where site_id = ?1 and code = ?2)
+           and (holder like 'v:%' or holder like 'c:%')
+         order by id`,
+      )
+      .bind(siteId, code),
   ];
+}
+
+/** The statements refreshing the decision rows of a customer's cookies on one database. */
+function refreshOf(d1: D1Like, siteId: number, customer: string, now: number): D1PreparedStatement[] {
+  return refreshStatements(siteId, { customers: [customer] }, now).map((s) => d1.prepare(s.text).bind(...s.params));
+}
+
+/** What a ledger entry of a redemption guards: each counter has its own, so none blocks another. */
+const LEDGER_KIND = { customer: 0, offer: 1, rollback: 2 } as const;
+
+/** A number naming one write of a coupon's redemption (or rollback) in applied_messages. */
+function ledgerId(couponId: number, at: number, kind: keyof typeof LEDGER_KIND): number {
+  // Queue message IDs are positive; these are negative, unique per coupon, time and kind, and
+  // within 2^53 (coupon IDs below 2 million, times within 10^9 ms of each other's residue).
+  return -((couponId % 2_000_000) * 4_000_000_000 + (at % 1_000_000_000) * 4 + LEDGER_KIND[kind]);
+}
+
+/**
+ * What a redemption (`sign` 1) or its rollback (-1) means for the people involved, each write on
+ * the database its rows live on, all of them idempotent: the holder's code copies and rows, the
+ * customer's coupons_redeemed, the rule conversions of the claimer's and the purchase's cookies,
+ * and the redemption in the offer counters of the claimer's context.
+ */
+async function outcomes(
+  env: ShardEnv,
+  site: Site,
+  coupon: CouponState,
+  holderCodes: CodeCopy[],
+  sign: 1 | -1,
+  at: number,
+  now: number,
+  options: { revenue: number | null; cookieId: string | null; orderId: string },
+): Promise<void> {
+  const ledger = ledgerId(coupon.id, at, sign === -1 ? "rollback" : "customer");
+  const claimer = coupon.cookieId ? peopleFor(env, site, coupon.cookieId) : null;
+  // The customer the coupon counts for: the one it was claimed for, else the one its claiming
+  // cookie has been linked to since (read on that cookie's shard).
+  const customer =
+    coupon.customerId ??
+    (claimer && coupon.cookieId
+      ? ((
+          await claimer.d1
+            .prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
+            .bind(site.id, coupon.cookieId)
+            .first<{ customer_id: string | null }>()
+        )?.customer_id ?? null)
+      : null);
+  const work: Promise<unknown>[] = [];
+  if (coupon.holder) work.push(writePersonCodes(env, site, [coupon.holder], holderCodes, now));
+  if (customer !== null) {
+    // The customer's own row and its copies (on whichever shards of the set hold one), under one
+    // ledger entry per database; their decision rows show the new figure.
+    for (const people of peopleOfSite(env, site)) {
+      const d1 = people.d1;
+      work.push(
+        d1.batch([
+          d1
+            .prepare(
+              `update customers set coupons_redeemed = max(coalesce(coupons_redeemed, 0) + ?1, 0), updated_at = ?2
+               where site_id = ?3 and customer_id = ?4 and not exists (select 1 from applied_messages where id = ?5)`,
+            )
+            .bind(sign, now, site.id, customer, ledger),
+          d1
+            .prepare("insert into applied_messages (id, applied_at) values (?1, ?2) on conflict do nothing")
+            .bind(ledger, now),
+          ...refreshOf(d1, site.id, customer, now),
+        ]),
+      );
+    }
+  }
+  const cookies = [...new Set([coupon.cookieId, options.cookieId].filter((c): c is string => c !== null))];
+  for (const cookie of cookies) {
+    const d1 = peopleFor(env, site, cookie).d1;
+    work.push(
+      sign === 1
+        ? d1
+            .prepare(
+              `insert into rule_conversions (site_id, rule_id, cookie_id, order_id, revenue, ts)
+               select ?1, ?2, ?3, ?4, ?5, ?6 where ?2 is not null on conflict do nothing`,
+            )
+            .bind(site.id, coupon.ruleId, cookie, options.orderId, options.revenue, at)
+            .run()
+        : d1
+            .prepare("delete from rule_conversions where site_id = ?1 and order_id = ?2 and rule_id = ?3")
+            .bind(site.id, options.orderId, coupon.ruleId)
+            .run(),
+    );
+  }
+  if (sign === 1 && coupon.ruleId !== null) {
+    work.push(offerRedemption(env, site, coupon, claimer, ledgerId(coupon.id, at, "offer"), options.revenue, now));
+  }
+  await Promise.all(work);
 }
 
 function missing(code: string, prefixRows: unknown[]): { status: "mistyped" | "unknown" } {
@@ -124,8 +227,8 @@ function missing(code: string, prefixRows: unknown[]): { status: "mistyped" | "u
  * atomic UPDATE itself, so nothing else is ever redeemed, not even in a race.
  */
 export async function redeemCoupon(
-  db: Db | D1Like,
-  siteId: number,
+  env: ShardEnv,
+  site: Site,
   code: string,
   orderId: string,
   now: number,
@@ -138,113 +241,112 @@ export async function redeemCoupon(
     customer?: string | null;
   } = {},
 ): Promise<RedeemResult> {
-  const d1 = toD1(db);
+  const d1 = env.DB;
   const revenue = options.revenue ?? null;
   const heldBy = options.heldBy ?? null;
   const customer = options.customer ?? null;
   const heldByCustomer = heldBy === null ? null : (options.heldByCustomer ?? null);
-  const statements = [
+  // The customer heldBy's cookie is linked to, from that cookie's shard: a HOME statement cannot read it.
+  const linked =
+    heldBy === null
+      ? null
+      : ((
+          await peopleFor(env, site, heldBy)
+            .d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
+            .bind(site.id, heldBy)
+            .first<{ customer_id: string | null }>()
+        )?.customer_id ?? null);
+  const results = await d1.batch([
     d1
       .prepare(
         `update coupons set redeemed_at = ?1, order_id = ?2
          where site_id = ?3 and code = ?4 and redeemed_at is null and holder is not null and expires_at > ?1
-           and (?5 is null or holder in ('v:' || ?5,
-             'c:' || (select customer_id from visitors where site_id = ?3 and cookie_id = ?5), 'c:' || ?7))
+           and (?5 is null or holder in ('v:' || ?5, 'c:' || ?8, 'c:' || ?7))
            and (?6 is null or holder not like 'c:%' or holder = 'c:' || ?6)
            and substr(holder, 1, 2) <> 'x:'
          returning ${COUPON_COLUMNS}`,
       )
-      .bind(now, orderId, siteId, code, heldBy, customer, heldByCustomer),
-    d1
-      .prepare(
-        `update customers set coupons_redeemed = coalesce(coupons_redeemed, 0) + 1, updated_at = ?1
-         where changes() = 1 and site_id = ?2 and customer_id = ${CUSTOMER_OF_COUPON}`,
-      )
-      .bind(now, siteId, code),
-    conversionInsert(d1, siteId, code, orderId, revenue, null),
-    offerRedemption(d1, siteId, code, revenue, now),
-  ];
-  if (options.cookieId) statements.push(conversionInsert(d1, siteId, code, orderId, revenue, options.cookieId));
-  statements.push(...preparedAll(d1, couponRefreshStatements(siteId, code, options.cookieId ?? null, now)));
-  statements.push(
-    d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2").bind(siteId, heldBy ?? ""),
-  );
-  statements.push(...stateAndPrefixes(d1, siteId, code));
-
-  const results = await d1.batch(statements);
+      .bind(now, orderId, site.id, code, heldBy, customer, heldByCustomer, linked),
+    ...stateAndPrefixes(d1, site.id, code),
+  ]);
   const updated = results[0].results as CouponRow[];
-  if (updated.length > 0) return { status: "redeemed", coupon: toState(updated[0]) };
-  const row = (results[results.length - 2].results as CouponRow[])[0];
+  const holderCodes = results[3].results as CodeCopy[];
+  const follow = { revenue, cookieId: options.cookieId ?? null, orderId };
+  if (updated.length > 0) {
+    const coupon = toState(updated[0]);
+    await outcomes(env, site, coupon, holderCodes, 1, now, now, follow);
+    return { status: "redeemed", coupon };
+  }
+  const row = (results[1].results as CouponRow[])[0];
   // A browser learns nothing about codes it does not hold: unknown, someone else's, never handed
   // out — all the same answer, so guessing codes through purchase events tells nothing.
   if (heldBy !== null) {
-    const linked = (results[results.length - 3].results as { customer_id: string | null }[])[0]?.customer_id;
     const own = [`v:${heldBy}`, ...[linked, heldByCustomer].filter(Boolean).map((id) => `c:${id}`)];
     if (!row || row.holder === null || !own.includes(row.holder)) return { status: "not_held" };
   }
-  if (!row) return missing(code, results[results.length - 1].results);
+  if (!row) return missing(code, results[2].results);
   const coupon = toState(row);
   if (customer !== null && coupon.holder?.startsWith("c:") && coupon.holder !== `c:${customer}`) {
     return { status: "holder_mismatch", coupon };
   }
-  if (coupon.redeemedAt !== null) return { status: "already_redeemed", coupon };
+  if (coupon.redeemedAt !== null) {
+    // The same order again (a retry): what the first call may not have finished is written now.
+    if (coupon.orderId === orderId) await outcomes(env, site, coupon, holderCodes, 1, coupon.redeemedAt, now, follow);
+    return { status: "already_redeemed", coupon };
+  }
   if (coupon.holder === null) return { status: "unassigned" };
   if (couponStateOf(coupon, now) === "archived") return { status: "archived", coupon };
   return { status: "expired", coupon };
 }
 
 /**
- * The conversion of the coupon's rule for a cookie (the claimer's, or the purchase event's when
- * given), written only while the coupon stands redeemed by this order; the unique
- * (rule_id, cookie_id) index keeps the first conversion.
- */
-function conversionInsert(
-  d1: D1Like,
-  siteId: number,
-  code: string,
-  orderId: string,
-  revenue: number | null,
-  cookieId: string | null,
-) {
-  return d1
-    .prepare(
-      `insert into rule_conversions (site_id, rule_id, cookie_id, order_id, revenue, ts)
-       select site_id, rule_id, coalesce(?5, cookie_id), order_id, ?4, redeemed_at from coupons
-       where site_id = ?1 and code = ?2 and order_id = ?3 and redeemed_at is not null
-         and rule_id is not null and coalesce(?5, cookie_id) is not null
-       on conflict do nothing`,
-    )
-    .bind(siteId, code, orderId, revenue, cookieId);
-}
-
-/**
  * The redemption as an outcome of the rule that handed the code out, in its claimer's context
- * (decide/offers.ts: what `redemptions` and `revenue` placements learn from). Right after the
- * claimer's conversion: changes() is 1 only when that conversion was new, so a person's
- * redemptions teach a rule once, as its conversion counts once.
+ * (decide/offers.ts: what `redemptions` and `revenue` placements learn from), read from the
+ * claimer's decision row on its shard; counted once per redemption (the ledger entry in HOME).
  */
-function offerRedemption(d1: D1Like, siteId: number, code: string, revenue: number | null, now: number) {
-  return d1
-    .prepare(
-      `insert into offer_counters (site_id, placement, rule_id, context, day, impressions, clicks, redemptions, revenue)
-       select c.site_id, r.placement, c.rule_id, ${contextSql("d")}, ?4, 0, 0, 1, coalesce(?3, 0)
-       from coupons c join rules r on r.site_id = c.site_id and r.id = c.rule_id
-         left join decision_rows d on d.site_id = c.site_id and d.cookie_id = c.cookie_id
-       where changes() = 1 and c.site_id = ?1 and c.code = ?2
-       on conflict do update set redemptions = redemptions + 1, revenue = revenue + excluded.revenue`,
-    )
-    .bind(siteId, code, revenue, utcDayNumber(now));
+async function offerRedemption(
+  env: ShardEnv,
+  site: Site,
+  coupon: CouponState,
+  claimer: { d1: D1Like } | null,
+  ledger: number,
+  revenue: number | null,
+  now: number,
+) {
+  const context = claimer
+    ? ((
+        await claimer.d1
+          .prepare(`select ${contextSql("d")} as context from (select 1) left join decision_rows d
+             on d.site_id = ?1 and d.cookie_id = ?2`)
+          .bind(site.id, coupon.cookieId)
+          .first<{ context: string }>()
+      )?.context ?? "unknown")
+    : "unknown";
+  const d1 = env.DB;
+  await d1.batch([
+    d1
+      .prepare(
+        `insert into offer_counters (site_id, placement, rule_id, context, day, impressions, clicks, redemptions, revenue)
+         select ?1, r.placement, r.id, ?3, ?4, 0, 0, 1, coalesce(?5, 0) from rules r
+         where r.site_id = ?1 and r.id = ?2 and not exists (select 1 from applied_messages where id = ?6)
+         on conflict do update set redemptions = redemptions + 1, revenue = revenue + excluded.revenue`,
+      )
+      .bind(site.id, coupon.ruleId, context, utcDayNumber(now), revenue, ledger),
+    d1
+      .prepare("insert into applied_messages (id, applied_at) values (?1, ?2) on conflict do nothing")
+      .bind(ledger, now),
+  ]);
 }
 
 /** Undoes the redemption of `code` by `orderId` (a cancelled order); the code is usable again. */
 export async function rollbackCoupon(
-  db: Db | D1Like,
-  siteId: number,
+  env: ShardEnv,
+  site: Site,
   code: string,
   orderId: string,
   now: number,
 ): Promise<RollbackResult> {
-  const d1 = toD1(db);
+  const d1 = env.DB;
   const results = await d1.batch([
     d1
       .prepare(
@@ -252,27 +354,22 @@ export async function rollbackCoupon(
          where site_id = ?1 and code = ?2 and order_id = ?3 and redeemed_at is not null
          returning ${COUPON_COLUMNS}`,
       )
-      .bind(siteId, code, orderId),
-    d1
-      .prepare(
-        `update customers set coupons_redeemed = max(coalesce(coupons_redeemed, 0) - 1, 0), updated_at = ?1
-         where changes() = 1 and site_id = ?2 and customer_id = ${CUSTOMER_OF_COUPON}`,
-      )
-      .bind(now, siteId, code),
-    d1
-      .prepare(
-        `delete from rule_conversions
-         where site_id = ?1 and order_id = ?3
-           and rule_id = (select rule_id from coupons where site_id = ?1 and code = ?2 and redeemed_at is null)`,
-      )
-      .bind(siteId, code, orderId),
-    ...stateAndPrefixes(d1, siteId, code),
-    ...preparedAll(d1, couponRefreshStatements(siteId, code, null, now)),
+      .bind(site.id, code, orderId),
+    ...stateAndPrefixes(d1, site.id, code),
   ]);
   const updated = results[0].results as CouponRow[];
-  if (updated.length > 0) return { status: "rolled_back", coupon: toState(updated[0]) };
-  const row = (results[3].results as CouponRow[])[0];
-  if (!row) return missing(code, results[4].results);
+  if (updated.length > 0) {
+    const before = updated[0];
+    const coupon = toState(before);
+    await outcomes(env, site, coupon, results[3].results as CodeCopy[], -1, now, now, {
+      revenue: null,
+      cookieId: null,
+      orderId,
+    });
+    return { status: "rolled_back", coupon };
+  }
+  const row = (results[1].results as CouponRow[])[0];
+  if (!row) return missing(code, results[2].results);
   const coupon = toState(row);
   return coupon.redeemedAt === null ? { status: "not_redeemed", coupon } : { status: "other_order", coupon };
 }

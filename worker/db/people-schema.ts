@@ -6,6 +6,7 @@
 import { peopleTables, SHARD_REFS } from "./people-tables";
 
 export const {
+  archiveSweeps,
   products,
   productAffinities,
   personCodes,
@@ -16,7 +17,6 @@ export const {
   events,
   exposures,
   appliedMessages,
-  clicks,
   decisionRows,
   ruleConversions,
   erasures,

@@ -24,6 +24,29 @@ export type CartItem = { sku: string; category?: string; price?: number; qty: nu
 
 export function peopleTables(refs: PeopleRefs) {
   /**
+   * Erasures still to be carried out in the raw event archive (R2, worker/archive/erasure-sweep.ts):
+   * the cookie IDs whose NDJSON lines must go from the site's objects, the first day that can hold
+   * them, and how far the sweep got (the last key done), so the cron resumes an interrupted sweep.
+   * The row is deleted when the sweep has passed the newest object. Kept beside the erasures it
+   * follows from (docs/architecture.md, "Shards"): the cron sweeps every database's rows.
+   */
+  const archiveSweeps = sqliteTable(
+    "archive_sweeps",
+    {
+      id: integer().primaryKey({ autoIncrement: true }),
+      siteId: integer().notNull(),
+      /** JSON array of erased cookie IDs. */
+      cookies: text().notNull(),
+      /** `YYYY-MM-DD`: objects of earlier days cannot hold these cookies' lines. */
+      fromDay: text().notNull(),
+      /** The last object key swept; null before the first. */
+      cursor: text(),
+      createdAt: integer().notNull(),
+    },
+    (t) => [index("archive_sweeps_site_idx").on(t.siteId)],
+  );
+
+  /**
    * The shop's catalogue, written only by the catalogue import (`POST /api/v1/products`); events
    * name SKUs. HOME's is the shop's; each shard of a site's set holds a copy, which the decision
    * row's product comes from (docs/architecture.md, "Shards").
@@ -279,19 +302,6 @@ export function peopleTables(refs: PeopleRefs) {
     appliedAt: integer().notNull(),
   });
 
-  const clicks = sqliteTable(
-    "clicks",
-    {
-      id: integer().primaryKey({ autoIncrement: true }),
-      siteId: refs.siteId(),
-      impressionUid: text().notNull().unique(),
-      ruleId: integer(),
-      cookieId: text(),
-      ts: integer().notNull(),
-    },
-    (t) => [index("clicks_rule_idx").on(t.ruleId, t.ts)],
-  );
-
   /**
    * The decision row (docs/architecture.md, "Decision rows"): everything `GET /b` needs about one
    * visitor, so that a known visitor's banner is ONE keyed read. Derived data: every column is
@@ -461,6 +471,7 @@ export function peopleTables(refs: PeopleRefs) {
     (t) => [uniqueIndex("webhook_memberships_idx").on(t.webhookId, t.member)],
   );
   return {
+    archiveSweeps,
     products,
     productAffinities,
     personCodes,
@@ -471,7 +482,6 @@ export function peopleTables(refs: PeopleRefs) {
     events,
     exposures,
     appliedMessages,
-    clicks,
     decisionRows,
     ruleConversions,
     erasures,

@@ -16,6 +16,7 @@ const siteRef = () =>
 
 /** Everything about a person (worker/db/people-tables.ts): in HOME, with its foreign keys. */
 export const {
+  archiveSweeps,
   products,
   productAffinities,
   personCodes,
@@ -26,7 +27,6 @@ export const {
   events,
   exposures,
   appliedMessages,
-  clicks,
   decisionRows,
   ruleConversions,
   erasures,
@@ -499,28 +499,6 @@ export const placementsSeen = sqliteTable(
   (t) => [primaryKey({ columns: [t.siteId, t.placement] })],
 );
 
-/**
- * Erasures still to be carried out in the raw event archive (R2, worker/archive/erasure-sweep.ts):
- * the cookie IDs whose NDJSON lines must go from the site's objects, the first day that can hold
- * them, and how far the sweep got (the last key done), so the cron resumes an interrupted sweep.
- * The row is deleted when the sweep has passed the newest object.
- */
-export const archiveSweeps = sqliteTable(
-  "archive_sweeps",
-  {
-    id: integer().primaryKey({ autoIncrement: true }),
-    siteId: integer().notNull(),
-    /** JSON array of erased cookie IDs. */
-    cookies: text().notNull(),
-    /** `YYYY-MM-DD`: objects of earlier days cannot hold these cookies' lines. */
-    fromDay: text().notNull(),
-    /** The last object key swept; null before the first. */
-    cursor: text(),
-    createdAt: integer().notNull(),
-  },
-  (t) => [index("archive_sweeps_site_idx").on(t.siteId)],
-);
-
 /** Remembered answers for `Idempotency-Key` on coupon redemption. */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -705,6 +683,23 @@ export const segmentMessages = sqliteTable(
     uniqueIndex("segment_messages_idx").on(t.siteId, t.messageId),
     index("segment_messages_received_idx").on(t.receivedAt),
   ],
+);
+
+/**
+ * A click followed through /c: unique per impression, so a second click on one banner counts once;
+ * in HOME, in the transaction of the counters it adds to (pipeline/impressions.ts).
+ */
+export const clicks = sqliteTable(
+  "clicks",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    siteId: siteRef(),
+    impressionUid: text().notNull().unique(),
+    ruleId: integer(),
+    cookieId: text(),
+    ts: integer().notNull(),
+  },
+  (t) => [index("clicks_rule_idx").on(t.ruleId, t.ts)],
 );
 
 /**

@@ -56,6 +56,8 @@ export type DecideInput = {
   ip?: string;
   /** This browser's own cap counts (tw_cap cookie and isolate note, cap-cookie.ts). */
   browserCaps?: BrowserCaps | null;
+  /** Work after the response (`waitUntil`): a claim's code copies (coupons/person-codes.ts). */
+  defer?: (work: Promise<unknown>) => Promise<unknown> | undefined;
 };
 
 /**
@@ -96,7 +98,13 @@ async function couponFor(
   siteId: number,
   rule: CompiledRule,
   now: number,
-  gate: { env: Env; siteKey: string; ip: string },
+  gate: {
+    env: Env;
+    siteKey: string;
+    ip: string;
+    shards: number[] | null;
+    defer?: (work: Promise<unknown>) => Promise<unknown> | undefined;
+  },
 ): Promise<{ id: number; code: string; expiresAt: number; fresh: boolean } | null> {
   const pool = rule.pool;
   const cookieId = state.cookieId;
@@ -118,6 +126,7 @@ async function couponFor(
     cookieId,
     customerId,
     ruleId: rule.id,
+    visits: state.visitor?.visits ?? 0,
     now,
   });
   return claimed
@@ -221,6 +230,9 @@ async function serve(
       couponId: coupon?.id ?? null,
       holdout: chosen.holdout,
       capped: !chosen.holdout && rule?.capPerDay != null,
+      ...(!chosen.holdout && rule?.capPerDay != null && state.visitor?.customerId
+        ? { holder: `c:${state.visitor.customerId}` }
+        : {}),
       ...(shownRule && chosen.context ? { context: chosen.context } : {}),
       ts: input.now,
     },
@@ -246,7 +258,8 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
     const budget = budgetOf(env);
     const identity = await resolveIdentity(secret, input);
     const held = fromIsolate(input, identity);
-    state = held ?? (await withinBudget(loadDecisionState(db, input.siteKey, identity, input.now), budget, "read"));
+    state =
+      held ?? (await withinBudget(loadDecisionState(db, env, input.siteKey, identity, input.now), budget, "read"));
     const site = state.site;
     if (!site) return { kind: "unknown-site" };
     lastKnownSites.set(input.siteKey, site);
@@ -301,7 +314,13 @@ export async function decide(env: Env, db: Db, input: DecideInput): Promise<Deci
       const coupon = identity.partner
         ? null
         : await withinBudget(
-            couponFor(db, state, site.id, rule, input.now, { env, siteKey: site.key, ip: input.ip ?? "unknown" }),
+            couponFor(db, state, site.id, rule, input.now, {
+              env,
+              siteKey: site.key,
+              ip: input.ip ?? "unknown",
+              shards: site.shards,
+              defer: input.defer,
+            }),
             budget * CLAIM_BUDGET_FACTOR,
             "claim",
           );

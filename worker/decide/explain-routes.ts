@@ -100,6 +100,7 @@ explainRoutes.openapi(
     const site = c.var.site;
     const who = "cookie_id" in body ? { cookie_id: body.cookie_id } : { customer: body.customer };
     const explanation = await explainPlacement(
+      c.env,
       c.var.db,
       {
         id: site.id,
@@ -108,6 +109,7 @@ explainRoutes.openapi(
         couponParam: site.couponParam,
         rulesVersion: site.rulesVersion,
         consentMode: site.consentMode,
+        shards: site.shards,
       },
       c.req.valid("param").placement,
       who,

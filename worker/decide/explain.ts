@@ -5,6 +5,7 @@
  * impression and claims no code: for a pool it only looks at what the visitor already holds and
  * whether a free code is left.
  */
+
 import { and, desc, eq } from "drizzle-orm";
 import { assignmentsByPool, couponHolder } from "../coupons";
 import type { CompiledCreative, JsonFields } from "../creatives/compile";
@@ -15,6 +16,7 @@ import { apiError } from "../errors";
 import { MS_PER_DAY, utcDayKey } from "../lib/time";
 import { mayPersonalise } from "../privacy/consent";
 import { buildProfile } from "../segments/profile";
+import type { ShardEnv } from "../shards/routing";
 import { deviceOf, inHoldout, type SkipReason, skipReasons } from "./choose";
 import { clusterFor, productValues } from "./decision-path";
 import { type DecisionSite, type DecisionState, emptyState, loadDecisionState } from "./load";
@@ -144,6 +146,7 @@ function render(
 }
 
 export async function explainPlacement(
+  env: ShardEnv,
   db: Db,
   site: DecisionSite,
   placement: string,
@@ -153,7 +156,7 @@ export async function explainPlacement(
   const now = opts.now ?? Date.now();
   const format = opts.format ?? "html";
   const { cookieId, customer } = await resolveWho(db, site.id, who);
-  let state = await loadDecisionState(db, site.key, { cookieId, partner: null }, now);
+  let state = await loadDecisionState(db, env, site.key, { cookieId, partner: null }, now);
   const current = state.site;
   if (!current) throw apiError(404, "not_found", "No such site");
   if (!state.visitor && customer) {

@@ -12,7 +12,8 @@ import { type CompiledCreative, compileCreative } from "../creatives/compile";
 import { toD1 } from "../db/raw";
 import { creatives, type customers, placementFallbacks, type products, sites, type visitors } from "../db/schema";
 import type { Db } from "../env";
-import { parseDecisionRow, readDecisionRow } from "./decision-rows";
+import { peopleFor, type ShardEnv } from "../shards/routing";
+import { parseDecisionRow, readDecisionRow, type StoredDecisionRow } from "./decision-rows";
 import { rememberDecisionSite, trustedDecisionSite } from "./trusted-sites";
 
 export type Identity = {
@@ -29,6 +30,8 @@ export type DecisionSite = {
   couponParam: string;
   rulesVersion: number;
   consentMode: "required" | "implied";
+  /** Where the site's people live (worker/shards/routing.ts): null is HOME. */
+  shards: number[] | null;
 };
 
 export type DecisionState = {
@@ -52,25 +55,50 @@ const SITE_COLUMNS = {
   couponParam: sites.couponParam,
   rulesVersion: sites.rulesVersion,
   consentMode: sites.consentMode,
+  shards: sites.shards,
 };
 
 /** The site by key: from the isolate while it is trusted, else one read (and remembered). */
 async function decisionSite(db: Db, siteKey: string, now: number): Promise<DecisionSite | null> {
   const held = trustedDecisionSite(siteKey, now);
   if (held) return held;
-  const site = await toD1(db)
+  const row = await toD1(db)
     .prepare(
       `select id, key, holdout, coupon_param as couponParam, rules_version as rulesVersion,
-        consent_mode as consentMode from sites where key = ?1`,
+        consent_mode as consentMode, shards from sites where key = ?1`,
     )
     .bind(siteKey)
-    .first<DecisionSite>();
-  if (site) rememberDecisionSite(site, now);
+    .first<Omit<DecisionSite, "shards"> & { shards: string | null }>();
+  if (!row) return null;
+  const site = { ...row, shards: row.shards === null ? null : (JSON.parse(row.shards) as number[]) };
+  rememberDecisionSite(site, now);
   return site;
+}
+
+/**
+ * The decision row of the visitor, on its shard (worker/shards/routing.ts); `home` reads a site
+ * whose people are still in HOME, through the request's D1 session (read-replica.ts). A partner
+ * user ID is resolved first where its link lives (the shard of `PARTNER:USER_ID`), which costs a
+ * partner banner of a sharded site a second read.
+ */
+async function readVisitorRow(
+  home: Db,
+  env: ShardEnv,
+  site: DecisionSite,
+  who: { cookieId: string } | { partner: string; userId: string },
+): Promise<StoredDecisionRow | null> {
+  if (site.shards === null) return readDecisionRow(toD1(home), site.id, who);
+  if ("cookieId" in who) return readDecisionRow(peopleFor(env, site, who.cookieId).d1, site.id, who);
+  const link = await peopleFor(env, site, `${who.partner}:${who.userId}`)
+    .d1.prepare("select cookie_id from id_links where site_id = ?1 and partner_key = ?2 and partner_user_id = ?3")
+    .bind(site.id, who.partner, who.userId)
+    .first<{ cookie_id: string }>();
+  return link ? readDecisionRow(peopleFor(env, site, link.cookie_id).d1, site.id, { cookieId: link.cookie_id }) : null;
 }
 
 export async function loadDecisionState(
   db: Db,
+  env: ShardEnv,
   siteKey: string,
   identity: Identity,
   now: number,
@@ -82,7 +110,7 @@ export async function loadDecisionState(
     : identity.partner
       ? { partner: identity.partner.key, userId: identity.partner.userId }
       : null;
-  const stored = who && (await readDecisionRow(toD1(db), site.id, who));
+  const stored = who && (await readVisitorRow(db, env, site, who));
   // A cookie without a row has sent nothing tagwerk kept: no profile, caps, codes or conversions.
   if (!stored) return { ...emptyState(), site, cookieId: identity.cookieId };
   const row = parseDecisionRow(stored, now);

@@ -94,6 +94,7 @@ export async function answerBanner(c: Context<AppEnv>, placement: string, query:
     now,
     ip: clientIp(c),
     browserCaps,
+    defer: (work) => runAfterResponse(c, work),
   });
   if (decision.kind === "unknown-site") {
     throw apiError(404, "unknown_site", `No site "${query.site}"`, { "Cache-Control": "no-store" });

@@ -10,10 +10,10 @@
  * transaction (worker/coupons/merge.ts: one customer is one person).
  */
 import type { SQL } from "drizzle-orm";
-import { mergeHoldingsStatements } from "../coupons/merge";
 import { type BoundStatement, runBatch, toD1 } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
+import { linkCookies } from "../identity/link";
 import { type ColumnReport, LINK_ALIASES, mapColumns } from "./columns";
 import { type ImportFormat, readRows } from "./read-rows";
 import {
@@ -60,7 +60,6 @@ function linkStatements(siteId: number, links: Link[], now: number): (BoundState
     });
   }
   const customers = [...new Set(links.map((link) => link.customerId))];
-  statements.push(...mergeHoldingsStatements(siteId, customers, now));
   statements.push(...refreshStatements(siteId, { cookies: links.map((link) => link.cookieId), customers }, now));
   return statements;
 }
@@ -97,7 +96,11 @@ export async function importLinks(
         if (known.has(link.customerId)) kept.push(link);
         else refused.push({ index, reason: `unknown customer ${JSON.stringify(link.customerId.slice(0, 80))}` });
       });
-      if (kept.length > 0) await runBatch(db, linkStatements(siteId, kept, now));
+      if (kept.length > 0) {
+        await runBatch(db, linkStatements(siteId, kept, now));
+        // The coupon codes of one person (identity/link.ts); this import writes HOME's people.
+        await linkCookies({ DB: toD1(db) as D1Database }, { id: siteId, shards: null }, kept, now);
+      }
       options.written?.cookies.push(...kept.map((link) => link.cookieId));
       options.written?.customers.push(...kept.map((link) => link.customerId));
       return refused;

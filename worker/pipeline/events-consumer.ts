@@ -6,14 +6,22 @@
  * batches, deferred batches, impressions and clicks share the queue. The raw events of a delivery
  * are archived in R2 before its D1 writes (events-archive.ts).
  */
-import { applyEventBatch, eventBatchStatements, rejectedStatement, touchedBy } from "../collect/apply-events";
+import {
+  applyEventBatch,
+  type BatchWrites,
+  eventBatchStatements,
+  reachesBeyondCookie,
+  rejectedStatement,
+  writeBatch,
+} from "../collect/apply-events";
 import { applyDeferredBatch } from "../collect/deferred";
 import { scrubPayload } from "../collect/scrub";
 import { couponPurchases } from "../coupons";
 import { createDb } from "../db/client";
-import { runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
 import type { Db } from "../env";
+import { type PeopleDb, peopleFor } from "../shards/routing";
+import { sitePlacements } from "../shards/site-sets";
 import { archiveDelivery } from "./events-archive";
 import { writeBannerMessages } from "./impressions";
 import type { BannerGroupMessage, BannerMessage, EventsMessage, EventsQueueMessage } from "./messages";
@@ -21,18 +29,22 @@ import { requestProfileCheck } from "./producers";
 import { QUEUES } from "./queues";
 import { takeMoveMessages } from "./shard-moves";
 
-async function applyMessage(db: Db, archive: R2Bucket, body: EventsQueueMessage) {
+async function applyMessage(db: Db, env: Env, body: EventsQueueMessage) {
   switch (body.kind) {
-    case "events":
-      await applyEventBatch(db, { id: body.siteId }, body.cookieId, body.events, body.receivedAt, body.rejected);
+    case "events": {
+      const site = (await sitePlacements(env, [body.siteId])).get(body.siteId);
+      // No such site (deleted since, or never): retried, then kept in rejected_events, not dropped.
+      if (!site) throw new Error(`site ${body.siteId} does not exist`);
+      await applyEventBatch(env, site, body.cookieId, body.events, body.receivedAt, body.rejected);
       return;
+    }
     case "deferred-events":
-      await applyDeferredBatch(db, archive, body);
+      await applyDeferredBatch(db, env, body);
       return;
     case "impression":
     case "click":
     case "decisions":
-      await writeBannerMessages(db, [body]);
+      await writeBannerMessages(env, [body]);
       return;
     default:
       throw new Error(`unknown message kind ${JSON.stringify((body as { kind?: unknown }).kind)}`);
@@ -43,14 +55,14 @@ async function applyMessage(db: Db, archive: R2Bucket, body: EventsQueueMessage)
  * Impressions and clicks of the whole delivery are written in ONE D1 batch (with the cap counters);
  * if that fails, each is retried on its own through the per-message path below.
  */
-async function writeDecisionBatch(db: Db, messages: readonly Message<EventsQueueMessage>[]) {
+async function writeDecisionBatch(env: Env, messages: readonly Message<EventsQueueMessage>[]) {
   const decisions = messages.filter(
     (m) => m.body.kind === "impression" || m.body.kind === "click" || m.body.kind === "decisions",
   );
   if (decisions.length === 0) return new Set<Message<EventsQueueMessage>>();
   try {
     await writeBannerMessages(
-      db,
+      env,
       decisions.map((m) => m.body as BannerMessage | BannerGroupMessage),
     );
     for (const message of decisions) message.ack();
@@ -67,36 +79,70 @@ async function writeDecisionBatch(db: Db, messages: readonly Message<EventsQueue
  * batch fails, each message is retried on its own below.
  */
 async function writeEventBatches(
-  db: Db,
+  env: Env,
   messages: readonly Message<EventsQueueMessage>[],
   unarchived: ReadonlySet<Message<EventsQueueMessage>>,
 ) {
+  // A batch that links a customer goes on its own too: what it changes reaches beyond its
+  // cookie's database (apply-events.ts, afterBatch).
   const plain = messages.filter(
     (m): m is Message<EventsMessage> =>
-      m.body.kind === "events" && couponPurchases(m.body.events).length === 0 && !unarchived.has(m),
+      m.body.kind === "events" &&
+      couponPurchases(m.body.events).length === 0 &&
+      !reachesBeyondCookie(m.body.events) &&
+      !unarchived.has(m),
   );
   if (plain.length < 2) return new Set<Message<EventsQueueMessage>>();
   try {
-    // The decision rows of the whole delivery are refreshed once per site, after all its writes:
-    // two statements instead of two per message (docs/architecture.md, "Decision rows").
-    const touched = new Map<number, { cookies: string[]; customers: string[] }>();
-    for (const { body } of plain) {
-      if (body.events.length === 0) continue;
-      const { cookies, customers } = touchedBy(body.cookieId, body.events);
-      const site = touched.get(body.siteId) ?? { cookies: [], customers: [] };
-      site.cookies.push(...cookies);
-      site.customers.push(...customers);
-      touched.set(body.siteId, site);
-    }
     const now = Date.now();
-    await runBatch(db, [
-      ...plain.flatMap(({ body }) =>
-        eventBatchStatements(body.siteId, body.cookieId, body.events, body.receivedAt, body.rejected, {}, false),
-      ),
-      ...[...touched].flatMap(([siteId, people]) => refreshStatements(siteId, people, now)),
-    ]);
-    for (const message of plain) message.ack();
-    return new Set<Message<EventsQueueMessage>>(plain);
+    const sites = await sitePlacements(
+      env,
+      plain.map(({ body }) => body.siteId),
+      now,
+    );
+    // One batch per database the delivery's people are in (docs/architecture.md, "Shards"), and one
+    // for HOME's rejections; each database's decision rows are refreshed once per site, after all
+    // its writes: two statements instead of two per message (docs/architecture.md, "Decision rows").
+    const batches = new Map<D1Database, { people: PeopleDb; writes: BatchWrites; touched: Map<number, string[]> }>();
+    const home: BatchWrites["home"] = [];
+    for (const { body } of plain) {
+      const site = sites.get(body.siteId);
+      if (!site) continue;
+      const people = peopleFor(env, site, body.cookieId);
+      const batch = batches.get(people.d1) ?? {
+        people,
+        writes: { people: [], home: [] } as BatchWrites,
+        touched: new Map<number, string[]>(),
+      };
+      batches.set(people.d1, batch);
+      const writes = eventBatchStatements(
+        body.siteId,
+        body.cookieId,
+        body.events,
+        body.receivedAt,
+        body.rejected,
+        {},
+        false,
+      );
+      batch.writes.people.push(...writes.people);
+      home.push(...writes.home);
+      if (body.events.length > 0)
+        batch.touched.set(body.siteId, [...(batch.touched.get(body.siteId) ?? []), body.cookieId]);
+    }
+    const written: Promise<unknown>[] = [];
+    for (const { people, writes, touched } of batches.values()) {
+      for (const [siteId, cookies] of touched) writes.people.push(...refreshStatements(siteId, { cookies }, now));
+      // HOME's rejections ride with HOME's people when there are some (sites not moved to shards yet).
+      if (people.shard === null) writes.home.push(...home.splice(0));
+      written.push(writeBatch(env, people, writes));
+    }
+    if (home.length > 0)
+      written.push(writeBatch(env, { shard: null, d1: env.DB, db: createDb(env.DB) }, { people: [], home }));
+    await Promise.all(written);
+    // A message of an unknown site was not written: it takes the per-message path (and its retries).
+    const done = plain.filter(({ body }) => sites.has(body.siteId));
+    for (const message of done) message.ack();
+    return new Set<Message<EventsQueueMessage>>(done);
   } catch {
     return new Set<Message<EventsQueueMessage>>();
   }
@@ -108,13 +154,13 @@ export async function consumeEventsBatch(batch: MessageBatch<EventsQueueMessage>
   const messages = await takeMoveMessages(env, batch.messages);
   // Raw events to R2 before any D1 write (events-archive.ts): a message not archived is not applied.
   const archive = await archiveDelivery(env.ARCHIVE, messages);
-  const written = await writeDecisionBatch(db, messages);
-  for (const message of await writeEventBatches(db, messages, archive.failed)) written.add(message);
+  const written = await writeDecisionBatch(env, messages);
+  for (const message of await writeEventBatches(env, messages, archive.failed)) written.add(message);
   for (const message of messages) {
     if (written.has(message)) continue;
     try {
       if (archive.failed.has(message)) throw new Error("the raw event archive refused the batch");
-      await applyMessage(db, env.ARCHIVE, message.body);
+      await applyMessage(db, env, message.body);
       message.ack();
       written.add(message);
     } catch (error) {

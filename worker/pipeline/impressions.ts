@@ -22,11 +22,12 @@
  * rows of messages already applied; clicks are unique per impression UID (the clicks row), and
  * their counter moves only when that row was new.
  */
-import { type D1Like, preparedAll, toD1 } from "../db/raw";
+import { type D1Like, preparedAll } from "../db/raw";
 import { capsRefreshStatements, refreshStatements } from "../decide/decision-rows";
-import type { Db } from "../env";
 import { utcDayNumber } from "../lib/time";
 import { personalisableSql } from "../privacy/consent";
+import { type PeopleDb, peopleFor, peopleOfSite, type ShardEnv } from "../shards/routing";
+import { sitePlacements } from "../shards/site-sets";
 import type { BannerGroupMessage, BannerMessage, ClickMessage, ImpressionMessage } from "./messages";
 
 /**
@@ -38,15 +39,15 @@ import type { BannerGroupMessage, BannerMessage, ClickMessage, ImpressionMessage
  * finds "banner" already there; a visitor who arrived earlier keeps what it first arrived by.
  * Like every write of a queued message it is guarded: an erased or unconsented cookie gets no row.
  */
-function clickAcquisition(d1: D1Like, message: ClickMessage): D1PreparedStatement {
+function clickAcquisition(d1: D1Like, message: ClickMessage, consentMode: string): D1PreparedStatement {
   return d1
     .prepare(
       `insert into visitors (site_id, cookie_id, first_seen_at, last_seen_at, visits, acquisition)
-       select ?1, ?2, ?3, ?3, 0, 'banner' where ${personalisableSql("?1", "?2")}
+       select ?1, ?2, ?3, ?3, 0, 'banner' where ${personalisableSql("?1", "?2", "?4")}
        on conflict (site_id, cookie_id) do update set acquisition = 'banner'
        where visitors.acquisition is null or visitors.first_seen_at >= excluded.first_seen_at`,
     )
-    .bind(message.siteId, message.cookieId, message.ts);
+    .bind(message.siteId, message.cookieId, message.ts, consentMode);
 }
 
 /**
@@ -67,15 +68,21 @@ function offerClick(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
   ];
 }
 
+/**
+ * A click's row and counters, in HOME: the clicks row (unique per impression) is what makes a
+ * second click on one banner count once, so it sits in the counters' transaction. It names no
+ * cookie: nothing reads one there, and the cookie's shard (which knows its consent and erasure)
+ * records what the click means for the person (clickAcquisition).
+ */
 function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
-  const statements = [
+  return [
     d1
       .prepare(
         `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts)
-         values (?1, ?2, ?3, (select ?4 where ${personalisableSql("?1", "?4")}), ?5)
+         values (?1, ?2, ?3, null, ?4)
          on conflict (impression_uid) do nothing`,
       )
-      .bind(message.siteId, message.impressionUid, message.ruleId, message.cookieId, message.ts),
+      .bind(message.siteId, message.impressionUid, message.ruleId, message.ts),
     ...offerClick(d1, message),
     // Right after the clicks row (or the offer counter, which changed one row exactly when the
     // clicks row was new): changes() is 1 only when this click was new.
@@ -94,8 +101,6 @@ function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement
         message.holdout ? 1 : 0,
       ),
   ];
-  if (message.cookieId !== null) statements.push(clickAcquisition(d1, message));
-  return statements;
 }
 
 /** The impressions of `?1` (a JSON array of rows) as a table, for the set-based statements below. */
@@ -104,7 +109,8 @@ const IMPRESSION_ROWS = `(select json_extract(value, '$[0]') as uid, json_extrac
     json_extract(value, '$[4]') as creative_id, json_extract(value, '$[5]') as cookie_id,
     json_extract(value, '$[6]') as capped, json_extract(value, '$[7]') as holdout,
     json_extract(value, '$[8]') as day, json_extract(value, '$[9]') as ts, json_extract(value, '$[10]') as msg,
-    json_extract(value, '$[11]') as context
+    json_extract(value, '$[11]') as context, json_extract(value, '$[12]') as holder,
+    json_extract(value, '$[13]') as consent_mode
     from json_each(?1))`;
 /** Those of messages not applied yet (a redelivered group adds nothing). */
 const NEW_ROWS = `(select * from ${IMPRESSION_ROWS} m
@@ -117,19 +123,13 @@ const NEW_ROWS = `(select * from ${IMPRESSION_ROWS} m
 export const MAX_SEEN_PLACEMENTS = 200;
 
 /** One impression on its way to the counters; `msg` is its group message's ledger ID (or null). */
-type Counted = { message: ImpressionMessage; msg: number | null };
+type Counted = { message: ImpressionMessage; msg: number | null; consentMode: string };
 
-/**
- * All impressions of a delivery in five statements, whatever their number: the report counters,
- * the placements seen, the offer counters per context, the first exposures and the cap counts. The empty creative's messages (no
- * rule, no creative) only mark their placement seen. Their ledger rows are written after them (ledgerStatement).
- */
-function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedStatement[] {
-  if (impressions.length === 0) return [];
-  // A message delivered twice within one delivery counts once, as a redelivery later does.
+/** The impressions as the JSON rows IMPRESSION_ROWS reads, a message delivered twice once. */
+function impressionRows(impressions: Counted[]): string {
   const unique = [...new Map(impressions.map((c) => [c.message.uid, c])).values()];
-  const rows = JSON.stringify(
-    unique.map(({ message: m, msg }) => [
+  return JSON.stringify(
+    unique.map(({ message: m, msg, consentMode }) => [
       m.uid,
       m.siteId,
       m.placement,
@@ -143,8 +143,20 @@ function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedSta
       m.ts,
       msg,
       m.context ?? null,
+      m.holder ?? (m.cookieId === null ? null : `v:${m.cookieId}`),
+      consentMode,
     ]),
   );
+}
+
+/**
+ * HOME's part of a delivery's impressions, three statements whatever their number: the report
+ * counters, the placements seen and the offer counters per context. The empty creative's messages
+ * (no rule, no creative) only mark their placement seen.
+ */
+function homeImpressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedStatement[] {
+  if (impressions.length === 0) return [];
+  const rows = impressionRows(impressions);
   return [
     d1
       .prepare(
@@ -181,27 +193,61 @@ function impressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedSta
          on conflict do update set impressions = impressions + excluded.impressions`,
       )
       .bind(rows),
-    // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).
-    d1
-      .prepare(
-        `insert into exposures (site_id, rule_id, cookie_id, holdout, placement, first_ts)
-         select m.site_id, m.rule_id, m.cookie_id, m.holdout, m.placement, min(m.ts) from ${NEW_ROWS} m
-         where m.rule_id is not null and m.cookie_id is not null and ${personalisableSql("m.site_id", "m.cookie_id")}
-         group by m.site_id, m.rule_id, m.cookie_id, m.holdout
-         on conflict do update set first_ts = excluded.first_ts where excluded.first_ts < exposures.first_ts`,
-      )
-      .bind(rows),
-    d1
-      .prepare(
-        `insert into cap_counters (site_id, cookie_id, rule_id, day, count)
-         select m.site_id, m.cookie_id, m.rule_id, m.day, count(*) from ${NEW_ROWS} m
-         where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0 and m.capped = 1
-           and ${personalisableSql("m.site_id", "m.cookie_id")}
-         group by m.site_id, m.cookie_id, m.rule_id, m.day
-         on conflict (site_id, cookie_id, day, rule_id) do update set count = count + excluded.count`,
-      )
-      .bind(rows),
   ];
+}
+
+/**
+ * A shard's part (docs/architecture.md, "Shards"): the first exposures of the cookies on it and
+ * the cap counts of the holders whose copies are on it. A cookie is counted only when it may be
+ * personalised and was not erased, judged here, where its visitor and erasure are.
+ */
+function peopleImpressionStatements(d1: D1Like, own: Counted[], capsOnly: Counted[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  if (own.length > 0) {
+    const rows = impressionRows(own);
+    statements.push(
+      // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).
+      d1
+        .prepare(
+          `insert into exposures (site_id, rule_id, cookie_id, holdout, placement, first_ts)
+           select m.site_id, m.rule_id, m.cookie_id, m.holdout, m.placement, min(m.ts) from ${NEW_ROWS} m
+           where m.rule_id is not null and m.cookie_id is not null
+             and ${personalisableSql("m.site_id", "m.cookie_id", "m.consent_mode")}
+           group by m.site_id, m.rule_id, m.cookie_id, m.holdout
+           on conflict do update set first_ts = excluded.first_ts where excluded.first_ts < exposures.first_ts`,
+        )
+        .bind(rows),
+      d1
+        .prepare(
+          `insert into person_caps (site_id, holder, day, rule_id, count)
+           select m.site_id, m.holder, m.day, m.rule_id, count(*) from ${NEW_ROWS} m
+           where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0 and m.capped = 1
+             and ${personalisableSql("m.site_id", "m.cookie_id", "m.consent_mode")}
+           group by m.site_id, m.holder, m.rule_id, m.day
+           on conflict (site_id, holder, day, rule_id) do update set count = count + excluded.count`,
+        )
+        .bind(rows),
+    );
+  }
+  if (capsOnly.length > 0) {
+    // A customer's count on the other shards of the set, for their devices there. /b counted the
+    // cookie only because it may be personalised; here the customer's erasure is what is checked
+    // (privacy/erasure.ts writes it to every shard of the set).
+    statements.push(
+      d1
+        .prepare(
+          `insert into person_caps (site_id, holder, day, rule_id, count)
+           select m.site_id, m.holder, m.day, m.rule_id, count(*) from ${NEW_ROWS} m
+           where m.rule_id is not null and m.holder like 'c:%' and m.holdout = 0 and m.capped = 1
+             and not exists (select 1 from erasures e where e.site_id = m.site_id and e.kind = 'customer'
+               and e.subject = substr(m.holder, 3))
+           group by m.site_id, m.holder, m.rule_id, m.day
+           on conflict (site_id, holder, day, rule_id) do update set count = count + excluded.count`,
+        )
+        .bind(impressionRows(capsOnly)),
+    );
+  }
+  return statements;
 }
 
 function ledgerStatement(d1: D1Like, ids: number[], now: number): D1PreparedStatement[] {
@@ -216,54 +262,133 @@ function ledgerStatement(d1: D1Like, ids: number[], now: number): D1PreparedStat
   ];
 }
 
-/** Cookie IDs per site, deduplicated. */
-function bySite(entries: { siteId: number; cookieId: string | null }[]): Map<number, string[]> {
-  const sites = new Map<number, Set<string>>();
-  for (const { siteId, cookieId } of entries) {
-    if (cookieId === null) continue;
-    const cookies = sites.get(siteId) ?? new Set<string>();
-    cookies.add(cookieId);
-    sites.set(siteId, cookies);
+/** One database's share: impressions of its own cookies, customers' caps for it, clicks of its cookies. */
+type Part = { d1: D1Like; counted: Counted[]; capsOnly: Counted[]; clicks: ClickMessage[]; msgs: Set<number> };
+
+function partOf(parts: Map<D1Like, Part>, people: PeopleDb): Part {
+  const part = parts.get(people.d1) ?? {
+    d1: people.d1,
+    counted: [],
+    capsOnly: [],
+    clicks: [],
+    msgs: new Set<number>(),
+  };
+  parts.set(people.d1, part);
+  return part;
+}
+
+/** A database's share of a delivery: exposures and caps, a click's acquisition, their rows refreshed. */
+function peopleStatements(part: Part, consentOf: (siteId: number) => string, now: number): D1PreparedStatement[] {
+  const statements = [
+    ...peopleImpressionStatements(part.d1, part.counted, part.capsOnly),
+    ...part.clicks.map((m) => clickAcquisition(part.d1, m, consentOf(m.siteId))),
+    ...ledgerStatement(part.d1, [...part.msgs], now),
+  ];
+  // Cap counts and a click's acquisition are read by /b from the decision rows: the rows of the
+  // people written here get theirs refreshed in the same batch (docs/architecture.md, "Decision
+  // rows") — only the caps column for capped impressions, the whole row for a click.
+  const capped = [...part.counted, ...part.capsOnly].map((c) => c.message).filter(capsCount);
+  for (const [siteId, touched] of touchedBySite(capped)) {
+    statements.push(...preparedAll(part.d1, capsRefreshStatements(siteId, touched, now)));
   }
-  return new Map([...sites].map(([siteId, cookies]) => [siteId, [...cookies]]));
+  for (const [siteId, touched] of touchedBySite(part.clicks)) {
+    statements.push(...preparedAll(part.d1, refreshStatements(siteId, { cookies: touched.cookies }, now)));
+  }
+  return statements;
 }
 
 /**
  * Writes any number of impressions and clicks — single messages, or groups (`decisions`, with
- * their ledger ID) — in one D1 round trip (hand-written SQL batch).
+ * their ledger ID) — as one batch in HOME (the counters) and one in each database their people are
+ * in (exposures, caps, a click's acquisition, with their decision rows refreshed): one round trip
+ * per database, in parallel, and one in all for sites whose people are in HOME. Each database
+ * keeps its own ledger of the group messages it applied, so a redelivered group skips exactly the
+ * databases it already reached.
  */
 export async function writeBannerMessages(
-  db: Db | D1Like,
+  env: ShardEnv,
   messages: (BannerMessage | BannerGroupMessage)[],
 ): Promise<void> {
-  const d1 = toD1(db);
+  const now = Date.now();
+  const items = messages.flatMap((message) =>
+    (message.kind === "decisions" ? message.items : [message]).map((item) => ({
+      item,
+      msg: message.kind === "decisions" ? message.id : null,
+    })),
+  );
+  if (items.length === 0) return;
+  const sites = await sitePlacements(
+    env,
+    items.map(({ item }) => item.siteId),
+    now,
+  );
+  const parts = new Map<D1Like, Part>();
   const counted: Counted[] = [];
   const clicks: ClickMessage[] = [];
-  const ledger: number[] = [];
-  for (const message of messages) {
-    const items = message.kind === "decisions" ? message.items : [message];
-    const msg = message.kind === "decisions" ? message.id : null;
-    if (msg !== null) ledger.push(msg);
-    for (const item of items) {
-      if (item.kind === "impression") counted.push({ message: item, msg });
-      else clicks.push(item);
+  const ledger = new Set<number>();
+  for (const { item, msg } of items) {
+    const site = sites.get(item.siteId);
+    // A message of a site deleted since: nothing of it is kept.
+    if (!site) continue;
+    if (msg !== null) ledger.add(msg);
+    if (item.kind === "click") {
+      clicks.push(item);
+      if (item.cookieId === null) continue;
+      const part = partOf(parts, peopleFor(env, site, item.cookieId));
+      part.clicks.push(item);
+      if (msg !== null) part.msgs.add(msg);
+      continue;
+    }
+    const entry = { message: item, msg, consentMode: site.consentMode };
+    counted.push(entry);
+    if (item.cookieId === null || item.ruleId === null) continue;
+    // The exposure and the count are the cookie's shard's; a customer's count also goes to every
+    // other shard of the set (docs/architecture.md, "Shards").
+    const own = peopleFor(env, site, item.cookieId);
+    const ownPart = partOf(parts, own);
+    ownPart.counted.push(entry);
+    if (msg !== null) ownPart.msgs.add(msg);
+    if ((item.holder ?? "").startsWith("c:") && capsCount(item)) {
+      for (const people of peopleOfSite(env, site)) {
+        if (people.d1 === own.d1) continue;
+        const part = partOf(parts, people);
+        part.capsOnly.push(entry);
+        if (msg !== null) part.msgs.add(msg);
+      }
     }
   }
-  const now = Date.now();
-  const statements = [
-    ...impressionStatements(d1, counted),
-    ...clicks.flatMap((m) => clickStatements(d1, m)),
-    ...ledgerStatement(d1, ledger, now),
-  ];
-  // Cap counts and a click's acquisition are read by /b from the decision rows: the cookies
-  // written here get theirs refreshed in the same batch (docs/architecture.md, "Decision rows") —
-  // only the caps column for capped impressions, the whole row for a click (its visitor changed).
-  const capped = counted.map((c) => c.message).filter((m) => m.ruleId !== null && !m.holdout && m.capped !== false);
-  for (const [siteId, cookies] of bySite(capped)) {
-    statements.push(...preparedAll(d1, capsRefreshStatements(siteId, { cookies }, now)));
+  const consentOf = (siteId: number) => sites.get(siteId)?.consentMode ?? "implied";
+  const home = [...homeImpressionStatements(env.DB, counted), ...clicks.flatMap((m) => clickStatements(env.DB, m))];
+  // HOME's own people (sites not moved to shards) go in HOME's batch, under one ledger entry.
+  const homePeople = parts.get(env.DB);
+  parts.delete(env.DB);
+  if (homePeople) home.push(...peopleStatements({ ...homePeople, msgs: new Set() }, consentOf, now));
+  home.push(...ledgerStatement(env.DB, [...ledger], now));
+  await Promise.all([
+    home.length > 0 ? env.DB.batch(home) : undefined,
+    ...[...parts.values()].map((part) => {
+      const statements = peopleStatements(part, consentOf, now);
+      return statements.length > 0 ? part.d1.batch(statements) : undefined;
+    }),
+  ]);
+}
+
+/** An impression that counts toward its holder's daily cap. */
+function capsCount(m: ImpressionMessage): boolean {
+  return m.ruleId !== null && !m.holdout && m.capped !== false && m.cookieId !== null;
+}
+
+/** The cookies and customers (of `c:` holders) per site, deduplicated. */
+function touchedBySite(
+  entries: readonly { siteId: number; cookieId: string | null; holder?: string }[],
+): Map<number, { cookies: string[]; customers: string[] }> {
+  const sites = new Map<number, { cookies: Set<string>; customers: Set<string> }>();
+  for (const entry of entries) {
+    if (entry.cookieId === null) continue;
+    const touched = sites.get(entry.siteId) ?? { cookies: new Set<string>(), customers: new Set<string>() };
+    touched.cookies.add(entry.cookieId);
+    if (entry.holder?.startsWith("c:")) touched.customers.add(entry.holder.slice(2));
+    sites.set(entry.siteId, touched);
   }
-  for (const [siteId, cookies] of bySite(clicks)) {
-    statements.push(...preparedAll(d1, refreshStatements(siteId, { cookies }, now)));
-  }
-  if (statements.length > 0) await d1.batch(statements);
+  return new Map([...sites].map(([siteId, t]) => [siteId, { cookies: [...t.cookies], customers: [...t.customers] }]));
 }

@@ -43,6 +43,11 @@ export type ImpressionMessage = {
   holdout: boolean;
   /** The rule has a daily cap: the visitor's cap count goes up (absent in older messages: true). */
   capped?: boolean;
+  /**
+   * Whose cap it counts toward: `c:CUSTOMER` for a cookie linked to a customer (every device of the
+   * person, docs/architecture.md "Shards"), else `v:COOKIE` (also when absent, in older messages).
+   */
+  holder?: string;
   /** The visitor's context (decide/offers.ts) when a rule's creative was shown: offer_counters. */
   context?: string;
   ts: number;

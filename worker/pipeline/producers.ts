@@ -11,6 +11,7 @@
 
 import { DEFAULT_BUDGET_MS, withinBudget } from "../lib/budget";
 import { logError } from "../lib/log";
+import type { ShardEnv } from "../shards/routing";
 import { writeBannerMessages } from "./impressions";
 import type {
   BannerGroupMessage,
@@ -96,7 +97,7 @@ const IMPRESSION_FLUSH_MS = 250;
 /** @internal Exported for tests; the Worker itself does not import it. */
 export const IMPRESSION_FLUSH_MAX = 200;
 
-type PendingGroup = { queue: Queue; db: D1Database; messages: BannerMessage[] };
+type PendingGroup = { queue: Queue; env: ShardEnv; messages: BannerMessage[] };
 /** The isolate's open group: requests of one isolate share it (module state outlives a request). */
 let pending: PendingGroup | null = null;
 
@@ -110,7 +111,7 @@ async function sendGroup(group: PendingGroup): Promise<void> {
   const items = group.messages.splice(0);
   if (items.length === 0) return;
   const message: BannerGroupMessage = { kind: "decisions", id: groupId(), items };
-  await sendOrWrite(group.queue, group.db, message, "decision_group");
+  await sendOrWrite(group.queue, group.env, message, "decision_group");
 }
 
 /**
@@ -119,7 +120,7 @@ async function sendGroup(group: PendingGroup): Promise<void> {
  */
 async function sendOrWrite(
   queue: Queue | undefined,
-  db: D1Database,
+  env: ShardEnv,
   message: BannerMessage | BannerGroupMessage,
   what: string,
 ): Promise<void> {
@@ -132,7 +133,7 @@ async function sendOrWrite(
     }
   }
   try {
-    await writeBannerMessages(db, [message]);
+    await writeBannerMessages(env, [message]);
   } catch (error) {
     logError(`pipeline.${what}_write_failed`, { error });
   }
@@ -148,7 +149,7 @@ async function sendOrWrite(
  */
 export function bufferBannerMessage(
   queue: Queue,
-  db: D1Database,
+  env: ShardEnv,
   message: BannerMessage,
   waitUntil: (work: Promise<unknown>) => void,
 ): void {
@@ -157,7 +158,7 @@ export function bufferBannerMessage(
     pending = null;
   }
   if (!pending) {
-    const group: PendingGroup = { queue, db, messages: [] };
+    const group: PendingGroup = { queue, env, messages: [] };
     pending = group;
     waitUntil(
       new Promise((resolve) => setTimeout(resolve, IMPRESSION_FLUSH_MS)).then(() => {
@@ -179,7 +180,7 @@ export function bufferBannerMessage(
  * when the queue refuses it — straight into D1. Runs after the response; failures are logged, not thrown.
  */
 export async function sendBannerMessage(env: ProducerEnv & Pick<Env, "DB">, message: BannerMessage): Promise<void> {
-  await sendOrWrite(queuesOf(env).events, env.DB, message, message.kind);
+  await sendOrWrite(queuesOf(env).events, env, message, message.kind);
 }
 
 /**
@@ -194,7 +195,7 @@ export function recordBannerMessage(
   runAfter: (work: Promise<unknown>) => unknown,
 ): void {
   const queue = queuesOf(env).events;
-  if (queue && waitUntil) bufferBannerMessage(queue, env.DB, message, waitUntil);
+  if (queue && waitUntil) bufferBannerMessage(queue, env, message, waitUntil);
   else runAfter(sendBannerMessage(env, message));
 }
 

@@ -22,11 +22,13 @@ export function mayPersonalise(consentMode: Site["consentMode"], consent: Consen
 
 /**
  * SQL (for raw D1 statements) that is true when the cookie bound at `cookie` (e.g. "?6") of the
- * site bound at `site` may be recorded: not erased, and `mayPersonalise` for its stored consent.
+ * site bound at `site` may be recorded: not erased, and `mayPersonalise` for its stored consent
+ * under the site's consent mode bound at `mode`. The mode is a value, not a read of `sites`: the
+ * statement runs where the cookie's visitor is, on a PEOPLE shard (docs/architecture.md, "Shards").
  */
-export function personalisableSql(site: string, cookie: string): string {
+export function personalisableSql(site: string, cookie: string, mode: string): string {
   return `(not exists (select 1 from erasures where site_id = ${site} and kind = 'cookie' and subject = ${cookie})
-    and coalesce((select case s.consent_mode when 'required' then v.consent = 'granted'
+    and coalesce((select case ${mode} when 'required' then v.consent = 'granted'
         else coalesce(v.consent, '') != 'denied' end
-      from sites s left join visitors v on v.site_id = s.id and v.cookie_id = ${cookie} where s.id = ${site}), 0))`;
+      from (select 1) left join visitors v on v.site_id = ${site} and v.cookie_id = ${cookie}), 0))`;
 }

@@ -15,6 +15,7 @@
  * IDs of refused messages are released after ingestion, so the corrected resend under the same ID
  * is applied; if ingestion fails, every claim is released so that the client's retry is not lost.
  */
+
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { basicUser, findSiteByApiKey } from "../auth/api-keys";
@@ -27,6 +28,7 @@ import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "../server-events/ingest";
+import type { ShardEnv } from "../shards/routing";
 import { mapSegmentMessage } from "./mapping";
 
 /** Segment's own limits: 500 KB per batch request (32 KB per message). */
@@ -176,9 +178,10 @@ async function releaseClaims(db: Db, siteId: number, claimed: string[]) {
  * @internal Exported for tests; the Worker itself does not import it.
  */
 export async function ingestSegmentMessages(
+  env: ShardEnv,
   db: Db,
   archive: R2Bucket,
-  site: Pick<Site, "id" | "key" | "consentMode">,
+  site: Pick<Site, "id" | "key" | "consentMode" | "shards">,
   messages: unknown[],
   implied?: string,
   now = Date.now(),
@@ -203,7 +206,7 @@ export async function ingestSegmentMessages(
     }
     let rejected = refused.length;
     for (let start = 0; start < events.length; start += MAX_SERVER_EVENTS) {
-      const result = await ingestServerEvents(db, archive, site, events.slice(start, start + MAX_SERVER_EVENTS), now);
+      const result = await ingestServerEvents(env, archive, site, events.slice(start, start + MAX_SERVER_EVENTS), now);
       rejected += result.rejected.length;
       for (const r of result.rejected) unclaim.push(eventIds[start + r.index]);
     }
@@ -280,7 +283,7 @@ for (const endpoint of ENDPOINTS) {
       const body = c.req.valid("json") as { batch?: unknown[] } & Raw;
       const single = body.batch === undefined && body.type !== undefined;
       const messages = endpoint.type === undefined && !single ? (body.batch ?? []) : [body];
-      await ingestSegmentMessages(c.var.db, c.env.ARCHIVE, c.var.site, messages, endpoint.type);
+      await ingestSegmentMessages(c.env, c.var.db, c.env.ARCHIVE, c.var.site, messages, endpoint.type);
       return c.json({ success: true as const }, 200);
     },
   );

@@ -35,21 +35,25 @@ import type { SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
 import { archiveThenApply } from "../archive/archive";
 import {
+  addCustomerOrders,
+  afterBatch,
   type BatchTrust,
-  customerOrdersStatement,
+  type BatchWrites,
   eventBatchStatements,
   type RejectedRow,
   rejectedStatement,
+  writeBatch,
 } from "../collect/apply-events";
 import { describeIssues, EventSchema, type TagEvent } from "../collect/event-schema";
 import { scrubPayload } from "../collect/scrub";
 import { redeemCoupon } from "../coupons";
-import { type BoundStatement, runBatch, toD1 } from "../db/raw";
-import type { Db, Site } from "../env";
+import { type BoundStatement, runBatch } from "../db/raw";
+import type { Site } from "../env";
 import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers";
 import { COOKIE_ID_PATTERN } from "../lib/visitor-cookie";
 import { type Consent, mayPersonalise } from "../privacy/consent";
 import { personalDataRefusal } from "../privacy/personal-data";
+import { type PeopleDb, peopleFor, peopleOfSite, type ShardEnv } from "../shards/routing";
 
 export type IngestResult = { accepted: number; rejected: { index: number; reason: string }[] };
 
@@ -91,38 +95,41 @@ function validate(raw: unknown, index: number): Valid | { index: number; reason:
 }
 
 /** Erased subjects among the batch's, each named customer's most recently seen visitor, stored consents. */
-async function readSubjects(db: Db, siteId: number, valid: Valid[]) {
+/**
+ * Who the batch's subjects are: erased ones (HOME keeps every erasure: privacy/erasure.ts), the
+ * latest cookie of each named customer and every subject cookie's consent — the visitors read from
+ * each database of the site's set and merged (docs/architecture.md, "Shards").
+ */
+async function readSubjects(env: ShardEnv, site: Pick<Site, "id" | "shards">, valid: Valid[]) {
   const cookies = [...new Set(valid.flatMap((v) => (v.cookieId ? [v.cookieId] : [])))];
   const customers = [...new Set(valid.flatMap((v) => (v.customer ? [v.customer] : [])))];
-  const d1 = toD1(db);
-  const [erased, latest, consents] = await d1.batch([
-    d1
-      .prepare(
-        `select kind, subject from erasures where site_id = ?1 and (
-           (kind = 'cookie' and subject in (select value from json_each(?2)))
-           or (kind = 'customer' and subject in (select value from json_each(?3))))`,
-      )
-      .bind(siteId, JSON.stringify(cookies), JSON.stringify(customers)),
-    d1
-      .prepare(
-        `select customer_id, cookie_id from visitors where site_id = ?1
-           and customer_id in (select value from json_each(?2)) order by last_seen_at`,
-      )
-      .bind(siteId, JSON.stringify(customers)),
-    d1
-      .prepare(
-        `select cookie_id, consent from visitors where site_id = ?1 and (cookie_id in (select value from json_each(?2))
-           or customer_id in (select value from json_each(?3)))`,
-      )
-      .bind(siteId, JSON.stringify(cookies), JSON.stringify(customers)),
+  const [erased, ...answers] = await Promise.all([
+    env.DB.prepare(
+      `select kind, subject from erasures where site_id = ?1 and (
+         (kind = 'cookie' and subject in (select value from json_each(?2)))
+         or (kind = 'customer' and subject in (select value from json_each(?3))))`,
+    )
+      .bind(site.id, JSON.stringify(cookies), JSON.stringify(customers))
+      .all<{ kind: string; subject: string }>(),
+    ...peopleOfSite(env, site).map((people) =>
+      people.d1
+        .prepare(
+          `select cookie_id, customer_id, consent, last_seen_at from visitors where site_id = ?1 and (
+             cookie_id in (select value from json_each(?2)) or customer_id in (select value from json_each(?3)))`,
+        )
+        .bind(site.id, JSON.stringify(cookies), JSON.stringify(customers))
+        .all<{ cookie_id: string; customer_id: string | null; consent: Consent; last_seen_at: number }>(),
+    ),
   ]);
-  const gone = new Set((erased.results as { kind: string; subject: string }[]).map((r) => `${r.kind}:${r.subject}`));
+  const gone = new Set(erased.results.map((r) => `${r.kind}:${r.subject}`));
+  const visitors = answers.flatMap((a) => a.results).sort((a, b) => a.last_seen_at - b.last_seen_at);
+  const named = new Set(customers);
   const visitorOf = new Map(
-    (latest.results as { customer_id: string; cookie_id: string }[]).map((r) => [r.customer_id, r.cookie_id]),
+    visitors
+      .filter((v) => v.customer_id !== null && named.has(v.customer_id))
+      .map((v) => [v.customer_id as string, v.cookie_id]),
   );
-  const consentOf = new Map(
-    (consents.results as { cookie_id: string; consent: Consent }[]).map((r) => [r.cookie_id, r.consent]),
-  );
+  const consentOf = new Map(visitors.map((v) => [v.cookie_id, v.consent]));
   return { gone, visitorOf, consentOf };
 }
 
@@ -134,9 +141,9 @@ function consentRefusal(consentMode: Site["consentMode"], consent: Consent, even
 }
 
 export async function ingestServerEvents(
-  db: Db,
+  env: ShardEnv,
   archive: R2Bucket,
-  site: Pick<Site, "id" | "key" | "consentMode">,
+  site: Pick<Site, "id" | "key" | "consentMode" | "shards">,
   events: unknown[],
   now = Date.now(),
 ): Promise<IngestResult> {
@@ -150,7 +157,7 @@ export async function ingestServerEvents(
 
   const { gone, visitorOf, consentOf } =
     valid.length > 0
-      ? await readSubjects(db, site.id, valid)
+      ? await readSubjects(env, site, valid)
       : { gone: new Set(), visitorOf: new Map(), consentOf: new Map<string, Consent>() };
   // Per cookie: its events and the customer they name; customer-only purchases with no visitor.
   const groups = new Map<string, { events: TagEvent[]; trust: BatchTrust }>();
@@ -172,7 +179,7 @@ export async function ingestServerEvents(
       if (event.type === "consent") consentOf.set(cookieId, "denied");
     }
     if (event.type === "purchase" && event.props.coupon) {
-      const result = await redeemCoupon(db, site.id, event.props.coupon.trim(), event.props.order, now, {
+      const result = await redeemCoupon(env, site, event.props.coupon.trim(), event.props.order, now, {
         revenue: event.props.value,
         cookieId,
         customer,
@@ -200,15 +207,17 @@ export async function ingestServerEvents(
     groups.set(cookieId, group);
   }
 
-  const statements: (SQL | BoundStatement)[] = [];
+  // Each cookie's writes go to its database (docs/architecture.md, "Shards"), one batch per database.
+  const batches = new Map<D1Database, { people: PeopleDb; writes: BatchWrites }>();
   for (const [cookieId, group] of groups) {
-    statements.push(...eventBatchStatements(site.id, cookieId, group.events, now, [], group.trust));
+    const people = peopleFor(env, site, cookieId);
+    const batch = batches.get(people.d1) ?? { people, writes: { people: [], home: [] } };
+    batches.set(people.d1, batch);
+    const writes = eventBatchStatements(site.id, cookieId, group.events, now, [], group.trust);
+    batch.writes.people.push(...writes.people);
+    batch.writes.home.push(...writes.home);
   }
-  for (const [customer, o] of orphanOrders) {
-    const otherCoupons = sql`(select count(*) from json_each(${JSON.stringify(o.coupons)})
-      where value not in (select code from coupons where site_id = ${site.id}))`;
-    statements.push(customerOrdersStatement(site.id, sql`${customer}`, o.orders, o.revenue, otherCoupons, now));
-  }
+  const home: (SQL | BoundStatement)[] = [];
   rejected.sort((a, b) => a.index - b.index);
   if (rejected.length > 0) {
     // Scrubbed like /e's rejections: no personal data kept, erasure can find the customer's rows.
@@ -222,10 +231,26 @@ export async function ingestServerEvents(
         siteKey: site.key,
       })),
     );
-    statements.push(rejectedStatement(site.id, "server", rows, now));
+    home.push(rejectedStatement(site.id, "server", rows, now));
   }
   // Raw events to the R2 archive first, then the D1 batch (worker/archive/archive.ts).
   const archived = [...groups].map(([cookieId, group]) => ({ cookieId, receivedAt: now, events: group.events }));
-  if (statements.length > 0) await archiveThenApply(archive, site.id, archived, now, () => runBatch(db, statements));
+  if (batches.size > 0 || home.length > 0 || orphanOrders.size > 0) {
+    await archiveThenApply(archive, site.id, archived, now, async () => {
+      const all = [...batches.values()];
+      // HOME's rejections ride with HOME's people when the site's people are still in HOME.
+      const homePeople = all.find((b) => b.people.shard === null);
+      if (homePeople) homePeople.writes.home.push(...home.splice(0));
+      await Promise.all([
+        ...all.map((b) => writeBatch(env, b.people, b.writes)),
+        home.length > 0 ? runBatch(env.DB, home) : undefined,
+      ]);
+      // Links and orders reach beyond the cookie's database (apply-events.ts, afterBatch).
+      for (const [cookieId, group] of groups) await afterBatch(env, site, cookieId, group.events, now, group.trust);
+      for (const [customer, o] of orphanOrders) {
+        await addCustomerOrders(env, site, customer, null, o.orders, o.revenue, o.coupons, now);
+      }
+    });
+  }
   return { accepted: events.length - rejected.length, rejected };
 }

@@ -47,7 +47,7 @@ serverEventsRoutes.openapi(
     },
   }),
   async (c) => {
-    const result = await ingestServerEvents(c.var.db, c.env.ARCHIVE, c.var.site, c.req.valid("json").events);
+    const result = await ingestServerEvents(c.env, c.env.ARCHIVE, c.var.site, c.req.valid("json").events);
     if (result.rejected.length > 0) return c.json(result, 202);
     return c.body(null, 204);
   },

@@ -85,7 +85,10 @@ type MoveTable = {
   owner: "site" | "audience" | "webhook";
   /** Rows that are copies of others (customer copies, `c:` holders, the catalogue) are read once. */
   readFrom?: "home-catalogue" | "first-for-customers";
-  /** Columns the checksum leaves out: what differs between a customer's own row and its copies. */
+  /**
+   * Columns the checksum leaves out: what differs between a customer's own row and its copies, or
+   * what may change after an append-only row was copied.
+   */
   placementColumns?: string[];
   /** Columns that are IDs of another table's rows in the same database, found again at the destination. */
   remap?: { column: string; table: string; by: string; from: string };
@@ -159,20 +162,23 @@ export const MOVE_TABLES: MoveTable[] = [
     owner: "site",
   },
   {
-    name: "clicks",
-    table: people.clicks,
-    key: "coalesce(cookie_id, impression_uid)",
-    route: "cookie",
-    conflict: ["impression_uid"],
-    owner: "site",
-  },
-  {
     name: "rule_conversions",
     table: people.ruleConversions,
     key: "cookie_id",
     route: "cookie",
     conflict: ["rule_id", "cookie_id"],
     owner: "site",
+  },
+  {
+    // A sweep of erased cookies' archive lines: the first cookie's shard. Its `cursor` (how far the
+    // sweep got) may move on during the copy; the sweep is idempotent, so it is left out of the checksum.
+    name: "archive_sweeps",
+    table: people.archiveSweeps,
+    key: "json_extract(cookies, '$[0]')",
+    route: "cookie",
+    conflict: null,
+    owner: "site",
+    placementColumns: ["cursor"],
   },
   {
     name: "erasures",
@@ -776,7 +782,7 @@ async function copyStep(
       continue;
     }
     // Events are appended, never changed: the sync continues where the copy stopped.
-    const eventsKey = `${source.id}`;
+    const eventsKey = `${spec.name}:${source.id}`;
     if (spec.conflict === null && after === 0) after = events[eventsKey] ?? 0;
     const d1 = dbOf(ctx.env, source.id).d1;
     // The copy takes the rows there were when it reached the table: rows written since are the

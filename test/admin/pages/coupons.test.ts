@@ -10,7 +10,9 @@ async function heldCode() {
   const pool = await insertPool(site.siteId, { kind: "list", name: "Service pool" });
   await insertCodes(site.siteId, pool.id, ["CS-1"]);
   const cookieId = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-  await claimCoupon(env.DB, {
+  await claimCoupon(env.DB, env, {
+    shards: null,
+    visits: 0,
     siteId: site.siteId,
     pool,
     holder: `v:${cookieId}`,
