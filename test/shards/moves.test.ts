@@ -12,6 +12,7 @@ import { refreshDecisionRows } from "../../worker/decide/decision-rows";
 import type { ShardMoveMessage } from "../../worker/pipeline/messages";
 import { driveMove, MOVE_TABLES, runMoveStep, SETTLE_MS } from "../../worker/shards/moves";
 import { peopleFor, shardBindings, shardOf } from "../../worker/shards/routing";
+import { SITE_SET_CACHE_MS } from "../../worker/shards/site-sets";
 import { call, createTestSite, OPERATOR_TOKEN, siteIdOf } from "../fixtures/api";
 import { bannerJson, bannerSite, insertVisitor, randomCookie } from "../fixtures/banner";
 import { consumeQueue, recordingQueue } from "../fixtures/queue";
@@ -282,6 +283,11 @@ async function expectPlaced(siteId: number, people: People, set: number[]) {
 }
 
 describe("moving a site's people between shard sets", () => {
+  it("waits, at a hold and at the switch, longer than the consumers cache a site's set", () => {
+    // Otherwise a consumer could see the hold lifted and still route with the old set.
+    expect(SETTLE_MS).toBeGreaterThan(SITE_SET_CACHE_MS);
+  });
+
   it("refuses bad input with a clear 4xx and changes nothing", async () => {
     const { siteKey, apiKey } = await createTestSite();
     const siteId = await siteIdOf(siteKey);
