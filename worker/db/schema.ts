@@ -718,7 +718,7 @@ export const shardMoves = sqliteTable(
     toShards: text({ mode: "json" }).$type<number[]>().notNull(),
     /** running, failed (resumable), rolling_back, rolled_back or done. */
     state: text({ enum: ["running", "failed", "rolling_back", "rolled_back", "done"] }).notNull(),
-    /** copying, holding, syncing, verifying, switched, deleting or done (moves.ts, MovePhase). */
+    /** copying, holding, syncing, verifying, switched, codes, deleting or done (moves.ts, MovePhase). */
     phase: text().notNull(),
     /** When the phase began: what the waits for the isolates' caches count from. */
     phaseAt: integer().notNull(),
