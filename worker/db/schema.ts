@@ -100,6 +100,13 @@ export const sites = sqliteTable("sites", {
    * a site created before shards, whose people are still in HOME until the operator moves them.
    */
   shards: text({ mode: "json" }).$type<number[]>(),
+  /**
+   * True while a move of the site's people (worker/shards/moves.ts) holds their writes: the queue
+   * consumers put the site's messages back for later, the synchronous writers answer "try again".
+   * Read with `shards` from the same row and caches, so an isolate that sees the hold lifted sees
+   * the new set too (docs/architecture.md, "Shards").
+   */
+  shardsHeld: integer({ mode: "boolean" }).notNull().default(false),
   /** Bumped on every change to rules, creatives, segments, pools or fallbacks: the decision cache key. */
   rulesVersion: integer().notNull().default(1),
   createdAt: createdAt(),
@@ -693,4 +700,39 @@ export const clicks = sqliteTable(
     ts: integer().notNull(),
   },
   (t) => [index("clicks_rule_idx").on(t.ruleId, t.ts)],
+);
+
+/**
+ * The operator's moves of a site's people from one placement (a shard set, or HOME for a site
+ * created before shards) to another (worker/shards/moves.ts, docs/architecture.md, "Shards"):
+ * where a move is, so that each bounded step continues from the last one and a move that was
+ * interrupted or failed can be resumed or rolled back.
+ */
+export const shardMoves = sqliteTable(
+  "shard_moves",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    siteId: siteRef(),
+    /** The placement moved from: a shard set, or null for HOME. */
+    fromShards: text({ mode: "json" }).$type<number[] | null>(),
+    toShards: text({ mode: "json" }).$type<number[]>().notNull(),
+    /** running, failed (resumable), rolling_back, rolled_back or done. */
+    state: text({ enum: ["running", "failed", "rolling_back", "rolled_back", "done"] }).notNull(),
+    /** copying, holding, syncing, verifying, switched, codes, deleting or done (moves.ts, MovePhase). */
+    phase: text().notNull(),
+    /** When the phase began: what the waits for the isolates' caches count from. */
+    phaseAt: integer().notNull(),
+    /** JSON: where the phase's next step starts (table, database, row ID). */
+    cursor: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /** JSON {table: rows copied}. */
+    progress: text({ mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
+    /** JSON: per table and destination, the source's and the destination's count and checksum. */
+    verified: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    error: text(),
+    /** A step runs only under this lease: two drivers (a redelivery, a resume) never run one move at once. */
+    leaseUntil: integer(),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [index("shard_moves_site_idx").on(t.siteId, t.id), index("shard_moves_state_idx").on(t.state)],
 );

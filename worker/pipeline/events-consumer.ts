@@ -27,6 +27,7 @@ import { writeBannerMessages } from "./impressions";
 import type { BannerGroupMessage, BannerMessage, EventsMessage, EventsQueueMessage } from "./messages";
 import { requestProfileCheck } from "./producers";
 import { QUEUES } from "./queues";
+import { takeMoveMessages } from "./shard-moves";
 
 async function applyMessage(db: Db, env: Env, body: EventsQueueMessage) {
   switch (body.kind) {
@@ -149,11 +150,13 @@ async function writeEventBatches(
 
 export async function consumeEventsBatch(batch: MessageBatch<EventsQueueMessage>, env: Env): Promise<void> {
   const db = createDb(env.DB);
+  // A move's steps run, and the messages of a site whose writes a move holds wait (shard-moves.ts).
+  const messages = await takeMoveMessages(env, batch.messages);
   // Raw events to R2 before any D1 write (events-archive.ts): a message not archived is not applied.
-  const archive = await archiveDelivery(env.ARCHIVE, batch.messages);
-  const written = await writeDecisionBatch(env, batch.messages);
-  for (const message of await writeEventBatches(env, batch.messages, archive.failed)) written.add(message);
-  for (const message of batch.messages) {
+  const archive = await archiveDelivery(env.ARCHIVE, messages);
+  const written = await writeDecisionBatch(env, messages);
+  for (const message of await writeEventBatches(env, messages, archive.failed)) written.add(message);
+  for (const message of messages) {
     if (written.has(message)) continue;
     try {
       if (archive.failed.has(message)) throw new Error("the raw event archive refused the batch");

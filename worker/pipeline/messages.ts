@@ -80,8 +80,16 @@ export type BannerMessage = ImpressionMessage | ClickMessage;
  */
 export type BannerGroupMessage = { kind: "decisions"; id: number; items: BannerMessage[] };
 
+/** The next steps of an operator's move of a site's people (shards/moves.ts; pipeline/shard-moves.ts). */
+export type ShardMoveMessage = { kind: "shard-move"; moveId: number };
+
 /** What the events queue (QUEUES.events) carries. */
-export type EventsQueueMessage = EventsMessage | DeferredEventsMessage | BannerMessage | BannerGroupMessage;
+export type EventsQueueMessage =
+  | EventsMessage
+  | DeferredEventsMessage
+  | BannerMessage
+  | BannerGroupMessage
+  | ShardMoveMessage;
 
 /** A webhook delivery row to sign and send (webhooks/deliver.ts). */
 type DeliveryMessage = { kind: "delivery"; delivery_id: number };

@@ -199,6 +199,25 @@ export function recordBannerMessage(
   else runAfter(sendBannerMessage(env, message));
 }
 
+// --- Events queue: moves of a site's people, and messages a move holds ----------------------------
+
+/**
+ * Puts a message (back) on the events queue to be delivered after `delaySeconds`: the next steps
+ * of a move (shards/moves.ts), or a held site's message whose retries are used up (shard-moves.ts).
+ * False without a queue or when it refuses: the caller then drives the move itself, or retries.
+ */
+export async function sendLater(env: ProducerEnv, body: EventsQueueMessage, delaySeconds: number): Promise<boolean> {
+  const queue = queuesOf(env).events;
+  if (!queue) return false;
+  try {
+    await queue.send(body, { delaySeconds: Math.max(0, Math.min(Math.ceil(delaySeconds), 43_200)) });
+    return true;
+  } catch (error) {
+    logError("pipeline.send_later_failed", { kind: body.kind, error });
+    return false;
+  }
+}
+
 // --- Webhooks queue: deliveries and profile checks ---------------------------------------------
 
 /** IDs per check message: well under a queue message's 128 KB. */
