@@ -57,6 +57,8 @@ export type LayoutFigures = {
   bytes: Record<string, number>;
   runs: Record<PhaseKey, Figure[]>;
   median: Record<PhaseKey, Figure>;
+  /** D1 round trips per answered request, the consumer's included, per run: in all and per binding. */
+  trips: Record<PhaseKey, { calls: number; byBinding: Record<string, number> }[]>;
   reads: ReadSample[];
   statuses: Record<string, number>;
 };
@@ -152,6 +154,7 @@ export async function measureShards(opts: {
         generationMs: performance.now() - started,
         bytes,
         runs: { b_steady: [], e_queue: [], e_direct: [] },
+        trips: { b_steady: [], e_queue: [], e_direct: [] },
         median: {} as Record<PhaseKey, Figure>,
         reads: [],
         statuses: {},
@@ -215,9 +218,14 @@ export async function measureShards(opts: {
           const cpu = cpuMsOf(worker.pid);
           const f = await runPhase({ ...load, url: worker.url }, p);
           // The consumer's work for the phase (impressions, queued events) is charged to it.
-          await writesSince(worker, before, settleMs);
-          f.cpuMicros = ((cpuMsOf(worker.pid) - cpu) * 1000) / Math.max(1, f.ok + f.non2xx);
+          const w = await writesSince(worker, before, settleMs);
+          const answered = Math.max(1, f.ok + f.non2xx);
+          f.cpuMicros = ((cpuMsOf(worker.pid) - cpu) * 1000) / answered;
           figures.runs[name].push(f);
+          figures.trips[name].push({
+            calls: w.calls / answered,
+            byBinding: Object.fromEntries(Object.entries(w.callsByBinding).map(([k, n]) => [k, n / answered])),
+          });
         };
         await drained(worker, settleMs);
         await phase("b_steady", { path: () => bPath(fx), cookies: steadySet });
@@ -445,6 +453,18 @@ export function writeShardsSection(file: string, f: ShardFigures, machine: Recor
     const hit = samples.filter((s) => s.bindings[s.expected] === 1 && Object.keys(s.bindings).length === 1).length;
     return `[${f.layouts[key].shards.join(",")}]: ${fmt(calls)} statement, ${fmt(rowsReturned)} row, on the cookie's own shard in ${hit} of ${samples.length} (no other binding asked)`;
   };
+  const paired = (k: PhaseKey) =>
+    one.runs[k].map((f, i) => fmt((four.runs[k][i]?.cpuMicros ?? Number.NaN) / f.cpuMicros, 2)).join(", ");
+  const trips = (key: LayoutKey, k: PhaseKey) => {
+    const t = f.layouts[key].trips[k];
+    const per = median(t.map((x) => x.calls));
+    const bindings = [...new Set(t.flatMap((x) => Object.keys(x.byBinding)))].sort();
+    const split = bindings.map((b) => `${b} ${fmt(median(t.map((x) => x.byBinding[b] ?? 0)), 2)}`).join(", ");
+    return `${fmt(per, 2)} (${split})`;
+  };
+  const tripLines = PHASES.map(
+    (k) => `  - ${label[k]}: 1 shard ${trips("one", k)}; 4 shards ${trips("four", k)}; CPU 4 ÷ 1 per run ${paired(k)}`,
+  ).join("\n");
   const spread = four.shards
     .map((k) => `PEOPLE_${k} ${mib((four.bytes[bindingOf(k)] ?? 0) - f.emptyShardBytes)}`)
     .join(", ");
@@ -466,6 +486,8 @@ ${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}
 
 - **Budget** (DESIGN.md, "Budgets"): over 4 shards at most 5 % more workerd CPU per request and per event than on 1, and \`/b\` still one read of one row — **${v.pass ? "PASS" : "FAIL"}**.
 - D1 reads of a steady \`/b\` (median of ${v.reads.four.samples} sequential requests, counted per binding by bench/d1-meter.ts): ${readsLine("one")}; ${readsLine("four")} — ${verdict(v.reads.one.oneRead && v.reads.four.oneRead)}.
+- D1 round trips per answered request, the queue consumer's included (median over runs, per binding), and the CPU ratio of each run's pair:
+${tripLines}
 - **Bytes per visitor on a shard**: ${fmt(perVisitor, 0)} B (one shard: ${mib(peopleBytes(f, "one"))} of people for ${fmt(f.scale.visitors)} visitors with the bench's ${fmt(f.scale.customers)} customers, their codes and decision rows, beyond an empty migrated shard's ${mib(f.emptyShardBytes)}; D1's \`meta.size_after\`). Over four shards ${fmt(perVisitorFour, 0)} B per visitor (customer copies on the shards of their other cookies): ${spread}. One shard of ${fmt(D1_LIMIT_BYTES / 1e9, 0)} GB holds about **${fmt(D1_LIMIT_BYTES / perVisitor / 1e6, 1)} M visitors**, or **${fmt(D1_LIMIT_BYTES / peopleBytes(f, "one"), 0)} shops** of the bench's size; HOME holds the shop's configuration and codes (${mib(one.bytes.DB ?? 0)} for this shop, its 2 × ${fmt(f.scale.visitors)} codes most of it).
 ${moveText}
 `;
