@@ -27,14 +27,30 @@ export function buildTag() {
 }
 
 /** Applies the migrations to the local D1 under `persistTo` (wrangler's own state layout). */
+/**
+ * The D1 databases of wrangler.toml: HOME (`DB`, migrated from migrations/) and every PEOPLE shard
+ * (migrated from migrations/people/: docs/architecture.md, "Shards"), so that adding a shard there
+ * is all `npm run dev` needs.
+ */
+function d1Databases() {
+  const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+  return config.d1_databases.map((d: { binding: string; database_id?: string; preview_database_id?: string }) => ({
+    binding: d.binding,
+    // wrangler dev keeps local D1 under <persist-to>/v3/d1, keyed by the database ID.
+    id: d.preview_database_id ?? d.database_id ?? d.binding,
+  }));
+}
+
 function migrateLocal(persistTo: string) {
-  const result = spawnSync(
-    WRANGLER,
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-    // CI=true keeps wrangler from asking for confirmation.
-    { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } },
-  );
-  if (result.status !== 0) throw new Error(`migrations failed:\n${result.stdout}\n${result.stderr}`);
+  for (const { binding } of d1Databases()) {
+    const result = spawnSync(
+      WRANGLER,
+      ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo],
+      // CI=true keeps wrangler from asking for confirmation.
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } },
+    );
+    if (result.status !== 0) throw new Error(`migrations of ${binding} failed:\n${result.stdout}\n${result.stderr}`);
+  }
 }
 
 /**
@@ -55,15 +71,14 @@ async function seedInWorkerd(persistTo: string, request: SeedRequest): Promise<S
     logLevel: "silent",
   });
   const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
-  const database = config.d1_databases.find((d: { binding: string }) => d.binding === "DB");
   const mf = new Miniflare({
     modules: true,
     script: bundle.outputFiles[0].text,
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    // wrangler dev keeps local D1 under <persist-to>/v3/d1, keyed by the database ID.
     d1Persist: join(persistTo, "v3", "d1"),
-    d1Databases: { DB: database?.preview_database_id ?? database?.database_id ?? "DB" },
+    // HOME and every shard, as `wrangler dev` binds them.
+    d1Databases: Object.fromEntries(d1Databases().map((d: { binding: string; id: string }) => [d.binding, d.id])),
   });
   try {
     const res = await mf.dispatchFetch("http://seed.local/", { method: "POST", body: JSON.stringify(request) });

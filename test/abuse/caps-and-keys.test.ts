@@ -29,7 +29,7 @@ describe("frequency caps under concurrency", () => {
     // Every impression of the burst is counted, so from now on the cap holds exactly.
     expect(
       await env.DB.prepare(
-        "select sum(count) as n from cap_counters where site_id = ? and cookie_id = ? and rule_id = ?",
+        "select sum(count) as n from person_caps where site_id = ? and holder = 'v:' || ? and rule_id = ?",
       )
         .bind(site.siteId, cookie, rule)
         .first("n"),

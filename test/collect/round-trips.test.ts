@@ -4,12 +4,14 @@
  * through this isolate applies at once. The queue consumer writes a delivery's event batches in one
  * round trip as well.
  */
+
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import type { EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
+import { sitePlacements } from "../../worker/shards/site-sets";
 import { call, createTestSite, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
 import { CHROME_UA, postEvents, SHOP } from "./post-events";
@@ -117,6 +119,9 @@ describe("the cost of a batch of events", () => {
     );
     const { db, counter } = countingDb();
     const ctx = createExecutionContext();
+    // The isolate learns a site's shard set with its first message and keeps it (shards/site-sets.ts):
+    // the steady state is what is counted here.
+    await sitePlacements(env, [siteId as number]);
     await worker.queue(batch, { ...env, DB: db } as unknown as Env);
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks.sort()).toEqual(["m0", "m1", "m2", "m3", "m4"]);

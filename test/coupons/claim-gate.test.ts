@@ -4,11 +4,13 @@
  * claimed at a bounded pace, the site decides who may claim at all, an erased person is never
  * written back into coupons — and the pool's owner sees every refused claim.
  */
+
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { couponHolder } from "../../worker/coupons";
 import { claimCoupon } from "../../worker/coupons/claim";
 import { addressBucket } from "../../worker/coupons/claim-gate";
+import { refreshDecisionRows } from "../../worker/decide/decision-rows";
 import { utcDayKey } from "../../worker/lib/time";
 import { call } from "../fixtures/api";
 import { type BannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
@@ -137,6 +139,8 @@ describe("the site's claim policy", () => {
     const regular = randomCookie();
     await insertVisitor(site.siteId, regular);
     await env.DB.prepare("update visitors set visits = 3 where cookie_id = ?").bind(regular).run();
+    // Written past the writers: the decision row (whose visits the claim goes by) is made as a writer would.
+    await refreshDecisionRows(env.DB, site.siteId, { cookies: [regular] }, Date.now());
     expect((await banner(site.siteKey, regular, "192.0.2.11")).coupon).not.toBeNull();
     expect(await refusedToday(site.apiKey, site.pool)).toEqual({ policy: 1 });
   });

@@ -52,7 +52,7 @@ describe("frequency caps under bursts", () => {
     }
     expect(served).toEqual([ruleId, ruleId, null, null, null]);
     expect(impressionsIn(sent)).toHaveLength(5);
-    const stored = await env.DB.prepare("select count(*) as n from cap_counters where rule_id = ?")
+    const stored = await env.DB.prepare("select count(*) as n from person_caps where rule_id = ?")
       .bind(ruleId)
       .first<number>("n");
     expect(stored).toBe(0);

@@ -9,6 +9,7 @@ import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
 import type { BannerGroupMessage, EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
+import { sitePlacements } from "../../worker/shards/site-sets";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
 
@@ -317,7 +318,7 @@ describe("the decision path", () => {
     const counterOf = () =>
       env.DB.prepare("select sum(impressions) as n from report_counters where rule_id = ?").bind(ruleId).first("n");
     const capOf = () =>
-      env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
+      env.DB.prepare("select count from person_caps where holder = 'v:' || ? and rule_id = ?")
         .bind(cookie, ruleId)
         .first("count");
     expect(await counterOf()).toBeNull();
@@ -327,6 +328,8 @@ describe("the decision path", () => {
       QUEUES.events.name,
       [...sent, sent[0]].map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
     );
+    // The isolate knows the site's shard set after its first message (shards/site-sets.ts).
+    await sitePlacements(env, [site.siteId]);
     await worker.queue(batch, { ...env, DB: d1 } as Env);
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.explicitAcks.sort()).toEqual(["m0", "m1", "m2", "m3"]);

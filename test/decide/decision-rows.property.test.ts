@@ -345,6 +345,15 @@ async function run(ops: Op[], shards: number[] | null = null) {
       expect(stored, `${cookieId.slice(0, 2)} after ${JSON.stringify(step)}`).toEqual(rebuilt);
     }
     await expectCopiesEqualSources(where, `after ${JSON.stringify(step)}`);
+    if (shards) {
+      // Nothing of a site on shards is written to HOME's person tables (docs/architecture.md, "Shards").
+      for (const table of ["visitors", "customers", "decision_rows", "person_codes", "person_caps", "exposures"]) {
+        const n = await env.DB.prepare(`select count(*) as n from ${table} where site_id = ?`)
+          .bind(site.siteId)
+          .first<number>("n");
+        expect(n, `${table} in HOME after ${JSON.stringify(step)}`).toBe(0);
+      }
+    }
   }
   return { site, now };
 }
@@ -373,6 +382,33 @@ describe("decision rows", () => {
       },
     );
     // Forty sequences of up to 14 writes, each checked row by row: about 15 s on an idle 2-core machine.
+  }, 240_000);
+
+  it("hold on a site spread over four shards: each row equals its rebuild on its own shard, every copy its source", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+        await run(ops, [0, 1, 2, 3]);
+      }),
+      {
+        numRuns: 25,
+        // The two devices of C-1 are on shards 0 and 2, C-1's own row on 0, C-2's on 1: a claim,
+        // a cap or a CRM change of one device must reach the other shard's row.
+        examples: [
+          [
+            [
+              { op: "crm", customer: "C-1", revenue: 100, clusters: "rings" },
+              { op: "identify", cookie: A, customer: "C-1" },
+              { op: "identify", cookie: B, customer: "C-1" },
+              { op: "impression", cookie: A, capped: true },
+              { op: "claim", cookie: B },
+              { op: "redeem", which: 0, byBrowser: false },
+              { op: "crm", customer: "C-1", revenue: 300, clusters: "watches" },
+              { op: "impression", cookie: B, capped: true },
+            ],
+          ],
+        ],
+      },
+    );
   }, 240_000);
 
   it("rebuilds a site's rows in resumable steps, to the same rows the writers keep", async () => {

@@ -116,18 +116,14 @@ describe("POST /api/v1/placements/:placement/explain", () => {
     await insertVisitor(s.siteId, cookie);
     const day = Math.floor(Date.now() / DAY);
     await env.DB.batch([
-      env.DB.prepare("insert into cap_counters (site_id, cookie_id, rule_id, day, count) values (?, ?, ?, ?, 1)").bind(
-        s.siteId,
-        cookie,
-        capped,
-        day,
-      ),
-      env.DB.prepare("insert into rule_conversions (site_id, rule_id, cookie_id, ts) values (?, ?, ?, ?)").bind(
-        s.siteId,
-        converted,
-        cookie,
-        Date.now(),
-      ),
+      env.DB.prepare(
+        "insert into person_caps (site_id, holder, rule_id, day, count) values (?, 'v:' || ?, ?, ?, 1)",
+      ).bind(s.siteId, cookie, capped, day),
+      // Converted: a code of the rule this visitor holds was redeemed (its copy beside the row).
+      env.DB.prepare(
+        `insert into person_codes (site_id, holder, coupon_id, pool_id, rule_id, code, expires_at, redeemed_at)
+         values (?, 'v:' || ?, 999999, 0, ?, 'REDEEMED', 0, ?)`,
+      ).bind(s.siteId, cookie, converted, Date.now()),
     ]);
     // Rows written past the writers: the decision row is made as a writer would.
     await refreshDecisionRows(env.DB, s.siteId, { cookies: [cookie] }, Date.now());

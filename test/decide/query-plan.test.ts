@@ -95,8 +95,13 @@ describe("the decision read's query plan", () => {
     // Nor a range of an index (`customer_id>?` read every linked visitor of the site: 90 ms a claim
     // on the bench's 100,000 visitors).
     expect(refreshPlan).not.toMatch(/\w+[<>]=?\?\)/);
-    // The visitor's coupon assignments: one (pool, holder) lookup per pool, however big the pools.
-    expect(refreshPlan).toContain("coupons_pool_holder_idx");
+    // The person's code copies and cap counts: by (site, holder), however many codes the pools hold.
+    expect(refreshPlan).toMatch(
+      /SEARCH person_codes USING INDEX sqlite_autoindex_person_codes_1 \(site_id=\? AND holder=\?\)/,
+    );
+    expect(refreshPlan).toMatch(
+      /SEARCH person_caps USING INDEX sqlite_autoindex_person_caps_1 \(site_id=\? AND holder=\? AND day=\?\)/,
+    );
 
     // A claim's and an impression's one-column refreshes: the person's rows by key and index only.
     for (const [statement] of [

@@ -112,8 +112,9 @@ describe("the demo jewellery shop's banners", () => {
     const seen: (number | null)[] = [];
     for (let i = 0; i < 4; i++) seen.push((await bannerJson("demo", DEMO_PLACEMENT, cookie)).rule);
     expect(seen).toEqual([rules.earrings, rules.earrings, rules.earrings, rules.acquisition]);
-    const counter = await env.DB.prepare("select count from cap_counters where cookie_id = ? and rule_id = ?")
-      .bind(cookie, rules.earrings)
+    // A customer's cookie counts toward the customer's cap (every device of the person).
+    const counter = await env.DB.prepare("select count from person_caps where holder = ? and rule_id = ?")
+      .bind("c:S-CAP", rules.earrings)
       .first<number>("count");
     expect(counter).toBe(3);
   });

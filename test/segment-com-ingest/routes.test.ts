@@ -261,8 +261,8 @@ describe("Segment-compatible ingestion /v1/*", () => {
     const s = await site();
     const cookie = newCookieId();
     const message = { type: "page", anonymousId: cookie, messageId: "f-1" };
-    // The subject read (a batch) passes, the write batch fails.
-    const faulty = new FaultyD1(env.DB).failAfter(1, "batch");
+    // The subject reads (single statements, HOME's and each shard's) pass, the write batch fails.
+    const faulty = new FaultyD1(env.DB).failAfter(0, "batch");
     await expect(
       ingestSegmentMessages({ ...env, DB: faulty.db }, createDb(faulty.db), env.ARCHIVE, { ...s, shards: null }, [
         message,

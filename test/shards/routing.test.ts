@@ -20,7 +20,15 @@ describe("shard routing", () => {
       const tables = await d1.prepare("select name from sqlite_master where type = 'table'").all<{ name: string }>();
       const names = tables.results.map((t) => t.name);
       expect(names).toEqual(
-        expect.arrayContaining(["visitors", "customers", "decision_rows", "events", "cap_counters"]),
+        expect.arrayContaining([
+          "visitors",
+          "customers",
+          "decision_rows",
+          "events",
+          "person_caps",
+          "person_codes",
+          "products",
+        ]),
       );
       // HOME's configuration is not there: a shard holds people only.
       expect(names).not.toContain("sites");

@@ -125,10 +125,14 @@ function refreshOf(d1: D1Like, siteId: number, customer: string, now: number): D
   return refreshStatements(siteId, { customers: [customer] }, now).map((s) => d1.prepare(s.text).bind(...s.params));
 }
 
-/** A number naming one redemption (or its rollback) of a coupon in applied_messages, below the queue's IDs. */
-function ledgerId(couponId: number, redeemedAt: number, rollback: boolean): number {
-  // Queue message IDs are positive; these are negative, unique per coupon and redemption time.
-  return -((couponId % 2_000_000) * 2_000_000_000 + (redeemedAt % 1_000_000_000) * 2 + (rollback ? 1 : 0));
+/** What a ledger entry of a redemption guards: each counter has its own, so none blocks another. */
+const LEDGER_KIND = { customer: 0, offer: 1, rollback: 2 } as const;
+
+/** A number naming one write of a coupon's redemption (or rollback) in applied_messages. */
+function ledgerId(couponId: number, at: number, kind: keyof typeof LEDGER_KIND): number {
+  // Queue message IDs are positive; these are negative, unique per coupon, time and kind, and
+  // within 2^53 (coupon IDs below 2 million, times within 10^9 ms of each other's residue).
+  return -((couponId % 2_000_000) * 4_000_000_000 + (at % 1_000_000_000) * 4 + LEDGER_KIND[kind]);
 }
 
 /**
@@ -147,7 +151,7 @@ async function outcomes(
   now: number,
   options: { revenue: number | null; cookieId: string | null; orderId: string },
 ): Promise<void> {
-  const ledger = ledgerId(coupon.id, at, sign === -1);
+  const ledger = ledgerId(coupon.id, at, sign === -1 ? "rollback" : "customer");
   const claimer = coupon.cookieId ? peopleFor(env, site, coupon.cookieId) : null;
   // The customer the coupon counts for: the one it was claimed for, else the one its claiming
   // cookie has been linked to since (read on that cookie's shard).
@@ -202,8 +206,9 @@ async function outcomes(
             .run(),
     );
   }
-  if (sign === 1 && coupon.ruleId !== null)
-    work.push(offerRedemption(env, site, coupon, claimer, ledger, options.revenue, now));
+  if (sign === 1 && coupon.ruleId !== null) {
+    work.push(offerRedemption(env, site, coupon, claimer, ledgerId(coupon.id, at, "offer"), options.revenue, now));
+  }
   await Promise.all(work);
 }
 

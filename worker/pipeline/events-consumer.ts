@@ -32,8 +32,8 @@ async function applyMessage(db: Db, env: Env, body: EventsQueueMessage) {
   switch (body.kind) {
     case "events": {
       const site = (await sitePlacements(env, [body.siteId])).get(body.siteId);
-      // A batch of a site deleted since it was queued: nothing to write it to.
-      if (!site) return;
+      // No such site (deleted since, or never): retried, then kept in rejected_events, not dropped.
+      if (!site) throw new Error(`site ${body.siteId} does not exist`);
       await applyEventBatch(env, site, body.cookieId, body.events, body.receivedAt, body.rejected);
       return;
     }
@@ -138,8 +138,10 @@ async function writeEventBatches(
     if (home.length > 0)
       written.push(writeBatch(env, { shard: null, d1: env.DB, db: createDb(env.DB) }, { people: [], home }));
     await Promise.all(written);
-    for (const message of plain) message.ack();
-    return new Set<Message<EventsQueueMessage>>(plain);
+    // A message of an unknown site was not written: it takes the per-message path (and its retries).
+    const done = plain.filter(({ body }) => sites.has(body.siteId));
+    for (const message of done) message.ack();
+    return new Set<Message<EventsQueueMessage>>(done);
   } catch {
     return new Set<Message<EventsQueueMessage>>();
   }

@@ -70,18 +70,19 @@ function offerClick(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
 
 /**
  * A click's row and counters, in HOME: the clicks row (unique per impression) is what makes a
- * second click on one banner count once, so it sits in the counters' transaction. It keeps the
- * cookie ID only when the cookie's shard said it may be recorded (`personal`, clickPersonal()).
+ * second click on one banner count once, so it sits in the counters' transaction. It names no
+ * cookie: nothing reads one there, and the cookie's shard (which knows its consent and erasure)
+ * records what the click means for the person (clickAcquisition).
  */
-function clickStatements(d1: D1Like, message: ClickMessage, personal: boolean): D1PreparedStatement[] {
+function clickStatements(d1: D1Like, message: ClickMessage): D1PreparedStatement[] {
   return [
     d1
       .prepare(
         `insert into clicks (site_id, impression_uid, rule_id, cookie_id, ts)
-         values (?1, ?2, ?3, ?4, ?5)
+         values (?1, ?2, ?3, null, ?4)
          on conflict (impression_uid) do nothing`,
       )
-      .bind(message.siteId, message.impressionUid, message.ruleId, personal ? message.cookieId : null, message.ts),
+      .bind(message.siteId, message.impressionUid, message.ruleId, message.ts),
     ...offerClick(d1, message),
     // Right after the clicks row (or the offer counter, which changed one row exactly when the
     // clicks row was new): changes() is 1 only when this click was new.
@@ -200,31 +201,53 @@ function homeImpressionStatements(d1: D1Like, impressions: Counted[]): D1Prepare
  * the cap counts of the holders whose copies are on it. A cookie is counted only when it may be
  * personalised and was not erased, judged here, where its visitor and erasure are.
  */
-function peopleImpressionStatements(d1: D1Like, impressions: Counted[]): D1PreparedStatement[] {
-  if (impressions.length === 0) return [];
-  const rows = impressionRows(impressions);
-  return [
-    // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).
-    d1
-      .prepare(
-        `insert into exposures (site_id, rule_id, cookie_id, holdout, placement, first_ts)
-         select m.site_id, m.rule_id, m.cookie_id, m.holdout, m.placement, min(m.ts) from ${NEW_ROWS} m
-         where m.rule_id is not null and m.cookie_id is not null and ${personalisableSql("m.site_id", "m.cookie_id", "m.consent_mode")}
-         group by m.site_id, m.rule_id, m.cookie_id, m.holdout
-         on conflict do update set first_ts = excluded.first_ts where excluded.first_ts < exposures.first_ts`,
-      )
-      .bind(rows),
-    d1
-      .prepare(
-        `insert into person_caps (site_id, holder, day, rule_id, count)
-         select m.site_id, m.holder, m.day, m.rule_id, count(*) from ${NEW_ROWS} m
-         where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0 and m.capped = 1
-           and ${personalisableSql("m.site_id", "m.cookie_id", "m.consent_mode")}
-         group by m.site_id, m.holder, m.rule_id, m.day
-         on conflict (site_id, holder, day, rule_id) do update set count = count + excluded.count`,
-      )
-      .bind(rows),
-  ];
+function peopleImpressionStatements(d1: D1Like, own: Counted[], capsOnly: Counted[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  if (own.length > 0) {
+    const rows = impressionRows(own);
+    statements.push(
+      // The first exposure wins; a later impression writes nothing (an earlier one, arriving late, moves it).
+      d1
+        .prepare(
+          `insert into exposures (site_id, rule_id, cookie_id, holdout, placement, first_ts)
+           select m.site_id, m.rule_id, m.cookie_id, m.holdout, m.placement, min(m.ts) from ${NEW_ROWS} m
+           where m.rule_id is not null and m.cookie_id is not null
+             and ${personalisableSql("m.site_id", "m.cookie_id", "m.consent_mode")}
+           group by m.site_id, m.rule_id, m.cookie_id, m.holdout
+           on conflict do update set first_ts = excluded.first_ts where excluded.first_ts < exposures.first_ts`,
+        )
+        .bind(rows),
+      d1
+        .prepare(
+          `insert into person_caps (site_id, holder, day, rule_id, count)
+           select m.site_id, m.holder, m.day, m.rule_id, count(*) from ${NEW_ROWS} m
+           where m.rule_id is not null and m.cookie_id is not null and m.holdout = 0 and m.capped = 1
+             and ${personalisableSql("m.site_id", "m.cookie_id", "m.consent_mode")}
+           group by m.site_id, m.holder, m.rule_id, m.day
+           on conflict (site_id, holder, day, rule_id) do update set count = count + excluded.count`,
+        )
+        .bind(rows),
+    );
+  }
+  if (capsOnly.length > 0) {
+    // A customer's count on the other shards of the set, for their devices there. /b counted the
+    // cookie only because it may be personalised; here the customer's erasure is what is checked
+    // (privacy/erasure.ts writes it to every shard of the set).
+    statements.push(
+      d1
+        .prepare(
+          `insert into person_caps (site_id, holder, day, rule_id, count)
+           select m.site_id, m.holder, m.day, m.rule_id, count(*) from ${NEW_ROWS} m
+           where m.rule_id is not null and m.holder like 'c:%' and m.holdout = 0 and m.capped = 1
+             and not exists (select 1 from erasures e where e.site_id = m.site_id and e.kind = 'customer'
+               and e.subject = substr(m.holder, 3))
+           group by m.site_id, m.holder, m.rule_id, m.day
+           on conflict (site_id, holder, day, rule_id) do update set count = count + excluded.count`,
+        )
+        .bind(impressionRows(capsOnly)),
+    );
+  }
+  return statements;
 }
 
 function ledgerStatement(d1: D1Like, ids: number[], now: number): D1PreparedStatement[] {
@@ -239,24 +262,48 @@ function ledgerStatement(d1: D1Like, ids: number[], now: number): D1PreparedStat
   ];
 }
 
-/** Where each part of a delivery is written: HOME, and each database a person of it lives in. */
-type Parts = {
-  home: D1Like;
-  people: Map<D1Database, { d1: D1Like; counted: Counted[]; clicks: ClickMessage[]; msgs: Set<number> }>;
-};
+/** One database's share: impressions of its own cookies, customers' caps for it, clicks of its cookies. */
+type Part = { d1: D1Like; counted: Counted[]; capsOnly: Counted[]; clicks: ClickMessage[]; msgs: Set<number> };
 
-function partOf(parts: Parts, people: PeopleDb) {
-  const part = parts.people.get(people.d1) ?? { d1: people.d1, counted: [], clicks: [], msgs: new Set<number>() };
-  parts.people.set(people.d1, part);
+function partOf(parts: Map<D1Like, Part>, people: PeopleDb): Part {
+  const part = parts.get(people.d1) ?? {
+    d1: people.d1,
+    counted: [],
+    capsOnly: [],
+    clicks: [],
+    msgs: new Set<number>(),
+  };
+  parts.set(people.d1, part);
   return part;
+}
+
+/** A database's share of a delivery: exposures and caps, a click's acquisition, their rows refreshed. */
+function peopleStatements(part: Part, consentOf: (siteId: number) => string, now: number): D1PreparedStatement[] {
+  const statements = [
+    ...peopleImpressionStatements(part.d1, part.counted, part.capsOnly),
+    ...part.clicks.map((m) => clickAcquisition(part.d1, m, consentOf(m.siteId))),
+    ...ledgerStatement(part.d1, [...part.msgs], now),
+  ];
+  // Cap counts and a click's acquisition are read by /b from the decision rows: the rows of the
+  // people written here get theirs refreshed in the same batch (docs/architecture.md, "Decision
+  // rows") — only the caps column for capped impressions, the whole row for a click.
+  const capped = [...part.counted, ...part.capsOnly].map((c) => c.message).filter(capsCount);
+  for (const [siteId, touched] of touchedBySite(capped)) {
+    statements.push(...preparedAll(part.d1, capsRefreshStatements(siteId, touched, now)));
+  }
+  for (const [siteId, touched] of touchedBySite(part.clicks)) {
+    statements.push(...preparedAll(part.d1, refreshStatements(siteId, { cookies: touched.cookies }, now)));
+  }
+  return statements;
 }
 
 /**
  * Writes any number of impressions and clicks — single messages, or groups (`decisions`, with
  * their ledger ID) — as one batch in HOME (the counters) and one in each database their people are
  * in (exposures, caps, a click's acquisition, with their decision rows refreshed): one round trip
- * per database, in parallel. Each database keeps its own ledger of the group messages it applied,
- * so a redelivered group skips exactly the databases it already reached.
+ * per database, in parallel, and one in all for sites whose people are in HOME. Each database
+ * keeps its own ledger of the group messages it applied, so a redelivered group skips exactly the
+ * databases it already reached.
  */
 export async function writeBannerMessages(
   env: ShardEnv,
@@ -275,84 +322,60 @@ export async function writeBannerMessages(
     items.map(({ item }) => item.siteId),
     now,
   );
-  const parts: Parts = { home: env.DB, people: new Map() };
+  const parts = new Map<D1Like, Part>();
   const counted: Counted[] = [];
-  const clicks: { message: ClickMessage; personal: Promise<boolean> | boolean }[] = [];
+  const clicks: ClickMessage[] = [];
   const ledger = new Set<number>();
   for (const { item, msg } of items) {
     const site = sites.get(item.siteId);
     // A message of a site deleted since: nothing of it is kept.
     if (!site) continue;
     if (msg !== null) ledger.add(msg);
-    if (item.kind === "impression") {
-      const entry = { message: item, msg, consentMode: site.consentMode };
-      counted.push(entry);
-      if (item.cookieId === null || item.ruleId === null) continue;
-      const holder = entry.message.holder ?? `v:${item.cookieId}`;
-      // The exposure is the cookie's; a customer's cap count goes to every shard of the set.
-      const targets = holder.startsWith("c:") ? peopleOfSite(env, site) : [peopleFor(env, site, item.cookieId)];
-      for (const people of targets) {
-        const part = partOf(parts, people);
-        part.counted.push(entry);
-        if (msg !== null) part.msgs.add(msg);
-      }
-    } else {
-      if (item.cookieId === null) {
-        clicks.push({ message: item, personal: false });
-        continue;
-      }
+    if (item.kind === "click") {
+      clicks.push(item);
+      if (item.cookieId === null) continue;
       const part = partOf(parts, peopleFor(env, site, item.cookieId));
       part.clicks.push(item);
       if (msg !== null) part.msgs.add(msg);
-      clicks.push({ message: item, personal: clickPersonal(part.d1, item, site.consentMode) });
+      continue;
+    }
+    const entry = { message: item, msg, consentMode: site.consentMode };
+    counted.push(entry);
+    if (item.cookieId === null || item.ruleId === null) continue;
+    // The exposure and the count are the cookie's shard's; a customer's count also goes to every
+    // other shard of the set (docs/architecture.md, "Shards").
+    const own = peopleFor(env, site, item.cookieId);
+    const ownPart = partOf(parts, own);
+    ownPart.counted.push(entry);
+    if (msg !== null) ownPart.msgs.add(msg);
+    if ((item.holder ?? "").startsWith("c:") && capsCount(item)) {
+      for (const people of peopleOfSite(env, site)) {
+        if (people.d1 === own.d1) continue;
+        const part = partOf(parts, people);
+        part.capsOnly.push(entry);
+        if (msg !== null) part.msgs.add(msg);
+      }
     }
   }
-  // The people's batches first: a click's row in HOME keeps its cookie only when the cookie's shard
-  // says it may be recorded, and that answer comes from the same shard's read.
-  await Promise.all(
-    [...parts.people.values()].map(async (part) => {
-      const statements = [
-        ...peopleImpressionStatements(
-          part.d1,
-          part.counted.filter((c) => c.message.cookieId !== null),
-        ),
-        ...part.clicks.map((m) => clickAcquisition(part.d1, m, sites.get(m.siteId)?.consentMode ?? "implied")),
-        ...ledgerStatement(part.d1, [...part.msgs], now),
-      ];
-      // Cap counts and a click's acquisition are read by /b from the decision rows: the rows of
-      // the people written here get theirs refreshed in the same batch (docs/architecture.md,
-      // "Decision rows") — only the caps column for capped impressions, the whole row for a click.
-      for (const [siteId, touched] of touchedBySite(
-        part.counted.filter((c) => capsCount(c.message)).map((c) => c.message),
-      )) {
-        statements.push(...preparedAll(part.d1, capsRefreshStatements(siteId, touched, now)));
-      }
-      for (const [siteId, touched] of touchedBySite(part.clicks)) {
-        statements.push(...preparedAll(part.d1, refreshStatements(siteId, { cookies: touched.cookies }, now)));
-      }
-      if (statements.length > 0) await part.d1.batch(statements);
+  const consentOf = (siteId: number) => sites.get(siteId)?.consentMode ?? "implied";
+  const home = [...homeImpressionStatements(env.DB, counted), ...clicks.flatMap((m) => clickStatements(env.DB, m))];
+  // HOME's own people (sites not moved to shards) go in HOME's batch, under one ledger entry.
+  const homePeople = parts.get(env.DB);
+  parts.delete(env.DB);
+  if (homePeople) home.push(...peopleStatements({ ...homePeople, msgs: new Set() }, consentOf, now));
+  home.push(...ledgerStatement(env.DB, [...ledger], now));
+  await Promise.all([
+    home.length > 0 ? env.DB.batch(home) : undefined,
+    ...[...parts.values()].map((part) => {
+      const statements = peopleStatements(part, consentOf, now);
+      return statements.length > 0 ? part.d1.batch(statements) : undefined;
     }),
-  );
-  const home = [
-    ...homeImpressionStatements(parts.home, counted),
-    ...(await Promise.all(clicks.map(async (c) => clickStatements(parts.home, c.message, await c.personal)))).flat(),
-    ...ledgerStatement(parts.home, [...ledger], now),
-  ];
-  if (home.length > 0) await parts.home.batch(home);
+  ]);
 }
 
 /** An impression that counts toward its holder's daily cap. */
 function capsCount(m: ImpressionMessage): boolean {
   return m.ruleId !== null && !m.holdout && m.capped !== false && m.cookieId !== null;
-}
-
-/** May the click's cookie be recorded (not erased, consent), as its own shard says. */
-async function clickPersonal(d1: D1Like, message: ClickMessage, consentMode: string): Promise<boolean> {
-  const row = await d1
-    .prepare(`select ${personalisableSql("?1", "?2", "?3")} as ok`)
-    .bind(message.siteId, message.cookieId, consentMode)
-    .first<{ ok: number }>();
-  return row?.ok === 1;
 }
 
 /** The cookies and customers (of `c:` holders) per site, deduplicated. */

@@ -71,7 +71,7 @@ function statements(
        from visitors where site_id = ?1 and cookie_id in (COOKIES) having count(*) > 0`,
     ),
     s("delete from id_links where site_id = ?1 and cookie_id in (COOKIES)"),
-    s("delete from cap_counters where site_id = ?1 and cookie_id in (COOKIES)"),
+    s("delete from person_caps where site_id = ?1 and holder in (select 'v:' || cookie_id from (COOKIES))"),
     s("delete from decision_rows where site_id = ?1 and cookie_id in (COOKIES)"),
     s(
       "delete from audience_members where audience_id in (select id from audiences where site_id = ?1) and cookie_id in (COOKIES)",

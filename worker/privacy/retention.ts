@@ -127,7 +127,7 @@ export async function purgeExpired(db: Db, now: number, options: { maxChunks?: n
   );
   result.capCounters += await drain(
     d1
-      .prepare("delete from cap_counters where rowid in (select rowid from cap_counters where day < ? limit ?)")
+      .prepare("delete from person_caps where rowid in (select rowid from person_caps where day < ? limit ?)")
       .bind(Math.floor(now / DAY_MS) - CAP_DAYS, PURGE_CHUNK),
     maxChunks,
   );

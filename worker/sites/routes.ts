@@ -2,12 +2,15 @@
  * The calling key's own site (`/api/v1/site`), its API keys, and site creation by the operator
  * (`POST /api/v1/sites`).
  */
+
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { errorResponses, IdParam, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { patchSchemaOf } from "../lib/patch-schema";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { leastFullShard } from "../shards/routing";
+import { boundShardSet, ShardSetSchema } from "../shards/shard-sets";
 import { SITE_KEY_PATTERN, SiteSchema, SiteSettingsSchema, siteToJson } from "./site-settings";
 import { createSite, listApiKeys, revokeApiKey, rotateApiKeys, updateSite } from "./store";
 
@@ -49,18 +52,28 @@ sitesRoutes.openapi(
           .extend({
             key: z.string().regex(SITE_KEY_PATTERN, "lower-case letters, digits and - (2-63)"),
             name: z.string().trim().min(1).max(200),
+            shards: ShardSetSchema.optional().openapi({
+              description:
+                "The PEOPLE shards (indexes of PEOPLE_0 … in wrangler.toml) the site's people live on " +
+                '(README, "Shards"). Default: the one that holds the fewest bytes now',
+            }),
           })
           .strict(),
       ),
     },
     responses: {
-      201: jsonContent(SiteSchema.extend({ api_key: z.string() }), "Created"),
-      ...errorResponses(400, 401, 409),
+      201: jsonContent(
+        SiteSchema.extend({ api_key: z.string(), shards: z.array(z.number().int()).nullable() }),
+        "Created",
+      ),
+      ...errorResponses(400, 401, 409, 422),
     },
   }),
   async (c) => {
-    const { site, apiKey } = await createSite(c.var.db, c.req.valid("json"));
-    return c.json({ ...siteToJson(site), api_key: apiKey.key }, 201);
+    const body = c.req.valid("json");
+    const shards = body.shards ? boundShardSet(c.env, body.shards) : [await leastFullShard(c.env)];
+    const { site, apiKey } = await createSite(c.var.db, { ...body, shards });
+    return c.json({ ...siteToJson(site), shards: site.shards, api_key: apiKey.key }, 201);
   },
 );
 

@@ -12,13 +12,16 @@ import { type SiteSettingsSchema, settingsToColumns } from "./site-settings";
 
 type Settings = z.infer<typeof SiteSettingsSchema>;
 
-export async function createSite(db: Db, input: { key: string } & Partial<Settings> & { name: string }) {
+export async function createSite(
+  db: Db,
+  input: { key: string } & Partial<Settings> & { name: string; shards?: number[] | null },
+) {
   const columns = Object.fromEntries(
     Object.entries(settingsToColumns(input)).filter(([, value]) => value !== undefined),
   );
   const [site] = await db
     .insert(sites)
-    .values({ ...columns, key: input.key, name: input.name })
+    .values({ ...columns, key: input.key, name: input.name, shards: input.shards ?? null })
     .onConflictDoNothing({ target: sites.key })
     .returning();
   if (!site) throw apiError(409, "site_exists", `A site with key "${input.key}" exists already`);
