@@ -24,7 +24,8 @@
  *                       the Hono app: routing, middleware, one trivial D1 statement).
  * Every other request, and every queue delivery, goes to the real Worker with its D1 bindings
  * metered; each response carries `x-bench-d1-calls` and `x-bench-d1-rows-written`, the round trips
- * made and the rows they wrote before the response was returned.
+ * made and the rows they wrote before the response was returned, and `x-bench-d1-bindings` (round
+ * trips per D1 binding) and `x-bench-d1-rows-returned` (rows the statements answered).
  */
 import { mintClickToken } from "../worker/clicks/tokens";
 import { createDb } from "../worker/db/client";
@@ -255,6 +256,9 @@ export default {
     const counted = new Response(res.body, res);
     counted.headers.set("x-bench-d1-calls", String(request.calls));
     counted.headers.set("x-bench-d1-rows-written", String(request.rowsWritten));
+    // Which databases the request asked (round trips per binding) and how many rows they answered.
+    counted.headers.set("x-bench-d1-bindings", JSON.stringify(request.byBinding));
+    counted.headers.set("x-bench-d1-rows-returned", String(request.rowsReturned));
     if (request.sql) counted.headers.set("x-bench-d1-sql", JSON.stringify(request.sql));
     return counted;
   },

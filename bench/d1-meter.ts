@@ -6,21 +6,40 @@
  * metadata keeps the bench independent of the schema: no table is named here.
  */
 
-/** What a request (or the whole isolate) did to D1. `sql` is filled only for a traced request. */
-export type Meter = { calls: number; rowsWritten: number; unmetered: number; sql?: string[] };
+/**
+ * What a request (or the whole isolate) did to D1. `sql` is filled only for a traced request.
+ * `byBinding` counts the round trips per D1 binding (HOME's `DB`, each `PEOPLE_k`) and
+ * `rowsReturned` the rows the statements answered: with them the shard bench (bench/shards.ts)
+ * checks that a steady `/b` is one read of one row on the cookie's own shard.
+ */
+export type Meter = {
+  calls: number;
+  rowsWritten: number;
+  unmetered: number;
+  rowsReturned: number;
+  byBinding: Record<string, number>;
+  sql?: string[];
+};
 
 export const newMeter = (traced = false): Meter => ({
   calls: 0,
   rowsWritten: 0,
   unmetered: 0,
+  rowsReturned: 0,
+  byBinding: {},
   sql: traced ? [] : undefined,
 });
 
-function note(meters: Meter[], what: string) {
+function note(meters: Meter[], binding: string, what: string) {
   for (const m of meters) {
     m.calls++;
+    m.byBinding[binding] = (m.byBinding[binding] ?? 0) + 1;
     m.sql?.push(what.replace(/\s+/g, " ").slice(0, 30000));
   }
+}
+
+function returned(meters: Meter[], rows: number) {
+  for (const m of meters) m.rowsReturned += rows;
 }
 
 function written(meters: Meter[], meta: { rows_written?: number; duration?: number } | undefined) {
@@ -66,6 +85,7 @@ class MeteredStatement {
   constructor(
     readonly real: D1PreparedStatement,
     private readonly meters: Meter[],
+    private readonly binding: string,
     private readonly query: string,
     private readonly values: unknown[] = [],
   ) {}
@@ -74,30 +94,33 @@ class MeteredStatement {
     return `${this.query} -- ${JSON.stringify(this.values)}`;
   }
   bind(...values: unknown[]) {
-    return new MeteredStatement(this.real.bind(...values), this.meters, this.query, values);
+    return new MeteredStatement(this.real.bind(...values), this.meters, this.binding, this.query, values);
   }
   /** first() through all(): D1's first() runs the whole query too, but returns no meta. */
   async first(column?: string) {
-    note(this.meters, this.traced());
+    note(this.meters, this.binding, this.traced());
     const result = await this.real.all<Record<string, unknown>>();
     written(this.meters, result.meta);
+    returned(this.meters, result.results.length);
     const row = result.results[0] ?? null;
     return column === undefined || row === null ? row : (row[column] ?? null);
   }
   async all() {
-    note(this.meters, this.traced());
+    note(this.meters, this.binding, this.traced());
     const result = await this.real.all();
     written(this.meters, result.meta);
+    returned(this.meters, result.results.length);
     return result;
   }
   async run() {
-    note(this.meters, this.traced());
+    note(this.meters, this.binding, this.traced());
     const result = await this.real.run();
     written(this.meters, result.meta);
+    returned(this.meters, result.results?.length ?? 0);
     return result;
   }
   async raw(options?: { columnNames?: boolean }) {
-    note(this.meters, this.traced());
+    note(this.meters, this.binding, this.traced());
     const internals = this.real as unknown as RawInternals;
     const session = internals.dbSession;
     if (typeof session?._send !== "function" || internals.statement === undefined) {
@@ -116,6 +139,7 @@ class MeteredStatement {
       results?: { columns: string[]; rows: unknown[][] } | Record<string, unknown>[];
     };
     written(this.meters, result.meta);
+    returned(this.meters, Array.isArray(result.results) ? result.results.length : (result.results?.rows.length ?? 0));
     if (!result.results) return [];
     // As the binding's own raw(): a database may answer objects instead of rows and columns.
     const { columns, rows } = Array.isArray(result.results)
@@ -144,14 +168,18 @@ class MeteredBatcher<T extends Batchable> {
   constructor(
     protected readonly real: T,
     protected readonly meters: Meter[],
+    protected readonly binding: string,
   ) {}
   prepare(query: string) {
-    return new MeteredStatement(this.real.prepare(query), this.meters, query);
+    return new MeteredStatement(this.real.prepare(query), this.meters, this.binding, query);
   }
   async batch(statements: (D1PreparedStatement | MeteredStatement)[]) {
-    note(this.meters, describeBatch(statements));
+    note(this.meters, this.binding, describeBatch(statements));
     const results = await this.real.batch(unwrap(statements));
-    for (const result of results) written(this.meters, result.meta);
+    for (const result of results) {
+      written(this.meters, result.meta);
+      returned(this.meters, result.results?.length ?? 0);
+    }
     return results;
   }
 }
@@ -165,7 +193,7 @@ class MeteredSession extends MeteredBatcher<D1DatabaseSession> {
 class MeteredDb extends MeteredBatcher<D1Database> {
   /** exec() answers no rows_written: counted as unmetered (migrations use it, no hot path does). */
   exec(query: string) {
-    note(this.meters, query);
+    note(this.meters, this.binding, query);
     written(this.meters, undefined);
     return this.real.exec(query);
   }
@@ -173,7 +201,7 @@ class MeteredDb extends MeteredBatcher<D1Database> {
     return this.real.dump();
   }
   withSession(constraintOrBookmark?: string) {
-    return new MeteredSession(this.real.withSession(constraintOrBookmark), this.meters);
+    return new MeteredSession(this.real.withSession(constraintOrBookmark), this.meters, this.binding);
   }
 }
 
@@ -192,7 +220,7 @@ function isD1(binding: unknown): binding is D1Database {
 export function meteredEnv(env: Env, meters: Meter[]): Env {
   const out: Record<string, unknown> = { ...env };
   for (const [name, binding] of Object.entries(env)) {
-    if (isD1(binding)) out[name] = new MeteredDb(binding, meters) as unknown as D1Database;
+    if (isD1(binding)) out[name] = new MeteredDb(binding, meters, name) as unknown as D1Database;
   }
   return out as unknown as Env;
 }

@@ -14,6 +14,7 @@ import { hashApiKey } from "../worker/auth/api-keys";
 import { couponHolder } from "../worker/coupons";
 import { rebuildDecisionRows } from "../worker/decide/decision-rows";
 import { MS_PER_DAY as DAY } from "../worker/lib/time";
+import { groupByShard, peopleFor, peopleOfSite, type ShardEnv, shardBindings } from "../worker/shards/routing";
 
 export type Scale = {
   visitors: number;
@@ -145,46 +146,55 @@ export function randomInterests(r: ReturnType<typeof createRandom>, lastSeen: nu
   return { interests, interestDays };
 }
 
+/**
+ * Where the generated people go (docs/architecture.md, "Shards"): the D1 bindings by name (HOME's
+ * `DB` and the `PEOPLE_k`) and the site's shard set. Without it, or with `shards` null, the site is
+ * one created before shards and its people are in HOME, as the decision bench has always measured.
+ */
+export type PeoplePlacement = { databases: Record<string, D1Database>; shards: number[] | null };
+
 export async function generateBenchData(
   db: D1Database,
   migrationsDir: string,
   scale: Scale,
   now: number,
+  placement: PeoplePlacement = { databases: { DB: db }, shards: null },
 ): Promise<Fixture> {
   const r = createRandom(SEED);
   await applyMigrations(db, migrationsDir);
+  // Every row about a person goes where the Worker's routing module says it lives: the same
+  // functions the Worker calls (worker/shards/routing.ts), so the bench cannot place a row where
+  // the Worker would not look for it.
+  const env = { ...placement.databases, DB: db } as ShardEnv;
+  const site = { shards: placement.shards };
+  for (const shard of shardBindings(env)) await applyMigrations(shard, join(migrationsDir, "people"));
 
   await db.batch([
     db
       .prepare(
-        "insert into sites (id, key, name, allowed_origins, consent_mode, holdout) values (1, ?, 'Bench shop', '[\"https://shop.bench.example\"]', 'implied', 0.05)",
+        "insert into sites (id, key, name, allowed_origins, consent_mode, holdout, shards) values (1, ?, 'Bench shop', '[\"https://shop.bench.example\"]', 'implied', 0.05, ?)",
       )
-      .bind(SITE_KEY),
+      .bind(SITE_KEY, site.shards === null ? null : JSON.stringify(site.shards)),
     db
       .prepare("insert into api_keys (site_id, prefix, hash) values (1, ?, ?)")
       .bind(API_KEY.slice(0, 10), await hashApiKey(API_KEY)),
   ]);
 
-  // CRM customers across clusters.
+  // CRM customers across clusters (inserted once the visitors say which shards need a copy).
   const customerRows: string[] = [];
   for (let i = 0; i < scale.customers; i++) {
     const first = now - r.int(1, 1500) * DAY;
     const last = Math.min(now - DAY, first + r.int(0, 1200) * DAY);
     const clusters = [...new Set([r.pick(CLUSTERS), ...(r.chance(0.4) ? [r.pick(CLUSTERS)] : [])])];
     customerRows.push(
-      `(1,'C-${i}',${q(hex(r.next))},${q(r.chance(0.6) ? "f" : "m")},${(r.next() * 2000).toFixed(2)},${r.int(1, 30)},${first},${last},${r.int(0, 3)},${q(JSON.stringify(clusters))},'{}')`,
+      `${q(hex(r.next))},${q(r.chance(0.6) ? "f" : "m")},${(r.next() * 2000).toFixed(2)},${r.int(1, 30)},${first},${last},${r.int(0, 3)},${q(JSON.stringify(clusters))},'{}'`,
     );
   }
-  await insertRows(
-    db,
-    "insert into customers (site_id, customer_id, email_sha256, gender, lifetime_revenue, orders, first_order_at, last_order_at, coupons_redeemed, clusters, attributes)",
-    customerRows,
-  );
 
   // Visitors: 40 % linked to a customer; interests, recent visit days, some carts.
   const all: string[] = [];
   const linked: (string | null)[] = [];
-  const visitorRows: string[] = [];
+  const visitorRows: { cookie: string; row: string }[] = [];
   for (let i = 0; i < scale.visitors; i++) {
     const cookie = hex(r.next);
     const customerId = r.chance(0.4) ? `C-${r.int(0, scale.customers - 1)}` : null;
@@ -195,15 +205,57 @@ export async function generateBenchData(
     const { interests, interestDays } = randomInterests(r, lastSeen);
     const visits = r.int(1, 60);
     const cartItems = r.chance(0.15) ? r.int(1, 4) : 0;
-    visitorRows.push(
-      `(1,${q(cookie)},${customerId ? q(customerId) : "null"},${firstSeen},${lastSeen},${visits},${visits * r.int(1, 6)},${q(JSON.stringify(interests))},${q(JSON.stringify(interestDays))},${q(JSON.stringify({ [new Date(lastSeen).toISOString().slice(0, 10)]: 1 }))},'[]',${cartItems},${cartItems * r.int(20, 400)},${cartItems ? now - r.int(1, 72) * 3_600_000 : "null"},${(r.next()).toFixed(3)})`,
+    visitorRows.push({
+      cookie,
+      row: `(1,${q(cookie)},${customerId ? q(customerId) : "null"},${firstSeen},${lastSeen},${visits},${visits * r.int(1, 6)},${q(JSON.stringify(interests))},${q(JSON.stringify(interestDays))},${q(JSON.stringify({ [new Date(lastSeen).toISOString().slice(0, 10)]: 1 }))},'[]',${cartItems},${cartItems * r.int(20, 400)},${cartItems ? now - r.int(1, 72) * 3_600_000 : "null"},${(r.next()).toFixed(3)})`,
+    });
+  }
+  for (const { people, items } of groupByShard(env, site, visitorRows, (v) => v.cookie)) {
+    await insertRows(
+      people.d1,
+      "insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at, visits, pageviews, interests, interest_days, visit_days, cart, cart_items, cart_value, cart_updated_at, lookalike_score)",
+      items.map((v) => v.row),
     );
   }
-  await insertRows(
-    db,
-    "insert into visitors (site_id, cookie_id, customer_id, first_seen_at, last_seen_at, visits, pageviews, interests, interest_days, visit_days, cart, cart_items, cart_value, cart_updated_at, lookalike_score)",
-    visitorRows,
-  );
+
+  // A customer's own row is on the customer's shard; a copy goes to each other shard that holds a
+  // cookie linked to it, and the own row notes those shards (`copies_on`), as the link writers do.
+  const copiesOn = new Map<number, Set<number>>();
+  linked.forEach((customerId, i) => {
+    if (customerId === null || site.shards === null) return;
+    const own = peopleFor(env, site, customerId).shard as number;
+    const cookieShard = peopleFor(env, site, all[i]).shard as number;
+    if (cookieShard === own) return;
+    const c = Number(customerId.slice(2));
+    const set = copiesOn.get(c) ?? new Set<number>();
+    set.add(cookieShard);
+    copiesOn.set(c, set);
+  });
+  const customerPlacements: { key: string; shard: number | null; row: string }[] = [];
+  customerRows.forEach((values, i) => {
+    const key = `C-${i}`;
+    const copies = [...(copiesOn.get(i) ?? [])].sort((a, b) => a - b);
+    customerPlacements.push({
+      key,
+      shard: null,
+      row: `(1,${q(key)},0,${q(JSON.stringify(copies))},${values})`,
+    });
+    for (const k of copies) customerPlacements.push({ key, shard: k, row: `(1,${q(key)},1,'[]',${values})` });
+  });
+  const byDb = new Map<D1Database, string[]>();
+  for (const c of customerPlacements) {
+    const d1 = c.shard === null ? peopleFor(env, site, c.key).d1 : (shardBindings(env)[c.shard] as D1Database);
+    const rows = byDb.get(d1) ?? [];
+    rows.push(c.row);
+    byDb.set(d1, rows);
+  }
+  for (const [d1, rows] of byDb) {
+    await insertRows(
+      d1,
+      "insert into customers (site_id, customer_id, copy, copies_on, email_sha256, gender, lifetime_revenue, orders, first_order_at, last_order_at, coupons_redeemed, clusters, attributes)",
+      rows,
+    );
+  }
 
   // Segments, creatives (one per rule), pools, rules, fallbacks.
   const expressions = segmentExpressions(scale.rules);
@@ -295,15 +347,43 @@ export async function generateBenchData(
     codeRows,
   );
 
+  // The holders' copies of their codes (person_codes), which the decision row reads: a cookie's on
+  // its shard, a customer's on every shard of the set (docs/architecture.md, "Shards").
+  const held = await db
+    .prepare(
+      "select id, pool_id, holder, rule_id, code, expires_at from coupons where site_id = 1 and holder is not null",
+    )
+    .all<{ id: number; pool_id: number; holder: string; rule_id: number | null; code: string; expires_at: number }>();
+  const codeCopies = new Map<D1Database, string[]>();
+  for (const c of held.results) {
+    const row = `(1,${q(c.holder)},${c.id},${c.pool_id},${c.rule_id ?? "null"},${q(c.code)},${c.expires_at},null)`;
+    const targets = c.holder.startsWith("v:") ? [peopleFor(env, site, c.holder.slice(2))] : peopleOfSite(env, site);
+    for (const { d1 } of targets) {
+      const rows = codeCopies.get(d1) ?? [];
+      rows.push(row);
+      codeCopies.set(d1, rows);
+    }
+  }
+  for (const [d1, rows] of codeCopies) {
+    await insertRows(
+      d1,
+      "insert or ignore into person_codes (site_id, holder, coupon_id, pool_id, rule_id, code, expires_at, redeemed_at)",
+      rows,
+    );
+  }
+
   await db
     .prepare("insert into audiences (id, site_id, name, kind, params) values (1, 1, 'bench export', 'segment', '{}')")
     .run();
   // The rows went in past the writers, as a restored database would: the operator's rebuild makes
-  // the decision rows /b reads (worker/decide/decision-rows.ts), in its own resumable steps.
-  for (let after = 0; ; ) {
-    const step = await rebuildDecisionRows(db, 1, after, now, 2_000);
-    if (!step) break;
-    after = step.last;
+  // the decision rows /b reads (worker/decide/decision-rows.ts), in its own resumable steps, on
+  // every database of the site's set (each row's sources are on its own shard).
+  for (const { d1 } of peopleOfSite(env, site)) {
+    for (let after = 0; ; ) {
+      const step = await rebuildDecisionRows(d1, 1, after, now, 2_000);
+      if (!step) break;
+      after = step.last;
+    }
   }
   return {
     siteId: 1,

@@ -31,12 +31,12 @@ export type HttpFigures = {
 };
 
 /** eventBatch sends one page view in every EVENTS_PER_PAGE events. */
-const EVENTS_PER_PAGE = 4;
+export const EVENTS_PER_PAGE = 4;
 
 /** Events per POST /e batch: the batch the ingest budget names (docs/architecture.md, "Budgets and where they are measured"). */
-const BATCH_SIZE = 20;
+export const BATCH_SIZE = 20;
 
-function medianFigure(figures: Figure[]): Figure {
+export function medianFigure(figures: Figure[]): Figure {
   const pick = (k: keyof Figure) => median(figures.map((f) => f[k]));
   return {
     rps: pick("rps"),
@@ -50,7 +50,7 @@ function medianFigure(figures: Figure[]): Figure {
   };
 }
 
-function eventBatch(n: number, now: number) {
+export function eventBatch(n: number, now: number) {
   const events = [];
   for (let i = 0; i < n; i++) {
     const kind = i % EVENTS_PER_PAGE;

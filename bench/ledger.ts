@@ -8,7 +8,7 @@
 import { type BenchWorker, storageBytes } from "./workerd";
 
 export type Ledger = {
-  d1: { calls: number; rowsWritten: number; unmetered: number };
+  d1: { calls: number; rowsWritten: number; unmetered: number; byBinding?: Record<string, number> };
   consumed: { deliveries: number; inFlight: number; messages: Record<string, number>; events: number };
 };
 
@@ -29,6 +29,9 @@ export type Writes = {
   bytesAfter: number;
   /** Load start to the consumer's last applied message, ms. */
   ms: number;
+  /** D1 round trips (requests and consumers), in all and per binding (HOME's `DB`, each `PEOPLE_k`). */
+  calls: number;
+  callsByBinding: Record<string, number>;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,5 +89,9 @@ export async function writesSince(
     bytesBefore: before.bytes,
     bytesAfter: await storageBytes(worker),
     ms: Math.max(1, done.at - before.at),
+    calls: b.d1.calls - a.d1.calls,
+    callsByBinding: Object.fromEntries(
+      Object.entries(b.d1.byBinding ?? {}).map(([k, n]) => [k, n - (a.d1.byBinding?.[k] ?? 0)]),
+    ),
   };
 }

@@ -71,10 +71,13 @@ export async function storageBytes(worker: Pick<BenchWorker, "databases">): Prom
   return bytes;
 }
 
-/** The workerd process Miniflare started: a child of this Node process. */
+/** workerd processes of the bench workers still running: two may run side by side (bench/shards.ts). */
+const claimed = new Set<number>();
+
+/** The workerd process Miniflare started: a child of this Node process that no other bench worker owns. */
 function findWorkerdPid(): number | null {
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || claimed.has(Number(entry))) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const match = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
@@ -155,5 +158,11 @@ export async function startBenchWorker(opts: {
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const databases: Record<string, D1Database> = {};
   for (const binding of Object.keys(d1Databases)) databases[binding] = await mf.getD1Database(binding);
-  return { mf, url, pid: findWorkerdPid(), db: databases.DB, databases, dispose: () => mf.dispose() };
+  const pid = findWorkerdPid();
+  if (pid !== null) claimed.add(pid);
+  const dispose = async () => {
+    await mf.dispose();
+    if (pid !== null) claimed.delete(pid);
+  };
+  return { mf, url, pid, db: databases.DB, databases, dispose };
 }
