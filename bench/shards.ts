@@ -1,5 +1,5 @@
 /**
- * The shard comparison (`npm run bench -- --shards`; DESIGN.md, "Budgets" → "Shards"): the same
+ * The shard comparison (`npm run bench -- --shards`; docs/architecture.md, "Budgets and where they are measured"): the same
  * generated bench shop twice, once with its people on one PEOPLE shard (`sites.shards = [0]`) and
  * once spread over four (`[0,1,2,3]`), each in its own workerd with its own local D1s, both up at
  * once and loaded in turn (the order alternating between runs), so that the two layouts share
@@ -28,7 +28,7 @@ export const LAYOUTS = [
 ] as const;
 type LayoutKey = (typeof LAYOUTS)[number]["key"];
 
-/** At most this much more workerd CPU per request or event over 4 shards than over 1 (DESIGN.md). */
+/** At most this much more workerd CPU per request or event over 4 shards than over 1 (docs/architecture.md, "Budgets and where they are measured"). */
 export const CPU_BUDGET = 1.05;
 
 /** Returning visitors of the steady phase, as in bench/http-figures.ts. */
@@ -534,7 +534,7 @@ The same generated bench shop (${fmt(f.scale.visitors)} visitors, ${fmt(f.scale.
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}
 
-- **Budget** (DESIGN.md, "Budgets"): over 4 shards at most 5 % more workerd CPU per request and per event than on 1, and \`/b\` still one read of one row — **${v.pass ? "PASS" : "FAIL"}**.
+- **Budget** (docs/architecture.md, "Budgets and where they are measured"): over 4 shards at most 5 % more workerd CPU per request and per event than on 1, and \`/b\` still one read of one row — **${v.pass ? "PASS" : "FAIL"}**.
 - D1 reads of a steady \`/b\` (${v.reads.four.samples} sequential requests per layout, counted per binding by bench/d1-meter.ts; a HOME read is an isolate refreshing what it caches of HOME, not part of the decision): ${readsLine("one")}; ${readsLine("four")} — ${verdict(v.reads.one.oneRead && v.reads.four.oneRead)}.
 - D1 round trips per answered request, the queue consumer's included (median over runs, per binding), and the CPU ratio of each run's pair:
 ${tripLines}

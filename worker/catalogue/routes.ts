@@ -2,6 +2,7 @@
  * The catalogue API: `POST /api/v1/products` (CSV or NDJSON, upsert by SKU, Merchant Center feed
  * names accepted), `GET /api/v1/products`, `GET`/`DELETE /api/v1/products/:sku`.
  */
+
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { apiError } from "../errors";
@@ -9,6 +10,7 @@ import { formatOf, ImportResultSchema, importBody, streamOf } from "../import/ro
 import { errorResponses, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { refuseWhileHeld } from "../shards/moves";
 import { deleteProduct, findProduct, importProducts, listProducts } from "./products";
 
 const ProductSchema = z
@@ -66,6 +68,8 @@ catalogueRoutes.openapi(
     },
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     const format = formatOf(c.req.header("Content-Type"));
     return c.json(await importProducts(c.env, c.var.site, streamOf(c.req.raw), format, Date.now()), 200);
   },
@@ -130,6 +134,8 @@ catalogueRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     if (!(await deleteProduct(c.env, c.var.site, c.req.valid("param").sku))) {
       throw apiError(404, "not_found", "No such product in this site");
     }

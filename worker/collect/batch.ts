@@ -17,6 +17,7 @@ import { utcDayKey } from "../lib/time";
 import { newCookieId } from "../lib/visitor-cookie";
 import type { EventsMessage } from "../pipeline/messages";
 import { type ProducerEnv, sendEventBatch } from "../pipeline/producers";
+import { refuseWhileHeld } from "../shards/moves";
 import type { ShardEnv } from "../shards/routing";
 import { applyEventBatch, type RejectedRow, rejectedStatement } from "./apply-events";
 import { type Rejection, type TagEvent, validateEvents } from "./event-schema";
@@ -206,6 +207,9 @@ export async function collectBatch(
       receivedAt: now,
     };
     if (!(await sendEventBatch(env, message, queueBudgetMs))) {
+      // Written directly only where a move does not hold the site's person writes (README.md, "Shards"):
+      // then the answer is a 503 with Retry-After, as when D1 fails, and nothing is half-written.
+      refuseWhileHeld(site);
       await archiveThenApply(env.ARCHIVE, site.id, [{ cookieId: visitor, receivedAt: now, events: kept }], now, () =>
         applyEventBatch(env, site, visitor, kept, now, rows),
       );

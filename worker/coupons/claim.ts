@@ -37,7 +37,7 @@ import type { Db } from "../env";
 import { MS_PER_DAY as DAY_MS } from "../lib/time";
 import type { ShardEnv, ShardSet } from "../shards/routing";
 import { generateCode } from "./code-format";
-import { type CodeCopy, holderCodesStatement, writePersonCodes } from "./person-codes";
+import { type CodeCopy, copyInHomeStatements, holderCodesStatement, writePersonCodes } from "./person-codes";
 
 export type ClaimPool = { id: number; kind: "list" | "generated"; prefix: string; validDays: number };
 
@@ -198,6 +198,9 @@ async function claimOnce(
   const claimAt = statements.length - 1;
   // The holders' codes after the batch, for their copies beside their decision rows.
   statements.push(holderCodesStatement(d1, siteId, holders));
+  // A site whose people are in HOME: the copies and the rows come along in this transaction.
+  const inHome = input.shards === null;
+  if (inHome) statements.push(...copyInHomeStatements(d1, siteId, holders, now));
   // Always one row: the holder's assignment (null columns when none) and which guard held.
   statements.push(
     d1
@@ -211,8 +214,11 @@ async function claimOnce(
 
   const results = await d1.batch(statements);
   const claimed = results[claimAt].results as { id: number }[];
-  // Only a batch that changed a code rewrites the copies: a claimer who already holds one costs no write.
-  if (results.slice(0, claimAt + 1).some((r) => (r.meta?.changes ?? 0) > 0)) {
+  // A claim runs only when the claimer's decision row shows no live code for the pool: whatever
+  // HOME answers goes to the copies beside the row (also a code the copy missed, which heals it).
+  const answered = (results[results.length - 1].results as { id: number | null }[])[0]?.id != null;
+  const changed = results.slice(0, claimAt + 1).some((r) => (r.meta?.changes ?? 0) > 0);
+  if (!inHome && (changed || answered)) {
     const codes = results[claimAt + 1].results as CodeCopy[];
     const copy = writePersonCodes(env, { id: siteId, shards: input.shards }, holders, codes, now);
     // Awaited only where the caller has no execution context to run it after the response.

@@ -102,6 +102,40 @@ export async function writePersonCodes(
   );
 }
 
+/**
+ * For a site whose people are in HOME: the same copies written from `coupons` in the statement's
+ * own database, so that a HOME batch that changed codes (a claim) brings the copies and the rows
+ * along in its transaction, with no round trip of its own.
+ */
+export function copyInHomeStatements(d1: D1Like, siteId: number, holders: readonly string[], now: number) {
+  const named = personHolders(holders);
+  if (named.length === 0) return [];
+  const list = JSON.stringify(named);
+  return [
+    d1
+      .prepare("delete from person_codes where site_id = ?1 and holder in (select value from json_each(?2))")
+      .bind(siteId, list),
+    d1
+      .prepare(
+        `insert into person_codes (site_id, holder, coupon_id, pool_id, rule_id, code, expires_at, redeemed_at)
+         select site_id, holder, id, pool_id, rule_id, code, expires_at, redeemed_at from coupons
+         where site_id = ?1 and holder in (select value from json_each(?2))`,
+      )
+      .bind(siteId, list),
+    ...preparedAll(
+      d1,
+      codesRefreshStatements(
+        siteId,
+        {
+          cookies: named.filter((h) => h.startsWith("v:")).map((h) => h.slice(2)),
+          customers: named.filter((h) => h.startsWith("c:")).map((h) => h.slice(2)),
+        },
+        now,
+      ),
+    ),
+  ];
+}
+
 /** Reads the holders' codes from HOME and writes their copies (writePersonCodes). */
 export async function syncPersonCodes(
   env: ShardEnv,

@@ -3,6 +3,7 @@
  * as (status, JSON text) pairs rather than thrown, so that an `Idempotency-Key` can store the
  * exact answer — errors included — and replay it on a retry.
  */
+
 import { z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
 import { requireRole } from "../auth/roles";
@@ -13,6 +14,7 @@ import { hasControlCharacters, NO_CONTROL_CHARACTERS } from "../lib/identifiers"
 import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { refuseWhileHeld } from "../shards/moves";
 import { requestFingerprint, runIdempotent, type StoredAnswer } from "./idempotency";
 import { addCouponNote, storedCodeCase } from "./lookup";
 import { type CouponState, type RedeemResult, type RollbackResult, redeemCoupon, rollbackCoupon } from "./redeem";
@@ -183,6 +185,8 @@ redeemRoutes.openapi(
     },
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     const body = c.req.valid("json");
     const { order, revenue, customer, reason } = body;
     // Compared regardless of case: the stored code of what was typed (lookup.ts).
@@ -221,6 +225,8 @@ redeemRoutes.openapi(
     },
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     const body = c.req.valid("json");
     const { order, reason } = body;
     const code = await storedCodeCase(c.var.db, c.var.site.id, body.code);

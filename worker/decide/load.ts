@@ -13,6 +13,7 @@ import { toD1 } from "../db/raw";
 import { creatives, type customers, placementFallbacks, type products, sites, type visitors } from "../db/schema";
 import type { Db } from "../env";
 import { peopleFor, type ShardEnv } from "../shards/routing";
+import { resolvePartner } from "../sync/cookie-sync";
 import { parseDecisionRow, readDecisionRow, type StoredDecisionRow } from "./decision-rows";
 import { rememberDecisionSite, trustedDecisionSite } from "./trusted-sites";
 
@@ -89,11 +90,8 @@ async function readVisitorRow(
 ): Promise<StoredDecisionRow | null> {
   if (site.shards === null) return readDecisionRow(toD1(home), site.id, who);
   if ("cookieId" in who) return readDecisionRow(peopleFor(env, site, who.cookieId).d1, site.id, who);
-  const link = await peopleFor(env, site, `${who.partner}:${who.userId}`)
-    .d1.prepare("select cookie_id from id_links where site_id = ?1 and partner_key = ?2 and partner_user_id = ?3")
-    .bind(site.id, who.partner, who.userId)
-    .first<{ cookie_id: string }>();
-  return link ? readDecisionRow(peopleFor(env, site, link.cookie_id).d1, site.id, { cookieId: link.cookie_id }) : null;
+  const cookieId = await resolvePartner(env, site, who.partner, who.userId);
+  return cookieId ? readDecisionRow(peopleFor(env, site, cookieId).d1, site.id, { cookieId }) : null;
 }
 
 export async function loadDecisionState(

@@ -1,5 +1,5 @@
 /**
- * Read replicas for the decision path (docs/architecture.md, "Scaling"), through the D1 Sessions API.
+ * Read replicas for the decision path (README.md, "Scaling a shop"), through the D1 Sessions API.
  *
  * A decision is a read (one batch) that may be answered by the nearest replica:
  * `withSession("first-unconstrained")` lets D1 pick any instance for the first query. The one

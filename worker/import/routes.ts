@@ -3,6 +3,7 @@
  * read as a stream (never `c.req.text()`): the route schemas document the CSV and NDJSON bodies,
  * and @hono/zod-openapi validates only JSON and form bodies, so declaring them reads nothing.
  */
+
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../auth/roles";
@@ -11,6 +12,7 @@ import { apiError } from "../errors";
 import { errorResponses } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { refuseWhileHeld } from "../shards/moves";
 import { importCustomers } from "./customers";
 import { importLinks } from "./links";
 import type { ImportFormat } from "./read-rows";
@@ -140,7 +142,9 @@ for (const [importer, config] of [
     },
   ],
 ] as const) {
-  importRoutes.openapi(importRoute(importer, config), async (c) =>
-    c.json(await runImportFor(c, runOf(importer)(c)), 200),
-  );
+  importRoutes.openapi(importRoute(importer, config), async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
+    return c.json(await runImportFor(c, runOf(importer)(c)), 200);
+  });
 }

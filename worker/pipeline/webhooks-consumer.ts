@@ -32,7 +32,8 @@ async function runChecks(db: Db, env: Env, messages: readonly Message<WebhookMes
   }
   const now = Date.now();
   for (const [siteId, changed] of bySite) {
-    await checkSiteWebhooks(db, siteId, queuesOf(env).webhooks, now, changed.all ? undefined : changed);
+    // With env, a site on shards asks every shard of its set (webhooks/entries-shards.ts).
+    await checkSiteWebhooks(db, siteId, queuesOf(env).webhooks, now, changed.all ? undefined : changed, env);
   }
 }
 

@@ -3,6 +3,7 @@
  * privacy page) and the erasure API `DELETE /api/v1/customers/:id`, `DELETE /api/v1/visitors/:cid`
  * (GDPR Art. 17, for the shop's backend or the admin UI).
  */
+
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
@@ -25,6 +26,7 @@ import {
   VISITOR_COOKIE,
   visitorCookieScope,
 } from "../lib/visitor-cookie";
+import { refuseWhileHeld } from "../shards/moves";
 import { cachedSiteByKey } from "../sites/site-cache";
 import { eraseCustomer, eraseVisitor } from "./erasure";
 import { OPTOUT_COOKIE } from "./opt-out";
@@ -55,6 +57,7 @@ function sweepArchiveAfterErasure(c: Context<AppEnv>, siteId: number) {
 async function optOut(c: Context<AppEnv>, siteKey: string) {
   const site = await cachedSiteByKey(c.var.db, siteKey);
   if (!site) throw apiError(404, "unknown_site", "No such site");
+  refuseWhileHeld(site);
   const current = readCookieId(c);
   // Only the browser that holds tw_id may erase its profile: a cookie ID is known to partners and
   // webhook receivers, its proof only to that browser (worker/lib/visitor-cookie.ts). Without the
@@ -155,6 +158,8 @@ privacyRoutes.openapi(
     responses: ErasedSchema,
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     const erased = await eraseCustomer(c.env, c.var.site, c.req.valid("param").id);
     sweepArchiveAfterErasure(c, c.var.site.id);
     // Rows only a rejected event named are the customer's data too: erasing them is not a 404.
@@ -179,6 +184,8 @@ privacyRoutes.openapi(
     responses: ErasedSchema,
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     const erased = await eraseVisitor(c.env, c.var.site, c.req.valid("param").cid);
     sweepArchiveAfterErasure(c, c.var.site.id);
     if (erased.visitors + erased.rejected === 0) throw apiError(404, "not_found", "No such visitor");

@@ -28,6 +28,7 @@ import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "../server-events/ingest";
+import { refuseWhileHeld } from "../shards/moves";
 import type { ShardEnv } from "../shards/routing";
 import { mapSegmentMessage } from "./mapping";
 
@@ -280,6 +281,8 @@ for (const endpoint of ENDPOINTS) {
       },
     }),
     async (c) => {
+      // A move holds the site's person writes for a few seconds (README.md, "Shards").
+      refuseWhileHeld(c.var.site);
       const body = c.req.valid("json") as { batch?: unknown[] } & Raw;
       const single = body.batch === undefined && body.type !== undefined;
       const messages = endpoint.type === undefined && !single ? (body.batch ?? []) : [body];

@@ -1,10 +1,12 @@
 /** `POST /api/v1/events`: the shop's server-side events, trusted (ingest.ts says what that means). */
+
 import { z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/roles";
 import { EventsResultSchema } from "../collect/event-schema";
 import { errorResponses, jsonBody, jsonContent } from "../lib/openapi-shared";
 import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
+import { refuseWhileHeld } from "../shards/moves";
 import { ingestServerEvents, MAX_SERVER_EVENTS } from "./ingest";
 
 export const serverEventsRoutes = createRouter();
@@ -47,6 +49,8 @@ serverEventsRoutes.openapi(
     },
   }),
   async (c) => {
+    // A move holds the site's person writes for a few seconds (README.md, "Shards").
+    refuseWhileHeld(c.var.site);
     const result = await ingestServerEvents(c.env, c.env.ARCHIVE, c.var.site, c.req.valid("json").events);
     if (result.rejected.length > 0) return c.json(result, 202);
     return c.body(null, 204);

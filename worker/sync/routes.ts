@@ -6,6 +6,7 @@
  * a 4xx just fires onerror and never breaks the page. A `redirect` other than the registered sync
  * URL is never followed: the link is still recorded and the answer is the GIF.
  */
+
 import { z } from "@hono/zod-openapi";
 import { admitRequestWrite } from "../abuse/write-bounds";
 import { requireRole } from "../auth/roles";
@@ -17,6 +18,7 @@ import { createRouter } from "../lib/router";
 import { createRoute } from "../lib/secured-route";
 import { newCookieId, readCookieId, setVisitorCookie } from "../lib/visitor-cookie";
 import { isOptedOut } from "../privacy/opt-out";
+import { refuseWhileHeld } from "../shards/moves";
 import { cachedSiteByKey } from "../sites/site-cache";
 import {
   consentAllowsLinking,
@@ -209,6 +211,8 @@ syncRoutes.openapi(
     const db = c.var.db;
     const site = await cachedSiteByKey(db, query.site);
     if (!site) throw apiError(404, "unknown_site", `No site "${query.site}"`);
+    // A move holds the site's person writes for a few seconds (README.md, "Shards"); the partner syncs again.
+    refuseWhileHeld(site);
     const partner = await findPartnerByKey(db, site.id, query.p);
     if (!partner) throw apiError(404, "unknown_partner", `No partner "${query.p}" in this site`);
 
