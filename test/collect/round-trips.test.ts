@@ -8,9 +8,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createDb } from "../../worker/db/client";
 import worker from "../../worker/index";
 import type { EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
+import { heldSites } from "../../worker/shards/moves";
 import { sitePlacements } from "../../worker/shards/site-sets";
 import { call, createTestSite, siteIdOf } from "../fixtures/api";
 import { countArchived } from "../fixtures/archive";
@@ -121,6 +123,7 @@ describe("the cost of a batch of events", () => {
     const ctx = createExecutionContext();
     // The isolate learns a site's shard set with its first message and keeps it (shards/site-sets.ts):
     // the steady state is what is counted here.
+    await heldSites(createDb(env.DB));
     await sitePlacements(env, [siteId as number]);
     await worker.queue(batch, { ...env, DB: db } as unknown as Env);
     const result = await getQueueResult(batch, ctx);

@@ -9,6 +9,7 @@ import { clearRuleSetCache } from "../../worker/decide/rule-set";
 import worker from "../../worker/index";
 import type { BannerGroupMessage, EventsQueueMessage } from "../../worker/pipeline/messages";
 import { QUEUES } from "../../worker/pipeline/queues";
+import { heldSites } from "../../worker/shards/moves";
 import { sitePlacements } from "../../worker/shards/site-sets";
 import { call } from "../fixtures/api";
 import { bannerJson, bannerSite, fetchWorker, insertVisitor, randomCookie } from "../fixtures/banner";
@@ -329,6 +330,7 @@ describe("the decision path", () => {
       [...sent, sent[0]].map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
     );
     // The isolate knows the site's shard set after its first message (shards/site-sets.ts).
+    await heldSites(createDb(env.DB));
     await sitePlacements(env, [site.siteId]);
     await worker.queue(batch, { ...env, DB: d1 } as Env);
     const result = await getQueueResult(batch, createExecutionContext());

@@ -63,7 +63,8 @@ describe("consent on a consent_mode: required site", () => {
     const control = await bannerJson(site.siteKey, "slot", consented);
     expect(control.rule).toBe(rule);
     expect(control.coupon?.code).toMatch(/^R-/);
-    expect(await countRows("cap_counters", "cookie_id = ?", consented)).toBe(1);
+    // Counted for its customer: every device of the person shares the cap.
+    expect(await countRows("person_caps", "holder = ?", "c:C-2")).toBe(1);
 
     // A click carried by the never-consented browser is counted without its cookie ID.
     const token = new URL(control.click_url!).pathname;

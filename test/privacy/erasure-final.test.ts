@@ -35,12 +35,13 @@ async function traces(siteId: number, cookie: string) {
     visitors: await countRows("visitors", "site_id = ? and cookie_id = ?", siteId, cookie),
     events: await countArchived(siteId, cookie),
     exposures: await countRows("exposures", "site_id = ? and cookie_id = ?", siteId, cookie),
-    clicks: await countRows("clicks", "site_id = ? and cookie_id = ?", siteId, cookie),
     caps: await countRows("person_caps", "site_id = ? and holder = ?", siteId, `v:${cookie}`),
   };
 }
 
-const NONE = { visitors: 0, events: 0, exposures: 0, clicks: 0, caps: 0 };
+// A click's row in HOME names no cookie (pipeline/impressions.ts): its trace on the person is the
+// visitor's acquisition, counted with the visitor.
+const NONE = { visitors: 0, events: 0, exposures: 0, caps: 0 };
 
 describe("erasure is final", () => {
   it("a visitor erased while its event batch, impression and click are queued is not recreated by them", async () => {
@@ -77,6 +78,6 @@ describe("erasure is final", () => {
   it("control: without an erasure the same queued messages write the visitor, its event, exposure, click and cap", async () => {
     const s = await inFlight();
     await consumeQueue(s.sent);
-    expect(await traces(s.siteId, s.cookie)).toEqual({ visitors: 1, events: 2, exposures: 1, clicks: 1, caps: 1 });
+    expect(await traces(s.siteId, s.cookie)).toEqual({ visitors: 1, events: 2, exposures: 1, caps: 1 });
   });
 });

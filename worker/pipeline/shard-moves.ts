@@ -48,7 +48,14 @@ export async function takeMoveMessages(
       await stepFromQueue(env, db, message as Message<typeof body>);
       continue;
     }
-    sites ??= await heldSites(db, now);
+    try {
+      sites ??= await heldSites(db, now);
+    } catch (error) {
+      // HOME does not answer: nothing of the delivery could be written now; it all comes back.
+      logError("pipeline.held_sites_unreadable", { error });
+      for (const m of messages) if (m.body.kind !== "shard-move") m.retry();
+      return [];
+    }
     if (!isHeld(body, sites)) {
       rest.push(message);
     } else if (message.attempts <= QUEUES.events.maxRetries) {
