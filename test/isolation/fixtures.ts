@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { hashPassword } from "../../worker/auth/password";
+import { peopleFor, shardBindings } from "../../worker/shards/routing";
 import { event, postEvents, SHOP, signedIdentify } from "../collect/post-events";
 import { call, createTestSite, importCsv, siteIdOf } from "../fixtures/api";
 import { randomCookie } from "../fixtures/banner";
@@ -17,8 +18,14 @@ async function created(res: Response, what: string): Promise<{ id: number }> {
   return (await res.json()) as { id: number };
 }
 
-export async function tenantWithEverything() {
-  const { siteKey, apiKey } = await createTestSite({ allowed_origins: [SHOP], name: `${MARKER} shop`, holdout: 0 });
+/** `shards`: the site's shard set (README.md, "Shards"); without it, its people are in HOME. */
+export async function tenantWithEverything(shards?: number[]) {
+  const { siteKey, apiKey } = await createTestSite({
+    allowed_origins: [SHOP],
+    name: `${MARKER} shop`,
+    holdout: 0,
+    ...(shards ? { shards } : {}),
+  });
   const siteId = await siteIdOf(siteKey);
   const post = (path: string, json: unknown, method = "POST") => call(path, { method, key: apiKey, json });
   const segment = await created(
@@ -83,13 +90,22 @@ export async function tenantWithEverything() {
   ).toBe(204);
   // The identify reaches the webhook's segment through two queues (events, then webhooks): B is
   // complete once B-CUST's membership is recorded, not when a later request happens to drain them.
-  await vi.waitFor(
-    async () =>
-      expect(
-        await env.DB.prepare("select member from webhook_memberships where webhook_id = ?").bind(webhook.id).first(),
-      ).toEqual({ member: "c:B-CUST" }),
-    { timeout: 20_000, interval: 100 },
-  );
+  // The membership is where the person is: HOME for a site there, else the person's shard.
+  const memberships = async () => {
+    const found = [];
+    for (const d1 of [env.DB, ...shardBindings(env)]) {
+      const row = await d1
+        .prepare("select member from webhook_memberships where webhook_id = ?")
+        .bind(webhook.id)
+        .first();
+      if (row) found.push(row);
+    }
+    return found;
+  };
+  await vi.waitFor(async () => expect(await memberships()).toEqual([{ member: "c:B-CUST" }]), {
+    timeout: 20_000,
+    interval: 100,
+  });
   // …and once the webhooks queue has made its first attempt at the segment.entered delivery (the
   // next one is 30 s away: worker/webhooks/deliver.ts backoffSeconds), so B's snapshot holds still.
   await vi.waitFor(
@@ -101,9 +117,11 @@ export async function tenantWithEverything() {
       ).toEqual({ attempts: 1 }),
     { timeout: 20_000, interval: 100 },
   );
-  await env.DB.prepare(
-    "insert into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at) values (?, 'net', 'PUID-B', ?, 1)",
-  )
+  // Where a sync writes it (worker/sync/cookie-sync.ts): the shard of the partner user ID.
+  await (await partnerLinkDb(siteId))
+    .prepare(
+      "insert into id_links (site_id, partner_key, partner_user_id, cookie_id, updated_at) values (?, 'net', 'PUID-B', ?, 1)",
+    )
     .bind(siteId, cookie)
     .run();
   expect((await call(`/api/v1/audiences/${audience.id}/refresh`, { method: "POST", key: apiKey })).status).toBeLessThan(
@@ -157,22 +175,76 @@ export async function tenantWithEverything() {
 export type Tenant = Awaited<ReturnType<typeof tenantWithEverything>>;
 
 /** Every row that belongs to the site, table by table (sorted, so two dumps compare). */
-export async function snapshotOf(siteId: number): Promise<Record<string, unknown[]>> {
-  const tables = await env.DB.prepare(
-    "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '_cf_%' and name != 'd1_migrations'",
-  ).all<{ name: string }>();
-  const snapshot: Record<string, unknown[]> = {};
+/** The database holding the site's link of partner `net`'s user PUID-B (routing.ts; HOME for a site there). */
+export async function partnerLinkDb(siteId: number): Promise<D1Database> {
+  const shards = await env.DB.prepare("select shards from sites where id = ?")
+    .bind(siteId)
+    .first<string | null>("shards");
+  return peopleFor(env, { shards: shards === null ? null : (JSON.parse(shards) as number[]) }, "net:PUID-B").d1;
+}
+
+/** The rows of `siteId` in one database, by table (audience and webhook rows by HOME's IDs). */
+async function rowsOf(d1: D1Database, siteId: number, audiences: string, webhooks: string) {
+  const tables = await d1
+    .prepare(
+      "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '_cf_%' and name != 'd1_migrations'",
+    )
+    .all<{ name: string }>();
+  const rows: Record<string, unknown[]> = {};
   for (const { name } of tables.results) {
-    const columns = await env.DB.prepare(`select name from pragma_table_info('${name}')`).all<{ name: string }>();
+    const columns = await d1.prepare(`select name from pragma_table_info('${name}')`).all<{ name: string }>();
     const names = columns.results.map((c) => c.name);
-    let where: string | null = null;
-    if (name === "sites") where = "id = ?1";
-    else if (names.includes("site_id")) where = "site_id = ?1";
-    else if (names.includes("audience_id")) where = "audience_id in (select id from audiences where site_id = ?1)";
-    else if (names.includes("webhook_id")) where = "webhook_id in (select id from webhooks where site_id = ?1)";
+    let where: [string, unknown] | null = null;
+    if (name === "sites") where = ["id = ?1", siteId];
+    else if (names.includes("site_id")) where = ["site_id = ?1", siteId];
+    else if (names.includes("audience_id")) where = ["audience_id in (select value from json_each(?1))", audiences];
+    else if (names.includes("webhook_id")) where = ["webhook_id in (select value from json_each(?1))", webhooks];
     if (!where) continue;
-    const rows = await env.DB.prepare(`select * from "${name}" where ${where}`).bind(siteId).all();
-    snapshot[name] = rows.results.map((r) => JSON.stringify(r)).sort();
+    const found = await d1.prepare(`select * from "${name}" where ${where[0]}`).bind(where[1]).all();
+    rows[name] = found.results.map((r) => JSON.stringify(r)).sort();
+  }
+  return rows;
+}
+
+/** Every row of the site: in HOME and on every shard of the deployment (keys `shard K: table`). */
+export async function snapshotOf(siteId: number): Promise<Record<string, unknown[]>> {
+  const ids = async (table: string) =>
+    JSON.stringify(
+      (
+        await env.DB.prepare(`select id from ${table} where site_id = ?`).bind(siteId).all<{ id: number }>()
+      ).results.map((r) => r.id),
+    );
+  const [audiences, webhooks] = [await ids("audiences"), await ids("webhooks")];
+  const snapshot = await rowsOf(env.DB, siteId, audiences, webhooks);
+  for (const [k, d1] of shardBindings(env).entries()) {
+    for (const [table, rows] of Object.entries(await rowsOf(d1, siteId, audiences, webhooks))) {
+      snapshot[`shard ${k}: ${table}`] = rows;
+    }
   }
   return snapshot;
+}
+
+/** Person tables a site keeps on its shards: in HOME only while the site is there (README.md, "Shards"). */
+const PERSON_TABLES = [
+  "visitors",
+  "customers",
+  "decision_rows",
+  "events",
+  "exposures",
+  "person_codes",
+  "person_caps",
+  "id_links",
+];
+
+/** Nothing of the site outside its set: no shard outside it, and none of HOME's person tables, hold a row of it. */
+export async function expectOnlyOnItsShards(siteId: number, set: readonly number[]) {
+  const snapshot = await snapshotOf(siteId);
+  for (const [key, rows] of Object.entries(snapshot)) {
+    const shard = /^shard (\d+): /.exec(key);
+    if (shard && !set.includes(Number(shard[1]))) expect(rows, `site ${siteId}: ${key}`).toEqual([]);
+    if (!shard && PERSON_TABLES.includes(key)) expect(rows, `site ${siteId} in HOME: ${key}`).toEqual([]);
+  }
+  // And the site does have people where it should: the check above is not vacuous.
+  const onItsShards = Object.entries(snapshot).filter(([key, rows]) => key.endsWith(": visitors") && rows.length > 0);
+  return onItsShards.length;
 }

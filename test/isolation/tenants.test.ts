@@ -1,9 +1,16 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signSession } from "../../worker/auth/session";
-import { BASE, call, createTestSite } from "../fixtures/api";
+import { BASE, call, createTestSite, siteIdOf } from "../fixtures/api";
 import { bannerJson } from "../fixtures/banner";
-import { MARKER, snapshotOf, type Tenant, tenantWithEverything } from "./fixtures";
+import {
+  expectOnlyOnItsShards,
+  MARKER,
+  partnerLinkDb,
+  snapshotOf,
+  type Tenant,
+  tenantWithEverything,
+} from "./fixtures";
 
 type Operation = { method: string; path: string };
 
@@ -100,21 +107,32 @@ const OWN_SITE_OK = new Set([
   "POST /api/v1/placements/{placement}/explain",
 ]);
 
-describe("site A's credentials against site B", () => {
+/**
+ * The walk runs for sites whose people are in HOME, and for sites on shard sets that overlap (B on
+ * [1, 2], A on [2, 3]: shard 2 holds both) and that are disjoint (README.md, "Shards"): nothing of
+ * one site is read from or written to a shard outside its set.
+ */
+const LAYOUTS: { name: string; a?: number[]; b?: number[] }[] = [
+  { name: "in HOME" },
+  { name: "on overlapping shard sets", b: [1, 2], a: [2, 3] },
+  { name: "on disjoint shard sets", b: [0, 1], a: [2, 3] },
+];
+
+describe.each(LAYOUTS)("site A's credentials against site B, $name", (layout) => {
   let a: { siteKey: string; apiKey: string };
   let b: Tenant;
   let operations: Operation[];
 
   beforeAll(async () => {
-    b = await tenantWithEverything();
-    a = await createTestSite();
+    b = await tenantWithEverything(layout.b);
+    a = await createTestSite(layout.a ? { shards: layout.a } : {});
     const doc = (await (await call("/api/v1/openapi.json")).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
     operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
     );
-  });
+  }, 60_000);
 
   it("walks every management operation of the OpenAPI document with B's IDs: never B's data, never a change to B", async () => {
     const management = operations.filter((op) => op.path.startsWith("/api/v1/") && op.path !== "/api/v1/openapi.json");
@@ -155,6 +173,12 @@ describe("site A's credentials against site B", () => {
       }
     }
     expect(await snapshotOf(b.siteId)).toEqual(before);
+    if (layout.a && layout.b) {
+      // Everything A's key did (imports, events, banners, erasures) stayed on A's shards, and B's
+      // people are only on B's.
+      expect(await expectOnlyOnItsShards(b.siteId, layout.b)).toBeGreaterThan(0);
+      await expectOnlyOnItsShards(await siteIdOf(a.siteKey), layout.a);
+    }
   });
 
   it("an admin session of site A reads and changes nothing of B either", async () => {
@@ -220,15 +244,15 @@ describe("site A's credentials against site B", () => {
     expect(control.rule).not.toBeNull();
     expect(viaA.rule).toBeNull();
     // A sync on A with B's partner user ID links in A only.
-    const before = await env.DB.prepare(
-      "select cookie_id from id_links where site_id = ? and partner_user_id = 'PUID-B'",
-    )
+    const links = await partnerLinkDb(b.siteId);
+    const before = await links
+      .prepare("select cookie_id from id_links where site_id = ? and partner_user_id = 'PUID-B'")
       .bind(b.siteId)
       .first<{ cookie_id: string }>();
+    expect(before).not.toBeNull();
     await call(`/sync?site=${a.siteKey}&p=net&puid=PUID-B`);
-    const after = await env.DB.prepare(
-      "select cookie_id from id_links where site_id = ? and partner_user_id = 'PUID-B'",
-    )
+    const after = await links
+      .prepare("select cookie_id from id_links where site_id = ? and partner_user_id = 'PUID-B'")
       .bind(b.siteId)
       .first<{ cookie_id: string }>();
     expect(after).toEqual(before);
