@@ -22,14 +22,14 @@ import { fmt, median, verdict, writeSection } from "./results";
 import { type BenchWorker, cpuMsOf, startBenchWorker } from "./workerd";
 
 /** The two layouts compared: the shop on one shard, and the same people over four. */
-export const LAYOUTS = [
+const LAYOUTS = [
   { key: "one", shards: [0] },
   { key: "four", shards: [0, 1, 2, 3] },
 ] as const;
 type LayoutKey = (typeof LAYOUTS)[number]["key"];
 
 /** At most this much more workerd CPU per request or event over 4 shards than over 1 (docs/architecture.md, "Budgets and where they are measured"). */
-export const CPU_BUDGET = 1.05;
+const CPU_BUDGET = 1.05;
 
 /** Returning visitors of the steady phase, as in bench/http-figures.ts. */
 const STEADY_VISITORS = 5_000;
@@ -42,7 +42,7 @@ const PHASES = ["b_steady", "e_queue", "e_direct"] as const;
 type PhaseKey = (typeof PHASES)[number];
 
 /** One steady `/b` as the meter saw it: round trips per binding and the rows they answered. */
-export type ReadSample = {
+type ReadSample = {
   calls: number;
   rowsReturned: number;
   bindings: Record<string, number>;
@@ -50,7 +50,7 @@ export type ReadSample = {
   expected: string;
 };
 
-export type LayoutFigures = {
+type LayoutFigures = {
   shards: number[];
   generationMs: number;
   /** Bytes of every D1 after loading the people: HOME's `DB` and each `PEOPLE_k`. */
@@ -86,7 +86,7 @@ async function sizes(worker: BenchWorker): Promise<Record<string, number>> {
 }
 
 /** What the people of the set take, beyond what each of its shards takes empty. */
-export function peopleBytes(f: ShardFigures, key: LayoutKey) {
+function peopleBytes(f: ShardFigures, key: LayoutKey) {
   const l = f.layouts[key];
   return l.shards.reduce((sum, k) => sum + (l.bytes[bindingOf(k)] ?? 0) - f.emptyShardBytes, 0);
 }
@@ -347,7 +347,7 @@ async function siteCounts(worker: BenchWorker, names: string[]) {
  * accepted batches carried counted once, and nothing left outside the new set. Answers null when
  * the Worker has no moves API (a branch without it): the bench then says the move was not measured.
  */
-export async function measureMoveUnderLoad(
+async function measureMoveUnderLoad(
   worker: BenchWorker,
   fx: Fixture,
   opts: { to: number[]; settleMs: number; log: (msg: string) => void },
@@ -456,7 +456,7 @@ export async function measureMoveUnderLoad(
 }
 
 /** The move's verdict: done, the same rows, every page view once, nothing outside the new set. */
-export function moveVerdict(m: MoveFigures) {
+function moveVerdict(m: MoveFigures) {
   const same = MOVE_COUNTED.every((t) => m.before[t] === m.after[t]);
   return {
     same,

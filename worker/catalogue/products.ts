@@ -194,7 +194,7 @@ type Site = { id: number; shards: ShardSet };
  * the decision rows that `skus` may change there. A site whose people are in HOME has one batch.
  * Answers HOME's results.
  */
-export async function writeCatalogue(
+async function writeCatalogue(
   env: ShardEnv,
   site: Site,
   statements: BoundStatement[],

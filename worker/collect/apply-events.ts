@@ -251,12 +251,6 @@ export function eventBatchStatements(
   return writes;
 }
 
-/** The people a batch's writes touch: its cookie, and the customer it names (identify, trusted batch). */
-export function touchedBy(cookieId: string, events: TagEvent[], trust: BatchTrust = {}) {
-  const customer = trust.customerId ?? summarizeBatch(events).customerId;
-  return { cookies: [cookieId], customers: customer ? [customer] : [] };
-}
-
 /** True (1) unless `cookieId` was erased: the guard every write of a queued message carries. */
 function notErasedCookie(siteId: number, cookieId: SQL | string): SQL {
   return sql`not exists (select 1 from erasures where site_id = ${siteId} and kind = 'cookie' and subject = ${cookieId})`;

@@ -6,8 +6,8 @@
  * codes of the holders whose cookies are there (`person_codes`): a cookie's (`v:COOKIE`) on the
  * cookie's shard, a customer's (`c:CUSTOMER`) on every shard of the site's set, since any of them
  * may hold one of the customer's cookies. Whatever changes the codes of some holders in HOME calls
- * syncPersonCodes() (or ends its HOME batch with holderCodesStatement() and hands the answer to
- * writePersonCodes()), which replaces those holders' copies and refreshes the `codes` and
+ * ends its HOME batch with holderCodesStatement() and hands the answer to writePersonCodes() (or,
+ * for a site whose people are in HOME, appends copyInHomeStatements() to that batch), which replaces those holders' copies and refreshes the `codes` and
  * `converted` of their rows. A site whose people are in HOME keeps its copies in HOME, by the same
  * code.
  *
@@ -134,17 +134,4 @@ export function copyInHomeStatements(d1: D1Like, siteId: number, holders: readon
       ),
     ),
   ];
-}
-
-/** Reads the holders' codes from HOME and writes their copies (writePersonCodes). */
-export async function syncPersonCodes(
-  env: ShardEnv,
-  site: Site,
-  holders: readonly string[],
-  now: number,
-): Promise<void> {
-  const named = personHolders(holders);
-  if (named.length === 0) return;
-  const { results } = await holderCodesStatement(env.DB, site.id, named).all<CodeCopy>();
-  await writePersonCodes(env, site, named, results, now);
 }

@@ -3,7 +3,11 @@
  * migrations/people/ from. The same definitions as HOME's (worker/db/people-tables.ts), without the
  * foreign keys to HOME's sites, audiences and webhooks, which a shard does not hold.
  */
-import { peopleTables, SHARD_REFS } from "./people-tables";
+import { integer } from "drizzle-orm/sqlite-core";
+import { peopleTables } from "./people-tables";
+
+/** A shard's columns: the IDs of HOME's rows, which no shard can check. */
+const homeId = () => integer().notNull();
 
 export const {
   archiveSweeps,
@@ -26,4 +30,4 @@ export const {
   audienceChanges,
   webhookMembers,
   webhookMemberships,
-} = peopleTables(SHARD_REFS);
+} = peopleTables({ siteId: homeId, audienceId: homeId, webhookId: homeId });

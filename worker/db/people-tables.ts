@@ -17,9 +17,6 @@ type IdColumn = ReturnType<typeof notNullInteger>;
 /** The ID columns that reference HOME's rows: with a foreign key in HOME, a plain column on a shard. */
 export type PeopleRefs = { siteId: () => IdColumn; audienceId: () => IdColumn; webhookId: () => IdColumn };
 
-/** A shard's columns: the IDs of HOME's rows, which no shard can check. */
-export const SHARD_REFS: PeopleRefs = { siteId: notNullInteger, audienceId: notNullInteger, webhookId: notNullInteger };
-
 export type CartItem = { sku: string; category?: string; price?: number; qty: number };
 
 export function peopleTables(refs: PeopleRefs) {

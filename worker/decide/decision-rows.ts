@@ -177,22 +177,6 @@ function columnRefresh(siteId: number, touched: Touched, set: string, now: numbe
   ];
 }
 
-/**
- * The same for the people a coupon touches — its holder, the cookie that claimed it, `cookieId`
- * (a purchase event's) — named by the code itself, so that a redemption or rollback refreshes
- * in its own batch whoever it turns out to concern.
- */
-export function couponRefreshStatements(siteId: number, code: string, cookieId: string | null, now: number) {
-  const coupon = "from coupons where site_id = ?1 and code = ?3";
-  return refreshBy(
-    siteId,
-    `(select cookie_id ${coupon} union select ?4)`,
-    `(select customer_id ${coupon} union select substr(holder, 3) ${coupon} and holder like 'c:%')`,
-    [code, cookieId],
-    now,
-  );
-}
-
 /** The other cookies of the customer `cookieId` is linked to (before that cookie is erased). */
 export function siblingRefreshStatements(siteId: number, cookieId: string, now: number): BoundStatement[] {
   const siblings = `(select cookie_id from visitors where site_id = ?1 and cookie_id <> ?3 and customer_id =

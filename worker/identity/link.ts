@@ -153,7 +153,7 @@ async function copyCustomersBeside(env: ShardEnv, site: Site, links: readonly Li
 }
 
 /** Every cookie linked to each of the customers, asking each database of the site's set. */
-export async function cookiesOf(env: ShardEnv, site: Site, customerIds: readonly string[]): Promise<PersonCookies> {
+async function cookiesOf(env: ShardEnv, site: Site, customerIds: readonly string[]): Promise<PersonCookies> {
   const people: PersonCookies = Object.fromEntries(customerIds.map((c) => [c, []]));
   if (customerIds.length === 0) return people;
   const answers = await Promise.all(

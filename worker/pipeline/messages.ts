@@ -80,7 +80,10 @@ export type BannerMessage = ImpressionMessage | ClickMessage;
  */
 export type BannerGroupMessage = { kind: "decisions"; id: number; items: BannerMessage[] };
 
-/** The next steps of an operator's move of a site's people (shards/moves.ts; pipeline/shard-moves.ts). */
+/**
+ * The next steps of an operator's move of a site's people (shards/moves.ts; pipeline/shard-moves.ts).
+ * @internal Exported for tests; the Worker itself does not import it.
+ */
 export type ShardMoveMessage = { kind: "shard-move"; moveId: number };
 
 /** What the events queue (QUEUES.events) carries. */

@@ -83,7 +83,7 @@ export async function deleteSegment(db: Db, siteId: number, id: number) {
   await bumpRulesVersion(db, siteId);
 }
 
-export type PreviewSample = {
+type PreviewSample = {
   cookie_id: string | null;
   customer_id: string | null;
   visits: number | null;

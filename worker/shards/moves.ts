@@ -46,7 +46,7 @@ import { forgetCachedSite } from "../sites/site-cache";
 import { type PeopleDb, peopleOfSite, type ShardEnv, shardBindings, shardOf } from "./routing";
 
 /** Rows per step: well within D1's 100 bound parameters per `in (...)` list and its batch limits. */
-export const MOVE_CHUNK = 90;
+const MOVE_CHUNK = 90;
 /**
  * How long a hold (and a switch) waits before the move goes on: longer than any isolate trusts a
  * site row (sites/site-cache.ts and decide/trusted-sites.ts: 10 s; HOLD_CACHE_MS here: 5 s), plus
@@ -58,8 +58,8 @@ const LEASE_MS = 60_000;
 /** How long a held site's queue message waits before it is delivered again. */
 export const HOLD_RETRY_SECONDS = 10;
 
-export type MovePhase = "copying" | "holding" | "syncing" | "verifying" | "switched" | "codes" | "deleting" | "done";
-export type MoveState = "running" | "failed" | "rolling_back" | "rolled_back" | "done";
+type MovePhase = "copying" | "holding" | "syncing" | "verifying" | "switched" | "codes" | "deleting" | "done";
+type MoveState = "running" | "failed" | "rolling_back" | "rolled_back" | "done";
 type Placement = readonly number[] | null;
 
 // --- The person tables, and the key that places each row ----------------------------------------
@@ -106,6 +106,7 @@ const columnsOf = (table: SQLiteTable) =>
  * audience exports' state (`audience_space_members`, `audience_changes`), which the routing table
  * places nowhere yet. Decision rows are copied like any row: they are derived from rows that all
  * move with them, so the copy equals a rebuild there (and POST …/decision-rows/rebuild can redo it).
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export const MOVE_TABLES: MoveTable[] = [
   {
@@ -454,7 +455,7 @@ function rowDigest(text: string): [number, number] {
   return [a >>> 0, b >>> 0];
 }
 
-export type Tally = { rows: number; checksum: string };
+type Tally = { rows: number; checksum: string };
 type Sums = Record<string, { n: number; a: number; b: number }>;
 
 function add(sums: Sums, key: string, text: string) {
@@ -655,6 +656,7 @@ type Update = Partial<Pick<MoveRow, "phase" | "phaseAt" | "state" | "progress" |
  * One bounded step of the move: under its lease, so a redelivered message and a resume never run
  * one move twice at once. Returns where the move is and how long to wait before the next step (0:
  * at once); null when the move is not to be stepped now (finished, failed, or leased elsewhere).
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export async function runMoveStep(env: ShardEnv, db: Db, moveId: number, now = Date.now()): Promise<StepResult | null> {
   const [move] = await db
@@ -1054,7 +1056,7 @@ export async function rollBackMove(db: Db, move: MoveRow, now = Date.now()): Pro
 // --- Driving ----------------------------------------------------------------------------------------
 
 /** Steps per queue message or direct run before handing over: each is one chunk, so a few seconds. */
-export const STEPS_PER_RUN = 20;
+const STEPS_PER_RUN = 20;
 
 /**
  * Runs steps until the move waits, ends, or has run `maxSteps`; returns the last result (null: not

@@ -8,6 +8,7 @@
 import { IsolateCache } from "../lib/isolate-cache";
 import type { ShardEnv, ShardSet } from "./routing";
 
+/** @internal Exported for tests; the Worker itself does not import it. */
 export const SITE_SET_CACHE_MS = 10_000;
 
 export type SitePlacement = { id: number; shards: ShardSet; consentMode: "required" | "implied" };

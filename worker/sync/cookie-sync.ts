@@ -37,7 +37,7 @@ export function consentAllowsLinking(site: Site, consent: Consent): boolean {
 type SiteShards = { id: number; shards: ShardSet };
 
 /** The key of an id_links row, which picks its shard: the partner's user ID in the partner's space. */
-export function partnerLinkKey(partnerKey: string, partnerUserId: string): string {
+function partnerLinkKey(partnerKey: string, partnerUserId: string): string {
   return `${partnerKey}:${partnerUserId}`;
 }
 
@@ -93,6 +93,7 @@ export async function resolvePartner(
  * times exports its latest ID only), asked of every shard of the set: a cookie's links are on the
  * shards of its partner IDs. What an audience export in a partner's ID space reads, page by page
  * of members (bounded by the caller: the cookies are one bound JSON parameter per shard).
+ * @internal Exported for tests; the Worker itself does not import it.
  */
 export async function partnerIdsOfCookies(
   env: ShardEnv,
