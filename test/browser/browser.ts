@@ -1,10 +1,12 @@
 /** Shared helpers for the browser tests: Chromium through playwright-core, screenshots, local D1 and R2 reads. */
+
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, inject } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import { ROOT } from "../../scripts/local-worker";
 import { type ArchivedEvent, parseNdjson } from "../../worker/archive/archive";
 import { CHROMIUM } from "./global-setup";
@@ -36,10 +38,10 @@ export async function screenshot(page: Page, name: string) {
  * Reads the local D1 that the running `wrangler dev` writes to (SQLite files under persistTo),
  * through `wrangler d1 execute`: the assertions see exactly what the Worker stored.
  */
-export function queryD1<T = Record<string, unknown>>(sql: string): T[] {
+export function queryD1<T = Record<string, unknown>>(sql: string, binding = "DB"): T[] {
   const result = spawnSync(
     join(ROOT, "node_modules", ".bin", "wrangler"),
-    ["d1", "execute", "DB", "--local", "--persist-to", inject("persistTo"), "--json", "--command", sql],
+    ["d1", "execute", binding, "--local", "--persist-to", inject("persistTo"), "--json", "--command", sql],
     { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } },
   );
   if (result.status !== 0) throw new Error(`d1 execute failed: ${result.stderr || result.stdout}`);
@@ -139,11 +141,6 @@ export async function createSite(body: Record<string, unknown>): Promise<string>
   return ((await res.json()) as { api_key: string }).api_key;
 }
 
-/** How many clicks D1 holds from this cookie ID (one per banner clicked). */
-export function clicksOf(cookieId: string): number | undefined {
-  return queryD1<{ n: number }>(`select count(*) as n from clicks where cookie_id = '${cookieId}'`)[0]?.n;
-}
-
 /** How many clicks the site's D1 holds since `since` (ms): clicks through a token carry no cookie. */
 export function clicksSince(siteKey: string, since: number): number | undefined {
   return queryD1<{ n: number }>(
@@ -154,6 +151,16 @@ export function clicksSince(siteKey: string, since: number): number | undefined 
 /** The impressions the demo's report counters hold (docs/architecture.md, "Counters"). */
 export function countedImpressions(): number {
   return queryD1<{ n: number }>("select coalesce(sum(impressions), 0) as n from report_counters")[0].n;
+}
+
+/**
+ * A query of person rows wherever a site keeps them (README.md, "Shards"): HOME and every PEOPLE
+ * shard wrangler.toml declares, the answers concatenated. A site created through the operator API
+ * lives on a shard; the seeded demo site keeps its people in HOME.
+ */
+export function queryPeople<T = Record<string, unknown>>(sql: string): T[] {
+  const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+  return config.d1_databases.flatMap((d: { binding: string }) => queryD1<T>(sql, d.binding));
 }
 
 /**

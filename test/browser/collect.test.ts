@@ -15,6 +15,7 @@ import {
   newVisitor,
   operatorToken,
   queryD1,
+  queryPeople,
   screenshot,
   watchBeacons,
 } from "./browser";
@@ -254,7 +255,7 @@ describe.skipIf(!browserAvailable())("the tag in Chromium", () => {
       expect(batch.events.map((e) => e.type)).toEqual(["consent", "page", "view", "cart"]);
       const twId = (await twIdOf(context)).value;
       await vi.waitFor(() => {
-        const [visitor] = queryD1<Record<string, unknown>>(
+        const [visitor] = queryPeople<Record<string, unknown>>(
           `select consent, pageviews, cart_items from visitors where cookie_id = '${twId}'`,
         );
         expect(visitor).toEqual({ consent: "granted", pageviews: 1, cart_items: 1 });

@@ -18,7 +18,7 @@ import {
   flushTagAndSettle,
   launchChromium,
   newVisitor,
-  queryD1,
+  queryPeople,
   screenshot,
   watchBeacons,
 } from "./browser";
@@ -102,7 +102,7 @@ async function twId(context: BrowserContext): Promise<string> {
 }
 
 function storedConsent(cookieId: string) {
-  return queryD1<{ consent: string | null }>(`select consent from visitors where cookie_id = '${cookieId}'`)[0]
+  return queryPeople<{ consent: string | null }>(`select consent from visitors where cookie_id = '${cookieId}'`)[0]
     ?.consent;
 }
 
