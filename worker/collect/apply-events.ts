@@ -18,11 +18,13 @@
  * Erasure is final: every write is guarded by "this cookie is not in `erasures`" in the same
  * statement, so a batch queued before an erasure does not bring the visitor back.
  */
+
 import { type SQL, sql } from "drizzle-orm";
 import { archiveErasureGuard } from "../archive/archive";
 import { redeemPurchaseCoupons } from "../coupons/purchase";
 import { type BoundStatement, runBatch } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
+import { customerOfCookie } from "../identity/customer-of-cookie";
 import { linkCookies } from "../identity/link";
 import { DAY_HISTORY, MS_PER_DAY, utcDayKey } from "../lib/time";
 import { type PeopleDb, peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
@@ -432,16 +434,7 @@ export async function addCustomerOrders(
   codes: readonly string[],
   now: number,
 ): Promise<void> {
-  const customer =
-    customerId ??
-    (cookieId === null
-      ? null
-      : ((
-          await peopleFor(env, site, cookieId)
-            .d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
-            .bind(site.id, cookieId)
-            .first<{ customer_id: string | null }>()
-        )?.customer_id ?? null));
+  const customer = customerId ?? (await customerOfCookie(env, site, cookieId));
   if (customer === null) return;
   const other =
     codes.length === 0

@@ -9,7 +9,8 @@
 
 import { type D1Like, toD1 } from "../db/raw";
 import type { Db } from "../env";
-import { peopleFor, type ShardEnv, type ShardSet } from "../shards/routing";
+import { customerOfCookie } from "../identity/customer-of-cookie";
+import type { ShardEnv, ShardSet } from "../shards/routing";
 import { type RedeemResult, redeemCoupon } from "./redeem";
 
 type PurchaseLike = { type: string; props?: unknown };
@@ -82,15 +83,7 @@ export async function codesHeldBy(
 ): Promise<Set<string>> {
   if (codes.length === 0 || (cookieId === null && customerId === null)) return new Set();
   // The customer the cookie is linked to lives beside the cookie (docs/architecture.md, "Shards").
-  const linked =
-    cookieId === null
-      ? null
-      : ((
-          await peopleFor(env, site, cookieId)
-            .d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
-            .bind(site.id, cookieId)
-            .first<{ customer_id: string | null }>()
-        )?.customer_id ?? null);
+  const linked = await customerOfCookie(env, site, cookieId);
   const rows = await toD1(db)
     .prepare(
       `select code from coupons where site_id = ?1 and code in (select value from json_each(?2))

@@ -19,9 +19,10 @@
  * the code redeemed by the same order — writes what is missing and counts nothing twice.
  */
 
-import { type D1Like, toD1 } from "../db/raw";
+import type { D1Like } from "../db/raw";
 import { refreshStatements } from "../decide/decision-rows";
 import { contextSql } from "../decide/offers";
+import { customerOfCookie } from "../identity/customer-of-cookie";
 import { utcDayNumber } from "../lib/time";
 import { peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { classifyMissingCode } from "./code-format";
@@ -155,16 +156,7 @@ async function outcomes(
   const claimer = coupon.cookieId ? peopleFor(env, site, coupon.cookieId) : null;
   // The customer the coupon counts for: the one it was claimed for, else the one its claiming
   // cookie has been linked to since (read on that cookie's shard).
-  const customer =
-    coupon.customerId ??
-    (claimer && coupon.cookieId
-      ? ((
-          await claimer.d1
-            .prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
-            .bind(site.id, coupon.cookieId)
-            .first<{ customer_id: string | null }>()
-        )?.customer_id ?? null)
-      : null);
+  const customer = coupon.customerId ?? (await customerOfCookie(env, site, coupon.cookieId));
   const work: Promise<unknown>[] = [];
   if (coupon.holder) work.push(writePersonCodes(env, site, [coupon.holder], holderCodes, now));
   if (customer !== null) {
@@ -247,15 +239,7 @@ export async function redeemCoupon(
   const customer = options.customer ?? null;
   const heldByCustomer = heldBy === null ? null : (options.heldByCustomer ?? null);
   // The customer heldBy's cookie is linked to, from that cookie's shard: a HOME statement cannot read it.
-  const linked =
-    heldBy === null
-      ? null
-      : ((
-          await peopleFor(env, site, heldBy)
-            .d1.prepare("select customer_id from visitors where site_id = ?1 and cookie_id = ?2")
-            .bind(site.id, heldBy)
-            .first<{ customer_id: string | null }>()
-        )?.customer_id ?? null);
+  const linked = await customerOfCookie(env, site, heldBy);
   const results = await d1.batch([
     d1
       .prepare(

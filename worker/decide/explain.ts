@@ -19,7 +19,6 @@ import { buildProfile } from "../segments/profile";
 import { peopleFor, peopleOfSite, type ShardEnv, type ShardSet } from "../shards/routing";
 import { deviceOf, inHoldout, type SkipReason, skipReasons } from "./choose";
 import { clusterFor, productValues } from "./decision-path";
-import { parseDecisionRow, readDecisionRow } from "./decision-rows";
 import { type DecisionSite, type DecisionState, emptyState, loadDecisionState } from "./load";
 import { arbitrate, DEFAULT_SETTING, learnedOffers, offersFor, UNKNOWN_CONTEXT, visitorContext } from "./offers";
 import { fitsFormat, type ResponseFormat } from "./render";

@@ -88,10 +88,12 @@ async function readVisitorRow(
   site: DecisionSite,
   who: { cookieId: string } | { partner: string; userId: string },
 ): Promise<StoredDecisionRow | null> {
-  if (site.shards === null) return readDecisionRow(toD1(home), site.id, who);
-  if ("cookieId" in who) return readDecisionRow(peopleFor(env, site, who.cookieId).d1, site.id, who);
+  // `return await`: a rejection of the read is handled here at once, not one microtask later when
+  // the returned promise is adopted (workerd reports a rejection without a handler as unhandled).
+  if (site.shards === null) return await readDecisionRow(toD1(home), site.id, who);
+  if ("cookieId" in who) return await readDecisionRow(peopleFor(env, site, who.cookieId).d1, site.id, who);
   const cookieId = await resolvePartner(env, site, who.partner, who.userId);
-  return cookieId ? readDecisionRow(peopleFor(env, site, cookieId).d1, site.id, { cookieId }) : null;
+  return cookieId ? await readDecisionRow(peopleFor(env, site, cookieId).d1, site.id, { cookieId }) : null;
 }
 
 export async function loadDecisionState(

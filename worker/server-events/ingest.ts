@@ -32,7 +32,6 @@
  */
 
 import type { SQL } from "drizzle-orm";
-import { sql } from "drizzle-orm";
 import { archiveThenApply } from "../archive/archive";
 import {
   addCustomerOrders,
