@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { QUEUES } from "../worker/pipeline/queues";
-import { shardOf } from "../worker/shards/routing";
+import { shardBindingName, shardOf } from "../worker/shards/routing";
 import { type Fixture, generateBenchData, type Scale } from "./generate";
 import { BATCH_SIZE, EVENTS_PER_PAGE, eventBatch, medianFigure } from "./http-figures";
 import { drained, snapshot, writesSince } from "./ledger";
@@ -75,7 +75,9 @@ export type ShardFigures = {
   machine?: Record<string, unknown>;
 };
 
-const bindingOf = (shard: number) => `PEOPLE_${shard}`;
+/** A D1 binding of a PEOPLE shard (not HOME's `DB`). */
+const isShardBinding = (name: string) => name !== "DB";
+const bindingOf = shardBindingName;
 
 async function sizes(worker: BenchWorker): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -107,8 +109,7 @@ export function shardVerdicts(f: ShardFigures) {
     const samples = f.layouts[key].reads;
     const onOwnShard = samples.every(
       (s) =>
-        s.bindings[s.expected] === 1 &&
-        Object.keys(s.bindings).every((b) => b === s.expected || !b.startsWith("PEOPLE_")),
+        s.bindings[s.expected] === 1 && Object.keys(s.bindings).every((b) => b === s.expected || !isShardBinding(b)),
     );
     const oneRead =
       samples.length > 0 &&
@@ -498,7 +499,7 @@ export function writeShardsSection(file: string, f: ShardFigures, machine: Recor
     const rowsReturned = median(samples.map((s) => s.rowsReturned));
     const own = samples.filter((s) => s.bindings[s.expected] === 1).length;
     const others = samples.filter((s) =>
-      Object.keys(s.bindings).some((b) => b !== s.expected && b.startsWith("PEOPLE_")),
+      Object.keys(s.bindings).some((b) => b !== s.expected && isShardBinding(b)),
     ).length;
     const home = samples.filter((s) => (s.bindings.DB ?? 0) > 0).length;
     return `[${f.layouts[key].shards.join(",")}]: median ${fmt(calls)} statement answering ${fmt(rowsReturned)} row; the cookie's own shard read once in ${own} of ${samples.length}, another shard in ${others}, HOME in ${home}`;
@@ -516,7 +517,7 @@ export function writeShardsSection(file: string, f: ShardFigures, machine: Recor
     (k) => `  - ${label[k]}: 1 shard ${trips("one", k)}; 4 shards ${trips("four", k)}; CPU 4 ÷ 1 per run ${paired(k)}`,
   ).join("\n");
   const spread = four.shards
-    .map((k) => `PEOPLE_${k} ${mib((four.bytes[bindingOf(k)] ?? 0) - f.emptyShardBytes)}`)
+    .map((k) => `${bindingOf(k)} ${mib((four.bytes[bindingOf(k)] ?? 0) - f.emptyShardBytes)}`)
     .join(", ");
   let moveText =
     "- **Move under load**: not measured — the operator's moves API (`POST /api/v1/sites/:key/shards`, branch `moves`) is not in this Worker yet; `measureMoveUnderLoad` (bench/shards.ts) runs it as soon as it is.";

@@ -12,10 +12,16 @@ function sources(dir: string): string[] {
 
 describe("one routing module", () => {
   it("is the only code that names a PEOPLE_k binding (docs/architecture.md, Shards)", () => {
-    const naming = [...sources("worker"), ...sources("admin"), ...sources("scripts"), ...sources("test")]
+    const naming = [
+      ...sources("worker"),
+      ...sources("admin"),
+      ...sources("scripts"),
+      ...sources("test"),
+      ...sources("bench"),
+    ]
       .filter((path) => !path.endsWith(".node.test.ts"))
       // Code that reaches a binding: `env.PEOPLE_0`, `env["PEOPLE_…"]`, or a name built as `PEOPLE_${k}`.
-      .filter((path) => /\.PEOPLE_\d|\[\s*["'`]PEOPLE_|`PEOPLE_\$\{/.test(readFileSync(path, "utf8")));
+      .filter((path) => /PEOPLE_\d|\[\s*["'`]PEOPLE_|`PEOPLE_\$\{|"PEOPLE_"/.test(readFileSync(path, "utf8")));
     expect(naming).toEqual(["worker/shards/routing.ts"]);
   });
 });

@@ -14,9 +14,17 @@ import type { Db } from "../env";
 /** The bindings this module reads: HOME; the PEOPLE_k are looked up by name (binding()). */
 export type ShardEnv = { DB: D1Database };
 
-/** The binding named `PEOPLE_k`, if the deployment declares it (wrangler.toml). */
+/**
+ * The name of shard `k`'s binding in wrangler.toml: the one place that spells it.
+ * @internal Exported for the bench, which labels its per-binding D1 counts by it.
+ */
+export function shardBindingName(k: number): string {
+  return `PEOPLE_${k}`;
+}
+
+/** The binding of shard `k`, if the deployment declares it (wrangler.toml). */
 function binding(env: ShardEnv, k: number): D1Database | undefined {
-  return (env as unknown as Record<string, D1Database | undefined>)[`PEOPLE_${k}`];
+  return (env as unknown as Record<string, D1Database | undefined>)[shardBindingName(k)];
 }
 
 /** Where a site's people live: the indexes of its PEOPLE shards, or null for HOME. */

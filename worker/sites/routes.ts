@@ -54,7 +54,7 @@ sitesRoutes.openapi(
             name: z.string().trim().min(1).max(200),
             shards: ShardSetSchema.optional().openapi({
               description:
-                "The PEOPLE shards (indexes of PEOPLE_0 … in wrangler.toml) the site's people live on " +
+                "The PEOPLE shards (their indexes in wrangler.toml, from 0) the site's people live on " +
                 '(README, "Shards"). Default: the one that holds the fewest bytes now',
             }),
           })
