@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { holderCodesStatement } from "../../worker/coupons/person-codes";
 import { createDb } from "../../worker/db/client";
 import { capsRefreshStatements, codesRefreshStatements, refreshStatements } from "../../worker/decide/decision-rows";
 import { loadDecisionState } from "../../worker/decide/load";
@@ -112,5 +113,16 @@ describe("the decision read's query plan", () => {
       expect(plan).not.toMatch(/\w+[<>]=?\?\)/);
       expect(plan).toMatch(/SEARCH decision_rows USING (COVERING )?INDEX decision_rows_customer_idx/);
     }
+  });
+});
+
+describe("the claim's code copies", () => {
+  it("read the holders' codes through the (pool, holder) index, never the site's codes", async () => {
+    const site = await bannerSite();
+    const recorded: Recorded[] = [];
+    await holderCodesStatement(recordingDb(recorded) as unknown as D1Database, site.siteId, ["v:abc", "c:C-1"]).all();
+    expect(recorded).toHaveLength(1);
+    const plan = await planOf(recorded[0].sql, recorded[0].params, true);
+    expect(plan).toMatch(/SEARCH coupons USING INDEX coupons_pool_holder_idx \(pool_id=\? AND holder=\?\)/);
   });
 });

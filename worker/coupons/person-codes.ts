@@ -38,13 +38,21 @@ function personHolders(holders: readonly string[]): string[] {
   return [...new Set(holders.filter((h) => h.startsWith("v:") || h.startsWith("c:")))];
 }
 
+/**
+ * The codes of the holders in ?2 of site ?1, through the unique (pool_id, holder) index: one
+ * lookup per pool and holder. `site_id = ?1 and holder in (…)` scans the site's codes instead
+ * (200,000 in the bench: 100 ms of SQL per first claim).
+ */
+const HOLDERS_CODES = `pool_id in (select id from coupon_pools where site_id = ?1)
+  and holder in (select value from json_each(?2))`;
+
 /** HOME: what `coupons` says the holders hold now, in the order the decision row lists them. */
 export function holderCodesStatement(d1: D1Like, siteId: number, holders: readonly string[]): D1PreparedStatement {
   return d1
     .prepare(
       `select holder, id as couponId, pool_id as poolId, rule_id as ruleId, code, expires_at as expiresAt,
          redeemed_at as redeemedAt
-       from coupons where site_id = ?1 and holder in (select value from json_each(?2)) order by id`,
+       from coupons where ${HOLDERS_CODES} order by id`,
     )
     .bind(siteId, JSON.stringify(personHolders(holders)));
 }
@@ -119,7 +127,7 @@ export function copyInHomeStatements(d1: D1Like, siteId: number, holders: readon
       .prepare(
         `insert into person_codes (site_id, holder, coupon_id, pool_id, rule_id, code, expires_at, redeemed_at)
          select site_id, holder, id, pool_id, rule_id, code, expires_at, redeemed_at from coupons
-         where site_id = ?1 and holder in (select value from json_each(?2))`,
+         where ${HOLDERS_CODES}`,
       )
       .bind(siteId, list),
     ...preparedAll(

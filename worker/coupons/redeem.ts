@@ -113,7 +113,8 @@ function stateAndPrefixes(d1: D1Like, siteId: number, code: string) {
       .prepare(
         `select holder, id as couponId, pool_id as poolId, rule_id as ruleId, code, expires_at as expiresAt,
            redeemed_at as redeemedAt
-         from coupons where site_id = ?1 and holder = (select holder from coupons where site_id = ?1 and code = ?2)
+         from coupons where pool_id in (select id from coupon_pools where site_id = ?1)
+           and holder = (select holder from coupons where site_id = ?1 and code = ?2)
            and (holder like 'v:%' or holder like 'c:%')
          order by id`,
       )
